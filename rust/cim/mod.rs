@@ -1,0 +1,296 @@
+//! Typed CIM values and instances (DMTF DSP0004 types, numbered as .NET's
+//! `Microsoft.Management.Infrastructure.CimType` so PowerShell users see the names they know), and the
+//! WQL parser/evaluator in [`wql`].
+
+pub mod wql;
+
+use std::fmt;
+
+/// A CIM type. Scalars are 1–16; each array type is its scalar type + 16 (`StringArray` = 30).
+/// Numbering follows `Microsoft.Management.Infrastructure.CimType`.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CimType {
+    Unknown = 0,
+    Boolean = 1,
+    UInt8 = 2,
+    SInt8 = 3,
+    UInt16 = 4,
+    SInt16 = 5,
+    UInt32 = 6,
+    SInt32 = 7,
+    UInt64 = 8,
+    SInt64 = 9,
+    Real32 = 10,
+    Real64 = 11,
+    Char16 = 12,
+    DateTime = 13,
+    String = 14,
+    Reference = 15,
+    Instance = 16,
+    BooleanArray = 17,
+    UInt8Array = 18,
+    SInt8Array = 19,
+    UInt16Array = 20,
+    SInt16Array = 21,
+    UInt32Array = 22,
+    SInt32Array = 23,
+    UInt64Array = 24,
+    SInt64Array = 25,
+    Real32Array = 26,
+    Real64Array = 27,
+    Char16Array = 28,
+    DateTimeArray = 29,
+    StringArray = 30,
+    ReferenceArray = 31,
+    InstanceArray = 32,
+}
+
+impl CimType {
+    /// True for the `*Array` types.
+    pub fn is_array(self) -> bool {
+        (self as u32) > 16
+    }
+
+    /// The element type of an array type; a scalar type is its own element type.
+    pub fn element(self) -> CimType {
+        if self.is_array() {
+            CimType::from_u32(self as u32 - 16).unwrap_or(CimType::Unknown)
+        } else {
+            self
+        }
+    }
+
+    /// The array type whose elements are `self` (`self` must be a scalar type).
+    pub fn array_of(self) -> CimType {
+        if self.is_array() || self == CimType::Unknown {
+            self
+        } else {
+            CimType::from_u32(self as u32 + 16).unwrap_or(CimType::Unknown)
+        }
+    }
+
+    /// The type with this .NET `CimType` number, if any.
+    pub fn from_u32(n: u32) -> Option<CimType> {
+        use CimType::*;
+        const ALL: [CimType; 33] = [
+            Unknown, Boolean, UInt8, SInt8, UInt16, SInt16, UInt32, SInt32, UInt64, SInt64, Real32,
+            Real64, Char16, DateTime, String, Reference, Instance, BooleanArray, UInt8Array,
+            SInt8Array, UInt16Array, SInt16Array, UInt32Array, SInt32Array, UInt64Array,
+            SInt64Array, Real32Array, Real64Array, Char16Array, DateTimeArray, StringArray,
+            ReferenceArray, InstanceArray,
+        ];
+        ALL.get(n as usize).copied()
+    }
+}
+
+/// A CIM datetime (DSP0004 §5.2.4): a point in time with its UTC offset, or an interval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum CimDateTime {
+    /// Microseconds since 1970-01-01T00:00:00Z, shown in the zone `utc_offset_minutes` east of UTC.
+    Timestamp { unix_micros: i64, utc_offset_minutes: i16 },
+    /// A duration in microseconds.
+    Interval { micros: u64 },
+}
+
+impl CimDateTime {
+    /// The DMTF text form: `yyyymmddHHMMSS.mmmmmmsUUU` for a timestamp (local time of the offset, `s` is
+    /// `+` or `-`, `UUU` the offset in minutes) and `ddddddddHHMMSS.mmmmmm:000` for an interval.
+    pub fn to_dmtf(&self) -> String {
+        match *self {
+            CimDateTime::Timestamp { unix_micros, utc_offset_minutes } => {
+                let local = unix_micros + i64::from(utc_offset_minutes) * 60_000_000;
+                let micros = local.rem_euclid(1_000_000);
+                let secs = local.div_euclid(1_000_000);
+                let days = secs.div_euclid(86_400);
+                let sod = secs.rem_euclid(86_400);
+                let (y, m, d) = civil_from_days(days);
+                let sign = if utc_offset_minutes < 0 { '-' } else { '+' };
+                format!(
+                    "{y:04}{m:02}{d:02}{:02}{:02}{:02}.{micros:06}{sign}{:03}",
+                    sod / 3600,
+                    sod / 60 % 60,
+                    sod % 60,
+                    utc_offset_minutes.unsigned_abs()
+                )
+            }
+            CimDateTime::Interval { micros } => {
+                let secs = micros / 1_000_000;
+                format!(
+                    "{:08}{:02}{:02}{:02}.{:06}:000",
+                    secs / 86_400,
+                    secs / 3600 % 24,
+                    secs / 60 % 60,
+                    secs % 60,
+                    micros % 1_000_000
+                )
+            }
+        }
+    }
+}
+
+/// Days since 1970-01-01 → (year, month 1–12, day 1–31), proleptic Gregorian.
+pub(crate) fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+/// A typed CIM value. `Null` is a property without a value (its type still comes from [`CimProperty`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum CimValue {
+    Null,
+    Boolean(bool),
+    UInt8(u8),
+    SInt8(i8),
+    UInt16(u16),
+    SInt16(i16),
+    UInt32(u32),
+    SInt32(i32),
+    UInt64(u64),
+    SInt64(i64),
+    Real32(f32),
+    Real64(f64),
+    Char16(char),
+    DateTime(CimDateTime),
+    String(String),
+    /// An object path (WS-Man EPR or WMI path) in text form.
+    Reference(String),
+    /// Elements, all of the property's element type; never nested.
+    Array(Vec<CimValue>),
+}
+
+impl CimValue {
+    /// The text form the C ABI hands out for a scalar: integers in decimal, reals in Rust's shortest
+    /// round-trip form, booleans `true`/`false`, datetimes in DMTF form ([`CimDateTime::to_dmtf`]),
+    /// strings, chars and references as they are. `None` for `Null` and for arrays (read elements).
+    pub fn to_text(&self) -> Option<String> {
+        Some(match self {
+            CimValue::Null | CimValue::Array(_) => return None,
+            CimValue::Boolean(v) => v.to_string(),
+            CimValue::UInt8(v) => v.to_string(),
+            CimValue::SInt8(v) => v.to_string(),
+            CimValue::UInt16(v) => v.to_string(),
+            CimValue::SInt16(v) => v.to_string(),
+            CimValue::UInt32(v) => v.to_string(),
+            CimValue::SInt32(v) => v.to_string(),
+            CimValue::UInt64(v) => v.to_string(),
+            CimValue::SInt64(v) => v.to_string(),
+            CimValue::Real32(v) => v.to_string(),
+            CimValue::Real64(v) => v.to_string(),
+            CimValue::Char16(v) => v.to_string(),
+            CimValue::DateTime(v) => v.to_dmtf(),
+            CimValue::String(v) | CimValue::Reference(v) => v.clone(),
+        })
+    }
+
+    /// True for [`CimValue::Null`].
+    pub fn is_null(&self) -> bool {
+        matches!(self, CimValue::Null)
+    }
+}
+
+impl fmt::Display for CimValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CimValue::Null => f.write_str("NULL"),
+            CimValue::Array(items) => {
+                f.write_str("{")?;
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{item}")?;
+                }
+                f.write_str("}")
+            }
+            scalar => f.write_str(&scalar.to_text().unwrap_or_default()),
+        }
+    }
+}
+
+/// One property of an instance: name as the class declares it, declared type, value, and whether it is
+/// a key of the class.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CimProperty {
+    pub name: String,
+    pub cim_type: CimType,
+    pub value: CimValue,
+    pub key: bool,
+}
+
+impl CimProperty {
+    /// A non-key property.
+    pub fn new(name: &str, cim_type: CimType, value: CimValue) -> Self {
+        CimProperty { name: name.to_string(), cim_type, value, key: false }
+    }
+
+    /// A key property.
+    pub fn key(name: &str, cim_type: CimType, value: CimValue) -> Self {
+        CimProperty { name: name.to_string(), cim_type, value, key: true }
+    }
+}
+
+/// A CIM instance as the core hands it out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CimInstance {
+    /// Namespace in slash form, e.g. `root/cimv2`.
+    pub namespace: String,
+    /// The instance's own class, e.g. `Win32_Process`.
+    pub class_name: String,
+    /// Superclasses, nearest first (`CIM_Process`, `CIM_LogicalElement`, `CIM_ManagedSystemElement`).
+    pub superclasses: Vec<String>,
+    /// The computer that served it (`CimSystemProperties.ServerName`).
+    pub server_name: String,
+    /// Properties in class declaration order.
+    pub properties: Vec<CimProperty>,
+}
+
+impl CimInstance {
+    /// The property called `name`, compared case-insensitively as CIM names are.
+    pub fn property(&self, name: &str) -> Option<&CimProperty> {
+        self.properties.iter().find(|p| p.name.eq_ignore_ascii_case(name))
+    }
+
+    /// True when the instance's class or one of its superclasses is `class` (case-insensitive).
+    pub fn is_a(&self, class: &str) -> bool {
+        self.class_name.eq_ignore_ascii_case(class)
+            || self.superclasses.iter().any(|c| c.eq_ignore_ascii_case(class))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn array_types_are_scalar_plus_16() {
+        assert_eq!(CimType::String.array_of(), CimType::StringArray);
+        assert_eq!(CimType::StringArray.element(), CimType::String);
+        assert!(CimType::InstanceArray.is_array());
+        assert!(!CimType::Instance.is_array());
+        assert_eq!(CimType::from_u32(33), None);
+    }
+
+    #[test]
+    fn dmtf_timestamp_uses_local_time_of_offset() {
+        // 2024-02-29T23:30:00.000001Z shown at +60 minutes is 2024-03-01 00:30 local.
+        let t = CimDateTime::Timestamp { unix_micros: 1_709_249_400_000_001, utc_offset_minutes: 60 };
+        assert_eq!(t.to_dmtf(), "20240301003000.000001+060");
+        let t = CimDateTime::Timestamp { unix_micros: 0, utc_offset_minutes: -300 };
+        assert_eq!(t.to_dmtf(), "19691231190000.000000-300");
+    }
+
+    #[test]
+    fn dmtf_interval() {
+        let i = CimDateTime::Interval { micros: (86_400 * 3 + 3661) * 1_000_000 + 42 };
+        assert_eq!(i.to_dmtf(), "00000003010101.000042:000");
+    }
+}

@@ -1,0 +1,1 @@
+//! WQL parser and evaluator (placeholder until written).

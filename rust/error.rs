@@ -1,0 +1,73 @@
+//! The one error type of the core. Every failure carries an [`ErrorKind`] (which the C ABI maps to a
+//! stable `rsess_result` code and the module to a FullyQualifiedErrorId and ErrorCategory) and a message
+//! in the wording the Windows cmdlets use where one exists (spec/cmdlet-behaviour.md §1.5, §1.10).
+
+use std::fmt;
+
+/// What went wrong, coarse enough to be a stable result code (see `ffi::rsess_result`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// A required argument was missing (a NULL pointer at the C ABI).
+    NullArgument,
+    /// A handle is stale, already freed, or of another kind.
+    InvalidHandle,
+    /// An argument is malformed: bad UTF-8, a bad GUID, an out-of-range index, a bad option value.
+    InvalidArgument,
+    /// No such session or instance (WMI `WBEM_E_NOT_FOUND`, CIM status 6).
+    NotFound,
+    /// Unknown CIM namespace (WMI `WBEM_E_INVALID_NAMESPACE`, CIM status 3).
+    InvalidNamespace,
+    /// Unknown CIM class (WMI `WBEM_E_INVALID_CLASS`, CIM status 5).
+    InvalidClass,
+    /// A WQL query that does not parse or names an unknown property (`WBEM_E_INVALID_QUERY`, CIM status 15).
+    InvalidQuery,
+    /// The operation is not available here (e.g. DCOM to a remote host; CIM status 7).
+    NotSupported,
+    /// Reading the machine's state (/proc, /sys, /etc) failed.
+    Io,
+    /// The session behind a handle has been removed from its registry.
+    SessionRemoved,
+    /// A Rust panic was caught at the C ABI boundary.
+    Panic,
+}
+
+/// An error with its kind and a human-readable message (never containing credentials).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl Error {
+    /// Makes an error of `kind` with `message`.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error { kind, message: message.into() }
+    }
+
+    /// Windows' "Invalid class " error (WMI 0x80041010); `class` is kept out of the text as Windows does
+    /// and goes into the message detail after a colon so C callers still see it.
+    pub fn invalid_class(class: &str) -> Self {
+        Error::new(ErrorKind::InvalidClass, format!("Invalid class: {class}"))
+    }
+
+    /// Windows' "Invalid namespace " error (WMI 0x8004100E).
+    pub fn invalid_namespace(namespace: &str) -> Self {
+        Error::new(ErrorKind::InvalidNamespace, format!("Invalid namespace: {namespace}"))
+    }
+
+    /// Windows' "Invalid query " error (WMI 0x80041017) with what is wrong.
+    pub fn invalid_query(detail: impl fmt::Display) -> Self {
+        Error::new(ErrorKind::InvalidQuery, format!("Invalid query: {detail}"))
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Result with the core's [`Error`].
+pub type Result<T> = std::result::Result<T, Error>;

@@ -1,0 +1,15 @@
+//! RemoteSessions core: CIM sessions (and, later, PSSessions) with a C ABI.
+//!
+//! Layers, top to bottom (see `DESIGN.md` in the shared folder):
+//! - [`ffi`]: the C ABI (`rsess_*`), handles and result codes only, no logic;
+//! - [`registry`]: CIM sessions per owner scope (a PowerShell runspace or a C caller);
+//! - [`cim`]: typed CIM values and instances, and the WQL parser/evaluator ([`cim::wql`]);
+//! - [`local`]: the in-process provider of `root/cimv2` read from /proc, /sys and /etc.
+
+pub mod cim;
+pub mod error;
+pub mod ffi;
+pub mod local;
+pub mod registry;
+
+pub use error::{Error, ErrorKind};

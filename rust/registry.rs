@@ -1,0 +1,1 @@
+//! CIM session registry (placeholder until written).
