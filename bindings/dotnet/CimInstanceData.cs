@@ -1,0 +1,156 @@
+using System.Globalization;
+
+namespace RemoteSessions.Native;
+
+/// <summary>One property of a <see cref="CimInstanceData"/>: .NET-typed value (see <see cref="CimValues"/>).</summary>
+public sealed record CimPropertyData(string Name, CimType CimType, bool IsKey, object? Value);
+
+/// <summary>A CIM instance copied out of the library.</summary>
+public sealed class CimInstanceData
+{
+    private CimInstanceData(string className, string ns, string serverName, IReadOnlyList<string> superclasses, IReadOnlyList<CimPropertyData> properties)
+    {
+        ClassName = className;
+        Namespace = ns;
+        ServerName = serverName;
+        Superclasses = superclasses;
+        Properties = properties;
+    }
+
+    public string ClassName { get; }
+    /// <summary>Namespace in slash form, e.g. <c>root/cimv2</c>.</summary>
+    public string Namespace { get; }
+    public string ServerName { get; }
+    /// <summary>Superclasses, nearest first.</summary>
+    public IReadOnlyList<string> Superclasses { get; }
+    /// <summary>Properties in class declaration order.</summary>
+    public IReadOnlyList<CimPropertyData> Properties { get; }
+
+    internal const uint PropertyKey = 1, PropertyNull = 2;
+
+    internal static CimInstanceData Read(InstanceHandle h)
+    {
+        string className = Native.ReadString(NativeMethods.rsess_instance_class_name(h, out IntPtr c), c);
+        string ns = Native.ReadString(NativeMethods.rsess_instance_namespace(h, out IntPtr n), n);
+        string server = Native.ReadString(NativeMethods.rsess_instance_server_name(h, out IntPtr s), s);
+        Native.Check(NativeMethods.rsess_instance_superclass_count(h, out nuint superCount));
+        var supers = new string[(int)superCount];
+        for (nuint k = 0; k < superCount; k++)
+            supers[(int)k] = Native.ReadString(NativeMethods.rsess_instance_superclass(h, k, out IntPtr sc), sc);
+        Native.Check(NativeMethods.rsess_instance_property_count(h, out nuint count));
+        var props = new CimPropertyData[(int)count];
+        for (nuint p = 0; p < count; p++) props[(int)p] = ReadProperty(h, p);
+        return new CimInstanceData(className, ns, server, supers, props);
+    }
+
+    private static CimPropertyData ReadProperty(InstanceHandle h, nuint p)
+    {
+        string name = Native.ReadString(NativeMethods.rsess_instance_property_name(h, p, out IntPtr pn), pn);
+        Native.Check(NativeMethods.rsess_instance_property_type(h, p, out CimType type));
+        Native.Check(NativeMethods.rsess_instance_property_flags(h, p, out uint flags));
+        bool isKey = (flags & PropertyKey) != 0;
+        if ((flags & PropertyNull) != 0) return new CimPropertyData(name, type, isKey, null);
+        object? value;
+        if ((uint)type > (uint)CimType.Instance)
+        {
+            Native.Check(NativeMethods.rsess_instance_property_array_len(h, p, out nuint len));
+            var texts = new string?[(int)len];
+            for (nuint k = 0; k < len; k++)
+            {
+                Native.Check(NativeMethods.rsess_instance_property_element(h, p, k, out IntPtr e));
+                texts[(int)k] = Native.TakeString(e);
+            }
+            value = CimValues.ParseArray((CimType)((uint)type - 16), texts);
+        }
+        else
+        {
+            Native.Check(NativeMethods.rsess_instance_property_value(h, p, out IntPtr v));
+            string? text = Native.TakeString(v);
+            value = text is null ? null : CimValues.Parse(type, text);
+        }
+        return new CimPropertyData(name, type, isKey, value);
+    }
+}
+
+/// <summary>
+/// Converts the C ABI's text forms to .NET values: integers to their exact .NET types, reals to
+/// float/double, booleans, Char16 to char, DMTF datetimes (DSP0004 §5.2.4) to a local
+/// <see cref="DateTime"/> or, for intervals, a <see cref="TimeSpan"/>; strings and references as they are.
+/// </summary>
+public static class CimValues
+{
+    /// <summary>The .NET value of one scalar of <paramref name="type"/> written as <paramref name="text"/>.</summary>
+    /// <exception cref="FormatException">The text is not a value of that type.</exception>
+    public static object Parse(CimType type, string text)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        return type switch
+        {
+            CimType.Boolean => bool.Parse(text),
+            CimType.UInt8 => byte.Parse(text, inv),
+            CimType.SInt8 => sbyte.Parse(text, inv),
+            CimType.UInt16 => ushort.Parse(text, inv),
+            CimType.SInt16 => short.Parse(text, inv),
+            CimType.UInt32 => uint.Parse(text, inv),
+            CimType.SInt32 => int.Parse(text, inv),
+            CimType.UInt64 => ulong.Parse(text, inv),
+            CimType.SInt64 => long.Parse(text, inv),
+            CimType.Real32 => float.Parse(text, NumberStyles.Float, inv),
+            CimType.Real64 => double.Parse(text, NumberStyles.Float, inv),
+            CimType.Char16 => text.Length > 0 ? text[0] : '\0',
+            CimType.DateTime => ParseDateTime(text),
+            _ => text,
+        };
+    }
+
+    /// <summary>A typed array (<c>string[]</c>, <c>ushort[]</c>, …) of <paramref name="elementType"/>.</summary>
+    public static Array ParseArray(CimType elementType, IReadOnlyList<string?> texts)
+    {
+        Type clr = ClrType(elementType, texts);
+        Array result = Array.CreateInstance(clr, texts.Count);
+        for (int i = 0; i < texts.Count; i++)
+            result.SetValue(texts[i] is null ? null : Parse(elementType, texts[i]!), i);
+        return result;
+    }
+
+    /// <summary>
+    /// A DMTF datetime: <c>yyyymmddHHMMSS.mmmmmmsUUU</c> (a point in time, returned as local time) or
+    /// <c>ddddddddHHMMSS.mmmmmm:000</c> (an interval, returned as <see cref="TimeSpan"/>).
+    /// </summary>
+    public static object ParseDateTime(string text)
+    {
+        if (text.Length != 25 || text[14] != '.') throw new FormatException($"'{text}' is not a DMTF datetime.");
+        var inv = CultureInfo.InvariantCulture;
+        long micros = long.Parse(text.AsSpan(15, 6), NumberStyles.None, inv);
+        if (text[21] == ':')
+        {
+            int days = int.Parse(text.AsSpan(0, 8), NumberStyles.None, inv);
+            int h = int.Parse(text.AsSpan(8, 2), inv), m = int.Parse(text.AsSpan(10, 2), inv), s = int.Parse(text.AsSpan(12, 2), inv);
+            return new TimeSpan(days, h, m, s) + TimeSpan.FromTicks(micros * 10);
+        }
+        var local = new DateTime(
+            int.Parse(text.AsSpan(0, 4), inv), int.Parse(text.AsSpan(4, 2), inv), int.Parse(text.AsSpan(6, 2), inv),
+            int.Parse(text.AsSpan(8, 2), inv), int.Parse(text.AsSpan(10, 2), inv), int.Parse(text.AsSpan(12, 2), inv),
+            DateTimeKind.Unspecified).AddTicks(micros * 10);
+        int offset = int.Parse(text.AsSpan(22, 3), inv) * (text[21] == '-' ? -1 : 1);
+        return new DateTimeOffset(local, TimeSpan.FromMinutes(offset)).LocalDateTime;
+    }
+
+    private static Type ClrType(CimType type, IReadOnlyList<string?> texts) => type switch
+    {
+        CimType.Boolean => typeof(bool),
+        CimType.UInt8 => typeof(byte),
+        CimType.SInt8 => typeof(sbyte),
+        CimType.UInt16 => typeof(ushort),
+        CimType.SInt16 => typeof(short),
+        CimType.UInt32 => typeof(uint),
+        CimType.SInt32 => typeof(int),
+        CimType.UInt64 => typeof(ulong),
+        CimType.SInt64 => typeof(long),
+        CimType.Real32 => typeof(float),
+        CimType.Real64 => typeof(double),
+        CimType.Char16 => typeof(char),
+        CimType.DateTime => texts.Count > 0 && texts[0] is { Length: 25 } t && t[21] == ':' ? typeof(TimeSpan) : typeof(DateTime),
+        _ => typeof(string),
+    };
+}

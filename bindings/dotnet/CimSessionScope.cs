@@ -1,0 +1,82 @@
+using System.Runtime.InteropServices;
+
+namespace RemoteSessions.Native;
+
+/// <summary>
+/// An owner scope of CIM sessions (a PowerShell runspace, or one part of a program): Ids count from 1
+/// per scope (spec/cmdlet-behaviour.md §1.2). Disposing the scope removes all its sessions.
+/// Thread-safe.
+/// </summary>
+public sealed class CimSessionScope : IDisposable
+{
+    private readonly ScopeHandle _handle;
+
+    /// <summary>Creates a new, empty scope.</summary>
+    public CimSessionScope()
+    {
+        Native.Check(NativeMethods.rsess_scope_new(out _handle));
+    }
+
+    /// <summary>
+    /// Creates and registers a session. <paramref name="computerName"/> null = this machine, served by the
+    /// local provider; <paramref name="name"/> null = <c>CimSession&lt;Id&gt;</c>.
+    /// </summary>
+    /// <exception cref="RemoteSessionsException">NotSupported for DCOM to another computer or WS-Management
+    /// before that transport exists; InvalidArgument for bad options.</exception>
+    public NativeCimSession NewSession(string? computerName = null, string? name = null, SessionOptionsSpec? options = null)
+    {
+        using SessionOptionsHandle? opts = options?.ToNative();
+        ResultCode rc = NativeMethods.rsess_cim_session_new(_handle, computerName, name, opts, out CimSessionHandle s, out IntPtr err);
+        Native.Check(rc, err);
+        return new NativeCimSession(s);
+    }
+
+    /// <summary>
+    /// Looks sessions up (spec §1.5): results are de-duplicated and ordered by Id; <c>Missing</c> lists the
+    /// values that found nothing (for names, only those without wildcard characters).
+    /// </summary>
+    public (IReadOnlyList<NativeCimSession> Found, IReadOnlyList<string> Missing) Find(Lookup kind, IEnumerable<string>? values = null)
+    {
+        string[] items = values?.ToArray() ?? [];
+        var pointers = new IntPtr[items.Length];
+        try
+        {
+            for (int i = 0; i < items.Length; i++) pointers[i] = Marshal.StringToCoTaskMemUTF8(items[i]);
+            ResultCode rc = NativeMethods.rsess_cim_session_find(_handle, kind, pointers, (nuint)items.Length, out CimSessionListHandle list, out IntPtr err);
+            Native.Check(rc, err);
+            using (list)
+            {
+                Native.Check(NativeMethods.rsess_cim_session_list_len(list, out nuint n));
+                var found = new List<NativeCimSession>((int)n);
+                for (nuint i = 0; i < n; i++)
+                {
+                    Native.Check(NativeMethods.rsess_cim_session_list_get(list, i, out CimSessionHandle s));
+                    found.Add(new NativeCimSession(s));
+                }
+                Native.Check(NativeMethods.rsess_cim_session_list_missing(list, out StringListHandle missing));
+                using (missing) return (found, Native.ReadStringList(missing));
+            }
+        }
+        finally
+        {
+            foreach (IntPtr p in pointers) Marshal.FreeCoTaskMem(p);
+        }
+    }
+
+    /// <summary>Removes <paramref name="session"/> from this scope.</summary>
+    /// <exception cref="RemoteSessionsException">NotFound when it is not (or no longer) in this scope.</exception>
+    public void Remove(NativeCimSession session)
+    {
+        Native.Check(NativeMethods.rsess_cim_session_remove(_handle, session.Handle, out IntPtr err), err);
+    }
+
+    /// <summary>The class names the local provider serves in <paramref name="ns"/> (null = root/cimv2).</summary>
+    public static IReadOnlyList<string> LocalClassNames(string? ns = null)
+    {
+        Native.Check(NativeMethods.rsess_cim_class_names(null, ns, out StringListHandle names, out IntPtr err), err);
+        using (names) return Native.ReadStringList(names);
+    }
+
+    /// <summary>Removes every session of the scope and frees it.</summary>
+    public void Dispose() => _handle.Dispose();
+}

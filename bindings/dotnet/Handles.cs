@@ -1,0 +1,58 @@
+using System.Runtime.InteropServices;
+
+namespace RemoteSessions.Native;
+
+/// <summary>
+/// Base of every handle: the native value is an opaque nonzero key (0 = none). Freeing goes through the
+/// matching <c>rsess_*_free</c>, which tolerates stale keys, so even a double release is harmless.
+/// </summary>
+public abstract class NativeHandle : SafeHandle
+{
+    /// <summary>An empty handle, filled by the marshaller.</summary>
+    protected NativeHandle() : base(IntPtr.Zero, ownsHandle: true) { }
+
+    /// <inheritdoc />
+    public override bool IsInvalid => handle == IntPtr.Zero;
+}
+
+/// <summary>An owner scope (<c>rsess_scope</c>): one per PowerShell runspace.</summary>
+public sealed class ScopeHandle : NativeHandle
+{
+    protected override bool ReleaseHandle() { NativeMethods.rsess_scope_free(handle); return true; }
+}
+
+/// <summary>Session options (<c>rsess_session_options</c>).</summary>
+public sealed class SessionOptionsHandle : NativeHandle
+{
+    protected override bool ReleaseHandle() { NativeMethods.rsess_session_options_free(handle); return true; }
+}
+
+/// <summary>A reference to a registered CIM session (<c>rsess_cim_session</c>).</summary>
+public sealed class CimSessionHandle : NativeHandle
+{
+    protected override bool ReleaseHandle() { NativeMethods.rsess_cim_session_free(handle); return true; }
+}
+
+/// <summary>A lookup result (<c>rsess_cim_session_list</c>).</summary>
+public sealed class CimSessionListHandle : NativeHandle
+{
+    protected override bool ReleaseHandle() { NativeMethods.rsess_cim_session_list_free(handle); return true; }
+}
+
+/// <summary>A list of strings (<c>rsess_string_list</c>).</summary>
+public sealed class StringListHandle : NativeHandle
+{
+    protected override bool ReleaseHandle() { NativeMethods.rsess_string_list_free(handle); return true; }
+}
+
+/// <summary>An instance iterator (<c>rsess_instance_iter</c>).</summary>
+public sealed class InstanceIterHandle : NativeHandle
+{
+    protected override bool ReleaseHandle() { NativeMethods.rsess_instance_iter_free(handle); return true; }
+}
+
+/// <summary>One CIM instance (<c>rsess_instance</c>).</summary>
+public sealed class InstanceHandle : NativeHandle
+{
+    protected override bool ReleaseHandle() { NativeMethods.rsess_instance_free(handle); return true; }
+}

@@ -1,0 +1,93 @@
+namespace RemoteSessions.Native;
+
+/// <summary>
+/// A registered CIM session. The identity (Id, Name, InstanceId, ComputerName, Protocol) is read once;
+/// operations fail with <see cref="ResultCode.SessionRemoved"/> after the session was removed.
+/// Dispose frees this reference only; the session stays registered until removed.
+/// </summary>
+public sealed class NativeCimSession : IDisposable
+{
+    internal NativeCimSession(CimSessionHandle handle)
+    {
+        Handle = handle;
+        Native.Check(NativeMethods.rsess_cim_session_id(handle, out uint id));
+        Id = id;
+        Native.Check(NativeMethods.rsess_cim_session_name(handle, out IntPtr name));
+        Name = Native.TakeString(name) ?? "";
+        Native.Check(NativeMethods.rsess_cim_session_instance_id(handle, out IntPtr iid));
+        InstanceId = Guid.Parse(Native.TakeString(iid) ?? "");
+        Native.Check(NativeMethods.rsess_cim_session_computer_name(handle, out IntPtr cn));
+        ComputerName = Native.TakeString(cn) ?? "";
+        Native.Check(NativeMethods.rsess_cim_session_protocol(handle, out IntPtr protocol));
+        Protocol = Native.TakeString(protocol) ?? "";
+    }
+
+    internal CimSessionHandle Handle { get; }
+
+    /// <summary>Id within its scope, from 1.</summary>
+    public uint Id { get; }
+    public string Name { get; }
+    public Guid InstanceId { get; }
+    /// <summary>The computer name as given (<c>localhost</c> for a local session), not resolved.</summary>
+    public string ComputerName { get; }
+    /// <summary><c>Local</c> for the in-process provider, <c>WSMAN</c> for WS-Management.</summary>
+    public string Protocol { get; }
+
+    /// <summary>True once the session was removed from its scope.</summary>
+    public bool IsRemoved
+    {
+        get
+        {
+            Native.Check(NativeMethods.rsess_cim_session_is_removed(Handle, out bool removed));
+            return removed;
+        }
+    }
+
+    /// <summary>Enumerates the instances of <paramref name="className"/> (and, unless Shallow, its subclasses).</summary>
+    /// <param name="ns">Namespace such as <c>root/cimv2</c> or <c>root\cimv2</c>; null = root/cimv2.</param>
+    /// <exception cref="RemoteSessionsException">InvalidNamespace, InvalidClass, SessionRemoved, Io.</exception>
+    public IEnumerable<CimInstanceData> Enumerate(string? ns, string className, OperationFlags flags = OperationFlags.None)
+    {
+        Native.Check(NativeMethods.rsess_cim_enumerate(Handle, ns, className, flags, out InstanceIterHandle it, out IntPtr err), err);
+        return Drain(it);
+    }
+
+    /// <summary>Runs a query; <paramref name="dialect"/> null = WQL (the only dialect served locally).</summary>
+    /// <exception cref="RemoteSessionsException">InvalidQuery, InvalidNamespace, InvalidClass, NotSupported.</exception>
+    public IEnumerable<CimInstanceData> Query(string? ns, string? dialect, string query, OperationFlags flags = OperationFlags.None)
+    {
+        Native.Check(NativeMethods.rsess_cim_query(Handle, ns, dialect, query, flags, out InstanceIterHandle it, out IntPtr err), err);
+        return Drain(it);
+    }
+
+    /// <summary>The class names this session serves in <paramref name="ns"/>.</summary>
+    public IReadOnlyList<string> ClassNames(string? ns = null)
+    {
+        Native.Check(NativeMethods.rsess_cim_class_names(Handle, ns, out StringListHandle names, out IntPtr err), err);
+        using (names) return Native.ReadStringList(names);
+    }
+
+    // Instances are read one at a time as the caller asks for them; the iterator is freed at the end or
+    // when the caller stops early (foreach disposes the enumerator).
+    private static IEnumerable<CimInstanceData> Drain(InstanceIterHandle it)
+    {
+        using (it)
+        {
+            while (true)
+            {
+                Native.Check(NativeMethods.rsess_instance_iter_next(it, out InstanceHandle instance, out IntPtr err), err);
+                using (instance)
+                {
+                    if (instance.IsInvalid) yield break;
+                    yield return CimInstanceData.Read(instance);
+                }
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => Handle.Dispose();
+
+    /// <inheritdoc />
+    public override string ToString() => ComputerName;
+}

@@ -1,0 +1,87 @@
+using System.Runtime.InteropServices;
+
+namespace RemoteSessions.Native;
+
+/// <summary>
+/// LibraryImport declarations of the C ABI in bindings/c/remote_sessions.h, one to one. Handles are
+/// passed as SafeHandles so a concurrent Dispose cannot free them mid-call; owned strings come back as
+/// <see cref="IntPtr"/> and are copied and freed by <see cref="Native.TakeString"/>.
+/// </summary>
+internal static partial class NativeMethods
+{
+    internal const string Library = "remote_sessions";
+
+    [LibraryImport(Library)] internal static partial IntPtr rsess_version();
+    [LibraryImport(Library)] internal static partial void rsess_string_free(IntPtr s);
+
+    [LibraryImport(Library)] internal static partial void rsess_error_free(IntPtr e);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_error_code(IntPtr e);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_error_message(IntPtr e, out IntPtr message);
+
+    [LibraryImport(Library)] internal static partial ResultCode rsess_string_list_len(StringListHandle l, out nuint len);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_string_list_get(StringListHandle l, nuint i, out IntPtr s);
+    [LibraryImport(Library)] internal static partial void rsess_string_list_free(IntPtr l);
+
+    [LibraryImport(Library)] internal static partial ResultCode rsess_scope_new(out ScopeHandle scope);
+    [LibraryImport(Library)] internal static partial void rsess_scope_free(IntPtr scope);
+
+    [LibraryImport(Library)] internal static partial ResultCode rsess_session_options_new(ProtocolKind protocol, out SessionOptionsHandle options);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_session_options_set_flag(SessionOptionsHandle o, OptionFlag flag, [MarshalAs(UnmanagedType.U1)] bool on);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_session_options_set_max_envelope_size_kb(SessionOptionsHandle o, uint kb);
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)] internal static partial ResultCode rsess_session_options_set_culture(SessionOptionsHandle o, string culture);
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)] internal static partial ResultCode rsess_session_options_set_ui_culture(SessionOptionsHandle o, string culture);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_session_options_set_timeout_ms(SessionOptionsHandle o, uint ms);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_session_options_set_port(SessionOptionsHandle o, uint port);
+    [LibraryImport(Library)] internal static partial void rsess_session_options_free(IntPtr o);
+
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial ResultCode rsess_cim_session_new(ScopeHandle scope, string? computerName, string? name, SessionOptionsHandle? options, out CimSessionHandle session, out IntPtr error);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_cim_session_id(CimSessionHandle s, out uint id);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_cim_session_name(CimSessionHandle s, out IntPtr name);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_cim_session_instance_id(CimSessionHandle s, out IntPtr id);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_cim_session_computer_name(CimSessionHandle s, out IntPtr name);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_cim_session_protocol(CimSessionHandle s, out IntPtr protocol);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_cim_session_is_removed(CimSessionHandle s, [MarshalAs(UnmanagedType.U1)] out bool removed);
+    [LibraryImport(Library)] internal static partial void rsess_cim_session_free(IntPtr s);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_cim_session_remove(ScopeHandle scope, CimSessionHandle s, out IntPtr error);
+    [LibraryImport(Library)]
+    internal static partial ResultCode rsess_cim_session_find(ScopeHandle scope, Lookup kind, IntPtr[] values, nuint count, out CimSessionListHandle list, out IntPtr error);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_cim_session_list_len(CimSessionListHandle l, out nuint len);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_cim_session_list_get(CimSessionListHandle l, nuint i, out CimSessionHandle s);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_cim_session_list_missing(CimSessionListHandle l, out StringListHandle missing);
+    [LibraryImport(Library)] internal static partial void rsess_cim_session_list_free(IntPtr l);
+
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial ResultCode rsess_cim_enumerate(CimSessionHandle s, string? ns, string className, OperationFlags flags, out InstanceIterHandle iter, out IntPtr error);
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial ResultCode rsess_cim_query(CimSessionHandle s, string? ns, string? dialect, string query, OperationFlags flags, out InstanceIterHandle iter, out IntPtr error);
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial ResultCode rsess_cim_class_names(CimSessionHandle? s, string? ns, out StringListHandle names, out IntPtr error);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_instance_iter_next(InstanceIterHandle it, out InstanceHandle instance, out IntPtr error);
+    [LibraryImport(Library)] internal static partial void rsess_instance_iter_free(IntPtr it);
+
+    [LibraryImport(Library)] internal static partial ResultCode rsess_instance_class_name(InstanceHandle i, out IntPtr s);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_instance_namespace(InstanceHandle i, out IntPtr s);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_instance_server_name(InstanceHandle i, out IntPtr s);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_instance_superclass_count(InstanceHandle i, out nuint n);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_instance_superclass(InstanceHandle i, nuint k, out IntPtr s);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_instance_property_count(InstanceHandle i, out nuint n);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_instance_property_name(InstanceHandle i, nuint p, out IntPtr s);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_instance_property_type(InstanceHandle i, nuint p, out CimType t);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_instance_property_flags(InstanceHandle i, nuint p, out uint flags);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_instance_property_value(InstanceHandle i, nuint p, out IntPtr s);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_instance_property_array_len(InstanceHandle i, nuint p, out nuint n);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_instance_property_element(InstanceHandle i, nuint p, nuint k, out IntPtr s);
+    [LibraryImport(Library)] internal static partial void rsess_instance_free(IntPtr i);
+}
+
+/// <summary>Session option switches (<c>rsess_option_flag</c>); WS-Management options only.</summary>
+internal enum OptionFlag : uint
+{
+    UseSsl = 1,
+    SkipCACheck = 2,
+    SkipCNCheck = 3,
+    SkipRevocationCheck = 4,
+    NoEncryption = 5,
+    EncodePortInServicePrincipalName = 6,
+}
