@@ -1,0 +1,53 @@
+using System.Management.Automation;
+using RemoteSessions.Native;
+
+namespace RemoteSessions;
+
+/// <summary>A CIM failure as the cmdlets report it, with the native result code and detail.</summary>
+public sealed class CimException : Exception
+{
+    public CimException(string message, ResultCode code = ResultCode.Ok, string? detail = null, Exception? inner = null)
+        : base(message, inner)
+    {
+        Code = code;
+        Detail = detail;
+    }
+
+    /// <summary>The native result code (Ok when the failure was decided in PowerShell).</summary>
+    public ResultCode Code { get; }
+
+    /// <summary>The native library's own message, e.g. which class or which token was wrong.</summary>
+    public string? Detail { get; }
+}
+
+/// <summary>
+/// Turns native failures into ErrorRecords the way CimCmdlets does (spec/cmdlet-behaviour.md §1.10):
+/// errorId <c>HRESULT 0x8004xxxx</c> of the matching WMI error, its category and Windows' message, the
+/// native detail in ErrorDetails so nothing is lost.
+/// </summary>
+internal static class CimErrors
+{
+    internal static ErrorRecord FromNative(RemoteSessionsException e, object? target)
+    {
+        (string id, ErrorCategory category, string message) = e.Code switch
+        {
+            ResultCode.InvalidClass => ("HRESULT 0x80041010", ErrorCategory.MetadataError, "Invalid class "),
+            ResultCode.InvalidNamespace => ("HRESULT 0x8004100e", ErrorCategory.MetadataError, "Invalid namespace "),
+            ResultCode.InvalidQuery => ("HRESULT 0x80041017", ErrorCategory.InvalidArgument, "Invalid query "),
+            ResultCode.NotFound => ("HRESULT 0x80041002", ErrorCategory.ObjectNotFound, "Not found "),
+            ResultCode.NotSupported => ("HRESULT 0x8004100c", ErrorCategory.NotImplemented, "Not supported "),
+            ResultCode.InvalidArgument => ("HRESULT 0x80041008", ErrorCategory.InvalidArgument, "Invalid parameter "),
+            ResultCode.Io => ("HRESULT 0x80041001", ErrorCategory.ReadError, "Generic failure "),
+            ResultCode.SessionRemoved => ("CimSessionRemoved", ErrorCategory.InvalidOperation, "The CIM session has been removed."),
+            _ => ("CimCmdlet_" + e.Code, ErrorCategory.InvalidResult, e.Message),
+        };
+        var record = new ErrorRecord(new CimException(message, e.Code, e.Message, e), id, category, target);
+        // The exception keeps Windows' exact text; what is shown adds the native detail (e.g. the class name).
+        if (e.Message != message) record.ErrorDetails = new ErrorDetails(e.Message);
+        return record;
+    }
+
+    /// <summary>Get-/Remove-CimSession's miss (§1.5): empty errorId, so the FQID is the cmdlet's type name.</summary>
+    internal static ErrorRecord SessionNotFound(string property, object value) =>
+        new(new CimException($"Could not find CimSession with the given {property} = {value}"), "", ErrorCategory.ObjectNotFound, null);
+}

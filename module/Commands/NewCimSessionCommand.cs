@@ -1,0 +1,113 @@
+using System.Management.Automation;
+using RemoteSessions.Native;
+
+namespace RemoteSessions.Commands;
+
+/// <summary>
+/// New-CimSession (spec/cmdlet-behaviour.md §1.3): creates a CIM session per computer name (none = this
+/// machine, served by the in-process provider) and registers it in the current runspace. Per-computer
+/// failures are non-terminating and consume no Id.
+/// </summary>
+[Cmdlet(VerbsCommon.New, "CimSession", DefaultParameterSetName = CredentialSet)]
+[Alias("ncms")]
+[OutputType(typeof(CimSession))]
+public sealed class NewCimSessionCommand : PSCmdlet
+{
+    private const string CredentialSet = "CredentialParameterSet";
+    private const string CertificateSet = "CertificateParameterSet";
+
+    [Parameter(ParameterSetName = CredentialSet, ValueFromPipelineByPropertyName = true)]
+    public PasswordAuthenticationMechanism Authentication { get => _authentication; set { _authentication = value; _authenticationSet = true; } }
+    private PasswordAuthenticationMechanism _authentication;
+    private bool _authenticationSet;
+
+    [Parameter(ParameterSetName = CredentialSet, Position = 1)]
+    [Credential]
+    public PSCredential? Credential { get; set; }
+
+    [Parameter(ParameterSetName = CertificateSet, ValueFromPipelineByPropertyName = true)]
+    public string? CertificateThumbprint { get; set; }
+
+    [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Alias("CN", "ServerName")]
+    [ValidateNotNullOrEmpty]
+    public string[]? ComputerName { get; set; }
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public string? Name { get; set; }
+
+    /// <summary>Operation timeout in seconds; 0 = the default.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("OT")]
+    public uint OperationTimeoutSec { get; set; }
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public SwitchParameter SkipTestConnection { get; set; }
+
+    /// <summary>Destination port; 0 = the default for the scheme.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public uint Port { get; set; }
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public CimSessionOptions? SessionOption { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        CimSessionOptions? options = BuildOptions();
+        RunspaceSessions state = RunspaceSessions.Current;
+        foreach (string? computer in ComputerName ?? [null])
+        {
+            if (computer is null && Credential is not null)
+            {
+                WriteError(new ErrorRecord(new CimException("User credentials cannot be used for local connections "),
+                    "HRESULT 0x80041064", ErrorCategory.InvalidArgument, Credential.UserName));
+                continue;
+            }
+            try
+            {
+                SessionOptionsSpec? spec = options?.ToSpec(Port);
+                NativeCimSession native = state.Scope.NewSession(computer, Name, spec);
+                WriteObject(state.Wrap(native));
+            }
+            catch (RemoteSessionsException e) when (e.Code == ResultCode.NotSupported)
+            {
+                bool dcom = options is DComSessionOptions;
+                WriteError(new ErrorRecord(new CimException(e.Message, e.Code, e.Message, e),
+                    dcom ? "DcomNotAvailable" : "WSManNotAvailable", ErrorCategory.NotImplemented, computer));
+            }
+            catch (RemoteSessionsException e)
+            {
+                WriteError(CimErrors.FromNative(e, computer));
+            }
+        }
+    }
+
+    // spec §1.3 steps 1–5: clone the options, reject DCOM with -Port/-CertificateThumbprint, let -Port or a
+    // thumbprint force WS-Man, copy -OperationTimeoutSec, check -Authentication without -Credential.
+    private CimSessionOptions? BuildOptions()
+    {
+        CimSessionOptions? options = SessionOption?.Clone();
+        if (options is DComSessionOptions)
+        {
+            string? offending = MyInvocation.BoundParameters.ContainsKey(nameof(Port)) ? nameof(Port)
+                : CertificateThumbprint is not null ? nameof(CertificateThumbprint) : null;
+            if (offending is not null)
+                ThrowTerminatingError(new ErrorRecord(
+                    new PSArgumentException($"Parameter '{offending}' cannot be used with the parameter 'DComSessionOptions'."),
+                    "New-CimSession", ErrorCategory.InvalidOperation, null));
+        }
+        if (options is null && (MyInvocation.BoundParameters.ContainsKey(nameof(Port)) || CertificateThumbprint is not null))
+            options = new WSManSessionOptions { DestinationPort = Port };
+        if (options is not null && OperationTimeoutSec != 0) options.Timeout = TimeSpan.FromSeconds(OperationTimeoutSec);
+        if (options is null && OperationTimeoutSec != 0 && ComputerName is not null)
+            options = new WSManSessionOptions { Timeout = TimeSpan.FromSeconds(OperationTimeoutSec) };
+        if (Credential is null && _authenticationSet && Authentication is not (PasswordAuthenticationMechanism.Default
+                or PasswordAuthenticationMechanism.Negotiate or PasswordAuthenticationMechanism.Kerberos
+                or PasswordAuthenticationMechanism.NtlmDomain))
+            ThrowTerminatingError(new ErrorRecord(
+                new PSArgumentOutOfRangeException(nameof(Authentication), Authentication,
+                    $"Authentication type '{Authentication}' is invalid without credential. Only following authentication type are allowed without credential, 'None', 'Negotiate', 'Kerberos', or 'NtlmDomain'."),
+                "InvalidAuthentication", ErrorCategory.InvalidArgument, Authentication));
+        return options;
+    }
+}
