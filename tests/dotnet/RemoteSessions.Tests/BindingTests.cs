@@ -1,0 +1,85 @@
+using RemoteSessions.Native;
+using Xunit;
+
+namespace RemoteSessions.Tests;
+
+/// <summary>The C# library on its own, as a console program without PowerShell would use it.</summary>
+public sealed class BindingTests
+{
+    static BindingTests()
+    {
+        // The test output has no copy of the native library when it was built before cargo; use target/.
+        if (Environment.GetEnvironmentVariable(Native.Native.LibraryPathVariable) is null or "")
+        {
+            string built = Path.Combine(Paths.Repo, "target", "release", "libremote_sessions.so");
+            if (!File.Exists(Path.Combine(AppContext.BaseDirectory, "libremote_sessions.so")))
+                Environment.SetEnvironmentVariable(Native.Native.LibraryPathVariable, built);
+        }
+    }
+
+    [Fact]
+    public void Scope_sessions_and_lookups()
+    {
+        using var scope = new CimSessionScope();
+        using NativeCimSession a = scope.NewSession();
+        using NativeCimSession b = scope.NewSession(name: "web");
+        Assert.Equal((1u, "CimSession1", "localhost", "Local"), (a.Id, a.Name, a.ComputerName, a.Protocol));
+        Assert.Equal(2u, b.Id);
+
+        var (found, missing) = scope.Find(Lookup.Name, ["cim*", "nosuch", "nosuch*"]);
+        Assert.Equal(new[] { 1u }, found.Select(s => s.Id));
+        Assert.Equal(new[] { "nosuch" }, missing);
+        Assert.Equal(new[] { 1u, 2u }, scope.Find(Lookup.All).Found.Select(s => s.Id));
+        Assert.Equal(new[] { 2u }, scope.Find(Lookup.InstanceId, [b.InstanceId.ToString()]).Found.Select(s => s.Id));
+
+        scope.Remove(a);
+        Assert.True(a.IsRemoved);
+        var removedAgain = Assert.Throws<RemoteSessionsException>(() => scope.Remove(a));
+        Assert.Equal(ResultCode.NotFound, removedAgain.Code);
+        var use = Assert.Throws<RemoteSessionsException>(() => a.Enumerate(null, "Win32_OperatingSystem").ToList());
+        Assert.Equal(ResultCode.SessionRemoved, use.Code);
+    }
+
+    [Fact]
+    public void Enumerate_and_query_typed_values()
+    {
+        using var scope = new CimSessionScope();
+        using NativeCimSession s = scope.NewSession();
+        CimInstanceData os = s.Enumerate("root/cimv2", "Win32_OperatingSystem").Single();
+        Assert.Equal("Win32_OperatingSystem", os.ClassName);
+        Assert.Equal("CIM_OperatingSystem", os.Superclasses[0]);
+        CimPropertyData mem = os.Properties.Single(p => p.Name == "TotalVisibleMemorySize");
+        Assert.Equal(CimType.UInt64, mem.CimType);
+        Assert.Equal(Machine.MemInfoKb("MemTotal"), mem.Value);
+        Assert.IsType<DateTime>(os.Properties.Single(p => p.Name == "LastBootUpTime").Value);
+
+        CimInstanceData me = s.Query(null, null, $"SELECT Name, ProcessId FROM Win32_Process WHERE ProcessId = {Environment.ProcessId}").Single();
+        Assert.Equal((uint)Environment.ProcessId, me.Properties.Single(p => p.Name == "ProcessId").Value);
+        Assert.True(me.Properties.Single(p => p.Name == "Handle").IsKey);
+    }
+
+    [Theory]
+    [InlineData("root/cimv2", "NoSuchClass", ResultCode.InvalidClass)]
+    [InlineData("root/nowhere", "Win32_Process", ResultCode.InvalidNamespace)]
+    public void Errors_carry_result_codes(string ns, string cls, ResultCode code)
+    {
+        using var scope = new CimSessionScope();
+        using NativeCimSession s = scope.NewSession();
+        var e = Assert.Throws<RemoteSessionsException>(() => s.Enumerate(ns, cls).ToList());
+        Assert.Equal(code, e.Code);
+        Assert.Contains(code == ResultCode.InvalidClass ? cls : ns, e.Message);
+        var q = Assert.Throws<RemoteSessionsException>(() => s.Query(null, null, "SELECT * FROM").ToList());
+        Assert.Equal(ResultCode.InvalidQuery, q.Code);
+        var d = Assert.Throws<RemoteSessionsException>(() => s.Query(null, "CQL", "SELECT * FROM Win32_Process").ToList());
+        Assert.Equal(ResultCode.NotSupported, d.Code);
+    }
+
+    [Fact]
+    public void Dmtf_datetimes_convert()
+    {
+        Assert.Equal(new DateTimeOffset(2024, 3, 1, 0, 30, 0, TimeSpan.FromMinutes(60)).AddTicks(10).LocalDateTime,
+            CimValues.ParseDateTime("20240301003000.000001+060"));
+        Assert.Equal(new TimeSpan(3, 1, 1, 1) + TimeSpan.FromTicks(420), CimValues.ParseDateTime("00000003010101.000042:000"));
+        Assert.Throws<FormatException>(() => CimValues.ParseDateTime("2024"));
+    }
+}

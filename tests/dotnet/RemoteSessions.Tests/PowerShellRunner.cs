@@ -1,0 +1,95 @@
+using System.Collections.ObjectModel;
+using System.Management.Automation;
+using System.Management.Automation.Runspaces;
+using RemoteSessions.TestHost;
+
+namespace RemoteSessions.Tests;
+
+/// <summary>
+/// One fresh runspace of the real PowerShell engine with the built module imported, as a user's session.
+/// Formatted output (Out-Default) is captured through a text host.
+/// </summary>
+public sealed class PowerShellRunner : IDisposable
+{
+    private readonly StringWriter _hostOutput = new();
+    private readonly Runspace _runspace;
+
+    public PowerShellRunner(bool importModule = true)
+    {
+        _runspace = RunspaceFactory.CreateRunspace(new TextHost(_hostOutput, 160), InitialSessionState.CreateDefault2());
+        _runspace.Open();
+        TextHost.UsePlainText(_runspace);
+        if (importModule) Run($"Import-Module '{Paths.ModuleManifest}' -ErrorAction Stop");
+    }
+
+    /// <summary>Errors of the last <see cref="Run"/>.</summary>
+    public IReadOnlyList<ErrorRecord> Errors { get; private set; } = [];
+
+    /// <summary>Runs <paramref name="script"/> and returns its output; terminating errors throw.</summary>
+    public Collection<PSObject> Run(string script)
+    {
+        using var ps = PowerShell.Create();
+        ps.Runspace = _runspace;
+        ps.AddScript(script);
+        Collection<PSObject> output = ps.Invoke();
+        Errors = ps.Streams.Error.ToArray();
+        return output;
+    }
+
+    /// <summary>Runs <paramref name="script"/> through Out-Default and returns the text a console shows.</summary>
+    public string Format(string script)
+    {
+        _hostOutput.GetStringBuilder().Clear();
+        using var ps = PowerShell.Create();
+        ps.Runspace = _runspace;
+        ps.AddScript(script).AddCommand("Out-Default");
+        ps.Invoke();
+        return _hostOutput.ToString();
+    }
+
+    public void Dispose() => _runspace.Dispose();
+}
+
+/// <summary>Where the built artefacts are: RSESS_MODULE_PATH overrides the module manifest path.</summary>
+public static class Paths
+{
+    public static string Repo { get; } = FindRepo();
+
+    public static string ModuleManifest =>
+        Environment.GetEnvironmentVariable("RSESS_MODULE_PATH") is { Length: > 0 } p
+            ? p
+            : Path.Combine(Repo, "build", "module", "RemoteSessions", "RemoteSessions.psd1");
+
+    private static string FindRepo()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "Cargo.toml"))) return dir.FullName;
+        throw new InvalidOperationException("Cannot find the repository root (Cargo.toml) above " + AppContext.BaseDirectory);
+    }
+}
+
+/// <summary>What the machine itself says, to compare the provider's values with.</summary>
+public static class Machine
+{
+    public static string Run(string file, params string[] args)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo(file) { RedirectStandardOutput = true };
+        foreach (string a in args) psi.ArgumentList.Add(a);
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        string output = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        return output.Trim();
+    }
+
+    /// <summary>A field of /proc/meminfo, in KiB.</summary>
+    public static ulong MemInfoKb(string field) =>
+        ulong.Parse(File.ReadLines("/proc/meminfo").First(l => l.StartsWith(field + ":"))
+            .Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]);
+
+    /// <summary>Fields of /proc/self/stat after the command name: [0] = state, [1] = ppid, …</summary>
+    public static string[] SelfStatAfterComm()
+    {
+        string stat = File.ReadAllText("/proc/self/stat");
+        return stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+    }
+}
