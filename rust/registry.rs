@@ -1,1 +1,477 @@
-//! CIM session registry (placeholder until written).
+//! CIM sessions per owner scope (spec/cmdlet-behaviour.md §1.2–§1.6).
+//!
+//! A scope is what owns sessions: a PowerShell runspace, or a part of a C program. Ids count from 1 in
+//! each scope and are consumed only when a session is actually added; a session's default name is
+//! `CimSession<Id>`. Lookups are by Id, name (case-insensitive wildcards), computer name (exact,
+//! case-insensitive) and InstanceId. Removing a session marks it removed, so references held elsewhere
+//! (C handles, PowerShell objects) fail cleanly instead of reaching a dead session.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use uuid::Uuid;
+
+use crate::cim::{wql, CimInstance};
+use crate::error::{Error, ErrorKind, Result};
+use crate::local::{self, OperationFlags};
+
+/// Identifies an owner scope inside one [`Registry`].
+pub type ScopeId = u64;
+
+/// The protocol a caller asks for (New-CimSessionOption -Protocol, spec §1.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Protocol {
+    /// DCOM for this machine, WS-Management for a named computer (spec §1.3 step 6).
+    #[default]
+    Default,
+    Dcom,
+    Wsman,
+}
+
+/// Session options: New-CimSessionOption's values plus New-CimSession's -Port and -OperationTimeoutSec.
+/// Only `protocol` decides anything for local sessions; the WS-Management members are kept for the
+/// WS-Management transport.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SessionOptions {
+    pub protocol: Protocol,
+    pub use_ssl: bool,
+    pub skip_ca_check: bool,
+    pub skip_cn_check: bool,
+    pub skip_revocation_check: bool,
+    pub no_encryption: bool,
+    pub encode_port_in_spn: bool,
+    /// Largest SOAP envelope in KiB; 0 = the default.
+    pub max_envelope_size_kb: u32,
+    /// Culture name such as `en-US`.
+    pub culture: Option<String>,
+    pub ui_culture: Option<String>,
+    /// Operation timeout in milliseconds; 0 = the default.
+    pub timeout_ms: u32,
+    /// Destination port; 0 = the scheme's default.
+    pub port: u32,
+}
+
+/// One registered CIM session.
+#[derive(Debug)]
+pub struct CimSession {
+    pub id: u32,
+    pub name: String,
+    pub instance_id: Uuid,
+    /// As the caller gave it, not resolved; `localhost` for a local session.
+    pub computer_name: String,
+    pub options: SessionOptions,
+    scope: ScopeId,
+    removed: AtomicBool,
+}
+
+/// The default CIM namespace (`root\cimv2`, spec §1.7), in slash form.
+pub const DEFAULT_NAMESPACE: &str = "root/cimv2";
+
+impl CimSession {
+    /// `Local` for the in-process provider (the only kind served so far).
+    pub fn protocol_name(&self) -> &'static str {
+        "Local"
+    }
+
+    /// True once the session was removed from its scope.
+    pub fn is_removed(&self) -> bool {
+        self.removed.load(Ordering::SeqCst)
+    }
+
+    /// Instances of `class_name` in `namespace` (None = root/cimv2), deep unless `flags.shallow`.
+    /// Errors: SessionRemoved, InvalidNamespace, InvalidClass, Io.
+    pub fn enumerate(&self, namespace: Option<&str>, class_name: &str, flags: OperationFlags) -> Result<Vec<CimInstance>> {
+        self.check_live()?;
+        local::enumerate(namespace.unwrap_or(DEFAULT_NAMESPACE), class_name, flags)
+    }
+
+    /// Runs a query; `dialect` None or `WQL` (case-insensitive) — any other dialect is NotSupported.
+    /// Errors: SessionRemoved, NotSupported, InvalidQuery, InvalidNamespace, InvalidClass, Io.
+    pub fn query(&self, namespace: Option<&str>, dialect: Option<&str>, text: &str, flags: OperationFlags) -> Result<Vec<CimInstance>> {
+        self.check_live()?;
+        if let Some(d) = dialect {
+            if !d.eq_ignore_ascii_case("WQL") {
+                return Err(Error::new(ErrorKind::NotSupported, format!("Query dialect '{d}' is not supported here; use WQL")));
+            }
+        }
+        let query = wql::parse(text)?;
+        local::query(namespace.unwrap_or(DEFAULT_NAMESPACE), &query, flags)
+    }
+
+    /// Class names served in `namespace` (None = root/cimv2).
+    pub fn class_names(&self, namespace: Option<&str>) -> Result<Vec<String>> {
+        self.check_live()?;
+        local::class_names(namespace.unwrap_or(DEFAULT_NAMESPACE))
+    }
+
+    fn check_live(&self) -> Result<()> {
+        if self.is_removed() {
+            return Err(Error::new(
+                ErrorKind::SessionRemoved,
+                format!("The CIM session {} ('{}') has been removed", self.id, self.name),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// How [`Registry::find`] reads its values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup {
+    /// Every session of the scope; values are ignored.
+    All,
+    /// Decimal Ids.
+    Id,
+    /// Names or case-insensitive wildcard patterns (`*`, `?`, `[abc]`, `[a-z]`, backtick escapes).
+    Name,
+    /// Computer names, exact and case-insensitive.
+    ComputerName,
+    /// InstanceIds in GUID form.
+    InstanceId,
+}
+
+/// The result of a lookup: sessions ordered by Id without duplicates, and the values that found nothing
+/// (for names: only values without wildcard characters, spec §1.5).
+#[derive(Debug, Default)]
+pub struct Found {
+    pub sessions: Vec<Arc<CimSession>>,
+    pub missing: Vec<String>,
+}
+
+#[derive(Default)]
+struct Scope {
+    last_id: u32,
+    sessions: BTreeMap<u32, Arc<CimSession>>,
+}
+
+/// All scopes and their sessions. Thread-safe.
+#[derive(Default)]
+pub struct Registry {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    last_scope: ScopeId,
+    scopes: HashMap<ScopeId, Scope>,
+}
+
+/// The scope that exists from the start (C callers that make no scope of their own).
+pub const DEFAULT_SCOPE: ScopeId = 0;
+
+impl Registry {
+    /// An empty registry holding only [`DEFAULT_SCOPE`].
+    pub fn new() -> Self {
+        let registry = Registry::default();
+        registry.lock().scopes.insert(DEFAULT_SCOPE, Scope::default());
+        registry
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Makes a new, empty scope.
+    pub fn new_scope(&self) -> ScopeId {
+        let mut inner = self.lock();
+        inner.last_scope += 1;
+        let id = inner.last_scope;
+        inner.scopes.insert(id, Scope::default());
+        id
+    }
+
+    /// Removes a scope and every session in it (a runspace closed). The default scope is emptied instead.
+    pub fn drop_scope(&self, scope: ScopeId) {
+        let mut inner = self.lock();
+        let removed = if scope == DEFAULT_SCOPE {
+            inner.scopes.insert(DEFAULT_SCOPE, Scope::default())
+        } else {
+            inner.scopes.remove(&scope)
+        };
+        for session in removed.into_iter().flat_map(|s| s.sessions.into_values()) {
+            session.removed.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// Creates and registers a session (spec §1.3). `computer_name` None = this machine, served by the
+    /// local provider; `name` None = `CimSession<Id>`.
+    /// Errors: InvalidHandle (unknown scope), InvalidArgument (empty computer name), NotSupported (DCOM
+    /// to another computer; WS-Management, which this build does not have yet). A failure consumes no Id.
+    pub fn create(&self, scope: ScopeId, computer_name: Option<&str>, name: Option<&str>, options: &SessionOptions) -> Result<Arc<CimSession>> {
+        match (computer_name, options.protocol) {
+            (Some(""), _) => return Err(Error::new(ErrorKind::InvalidArgument, "The computer name is empty")),
+            (Some(computer), Protocol::Dcom) => {
+                return Err(Error::new(
+                    ErrorKind::NotSupported,
+                    format!(
+                        "DCOM is not available on this platform, so '{computer}' cannot be reached over DCOM. \
+                         Use WS-Management (New-CimSessionOption -Protocol Wsman) instead."
+                    ),
+                ))
+            }
+            (Some(_), _) | (None, Protocol::Wsman) => {
+                return Err(Error::new(
+                    ErrorKind::NotSupported,
+                    "WS-Management sessions are not available yet in this build (they come with the \
+                     WS-Management issue); leave out -ComputerName for a session to this machine.",
+                ))
+            }
+            (None, _) => {}
+        }
+        let mut inner = self.lock();
+        let state = inner
+            .scopes
+            .get_mut(&scope)
+            .ok_or_else(|| Error::new(ErrorKind::InvalidHandle, format!("Scope {scope} does not exist")))?;
+        let id = state.last_id + 1;
+        let session = Arc::new(CimSession {
+            id,
+            name: name.map(str::to_string).unwrap_or_else(|| format!("CimSession{id}")),
+            instance_id: Uuid::new_v4(),
+            computer_name: computer_name.unwrap_or("localhost").to_string(),
+            options: options.clone(),
+            scope,
+            removed: AtomicBool::new(false),
+        });
+        state.last_id = id;
+        state.sessions.insert(id, Arc::clone(&session));
+        Ok(session)
+    }
+
+    /// Looks sessions up (spec §1.5). Unparsable Ids and GUIDs are reported as missing, not as errors.
+    /// Errors: InvalidHandle (unknown scope), InvalidArgument (a malformed wildcard pattern).
+    pub fn find(&self, scope: ScopeId, kind: Lookup, values: &[String]) -> Result<Found> {
+        let inner = self.lock();
+        let state = inner
+            .scopes
+            .get(&scope)
+            .ok_or_else(|| Error::new(ErrorKind::InvalidHandle, format!("Scope {scope} does not exist")))?;
+        let mut hits: BTreeMap<u32, Arc<CimSession>> = BTreeMap::new();
+        let mut missing = Vec::new();
+        if kind == Lookup::All {
+            hits.extend(state.sessions.iter().map(|(id, s)| (*id, Arc::clone(s))));
+        }
+        for value in values.iter().filter(|_| kind != Lookup::All) {
+            let matcher = Matcher::new(kind, value)?;
+            let mut any = false;
+            for (id, session) in &state.sessions {
+                if matcher.matches(session) {
+                    any = true;
+                    hits.insert(*id, Arc::clone(session));
+                }
+            }
+            if !any && !matcher.is_pattern() {
+                missing.push(value.clone());
+            }
+        }
+        Ok(Found { sessions: hits.into_values().collect(), missing })
+    }
+
+    /// Removes `session` from `scope` (spec §1.6).
+    /// Errors: NotFound, with Windows' wording, when it is not (or no longer) in that scope.
+    pub fn remove(&self, scope: ScopeId, session: &CimSession) -> Result<()> {
+        let mut inner = self.lock();
+        let registered = inner
+            .scopes
+            .get_mut(&scope)
+            .filter(|_| session.scope == scope)
+            .and_then(|state| {
+                let same = state.sessions.get(&session.id).map_or(false, |s| s.instance_id == session.instance_id);
+                if same {
+                    state.sessions.remove(&session.id)
+                } else {
+                    None
+                }
+            });
+        match registered {
+            Some(s) => {
+                s.removed.store(true, Ordering::SeqCst);
+                Ok(())
+            }
+            None => Err(Error::new(
+                ErrorKind::NotFound,
+                "Could not find CimSession with the given CimSession = {CimSession Object}",
+            )),
+        }
+    }
+}
+
+/// One lookup value, ready to test sessions.
+enum Matcher {
+    Id(Option<u32>),
+    InstanceId(Option<Uuid>),
+    ComputerName(String),
+    Name { pattern: regex::Regex, wildcard: bool },
+}
+
+impl Matcher {
+    fn new(kind: Lookup, value: &str) -> Result<Matcher> {
+        Ok(match kind {
+            Lookup::All => unreachable!("Lookup::All takes no values"),
+            Lookup::Id => Matcher::Id(value.trim().parse().ok()),
+            Lookup::InstanceId => Matcher::InstanceId(Uuid::parse_str(value.trim()).ok()),
+            Lookup::ComputerName => Matcher::ComputerName(value.to_lowercase()),
+            Lookup::Name => Matcher::Name { pattern: wildcard_regex(value)?, wildcard: has_wildcards(value) },
+        })
+    }
+
+    fn is_pattern(&self) -> bool {
+        matches!(self, Matcher::Name { wildcard: true, .. })
+    }
+
+    fn matches(&self, s: &CimSession) -> bool {
+        match self {
+            Matcher::Id(id) => *id == Some(s.id),
+            Matcher::InstanceId(id) => *id == Some(s.instance_id),
+            Matcher::ComputerName(name) => s.computer_name.to_lowercase() == *name,
+            Matcher::Name { pattern, .. } => pattern.is_match(&s.name),
+        }
+    }
+}
+
+/// True when `value` has unescaped PowerShell wildcard characters (`*`, `?`, `[`, `]`).
+pub fn has_wildcards(value: &str) -> bool {
+    let mut escaped = false;
+    for c in value.chars() {
+        match c {
+            '`' if !escaped => escaped = true,
+            '*' | '?' | '[' | ']' if !escaped => return true,
+            _ => escaped = false,
+        }
+    }
+    false
+}
+
+/// Translates a PowerShell wildcard pattern (`*`, `?`, `[abc]`, `[a-z]`, backtick escapes) into an
+/// anchored, case-insensitive regular expression. Errors: InvalidArgument for an unclosed `[`.
+pub fn wildcard_regex(pattern: &str) -> Result<regex::Regex> {
+    let mut re = String::from("(?is)^");
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '`' => {
+                if let Some(next) = chars.next() {
+                    re.push_str(&regex::escape(&next.to_string()));
+                }
+            }
+            '*' => re.push_str(".*"),
+            '?' => re.push('.'),
+            '[' => {
+                let mut class = String::from("[");
+                let mut closed = false;
+                for inner in chars.by_ref() {
+                    match inner {
+                        ']' => {
+                            closed = true;
+                            break;
+                        }
+                        '-' => class.push('-'),
+                        other => class.push_str(&regex::escape(&other.to_string())),
+                    }
+                }
+                if !closed {
+                    return Err(Error::new(ErrorKind::InvalidArgument, format!("The wildcard pattern '{pattern}' is not valid: '[' is not closed")));
+                }
+                class.push(']');
+                re.push_str(&class);
+            }
+            other => re.push_str(&regex::escape(&other.to_string())),
+        }
+    }
+    re.push('$');
+    regex::Regex::new(&re)
+        .map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("The wildcard pattern '{pattern}' is not valid: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(found: &Found) -> Vec<&str> {
+        found.sessions.iter().map(|s| s.name.as_str()).collect()
+    }
+
+    fn strings(values: &[&str]) -> Vec<String> {
+        values.iter().map(|v| v.to_string()).collect()
+    }
+
+    #[test]
+    fn ids_count_per_scope_and_failures_consume_none() {
+        let r = Registry::new();
+        let a = r.new_scope();
+        let b = r.new_scope();
+        let local = SessionOptions::default();
+        assert_eq!(r.create(a, None, None, &local).unwrap().id, 1);
+        let dcom = SessionOptions { protocol: Protocol::Dcom, ..Default::default() };
+        let err = r.create(a, Some("otherhost"), None, &dcom).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::NotSupported);
+        assert!(err.message.contains("DCOM"));
+        assert_eq!(r.create(a, Some("srv"), None, &local).unwrap_err().kind, ErrorKind::NotSupported);
+        let second = r.create(a, None, Some("web"), &local).unwrap();
+        assert_eq!((second.id, second.name.as_str()), (2, "web"));
+        let other = r.create(b, None, None, &dcom).unwrap();
+        assert_eq!((other.id, other.name.as_str(), other.computer_name.as_str()), (1, "CimSession1", "localhost"));
+    }
+
+    #[test]
+    fn lookups_follow_windows_rules() {
+        let r = Registry::new();
+        let s = r.new_scope();
+        let o = SessionOptions::default();
+        let one = r.create(s, None, None, &o).unwrap();
+        r.create(s, None, Some("web"), &o).unwrap();
+        r.create(s, None, Some("Web"), &o).unwrap();
+        assert_eq!(names(&r.find(s, Lookup::All, &[]).unwrap()), ["CimSession1", "web", "Web"]);
+        let f = r.find(s, Lookup::Name, &strings(&["WEB", "cim*", "nothing", "nothing*", "w[a-e]b"])).unwrap();
+        assert_eq!(names(&f), ["CimSession1", "web", "Web"]);
+        assert_eq!(f.missing, ["nothing"]);
+        let f = r.find(s, Lookup::Id, &strings(&["2", "9", "x", "2"])).unwrap();
+        assert_eq!(names(&f), ["web"]);
+        assert_eq!(f.missing, ["9", "x"]);
+        let f = r.find(s, Lookup::ComputerName, &strings(&["LOCALHOST", "local*"])).unwrap();
+        assert_eq!(f.sessions.len(), 3);
+        assert_eq!(f.missing, ["local*"]);
+        let f = r.find(s, Lookup::InstanceId, &[one.instance_id.to_string(), "nope".into()]).unwrap();
+        assert_eq!(names(&f), ["CimSession1"]);
+        assert_eq!(f.missing, ["nope"]);
+        assert_eq!(r.find(s, Lookup::Name, &strings(&["[ab"])).unwrap_err().kind, ErrorKind::InvalidArgument);
+    }
+
+    #[test]
+    fn remove_marks_removed_and_is_scoped() {
+        let r = Registry::new();
+        let a = r.new_scope();
+        let b = r.new_scope();
+        let s = r.create(a, None, None, &SessionOptions::default()).unwrap();
+        assert_eq!(r.remove(b, &s).unwrap_err().kind, ErrorKind::NotFound);
+        r.remove(a, &s).unwrap();
+        assert!(s.is_removed());
+        assert_eq!(r.remove(a, &s).unwrap_err().kind, ErrorKind::NotFound);
+        assert_eq!(s.class_names(None).unwrap_err().kind, ErrorKind::SessionRemoved);
+        assert_eq!(r.create(a, None, None, &SessionOptions::default()).unwrap().id, 2);
+    }
+
+    #[test]
+    fn dropping_a_scope_removes_its_sessions() {
+        let r = Registry::new();
+        let a = r.new_scope();
+        let s = r.create(a, None, None, &SessionOptions::default()).unwrap();
+        r.drop_scope(a);
+        assert!(s.is_removed());
+        assert_eq!(r.find(a, Lookup::All, &[]).unwrap_err().kind, ErrorKind::InvalidHandle);
+        let d = r.create(DEFAULT_SCOPE, None, None, &SessionOptions::default()).unwrap();
+        r.drop_scope(DEFAULT_SCOPE);
+        assert!(d.is_removed());
+        assert_eq!(r.create(DEFAULT_SCOPE, None, None, &SessionOptions::default()).unwrap().id, 1);
+    }
+
+    #[test]
+    fn wildcards() {
+        assert!(has_wildcards("a*"));
+        assert!(!has_wildcards("a`*"));
+        let re = wildcard_regex("a`*b?[x-z]").unwrap();
+        assert!(re.is_match("A*bQy"));
+        assert!(!re.is_match("aXbQy"));
+    }
+}

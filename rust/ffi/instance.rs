@@ -1,0 +1,257 @@
+//! CIM operations on a session, the instance iterator, and reading instances.
+
+use std::collections::VecDeque;
+use std::ffi::c_char;
+
+use super::handles::{self, Object};
+use super::session::{out_of_range, session_of, rsess_cim_session, rsess_string_list};
+use super::{guard, guard_void, opt_str, out_ptr, req_str, rsess_cim_type, rsess_error, rsess_result, to_c, write};
+use super::{RSESS_OPERATION_KEYS_ONLY, RSESS_OPERATION_SHALLOW, RSESS_PROPERTY_KEY, RSESS_PROPERTY_NULL};
+use crate::cim::{CimInstance, CimProperty, CimValue};
+use crate::error::{Error, ErrorKind, Result};
+use crate::local::{self, OperationFlags};
+use crate::registry::DEFAULT_NAMESPACE;
+
+/// Instances of an operation, handed out one at a time by [`rsess_instance_iter_next`].
+pub struct rsess_instance_iter {
+    _private: [u8; 0],
+}
+
+/// One CIM instance: class, namespace, server, superclasses and typed properties.
+pub struct rsess_instance {
+    _private: [u8; 0],
+}
+
+fn flags_of(flags: u32) -> Result<OperationFlags> {
+    if flags & !(RSESS_OPERATION_KEYS_ONLY | RSESS_OPERATION_SHALLOW) != 0 {
+        return Err(Error::new(ErrorKind::InvalidArgument, format!("Unknown operation flags {flags:#x}")));
+    }
+    Ok(OperationFlags { keys_only: flags & RSESS_OPERATION_KEYS_ONLY != 0, shallow: flags & RSESS_OPERATION_SHALLOW != 0 })
+}
+
+fn start(out: *mut *mut rsess_instance_iter, instances: Vec<CimInstance>) {
+    write(out, handles::insert(Object::Iter(VecDeque::from(instances))));
+}
+
+/// Enumerates the instances of `class_name` in `ns` (NULL = `root/cimv2`; `root\cimv2` also works) on
+/// session `s`; `flags` are `RSESS_OPERATION_*`. Read them with [`rsess_instance_iter_next`].
+/// Errors: INVALID_NAMESPACE, INVALID_CLASS, SESSION_REMOVED, IO, INVALID_ARGUMENT (unknown flags).
+#[no_mangle]
+pub extern "C" fn rsess_cim_enumerate(
+    s: *const rsess_cim_session,
+    ns: *const c_char,
+    class_name: *const c_char,
+    flags: u32,
+    out: *mut *mut rsess_instance_iter,
+    err: *mut *mut rsess_error,
+) -> rsess_result {
+    guard(err, || {
+        let out = out_ptr(out)?;
+        let session = session_of(s)?;
+        let class_name = req_str(class_name, "class_name")?;
+        let instances = session.enumerate(opt_str(ns)?, class_name, flags_of(flags)?)?;
+        start(out, instances);
+        Ok(())
+    })
+}
+
+/// Runs `query` in `dialect` (NULL or `"WQL"`) in `ns` (NULL = `root/cimv2`) on session `s`.
+/// Errors: INVALID_QUERY (with what is wrong in the message), NOT_SUPPORTED (other dialects),
+/// INVALID_NAMESPACE, INVALID_CLASS, SESSION_REMOVED, IO.
+#[no_mangle]
+pub extern "C" fn rsess_cim_query(
+    s: *const rsess_cim_session,
+    ns: *const c_char,
+    dialect: *const c_char,
+    query: *const c_char,
+    flags: u32,
+    out: *mut *mut rsess_instance_iter,
+    err: *mut *mut rsess_error,
+) -> rsess_result {
+    guard(err, || {
+        let out = out_ptr(out)?;
+        let session = session_of(s)?;
+        let query = req_str(query, "query")?;
+        let instances = session.query(opt_str(ns)?, opt_str(dialect)?, query, flags_of(flags)?)?;
+        start(out, instances);
+        Ok(())
+    })
+}
+
+/// The class names served in `ns` (NULL = `root/cimv2`) by session `s`, or by this machine's provider
+/// when `s` is NULL (for argument completion). Errors: INVALID_NAMESPACE, SESSION_REMOVED.
+#[no_mangle]
+pub extern "C" fn rsess_cim_class_names(
+    s: *const rsess_cim_session,
+    ns: *const c_char,
+    out: *mut *mut rsess_string_list,
+    err: *mut *mut rsess_error,
+) -> rsess_result {
+    guard(err, || {
+        let out = out_ptr(out)?;
+        let ns = opt_str(ns)?;
+        let names = if s.is_null() {
+            local::class_names(ns.unwrap_or(DEFAULT_NAMESPACE))?
+        } else {
+            session_of(s)?.class_names(ns)?
+        };
+        write(out, handles::insert(Object::StringList(names)));
+        Ok(())
+    })
+}
+
+/// The next instance in `*out` (free it with [`rsess_instance_free`]), or NULL in `*out` at the end.
+#[no_mangle]
+pub extern "C" fn rsess_instance_iter_next(it: *mut rsess_instance_iter, out: *mut *mut rsess_instance, err: *mut *mut rsess_error) -> rsess_result {
+    guard(err, || {
+        let out = out_ptr(out)?;
+        let next = handles::with(it, |o| match o {
+            Object::Iter(items) => Ok(items.pop_front()),
+            _ => Err(handles::invalid_handle()),
+        })?;
+        write(out, next.map_or(std::ptr::null_mut(), |i| handles::insert(Object::Instance(i))));
+        Ok(())
+    })
+}
+
+/// Frees an iterator and the instances it did not hand out. NULL and stale handles are ignored.
+#[no_mangle]
+pub extern "C" fn rsess_instance_iter_free(it: *mut rsess_instance_iter) {
+    guard_void(|| drop(handles::free(it, |o| matches!(o, Object::Iter(_)))));
+}
+
+/// Frees an instance. NULL and stale handles are ignored.
+#[no_mangle]
+pub extern "C" fn rsess_instance_free(i: *mut rsess_instance) {
+    guard_void(|| drop(handles::free(i, |o| matches!(o, Object::Instance(_)))));
+}
+
+fn read<R>(i: *const rsess_instance, f: impl FnOnce(&CimInstance) -> Result<R>) -> Result<R> {
+    handles::with(i, |o| match o {
+        Object::Instance(instance) => f(instance),
+        _ => Err(handles::invalid_handle()),
+    })
+}
+
+fn read_property<R>(i: *const rsess_instance, p: usize, f: impl FnOnce(&CimProperty) -> Result<R>) -> Result<R> {
+    read(i, |instance| instance.properties.get(p).ok_or_else(|| out_of_range(p)).and_then(f))
+}
+
+fn string_out(out: *mut *mut c_char, get: impl FnOnce() -> Result<Option<String>>) -> rsess_result {
+    guard(std::ptr::null_mut(), || {
+        let out = out_ptr(out)?;
+        let value = get()?;
+        write(out, value.map_or(std::ptr::null_mut(), |v| to_c(&v)));
+        Ok(())
+    })
+}
+
+fn count_out(out: *mut usize, get: impl FnOnce() -> Result<usize>) -> rsess_result {
+    guard(std::ptr::null_mut(), || {
+        let out = out_ptr(out)?;
+        write(out, get()?);
+        Ok(())
+    })
+}
+
+/// The instance's class name, e.g. `"Win32_Process"`.
+#[no_mangle]
+pub extern "C" fn rsess_instance_class_name(i: *const rsess_instance, out: *mut *mut c_char) -> rsess_result {
+    string_out(out, || read(i, |x| Ok(Some(x.class_name.clone()))))
+}
+
+/// The instance's namespace in slash form, e.g. `"root/cimv2"`.
+#[no_mangle]
+pub extern "C" fn rsess_instance_namespace(i: *const rsess_instance, out: *mut *mut c_char) -> rsess_result {
+    string_out(out, || read(i, |x| Ok(Some(x.namespace.clone()))))
+}
+
+/// The computer that served the instance.
+#[no_mangle]
+pub extern "C" fn rsess_instance_server_name(i: *const rsess_instance, out: *mut *mut c_char) -> rsess_result {
+    string_out(out, || read(i, |x| Ok(Some(x.server_name.clone()))))
+}
+
+/// How many superclasses the instance's class has.
+#[no_mangle]
+pub extern "C" fn rsess_instance_superclass_count(i: *const rsess_instance, out: *mut usize) -> rsess_result {
+    count_out(out, || read(i, |x| Ok(x.superclasses.len())))
+}
+
+/// Superclass `k`, nearest first (`CIM_Process` for `Win32_Process`). Errors: INVALID_ARGUMENT out of range.
+#[no_mangle]
+pub extern "C" fn rsess_instance_superclass(i: *const rsess_instance, k: usize, out: *mut *mut c_char) -> rsess_result {
+    string_out(out, || read(i, |x| x.superclasses.get(k).cloned().map(Some).ok_or_else(|| out_of_range(k))))
+}
+
+/// How many properties the instance has (in class declaration order).
+#[no_mangle]
+pub extern "C" fn rsess_instance_property_count(i: *const rsess_instance, out: *mut usize) -> rsess_result {
+    count_out(out, || read(i, |x| Ok(x.properties.len())))
+}
+
+/// Property `p`'s name. Errors: INVALID_ARGUMENT when `p` is out of range.
+#[no_mangle]
+pub extern "C" fn rsess_instance_property_name(i: *const rsess_instance, p: usize, out: *mut *mut c_char) -> rsess_result {
+    string_out(out, || read_property(i, p, |x| Ok(Some(x.name.clone()))))
+}
+
+/// Property `p`'s declared CIM type (`RSESS_CIM_TYPE_*`).
+#[no_mangle]
+pub extern "C" fn rsess_instance_property_type(i: *const rsess_instance, p: usize, out: *mut rsess_cim_type) -> rsess_result {
+    guard(std::ptr::null_mut(), || {
+        let out = out_ptr(out)?;
+        write(out, read_property(i, p, |x| Ok(x.cim_type as u32))?);
+        Ok(())
+    })
+}
+
+/// Property `p`'s flags: `RSESS_PROPERTY_KEY`, `RSESS_PROPERTY_NULL`.
+#[no_mangle]
+pub extern "C" fn rsess_instance_property_flags(i: *const rsess_instance, p: usize, out: *mut u32) -> rsess_result {
+    guard(std::ptr::null_mut(), || {
+        let out = out_ptr(out)?;
+        let flags = read_property(i, p, |x| {
+            Ok(if x.key { RSESS_PROPERTY_KEY } else { 0 } | if x.value.is_null() { RSESS_PROPERTY_NULL } else { 0 })
+        })?;
+        write(out, flags);
+        Ok(())
+    })
+}
+
+/// Property `p`'s scalar value in text form: integers in decimal, reals in shortest round-trip form,
+/// `true`/`false`, DMTF datetimes (`yyyymmddHHMMSS.mmmmmm+UUU`, intervals `ddddddddHHMMSS.mmmmmm:000`),
+/// strings as they are. `*out` is NULL for a null value. Errors: INVALID_ARGUMENT for an array property.
+#[no_mangle]
+pub extern "C" fn rsess_instance_property_value(i: *const rsess_instance, p: usize, out: *mut *mut c_char) -> rsess_result {
+    string_out(out, || {
+        read_property(i, p, |x| match &x.value {
+            CimValue::Array(_) => Err(Error::new(ErrorKind::InvalidArgument, format!("Property '{}' is an array; read its elements", x.name))),
+            value => Ok(value.to_text()),
+        })
+    })
+}
+
+/// How many elements array property `p` has (0 when null). Errors: INVALID_ARGUMENT for a scalar property.
+#[no_mangle]
+pub extern "C" fn rsess_instance_property_array_len(i: *const rsess_instance, p: usize, out: *mut usize) -> rsess_result {
+    count_out(out, || {
+        read_property(i, p, |x| match &x.value {
+            CimValue::Array(items) => Ok(items.len()),
+            CimValue::Null if x.cim_type.is_array() => Ok(0),
+            _ => Err(Error::new(ErrorKind::InvalidArgument, format!("Property '{}' is not an array", x.name))),
+        })
+    })
+}
+
+/// Element `k` of array property `p` in the text form of [`rsess_instance_property_value`].
+/// Errors: INVALID_ARGUMENT for a scalar property or `k` out of range.
+#[no_mangle]
+pub extern "C" fn rsess_instance_property_element(i: *const rsess_instance, p: usize, k: usize, out: *mut *mut c_char) -> rsess_result {
+    string_out(out, || {
+        read_property(i, p, |x| match &x.value {
+            CimValue::Array(items) => items.get(k).map(CimValue::to_text).ok_or_else(|| out_of_range(k)),
+            _ => Err(Error::new(ErrorKind::InvalidArgument, format!("Property '{}' is not an array", x.name))),
+        })
+    })
+}

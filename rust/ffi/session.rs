@@ -1,0 +1,435 @@
+//! Scopes, session options, CIM sessions and their lookups (spec/cmdlet-behaviour.md §1.2–§1.6).
+
+use std::ffi::c_char;
+use std::sync::Arc;
+
+use once_cell::sync::Lazy;
+
+use super::handles::{self, Object};
+use super::{guard, guard_void, opt_str, out_ptr, req_str, rsess_error, rsess_result, to_c, write};
+use crate::error::{Error, ErrorKind, Result};
+use crate::registry::{CimSession, Lookup, Protocol, Registry, ScopeId, SessionOptions, DEFAULT_SCOPE};
+
+/// The registry every C caller shares.
+pub(crate) static REGISTRY: Lazy<Registry> = Lazy::new(Registry::new);
+
+/// An owner scope of CIM sessions (a PowerShell runspace, or a part of a program). Ids count from 1 in
+/// each scope. A NULL scope argument means the process-wide default scope.
+pub struct rsess_scope {
+    _private: [u8; 0],
+}
+
+/// New-CimSessionOption's options (spec §1.4), plus port and timeout.
+pub struct rsess_session_options {
+    _private: [u8; 0],
+}
+
+/// A reference to a registered CIM session. Freeing the reference does not remove the session.
+pub struct rsess_cim_session {
+    _private: [u8; 0],
+}
+
+/// The result of [`rsess_cim_session_find`]: sessions ordered by Id, and the values that found nothing.
+pub struct rsess_cim_session_list {
+    _private: [u8; 0],
+}
+
+/// An owned list of strings.
+pub struct rsess_string_list {
+    _private: [u8; 0],
+}
+
+/// Session protocol (`rsess_session_options_new`): values of `RSESS_PROTOCOL_*`.
+pub type rsess_protocol = u32;
+/// DCOM for this machine, WS-Management for a named computer.
+pub const RSESS_PROTOCOL_DEFAULT: rsess_protocol = 0;
+pub const RSESS_PROTOCOL_DCOM: rsess_protocol = 1;
+pub const RSESS_PROTOCOL_WSMAN: rsess_protocol = 2;
+
+/// What [`rsess_cim_session_find`] matches: values of `RSESS_LOOKUP_*`.
+pub type rsess_lookup = u32;
+/// Every session of the scope; the values are ignored.
+pub const RSESS_LOOKUP_ALL: rsess_lookup = 0;
+/// Decimal Ids.
+pub const RSESS_LOOKUP_ID: rsess_lookup = 1;
+/// Names or case-insensitive wildcard patterns (`*`, `?`, `[a-z]`).
+pub const RSESS_LOOKUP_NAME: rsess_lookup = 2;
+/// Computer names, exact and case-insensitive.
+pub const RSESS_LOOKUP_COMPUTER_NAME: rsess_lookup = 3;
+/// InstanceIds in GUID form.
+pub const RSESS_LOOKUP_INSTANCE_ID: rsess_lookup = 4;
+
+/// WS-Management switches of session options: values of `RSESS_OPTION_*`.
+pub type rsess_option_flag = u32;
+pub const RSESS_OPTION_USE_SSL: rsess_option_flag = 1;
+pub const RSESS_OPTION_SKIP_CA_CHECK: rsess_option_flag = 2;
+pub const RSESS_OPTION_SKIP_CN_CHECK: rsess_option_flag = 3;
+pub const RSESS_OPTION_SKIP_REVOCATION_CHECK: rsess_option_flag = 4;
+pub const RSESS_OPTION_NO_ENCRYPTION: rsess_option_flag = 5;
+pub const RSESS_OPTION_ENCODE_PORT_IN_SPN: rsess_option_flag = 6;
+
+fn scope_id(scope: *const rsess_scope) -> Result<ScopeId> {
+    if scope.is_null() {
+        return Ok(DEFAULT_SCOPE);
+    }
+    handles::with(scope, |o| match o {
+        Object::Scope(id) => Ok(*id),
+        _ => Err(handles::invalid_handle()),
+    })
+}
+
+pub(crate) fn session_of(s: *const rsess_cim_session) -> Result<Arc<CimSession>> {
+    handles::with(s, |o| match o {
+        Object::Session(session) => Ok(Arc::clone(session)),
+        _ => Err(handles::invalid_handle()),
+    })
+}
+
+fn with_options<R>(o: *mut rsess_session_options, f: impl FnOnce(&mut SessionOptions) -> Result<R>) -> Result<R> {
+    handles::with(o, |obj| match obj {
+        Object::Options(options) => f(options),
+        _ => Err(handles::invalid_handle()),
+    })
+}
+
+/// Makes a new, empty scope in `*out`. Free it with [`rsess_scope_free`], which removes its sessions.
+#[no_mangle]
+pub extern "C" fn rsess_scope_new(out: *mut *mut rsess_scope) -> rsess_result {
+    guard(std::ptr::null_mut(), || {
+        let out = out_ptr(out)?;
+        write(out, handles::insert(Object::Scope(REGISTRY.new_scope())));
+        Ok(())
+    })
+}
+
+/// Removes every session of the scope and frees it (a runspace closed). NULL and stale handles are
+/// ignored; the default scope cannot be freed.
+#[no_mangle]
+pub extern "C" fn rsess_scope_free(scope: *mut rsess_scope) {
+    guard_void(|| {
+        if let Some(Object::Scope(id)) = handles::free(scope, |o| matches!(o, Object::Scope(_))) {
+            REGISTRY.drop_scope(id);
+        }
+    });
+}
+
+/// Makes session options for `protocol` (`RSESS_PROTOCOL_*`) with Windows' defaults in `*out`.
+/// Errors: INVALID_ARGUMENT for an unknown protocol.
+#[no_mangle]
+pub extern "C" fn rsess_session_options_new(protocol: rsess_protocol, out: *mut *mut rsess_session_options) -> rsess_result {
+    guard(std::ptr::null_mut(), || {
+        let out = out_ptr(out)?;
+        let protocol = match protocol {
+            RSESS_PROTOCOL_DEFAULT => Protocol::Default,
+            RSESS_PROTOCOL_DCOM => Protocol::Dcom,
+            RSESS_PROTOCOL_WSMAN => Protocol::Wsman,
+            other => return Err(Error::new(ErrorKind::InvalidArgument, format!("Unknown protocol {other}"))),
+        };
+        write(out, handles::insert(Object::Options(SessionOptions { protocol, ..Default::default() })));
+        Ok(())
+    })
+}
+
+/// Sets a WS-Management switch (`RSESS_OPTION_*`). Errors: INVALID_ARGUMENT for an unknown flag or for
+/// DCOM options, which have no such switches.
+#[no_mangle]
+pub extern "C" fn rsess_session_options_set_flag(o: *mut rsess_session_options, flag: rsess_option_flag, on: bool) -> rsess_result {
+    guard(std::ptr::null_mut(), || {
+        with_options(o, |options| {
+            if options.protocol == Protocol::Dcom {
+                return Err(Error::new(ErrorKind::InvalidArgument, "DCOM options have no WS-Management switches"));
+            }
+            let field = match flag {
+                RSESS_OPTION_USE_SSL => &mut options.use_ssl,
+                RSESS_OPTION_SKIP_CA_CHECK => &mut options.skip_ca_check,
+                RSESS_OPTION_SKIP_CN_CHECK => &mut options.skip_cn_check,
+                RSESS_OPTION_SKIP_REVOCATION_CHECK => &mut options.skip_revocation_check,
+                RSESS_OPTION_NO_ENCRYPTION => &mut options.no_encryption,
+                RSESS_OPTION_ENCODE_PORT_IN_SPN => &mut options.encode_port_in_spn,
+                other => return Err(Error::new(ErrorKind::InvalidArgument, format!("Unknown option flag {other}"))),
+            };
+            *field = on;
+            Ok(())
+        })
+    })
+}
+
+/// Sets the largest SOAP envelope, in KiB (0 = default).
+#[no_mangle]
+pub extern "C" fn rsess_session_options_set_max_envelope_size_kb(o: *mut rsess_session_options, kb: u32) -> rsess_result {
+    guard(std::ptr::null_mut(), || with_options(o, |options| Ok(options.max_envelope_size_kb = kb)))
+}
+
+/// Sets the data culture, e.g. `"de-DE"`. Errors: NULL_ARGUMENT, INVALID_ARGUMENT (bad UTF-8).
+#[no_mangle]
+pub extern "C" fn rsess_session_options_set_culture(o: *mut rsess_session_options, culture: *const c_char) -> rsess_result {
+    guard(std::ptr::null_mut(), || {
+        let culture = req_str(culture, "culture")?.to_string();
+        with_options(o, |options| Ok(options.culture = Some(culture)))
+    })
+}
+
+/// Sets the UI (message) culture, e.g. `"en-US"`. Errors: NULL_ARGUMENT, INVALID_ARGUMENT (bad UTF-8).
+#[no_mangle]
+pub extern "C" fn rsess_session_options_set_ui_culture(o: *mut rsess_session_options, culture: *const c_char) -> rsess_result {
+    guard(std::ptr::null_mut(), || {
+        let culture = req_str(culture, "culture")?.to_string();
+        with_options(o, |options| Ok(options.ui_culture = Some(culture)))
+    })
+}
+
+/// Sets the operation timeout in milliseconds (0 = default).
+#[no_mangle]
+pub extern "C" fn rsess_session_options_set_timeout_ms(o: *mut rsess_session_options, ms: u32) -> rsess_result {
+    guard(std::ptr::null_mut(), || with_options(o, |options| Ok(options.timeout_ms = ms)))
+}
+
+/// Sets the destination port (0 = the scheme's default). Errors: INVALID_ARGUMENT above 65535.
+#[no_mangle]
+pub extern "C" fn rsess_session_options_set_port(o: *mut rsess_session_options, port: u32) -> rsess_result {
+    guard(std::ptr::null_mut(), || {
+        if port > 65_535 {
+            return Err(Error::new(ErrorKind::InvalidArgument, format!("Port {port} is out of range")));
+        }
+        with_options(o, |options| Ok(options.port = port))
+    })
+}
+
+/// Frees session options. NULL and stale handles are ignored.
+#[no_mangle]
+pub extern "C" fn rsess_session_options_free(o: *mut rsess_session_options) {
+    guard_void(|| drop(handles::free(o, |o| matches!(o, Object::Options(_)))));
+}
+
+/// Creates a CIM session in `scope` (NULL = default scope) and returns a reference in `*out`
+/// (spec §1.3). `computer_name` NULL = this machine, served in-process; `name` NULL = `CimSession<Id>`;
+/// `opts` NULL = defaults. Ids are consumed only on success.
+/// Errors: NOT_SUPPORTED for DCOM to another computer and, in this build, for WS-Management;
+/// INVALID_ARGUMENT for an empty computer name or bad UTF-8; INVALID_HANDLE for bad handles.
+#[no_mangle]
+pub extern "C" fn rsess_cim_session_new(
+    scope: *mut rsess_scope,
+    computer_name: *const c_char,
+    name: *const c_char,
+    opts: *const rsess_session_options,
+    out: *mut *mut rsess_cim_session,
+    err: *mut *mut rsess_error,
+) -> rsess_result {
+    guard(err, || {
+        let out = out_ptr(out)?;
+        let scope = scope_id(scope)?;
+        let computer = opt_str(computer_name)?;
+        let name = opt_str(name)?;
+        let options = if opts.is_null() {
+            SessionOptions::default()
+        } else {
+            handles::with(opts, |o| match o {
+                Object::Options(options) => Ok(options.clone()),
+                _ => Err(handles::invalid_handle()),
+            })?
+        };
+        let session = REGISTRY.create(scope, computer, name, &options)?;
+        write(out, handles::insert(Object::Session(session)));
+        Ok(())
+    })
+}
+
+fn session_string(s: *const rsess_cim_session, out: *mut *mut c_char, get: fn(&CimSession) -> String) -> rsess_result {
+    guard(std::ptr::null_mut(), || {
+        let out = out_ptr(out)?;
+        let session = session_of(s)?;
+        write(out, to_c(&get(&session)));
+        Ok(())
+    })
+}
+
+/// The session's Id (from 1 within its scope). Still readable after the session was removed.
+#[no_mangle]
+pub extern "C" fn rsess_cim_session_id(s: *const rsess_cim_session, out: *mut u32) -> rsess_result {
+    guard(std::ptr::null_mut(), || {
+        let out = out_ptr(out)?;
+        write(out, session_of(s)?.id);
+        Ok(())
+    })
+}
+
+/// The session's name, as an owned string.
+#[no_mangle]
+pub extern "C" fn rsess_cim_session_name(s: *const rsess_cim_session, out: *mut *mut c_char) -> rsess_result {
+    session_string(s, out, |s| s.name.clone())
+}
+
+/// The session's InstanceId in lower-case GUID form (`xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`).
+#[no_mangle]
+pub extern "C" fn rsess_cim_session_instance_id(s: *const rsess_cim_session, out: *mut *mut c_char) -> rsess_result {
+    session_string(s, out, |s| s.instance_id.hyphenated().to_string())
+}
+
+/// The computer name as given, `"localhost"` for a local session.
+#[no_mangle]
+pub extern "C" fn rsess_cim_session_computer_name(s: *const rsess_cim_session, out: *mut *mut c_char) -> rsess_result {
+    session_string(s, out, |s| s.computer_name.clone())
+}
+
+/// The protocol serving the session: `"Local"` for this machine's in-process provider.
+#[no_mangle]
+pub extern "C" fn rsess_cim_session_protocol(s: *const rsess_cim_session, out: *mut *mut c_char) -> rsess_result {
+    session_string(s, out, |s| s.protocol_name().to_string())
+}
+
+/// Whether the session was removed from its scope.
+#[no_mangle]
+pub extern "C" fn rsess_cim_session_is_removed(s: *const rsess_cim_session, out: *mut bool) -> rsess_result {
+    guard(std::ptr::null_mut(), || {
+        let out = out_ptr(out)?;
+        write(out, session_of(s)?.is_removed());
+        Ok(())
+    })
+}
+
+/// Frees a session reference; the session stays registered. NULL and stale handles are ignored.
+#[no_mangle]
+pub extern "C" fn rsess_cim_session_free(s: *mut rsess_cim_session) {
+    guard_void(|| drop(handles::free(s, |o| matches!(o, Object::Session(_)))));
+}
+
+/// Removes the session from `scope` (NULL = default scope) (spec §1.6). The reference stays valid for
+/// reading its identity; operations on it then fail with SESSION_REMOVED.
+/// Errors: NOT_FOUND when it is not (or no longer) in that scope.
+#[no_mangle]
+pub extern "C" fn rsess_cim_session_remove(scope: *mut rsess_scope, s: *const rsess_cim_session, err: *mut *mut rsess_error) -> rsess_result {
+    guard(err, || {
+        let scope = scope_id(scope)?;
+        let session = session_of(s)?;
+        REGISTRY.remove(scope, &session)
+    })
+}
+
+/// Looks sessions up in `scope` (NULL = default scope) (spec §1.5). `values` is an array of `count`
+/// strings: decimal Ids, GUIDs, names or patterns, or computer names, as `kind` (`RSESS_LOOKUP_*`) says;
+/// ignored for `RSESS_LOOKUP_ALL`. The list in `*out` holds the sessions (by Id, no duplicates) and the
+/// values that found nothing (for names only those without wildcards).
+/// Errors: NULL_ARGUMENT (values NULL with count > 0), INVALID_ARGUMENT (unknown kind, bad pattern).
+#[no_mangle]
+pub extern "C" fn rsess_cim_session_find(
+    scope: *mut rsess_scope,
+    kind: rsess_lookup,
+    values: *const *const c_char,
+    count: usize,
+    out: *mut *mut rsess_cim_session_list,
+    err: *mut *mut rsess_error,
+) -> rsess_result {
+    guard(err, || {
+        let out = out_ptr(out)?;
+        let scope = scope_id(scope)?;
+        let kind = match kind {
+            RSESS_LOOKUP_ALL => Lookup::All,
+            RSESS_LOOKUP_ID => Lookup::Id,
+            RSESS_LOOKUP_NAME => Lookup::Name,
+            RSESS_LOOKUP_COMPUTER_NAME => Lookup::ComputerName,
+            RSESS_LOOKUP_INSTANCE_ID => Lookup::InstanceId,
+            other => return Err(Error::new(ErrorKind::InvalidArgument, format!("Unknown lookup kind {other}"))),
+        };
+        let mut texts = Vec::new();
+        if kind != Lookup::All && count > 0 {
+            if values.is_null() {
+                return Err(Error::new(ErrorKind::NullArgument, "values is NULL"));
+            }
+            // SAFETY: the caller passes an array of `count` string pointers.
+            let items = unsafe { std::slice::from_raw_parts(values, count) };
+            for item in items {
+                texts.push(req_str(*item, "a lookup value")?.to_string());
+            }
+        }
+        let found = REGISTRY.find(scope, kind, &texts)?;
+        write(out, handles::insert(Object::SessionList(found)));
+        Ok(())
+    })
+}
+
+/// How many sessions the list holds.
+#[no_mangle]
+pub extern "C" fn rsess_cim_session_list_len(l: *const rsess_cim_session_list, out: *mut usize) -> rsess_result {
+    guard(std::ptr::null_mut(), || {
+        let out = out_ptr(out)?;
+        let n = handles::with(l, |o| match o {
+            Object::SessionList(found) => Ok(found.sessions.len()),
+            _ => Err(handles::invalid_handle()),
+        })?;
+        write(out, n);
+        Ok(())
+    })
+}
+
+/// A new reference to the session at `index` (free it with [`rsess_cim_session_free`]).
+/// Errors: INVALID_ARGUMENT when `index` is out of range.
+#[no_mangle]
+pub extern "C" fn rsess_cim_session_list_get(l: *const rsess_cim_session_list, index: usize, out: *mut *mut rsess_cim_session) -> rsess_result {
+    guard(std::ptr::null_mut(), || {
+        let out = out_ptr(out)?;
+        let session = handles::with(l, |o| match o {
+            Object::SessionList(found) => found.sessions.get(index).cloned().ok_or_else(|| out_of_range(index)),
+            _ => Err(handles::invalid_handle()),
+        })?;
+        write(out, handles::insert(Object::Session(session)));
+        Ok(())
+    })
+}
+
+/// The lookup values that found nothing, as a new string list.
+#[no_mangle]
+pub extern "C" fn rsess_cim_session_list_missing(l: *const rsess_cim_session_list, out: *mut *mut rsess_string_list) -> rsess_result {
+    guard(std::ptr::null_mut(), || {
+        let out = out_ptr(out)?;
+        let missing = handles::with(l, |o| match o {
+            Object::SessionList(found) => Ok(found.missing.clone()),
+            _ => Err(handles::invalid_handle()),
+        })?;
+        write(out, handles::insert(Object::StringList(missing)));
+        Ok(())
+    })
+}
+
+/// Frees a session list (not the sessions). NULL and stale handles are ignored.
+#[no_mangle]
+pub extern "C" fn rsess_cim_session_list_free(l: *mut rsess_cim_session_list) {
+    guard_void(|| drop(handles::free(l, |o| matches!(o, Object::SessionList(_)))));
+}
+
+/// How many strings the list holds.
+#[no_mangle]
+pub extern "C" fn rsess_string_list_len(l: *const rsess_string_list, out: *mut usize) -> rsess_result {
+    guard(std::ptr::null_mut(), || {
+        let out = out_ptr(out)?;
+        let n = handles::with(l, |o| match o {
+            Object::StringList(items) => Ok(items.len()),
+            _ => Err(handles::invalid_handle()),
+        })?;
+        write(out, n);
+        Ok(())
+    })
+}
+
+/// The string at `index`, as an owned string. Errors: INVALID_ARGUMENT when `index` is out of range.
+#[no_mangle]
+pub extern "C" fn rsess_string_list_get(l: *const rsess_string_list, index: usize, out: *mut *mut c_char) -> rsess_result {
+    guard(std::ptr::null_mut(), || {
+        let out = out_ptr(out)?;
+        let item = handles::with(l, |o| match o {
+            Object::StringList(items) => items.get(index).cloned().ok_or_else(|| out_of_range(index)),
+            _ => Err(handles::invalid_handle()),
+        })?;
+        write(out, to_c(&item));
+        Ok(())
+    })
+}
+
+/// Frees a string list. NULL and stale handles are ignored.
+#[no_mangle]
+pub extern "C" fn rsess_string_list_free(l: *mut rsess_string_list) {
+    guard_void(|| drop(handles::free(l, |o| matches!(o, Object::StringList(_)))));
+}
+
+pub(crate) fn out_of_range(index: usize) -> Error {
+    Error::new(ErrorKind::InvalidArgument, format!("Index {index} is out of range"))
+}
