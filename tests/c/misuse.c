@@ -1,0 +1,202 @@
+/* C tests of the ABI's promises: NULL arguments, stale, double-freed and wrong-kind handles, removed
+ * sessions and bad requests each give a result code, never undefined behaviour (run under valgrind). */
+#include <stdio.h>
+#include <string.h>
+
+#include "remote_sessions.h"
+
+static int passed, failed;
+
+#define CHECK(cond)                                                                   \
+    do {                                                                              \
+        if (cond) {                                                                   \
+            passed++;                                                                 \
+        } else {                                                                      \
+            failed++;                                                                 \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+        }                                                                             \
+    } while (0)
+
+static rsess_cim_session *new_session(rsess_scope *scope) {
+    rsess_cim_session *s = NULL;
+    rsess_cim_session_new(scope, NULL, NULL, NULL, &s, NULL);
+    return s;
+}
+
+static void null_arguments(void) {
+    rsess_cim_session *s = NULL;
+    CHECK(rsess_scope_new(NULL) == RSESS_RESULT_NULL_ARGUMENT);
+    CHECK(rsess_cim_session_new(NULL, NULL, NULL, NULL, NULL, NULL) == RSESS_RESULT_NULL_ARGUMENT);
+    CHECK(rsess_cim_session_name(NULL, NULL) == RSESS_RESULT_NULL_ARGUMENT);
+    char *name = NULL;
+    CHECK(rsess_cim_session_name(NULL, &name) == RSESS_RESULT_NULL_ARGUMENT && name == NULL);
+    s = new_session(NULL); /* NULL scope = the default scope */
+    CHECK(s != NULL);
+    rsess_instance_iter *it = NULL;
+    CHECK(rsess_cim_enumerate(s, NULL, NULL, 0, &it, NULL) == RSESS_RESULT_NULL_ARGUMENT && it == NULL);
+    CHECK(rsess_cim_query(s, NULL, NULL, NULL, 0, &it, NULL) == RSESS_RESULT_NULL_ARGUMENT);
+    rsess_cim_session_list *list = NULL;
+    CHECK(rsess_cim_session_find(NULL, RSESS_LOOKUP_NAME, NULL, 1, &list, NULL) == RSESS_RESULT_NULL_ARGUMENT);
+    CHECK(rsess_error_code(NULL) == RSESS_RESULT_NULL_ARGUMENT);
+    /* Every free accepts NULL. */
+    rsess_scope_free(NULL);
+    rsess_session_options_free(NULL);
+    rsess_cim_session_free(NULL);
+    rsess_cim_session_list_free(NULL);
+    rsess_string_list_free(NULL);
+    rsess_instance_iter_free(NULL);
+    rsess_instance_free(NULL);
+    rsess_error_free(NULL);
+    rsess_string_free(NULL);
+    CHECK(rsess_cim_session_remove(NULL, s, NULL) == RSESS_RESULT_OK);
+    rsess_cim_session_free(s);
+}
+
+static void stale_double_freed_and_wrong_kind_handles(void) {
+    rsess_scope *scope = NULL;
+    rsess_scope_new(&scope);
+    rsess_cim_session *s = new_session(scope);
+    rsess_instance_iter *it = NULL;
+    CHECK(rsess_cim_enumerate(s, NULL, "Win32_OperatingSystem", 0, &it, NULL) == RSESS_RESULT_OK);
+    rsess_instance *inst = NULL;
+    CHECK(rsess_instance_iter_next(it, &inst, NULL) == RSESS_RESULT_OK && inst != NULL);
+
+    /* Wrong kind: a session handle where an instance is expected, and the reverse. */
+    size_t n = 0;
+    CHECK(rsess_instance_property_count((const rsess_instance *)s, &n) == RSESS_RESULT_INVALID_HANDLE);
+    uint32_t id = 0;
+    CHECK(rsess_cim_session_id((const rsess_cim_session *)inst, &id) == RSESS_RESULT_INVALID_HANDLE);
+    rsess_instance_free((rsess_instance *)s); /* frees nothing: wrong kind */
+    CHECK(rsess_cim_session_id(s, &id) == RSESS_RESULT_OK && id == 1);
+
+    /* Freed and double-freed. */
+    rsess_instance_free(inst);
+    CHECK(rsess_instance_property_count(inst, &n) == RSESS_RESULT_INVALID_HANDLE);
+    rsess_instance_free(inst);
+    rsess_instance_iter_free(it);
+    CHECK(rsess_instance_iter_next(it, &inst, NULL) == RSESS_RESULT_INVALID_HANDLE);
+    rsess_instance_iter_free(it);
+    rsess_cim_session_free(s);
+    CHECK(rsess_cim_session_id(s, &id) == RSESS_RESULT_INVALID_HANDLE);
+    rsess_cim_session_free(s);
+
+    /* A made-up handle. */
+    CHECK(rsess_cim_session_id((const rsess_cim_session *)(uintptr_t)0x1234, &id) == RSESS_RESULT_INVALID_HANDLE);
+
+    /* A freed scope removes its sessions and is itself stale. */
+    rsess_cim_session *t = new_session(scope);
+    rsess_scope_free(scope);
+    bool removed = false;
+    CHECK(rsess_cim_session_is_removed(t, &removed) == RSESS_RESULT_OK && removed);
+    CHECK(rsess_cim_session_new(scope, NULL, NULL, NULL, &s, NULL) == RSESS_RESULT_INVALID_HANDLE);
+    rsess_scope_free(scope);
+    rsess_cim_session_free(t);
+
+    rsess_error *err = NULL;
+    rsess_cim_session_new((rsess_scope *)(uintptr_t)0x99, NULL, NULL, NULL, &s, &err);
+    CHECK(rsess_error_code(err) == RSESS_RESULT_INVALID_HANDLE);
+    rsess_error_free(err);
+    CHECK(rsess_error_code(err) == RSESS_RESULT_INVALID_HANDLE);
+    rsess_error_free(err);
+}
+
+static void removed_sessions(void) {
+    rsess_scope *scope = NULL;
+    rsess_scope_new(&scope);
+    rsess_cim_session *s = new_session(scope);
+    rsess_error *err = NULL;
+    CHECK(rsess_cim_session_remove(scope, s, NULL) == RSESS_RESULT_OK);
+    CHECK(rsess_cim_session_remove(scope, s, &err) == RSESS_RESULT_NOT_FOUND);
+    char *msg = NULL;
+    CHECK(rsess_error_message(err, &msg) == RSESS_RESULT_OK && strstr(msg, "Could not find CimSession") != NULL);
+    rsess_string_free(msg);
+    rsess_error_free(err);
+    rsess_instance_iter *it = NULL;
+    CHECK(rsess_cim_enumerate(s, NULL, "Win32_Process", 0, &it, NULL) == RSESS_RESULT_SESSION_REMOVED && it == NULL);
+    uint32_t id = 0;
+    CHECK(rsess_cim_session_id(s, &id) == RSESS_RESULT_OK && id == 1);
+    /* A removed session's id finds nothing and the next session gets a new Id. */
+    const char *ids[] = {"1"};
+    rsess_cim_session_list *list = NULL;
+    CHECK(rsess_cim_session_find(scope, RSESS_LOOKUP_ID, ids, 1, &list, NULL) == RSESS_RESULT_OK);
+    size_t n = 99;
+    CHECK(rsess_cim_session_list_len(list, &n) == RSESS_RESULT_OK && n == 0);
+    rsess_string_list *missing = NULL;
+    CHECK(rsess_cim_session_list_missing(list, &missing) == RSESS_RESULT_OK);
+    CHECK(rsess_string_list_len(missing, &n) == RSESS_RESULT_OK && n == 1);
+    char *value = NULL;
+    CHECK(rsess_string_list_get(missing, 1, &value) == RSESS_RESULT_INVALID_ARGUMENT && value == NULL);
+    rsess_string_list_free(missing);
+    rsess_cim_session *other = NULL;
+    CHECK(rsess_cim_session_list_get(list, 0, &other) == RSESS_RESULT_INVALID_ARGUMENT && other == NULL);
+    rsess_cim_session_list_free(list);
+    rsess_cim_session *next = new_session(scope);
+    CHECK(rsess_cim_session_id(next, &id) == RSESS_RESULT_OK && id == 2);
+    /* A session of another scope cannot be removed through this one. */
+    rsess_scope *elsewhere = NULL;
+    rsess_scope_new(&elsewhere);
+    CHECK(rsess_cim_session_remove(elsewhere, next, NULL) == RSESS_RESULT_NOT_FOUND);
+    rsess_scope_free(elsewhere);
+    rsess_cim_session_free(next);
+    rsess_cim_session_free(s);
+    rsess_scope_free(scope);
+}
+
+static void bad_requests(void) {
+    rsess_cim_session *s = new_session(NULL);
+    rsess_instance_iter *it = NULL;
+    rsess_error *err = NULL;
+    CHECK(rsess_cim_enumerate(s, NULL, "No_Such_Class", 0, &it, NULL) == RSESS_RESULT_INVALID_CLASS);
+    CHECK(rsess_cim_enumerate(s, "root/nowhere", "Win32_Process", 0, &it, NULL) == RSESS_RESULT_INVALID_NAMESPACE);
+    CHECK(rsess_cim_enumerate(s, NULL, "Win32_Process", 0x80, &it, NULL) == RSESS_RESULT_INVALID_ARGUMENT);
+    CHECK(rsess_cim_query(s, NULL, NULL, "SELECT * FROM", 0, &it, &err) == RSESS_RESULT_INVALID_QUERY);
+    char *msg = NULL;
+    CHECK(rsess_error_message(err, &msg) == RSESS_RESULT_OK && strstr(msg, "Invalid query") != NULL);
+    rsess_string_free(msg);
+    rsess_error_free(err);
+    CHECK(rsess_cim_query(s, NULL, "CQL", "SELECT * FROM Win32_Process", 0, &it, NULL) == RSESS_RESULT_NOT_SUPPORTED);
+    CHECK(it == NULL);
+
+    rsess_session_options *dcom = NULL;
+    CHECK(rsess_session_options_new(RSESS_PROTOCOL_DCOM, &dcom) == RSESS_RESULT_OK);
+    CHECK(rsess_session_options_set_flag(dcom, RSESS_OPTION_USE_SSL, true) == RSESS_RESULT_INVALID_ARGUMENT);
+    CHECK(rsess_session_options_new(7, &dcom) == RSESS_RESULT_INVALID_ARGUMENT);
+    rsess_cim_session *remote = NULL;
+    CHECK(rsess_cim_session_new(NULL, "otherhost", NULL, dcom, &remote, NULL) == RSESS_RESULT_NOT_SUPPORTED && remote == NULL);
+    CHECK(rsess_cim_session_new(NULL, "", NULL, NULL, &remote, NULL) == RSESS_RESULT_INVALID_ARGUMENT);
+    rsess_session_options_free(dcom);
+    rsess_session_options_free(dcom);
+
+    const char bad_utf8[] = {'\xff', '\xfe', 0};
+    CHECK(rsess_cim_enumerate(s, NULL, bad_utf8, 0, &it, NULL) == RSESS_RESULT_INVALID_ARGUMENT);
+    rsess_cim_session_list *list = NULL;
+    CHECK(rsess_cim_session_find(NULL, 42, NULL, 0, &list, NULL) == RSESS_RESULT_INVALID_ARGUMENT);
+
+    /* Index out of range and arrays read as scalars. */
+    CHECK(rsess_cim_enumerate(s, NULL, "Win32_OperatingSystem", 0, &it, NULL) == RSESS_RESULT_OK);
+    rsess_instance *inst = NULL;
+    rsess_instance_iter_next(it, &inst, NULL);
+    size_t count = 0;
+    rsess_instance_property_count(inst, &count);
+    char *name = NULL;
+    CHECK(rsess_instance_property_name(inst, count, &name) == RSESS_RESULT_INVALID_ARGUMENT && name == NULL);
+    size_t len = 0;
+    CHECK(rsess_instance_property_array_len(inst, 0, &len) == RSESS_RESULT_INVALID_ARGUMENT);
+    CHECK(rsess_instance_superclass(inst, 99, &name) == RSESS_RESULT_INVALID_ARGUMENT);
+    rsess_instance_free(inst);
+    /* The end of the iteration is a NULL instance, again and again. */
+    CHECK(rsess_instance_iter_next(it, &inst, NULL) == RSESS_RESULT_OK && inst == NULL);
+    CHECK(rsess_instance_iter_next(it, &inst, NULL) == RSESS_RESULT_OK && inst == NULL);
+    rsess_instance_iter_free(it);
+    rsess_cim_session_remove(NULL, s, NULL);
+    rsess_cim_session_free(s);
+}
+
+int main(void) {
+    null_arguments();
+    stale_double_freed_and_wrong_kind_handles();
+    removed_sessions();
+    bad_requests();
+    printf("c-tests: %d passed, %d failed\n", passed, failed);
+    return failed == 0 ? 0 : 1;
+}
