@@ -25,7 +25,7 @@ public sealed class CimSessionScope : IDisposable
     /// before that transport exists; InvalidArgument for bad options.</exception>
     public NativeCimSession NewSession(string? computerName = null, string? name = null, SessionOptionsSpec? options = null)
     {
-        using SessionOptionsHandle? opts = options?.ToNative();
+        using SessionOptionsHandle opts = options?.ToNative() ?? new SessionOptionsHandle();
         ResultCode rc = NativeMethods.rsess_cim_session_new(_handle, computerName, name, opts, out CimSessionHandle s, out IntPtr err);
         Native.Check(rc, err);
         return new NativeCimSession(s);
@@ -73,7 +73,8 @@ public sealed class CimSessionScope : IDisposable
     /// <summary>The class names the local provider serves in <paramref name="ns"/> (null = root/cimv2).</summary>
     public static IReadOnlyList<string> LocalClassNames(string? ns = null)
     {
-        Native.Check(NativeMethods.rsess_cim_class_names(null, ns, out StringListHandle names, out IntPtr err), err);
+        using var local = new CimSessionHandle();
+        Native.Check(NativeMethods.rsess_cim_class_names(local, ns, out StringListHandle names, out IntPtr err), err);
         using (names) return Native.ReadStringList(names);
     }
 

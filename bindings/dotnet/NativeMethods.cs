@@ -5,7 +5,8 @@ namespace RemoteSessions.Native;
 /// <summary>
 /// LibraryImport declarations of the C ABI in bindings/c/remote_sessions.h, one to one. Handles are
 /// passed as SafeHandles so a concurrent Dispose cannot free them mid-call; owned strings come back as
-/// <see cref="IntPtr"/> and are copied and freed by <see cref="Native.TakeString"/>.
+/// <see cref="IntPtr"/> and are copied and freed by <see cref="Native.TakeString"/>. An optional handle
+/// is passed as an empty SafeHandle (value 0, which the C side reads as NULL), never as null.
 /// </summary>
 internal static partial class NativeMethods
 {
@@ -35,7 +36,7 @@ internal static partial class NativeMethods
     [LibraryImport(Library)] internal static partial void rsess_session_options_free(IntPtr o);
 
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
-    internal static partial ResultCode rsess_cim_session_new(ScopeHandle scope, string? computerName, string? name, SessionOptionsHandle? options, out CimSessionHandle session, out IntPtr error);
+    internal static partial ResultCode rsess_cim_session_new(ScopeHandle scope, string? computerName, string? name, SessionOptionsHandle options, out CimSessionHandle session, out IntPtr error);
     [LibraryImport(Library)] internal static partial ResultCode rsess_cim_session_id(CimSessionHandle s, out uint id);
     [LibraryImport(Library)] internal static partial ResultCode rsess_cim_session_name(CimSessionHandle s, out IntPtr name);
     [LibraryImport(Library)] internal static partial ResultCode rsess_cim_session_instance_id(CimSessionHandle s, out IntPtr id);
@@ -56,7 +57,7 @@ internal static partial class NativeMethods
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial ResultCode rsess_cim_query(CimSessionHandle s, string? ns, string? dialect, string query, OperationFlags flags, out InstanceIterHandle iter, out IntPtr error);
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
-    internal static partial ResultCode rsess_cim_class_names(CimSessionHandle? s, string? ns, out StringListHandle names, out IntPtr error);
+    internal static partial ResultCode rsess_cim_class_names(CimSessionHandle s, string? ns, out StringListHandle names, out IntPtr error);
     [LibraryImport(Library)] internal static partial ResultCode rsess_instance_iter_next(InstanceIterHandle it, out InstanceHandle instance, out IntPtr error);
     [LibraryImport(Library)] internal static partial void rsess_instance_iter_free(IntPtr it);
 
