@@ -45,10 +45,9 @@ internal sealed class RunspaceSessions : IDisposable
         return cached;
     }
 
-    internal void Forget(CimSession session)
-    {
-        if (_objects.TryRemove(session.InstanceId, out CimSession? removed)) removed.Native.Dispose();
-    }
+    /// <summary>Drops a removed session from the cache. Its handle stays open (freed with the object) so
+    /// the object can still be read and later uses fail with Windows-like errors, not ObjectDisposed.</summary>
+    internal void Forget(CimSession session) => _objects.TryRemove(session.InstanceId, out _);
 
     /// <summary>Frees the sessions of the current runspace (module removal there).</summary>
     internal static void DisposeCurrent()

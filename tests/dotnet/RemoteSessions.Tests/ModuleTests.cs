@@ -16,7 +16,7 @@ public sealed class ModuleTests : IDisposable
         var names = _ps.Run("(Get-Module RemoteSessions).ExportedCmdlets.Keys").Select(o => (string)o.BaseObject).Order().ToArray();
         Assert.Equal(new[] { "Get-CimInstance", "Get-CimSession", "New-CimSession", "New-CimSessionOption", "Remove-CimSession" }, names);
         foreach ((string alias, string target) in new[] { ("ncms", "New-CimSession"), ("gcms", "Get-CimSession"), ("rcms", "Remove-CimSession"), ("ncso", "New-CimSessionOption"), ("gcim", "Get-CimInstance") })
-            Assert.Equal(target, _ps.Run($"(Get-Alias {alias}).Definition").Single().BaseObject);
+            Assert.Equal(target, _ps.Run($"(Get-Command {alias}).ResolvedCommandName").Single().BaseObject);
     }
 
     [Fact]
