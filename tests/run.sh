@@ -30,9 +30,14 @@ passed=$((passed + ${p% *})); failed=$((failed + ${p#* }))
 
 run_suite xunit dotnet test tests/dotnet/RemoteSessions.Tests/RemoteSessions.Tests.csproj -c Release --no-build -nologo \
   --logger "console;verbosity=normal"
-p=$(grep -Eo 'Failed: +[0-9]+, Passed: +[0-9]+' "$logs/xunit.log" | tail -n 1 | awk -F'[:,]' '{gsub(/ /,""); print $4+0, $2+0}')
-[ -n "$p" ] || p="0 0"
-passed=$((passed + ${p% *})); failed=$((failed + ${p#* }))
+# "Passed!  - Failed: F, Passed: P, ..." (minimal) or "Passed: P" / "Failed: F" lines (normal verbosity).
+xp=$(grep -Eo '^ +Passed: +[0-9]+' "$logs/xunit.log" | grep -Eo '[0-9]+' | tail -n 1)
+xf=$(grep -Eo '^ +Failed: +[0-9]+' "$logs/xunit.log" | grep -Eo '[0-9]+' | tail -n 1)
+if [ -z "$xp$xf" ]; then
+  xf=$(grep -Eo 'Failed: +[0-9]+, Passed' "$logs/xunit.log" | grep -Eo '[0-9]+' | tail -n 1)
+  xp=$(grep -Eo 'Passed: +[0-9]+, Skipped' "$logs/xunit.log" | grep -Eo '[0-9]+' | tail -n 1)
+fi
+passed=$((passed + ${xp:-0})); failed=$((failed + ${xf:-0}))
 
 if command -v pwsh >/dev/null 2>&1 && pwsh -NoProfile -Command 'if (Get-Module -ListAvailable Pester | Where-Object Version -ge 5.0) { exit 0 } else { exit 1 }'; then
   run_suite pester pwsh -NoProfile -NonInteractive -Command "\$env:RSESS_MODULE_PATH='$module_dir/RemoteSessions.psd1'; \$r = Invoke-Pester -Path '$repo/tests/pester' -PassThru -Output Detailed; Write-Output \"pester: \$(\$r.PassedCount) passed, \$(\$r.FailedCount) failed\"; exit \$r.FailedCount"
