@@ -8,7 +8,7 @@ cd "$repo"
 
 packages=(
   gcc make valgrind procps
-  librust-libc-dev librust-once-cell-dev librust-thiserror-dev librust-uuid-dev librust-regex-dev
+  librust-libc-dev librust-once-cell-dev librust-uuid-dev librust-regex-dev
   librust-cbindgen-dev librust-proptest-dev librust-proptest+default-dev
 )
 missing=()

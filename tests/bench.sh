@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Benchmark (not a test): ratios measured in one run, printed. Needs tests/build.sh first.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+dotnet build "$repo/tests/bench/RemoteSessions.Bench.csproj" -c Release -o "$repo/build/bench" -nologo -v quiet
+"$repo/build/bench/rsess-bench" "$module_dir/RemoteSessions.psd1"

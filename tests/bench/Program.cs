@@ -1,0 +1,93 @@
+using System.Diagnostics;
+using System.Management.Automation;
+using System.Management.Automation.Runspaces;
+
+// Benchmark of the issue-3 targets, each as a ratio to a baseline measured in the same run:
+//  1. Import-Module RemoteSessions vs Import-Module of a trivial module (both in fresh runspaces);
+//  2. Get-CimInstance Win32_Process on a local session vs reading the same /proc files in-process.
+// Medians of several rounds; nothing here asserts, it only reports.
+if (args.Length != 1)
+{
+    Console.Error.WriteLine("usage: rsess-bench <path to RemoteSessions.psd1>");
+    return 2;
+}
+string manifest = Path.GetFullPath(args[0]);
+const int Rounds = 15;
+
+string trivialDir = Directory.CreateTempSubdirectory("rsess-bench-").FullName;
+File.WriteAllText(Path.Combine(trivialDir, "Trivial.psm1"), "function Get-Trivial { 1 }");
+File.WriteAllText(Path.Combine(trivialDir, "Trivial.psd1"), "@{ RootModule = 'Trivial.psm1'; ModuleVersion = '1.0'; FunctionsToExport = @('Get-Trivial') }");
+
+double importModule = Median(Rounds, () => TimeImport(manifest));
+double importTrivial = Median(Rounds, () => TimeImport(Path.Combine(trivialDir, "Trivial.psd1")));
+Report("Import-Module RemoteSessions", importModule, "Import-Module of a one-function module", importTrivial);
+
+using (Runspace rs = RunspaceFactory.CreateRunspace(InitialSessionState.CreateDefault2()))
+{
+    rs.Open();
+    Invoke(rs, $"Import-Module '{manifest}'; $s = New-CimSession");
+    int count = 0;
+    double cim = Median(Rounds, () =>
+    {
+        var sw = Stopwatch.StartNew();
+        count = Invoke(rs, "Get-CimInstance -CimSession $s -ClassName Win32_Process").Count;
+        return sw.Elapsed.TotalMilliseconds;
+    });
+    int raw = 0;
+    double baseline = Median(Rounds, () =>
+    {
+        var sw = Stopwatch.StartNew();
+        raw = ReadProcesses();
+        return sw.Elapsed.TotalMilliseconds;
+    });
+    Report($"Get-CimInstance Win32_Process ({count} objects)", cim, $"reading /proc for {raw} processes in C#", baseline);
+}
+Directory.Delete(trivialDir, recursive: true);
+return 0;
+
+static double TimeImport(string path)
+{
+    using Runspace rs = RunspaceFactory.CreateRunspace(InitialSessionState.CreateDefault2());
+    rs.Open();
+    var sw = Stopwatch.StartNew();
+    Invoke(rs, $"Import-Module '{path}' -ErrorAction Stop");
+    return sw.Elapsed.TotalMilliseconds;
+}
+
+static System.Collections.ObjectModel.Collection<PSObject> Invoke(Runspace rs, string script)
+{
+    using PowerShell ps = PowerShell.Create();
+    ps.Runspace = rs;
+    return ps.AddScript(script).Invoke();
+}
+
+// The same files the provider reads per process: stat, status, cmdline, the exe link and the fd count.
+static int ReadProcesses()
+{
+    int n = 0;
+    foreach (string dir in Directory.EnumerateDirectories("/proc"))
+    {
+        if (!int.TryParse(Path.GetFileName(dir), out _)) continue;
+        try
+        {
+            _ = File.ReadAllText(Path.Combine(dir, "stat"));
+            _ = File.ReadAllText(Path.Combine(dir, "status"));
+            _ = File.ReadAllBytes(Path.Combine(dir, "cmdline"));
+            try { _ = new FileInfo(Path.Combine(dir, "exe")).LinkTarget; } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            try { _ = Directory.EnumerateFileSystemEntries(Path.Combine(dir, "fd")).Count(); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            n++;
+        }
+        catch (IOException) { }
+    }
+    return n;
+}
+
+static double Median(int rounds, Func<double> measure)
+{
+    measure(); // warm-up
+    var samples = Enumerable.Range(0, rounds).Select(_ => measure()).Order().ToArray();
+    return samples[samples.Length / 2];
+}
+
+static void Report(string what, double ms, string baselineName, double baselineMs) =>
+    Console.WriteLine($"{what}: {ms:F2} ms; baseline ({baselineName}): {baselineMs:F2} ms; ratio {ms / baselineMs:F2}x");

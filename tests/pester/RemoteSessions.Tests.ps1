@@ -1,0 +1,67 @@
+# Pester 5 tests of the built module in a real pwsh (tests/run.sh runs them where pwsh and Pester 5
+# exist). RSESS_MODULE_PATH names the manifest; default: build/module/RemoteSessions.
+BeforeAll {
+    $manifest = if ($env:RSESS_MODULE_PATH) { $env:RSESS_MODULE_PATH } else {
+        Join-Path $PSScriptRoot '../../build/module/RemoteSessions/RemoteSessions.psd1'
+    }
+    Import-Module $manifest -Force -ErrorAction Stop
+}
+
+AfterAll {
+    Get-CimSession | Remove-CimSession
+    Remove-Module RemoteSessions -ErrorAction SilentlyContinue
+}
+
+Describe 'CIM sessions' {
+    BeforeEach { Get-CimSession | Remove-CimSession }
+
+    It 'creates local sessions with Windows defaults' {
+        $s = New-CimSession
+        $s.Name | Should -Be "CimSession$($s.Id)"
+        $s.ComputerName | Should -Be 'localhost'
+        $s.Protocol | Should -Be 'Local'
+        (New-CimSession -Name web).Id | Should -Be ($s.Id + 1)
+    }
+
+    It 'looks sessions up and reports misses like Windows' {
+        $s = New-CimSession -Name web
+        (Get-CimSession -Name WE*).InstanceId | Should -Be $s.InstanceId
+        (Get-CimSession -ComputerName LOCALHOST).Count | Should -BeGreaterOrEqual 1
+        Get-CimSession -Id 999 -ErrorVariable e -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $e[0].Exception.Message | Should -Be 'Could not find CimSession with the given Id = 999'
+        $e[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+    }
+
+    It 'removes sessions, honouring -WhatIf' {
+        New-CimSession -Name a | Out-Null
+        Get-CimSession | Remove-CimSession -WhatIf
+        @(Get-CimSession).Count | Should -Be 1
+        Remove-CimSession -Name a
+        Get-CimSession | Should -BeNullOrEmpty
+    }
+
+    It 'says DCOM is not available for a remote computer' {
+        New-CimSession -SessionOption (New-CimSessionOption -Protocol Dcom) -ComputerName otherhost -ErrorVariable e -ErrorAction SilentlyContinue
+        $e[0].FullyQualifiedErrorId | Should -Be 'DcomNotAvailable,RemoteSessions.Commands.NewCimSessionCommand'
+    }
+}
+
+Describe 'Get-CimInstance' {
+    It 'reads the operating system' {
+        $os = Get-CimInstance -ClassName Win32_OperatingSystem
+        $os.CSName | Should -Be ((Get-Content /proc/sys/kernel/hostname).Trim())
+        $os.PSObject.TypeNames[0] | Should -Be 'Microsoft.Management.Infrastructure.CimInstance#root/cimv2/Win32_OperatingSystem'
+        $os.LastBootUpTime | Should -BeOfType [datetime]
+    }
+
+    It 'filters processes in the provider' {
+        $me = Get-CimInstance -ClassName CIM_Process -Filter "ProcessId = $PID" -Property Name, ProcessId
+        $me.ProcessId | Should -Be $PID
+        $me.PSObject.TypeNames[0] | Should -Be 'Microsoft.Management.Infrastructure.CimInstance#__PartialCIMInstance'
+    }
+
+    It 'gives the Windows error for an unknown class' {
+        Get-CimInstance -ClassName No_Such_Class -ErrorVariable e -ErrorAction SilentlyContinue
+        $e[0].FullyQualifiedErrorId | Should -BeLike 'HRESULT 0x80041010,*'
+    }
+}
