@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test suite: cargo test (unit, integration, proptest, header drift), the C example and C
-# tests under valgrind, the xunit suite hosting the PowerShell 7 engine, and tests/pester where pwsh and
+# tests under valgrind, the C# example, the xunit suite hosting the PowerShell 7 engine, and tests/pester where pwsh and
 # Pester 5 exist. Prints one aggregate line "N passed, N failed" and fails if any suite failed.
 # Expects tests/setup.sh (or tests/build.sh) to have run.
 set -uo pipefail
@@ -27,6 +27,9 @@ passed=$((passed + ${p% *})); failed=$((failed + ${p#* }))
 run_suite c bash tests/c/run.sh
 p=$(grep -Eo '^c-tests: [0-9]+ passed, [0-9]+ failed' "$logs/c.log" | awk '{p+=$2; f+=$4} END {print p+0, f+0}')
 passed=$((passed + ${p% *})); failed=$((failed + ${p#* }))
+
+run_suite csharp-example "$repo/build/csharp-example/rsess-example"
+if grep -q '^session removed$' "$logs/csharp-example.log"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 
 run_suite xunit dotnet test tests/dotnet/RemoteSessions.Tests/RemoteSessions.Tests.csproj -c Release --no-build -nologo \
   --logger "console;verbosity=normal"
