@@ -29,6 +29,10 @@ pub enum ErrorKind {
     SessionRemoved,
     /// A Rust panic was caught at the C ABI boundary.
     Panic,
+    /// Nothing arrived within the time allowed.
+    Timeout,
+    /// A session's transport failed: its server process or connection is gone.
+    TransportBroken,
 }
 
 /// An error with its kind and a human-readable message (never containing credentials).

@@ -4,12 +4,14 @@
 //! - [`ffi`]: the C ABI (`rsess_*`), handles and result codes only, no logic;
 //! - [`registry`]: CIM sessions per owner scope (a PowerShell runspace or a C caller);
 //! - [`cim`]: typed CIM values and instances, and the WQL parser/evaluator ([`cim::wql`]);
-//! - [`local`]: the in-process provider of `root/cimv2` read from /proc, /sys and /etc.
+//! - [`local`]: the in-process provider of `root/cimv2` read from /proc, /sys and /etc;
+//! - [`transport`]: what carries a PowerShell session's PSRP packets (a local server process so far).
 
 pub mod cim;
 pub mod error;
 pub mod ffi;
 pub mod local;
 pub mod registry;
+pub mod transport;
 
 pub use error::{Error, ErrorKind};

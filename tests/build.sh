@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Builds everything, runs nothing: the cdylib and header (cargo; build.rs runs cbindgen), the module
 # (with the C# library and the native library inside) under build/module/RemoteSessions, the engine host
-# under build/host, the xunit test project and the C# example.
+# under build/host, the test PSRP server under build/psrp-server, the xunit test project and the C#
+# example.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$repo"
 cargo build --release --quiet
 dotnet build module/RemoteSessions.csproj -c Release -o "$module_dir" -nologo -v quiet
 dotnet build tests/host/RemoteSessions.TestHost.csproj -c Release -o "$repo/build/host" -nologo -v quiet
+dotnet build tests/psrp-server/RemoteSessions.PsrpServer.csproj -c Release -o "$repo/build/psrp-server" -nologo -v quiet
 dotnet build tests/dotnet/RemoteSessions.Tests/RemoteSessions.Tests.csproj -c Release -nologo -v quiet
 dotnet build bindings/dotnet/example/RemoteSessions.Example.csproj -c Release -o "$repo/build/csharp-example" -nologo -v quiet
 echo "build: module in $module_dir"

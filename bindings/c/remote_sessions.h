@@ -52,6 +52,10 @@ enum rsess_result
   RSESS_RESULT_IO = 9,
   // The session behind the handle was removed.
   RSESS_RESULT_SESSION_REMOVED = 10,
+  // Nothing arrived within the time allowed.
+  RSESS_RESULT_TIMEOUT = 11,
+  // The transport failed: the server process or connection is gone.
+  RSESS_RESULT_TRANSPORT_BROKEN = 12,
   // A panic inside the library was caught; the library is still usable.
   RSESS_RESULT_PANIC = 99,
 };
@@ -83,6 +87,9 @@ typedef struct rsess_session_options rsess_session_options;
 
 // An owned list of strings.
 typedef struct rsess_string_list rsess_string_list;
+
+// A running PSRP server process. Thread-safe: one thread may send while another receives.
+typedef struct rsess_transport rsess_transport;
 
 // A CIM type number, as .NET's `Microsoft.Management.Infrastructure.CimType`: scalars 1–16, each
 // array type is its scalar type + 16.
@@ -419,6 +426,40 @@ rsess_result rsess_string_list_get(const rsess_string_list *l, size_t index, cha
 
 // Frees a string list. NULL and stale handles are ignored.
 void rsess_string_list_free(rsess_string_list *l);
+
+// Starts `program` (a path, or a name looked up on PATH) with `nargs` arguments from `args` as a PSRP
+// server, e.g. `pwsh -s -NoLogo -NoProfile`. The child is killed when the transport is closed or freed,
+// and when this process dies (Linux). Errors: NOT_FOUND (no such program), IO, NULL_ARGUMENT.
+rsess_result rsess_transport_process_new(const char *program,
+                                         const char *const *args,
+                                         size_t nargs,
+                                         rsess_transport **out,
+                                         rsess_error **err);
+
+// Sends one packet (`line` without its newline). Errors: TRANSPORT_BROKEN when the server is gone
+// (the message includes what it wrote to stderr), INVALID_ARGUMENT for a line break inside `line`.
+rsess_result rsess_transport_send(const rsess_transport *t, const char *line, rsess_error **err);
+
+// Waits for the next packet, up to `timeout_ms` milliseconds (negative = no limit), and returns it as
+// an owned string in `*out`; `*out` is NULL once the server closed its output.
+// Errors: TIMEOUT when nothing arrived in time.
+rsess_result rsess_transport_receive(const rsess_transport *t,
+                                     int32_t timeout_ms,
+                                     char **out,
+                                     rsess_error **err);
+
+// What the server wrote to stderr so far (the last 64 KiB), as an owned string.
+rsess_result rsess_transport_stderr(const rsess_transport *t, char **out);
+
+// The server's process id (0 once it was closed).
+rsess_result rsess_transport_pid(const rsess_transport *t, uint32_t *out);
+
+// Kills the server; a blocked [`rsess_transport_receive`] then returns the end. Idempotent; the handle
+// stays valid until freed.
+rsess_result rsess_transport_close(const rsess_transport *t);
+
+// Frees the handle (killing the server if it still runs). NULL and stale handles are ignored.
+void rsess_transport_free(rsess_transport *t);
 
 #ifdef __cplusplus
 } // extern "C"

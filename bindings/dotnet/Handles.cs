@@ -56,3 +56,9 @@ public sealed class InstanceHandle : NativeHandle
 {
     protected override bool ReleaseHandle() { NativeMethods.rsess_instance_free(handle); return true; }
 }
+
+/// <summary>A PSRP server process (<c>rsess_transport</c>).</summary>
+public sealed class TransportHandle : NativeHandle
+{
+    protected override bool ReleaseHandle() { NativeMethods.rsess_transport_free(handle); return true; }
+}

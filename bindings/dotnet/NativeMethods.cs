@@ -74,6 +74,16 @@ internal static partial class NativeMethods
     [LibraryImport(Library)] internal static partial ResultCode rsess_instance_property_array_len(InstanceHandle i, nuint p, out nuint n);
     [LibraryImport(Library)] internal static partial ResultCode rsess_instance_property_element(InstanceHandle i, nuint p, nuint k, out IntPtr s);
     [LibraryImport(Library)] internal static partial void rsess_instance_free(IntPtr i);
+
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial ResultCode rsess_transport_process_new(string program, IntPtr[] args, nuint nargs, out TransportHandle transport, out IntPtr error);
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial ResultCode rsess_transport_send(TransportHandle t, string line, out IntPtr error);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_transport_receive(TransportHandle t, int timeoutMs, out IntPtr line, out IntPtr error);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_transport_stderr(TransportHandle t, out IntPtr text);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_transport_pid(TransportHandle t, out uint pid);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_transport_close(TransportHandle t);
+    [LibraryImport(Library)] internal static partial void rsess_transport_free(IntPtr t);
 }
 
 /// <summary>Session option switches (<c>rsess_option_flag</c>); WS-Management options only.</summary>

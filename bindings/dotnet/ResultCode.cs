@@ -14,6 +14,8 @@ public enum ResultCode : uint
     NotSupported = 8,
     Io = 9,
     SessionRemoved = 10,
+    Timeout = 11,
+    TransportBroken = 12,
     Panic = 99,
 }
 

@@ -13,6 +13,7 @@ use once_cell::sync::Lazy;
 use crate::cim::CimInstance;
 use crate::error::{Error, ErrorKind, Result};
 use crate::registry::{CimSession, Found, ScopeId, SessionOptions};
+use crate::transport::ProcessTransport;
 
 /// What a handle stands for.
 pub(crate) enum Object {
@@ -25,6 +26,8 @@ pub(crate) enum Object {
     Iter(VecDeque<CimInstance>),
     Instance(CimInstance),
     Error(Error),
+    /// Shared so a blocking receive runs outside the table lock.
+    Transport(Arc<ProcessTransport>),
 }
 
 static TABLE: Lazy<Mutex<HashMap<u64, Object>>> = Lazy::new(|| Mutex::new(HashMap::new()));

@@ -16,6 +16,7 @@ mod error;
 pub(crate) mod handles;
 mod instance;
 mod session;
+mod transport;
 
 use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -26,6 +27,7 @@ use handles::Object;
 pub use error::*;
 pub use instance::*;
 pub use session::*;
+pub use transport::*;
 
 /// Result of every fallible call. Numbers are stable and never reused.
 #[repr(u32)]
@@ -54,6 +56,10 @@ pub enum rsess_result {
     Io = 9,
     /// The session behind the handle was removed.
     SessionRemoved = 10,
+    /// Nothing arrived within the time allowed.
+    Timeout = 11,
+    /// The transport failed: the server process or connection is gone.
+    TransportBroken = 12,
     /// A panic inside the library was caught; the library is still usable.
     Panic = 99,
 }
@@ -72,6 +78,8 @@ impl From<ErrorKind> for rsess_result {
             ErrorKind::Io => rsess_result::Io,
             ErrorKind::SessionRemoved => rsess_result::SessionRemoved,
             ErrorKind::Panic => rsess_result::Panic,
+            ErrorKind::Timeout => rsess_result::Timeout,
+            ErrorKind::TransportBroken => rsess_result::TransportBroken,
         }
     }
 }

@@ -60,6 +60,18 @@ public static class Paths
             ? p
             : Path.Combine(Repo, "build", "module", "RemoteSessions", "RemoteSessions.psd1");
 
+    /// <summary>
+    /// The PSRP server for process and SSH sessions: a real `pwsh` when on PATH, else the engine's own
+    /// server built from NuGet (tests/psrp-server). RSESS_PSRP_SERVER overrides.
+    /// </summary>
+    public static string PsrpServer =>
+        Environment.GetEnvironmentVariable("RSESS_PSRP_SERVER") is { Length: > 0 } s ? s
+        : FindOnPath("pwsh") ?? Path.Combine(Repo, "build", "psrp-server", "rsess-psrp-server");
+
+    private static string? FindOnPath(string name) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
+            .Select(d => Path.Combine(d, name)).FirstOrDefault(File.Exists);
+
     private static string FindRepo()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

@@ -1,0 +1,65 @@
+using System.Runtime.InteropServices;
+
+namespace RemoteSessions.Native;
+
+/// <summary>
+/// A PSRP server process whose stdin/stdout carry OutOfProc packets, one line of XML each
+/// (spec/cmdlet-behaviour.md §3.2): what PowerShell's engine talks to through the module's connection.
+/// One thread may send while another receives. Disposing kills the server.
+/// </summary>
+public sealed class PsrpTransport : IDisposable
+{
+    private readonly TransportHandle _handle;
+
+    private PsrpTransport(TransportHandle handle) => _handle = handle;
+
+    /// <summary>Starts <paramref name="program"/> (path or name on PATH) with <paramref name="arguments"/>.</summary>
+    /// <exception cref="RemoteSessionsException">NotFound when there is no such program; Io.</exception>
+    public static PsrpTransport StartProcess(string program, IReadOnlyList<string> arguments)
+    {
+        var pointers = new IntPtr[arguments.Count];
+        try
+        {
+            for (int i = 0; i < pointers.Length; i++) pointers[i] = Marshal.StringToCoTaskMemUTF8(arguments[i]);
+            ResultCode rc = NativeMethods.rsess_transport_process_new(program, pointers, (nuint)pointers.Length, out TransportHandle h, out IntPtr err);
+            Native.Check(rc, err);
+            return new PsrpTransport(h);
+        }
+        finally
+        {
+            foreach (IntPtr p in pointers) Marshal.FreeCoTaskMem(p);
+        }
+    }
+
+    /// <summary>Sends one packet (no line breaks inside).</summary>
+    /// <exception cref="RemoteSessionsException">TransportBroken when the server is gone.</exception>
+    public void Send(string line) => Native.Check(NativeMethods.rsess_transport_send(_handle, line, out IntPtr err), err);
+
+    /// <summary>The next packet, or null once the server closed its output.</summary>
+    /// <param name="timeoutMs">Milliseconds to wait; negative = no limit.</param>
+    /// <exception cref="RemoteSessionsException">Timeout when nothing arrived in time.</exception>
+    public string? Receive(int timeoutMs = -1)
+    {
+        Native.Check(NativeMethods.rsess_transport_receive(_handle, timeoutMs, out IntPtr line, out IntPtr err), err);
+        return Native.TakeString(line);
+    }
+
+    /// <summary>What the server wrote to stderr so far (its last 64 KiB).</summary>
+    public string StandardError => Native.ReadString(NativeMethods.rsess_transport_stderr(_handle, out IntPtr s), s);
+
+    /// <summary>The server's process id; 0 once closed.</summary>
+    public int ProcessId
+    {
+        get
+        {
+            Native.Check(NativeMethods.rsess_transport_pid(_handle, out uint pid));
+            return (int)pid;
+        }
+    }
+
+    /// <summary>Kills the server; a blocked <see cref="Receive"/> then returns null.</summary>
+    public void Close() => Native.Check(NativeMethods.rsess_transport_close(_handle));
+
+    /// <inheritdoc />
+    public void Dispose() => _handle.Dispose();
+}

@@ -1,0 +1,120 @@
+//! `rsess_transport`: a PSRP server process whose stdin/stdout carry OutOfProc packets, one line each
+//! (spec/cmdlet-behaviour.md §3.2). PowerShell's engine, through the module's custom connection, writes
+//! packets with [`rsess_transport_send`] and reads them with [`rsess_transport_receive`].
+
+use std::ffi::c_char;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::handles::{self, Object};
+use super::{guard, guard_void, out_ptr, req_str, rsess_error, rsess_result, to_c, write};
+use crate::error::{Error, ErrorKind, Result};
+use crate::transport::ProcessTransport;
+
+/// A running PSRP server process. Thread-safe: one thread may send while another receives.
+pub struct rsess_transport {
+    _private: [u8; 0],
+}
+
+fn transport_of(t: *const rsess_transport) -> Result<Arc<ProcessTransport>> {
+    handles::with(t, |o| match o {
+        Object::Transport(tr) => Ok(Arc::clone(tr)),
+        _ => Err(handles::invalid_handle()),
+    })
+}
+
+/// Starts `program` (a path, or a name looked up on PATH) with `nargs` arguments from `args` as a PSRP
+/// server, e.g. `pwsh -s -NoLogo -NoProfile`. The child is killed when the transport is closed or freed,
+/// and when this process dies (Linux). Errors: NOT_FOUND (no such program), IO, NULL_ARGUMENT.
+#[no_mangle]
+pub extern "C" fn rsess_transport_process_new(
+    program: *const c_char,
+    args: *const *const c_char,
+    nargs: usize,
+    out: *mut *mut rsess_transport,
+    err: *mut *mut rsess_error,
+) -> rsess_result {
+    guard(err, || {
+        let out = out_ptr(out)?;
+        let program = req_str(program, "program")?;
+        let mut list = Vec::with_capacity(nargs);
+        if nargs > 0 {
+            if args.is_null() {
+                return Err(Error::new(ErrorKind::NullArgument, "args is NULL"));
+            }
+            // SAFETY: the caller passes an array of `nargs` string pointers.
+            for a in unsafe { std::slice::from_raw_parts(args, nargs) } {
+                list.push(req_str(*a, "an argument")?.to_string());
+            }
+        }
+        let transport = ProcessTransport::spawn(program, &list)?;
+        write(out, handles::insert(Object::Transport(Arc::new(transport))));
+        Ok(())
+    })
+}
+
+/// Sends one packet (`line` without its newline). Errors: TRANSPORT_BROKEN when the server is gone
+/// (the message includes what it wrote to stderr), INVALID_ARGUMENT for a line break inside `line`.
+#[no_mangle]
+pub extern "C" fn rsess_transport_send(t: *const rsess_transport, line: *const c_char, err: *mut *mut rsess_error) -> rsess_result {
+    guard(err, || {
+        let line = req_str(line, "line")?;
+        transport_of(t)?.send(line)
+    })
+}
+
+/// Waits for the next packet, up to `timeout_ms` milliseconds (negative = no limit), and returns it as
+/// an owned string in `*out`; `*out` is NULL once the server closed its output.
+/// Errors: TIMEOUT when nothing arrived in time.
+#[no_mangle]
+pub extern "C" fn rsess_transport_receive(t: *const rsess_transport, timeout_ms: i32, out: *mut *mut c_char, err: *mut *mut rsess_error) -> rsess_result {
+    guard(err, || {
+        let out = out_ptr(out)?;
+        let transport = transport_of(t)?;
+        let timeout = u64::try_from(timeout_ms).ok().map(Duration::from_millis);
+        let line = transport.receive(timeout)?;
+        write(out, line.map_or(std::ptr::null_mut(), |l| to_c(&l)));
+        Ok(())
+    })
+}
+
+/// What the server wrote to stderr so far (the last 64 KiB), as an owned string.
+#[no_mangle]
+pub extern "C" fn rsess_transport_stderr(t: *const rsess_transport, out: *mut *mut c_char) -> rsess_result {
+    guard(std::ptr::null_mut(), || {
+        let out = out_ptr(out)?;
+        write(out, to_c(&transport_of(t)?.stderr_text()));
+        Ok(())
+    })
+}
+
+/// The server's process id (0 once it was closed).
+#[no_mangle]
+pub extern "C" fn rsess_transport_pid(t: *const rsess_transport, out: *mut u32) -> rsess_result {
+    guard(std::ptr::null_mut(), || {
+        let out = out_ptr(out)?;
+        write(out, transport_of(t)?.pid().unwrap_or(0));
+        Ok(())
+    })
+}
+
+/// Kills the server; a blocked [`rsess_transport_receive`] then returns the end. Idempotent; the handle
+/// stays valid until freed.
+#[no_mangle]
+pub extern "C" fn rsess_transport_close(t: *const rsess_transport) -> rsess_result {
+    guard(std::ptr::null_mut(), || {
+        transport_of(t)?.close();
+        Ok(())
+    })
+}
+
+/// Frees the handle (killing the server if it still runs). NULL and stale handles are ignored.
+#[no_mangle]
+pub extern "C" fn rsess_transport_free(t: *mut rsess_transport) {
+    guard_void(|| {
+        if let Some(Object::Transport(transport)) = handles::free(t, |o| matches!(o, Object::Transport(_))) {
+            // A receive blocked on another thread holds its own reference: closing wakes it.
+            transport.close();
+        }
+    });
+}

@@ -1,0 +1,7 @@
+//! Transports that carry a PowerShell session's OutOfProc PSRP packets (spec/cmdlet-behaviour.md §3):
+//! each packet is one line of XML in each direction. The engine (PowerShell's own client, or later
+//! `rust/psrp`) speaks PSRP; a transport only moves lines, in order and without loss.
+
+pub mod process;
+
+pub use process::ProcessTransport;
