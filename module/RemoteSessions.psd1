@@ -5,7 +5,7 @@
     Author               = 'RemoteSessions developers'
     CompanyName          = 'RemoteSessions'
     Copyright            = '(c) RemoteSessions developers. MIT licence.'
-    Description          = 'CIM sessions and CIM cmdlets for PowerShell 7 on Linux and macOS: New-/Get-/Remove-CimSession, New-CimSessionOption and Get-CimInstance, backed by a Rust core.'
+    Description          = 'CIM sessions and CIM cmdlets for PowerShell 7 on Linux and macOS: New-/Get-/Remove-CimSession, New-CimSessionOption and Get-CimInstance, and New-PSSession over a local PowerShell process or SSH, backed by a Rust core.'
     CompatiblePSEditions = @('Core')
     PowerShellVersion    = '7.6'
     CmdletsToExport      = @(
@@ -14,6 +14,7 @@
         'Remove-CimSession'
         'New-CimSessionOption'
         'Get-CimInstance'
+        'New-PSSession'
     )
     AliasesToExport      = @('ncms', 'gcms', 'rcms', 'ncso', 'gcim')
     FunctionsToExport    = @()

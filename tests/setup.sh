@@ -7,7 +7,7 @@ repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
 
 packages=(
-  gcc make valgrind procps
+  gcc make valgrind procps openssh-server openssh-client
   librust-libc-dev librust-once-cell-dev librust-uuid-dev librust-regex-dev
   librust-cbindgen-dev librust-proptest-dev librust-proptest+default-dev
 )

@@ -436,6 +436,23 @@ rsess_result rsess_transport_process_new(const char *program,
                                          rsess_transport **out,
                                          rsess_error **err);
 
+// Starts `ssh` (found on PATH) for a PowerShell session to `host_spec` (`[user@]host[:port]`; a user or
+// port there wins over `user`/`port`, 0 = ssh's default port), with `key_file` (NULL = ssh's default
+// keys), `subsystem` (NULL = `powershell`) and `noptions` `key=value` strings as `-o` options
+// (spec/cmdlet-behaviour.md §2.4). What ssh reports on stderr (host key mismatch, authentication
+// failure, unreachable host, no such subsystem) is in [`rsess_transport_stderr`] and in the
+// TRANSPORT_BROKEN message once the connection ends.
+// Errors: INVALID_ARGUMENT (bad host, port or option), NOT_FOUND (no ssh client), IO.
+rsess_result rsess_transport_ssh_new(const char *host_spec,
+                                     const char *user,
+                                     uint32_t port,
+                                     const char *key_file,
+                                     const char *subsystem,
+                                     const char *const *options,
+                                     size_t noptions,
+                                     rsess_transport **out,
+                                     rsess_error **err);
+
 // Sends one packet (`line` without its newline). Errors: TRANSPORT_BROKEN when the server is gone
 // (the message includes what it wrote to stderr), INVALID_ARGUMENT for a line break inside `line`.
 rsess_result rsess_transport_send(const rsess_transport *t, const char *line, rsess_error **err);

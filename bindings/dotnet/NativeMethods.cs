@@ -78,6 +78,8 @@ internal static partial class NativeMethods
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial ResultCode rsess_transport_process_new(string program, IntPtr[] args, nuint nargs, out TransportHandle transport, out IntPtr error);
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial ResultCode rsess_transport_ssh_new(string hostSpec, string? user, uint port, string? keyFile, string? subsystem, IntPtr[] options, nuint noptions, out TransportHandle transport, out IntPtr error);
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial ResultCode rsess_transport_send(TransportHandle t, string line, out IntPtr error);
     [LibraryImport(Library)] internal static partial ResultCode rsess_transport_receive(TransportHandle t, int timeoutMs, out IntPtr line, out IntPtr error);
     [LibraryImport(Library)] internal static partial ResultCode rsess_transport_stderr(TransportHandle t, out IntPtr text);

@@ -31,6 +31,29 @@ public sealed class PsrpTransport : IDisposable
         }
     }
 
+    /// <summary>
+    /// Starts <c>ssh</c> for a PowerShell session to <paramref name="hostSpec"/> (<c>[user@]host[:port]</c>,
+    /// whose user and port win over <paramref name="user"/> and <paramref name="port"/>; port 0 = ssh's
+    /// default), asking for <paramref name="subsystem"/> (null = <c>powershell</c>), with
+    /// <paramref name="options"/> as <c>-o key=value</c>. spec/cmdlet-behaviour.md §2.4.
+    /// </summary>
+    /// <exception cref="RemoteSessionsException">InvalidArgument (bad host, port, option); NotFound (no ssh).</exception>
+    public static PsrpTransport StartSsh(string hostSpec, string? user, int port, string? keyFile, string? subsystem, IReadOnlyList<string> options)
+    {
+        var pointers = new IntPtr[options.Count];
+        try
+        {
+            for (int i = 0; i < pointers.Length; i++) pointers[i] = Marshal.StringToCoTaskMemUTF8(options[i]);
+            ResultCode rc = NativeMethods.rsess_transport_ssh_new(hostSpec, user, (uint)Math.Max(port, 0), keyFile, subsystem, pointers, (nuint)pointers.Length, out TransportHandle h, out IntPtr err);
+            Native.Check(rc, err);
+            return new PsrpTransport(h);
+        }
+        finally
+        {
+            foreach (IntPtr p in pointers) Marshal.FreeCoTaskMem(p);
+        }
+    }
+
     /// <summary>Sends one packet (no line breaks inside).</summary>
     /// <exception cref="RemoteSessionsException">TransportBroken when the server is gone.</exception>
     public void Send(string line) => Native.Check(NativeMethods.rsess_transport_send(_handle, line, out IntPtr err), err);

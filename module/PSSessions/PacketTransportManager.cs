@@ -14,15 +14,20 @@ namespace RemoteSessions.PSSessions;
 internal sealed class PacketTransportManager : ClientSessionTransportManagerBase
 {
     private readonly Func<PsrpTransport> _start;
-    private readonly string _description;
+    private readonly string _endedMessage;
+    private readonly int _connectingTimeoutMs;
     private PsrpTransport? _transport;
     private volatile bool _closing;
 
-    internal PacketTransportManager(Guid runspaceId, PSRemotingCryptoHelper cryptoHelper, Func<PsrpTransport> start, string description)
+    /// <param name="start">Starts the transport (runs on the engine's thread in CreateAsync).</param>
+    /// <param name="endedMessage">Says that the server went away; the server's stderr is appended.</param>
+    /// <param name="connectingTimeoutMs">How long to wait for the server's first packet; -1 = no limit.</param>
+    internal PacketTransportManager(Guid runspaceId, PSRemotingCryptoHelper cryptoHelper, Func<PsrpTransport> start, string endedMessage, int connectingTimeoutMs = -1)
         : base(runspaceId, cryptoHelper)
     {
         _start = start;
-        _description = description;
+        _endedMessage = endedMessage;
+        _connectingTimeoutMs = connectingTimeoutMs;
     }
 
     public override void CreateAsync()
@@ -31,7 +36,7 @@ internal sealed class PacketTransportManager : ClientSessionTransportManagerBase
         {
             _transport = _start();
         }
-        catch (RemoteSessionsException e)
+        catch (Exception e) when (e is RemoteSessionsException or DllNotFoundException or EntryPointNotFoundException)
         {
             Fail(e.Message, TransportMethodEnum.CreateShellEx);
             return;
@@ -46,9 +51,20 @@ internal sealed class PacketTransportManager : ClientSessionTransportManagerBase
     private void ReadPackets(object? state)
     {
         var transport = (PsrpTransport)state!;
+        bool connected = false;
         try
         {
-            while (transport.Receive() is { } packet) HandleOutputDataReceived(packet);
+            while (transport.Receive(connected ? -1 : _connectingTimeoutMs) is { } packet)
+            {
+                connected = true;
+                HandleOutputDataReceived(packet);
+            }
+        }
+        catch (RemoteSessionsException e) when (e.Code == ResultCode.Timeout)
+        {
+            transport.Close();
+            Fail($"SSH connection attempt failed after time out: {_connectingTimeoutMs / 1000.0:0.###} seconds." + StderrOf(transport), TransportMethodEnum.CloseShellOperationEx);
+            return;
         }
         catch (RemoteSessionsException e)
         {
@@ -56,15 +72,20 @@ internal sealed class PacketTransportManager : ClientSessionTransportManagerBase
             return;
         }
         if (!_closing)
-        {
-            string stderr = transport.StandardError.Trim();
-            Fail($"The PowerShell server process '{_description}' ended, so the session is broken." +
-                 (stderr.Length > 0 ? " It said: " + stderr : ""), TransportMethodEnum.CloseShellOperationEx);
-        }
+            Fail(_endedMessage + StderrOf(transport), TransportMethodEnum.CloseShellOperationEx);
     }
 
-    // The engine breaks an open session on an error reported for CloseShellOperationEx (as its own
-    // out-of-process transport does when the server exits) and fails an open on CreateShellEx.
+    private static string StderrOf(PsrpTransport transport)
+    {
+        // The reader of stderr may still be draining the last lines the process wrote.
+        Thread.Sleep(50);
+        string stderr = transport.StandardError.Trim();
+        return stderr.Length > 0 ? " " + stderr : "";
+    }
+
+    // The engine fails an opening session and breaks an open one on an error reported for
+    // CloseShellOperationEx, as its own out-of-process transport does when the server exits; CreateShellEx
+    // is only heard while CreateAsync runs.
     private void Fail(string message, TransportMethodEnum method) =>
         RaiseErrorHandler(new TransportErrorOccuredEventArgs(new PSRemotingTransportException(message), method));
 
@@ -110,7 +131,15 @@ internal sealed class PacketTransportManager : ClientSessionTransportManagerBase
         {
             string packet = _partial.ToString();
             _partial.Clear();
-            transport.Send(packet);
+            try
+            {
+                transport.Send(packet);
+            }
+            catch (RemoteSessionsException e) when (e.Code == ResultCode.TransportBroken)
+            {
+                // The server is gone; the reader sees the end of its output and reports why, with
+                // what the server said, which is clearer than this write's broken pipe.
+            }
         }
     }
 }

@@ -38,5 +38,6 @@ public sealed class ProcessConnectionInfo : RunspaceConnectionInfo
     };
 
     public override BaseClientSessionTransportManager CreateClientSessionTransportManager(Guid instanceId, string sessionName, PSRemotingCryptoHelper cryptoHelper) =>
-        new PacketTransportManager(instanceId, cryptoHelper, () => PsrpTransport.StartProcess(Program, Arguments), $"{Program} {string.Join(' ', Arguments)}".Trim());
+        new PacketTransportManager(instanceId, cryptoHelper, () => PsrpTransport.StartProcess(Program, Arguments),
+            $"The PowerShell server process '{Program}' ended, so the session is broken.");
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::handles::{self, Object};
 use super::{guard, guard_void, out_ptr, req_str, rsess_error, rsess_result, to_c, write};
 use crate::error::{Error, ErrorKind, Result};
-use crate::transport::ProcessTransport;
+use crate::transport::{ProcessTransport, SshTarget};
 
 /// A running PSRP server process. Thread-safe: one thread may send while another receives.
 pub struct rsess_transport {
@@ -48,6 +48,53 @@ pub extern "C" fn rsess_transport_process_new(
             }
         }
         let transport = ProcessTransport::spawn(program, &list)?;
+        write(out, handles::insert(Object::Transport(Arc::new(transport))));
+        Ok(())
+    })
+}
+
+/// Starts `ssh` (found on PATH) for a PowerShell session to `host_spec` (`[user@]host[:port]`; a user or
+/// port there wins over `user`/`port`, 0 = ssh's default port), with `key_file` (NULL = ssh's default
+/// keys), `subsystem` (NULL = `powershell`) and `noptions` `key=value` strings as `-o` options
+/// (spec/cmdlet-behaviour.md §2.4). What ssh reports on stderr (host key mismatch, authentication
+/// failure, unreachable host, no such subsystem) is in [`rsess_transport_stderr`] and in the
+/// TRANSPORT_BROKEN message once the connection ends.
+/// Errors: INVALID_ARGUMENT (bad host, port or option), NOT_FOUND (no ssh client), IO.
+#[no_mangle]
+pub extern "C" fn rsess_transport_ssh_new(
+    host_spec: *const c_char,
+    user: *const c_char,
+    port: u32,
+    key_file: *const c_char,
+    subsystem: *const c_char,
+    options: *const *const c_char,
+    noptions: usize,
+    out: *mut *mut rsess_transport,
+    err: *mut *mut rsess_error,
+) -> rsess_result {
+    guard(err, || {
+        let out = out_ptr(out)?;
+        let port = u16::try_from(port).map_err(|_| Error::new(ErrorKind::InvalidArgument, format!("Port {port} is out of range")))?;
+        let mut target = SshTarget::parse(req_str(host_spec, "host_spec")?, super::opt_str(user)?, port)?;
+        target.key_file = super::opt_str(key_file)?.map(str::to_string);
+        if let Some(s) = super::opt_str(subsystem)? {
+            target.subsystem = s.to_string();
+        }
+        if noptions > 0 {
+            if options.is_null() {
+                return Err(Error::new(ErrorKind::NullArgument, "options is NULL"));
+            }
+            // SAFETY: the caller passes an array of `noptions` string pointers.
+            for o in unsafe { std::slice::from_raw_parts(options, noptions) } {
+                let text = req_str(*o, "an option")?;
+                let (k, v) = text
+                    .split_once('=')
+                    .filter(|(k, _)| !k.trim().is_empty())
+                    .ok_or_else(|| Error::new(ErrorKind::InvalidArgument, format!("SSH option '{text}' is not key=value")))?;
+                target.options.push((k.trim().to_string(), v.trim().to_string()));
+            }
+        }
+        let transport = ProcessTransport::spawn("ssh", &target.args())?;
         write(out, handles::insert(Object::Transport(Arc::new(transport))));
         Ok(())
     })

@@ -3,5 +3,7 @@
 //! `rust/psrp`) speaks PSRP; a transport only moves lines, in order and without loss.
 
 pub mod process;
+pub mod ssh;
 
 pub use process::ProcessTransport;
+pub use ssh::SshTarget;

@@ -1,0 +1,177 @@
+using System.Collections;
+using System.Management.Automation;
+using System.Management.Automation.Remoting;
+using System.Management.Automation.Runspaces;
+using RemoteSessions.PSSessions;
+
+namespace RemoteSessions.Commands;
+
+/// <summary>
+/// New-PSSession over the Rust transports (spec/cmdlet-behaviour.md §2.4): a local PowerShell server
+/// process (no target, or -UseWindowsPowerShell), or SSH (-HostName, -SSHConnection). The sessions are
+/// real PSSessions in this runspace's repository, so Invoke-Command, Enter-PSSession, Get-PSSession and
+/// Remove-PSSession work on them. A target that fails to open writes an OpenError and no session.
+/// </summary>
+[Cmdlet(VerbsCommon.New, "PSSession", DefaultParameterSetName = ProcessSet)]
+[OutputType(typeof(PSSession))]
+public sealed class NewPSSessionCommand : PSCmdlet
+{
+    private const string ProcessSet = "ProcessParameterSet";
+    private const string WindowsPowerShellSet = "UseWindowsPowerShellParameterSet";
+    private const string SshHostSet = "SSHHost";
+    private const string SshHashSet = "SSHHostHashParam";
+
+    /// <summary>The PowerShell server to start for a local session; default: <c>pwsh</c> on PATH.</summary>
+    [Parameter(ParameterSetName = ProcessSet)]
+    [Parameter(ParameterSetName = WindowsPowerShellSet)]
+    [ValidateNotNullOrEmpty]
+    public string? PowerShellPath { get; set; }
+
+    /// <summary>A local PowerShell process session (there is no Windows PowerShell 5.1 here).</summary>
+    [Parameter(ParameterSetName = WindowsPowerShellSet, Mandatory = true)]
+    public SwitchParameter UseWindowsPowerShell { get; set; }
+
+    [Parameter(ParameterSetName = SshHostSet, Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Alias("ComputerName")]
+    [ValidateNotNullOrEmpty]
+    public string[]? HostName { get; set; }
+
+    [Parameter(ParameterSetName = SshHostSet, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string? UserName { get; set; }
+
+    [Parameter(ParameterSetName = SshHostSet, ValueFromPipelineByPropertyName = true)]
+    [Alias("IdentityFilePath")]
+    [ValidateNotNullOrEmpty]
+    public string? KeyFilePath { get; set; }
+
+    /// <summary>SSH port, 1–65535; ssh's default when not given.</summary>
+    [Parameter(ParameterSetName = SshHostSet, ValueFromPipelineByPropertyName = true)]
+    [ValidateRange(1, 65535)]
+    public int Port { get; set; }
+
+    [Parameter(ParameterSetName = SshHostSet, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string? Subsystem { get; set; }
+
+    /// <summary>Milliseconds to wait for the server to answer; -1 (default) waits as long as it takes.</summary>
+    [Parameter(ParameterSetName = SshHostSet)]
+    [ValidateRange(-1, int.MaxValue)]
+    public int ConnectingTimeout { get; set; } = -1;
+
+    /// <summary>Selects the SSH parameter set, as in the built-in cmdlet.</summary>
+    [Parameter(ParameterSetName = SshHostSet)]
+    [ValidateSet("true")]
+    public string? SSHTransport { get; set; }
+
+    /// <summary>ssh <c>-o</c> options, e.g. <c>@{StrictHostKeyChecking='no'}</c>.</summary>
+    [Parameter(ParameterSetName = SshHostSet)]
+    public Hashtable? Options { get; set; }
+
+    [Parameter(ParameterSetName = SshHashSet, Mandatory = true)]
+    [ValidateNotNullOrEmpty]
+    public Hashtable[]? SSHConnection { get; set; }
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? Name { get; set; }
+
+    /// <summary>How many sessions open at once; 0 = 32.</summary>
+    [Parameter]
+    public int ThrottleLimit { get; set; }
+
+    private int _named;
+
+    protected override void ProcessRecord()
+    {
+        var targets = ParameterSetName switch
+        {
+            SshHostSet => HostName!.Select(h => (Info: (RunspaceConnectionInfo)SshInfo(h, UserName, Port, KeyFilePath, Subsystem, Options, ConnectingTimeout), Transport: "SSH")).ToList(),
+            SshHashSet => SSHConnection!.Select(h => (Info: (RunspaceConnectionInfo)FromHashtable(h), Transport: "SSH")).ToList(),
+            _ => [(Info: (RunspaceConnectionInfo)LocalInfo(), Transport: "Process")],
+        };
+        var opening = new List<(Runspace Runspace, string Transport, Task Open)>();
+        using var throttle = new SemaphoreSlim(ThrottleLimit > 0 ? ThrottleLimit : 32);
+        foreach (var (info, transport) in targets)
+        {
+            Runspace runspace = RunspaceFactory.CreateRunspace(info, Host, TypeTable.LoadDefaultTypeFiles());
+            opening.Add((runspace, transport, Task.Run(async () =>
+            {
+                await throttle.WaitAsync().ConfigureAwait(false);
+                try { runspace.Open(); }
+                finally { throttle.Release(); }
+            })));
+        }
+        foreach (var (runspace, transport, open) in opening)
+        {
+            try
+            {
+                open.GetAwaiter().GetResult();
+            }
+            catch (Exception e) when (e is PSRemotingTransportException or PSRemotingDataStructureException or InvalidRunspaceStateException or RuntimeException)
+            {
+                string computer = runspace.ConnectionInfo.ComputerName;
+                runspace.Dispose();
+                var record = new ErrorRecord(e, "PSSessionOpenFailed", ErrorCategory.OpenError, computer)
+                {
+                    ErrorDetails = new ErrorDetails($"[{computer}] {e.Message}"),
+                };
+                WriteError(record);
+                continue;
+            }
+            PSSession session = PSSession.Create(runspace, transport, this);
+            if (Name is { } names && _named < names.Length) session.Name = names[_named++];
+            WriteObject(session);
+        }
+    }
+
+    private ProcessConnectionInfo LocalInfo()
+    {
+        string program = PowerShellPath is { } p
+            ? SessionState.Path.GetUnresolvedProviderPathFromPSPath(p)
+            : FindOnPath("pwsh") ?? throw Terminate(new ItemNotFoundException(
+                "pwsh was not found on PATH; name the PowerShell to start with -PowerShellPath."), "PowerShellNotFound", ErrorCategory.ObjectNotFound, "pwsh");
+        return new ProcessConnectionInfo(program, ["-s", "-NoLogo", "-NoProfile"]);
+    }
+
+    private SshConnectionInfo SshInfo(string host, string? user, int port, string? keyFile, string? subsystem, Hashtable? options, int timeout)
+    {
+        string? key = null;
+        if (keyFile is not null)
+        {
+            key = SessionState.Path.GetUnresolvedProviderPathFromPSPath(keyFile);
+            if (!File.Exists(key))
+                throw Terminate(new FileNotFoundException($"The specified key file {key} was not found."), "PathNotFound", ErrorCategory.ObjectNotFound, keyFile);
+        }
+        var pairs = options?.Cast<DictionaryEntry>().Select(e => $"{e.Key}={e.Value}").ToArray() ?? [];
+        return new SshConnectionInfo(host, user, port, key, subsystem, pairs, timeout);
+    }
+
+    // -SSHConnection hashtables (spec §2.4): ComputerName|HostName, UserName, KeyFilePath|IdentityFilePath,
+    // Port, Subsystem, ConnectingTimeout, Options.
+    private SshConnectionInfo FromHashtable(Hashtable h)
+    {
+        string[] known = ["ComputerName", "HostName", "UserName", "KeyFilePath", "IdentityFilePath", "Port", "Subsystem", "ConnectingTimeout", "Options"];
+        foreach (object key in h.Keys)
+            if (!known.Contains(key.ToString(), StringComparer.OrdinalIgnoreCase))
+                throw Terminate(new ArgumentException($"The provided SSHConnection hashtable parameter {key} is not supported."), "SSHConnectionParameterNotSupported", ErrorCategory.InvalidArgument, h);
+        object? Get(string k) => h.Keys.Cast<object>().Where(x => string.Equals(x.ToString(), k, StringComparison.OrdinalIgnoreCase)).Select(x => h[x]).FirstOrDefault();
+        string? Text(string k) => Get(k) is { } v ? LanguagePrimitives.ConvertTo<string>(v) : null;
+        string? host = Text("ComputerName") ?? Text("HostName");
+        if (string.IsNullOrEmpty(host) || (Get("ComputerName") is not null && Get("HostName") is not null))
+            throw Terminate(new ArgumentException("An SSHConnection hashtable needs exactly one of ComputerName or HostName."), "SSHConnectionHostMissing", ErrorCategory.InvalidArgument, h);
+        int port = Get("Port") is { } p ? LanguagePrimitives.ConvertTo<int>(p) : 0;
+        int timeout = Get("ConnectingTimeout") is { } t ? LanguagePrimitives.ConvertTo<int>(t) : -1;
+        return SshInfo(host, Text("UserName"), port, Text("KeyFilePath") ?? Text("IdentityFilePath"), Text("Subsystem"), Get("Options") as Hashtable, timeout);
+    }
+
+    private PipelineStoppedException Terminate(Exception e, string id, ErrorCategory category, object? target)
+    {
+        ThrowTerminatingError(new ErrorRecord(e, id, category, target));
+        return new PipelineStoppedException();
+    }
+
+    private static string? FindOnPath(string name) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Select(d => Path.Combine(d, name)).FirstOrDefault(File.Exists);
+}

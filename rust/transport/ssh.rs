@@ -1,0 +1,107 @@
+//! How a PowerShell session over SSH starts: the system `ssh` client asked for the server's
+//! `powershell` subsystem, with the user's options, as pwsh itself does
+//! (spec/cmdlet-behaviour.md §2.4 "SSH specifics"). The PSRP packets then flow over ssh's
+//! stdin/stdout exactly as with a local server process.
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// Where and how to connect.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SshTarget {
+    /// Host name or address (IPv6 without brackets).
+    pub host: String,
+    pub user: Option<String>,
+    /// 0 = ssh's default (22 or its configuration).
+    pub port: u16,
+    /// Private key file (`-i`).
+    pub key_file: Option<String>,
+    /// The server's subsystem; `powershell` by default.
+    pub subsystem: String,
+    /// `-o key=value` options, in order.
+    pub options: Vec<(String, String)>,
+}
+
+impl SshTarget {
+    /// Reads `[user@]host[:port]` (as `ssh://` URI authority: `[::1]:2222` for IPv6) into a target; a
+    /// user or port in `spec` wins over `user`/`port`. `DOMAIN\user` becomes `user@DOMAIN`.
+    /// Errors: InvalidArgument for an empty host, a bad port, or characters a host name cannot have.
+    pub fn parse(spec: &str, user: Option<&str>, port: u16) -> Result<SshTarget> {
+        let bad = |why: &str| Error::new(ErrorKind::InvalidArgument, format!("'{spec}' is not a valid SSH host: {why}"));
+        let (spec_user, rest) = match spec.rsplit_once('@') {
+            Some((u, h)) => (Some(u), h),
+            None => (None, spec),
+        };
+        let (host, spec_port) = if let Some(inner) = rest.strip_prefix('[') {
+            let (h, after) = inner.split_once(']').ok_or_else(|| bad("']' is missing"))?;
+            (h, after.strip_prefix(':'))
+        } else if rest.matches(':').count() == 1 {
+            let (h, p) = rest.split_once(':').expect("one colon");
+            (h, Some(p))
+        } else {
+            (rest, None)
+        };
+        if host.is_empty() {
+            return Err(bad("the host name is empty"));
+        }
+        if !host.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | '%')) {
+            return Err(bad("it contains characters a host name cannot have"));
+        }
+        let port = match spec_port {
+            Some(p) => p.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| bad("the port is not a number from 1 to 65535"))?,
+            None => port,
+        };
+        let user = spec_user.or(user).filter(|u| !u.is_empty()).map(|u| match u.split_once('\\') {
+            Some((domain, name)) => format!("{name}@{domain}"),
+            None => u.to_string(),
+        });
+        Ok(SshTarget { host: host.to_string(), user, port, key_file: None, subsystem: "powershell".into(), options: Vec::new() })
+    }
+
+    /// ssh's arguments: `[-i key] [-l user] [-p port] [-o k=v …] -s host subsystem`. Explicit settings
+    /// come before `-o` options, so they win (ssh keeps the first value it reads).
+    pub fn args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        if let Some(key) = &self.key_file {
+            args.extend(["-i".to_string(), key.clone()]);
+        }
+        if let Some(user) = &self.user {
+            args.extend(["-l".to_string(), user.clone()]);
+        }
+        if self.port != 0 {
+            args.extend(["-p".to_string(), self.port.to_string()]);
+        }
+        for (k, v) in &self.options {
+            args.extend(["-o".to_string(), format!("{k}={v}")]);
+        }
+        args.extend(["-s".to_string(), self.host.clone(), self.subsystem.clone()]);
+        args
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_user_host_and_port() {
+        let t = SshTarget::parse("me@example.com:2222", Some("other"), 22).unwrap();
+        assert_eq!((t.user.as_deref(), t.host.as_str(), t.port), (Some("me"), "example.com", 2222));
+        let t = SshTarget::parse("[::1]:2200", None, 0).unwrap();
+        assert_eq!((t.host.as_str(), t.port), ("::1", 2200));
+        let t = SshTarget::parse("::1", Some("CORP\\ann"), 0).unwrap();
+        assert_eq!((t.host.as_str(), t.user.as_deref()), ("::1", Some("ann@CORP")));
+        assert!(SshTarget::parse("", None, 0).is_err());
+        assert!(SshTarget::parse("host:99999", None, 0).is_err());
+        assert!(SshTarget::parse("bad host", None, 0).is_err());
+    }
+
+    #[test]
+    fn builds_ssh_arguments_like_pwsh() {
+        let mut t = SshTarget::parse("localhost", Some("me"), 2222).unwrap();
+        t.key_file = Some("/k".into());
+        t.options = vec![("StrictHostKeyChecking".into(), "no".into())];
+        assert_eq!(t.args(), ["-i", "/k", "-l", "me", "-p", "2222", "-o", "StrictHostKeyChecking=no", "-s", "localhost", "powershell"]);
+        let plain = SshTarget::parse("h", None, 0).unwrap();
+        assert_eq!(plain.args(), ["-s", "h", "powershell"]);
+    }
+}

@@ -1,0 +1,115 @@
+using System.Management.Automation;
+using Xunit;
+
+namespace RemoteSessions.Tests;
+
+/// <summary>
+/// New-PSSession over the Rust process and SSH transports against real peers (the PowerShell 7.6 PSRP
+/// server, Debian's sshd), used through PowerShell's own Invoke-Command, Get-PSSession and
+/// Remove-PSSession (spec/cmdlet-behaviour.md §2).
+/// </summary>
+public sealed class PSSessionTests : IClassFixture<SshServer>, IDisposable
+{
+    private readonly PowerShellRunner _ps = new();
+    private readonly SshServer _sshd;
+
+    public PSSessionTests(SshServer sshd) => _sshd = sshd;
+
+    public void Dispose()
+    {
+        _ps.Run("Get-PSSession | Remove-PSSession");
+        _ps.Dispose();
+    }
+
+    private string Ssh(string extra = "") =>
+        $"New-PSSession -HostName localhost -Port {_sshd.Port} -KeyFilePath '{_sshd.KeyFile}' -Options {SshServer.Options} {extra}";
+
+    private string Process(string extra = "") => $"New-PSSession -PowerShellPath '{Paths.PsrpServer}' {extra}";
+
+    [Fact]
+    public void Process_session_keeps_state_and_is_listed_and_removed()
+    {
+        PSObject p = _ps.Run($"$p = {Process("-Name proc")}; $p").Single();
+        Assert.Empty(_ps.Errors);
+        Assert.Equal("proc", p.Properties["Name"].Value);
+        Assert.Equal("Process", p.Properties["Transport"].Value);
+        Assert.Equal("localhost", p.Properties["ComputerName"].Value);
+        Assert.Equal("Opened", _ps.Run("$p.State.ToString()").Single().BaseObject);
+        _ps.Run("Invoke-Command -Session $p { $x = 41 }");
+        Assert.Equal(42, _ps.Run("Invoke-Command -Session $p { $x + 1 }").Single().BaseObject);
+        int remotePid = (int)_ps.Run("Invoke-Command -Session $p { $PID }").Single().BaseObject;
+        Assert.Equal("proc", _ps.Run("Get-PSSession -Name proc").Single().Properties["Name"].Value);
+        _ps.Run("Remove-PSSession -Name proc");
+        Assert.Empty(_ps.Run("Get-PSSession"));
+        Assert.True(Exited(remotePid));
+    }
+
+    [Fact]
+    public void Ssh_sessions_run_commands_and_fan_out()
+    {
+        _ps.Run($"$s = {Ssh("-Name web")}");
+        Assert.Empty(_ps.Errors);
+        Assert.Equal("SSH", _ps.Run("$s.Transport").Single().BaseObject);
+        _ps.Run("Invoke-Command -Session $s { $x = 41 }");
+        Assert.Equal(42, _ps.Run("Invoke-Command -Session $s { $x + 1 }").Single().BaseObject);
+
+        _ps.Run($"$p = {Process()}");
+        var both = _ps.Run("Invoke-Command -Session $s,$p { param($a) \"$a on $PID\" } -ArgumentList hi");
+        Assert.Equal(2, both.Count);
+        Assert.All(both, o => Assert.StartsWith("hi on ", (string)o.BaseObject));
+        Assert.All(both, o => Assert.Equal("localhost", o.Properties["PSComputerName"].Value));
+
+        var two = _ps.Run($"New-PSSession -SSHConnection @{{HostName='localhost';Port={_sshd.Port};KeyFilePath='{_sshd.KeyFile}';Options={SshServer.Options}}},@{{HostName='127.0.0.1';Port={_sshd.Port};KeyFilePath='{_sshd.KeyFile}';Options={SshServer.Options}}}");
+        Assert.Equal(new[] { "localhost", "127.0.0.1" }, two.Select(t => (string)t.Properties["ComputerName"].Value));
+        Assert.Equal(4, _ps.Run("@(Get-PSSession | Where-Object State -eq Opened).Count").Single().BaseObject);
+    }
+
+    [Theory]
+    [InlineData("wrong key", "Permission denied")]
+    [InlineData("closed port", "Connection refused")]
+    [InlineData("no subsystem", "subsystem request failed")]
+    public void Ssh_failures_are_clear_open_errors(string what, string expected)
+    {
+        string script = what switch
+        {
+            "wrong key" => $"New-PSSession -HostName localhost -Port {_sshd.Port} -KeyFilePath '{_sshd.Directory}/host_key' -Options {SshServer.Options}",
+            "closed port" => $"New-PSSession -HostName 127.0.0.1 -Port 1 -Options {SshServer.Options}",
+            _ => Ssh("-Subsystem nosuch"),
+        };
+        Assert.Empty(_ps.Run(script));
+        ErrorRecord e = Assert.Single(_ps.Errors);
+        Assert.Equal("PSSessionOpenFailed,RemoteSessions.Commands.NewPSSessionCommand", e.FullyQualifiedErrorId);
+        Assert.Equal(ErrorCategory.OpenError, e.CategoryInfo.Category);
+        Assert.Contains(expected, e.ErrorDetails.Message);
+        Assert.Empty(_ps.Run("Get-PSSession"));
+    }
+
+    [Fact]
+    public void A_missing_key_file_is_refused()
+    {
+        _ps.Run("New-PSSession -HostName localhost -KeyFilePath /nonexistent/key");
+        Assert.Contains("The specified key file /nonexistent/key was not found.", Assert.Single(_ps.Errors).Exception.Message);
+    }
+
+    [Fact]
+    public void A_killed_server_breaks_the_session()
+    {
+        _ps.Run($"$s = {Ssh()}");
+        int remotePid = (int)_ps.Run("Invoke-Command -Session $s { $PID }").Single().BaseObject;
+        System.Diagnostics.Process.GetProcessById(remotePid).Kill();
+        for (int i = 0; i < 100 && (string)_ps.Run("$s.State.ToString()").Single().BaseObject != "Broken"; i++) Thread.Sleep(50);
+        Assert.Equal("Broken", _ps.Run("$s.State.ToString()").Single().BaseObject);
+        _ps.Run("Invoke-Command -Session $s { 1 }");
+        Assert.NotEmpty(_ps.Errors);
+    }
+
+    private static bool Exited(int pid)
+    {
+        for (int i = 0; i < 100; i++)
+        {
+            if (!Directory.Exists($"/proc/{pid}") || File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ")) return true;
+            Thread.Sleep(50);
+        }
+        return false;
+    }
+}
