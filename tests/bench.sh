@@ -3,4 +3,5 @@
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 dotnet build "$repo/tests/bench/RemoteSessions.Bench.csproj" -c Release -o "$repo/build/bench" -nologo -v quiet
-"$repo/build/bench/rsess-bench" "$module_dir/RemoteSessions.psd1"
+server="$(command -v pwsh || echo "$repo/build/psrp-server/rsess-psrp-server")"
+"$repo/build/bench/rsess-bench" "$module_dir/RemoteSessions.psd1" "$server"

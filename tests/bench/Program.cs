@@ -2,16 +2,21 @@ using System.Diagnostics;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
 
-// Benchmark of the issue-3 targets, each as a ratio to a baseline measured in the same run:
+// Benchmark, each figure as a ratio to a baseline measured in the same run:
 //  1. Import-Module RemoteSessions vs Import-Module of a trivial module (both in fresh runspaces);
-//  2. Get-CimInstance Win32_Process on a local session vs reading the same /proc files in-process.
+//  2. Get-CimInstance Win32_Process on a local session vs reading the same /proc files in-process;
+//  3. over one sshd on loopback: Invoke-Command -Session latency and New-PSSession time, this module's
+//     SSH transport vs PowerShell's built-in `New-PSSession -HostName`.
 // Medians of several rounds; nothing here asserts, it only reports.
-if (args.Length != 1)
+using RemoteSessions.TestPeers;
+
+if (args.Length != 2)
 {
-    Console.Error.WriteLine("usage: rsess-bench <path to RemoteSessions.psd1>");
+    Console.Error.WriteLine("usage: rsess-bench <path to RemoteSessions.psd1> <PSRP server for sshd's powershell subsystem>");
     return 2;
 }
 string manifest = Path.GetFullPath(args[0]);
+string psrpServer = Path.GetFullPath(args[1]);
 const int Rounds = 15;
 
 string trivialDir = Directory.CreateTempSubdirectory("rsess-bench-").FullName;
@@ -43,7 +48,41 @@ using (Runspace rs = RunspaceFactory.CreateRunspace(InitialSessionState.CreateDe
     Report($"Get-CimInstance Win32_Process ({count} objects)", cim, $"reading /proc for {raw} processes in C#", baseline);
 }
 Directory.Delete(trivialDir, recursive: true);
+
+using (SshServer sshd = new SshServer(psrpServer).Start())
+using (Runspace rs = RunspaceFactory.CreateRunspace(InitialSessionState.CreateDefault2()))
+{
+    rs.Open();
+    Invoke(rs, $"Import-Module '{manifest}'");
+    string target = $"-HostName localhost -Port {sshd.Port} -KeyFilePath '{sshd.KeyFile}' -Options {SshServer.Options}";
+    const string Builtin = "Microsoft.PowerShell.Core\\New-PSSession";
+    double newOurs = Median(5, () => TimeNewSession(rs, $"New-PSSession {target}"));
+    double newBuiltin = Median(5, () => TimeNewSession(rs, $"{Builtin} {target}"));
+    Report("New-PSSession -HostName (this module)", newOurs, "built-in New-PSSession -HostName", newBuiltin);
+
+    Invoke(rs, $"$ours = New-PSSession {target}; $builtin = {Builtin} {target}");
+    double callOurs = Median(50, () => TimeScript(rs, "Invoke-Command -Session $ours { 1 }"));
+    double callBuiltin = Median(50, () => TimeScript(rs, "Invoke-Command -Session $builtin { 1 }"));
+    Report("Invoke-Command -Session (this module's SSH transport)", callOurs, "built-in SSH transport", callBuiltin);
+    Invoke(rs, "Get-PSSession | Remove-PSSession");
+}
 return 0;
+
+static double TimeScript(Runspace rs, string script)
+{
+    var sw = Stopwatch.StartNew();
+    Invoke(rs, script);
+    return sw.Elapsed.TotalMilliseconds;
+}
+
+static double TimeNewSession(Runspace rs, string newSession)
+{
+    var sw = Stopwatch.StartNew();
+    Invoke(rs, $"$t = {newSession}");
+    double ms = sw.Elapsed.TotalMilliseconds;
+    Invoke(rs, "$t | Remove-PSSession");
+    return ms;
+}
 
 static double TimeImport(string path)
 {

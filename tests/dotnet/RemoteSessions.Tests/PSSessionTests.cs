@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using RemoteSessions.TestPeers;
 using Xunit;
 
 namespace RemoteSessions.Tests;
@@ -8,12 +9,12 @@ namespace RemoteSessions.Tests;
 /// server, Debian's sshd), used through PowerShell's own Invoke-Command, Get-PSSession and
 /// Remove-PSSession (spec/cmdlet-behaviour.md §2).
 /// </summary>
-public sealed class PSSessionTests : IClassFixture<SshServer>, IDisposable
+public sealed class PSSessionTests : IClassFixture<SshServerFixture>, IDisposable
 {
     private readonly PowerShellRunner _ps = new();
     private readonly SshServer _sshd;
 
-    public PSSessionTests(SshServer sshd) => _sshd = sshd;
+    public PSSessionTests(SshServerFixture sshd) => _sshd = sshd;
 
     public void Dispose()
     {
@@ -112,4 +113,10 @@ public sealed class PSSessionTests : IClassFixture<SshServer>, IDisposable
         }
         return false;
     }
+}
+
+/// <summary>One sshd for all tests of a class, running the test PSRP server.</summary>
+public sealed class SshServerFixture : SshServer
+{
+    public SshServerFixture() : base(Paths.PsrpServer) => Start();
 }

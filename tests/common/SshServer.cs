@@ -2,17 +2,20 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
-namespace RemoteSessions.Tests;
+namespace RemoteSessions.TestPeers;
 
 /// <summary>
 /// Debian's sshd on a free 127.0.0.1 port with its own configuration, a throwaway host key and client
-/// key, and a <c>powershell</c> subsystem running the test PSRP server. Stopped on dispose.
+/// key, and a <c>powershell</c> subsystem running <paramref name="psrpServer"/>. Stopped on dispose.
+/// Shared by the xunit tests and the benchmark.
 /// </summary>
-public sealed class SshServer : IDisposable
+/// <param name="psrpServer">The PSRP server executable the subsystem runs.</param>
+public class SshServer(string psrpServer) : IDisposable
 {
-    private readonly Process _sshd;
+    private Process? _sshd;
 
-    public SshServer()
+    /// <summary>Starts sshd; call once.</summary>
+    public SshServer Start()
     {
         Directory = System.IO.Directory.CreateTempSubdirectory("rsess-sshd-").FullName;
         Port = FreePort();
@@ -35,17 +38,18 @@ public sealed class SshServer : IDisposable
             "PermitRootLogin prohibit-password",
             "UsePAM no",
             "StrictModes no",
-            $"Subsystem powershell {Paths.PsrpServer} -sshs -NoLogo -NoProfile",
+            $"Subsystem powershell {psrpServer} -sshs -NoLogo -NoProfile",
         ]);
         _sshd = Process.Start(new ProcessStartInfo("/usr/sbin/sshd", ["-D", "-e", "-f", config]) { RedirectStandardError = true })!;
         _sshd.ErrorDataReceived += (_, _) => { };
         _sshd.BeginErrorReadLine();
         for (int i = 0; i < 100 && !Accepts(Port); i++) Thread.Sleep(50);
+        return this;
     }
 
-    public string Directory { get; }
-    public int Port { get; }
-    public string KeyFile { get; }
+    public string Directory { get; private set; } = "";
+    public int Port { get; private set; }
+    public string KeyFile { get; private set; } = "";
 
     /// <summary>ssh options that accept the throwaway host key without touching ~/.ssh.</summary>
     public const string Options = "@{StrictHostKeyChecking='no'; UserKnownHostsFile='/dev/null'; LogLevel='ERROR'}";
@@ -82,8 +86,10 @@ public sealed class SshServer : IDisposable
 
     public void Dispose()
     {
+        if (_sshd is null) return;
         try { _sshd.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
         _sshd.Dispose();
+        GC.SuppressFinalize(this);
         try { System.IO.Directory.Delete(Directory, recursive: true); } catch (IOException) { }
     }
 }
