@@ -165,10 +165,12 @@ public sealed class NewPSSessionCommand : PSCmdlet
         return SshInfo(host, Text("UserName"), port, Text("KeyFilePath") ?? Text("IdentityFilePath"), Text("Subsystem"), Get("Options") as Hashtable, timeout);
     }
 
-    private PipelineStoppedException Terminate(Exception e, string id, ErrorCategory category, object? target)
+    // ThrowTerminatingError always throws; returning an exception lets callers write `throw Terminate(…)`
+    // where C# needs an expression.
+    private Exception Terminate(Exception e, string id, ErrorCategory category, object? target)
     {
         ThrowTerminatingError(new ErrorRecord(e, id, category, target));
-        return new PipelineStoppedException();
+        return e;
     }
 
     private static string? FindOnPath(string name) =>

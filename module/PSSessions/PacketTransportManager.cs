@@ -77,8 +77,6 @@ internal sealed class PacketTransportManager : ClientSessionTransportManagerBase
 
     private static string StderrOf(PsrpTransport transport)
     {
-        // The reader of stderr may still be draining the last lines the process wrote.
-        Thread.Sleep(50);
         string stderr = transport.StandardError.Trim();
         return stderr.Length > 0 ? " " + stderr : "";
     }

@@ -55,8 +55,13 @@ pub struct ProcessTransport {
     stdin: Mutex<Option<ChildStdin>>,
     lines: Mutex<Receiver<Received>>,
     stderr: Arc<Mutex<VecDeque<u8>>>,
+    /// Signalled when the server's stderr reached its end.
+    stderr_done: Mutex<Receiver<()>>,
     ended: Mutex<bool>,
 }
+
+/// How long the end of the output waits for the rest of stderr, which explains the end.
+const STDERR_GRACE: Duration = Duration::from_secs(1);
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -110,6 +115,7 @@ impl ProcessTransport {
 
         let kept = Arc::new(Mutex::new(VecDeque::new()));
         let sink = Arc::clone(&kept);
+        let (done_tx, done_rx) = mpsc::channel();
         thread::Builder::new()
             .name("rsess-transport-err".into())
             .spawn(move || {
@@ -124,6 +130,7 @@ impl ProcessTransport {
                     let excess = kept.len().saturating_sub(STDERR_KEPT);
                     kept.drain(..excess);
                 }
+                let _ = done_tx.send(());
             })
             .map_err(|e| Error::new(ErrorKind::Io, format!("Cannot start a reader thread: {e}")))?;
 
@@ -133,6 +140,7 @@ impl ProcessTransport {
             stdin: Mutex::new(stdin),
             lines: Mutex::new(rx),
             stderr: kept,
+            stderr_done: Mutex::new(done_rx),
             ended: Mutex::new(false),
         })
     }
@@ -151,7 +159,8 @@ impl ProcessTransport {
         pipe.write_all(&data).and_then(|_| pipe.flush()).map_err(|e| self.broken(&e.to_string()))
     }
 
-    /// The next packet; `None` once the server closed its output (and on every call after).
+    /// The next packet; `None` once the server closed its output (and on every call after). At the end
+    /// it waits briefly for the rest of the server's stderr, so [`Self::stderr_text`] can explain it.
     /// `timeout` None waits as long as it takes.
     /// Errors: Timeout when nothing arrived in time.
     pub fn receive(&self, timeout: Option<Duration>) -> Result<Option<String>> {
@@ -167,6 +176,7 @@ impl ProcessTransport {
             Ok(Received::Line(line)) => Ok(Some(line)),
             Ok(Received::End) | Err(RecvTimeoutError::Disconnected) => {
                 *lock(&self.ended) = true;
+                let _ = lock(&self.stderr_done).recv_timeout(STDERR_GRACE);
                 Ok(None)
             }
             Err(RecvTimeoutError::Timeout) => Err(Error::new(
@@ -248,7 +258,6 @@ mod tests {
         let t = ProcessTransport::spawn("sh", &["-c".into(), "echo started; echo 'no subsystem' >&2; exit 3".into()]).unwrap();
         assert_eq!(t.receive(None).unwrap().as_deref(), Some("started"));
         assert_eq!(t.receive(None).unwrap(), None);
-        thread::sleep(Duration::from_millis(100));
         assert!(t.stderr_text().contains("no subsystem"));
         let e = ProcessTransport::spawn("/nonexistent/pwsh", &[]).err().unwrap();
         assert_eq!(e.kind, ErrorKind::NotFound);
