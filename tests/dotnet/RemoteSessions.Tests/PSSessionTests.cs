@@ -65,6 +65,22 @@ public sealed class PSSessionTests : IClassFixture<SshServerFixture>, IDisposabl
         Assert.Equal(4, _ps.Run("@(Get-PSSession | Where-Object State -eq Opened).Count").Single().BaseObject);
     }
 
+    [Fact]
+    public void A_50_MB_pipeline_arrives_whole_and_in_order()
+    {
+        _ps.Run($"$p = {Process()}");
+        var items = _ps.Run("Invoke-Command -Session $p { $s = 'x' * 1000; 1..52000 | ForEach-Object { \"$_ $s\" } }");
+        Assert.Equal(52000, items.Count);
+        long bytes = 0;
+        for (int i = 0; i < items.Count; i++)
+        {
+            string line = (string)items[i].BaseObject;
+            Assert.StartsWith($"{i + 1} x", line);
+            bytes += line.Length;
+        }
+        Assert.True(bytes > 50_000_000);
+    }
+
     [Theory]
     [InlineData("wrong key", "Permission denied")]
     [InlineData("closed port", "Connection refused")]
@@ -103,6 +119,35 @@ public sealed class PSSessionTests : IClassFixture<SshServerFixture>, IDisposabl
         _ps.Run("Invoke-Command -Session $s { 1 }");
         Assert.NotEmpty(_ps.Errors);
     }
+
+    [Fact]
+    public void Sessions_created_and_removed_in_a_loop_leave_no_processes_or_descriptors()
+    {
+        _ps.Run($"$p = {Process()}; $p | Remove-PSSession"); // warm up the engine and the library
+        int fds = Directory.GetFiles("/proc/self/fd").Length;
+        for (int i = 0; i < 25; i++)
+        {
+            _ps.Run($"$p = {Process()}; $s = {Ssh()}; $p, $s | Remove-PSSession");
+            Assert.Empty(_ps.Errors);
+        }
+        for (int i = 0; i < 100 && ChildProcesses() > 0; i++) Thread.Sleep(50);
+        Assert.Equal(0, ChildProcesses());
+        Assert.InRange(Directory.GetFiles("/proc/self/fd").Length, 0, fds + 10);
+    }
+
+    // Children of this test process other than sshd's, which the fixture owns.
+    private static int ChildProcesses() =>
+        Directory.GetDirectories("/proc").Count(d =>
+        {
+            try
+            {
+                string stat = File.ReadAllText(Path.Combine(d, "stat"));
+                string[] f = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                return f[1] == Environment.ProcessId.ToString() && f[0] != "Z" && !stat.Contains("(sshd)");
+            }
+            catch (IOException) { return false; }
+            catch (UnauthorizedAccessException) { return false; }
+        });
 
     private static bool Exited(int pid)
     {
