@@ -15,12 +15,12 @@ internal sealed class RunspaceSessions : IDisposable
     private static readonly ConcurrentDictionary<Guid, RunspaceSessions> ByRunspace = new();
     private readonly ConcurrentDictionary<Guid, CimSession> _objects = new();
 
-    private RunspaceSessions() => Scope = new CimSessionScope();
+    private RunspaceSessions() => Scope = new SessionScope();
 
-    internal CimSessionScope Scope { get; }
+    internal SessionScope Scope { get; }
 
     /// <summary>A scope for temporary sessions (-ComputerName on a CIM cmdlet), so they use no runspace Ids.</summary>
-    internal static CimSessionScope Temporary { get; } = new();
+    internal static SessionScope Temporary { get; } = new();
 
     /// <summary>The state of the runspace running the current pipeline, made on first use.</summary>
     internal static RunspaceSessions Current

@@ -3,6 +3,7 @@
 //! Layers, top to bottom (see `DESIGN.md` in the shared folder):
 //! - [`ffi`]: the C ABI (`rsess_*`), handles and result codes only, no logic;
 //! - [`registry`]: CIM sessions per owner scope (a PowerShell runspace or a C caller);
+//! - [`ps_registry`]: PowerShell sessions per owner scope, with their state and transport;
 //! - [`cim`]: typed CIM values and instances, and the WQL parser/evaluator ([`cim::wql`]);
 //! - [`local`]: the in-process provider of `root/cimv2` read from /proc, /sys and /etc;
 //! - [`transport`]: what carries a PowerShell session's PSRP packets (a local server process so far).
@@ -11,6 +12,7 @@ pub mod cim;
 pub mod error;
 pub mod ffi;
 pub mod local;
+pub mod ps_registry;
 pub mod registry;
 pub mod transport;
 

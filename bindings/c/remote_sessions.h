@@ -78,6 +78,13 @@ typedef struct rsess_instance rsess_instance;
 // Instances of an operation, handed out one at a time by [`rsess_instance_iter_next`].
 typedef struct rsess_instance_iter rsess_instance_iter;
 
+// A reference to a registered PowerShell session. Freeing it does not remove the session.
+typedef struct rsess_pssession rsess_pssession;
+
+// The result of [`rsess_pssession_find`]: sessions in registration order and the values that found
+// nothing.
+typedef struct rsess_pssession_list rsess_pssession_list;
+
 // An owner scope of CIM sessions (a PowerShell runspace, or a part of a program). Ids count from 1 in
 // each scope. A NULL scope argument means the process-wide default scope.
 typedef struct rsess_scope rsess_scope;
@@ -95,14 +102,18 @@ typedef struct rsess_transport rsess_transport;
 // array type is its scalar type + 16.
 typedef uint32_t rsess_cim_type;
 
+// A session state number, as .NET's `RunspaceState`: BeforeOpen 0, Opening 1, Opened 2, Closed 3,
+// Closing 4, Broken 5, Disconnecting 6, Disconnected 7, Connecting 8.
+typedef uint32_t rsess_session_state;
+
+// What [`rsess_cim_session_find`] matches: values of `RSESS_LOOKUP_*`.
+typedef uint32_t rsess_lookup;
+
 // Session protocol (`rsess_session_options_new`): values of `RSESS_PROTOCOL_*`.
 typedef uint32_t rsess_protocol;
 
 // WS-Management switches of session options: values of `RSESS_OPTION_*`.
 typedef uint32_t rsess_option_flag;
-
-// What [`rsess_cim_session_find`] matches: values of `RSESS_LOOKUP_*`.
-typedef uint32_t rsess_lookup;
 
 #define RSESS_CIM_TYPE_UNKNOWN 0
 
@@ -313,6 +324,75 @@ rsess_result rsess_instance_property_element(const rsess_instance *i,
                                              size_t p,
                                              size_t k,
                                              char **out);
+
+// Registers a session that reached Opened in `scope` (NULL = default scope): PowerShell's Id, the
+// InstanceId (GUID text), Name, ComputerName and transport name (`Process`, `SSH`), and the transport
+// carrying it (NULL if none), which removing the session closes. Returns a reference in `*out`.
+// Errors: INVALID_ARGUMENT (bad GUID, already registered), NULL_ARGUMENT, INVALID_HANDLE.
+rsess_result rsess_pssession_register(rsess_scope *scope,
+                                      const rsess_transport *transport,
+                                      int32_t id,
+                                      const char *instance_id,
+                                      const char *name,
+                                      const char *computer_name,
+                                      const char *transport_name,
+                                      rsess_pssession **out,
+                                      rsess_error **err);
+
+// Records the session's new state (`rsess_session_state`). Errors: INVALID_ARGUMENT for an unknown state.
+rsess_result rsess_pssession_set_state(const rsess_pssession *s,
+                                       rsess_session_state state);
+
+// The session's state (`rsess_session_state`).
+rsess_result rsess_pssession_state(const rsess_pssession *s, rsess_session_state *out);
+
+// The session's Id (PowerShell's `PSSession.Id`).
+rsess_result rsess_pssession_id(const rsess_pssession *s, int32_t *out);
+
+// The session's name, as an owned string.
+rsess_result rsess_pssession_name(const rsess_pssession *s, char **out);
+
+// The session's InstanceId in lower-case GUID form.
+rsess_result rsess_pssession_instance_id(const rsess_pssession *s, char **out);
+
+// The computer the session is connected to.
+rsess_result rsess_pssession_computer_name(const rsess_pssession *s, char **out);
+
+// The transport's name: `Process` or `SSH`.
+rsess_result rsess_pssession_transport(const rsess_pssession *s, char **out);
+
+// Removes the session from `scope` (NULL = default scope): its transport is closed, so the server
+// process ends, and its state becomes Closed. Errors: NOT_FOUND when it is not registered there.
+rsess_result rsess_pssession_remove(rsess_scope *scope,
+                                    const rsess_pssession *s,
+                                    rsess_error **err);
+
+// Frees a session reference (the session stays registered). NULL and stale handles are ignored.
+void rsess_pssession_free(rsess_pssession *s);
+
+// Looks sessions up in `scope` (NULL = default scope), as Get-PSSession does (spec §2.5): `kind` is
+// `RSESS_LOOKUP_*`; names and computer names are case-insensitive wildcards.
+// Errors: INVALID_ARGUMENT (unknown kind, bad pattern), NULL_ARGUMENT.
+rsess_result rsess_pssession_find(rsess_scope *scope,
+                                  rsess_lookup kind,
+                                  const char *const *values,
+                                  size_t count,
+                                  rsess_pssession_list **out,
+                                  rsess_error **err);
+
+// How many sessions the list holds.
+rsess_result rsess_pssession_list_len(const rsess_pssession_list *l, size_t *out);
+
+// A new reference to the session at `index`. Errors: INVALID_ARGUMENT when out of range.
+rsess_result rsess_pssession_list_get(const rsess_pssession_list *l,
+                                      size_t index,
+                                      rsess_pssession **out);
+
+// The lookup values that found nothing, as a new string list.
+rsess_result rsess_pssession_list_missing(const rsess_pssession_list *l, rsess_string_list **out);
+
+// Frees a session list. NULL and stale handles are ignored.
+void rsess_pssession_list_free(rsess_pssession_list *l);
 
 // Makes a new, empty scope in `*out`. Free it with [`rsess_scope_free`], which removes its sessions.
 rsess_result rsess_scope_new(rsess_scope **out);

@@ -13,7 +13,7 @@ public enum CimType : uint
     InstanceArray,
 }
 
-/// <summary>How <see cref="CimSessionScope.Find"/> reads its values (the C ABI's <c>rsess_lookup</c>).</summary>
+/// <summary>How <see cref="SessionScope.Find"/> reads its values (the C ABI's <c>rsess_lookup</c>).</summary>
 public enum Lookup : uint
 {
     /// <summary>Every session of the scope; values are ignored.</summary>

@@ -62,3 +62,15 @@ public sealed class TransportHandle : NativeHandle
 {
     protected override bool ReleaseHandle() { NativeMethods.rsess_transport_free(handle); return true; }
 }
+
+/// <summary>A reference to a registered PSSession (<c>rsess_pssession</c>).</summary>
+public sealed class PSSessionHandle : NativeHandle
+{
+    protected override bool ReleaseHandle() { NativeMethods.rsess_pssession_free(handle); return true; }
+}
+
+/// <summary>A PSSession lookup result (<c>rsess_pssession_list</c>).</summary>
+public sealed class PSSessionListHandle : NativeHandle
+{
+    protected override bool ReleaseHandle() { NativeMethods.rsess_pssession_list_free(handle); return true; }
+}

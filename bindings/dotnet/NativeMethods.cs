@@ -86,6 +86,24 @@ internal static partial class NativeMethods
     [LibraryImport(Library)] internal static partial ResultCode rsess_transport_pid(TransportHandle t, out uint pid);
     [LibraryImport(Library)] internal static partial ResultCode rsess_transport_close(TransportHandle t);
     [LibraryImport(Library)] internal static partial void rsess_transport_free(IntPtr t);
+
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial ResultCode rsess_pssession_register(ScopeHandle scope, TransportHandle transport, int id, string instanceId, string name, string computerName, string transportName, out PSSessionHandle session, out IntPtr error);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_pssession_set_state(PSSessionHandle s, uint state);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_pssession_state(PSSessionHandle s, out uint state);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_pssession_id(PSSessionHandle s, out int id);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_pssession_name(PSSessionHandle s, out IntPtr name);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_pssession_instance_id(PSSessionHandle s, out IntPtr id);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_pssession_computer_name(PSSessionHandle s, out IntPtr name);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_pssession_transport(PSSessionHandle s, out IntPtr name);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_pssession_remove(ScopeHandle scope, PSSessionHandle s, out IntPtr error);
+    [LibraryImport(Library)] internal static partial void rsess_pssession_free(IntPtr s);
+    [LibraryImport(Library)]
+    internal static partial ResultCode rsess_pssession_find(ScopeHandle scope, Lookup kind, IntPtr[] values, nuint count, out PSSessionListHandle list, out IntPtr error);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_pssession_list_len(PSSessionListHandle l, out nuint len);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_pssession_list_get(PSSessionListHandle l, nuint i, out PSSessionHandle s);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_pssession_list_missing(PSSessionListHandle l, out StringListHandle missing);
+    [LibraryImport(Library)] internal static partial void rsess_pssession_list_free(IntPtr l);
 }
 
 /// <summary>Session option switches (<c>rsess_option_flag</c>); WS-Management options only.</summary>

@@ -13,6 +13,8 @@ public sealed class PsrpTransport : IDisposable
 
     private PsrpTransport(TransportHandle handle) => _handle = handle;
 
+    internal TransportHandle Handle => _handle;
+
     /// <summary>Starts <paramref name="program"/> (path or name on PATH) with <paramref name="arguments"/>.</summary>
     /// <exception cref="RemoteSessionsException">NotFound when there is no such program; Io.</exception>
     public static PsrpTransport StartProcess(string program, IReadOnlyList<string> arguments)

@@ -26,7 +26,7 @@ public sealed class CimClassNameCompleter : IArgumentCompleter
     {
         string? ns = fakeBoundParameters["Namespace"] as string;
         IReadOnlyList<string> names;
-        try { names = CimSessionScope.LocalClassNames(ns); }
+        try { names = SessionScope.LocalClassNames(ns); }
         catch (RemoteSessionsException) { names = []; }
         return Completion.Matching(names, wordToComplete);
     }

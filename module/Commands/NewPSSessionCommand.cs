@@ -2,6 +2,8 @@ using System.Collections;
 using System.Management.Automation;
 using System.Management.Automation.Remoting;
 using System.Management.Automation.Runspaces;
+using System.Runtime.CompilerServices;
+using RemoteSessions.Native;
 using RemoteSessions.PSSessions;
 
 namespace RemoteSessions.Commands;
@@ -90,19 +92,24 @@ public sealed class NewPSSessionCommand : PSCmdlet
             SshHashSet => SSHConnection!.Select(h => (Info: (RunspaceConnectionInfo)FromHashtable(h), Transport: "SSH")).ToList(),
             _ => [(Info: (RunspaceConnectionInfo)LocalInfo(), Transport: "Process")],
         };
-        var opening = new List<(Runspace Runspace, string Transport, Task Open)>();
+        var opening = new List<(Runspace Runspace, string Transport, StrongBox<PsrpTransport?> Started, Task Open)>();
         using var throttle = new SemaphoreSlim(ThrottleLimit > 0 ? ThrottleLimit : 32);
         foreach (var (info, transport) in targets)
         {
+            var started = new StrongBox<PsrpTransport?>();
+            Action<PsrpTransport> remember = t => started.Value = t;
+            if (info is ProcessConnectionInfo p) p.TransportStarted = remember;
+            if (info is SshConnectionInfo s) s.TransportStarted = remember;
             Runspace runspace = RunspaceFactory.CreateRunspace(info, Host, TypeTable.LoadDefaultTypeFiles());
-            opening.Add((runspace, transport, Task.Run(async () =>
+            opening.Add((runspace, transport, started, Task.Run(async () =>
             {
                 await throttle.WaitAsync().ConfigureAwait(false);
                 try { runspace.Open(); }
                 finally { throttle.Release(); }
             })));
         }
-        foreach (var (runspace, transport, open) in opening)
+        RunspaceSessions owner = RunspaceSessions.Current;
+        foreach (var (runspace, transport, started, open) in opening)
         {
             try
             {
@@ -121,8 +128,28 @@ public sealed class NewPSSessionCommand : PSCmdlet
             }
             PSSession session = PSSession.Create(runspace, transport, this);
             if (Name is { } names && _named < names.Length) session.Name = names[_named++];
+            Track(owner, session, started.Value);
             WriteObject(session);
         }
+    }
+
+    // Registers the session in the Rust registry of this runspace's scope and keeps its state there
+    // current; once PowerShell closes it (Remove-PSSession, runspace closing) it leaves the registry.
+    private static void Track(RunspaceSessions owner, PSSession session, PsrpTransport? transport)
+    {
+        NativePSSession native = owner.Scope.RegisterPSSession(session.Id, session.InstanceId, session.Name, session.ComputerName, session.Transport, transport);
+        session.Runspace.StateChanged += (_, e) =>
+        {
+            try
+            {
+                native.State = (PSSessionState)e.RunspaceStateInfo.State;
+                if (e.RunspaceStateInfo.State == RunspaceState.Closed) owner.Scope.RemovePSSession(native);
+            }
+            catch (RemoteSessionsException)
+            {
+                // Already removed (from C, or with the runspace's scope): nothing left to record.
+            }
+        };
     }
 
     private ProcessConnectionInfo LocalInfo()

@@ -24,6 +24,9 @@ public sealed class ProcessConnectionInfo : RunspaceConnectionInfo
     public string Program { get; }
     public IReadOnlyList<string> Arguments { get; }
 
+    /// <summary>Told the transport once it started, so the session can be registered with it.</summary>
+    internal Action<PsrpTransport>? TransportStarted { get; set; }
+
     public override string ComputerName { get; set; } = "localhost";
     public override PSCredential? Credential { get; set; }
     public override AuthenticationMechanism AuthenticationMechanism { get; set; }
@@ -35,9 +38,16 @@ public sealed class ProcessConnectionInfo : RunspaceConnectionInfo
         Credential = Credential,
         AuthenticationMechanism = AuthenticationMechanism,
         CertificateThumbprint = CertificateThumbprint,
+        TransportStarted = TransportStarted,
     };
 
     public override BaseClientSessionTransportManager CreateClientSessionTransportManager(Guid instanceId, string sessionName, PSRemotingCryptoHelper cryptoHelper) =>
-        new PacketTransportManager(instanceId, cryptoHelper, () => PsrpTransport.StartProcess(Program, Arguments),
+        new PacketTransportManager(instanceId, cryptoHelper, () => Started(PsrpTransport.StartProcess(Program, Arguments)),
             $"The PowerShell server process '{Program}' ended, so the session is broken.");
+
+    private PsrpTransport Started(PsrpTransport transport)
+    {
+        TransportStarted?.Invoke(transport);
+        return transport;
+    }
 }

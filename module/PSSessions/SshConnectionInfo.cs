@@ -41,17 +41,29 @@ public sealed class SshConnectionInfo : RunspaceConnectionInfo
     /// <summary>Milliseconds to wait for the server's first packet; -1 = no limit.</summary>
     public int ConnectingTimeout { get; }
 
+    /// <summary>Told the transport once it started, so the session can be registered with it.</summary>
+    internal Action<PsrpTransport>? TransportStarted { get; set; }
+
     public override string ComputerName { get; set; }
     public override PSCredential? Credential { get; set; }
     public override AuthenticationMechanism AuthenticationMechanism { get; set; }
     public override string CertificateThumbprint { get; set; } = "";
 
     public override RunspaceConnectionInfo Clone() =>
-        new SshConnectionInfo(HostName, UserName, Port, KeyFilePath, Subsystem, Options, ConnectingTimeout) { ComputerName = ComputerName };
+        new SshConnectionInfo(HostName, UserName, Port, KeyFilePath, Subsystem, Options, ConnectingTimeout)
+        {
+            ComputerName = ComputerName,
+            TransportStarted = TransportStarted,
+        };
 
     public override BaseClientSessionTransportManager CreateClientSessionTransportManager(Guid instanceId, string sessionName, PSRemotingCryptoHelper cryptoHelper) =>
         new PacketTransportManager(instanceId, cryptoHelper,
-            () => PsrpTransport.StartSsh(HostName, UserName, Port, KeyFilePath, Subsystem, Options),
+            () =>
+            {
+                PsrpTransport transport = PsrpTransport.StartSsh(HostName, UserName, Port, KeyFilePath, Subsystem, Options);
+                TransportStarted?.Invoke(transport);
+                return transport;
+            },
             "The SSH transport process has abruptly terminated causing this remote session to break.",
             ConnectingTimeout);
 }

@@ -12,6 +12,7 @@ use once_cell::sync::Lazy;
 
 use crate::cim::CimInstance;
 use crate::error::{Error, ErrorKind, Result};
+use crate::ps_registry::{PsFound, PsSession};
 use crate::registry::{CimSession, Found, ScopeId, SessionOptions};
 use crate::transport::ProcessTransport;
 
@@ -28,6 +29,8 @@ pub(crate) enum Object {
     Error(Error),
     /// Shared so a blocking receive runs outside the table lock.
     Transport(Arc<ProcessTransport>),
+    PsSession(Arc<PsSession>),
+    PsSessionList(PsFound),
 }
 
 static TABLE: Lazy<Mutex<HashMap<u64, Object>>> = Lazy::new(|| Mutex::new(HashMap::new()));

@@ -15,6 +15,7 @@
 mod error;
 pub(crate) mod handles;
 mod instance;
+mod pssession;
 mod session;
 mod transport;
 
@@ -26,6 +27,7 @@ use handles::Object;
 
 pub use error::*;
 pub use instance::*;
+pub use pssession::*;
 pub use session::*;
 pub use transport::*;
 

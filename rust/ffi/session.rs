@@ -8,10 +8,13 @@ use once_cell::sync::Lazy;
 use super::handles::{self, Object};
 use super::{guard, guard_void, opt_str, out_ptr, req_str, rsess_error, rsess_result, to_c, write};
 use crate::error::{Error, ErrorKind, Result};
+use crate::ps_registry::PsRegistry;
 use crate::registry::{CimSession, Lookup, Protocol, Registry, ScopeId, SessionOptions, DEFAULT_SCOPE};
 
 /// The registry every C caller shares.
 pub(crate) static REGISTRY: Lazy<Registry> = Lazy::new(Registry::new);
+/// The PowerShell sessions of the same scopes.
+pub(crate) static PS_REGISTRY: Lazy<PsRegistry> = Lazy::new(PsRegistry::default);
 
 /// An owner scope of CIM sessions (a PowerShell runspace, or a part of a program). Ids count from 1 in
 /// each scope. A NULL scope argument means the process-wide default scope.
@@ -68,7 +71,7 @@ pub const RSESS_OPTION_SKIP_REVOCATION_CHECK: rsess_option_flag = 4;
 pub const RSESS_OPTION_NO_ENCRYPTION: rsess_option_flag = 5;
 pub const RSESS_OPTION_ENCODE_PORT_IN_SPN: rsess_option_flag = 6;
 
-fn scope_id(scope: *const rsess_scope) -> Result<ScopeId> {
+pub(crate) fn scope_id(scope: *const rsess_scope) -> Result<ScopeId> {
     if scope.is_null() {
         return Ok(DEFAULT_SCOPE);
     }
@@ -109,6 +112,7 @@ pub extern "C" fn rsess_scope_free(scope: *mut rsess_scope) {
     guard_void(|| {
         if let Some(Object::Scope(id)) = handles::free(scope, |o| matches!(o, Object::Scope(_))) {
             REGISTRY.drop_scope(id);
+            PS_REGISTRY.drop_scope(id);
         }
     });
 }
@@ -322,29 +326,35 @@ pub extern "C" fn rsess_cim_session_find(
     guard(err, || {
         let out = out_ptr(out)?;
         let scope = scope_id(scope)?;
-        let kind = match kind {
-            RSESS_LOOKUP_ALL => Lookup::All,
-            RSESS_LOOKUP_ID => Lookup::Id,
-            RSESS_LOOKUP_NAME => Lookup::Name,
-            RSESS_LOOKUP_COMPUTER_NAME => Lookup::ComputerName,
-            RSESS_LOOKUP_INSTANCE_ID => Lookup::InstanceId,
-            other => return Err(Error::new(ErrorKind::InvalidArgument, format!("Unknown lookup kind {other}"))),
-        };
-        let mut texts = Vec::new();
-        if kind != Lookup::All && count > 0 {
-            if values.is_null() {
-                return Err(Error::new(ErrorKind::NullArgument, "values is NULL"));
-            }
-            // SAFETY: the caller passes an array of `count` string pointers.
-            let items = unsafe { std::slice::from_raw_parts(values, count) };
-            for item in items {
-                texts.push(req_str(*item, "a lookup value")?.to_string());
-            }
-        }
+        let (kind, texts) = lookup_args(kind, values, count)?;
         let found = REGISTRY.find(scope, kind, &texts)?;
         write(out, handles::insert(Object::SessionList(found)));
         Ok(())
     })
+}
+
+/// Reads a lookup kind (`RSESS_LOOKUP_*`) and its `count` values. Errors: INVALID_ARGUMENT for an
+/// unknown kind or bad UTF-8, NULL_ARGUMENT for NULL values with a count.
+pub(crate) fn lookup_args(kind: rsess_lookup, values: *const *const c_char, count: usize) -> Result<(Lookup, Vec<String>)> {
+    let kind = match kind {
+        RSESS_LOOKUP_ALL => Lookup::All,
+        RSESS_LOOKUP_ID => Lookup::Id,
+        RSESS_LOOKUP_NAME => Lookup::Name,
+        RSESS_LOOKUP_COMPUTER_NAME => Lookup::ComputerName,
+        RSESS_LOOKUP_INSTANCE_ID => Lookup::InstanceId,
+        other => return Err(Error::new(ErrorKind::InvalidArgument, format!("Unknown lookup kind {other}"))),
+    };
+    let mut texts = Vec::new();
+    if kind != Lookup::All && count > 0 {
+        if values.is_null() {
+            return Err(Error::new(ErrorKind::NullArgument, "values is NULL"));
+        }
+        // SAFETY: the caller passes an array of `count` string pointers.
+        for item in unsafe { std::slice::from_raw_parts(values, count) } {
+            texts.push(req_str(*item, "a lookup value")?.to_string());
+        }
+    }
+    Ok((kind, texts))
 }
 
 /// How many sessions the list holds.

@@ -16,7 +16,7 @@ pub struct rsess_transport {
     _private: [u8; 0],
 }
 
-fn transport_of(t: *const rsess_transport) -> Result<Arc<ProcessTransport>> {
+pub(crate) fn transport_of(t: *const rsess_transport) -> Result<Arc<ProcessTransport>> {
     handles::with(t, |o| match o {
         Object::Transport(tr) => Ok(Arc::clone(tr)),
         _ => Err(handles::invalid_handle()),

@@ -192,11 +192,40 @@ static void bad_requests(void) {
     rsess_cim_session_free(s);
 }
 
+static void pssessions(void) {
+    rsess_scope *scope = NULL;
+    rsess_scope_new(&scope);
+    rsess_pssession *s = NULL;
+    CHECK(rsess_pssession_register(scope, NULL, 3, "not-a-guid", "web", "host", "SSH", &s, NULL) == RSESS_RESULT_INVALID_ARGUMENT && s == NULL);
+    CHECK(rsess_pssession_register(scope, NULL, 3, "0f8fad5b-d9cb-469f-a165-70867728950e", NULL, "host", "SSH", &s, NULL) == RSESS_RESULT_NULL_ARGUMENT);
+    CHECK(rsess_pssession_register(scope, NULL, 3, "0f8fad5b-d9cb-469f-a165-70867728950e", "web", "host", "SSH", &s, NULL) == RSESS_RESULT_OK);
+    CHECK(rsess_pssession_set_state(s, 42) == RSESS_RESULT_INVALID_ARGUMENT);
+    CHECK(rsess_pssession_set_state(s, 5) == RSESS_RESULT_OK);
+    rsess_session_state state = 0;
+    CHECK(rsess_pssession_state(s, &state) == RSESS_RESULT_OK && state == 5);
+    const char *names[] = {"w?b"};
+    rsess_pssession_list *list = NULL;
+    CHECK(rsess_pssession_find(scope, RSESS_LOOKUP_NAME, names, 1, &list, NULL) == RSESS_RESULT_OK);
+    size_t n = 0;
+    CHECK(rsess_pssession_list_len(list, &n) == RSESS_RESULT_OK && n == 1);
+    rsess_pssession *again = NULL;
+    CHECK(rsess_pssession_list_get(list, 1, &again) == RSESS_RESULT_INVALID_ARGUMENT);
+    rsess_pssession_list_free(list);
+    CHECK(rsess_pssession_remove(scope, s, NULL) == RSESS_RESULT_OK);
+    CHECK(rsess_pssession_remove(scope, s, NULL) == RSESS_RESULT_NOT_FOUND);
+    CHECK(rsess_pssession_state(s, &state) == RSESS_RESULT_OK && state == 3);
+    rsess_pssession_free(s);
+    CHECK(rsess_pssession_state(s, &state) == RSESS_RESULT_INVALID_HANDLE);
+    rsess_pssession_free(s);
+    rsess_scope_free(scope);
+}
+
 int main(void) {
     null_arguments();
     stale_double_freed_and_wrong_kind_handles();
     removed_sessions();
     bad_requests();
+    pssessions();
     printf("c-tests: %d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }

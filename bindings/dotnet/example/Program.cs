@@ -3,7 +3,7 @@ using RemoteSessions.Native;
 // Creates a local CIM session, finds it by name, prints Win32_OperatingSystem's properties with their
 // CIM types, runs a WQL query for this process and removes the session.
 Console.WriteLine($"remote_sessions {Native.Version}");
-using var scope = new CimSessionScope();
+using var scope = new SessionScope();
 using NativeCimSession session = scope.NewSession(name: "example");
 
 var (found, _) = scope.Find(Lookup.Name, ["exa*"]);

@@ -20,7 +20,7 @@ public sealed class BindingTests
     [Fact]
     public void Scope_sessions_and_lookups()
     {
-        using var scope = new CimSessionScope();
+        using var scope = new SessionScope();
         using NativeCimSession a = scope.NewSession();
         using NativeCimSession b = scope.NewSession(name: "web");
         Assert.Equal((1u, "CimSession1", "localhost", "Local"), (a.Id, a.Name, a.ComputerName, a.Protocol));
@@ -43,7 +43,7 @@ public sealed class BindingTests
     [Fact]
     public void Enumerate_and_query_typed_values()
     {
-        using var scope = new CimSessionScope();
+        using var scope = new SessionScope();
         using NativeCimSession s = scope.NewSession();
         CimInstanceData os = s.Enumerate("root/cimv2", "Win32_OperatingSystem").Single();
         Assert.Equal("Win32_OperatingSystem", os.ClassName);
@@ -63,7 +63,7 @@ public sealed class BindingTests
     [InlineData("root/nowhere", "Win32_Process", ResultCode.InvalidNamespace)]
     public void Errors_carry_result_codes(string ns, string cls, ResultCode code)
     {
-        using var scope = new CimSessionScope();
+        using var scope = new SessionScope();
         using NativeCimSession s = scope.NewSession();
         var e = Assert.Throws<RemoteSessionsException>(() => s.Enumerate(ns, cls).ToList());
         Assert.Equal(code, e.Code);
@@ -72,6 +72,30 @@ public sealed class BindingTests
         Assert.Equal(ResultCode.InvalidQuery, q.Code);
         var d = Assert.Throws<RemoteSessionsException>(() => s.Query(null, "CQL", "SELECT * FROM Win32_Process").ToList());
         Assert.Equal(ResultCode.NotSupported, d.Code);
+    }
+
+    [Fact]
+    public void PSSessions_are_registered_found_and_removed_with_their_transport()
+    {
+        using var scope = new SessionScope();
+        using PsrpTransport transport = PsrpTransport.StartProcess("cat", []);
+        var id = Guid.NewGuid();
+        using NativePSSession s = scope.RegisterPSSession(7, id, "web", "host1", "SSH", transport);
+        Assert.Equal((7, "web", "host1", "SSH", PSSessionState.Opened), (s.Id, s.Name, s.ComputerName, s.Transport, s.State));
+        s.State = PSSessionState.Broken;
+        var (found, missing) = scope.FindPSSessions(Lookup.Name, ["W*", "db"]);
+        Assert.Equal(id, Assert.Single(found).InstanceId);
+        Assert.Equal(PSSessionState.Broken, found[0].State);
+        Assert.Equal(["db"], missing);
+        Assert.Single(scope.FindPSSessions(Lookup.Id, ["7"]).Found);
+        Assert.True(transport.ProcessId > 0);
+
+        scope.RemovePSSession(s);
+        Assert.Equal(PSSessionState.Closed, s.State);
+        Assert.Equal(0, transport.ProcessId);
+        Assert.Null(transport.Receive(1000));
+        Assert.Equal(ResultCode.NotFound, Assert.Throws<RemoteSessionsException>(() => scope.RemovePSSession(s)).Code);
+        Assert.Empty(scope.FindPSSessions(Lookup.All).Found);
     }
 
     [Fact]

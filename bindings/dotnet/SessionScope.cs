@@ -3,16 +3,17 @@ using System.Runtime.InteropServices;
 namespace RemoteSessions.Native;
 
 /// <summary>
-/// An owner scope of CIM sessions (a PowerShell runspace, or one part of a program): Ids count from 1
-/// per scope (spec/cmdlet-behaviour.md §1.2). Disposing the scope removes all its sessions.
+/// An owner scope of CIM sessions and PSSessions (a PowerShell runspace, or one part of a program):
+/// CIM session Ids count from 1 per scope (spec/cmdlet-behaviour.md §1.2). Disposing the scope removes
+/// all its sessions and closes the PSSessions' transports.
 /// Thread-safe.
 /// </summary>
-public sealed class CimSessionScope : IDisposable
+public sealed class SessionScope : IDisposable
 {
     private readonly ScopeHandle _handle;
 
     /// <summary>Creates a new, empty scope.</summary>
-    public CimSessionScope()
+    public SessionScope()
     {
         Native.Check(NativeMethods.rsess_scope_new(out _handle));
     }
@@ -69,6 +70,52 @@ public sealed class CimSessionScope : IDisposable
     {
         Native.Check(NativeMethods.rsess_cim_session_remove(_handle, session.Handle, out IntPtr err), err);
     }
+
+    /// <summary>
+    /// Registers a PSSession that reached Opened (its PowerShell Id, InstanceId, Name, ComputerName and
+    /// transport name), with the transport carrying it, which <see cref="RemovePSSession"/> closes.
+    /// </summary>
+    public NativePSSession RegisterPSSession(int id, Guid instanceId, string name, string computerName, string transportName, PsrpTransport? transport)
+    {
+        using var none = new TransportHandle();
+        ResultCode rc = NativeMethods.rsess_pssession_register(_handle, transport?.Handle ?? none, id, instanceId.ToString(), name, computerName, transportName, out PSSessionHandle h, out IntPtr err);
+        Native.Check(rc, err);
+        return new NativePSSession(h);
+    }
+
+    /// <summary>Looks PSSessions up as Get-PSSession does (spec §2.5): registration order, no duplicates.</summary>
+    public (IReadOnlyList<NativePSSession> Found, IReadOnlyList<string> Missing) FindPSSessions(Lookup kind, IEnumerable<string>? values = null)
+    {
+        string[] items = values?.ToArray() ?? [];
+        var pointers = new IntPtr[items.Length];
+        try
+        {
+            for (int i = 0; i < items.Length; i++) pointers[i] = Marshal.StringToCoTaskMemUTF8(items[i]);
+            ResultCode rc = NativeMethods.rsess_pssession_find(_handle, kind, pointers, (nuint)items.Length, out PSSessionListHandle list, out IntPtr err);
+            Native.Check(rc, err);
+            using (list)
+            {
+                Native.Check(NativeMethods.rsess_pssession_list_len(list, out nuint n));
+                var found = new List<NativePSSession>((int)n);
+                for (nuint i = 0; i < n; i++)
+                {
+                    Native.Check(NativeMethods.rsess_pssession_list_get(list, i, out PSSessionHandle s));
+                    found.Add(new NativePSSession(s));
+                }
+                Native.Check(NativeMethods.rsess_pssession_list_missing(list, out StringListHandle missing));
+                using (missing) return (found, Native.ReadStringList(missing));
+            }
+        }
+        finally
+        {
+            foreach (IntPtr p in pointers) Marshal.FreeCoTaskMem(p);
+        }
+    }
+
+    /// <summary>Removes a PSSession from this scope, closing its transport (the server process ends).</summary>
+    /// <exception cref="RemoteSessionsException">NotFound when it is not registered here.</exception>
+    public void RemovePSSession(NativePSSession session) =>
+        Native.Check(NativeMethods.rsess_pssession_remove(_handle, session.Handle, out IntPtr err), err);
 
     /// <summary>The class names the local provider serves in <paramref name="ns"/> (null = root/cimv2).</summary>
     public static IReadOnlyList<string> LocalClassNames(string? ns = null)

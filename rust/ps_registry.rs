@@ -1,0 +1,225 @@
+//! PowerShell sessions per owner scope: what each PSSession is (Id, Name, InstanceId, ComputerName,
+//! transport), its state as the engine reports it, and the transport carrying it, so that C and C#
+//! callers can list, find and remove sessions (spec/cmdlet-behaviour.md §2.1, §2.5, §2.6). Removing a
+//! session closes its transport: the server process (pwsh or ssh) is killed and PowerShell's side of
+//! the session sees the end.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use uuid::Uuid;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::registry::{has_wildcards, wildcard_regex, Lookup, ScopeId};
+use crate::transport::ProcessTransport;
+
+/// A session's state, numbered as `System.Management.Automation.Runspaces.RunspaceState`.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PsSessionState {
+    BeforeOpen = 0,
+    Opening = 1,
+    Opened = 2,
+    Closed = 3,
+    Closing = 4,
+    Broken = 5,
+    Disconnecting = 6,
+    Disconnected = 7,
+    Connecting = 8,
+}
+
+impl PsSessionState {
+    /// The state with this RunspaceState number. Errors: InvalidArgument for an unknown number.
+    pub fn from_u32(n: u32) -> Result<PsSessionState> {
+        use PsSessionState::*;
+        [BeforeOpen, Opening, Opened, Closed, Closing, Broken, Disconnecting, Disconnected, Connecting]
+            .get(n as usize)
+            .copied()
+            .ok_or_else(|| Error::new(ErrorKind::InvalidArgument, format!("Unknown session state {n}")))
+    }
+}
+
+/// What registering a session needs to know.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PsSessionInfo {
+    /// PowerShell's `PSSession.Id`.
+    pub id: i32,
+    pub instance_id: Uuid,
+    pub name: String,
+    pub computer_name: String,
+    /// `Process` or `SSH`.
+    pub transport: String,
+}
+
+/// One registered PSSession.
+pub struct PsSession {
+    pub info: PsSessionInfo,
+    state: Mutex<PsSessionState>,
+    transport: Option<Arc<ProcessTransport>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl PsSession {
+    pub fn state(&self) -> PsSessionState {
+        *lock(&self.state)
+    }
+
+    pub fn set_state(&self, state: PsSessionState) {
+        *lock(&self.state) = state;
+    }
+}
+
+/// The result of [`PsRegistry::find`]: sessions in registration order without duplicates, and the
+/// values that found nothing (for names and computer names only those without wildcards).
+#[derive(Default)]
+pub struct PsFound {
+    pub sessions: Vec<Arc<PsSession>>,
+    pub missing: Vec<String>,
+}
+
+/// Sessions of every scope, in registration order. Thread-safe.
+#[derive(Default)]
+pub struct PsRegistry {
+    scopes: Mutex<HashMap<ScopeId, Vec<Arc<PsSession>>>>,
+}
+
+impl PsRegistry {
+    /// Registers a session that reached Opened, with the transport that carries it (if any).
+    /// Errors: InvalidArgument when the scope already has a session with that InstanceId.
+    pub fn register(&self, scope: ScopeId, info: PsSessionInfo, transport: Option<Arc<ProcessTransport>>) -> Result<Arc<PsSession>> {
+        let mut scopes = lock(&self.scopes);
+        let list = scopes.entry(scope).or_default();
+        if list.iter().any(|s| s.info.instance_id == info.instance_id) {
+            return Err(Error::new(ErrorKind::InvalidArgument, format!("Session {} is already registered", info.instance_id)));
+        }
+        let session = Arc::new(PsSession { info, state: Mutex::new(PsSessionState::Opened), transport });
+        list.push(Arc::clone(&session));
+        Ok(session)
+    }
+
+    /// Looks sessions up (spec §2.5): names and computer names are case-insensitive wildcards.
+    /// Errors: InvalidArgument for a malformed pattern.
+    pub fn find(&self, scope: ScopeId, kind: Lookup, values: &[String]) -> Result<PsFound> {
+        let scopes = lock(&self.scopes);
+        let all: &[Arc<PsSession>] = scopes.get(&scope).map_or(&[], Vec::as_slice);
+        let mut found = PsFound::default();
+        let take = |s: &Arc<PsSession>, found: &mut PsFound| {
+            if !found.sessions.iter().any(|f| Arc::ptr_eq(f, s)) {
+                found.sessions.push(Arc::clone(s));
+            }
+        };
+        if kind == Lookup::All {
+            all.iter().for_each(|s| take(s, &mut found));
+            return Ok(found);
+        }
+        for value in values {
+            let hits: Vec<&Arc<PsSession>> = match kind {
+                Lookup::Id => {
+                    let id = value.trim().parse::<i32>().ok();
+                    all.iter().filter(|s| Some(s.info.id) == id).collect()
+                }
+                Lookup::InstanceId => {
+                    let id = Uuid::parse_str(value.trim()).ok();
+                    all.iter().filter(|s| Some(s.info.instance_id) == id).collect()
+                }
+                Lookup::Name | Lookup::ComputerName => {
+                    let pattern = wildcard_regex(value)?;
+                    all.iter()
+                        .filter(|s| pattern.is_match(if kind == Lookup::Name { &s.info.name } else { &s.info.computer_name }))
+                        .collect()
+                }
+                Lookup::All => unreachable!("handled above"),
+            };
+            if hits.is_empty() && !(matches!(kind, Lookup::Name | Lookup::ComputerName) && has_wildcards(value)) {
+                found.missing.push(value.clone());
+            }
+            hits.into_iter().for_each(|s| take(s, &mut found));
+        }
+        Ok(found)
+    }
+
+    /// Removes a session from `scope`, closing its transport (the server process ends) and marking it
+    /// Closed. Errors: NotFound when it is not (or no longer) registered there.
+    pub fn remove(&self, scope: ScopeId, session: &Arc<PsSession>) -> Result<()> {
+        let removed = {
+            let mut scopes = lock(&self.scopes);
+            let list = scopes.get_mut(&scope);
+            list.and_then(|l| l.iter().position(|s| Arc::ptr_eq(s, session)).map(|i| l.remove(i)))
+        };
+        let session = removed.ok_or_else(|| {
+            Error::new(ErrorKind::NotFound, format!("The remote session with the session ID {} is not available.", session.info.id))
+        })?;
+        if let Some(t) = &session.transport {
+            t.close();
+        }
+        session.set_state(PsSessionState::Closed);
+        Ok(())
+    }
+
+    /// Forgets every session of a scope (its runspace closed), closing their transports.
+    pub fn drop_scope(&self, scope: ScopeId) {
+        let removed = lock(&self.scopes).remove(&scope).unwrap_or_default();
+        for s in removed {
+            if let Some(t) = &s.transport {
+                t.close();
+            }
+            s.set_state(PsSessionState::Closed);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(id: i32, name: &str, computer: &str) -> PsSessionInfo {
+        PsSessionInfo { id, instance_id: Uuid::new_v4(), name: name.into(), computer_name: computer.into(), transport: "SSH".into() }
+    }
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn registers_finds_and_removes() {
+        let r = PsRegistry::default();
+        let web = r.register(1, info(3, "web", "host1"), None).unwrap();
+        let db = r.register(1, info(4, "db", "host2"), None).unwrap();
+        r.register(2, info(5, "other", "host1"), None).unwrap();
+        assert_eq!(r.find(1, Lookup::All, &[]).unwrap().sessions.len(), 2);
+        let f = r.find(1, Lookup::Name, &strings(&["W*", "nope", "nope*", "WEB"])).unwrap();
+        assert_eq!(f.sessions.len(), 1);
+        assert_eq!(f.missing, ["nope"]);
+        let f = r.find(1, Lookup::Id, &strings(&["4", "9"])).unwrap();
+        assert!(Arc::ptr_eq(&f.sessions[0], &db));
+        assert_eq!(f.missing, ["9"]);
+        assert_eq!(r.find(1, Lookup::ComputerName, &strings(&["HOST*"])).unwrap().sessions.len(), 2);
+        let f = r.find(1, Lookup::InstanceId, &[web.info.instance_id.to_string()]).unwrap();
+        assert!(Arc::ptr_eq(&f.sessions[0], &web));
+        assert!(r.register(1, web.info.clone(), None).is_err());
+
+        r.remove(1, &web).unwrap();
+        assert_eq!(web.state(), PsSessionState::Closed);
+        assert_eq!(r.remove(1, &web).unwrap_err().kind, ErrorKind::NotFound);
+        assert_eq!(r.remove(2, &db).unwrap_err().kind, ErrorKind::NotFound);
+        r.drop_scope(1);
+        assert_eq!(db.state(), PsSessionState::Closed);
+        assert!(r.find(1, Lookup::All, &[]).unwrap().sessions.is_empty());
+    }
+
+    #[test]
+    fn removing_closes_the_transport() {
+        let r = PsRegistry::default();
+        let t = Arc::new(ProcessTransport::spawn("cat", &[]).unwrap());
+        let s = r.register(7, info(1, "p", "localhost"), Some(Arc::clone(&t))).unwrap();
+        assert!(t.pid().is_some());
+        r.remove(7, &s).unwrap();
+        assert_eq!(t.pid(), None);
+        assert_eq!(t.receive(None).unwrap(), None);
+        assert_eq!(PsSessionState::from_u32(5).unwrap(), PsSessionState::Broken);
+        assert!(PsSessionState::from_u32(9).is_err());
+    }
+}
