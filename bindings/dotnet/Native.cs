@@ -63,6 +63,21 @@ public static class Native
         return TakeString(value) ?? "";
     }
 
+    /// <summary>Runs <paramref name="call"/> with <paramref name="values"/> as an array of UTF-8 C strings.</summary>
+    internal static T WithUtf8Array<T>(IReadOnlyList<string> values, Func<IntPtr[], T> call)
+    {
+        var pointers = new IntPtr[values.Count];
+        try
+        {
+            for (int i = 0; i < pointers.Length; i++) pointers[i] = Marshal.StringToCoTaskMemUTF8(values[i]);
+            return call(pointers);
+        }
+        finally
+        {
+            foreach (IntPtr p in pointers) Marshal.FreeCoTaskMem(p);
+        }
+    }
+
     internal static IReadOnlyList<string> ReadStringList(StringListHandle list)
     {
         Check(NativeMethods.rsess_string_list_len(list, out nuint n));

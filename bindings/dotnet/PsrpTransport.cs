@@ -1,5 +1,3 @@
-using System.Runtime.InteropServices;
-
 namespace RemoteSessions.Native;
 
 /// <summary>
@@ -19,18 +17,13 @@ public sealed class PsrpTransport : IDisposable
     /// <exception cref="RemoteSessionsException">NotFound when there is no such program; Io.</exception>
     public static PsrpTransport StartProcess(string program, IReadOnlyList<string> arguments)
     {
-        var pointers = new IntPtr[arguments.Count];
-        try
+        TransportHandle h = Native.WithUtf8Array(arguments, pointers =>
         {
-            for (int i = 0; i < pointers.Length; i++) pointers[i] = Marshal.StringToCoTaskMemUTF8(arguments[i]);
-            ResultCode rc = NativeMethods.rsess_transport_process_new(program, pointers, (nuint)pointers.Length, out TransportHandle h, out IntPtr err);
+            ResultCode rc = NativeMethods.rsess_transport_process_new(program, pointers, (nuint)pointers.Length, out TransportHandle t, out IntPtr err);
             Native.Check(rc, err);
-            return new PsrpTransport(h);
-        }
-        finally
-        {
-            foreach (IntPtr p in pointers) Marshal.FreeCoTaskMem(p);
-        }
+            return t;
+        });
+        return new PsrpTransport(h);
     }
 
     /// <summary>
@@ -42,18 +35,13 @@ public sealed class PsrpTransport : IDisposable
     /// <exception cref="RemoteSessionsException">InvalidArgument (bad host, port, option); NotFound (no ssh).</exception>
     public static PsrpTransport StartSsh(string hostSpec, string? user, int port, string? keyFile, string? subsystem, IReadOnlyList<string> options)
     {
-        var pointers = new IntPtr[options.Count];
-        try
+        TransportHandle h = Native.WithUtf8Array(options, pointers =>
         {
-            for (int i = 0; i < pointers.Length; i++) pointers[i] = Marshal.StringToCoTaskMemUTF8(options[i]);
-            ResultCode rc = NativeMethods.rsess_transport_ssh_new(hostSpec, user, (uint)Math.Max(port, 0), keyFile, subsystem, pointers, (nuint)pointers.Length, out TransportHandle h, out IntPtr err);
+            ResultCode rc = NativeMethods.rsess_transport_ssh_new(hostSpec, user, (uint)Math.Max(port, 0), keyFile, subsystem, pointers, (nuint)pointers.Length, out TransportHandle t, out IntPtr err);
             Native.Check(rc, err);
-            return new PsrpTransport(h);
-        }
-        finally
-        {
-            foreach (IntPtr p in pointers) Marshal.FreeCoTaskMem(p);
-        }
+            return t;
+        });
+        return new PsrpTransport(h);
     }
 
     /// <summary>Sends one packet (no line breaks inside).</summary>

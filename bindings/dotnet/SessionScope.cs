@@ -1,5 +1,3 @@
-using System.Runtime.InteropServices;
-
 namespace RemoteSessions.Native;
 
 /// <summary>
@@ -38,29 +36,23 @@ public sealed class SessionScope : IDisposable
     /// </summary>
     public (IReadOnlyList<NativeCimSession> Found, IReadOnlyList<string> Missing) Find(Lookup kind, IEnumerable<string>? values = null)
     {
-        string[] items = values?.ToArray() ?? [];
-        var pointers = new IntPtr[items.Length];
-        try
+        CimSessionListHandle list = Native.WithUtf8Array(values?.ToArray() ?? [], pointers =>
         {
-            for (int i = 0; i < items.Length; i++) pointers[i] = Marshal.StringToCoTaskMemUTF8(items[i]);
-            ResultCode rc = NativeMethods.rsess_cim_session_find(_handle, kind, pointers, (nuint)items.Length, out CimSessionListHandle list, out IntPtr err);
+            ResultCode rc = NativeMethods.rsess_cim_session_find(_handle, kind, pointers, (nuint)pointers.Length, out CimSessionListHandle l, out IntPtr err);
             Native.Check(rc, err);
-            using (list)
-            {
-                Native.Check(NativeMethods.rsess_cim_session_list_len(list, out nuint n));
-                var found = new List<NativeCimSession>((int)n);
-                for (nuint i = 0; i < n; i++)
-                {
-                    Native.Check(NativeMethods.rsess_cim_session_list_get(list, i, out CimSessionHandle s));
-                    found.Add(new NativeCimSession(s));
-                }
-                Native.Check(NativeMethods.rsess_cim_session_list_missing(list, out StringListHandle missing));
-                using (missing) return (found, Native.ReadStringList(missing));
-            }
-        }
-        finally
+            return l;
+        });
+        using (list)
         {
-            foreach (IntPtr p in pointers) Marshal.FreeCoTaskMem(p);
+            Native.Check(NativeMethods.rsess_cim_session_list_len(list, out nuint n));
+            var found = new List<NativeCimSession>((int)n);
+            for (nuint i = 0; i < n; i++)
+            {
+                Native.Check(NativeMethods.rsess_cim_session_list_get(list, i, out CimSessionHandle s));
+                found.Add(new NativeCimSession(s));
+            }
+            Native.Check(NativeMethods.rsess_cim_session_list_missing(list, out StringListHandle missing));
+            using (missing) return (found, Native.ReadStringList(missing));
         }
     }
 
@@ -86,29 +78,23 @@ public sealed class SessionScope : IDisposable
     /// <summary>Looks PSSessions up as Get-PSSession does (spec §2.5): registration order, no duplicates.</summary>
     public (IReadOnlyList<NativePSSession> Found, IReadOnlyList<string> Missing) FindPSSessions(Lookup kind, IEnumerable<string>? values = null)
     {
-        string[] items = values?.ToArray() ?? [];
-        var pointers = new IntPtr[items.Length];
-        try
+        PSSessionListHandle list = Native.WithUtf8Array(values?.ToArray() ?? [], pointers =>
         {
-            for (int i = 0; i < items.Length; i++) pointers[i] = Marshal.StringToCoTaskMemUTF8(items[i]);
-            ResultCode rc = NativeMethods.rsess_pssession_find(_handle, kind, pointers, (nuint)items.Length, out PSSessionListHandle list, out IntPtr err);
+            ResultCode rc = NativeMethods.rsess_pssession_find(_handle, kind, pointers, (nuint)pointers.Length, out PSSessionListHandle l, out IntPtr err);
             Native.Check(rc, err);
-            using (list)
-            {
-                Native.Check(NativeMethods.rsess_pssession_list_len(list, out nuint n));
-                var found = new List<NativePSSession>((int)n);
-                for (nuint i = 0; i < n; i++)
-                {
-                    Native.Check(NativeMethods.rsess_pssession_list_get(list, i, out PSSessionHandle s));
-                    found.Add(new NativePSSession(s));
-                }
-                Native.Check(NativeMethods.rsess_pssession_list_missing(list, out StringListHandle missing));
-                using (missing) return (found, Native.ReadStringList(missing));
-            }
-        }
-        finally
+            return l;
+        });
+        using (list)
         {
-            foreach (IntPtr p in pointers) Marshal.FreeCoTaskMem(p);
+            Native.Check(NativeMethods.rsess_pssession_list_len(list, out nuint n));
+            var found = new List<NativePSSession>((int)n);
+            for (nuint i = 0; i < n; i++)
+            {
+                Native.Check(NativeMethods.rsess_pssession_list_get(list, i, out PSSessionHandle s));
+                found.Add(new NativePSSession(s));
+            }
+            Native.Check(NativeMethods.rsess_pssession_list_missing(list, out StringListHandle missing));
+            using (missing) return (found, Native.ReadStringList(missing));
         }
     }
 

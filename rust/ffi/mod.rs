@@ -189,6 +189,19 @@ pub(crate) fn req_str<'a>(s: *const c_char, what: &str) -> Result<&'a str> {
     opt_str(s)?.ok_or_else(|| Error::new(ErrorKind::NullArgument, format!("{what} is NULL")))
 }
 
+/// Reads an array of `count` C strings (NULL is fine when `count` is 0).
+/// Errors: NullArgument for a NULL array or element, InvalidArgument for bad UTF-8.
+pub(crate) fn string_array(items: *const *const c_char, count: usize, what: &str) -> Result<Vec<String>> {
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    if items.is_null() {
+        return Err(Error::new(ErrorKind::NullArgument, format!("{what} is NULL")));
+    }
+    // SAFETY: the caller passes an array of `count` string pointers.
+    unsafe { std::slice::from_raw_parts(items, count) }.iter().map(|s| req_str(*s, what).map(str::to_string)).collect()
+}
+
 /// Checks an output pointer. Errors: NullArgument.
 pub(crate) fn out_ptr<T>(out: *mut T) -> Result<*mut T> {
     if out.is_null() {

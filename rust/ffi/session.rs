@@ -6,7 +6,7 @@ use std::sync::Arc;
 use once_cell::sync::Lazy;
 
 use super::handles::{self, Object};
-use super::{guard, guard_void, opt_str, out_ptr, req_str, rsess_error, rsess_result, to_c, write};
+use super::{guard, guard_void, opt_str, out_ptr, req_str, rsess_error, rsess_result, string_array, to_c, write};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ps_registry::PsRegistry;
 use crate::registry::{CimSession, Lookup, Protocol, Registry, ScopeId, SessionOptions, DEFAULT_SCOPE};
@@ -344,16 +344,7 @@ pub(crate) fn lookup_args(kind: rsess_lookup, values: *const *const c_char, coun
         RSESS_LOOKUP_INSTANCE_ID => Lookup::InstanceId,
         other => return Err(Error::new(ErrorKind::InvalidArgument, format!("Unknown lookup kind {other}"))),
     };
-    let mut texts = Vec::new();
-    if kind != Lookup::All && count > 0 {
-        if values.is_null() {
-            return Err(Error::new(ErrorKind::NullArgument, "values is NULL"));
-        }
-        // SAFETY: the caller passes an array of `count` string pointers.
-        for item in unsafe { std::slice::from_raw_parts(values, count) } {
-            texts.push(req_str(*item, "a lookup value")?.to_string());
-        }
-    }
+    let texts = if kind == Lookup::All { Vec::new() } else { string_array(values, count, "values")? };
     Ok((kind, texts))
 }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::handles::{self, Object};
-use super::{guard, guard_void, out_ptr, req_str, rsess_error, rsess_result, to_c, write};
+use super::{guard, guard_void, out_ptr, req_str, rsess_error, rsess_result, string_array, to_c, write};
 use crate::error::{Error, ErrorKind, Result};
 use crate::transport::{ProcessTransport, SshTarget};
 
@@ -37,17 +37,7 @@ pub extern "C" fn rsess_transport_process_new(
     guard(err, || {
         let out = out_ptr(out)?;
         let program = req_str(program, "program")?;
-        let mut list = Vec::with_capacity(nargs);
-        if nargs > 0 {
-            if args.is_null() {
-                return Err(Error::new(ErrorKind::NullArgument, "args is NULL"));
-            }
-            // SAFETY: the caller passes an array of `nargs` string pointers.
-            for a in unsafe { std::slice::from_raw_parts(args, nargs) } {
-                list.push(req_str(*a, "an argument")?.to_string());
-            }
-        }
-        let transport = ProcessTransport::spawn(program, &list)?;
+        let transport = ProcessTransport::spawn(program, &string_array(args, nargs, "args")?)?;
         write(out, handles::insert(Object::Transport(Arc::new(transport))));
         Ok(())
     })
@@ -80,19 +70,12 @@ pub extern "C" fn rsess_transport_ssh_new(
         if let Some(s) = super::opt_str(subsystem)? {
             target.subsystem = s.to_string();
         }
-        if noptions > 0 {
-            if options.is_null() {
-                return Err(Error::new(ErrorKind::NullArgument, "options is NULL"));
-            }
-            // SAFETY: the caller passes an array of `noptions` string pointers.
-            for o in unsafe { std::slice::from_raw_parts(options, noptions) } {
-                let text = req_str(*o, "an option")?;
-                let (k, v) = text
-                    .split_once('=')
-                    .filter(|(k, _)| !k.trim().is_empty())
-                    .ok_or_else(|| Error::new(ErrorKind::InvalidArgument, format!("SSH option '{text}' is not key=value")))?;
-                target.options.push((k.trim().to_string(), v.trim().to_string()));
-            }
+        for text in string_array(options, noptions, "options")? {
+            let (k, v) = text
+                .split_once('=')
+                .filter(|(k, _)| !k.trim().is_empty())
+                .ok_or_else(|| Error::new(ErrorKind::InvalidArgument, format!("SSH option '{text}' is not key=value")))?;
+            target.options.push((k.trim().to_string(), v.trim().to_string()));
         }
         let transport = ProcessTransport::spawn("ssh", &target.args())?;
         write(out, handles::insert(Object::Transport(Arc::new(transport))));
