@@ -65,3 +65,23 @@ Describe 'Get-CimInstance' {
         $e[0].FullyQualifiedErrorId | Should -BeLike 'HRESULT 0x80041010,*'
     }
 }
+
+Describe 'New-PSSession over a local pwsh process' {
+    AfterEach { Get-PSSession | Remove-PSSession }
+
+    It 'keeps state between commands and reports its transport' {
+        $p = New-PSSession -Name proc
+        $p.Transport | Should -Be 'Process'
+        $p.State | Should -Be 'Opened'
+        Invoke-Command -Session $p { $x = 41 }
+        Invoke-Command -Session $p { $x + 1 } | Should -Be 42
+        (Invoke-Command -Session $p { $PID }) | Should -Not -Be $PID
+    }
+
+    It 'is listed and removed by the engine''s own cmdlets' {
+        New-PSSession -Name listed | Out-Null
+        (Get-PSSession -Name listed).Name | Should -Be 'listed'
+        Remove-PSSession -Name listed
+        Get-PSSession -Name listed -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+    }
+}
