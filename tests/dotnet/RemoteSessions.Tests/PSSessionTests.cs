@@ -135,6 +135,30 @@ public sealed class PSSessionTests : IClassFixture<SshServerFixture>, IDisposabl
         Assert.InRange(Directory.GetFiles("/proc/self/fd").Length, 0, fds + 10);
     }
 
+    [Fact]
+    public void A_thousand_process_sessions_leave_no_processes_descriptors_or_memory()
+    {
+        const string round = "$p = New-PSSession -PowerShellPath $server; $p | Remove-PSSession";
+        _ps.Run($"$server = '{Paths.PsrpServer}'; 1..20 | ForEach-Object {{ {round} }}"); // warm up
+        int fds = Directory.GetFiles("/proc/self/fd").Length;
+        long managed = Settled();
+        _ps.Run($"1..1000 | ForEach-Object {{ {round} }}");
+        Assert.Empty(_ps.Errors);
+        for (int i = 0; i < 100 && ChildProcesses() > 0; i++) Thread.Sleep(50);
+        Assert.Equal(0, ChildProcesses());
+        Assert.InRange(Directory.GetFiles("/proc/self/fd").Length, 0, fds + 10);
+        // Managed memory after collection may drift a little (engine caches), not by a session's worth per round.
+        Assert.InRange(Settled() - managed, long.MinValue, 32L * 1024 * 1024);
+    }
+
+    private static long Settled()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        return GC.GetTotalMemory(forceFullCollection: true);
+    }
+
     // Children of this test process other than sshd's, which the fixture owns.
     private static int ChildProcesses() =>
         Directory.GetDirectories("/proc").Count(d =>
