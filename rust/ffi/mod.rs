@@ -15,6 +15,7 @@
 mod error;
 pub(crate) mod handles;
 mod instance;
+mod lists;
 mod pssession;
 mod session;
 mod transport;

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use super::handles::{self, Object};
-use super::session::{lookup_args, out_of_range, rsess_lookup, rsess_scope, rsess_string_list, scope_id, PS_REGISTRY};
+use super::lists::{list_get, list_len, list_missing, ListView};
+use super::session::{lookup_args, rsess_lookup, rsess_scope, rsess_string_list, scope_id, PS_REGISTRY};
 use super::transport::{rsess_transport, transport_of};
 use super::{guard, guard_void, out_ptr, req_str, rsess_error, rsess_result, to_c, write};
 use crate::error::{Error, ErrorKind, Result};
@@ -170,46 +171,33 @@ pub extern "C" fn rsess_pssession_find(
     })
 }
 
+fn ps_view(o: &Object) -> Option<ListView<'_>> {
+    match o {
+        Object::PsSessionList(found) => Some(ListView {
+            len: found.sessions.len(),
+            item: Box::new(|i| found.sessions.get(i).cloned().map(Object::PsSession)),
+            missing: &found.missing,
+        }),
+        _ => None,
+    }
+}
+
 /// How many sessions the list holds.
 #[no_mangle]
 pub extern "C" fn rsess_pssession_list_len(l: *const rsess_pssession_list, out: *mut usize) -> rsess_result {
-    guard(std::ptr::null_mut(), || {
-        let out = out_ptr(out)?;
-        let n = handles::with(l, |o| match o {
-            Object::PsSessionList(found) => Ok(found.sessions.len()),
-            _ => Err(handles::invalid_handle()),
-        })?;
-        write(out, n);
-        Ok(())
-    })
+    list_len(l, out, ps_view)
 }
 
 /// A new reference to the session at `index`. Errors: INVALID_ARGUMENT when out of range.
 #[no_mangle]
 pub extern "C" fn rsess_pssession_list_get(l: *const rsess_pssession_list, index: usize, out: *mut *mut rsess_pssession) -> rsess_result {
-    guard(std::ptr::null_mut(), || {
-        let out = out_ptr(out)?;
-        let session = handles::with(l, |o| match o {
-            Object::PsSessionList(found) => found.sessions.get(index).cloned().ok_or_else(|| out_of_range(index)),
-            _ => Err(handles::invalid_handle()),
-        })?;
-        write(out, handles::insert(Object::PsSession(session)));
-        Ok(())
-    })
+    list_get(l, index, out, ps_view)
 }
 
 /// The lookup values that found nothing, as a new string list.
 #[no_mangle]
 pub extern "C" fn rsess_pssession_list_missing(l: *const rsess_pssession_list, out: *mut *mut rsess_string_list) -> rsess_result {
-    guard(std::ptr::null_mut(), || {
-        let out = out_ptr(out)?;
-        let missing = handles::with(l, |o| match o {
-            Object::PsSessionList(found) => Ok(found.missing.clone()),
-            _ => Err(handles::invalid_handle()),
-        })?;
-        write(out, handles::insert(Object::StringList(missing)));
-        Ok(())
-    })
+    list_missing(l, out, ps_view)
 }
 
 /// Frees a session list. NULL and stale handles are ignored.

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use once_cell::sync::Lazy;
 
 use super::handles::{self, Object};
+use super::lists::{list_get, list_len, list_missing, ListView};
 use super::{guard, guard_void, opt_str, out_ptr, req_str, rsess_error, rsess_result, string_array, to_c, write};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ps_registry::PsRegistry;
@@ -348,47 +349,34 @@ pub(crate) fn lookup_args(kind: rsess_lookup, values: *const *const c_char, coun
     Ok((kind, texts))
 }
 
+fn cim_view(o: &Object) -> Option<ListView<'_>> {
+    match o {
+        Object::SessionList(found) => Some(ListView {
+            len: found.sessions.len(),
+            item: Box::new(|i| found.sessions.get(i).cloned().map(Object::Session)),
+            missing: &found.missing,
+        }),
+        _ => None,
+    }
+}
+
 /// How many sessions the list holds.
 #[no_mangle]
 pub extern "C" fn rsess_cim_session_list_len(l: *const rsess_cim_session_list, out: *mut usize) -> rsess_result {
-    guard(std::ptr::null_mut(), || {
-        let out = out_ptr(out)?;
-        let n = handles::with(l, |o| match o {
-            Object::SessionList(found) => Ok(found.sessions.len()),
-            _ => Err(handles::invalid_handle()),
-        })?;
-        write(out, n);
-        Ok(())
-    })
+    list_len(l, out, cim_view)
 }
 
 /// A new reference to the session at `index` (free it with [`rsess_cim_session_free`]).
 /// Errors: INVALID_ARGUMENT when `index` is out of range.
 #[no_mangle]
 pub extern "C" fn rsess_cim_session_list_get(l: *const rsess_cim_session_list, index: usize, out: *mut *mut rsess_cim_session) -> rsess_result {
-    guard(std::ptr::null_mut(), || {
-        let out = out_ptr(out)?;
-        let session = handles::with(l, |o| match o {
-            Object::SessionList(found) => found.sessions.get(index).cloned().ok_or_else(|| out_of_range(index)),
-            _ => Err(handles::invalid_handle()),
-        })?;
-        write(out, handles::insert(Object::Session(session)));
-        Ok(())
-    })
+    list_get(l, index, out, cim_view)
 }
 
 /// The lookup values that found nothing, as a new string list.
 #[no_mangle]
 pub extern "C" fn rsess_cim_session_list_missing(l: *const rsess_cim_session_list, out: *mut *mut rsess_string_list) -> rsess_result {
-    guard(std::ptr::null_mut(), || {
-        let out = out_ptr(out)?;
-        let missing = handles::with(l, |o| match o {
-            Object::SessionList(found) => Ok(found.missing.clone()),
-            _ => Err(handles::invalid_handle()),
-        })?;
-        write(out, handles::insert(Object::StringList(missing)));
-        Ok(())
-    })
+    list_missing(l, out, cim_view)
 }
 
 /// Frees a session list (not the sessions). NULL and stale handles are ignored.
