@@ -33,19 +33,48 @@ pub enum ErrorKind {
     Timeout,
     /// A session's transport failed: its server process or connection is gone.
     TransportBroken,
+    /// The server refused the credentials or the operation (HTTP 401/403, WS-Man AccessDenied, CIM
+    /// status 2).
+    AccessDenied,
+    /// No connection could be made or kept: refused, unreachable, name not resolved, or closed by the
+    /// server before its reply was complete.
+    ConnectionFailed,
+    /// TLS failed: the server's certificate is not trusted, does not name the host, or the handshake broke.
+    TlsFailed,
+    /// The server's reply is not what the protocol allows: not XML, the wrong content type, an
+    /// unexpected envelope or HTTP status.
+    BadReply,
+    /// The server answered with a WS-Management fault that no more specific kind describes.
+    Fault,
+    /// The caller cancelled the operation (a cmdlet's StopProcessing).
+    Cancelled,
+    /// The CIM object already exists (CIM status 11).
+    AlreadyExists,
+    /// The method is not defined by the class (CIM status 17).
+    MethodNotFound,
 }
 
-/// An error with its kind and a human-readable message (never containing credentials).
+/// An error with its kind and a human-readable message (never containing credentials). Errors from a
+/// server also carry what it said: the CIM status (DSP0004 Annex, e.g. 6 = NOT_FOUND) and the
+/// WS-Management fault subcode (e.g. `wsa:DestinationUnreachable`, `w:AccessDenied`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {
     pub kind: ErrorKind,
     pub message: String,
+    pub cim_status: Option<u32>,
+    pub fault_code: Option<String>,
 }
 
 impl Error {
     /// Makes an error of `kind` with `message`.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into() }
+        Error { kind, message: message.into(), cim_status: None, fault_code: None }
+    }
+
+    /// The same error with `prefix` put before its message (e.g. the computer it came from).
+    pub fn context(mut self, prefix: impl fmt::Display) -> Self {
+        self.message = format!("{prefix}: {}", self.message);
+        self
     }
 
     /// Windows' "Invalid class " error (WMI 0x80041010); `class` is kept out of the text as Windows does

@@ -6,7 +6,9 @@
 //! - [`ps_registry`]: PowerShell sessions per owner scope, with their state and transport;
 //! - [`cim`]: typed CIM values and instances, and the WQL parser/evaluator ([`cim::wql`]);
 //! - [`local`]: the in-process provider of `root/cimv2` read from /proc, /sys and /etc;
-//! - [`transport`]: what carries a PowerShell session's PSRP packets (a local server process so far).
+//! - [`wsman`]: WS-Management envelopes, replies and the CIM binding, and the client of CIM operations;
+//! - [`transport`]: what carries requests and packets: pooled HTTP(S) for WS-Management, a local server
+//!   process or ssh for PowerShell sessions.
 
 pub mod cim;
 pub mod error;
@@ -15,5 +17,6 @@ pub mod local;
 pub mod ps_registry;
 pub mod registry;
 pub mod transport;
+pub mod wsman;
 
 pub use error::{Error, ErrorKind};

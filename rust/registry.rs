@@ -50,6 +50,8 @@ pub struct SessionOptions {
     pub timeout_ms: u32,
     /// Destination port; 0 = the scheme's default.
     pub port: u32,
+    /// The URL path of the WS-Management service (New-CimSessionOption -HttpPrefix); None = `wsman`.
+    pub http_prefix: Option<String>,
 }
 
 /// One registered CIM session.

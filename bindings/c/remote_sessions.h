@@ -56,6 +56,22 @@ enum rsess_result
   RSESS_RESULT_TIMEOUT = 11,
   // The transport failed: the server process or connection is gone.
   RSESS_RESULT_TRANSPORT_BROKEN = 12,
+  // The server refused the credentials or the operation (HTTP 401/403, CIM status 2).
+  RSESS_RESULT_ACCESS_DENIED = 13,
+  // No connection could be made or kept (refused, unreachable, closed mid-reply).
+  RSESS_RESULT_CONNECTION_FAILED = 14,
+  // TLS failed: untrusted certificate, wrong host name, broken handshake.
+  RSESS_RESULT_TLS_FAILED = 15,
+  // The server's reply is not valid WS-Management (not XML, wrong content type, unexpected status).
+  RSESS_RESULT_BAD_REPLY = 16,
+  // A WS-Management fault that no more specific code describes; see the error's fault code.
+  RSESS_RESULT_FAULT = 17,
+  // The operation was cancelled by the caller.
+  RSESS_RESULT_CANCELLED = 18,
+  // The CIM object already exists (CIM status 11).
+  RSESS_RESULT_ALREADY_EXISTS = 19,
+  // The class defines no such method (CIM status 17).
+  RSESS_RESULT_METHOD_NOT_FOUND = 20,
   // A panic inside the library was caught; the library is still usable.
   RSESS_RESULT_PANIC = 99,
 };

@@ -143,6 +143,18 @@ pub(crate) fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (y, m, d)
 }
 
+/// Days since 1970-01-01 of a proleptic Gregorian date (month 1–12, day 1–31); inverse of
+/// `civil_from_days`.
+pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 /// A typed CIM value. `Null` is a property without a value (its type still comes from [`CimProperty`]).
 #[derive(Debug, Clone, PartialEq)]
 pub enum CimValue {
@@ -163,6 +175,8 @@ pub enum CimValue {
     String(String),
     /// An object path (WS-Man EPR or WMI path) in text form.
     Reference(String),
+    /// An embedded instance (a property of type `Instance`, e.g. from a WS-Man reply).
+    Instance(Box<CimInstance>),
     /// Elements, all of the property's element type; never nested.
     Array(Vec<CimValue>),
 }
@@ -170,10 +184,12 @@ pub enum CimValue {
 impl CimValue {
     /// The text form the C ABI hands out for a scalar: integers in decimal, reals in Rust's shortest
     /// round-trip form, booleans `true`/`false`, datetimes in DMTF form ([`CimDateTime::to_dmtf`]),
-    /// strings, chars and references as they are. `None` for `Null` and for arrays (read elements).
+    /// strings, chars and references as they are, an embedded instance in MOF form
+    /// (`instance of C { P = v; }`). `None` for `Null` and for arrays (read elements).
     pub fn to_text(&self) -> Option<String> {
         Some(match self {
             CimValue::Null | CimValue::Array(_) => return None,
+            CimValue::Instance(i) => i.to_mof(),
             CimValue::Boolean(v) => v.to_string(),
             CimValue::UInt8(v) => v.to_string(),
             CimValue::SInt8(v) => v.to_string(),
@@ -259,6 +275,19 @@ impl CimInstance {
         self.properties.iter().find(|p| p.name.eq_ignore_ascii_case(name))
     }
 
+    /// The instance in MOF form, `instance of Class { Name = "v"; N = 1; }`, for display.
+    pub fn to_mof(&self) -> String {
+        let mut text = format!("instance of {} {{", self.class_name);
+        for p in self.properties.iter().filter(|p| !p.value.is_null()) {
+            match &p.value {
+                CimValue::String(v) | CimValue::Reference(v) => text.push_str(&format!(" {} = \"{}\";", p.name, v.replace('\\', "\\\\").replace('"', "\\\""))),
+                v => text.push_str(&format!(" {} = {v};", p.name)),
+            }
+        }
+        text.push_str(" }");
+        text
+    }
+
     /// True when the instance's class or one of its superclasses is `class` (case-insensitive).
     pub fn is_a(&self, class: &str) -> bool {
         self.class_name.eq_ignore_ascii_case(class)
@@ -286,6 +315,14 @@ mod tests {
         assert_eq!(t.to_dmtf(), "20240301003000.000001+060");
         let t = CimDateTime::Timestamp { unix_micros: 0, utc_offset_minutes: -300 };
         assert_eq!(t.to_dmtf(), "19691231190000.000000-300");
+    }
+
+    #[test]
+    fn days_and_civil_dates_are_inverse() {
+        for days in [-719_468, -1, 0, 1, 11_016, 19_782, 2_932_896] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
     }
 
     #[test]

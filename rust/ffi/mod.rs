@@ -63,6 +63,22 @@ pub enum rsess_result {
     Timeout = 11,
     /// The transport failed: the server process or connection is gone.
     TransportBroken = 12,
+    /// The server refused the credentials or the operation (HTTP 401/403, CIM status 2).
+    AccessDenied = 13,
+    /// No connection could be made or kept (refused, unreachable, closed mid-reply).
+    ConnectionFailed = 14,
+    /// TLS failed: untrusted certificate, wrong host name, broken handshake.
+    TlsFailed = 15,
+    /// The server's reply is not valid WS-Management (not XML, wrong content type, unexpected status).
+    BadReply = 16,
+    /// A WS-Management fault that no more specific code describes; see the error's fault code.
+    Fault = 17,
+    /// The operation was cancelled by the caller.
+    Cancelled = 18,
+    /// The CIM object already exists (CIM status 11).
+    AlreadyExists = 19,
+    /// The class defines no such method (CIM status 17).
+    MethodNotFound = 20,
     /// A panic inside the library was caught; the library is still usable.
     Panic = 99,
 }
@@ -83,6 +99,14 @@ impl From<ErrorKind> for rsess_result {
             ErrorKind::Panic => rsess_result::Panic,
             ErrorKind::Timeout => rsess_result::Timeout,
             ErrorKind::TransportBroken => rsess_result::TransportBroken,
+            ErrorKind::AccessDenied => rsess_result::AccessDenied,
+            ErrorKind::ConnectionFailed => rsess_result::ConnectionFailed,
+            ErrorKind::TlsFailed => rsess_result::TlsFailed,
+            ErrorKind::BadReply => rsess_result::BadReply,
+            ErrorKind::Fault => rsess_result::Fault,
+            ErrorKind::Cancelled => rsess_result::Cancelled,
+            ErrorKind::AlreadyExists => rsess_result::AlreadyExists,
+            ErrorKind::MethodNotFound => rsess_result::MethodNotFound,
         }
     }
 }

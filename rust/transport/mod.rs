@@ -2,6 +2,7 @@
 //! each packet is one line of XML in each direction. The engine (PowerShell's own client, or later
 //! `rust/psrp`) speaks PSRP; a transport only moves lines, in order and without loss.
 
+pub mod http;
 pub mod process;
 pub mod ssh;
 

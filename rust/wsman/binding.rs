@@ -1,0 +1,439 @@
+//! The WS-Management CIM binding (DMTF DSP0227, with MS-WSMV's conventions), reading side: an item of
+//! an enumeration or a Get reply becomes a [`CimInstance`]; a CIM-XML class declaration (GetClass over
+//! the `cim-xml` resource URI) becomes a [`ClassSchema`] that types the instance's values.
+//!
+//! Values on the wire are text. Their types come from, in order: the class schema when the session has
+//! one; an `xsi:type` attribute (`cim:cimUnsignedInt`, `cim:cimBase64Binary`, …); the shape of the
+//! element (`cim:Datetime`/`cim:Interval` children, an endpoint reference, an embedded instance);
+//! otherwise the value is a string. A repeated element is an array; `xsi:nil="true"` is a null.
+
+use super::xml::Element;
+use super::{NS_ADDRESSING, NS_CIM_COMMON, NS_WSMAN, NS_XSI};
+use crate::cim::{days_from_civil, CimDateTime, CimInstance, CimProperty, CimType, CimValue};
+use crate::error::{Error, ErrorKind, Result};
+
+/// A class declaration: its name, superclass and properties with their declared types.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClassSchema {
+    pub name: String,
+    pub superclass: Option<String>,
+    pub properties: Vec<PropertySchema>,
+}
+
+/// One declared property (CIM-XML `PROPERTY`, `PROPERTY.ARRAY`, `PROPERTY.REFERENCE`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PropertySchema {
+    pub name: String,
+    pub cim_type: CimType,
+    pub key: bool,
+}
+
+impl ClassSchema {
+    /// The declared property called `name` (case-insensitive).
+    pub fn property(&self, name: &str) -> Option<&PropertySchema> {
+        self.properties.iter().find(|p| p.name.eq_ignore_ascii_case(name))
+    }
+}
+
+/// Reads a CIM-XML `CLASS` element (DSP0201 §3.2.4.x) as a GetClass reply carries it.
+/// Errors: BadReply when `class` is not a CLASS element.
+pub fn class_schema(class: &Element) -> Result<ClassSchema> {
+    if class.name != "CLASS" {
+        return Err(Error::new(ErrorKind::BadReply, format!("The class reply holds '{}', not a CLASS", class.name)));
+    }
+    let mut properties = Vec::new();
+    for p in &class.children {
+        let (array, reference) = match p.name.as_str() {
+            "PROPERTY" => (false, false),
+            "PROPERTY.ARRAY" => (true, false),
+            "PROPERTY.REFERENCE" => (false, true),
+            _ => continue,
+        };
+        let qualifier = |name: &str| p.children.iter().find(|q| q.name == "QUALIFIER" && q.attr("", "NAME").map_or(false, |n| n.eq_ignore_ascii_case(name)));
+        let embedded = qualifier("EmbeddedInstance").is_some() || qualifier("EmbeddedObject").is_some();
+        let scalar = if reference {
+            CimType::Reference
+        } else if embedded {
+            CimType::Instance
+        } else {
+            p.attr("", "TYPE").map_or(CimType::String, type_of_cimxml)
+        };
+        let key = qualifier("Key").map_or(false, |q| {
+            q.child_local("VALUE").map_or(true, |v| v.trimmed().eq_ignore_ascii_case("true"))
+        });
+        properties.push(PropertySchema {
+            name: p.attr("", "NAME").unwrap_or_default().to_string(),
+            cim_type: if array { scalar.array_of() } else { scalar },
+            key,
+        });
+    }
+    Ok(ClassSchema {
+        name: class.attr("", "NAME").unwrap_or_default().to_string(),
+        superclass: class.attr("", "SUPERCLASS").map(str::to_string),
+        properties,
+    })
+}
+
+/// The CIM type named by a CIM-XML `TYPE` attribute (`uint32`, `datetime`, …).
+fn type_of_cimxml(name: &str) -> CimType {
+    match name.to_ascii_lowercase().as_str() {
+        "boolean" => CimType::Boolean,
+        "uint8" => CimType::UInt8,
+        "sint8" => CimType::SInt8,
+        "uint16" => CimType::UInt16,
+        "sint16" => CimType::SInt16,
+        "uint32" => CimType::UInt32,
+        "sint32" => CimType::SInt32,
+        "uint64" => CimType::UInt64,
+        "sint64" => CimType::SInt64,
+        "real32" => CimType::Real32,
+        "real64" => CimType::Real64,
+        "char16" => CimType::Char16,
+        "datetime" => CimType::DateTime,
+        "reference" => CimType::Reference,
+        _ => CimType::String,
+    }
+}
+
+/// The CIM type named by an `xsi:type` of the WS-CIM common schema (`cim:cimUnsignedInt`, …).
+fn type_of_xsi(name: &str) -> Option<CimType> {
+    let local = name.rsplit(':').next().unwrap_or(name);
+    Some(match local {
+        "cimBoolean" => CimType::Boolean,
+        "cimUnsignedByte" => CimType::UInt8,
+        "cimByte" => CimType::SInt8,
+        "cimUnsignedShort" => CimType::UInt16,
+        "cimShort" => CimType::SInt16,
+        "cimUnsignedInt" => CimType::UInt32,
+        "cimInt" => CimType::SInt32,
+        "cimUnsignedLong" => CimType::UInt64,
+        "cimLong" => CimType::SInt64,
+        "cimFloat" => CimType::Real32,
+        "cimDouble" => CimType::Real64,
+        "cimChar16" => CimType::Char16,
+        "cimDateTime" => CimType::DateTime,
+        "cimString" => CimType::String,
+        "cimReference" => CimType::Reference,
+        "cimBase64Binary" | "cimHexBinary" => CimType::UInt8Array,
+        _ => return None,
+    })
+}
+
+/// Where an instance came from, stamped on what [`instance`] makes.
+#[derive(Debug, Clone, Copy)]
+pub struct Origin<'a> {
+    pub namespace: &'a str,
+    pub server_name: &'a str,
+    /// The class asked for: the class of a `w:XmlFragment` item (Windows' reply to a WQL projection),
+    /// which has no class name of its own.
+    pub class_hint: Option<&'a str>,
+}
+
+/// The element of an item that holds the instance: the item itself, or inside a `w:Item`
+/// (EnumerateObjectAndEPR) the child that is not the endpoint reference.
+pub fn instance_element(item: &Element) -> &Element {
+    if item.is(NS_WSMAN, "Item") {
+        item.children.iter().find(|c| !c.is(NS_ADDRESSING, "EndpointReference")).unwrap_or(item)
+    } else {
+        item
+    }
+}
+
+/// The class name of an instance element (see [`Origin::class_hint`]).
+pub fn class_of<'a>(element: &'a Element, origin: Origin<'a>) -> &'a str {
+    if element.is(NS_WSMAN, "XmlFragment") {
+        origin.class_hint.unwrap_or(&element.name)
+    } else {
+        &element.name
+    }
+}
+
+/// Reads an item as an instance. The element's local name is the class; with EnumerateObjectAndEPR the
+/// item is a `w:Item` wrapping the instance and its EPR, and the instance is taken from it. `schema`
+/// types the values (see the module doc); `superclasses` are stamped as given, nearest first.
+/// Errors: BadReply for an item without an instance, InvalidArgument for a value its type rejects.
+pub fn instance(item: &Element, origin: Origin<'_>, schema: Option<&ClassSchema>, superclasses: &[String]) -> Result<CimInstance> {
+    let element = instance_element(item);
+    if element.is(NS_WSMAN, "Item") {
+        return Err(Error::new(ErrorKind::BadReply, "An enumeration item holds no instance"));
+    }
+    let mut properties: Vec<CimProperty> = Vec::new();
+    // Repeated elements of one name are one array property, kept where its first element was.
+    let mut i = 0;
+    while i < element.children.len() {
+        let name = &element.children[i].name;
+        let run = element.children[i..].iter().take_while(|c| &c.name == name).count();
+        let declared = schema.and_then(|s| s.property(name));
+        let elements = &element.children[i..i + run];
+        properties.push(property(elements, declared, origin)?);
+        i += run;
+    }
+    if let Some(schema) = schema {
+        // Properties the class declares but the reply left out (a projection, or KeyOnly) stay absent,
+        // as Windows shows only what came back; mark the keys the schema knows.
+        for p in properties.iter_mut() {
+            p.key = schema.property(&p.name).map_or(false, |d| d.key);
+        }
+    }
+    Ok(CimInstance {
+        namespace: origin.namespace.to_string(),
+        class_name: class_of(element, origin).to_string(),
+        superclasses: superclasses.to_vec(),
+        server_name: origin.server_name.to_string(),
+        properties,
+    })
+}
+
+fn property(elements: &[Element], declared: Option<&PropertySchema>, origin: Origin<'_>) -> Result<CimProperty> {
+    let first = &elements[0];
+    let nil = |e: &Element| e.attr(NS_XSI, "nil").map_or(false, |v| v == "true" || v == "1");
+    let cim_type = match declared {
+        Some(d) => d.cim_type,
+        None => {
+            let scalar = inferred_type(first);
+            if elements.len() > 1 && !scalar.is_array() {
+                scalar.array_of()
+            } else {
+                scalar
+            }
+        }
+    };
+    let name = declared.map_or_else(|| first.name.clone(), |d| d.name.clone());
+    let value = if elements.len() == 1 && nil(first) {
+        CimValue::Null
+    } else if cim_type == CimType::UInt8Array && elements.len() == 1 && first.children.is_empty() && is_binary(first) {
+        octets(first)?
+    } else if cim_type.is_array() {
+        let mut items = Vec::with_capacity(elements.len());
+        for e in elements.iter().filter(|e| !nil(e)) {
+            items.push(scalar(e, cim_type.element(), origin)?);
+        }
+        CimValue::Array(items)
+    } else {
+        scalar(first, cim_type, origin)?
+    };
+    Ok(CimProperty { name, cim_type, value, key: false })
+}
+
+fn is_binary(e: &Element) -> bool {
+    e.attr(NS_XSI, "type").map_or(false, |t| t.ends_with("cimBase64Binary") || t.ends_with("cimHexBinary"))
+}
+
+/// `cim:cimBase64Binary` / `cim:cimHexBinary` text as a byte array.
+fn octets(e: &Element) -> Result<CimValue> {
+    let text: String = e.trimmed().chars().filter(|c| !c.is_whitespace()).collect();
+    let bytes = if e.attr(NS_XSI, "type").map_or(false, |t| t.ends_with("cimHexBinary")) {
+        (0..text.len() / 2).map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()).collect::<Option<Vec<u8>>>()
+    } else {
+        base64::decode(&text).ok()
+    };
+    let bytes = bytes.ok_or_else(|| bad_value(&e.name, &text, "binary"))?;
+    Ok(CimValue::Array(bytes.into_iter().map(CimValue::UInt8).collect()))
+}
+
+fn inferred_type(e: &Element) -> CimType {
+    if let Some(t) = e.attr(NS_XSI, "type").and_then(type_of_xsi) {
+        return t;
+    }
+    if e.child(NS_CIM_COMMON, "Datetime").is_some() || e.child(NS_CIM_COMMON, "Interval").is_some() || e.child(NS_CIM_COMMON, "Date").is_some() {
+        return CimType::DateTime;
+    }
+    if e.child(NS_ADDRESSING, "ReferenceParameters").is_some() || e.child(NS_ADDRESSING, "Address").is_some() {
+        return CimType::Reference;
+    }
+    if !e.children.is_empty() {
+        return CimType::Instance;
+    }
+    CimType::String
+}
+
+fn bad_value(name: &str, text: &str, what: &str) -> Error {
+    Error::new(ErrorKind::BadReply, format!("The server sent '{text}' for property '{name}', which is not a valid {what}"))
+}
+
+fn scalar(e: &Element, t: CimType, origin: Origin<'_>) -> Result<CimValue> {
+    let text = e.trimmed();
+    let bad = |what: &str| bad_value(&e.name, text, what);
+    Ok(match t {
+        CimType::Boolean => match text.to_ascii_lowercase().as_str() {
+            "true" | "1" => CimValue::Boolean(true),
+            "false" | "0" => CimValue::Boolean(false),
+            _ => return Err(bad("boolean")),
+        },
+        CimType::UInt8 => CimValue::UInt8(text.parse().map_err(|_| bad("uint8"))?),
+        CimType::SInt8 => CimValue::SInt8(text.parse().map_err(|_| bad("sint8"))?),
+        CimType::UInt16 => CimValue::UInt16(text.parse().map_err(|_| bad("uint16"))?),
+        CimType::SInt16 => CimValue::SInt16(text.parse().map_err(|_| bad("sint16"))?),
+        CimType::UInt32 => CimValue::UInt32(text.parse().map_err(|_| bad("uint32"))?),
+        CimType::SInt32 => CimValue::SInt32(text.parse().map_err(|_| bad("sint32"))?),
+        CimType::UInt64 => CimValue::UInt64(text.parse().map_err(|_| bad("uint64"))?),
+        CimType::SInt64 => CimValue::SInt64(text.parse().map_err(|_| bad("sint64"))?),
+        CimType::Real32 => CimValue::Real32(real(text).ok_or_else(|| bad("real32"))? as f32),
+        CimType::Real64 => CimValue::Real64(real(text).ok_or_else(|| bad("real64"))?),
+        CimType::Char16 => CimValue::Char16(char16(text).ok_or_else(|| bad("char16"))?),
+        CimType::DateTime => {
+            let inner = e.children.first().map_or(text, Element::trimmed);
+            CimValue::DateTime(datetime(inner).ok_or_else(|| bad("datetime"))?)
+        }
+        CimType::Reference => CimValue::Reference(reference_text(e)),
+        CimType::Instance => {
+            // An embedded instance names its class in xsi:type (`Class_Type`), else by its first child.
+            let mut inner = instance(e, Origin { class_hint: None, ..origin }, None, &[])?;
+            if let Some(t) = e.attr(NS_XSI, "type") {
+                let local = t.rsplit(':').next().unwrap_or(t);
+                inner.class_name = local.strip_suffix("_Type").unwrap_or(local).to_string();
+            }
+            CimValue::Instance(Box::new(inner))
+        }
+        _ => CimValue::String(e.text.clone()),
+    })
+}
+
+/// xs:double text, including `INF`, `-INF` and `NaN`.
+fn real(text: &str) -> Option<f64> {
+    match text {
+        "INF" => Some(f64::INFINITY),
+        "-INF" => Some(f64::NEG_INFINITY),
+        "NaN" => Some(f64::NAN),
+        t => t.parse().ok(),
+    }
+}
+
+/// A char16: OMI and WinRM send the UTF-16 code unit as a decimal number; a single non-digit
+/// character is taken as itself.
+fn char16(text: &str) -> Option<char> {
+    if let Ok(n) = text.parse::<u16>() {
+        return char::from_u32(u32::from(n));
+    }
+    let mut chars = text.chars();
+    match (chars.next(), chars.next()) {
+        (Some(c), None) => Some(c),
+        _ => None,
+    }
+}
+
+/// A CIM datetime from an xs:dateTime (`2001-01-01T01:01:01.000001+13:50`, `Z` or no zone = UTC), an
+/// xs:duration (`P2002DT2H2M2.000002S`) or DMTF text (`20010101010101.000001+830`).
+pub fn datetime(text: &str) -> Option<CimDateTime> {
+    if let Some(d) = crate::cim::wql::parse_dmtf(text) {
+        return Some(d);
+    }
+    if let Some(rest) = text.strip_prefix('P') {
+        return duration(rest).map(|micros| CimDateTime::Interval { micros });
+    }
+    xs_datetime(text)
+}
+
+fn duration(rest: &str) -> Option<u64> {
+    let (date, time) = match rest.split_once('T') {
+        Some((d, t)) => (d, Some(t)),
+        None => (rest, None),
+    };
+    let mut micros: u64 = 0;
+    let mut number = String::new();
+    for c in date.chars() {
+        match c {
+            '0'..='9' => number.push(c),
+            'D' => micros += number.parse::<u64>().ok()? * 86_400_000_000,
+            // Years and months have no fixed length; CIM intervals use days.
+            'Y' => micros += number.parse::<u64>().ok()? * 365 * 86_400_000_000,
+            'M' => micros += number.parse::<u64>().ok()? * 30 * 86_400_000_000,
+            _ => return None,
+        }
+        if c.is_ascii_alphabetic() {
+            number.clear();
+        }
+    }
+    for c in time.unwrap_or("").chars() {
+        match c {
+            '0'..='9' | '.' => number.push(c),
+            'H' => micros += number.parse::<u64>().ok()? * 3_600_000_000,
+            'M' => micros += number.parse::<u64>().ok()? * 60_000_000,
+            'S' => micros += seconds_micros(&number)?,
+            _ => return None,
+        }
+        if c.is_ascii_alphabetic() {
+            number.clear();
+        }
+    }
+    number.is_empty().then_some(micros)
+}
+
+fn seconds_micros(text: &str) -> Option<u64> {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let mut digits: String = fraction.chars().take(6).collect();
+    while digits.len() < 6 {
+        digits.push('0');
+    }
+    Some(whole.parse::<u64>().ok()? * 1_000_000 + digits.parse::<u64>().ok()?)
+}
+
+fn xs_datetime(text: &str) -> Option<CimDateTime> {
+    let (date, time) = text.split_once('T')?;
+    let mut d = date.splitn(3, '-');
+    let (y, m, day): (i64, u32, u32) = (d.next()?.parse().ok()?, d.next()?.parse().ok()?, d.next()?.parse().ok()?);
+    let zone_at = time.find(|c| c == 'Z' || c == '+' || c == '-').unwrap_or(time.len());
+    let (clock, zone) = time.split_at(zone_at);
+    let mut c = clock.splitn(3, ':');
+    let (hh, mm): (i64, i64) = (c.next()?.parse().ok()?, c.next()?.parse().ok()?);
+    let second_micros = seconds_micros(c.next().unwrap_or("0"))? as i64;
+    let offset: i64 = match zone {
+        "" | "Z" => 0,
+        z => {
+            let sign = if z.starts_with('-') { -1 } else { 1 };
+            let (oh, om) = z[1..].split_once(':')?;
+            sign * (oh.parse::<i64>().ok()? * 60 + om.parse::<i64>().ok()?)
+        }
+    };
+    let local_micros = (days_from_civil(y, m, day) * 86_400 + hh * 3600 + mm * 60) * 1_000_000 + second_micros;
+    Some(CimDateTime::Timestamp { unix_micros: local_micros - offset * 60_000_000, utc_offset_minutes: offset as i16 })
+}
+
+/// An endpoint reference in CIM object-path form: `Class.Key1="v1",Key2="v2"` (the class is the last
+/// segment of the resource URI; `__cimnamespace` becomes a `namespace:` prefix).
+fn reference_text(e: &Element) -> String {
+    let params = e.child(NS_ADDRESSING, "ReferenceParameters");
+    let uri = params.and_then(|p| p.child(NS_WSMAN, "ResourceURI")).map(Element::trimmed).unwrap_or("");
+    let class = uri.rsplit('/').next().unwrap_or(uri);
+    let mut namespace = None;
+    let mut keys = Vec::new();
+    for s in params.and_then(|p| p.child(NS_WSMAN, "SelectorSet")).into_iter().flat_map(|set| set.children_named(NS_WSMAN, "Selector")) {
+        let name = s.attr("", "Name").unwrap_or_default();
+        if name == super::envelope::NAMESPACE_SELECTOR {
+            namespace = Some(s.trimmed().to_string());
+        } else {
+            keys.push(format!("{name}=\"{}\"", s.trimmed().replace('\\', "\\\\").replace('"', "\\\"")));
+        }
+    }
+    let prefix = namespace.map(|n| format!("{n}:")).unwrap_or_default();
+    if keys.is_empty() {
+        format!("{prefix}{class}")
+    } else {
+        format!("{prefix}{class}.{}", keys.join(","))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn datetimes_in_every_wire_form() {
+        let t = datetime("2001-01-01T01:01:01.000001+13:50").unwrap();
+        assert_eq!(t.to_dmtf(), "20010101010101.000001+830");
+        assert_eq!(datetime("P2002DT2H2M2.000002S").unwrap().to_dmtf(), "00002002020202.000002:000");
+        assert_eq!(datetime("P2000D").unwrap().to_dmtf(), "00002000000000.000000:000");
+        assert_eq!(datetime("1970-01-01T00:00:00Z").unwrap(), CimDateTime::Timestamp { unix_micros: 0, utc_offset_minutes: 0 });
+        assert_eq!(datetime("20240301003000.000001+060").unwrap().to_dmtf(), "20240301003000.000001+060");
+        for bad in ["", "P", "PT1X", "2001-13", "yesterday"] {
+            assert_eq!(datetime(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn char16_is_a_code_unit() {
+        assert_eq!(char16("33"), Some('!'));
+        assert_eq!(char16("x"), Some('x'));
+        assert_eq!(char16("xy"), None);
+    }
+}

@@ -1,0 +1,447 @@
+//! The WS-Management client of CIM operations: one [`WsmanClient`] per endpoint (computer, port,
+//! scheme, credentials), sending envelopes over the shared HTTP pool ([`crate::transport::http`]) and
+//! reading the replies. Operations block the calling thread (the C ABI is blocking) and can be
+//! cancelled from another thread through a [`Cancel`].
+//!
+//! Class declarations are fetched once per endpoint and class (GetClass over the CIM-XML resource URI)
+//! to type instance values; a server that has no such operation leaves values untyped (strings), as
+//! the binding module explains.
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use hyper::Uri;
+use once_cell::sync::Lazy;
+
+use super::binding::{self, ClassSchema, Origin};
+use super::envelope::{self, EnumerationMode, Header};
+use super::reply::{self, Identity, Page, Reply};
+use super::xml::Element;
+use crate::cim::CimInstance;
+use crate::error::{Error, ErrorKind, Result};
+use crate::registry::SessionOptions;
+use crate::transport::http::{self, TlsPolicy};
+
+/// A user name and password. The password never appears in Debug output, errors or logs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credential {
+    pub user: String,
+    password: String,
+}
+
+impl Credential {
+    /// A credential for `user` (`DOMAIN\user` or `user@realm` as the server expects) with `password`.
+    pub fn new(user: impl Into<String>, password: impl Into<String>) -> Self {
+        Credential { user: user.into(), password: password.into() }
+    }
+}
+
+impl fmt::Debug for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Credential {{ user: {:?}, password: <hidden> }}", self.user)
+    }
+}
+
+/// New-CimSession -Authentication (`PasswordAuthenticationMechanism`, spec §1.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Authentication {
+    /// Basic when a credential is given (Negotiate arrives with the authentication work), none otherwise.
+    #[default]
+    Default,
+    Basic,
+    Digest,
+    Negotiate,
+    Kerberos,
+    NtlmDomain,
+    CredSsp,
+}
+
+/// Cancels a running operation from another thread (a cmdlet's StopProcessing).
+#[derive(Default)]
+pub struct Cancel {
+    cancelled: AtomicBool,
+    notify: tokio::sync::Notify,
+}
+
+impl Cancel {
+    /// Cancels: the operation waiting now, and every later one with this token, fail with Cancelled.
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
+
+    /// True once [`Cancel::cancel`] was called.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::SeqCst)
+    }
+
+    async fn cancelled(&self) {
+        loop {
+            let notified = self.notify.notified();
+            if self.is_cancelled() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+fn cancelled_error() -> Error {
+    Error::new(ErrorKind::Cancelled, "The operation was cancelled")
+}
+
+/// Runs `work` on the library's runtime and waits for it, or for `cancel`.
+fn block_on<T>(cancel: Option<&Cancel>, work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    http::runtime().block_on(async {
+        match cancel {
+            None => work.await,
+            Some(c) => {
+                if c.is_cancelled() {
+                    return Err(cancelled_error());
+                }
+                tokio::select! {
+                    r = work => r,
+                    _ = c.cancelled() => Err(cancelled_error()),
+                }
+            }
+        }
+    })
+}
+
+/// Default `w:MaxEnvelopeSize`, in bytes (what Windows' client sends).
+pub const DEFAULT_MAX_ENVELOPE: u32 = 512_000;
+/// Default `w:OperationTimeout`, in milliseconds.
+pub const DEFAULT_TIMEOUT_MS: u32 = 60_000;
+/// Default `w:MaxElements` of an optimized Enumerate and of each Pull (Windows' client sends 32000).
+pub const DEFAULT_MAX_ELEMENTS: u32 = 32_000;
+/// Extra time the HTTP wait allows beyond the operation timeout, for the server to answer with its fault.
+const HTTP_GRACE: Duration = Duration::from_secs(10);
+/// How many superclasses deep a class's ancestry is fetched.
+const MAX_ANCESTRY: usize = 16;
+
+/// Class declarations by endpoint URL, namespace and class (lower-cased); None when the server has none
+/// to give. Shared by every session and ad hoc call to the same endpoint.
+type SchemaCache = HashMap<(String, String, String), Option<Arc<ClassSchema>>>;
+static SCHEMAS: Lazy<Mutex<SchemaCache>> = Lazy::new(|| Mutex::new(HashMap::new()));
+
+/// A WS-Management endpoint and how to talk to it. Thread-safe; cheap to share.
+pub struct WsmanClient {
+    computer: String,
+    url: Uri,
+    policy: TlsPolicy,
+    authorization: Option<String>,
+    max_envelope_size: u32,
+    timeout_ms: u32,
+    locale: Option<String>,
+    data_locale: Option<String>,
+    /// `w:MaxElements` of an optimized Enumerate and of each Pull.
+    pub max_elements: u32,
+}
+
+impl fmt::Debug for WsmanClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WsmanClient").field("computer", &self.computer).field("url", &self.url.to_string()).finish_non_exhaustive()
+    }
+}
+
+impl WsmanClient {
+    /// A client for `computer` with New-CimSessionOption's `options` (scheme, port, prefix, TLS checks,
+    /// envelope size, timeout, cultures) and the session's credential and mechanism.
+    /// Errors: InvalidArgument for a computer name that makes no URL, and for Basic over HTTP without
+    /// NoEncryption (the password would travel in clear text); NotSupported for the mechanisms that need
+    /// GSSAPI (Negotiate, Kerberos, NtlmDomain) or that WS-Management clients here do not offer
+    /// (Digest, CredSsp); InvalidArgument for Basic without a credential.
+    pub fn new(computer: &str, options: &SessionOptions, credential: Option<&Credential>, authentication: Authentication) -> Result<WsmanClient> {
+        let scheme = if options.use_ssl { "https" } else { "http" };
+        let port = if options.port != 0 { options.port } else if options.use_ssl { 5986 } else { 5985 };
+        let host = if computer.contains(':') && !computer.starts_with('[') { format!("[{computer}]") } else { computer.to_string() };
+        let prefix = options.http_prefix.as_deref().unwrap_or("wsman").trim_matches('/').to_string();
+        let url: Uri = format!("{scheme}://{host}:{port}/{prefix}")
+            .parse()
+            .map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("'{computer}' is not a computer name a URL can be made of: {e}")))?;
+        let authorization = match (authentication, credential) {
+            (Authentication::Default | Authentication::Basic, Some(c)) => {
+                if !options.use_ssl && !options.no_encryption {
+                    return Err(Error::new(
+                        ErrorKind::InvalidArgument,
+                        format!(
+                            "Basic authentication to {computer} over HTTP would send the password unencrypted. \
+                             Use -UseSsl, or allow it with New-CimSessionOption -NoEncryption."
+                        ),
+                    ));
+                }
+                Some(format!("Basic {}", base64::encode(format!("{}:{}", c.user, c.password))))
+            }
+            (Authentication::Basic, None) => {
+                return Err(Error::new(ErrorKind::InvalidArgument, "Basic authentication needs a credential (-Credential)"));
+            }
+            (Authentication::Default, None) => None,
+            (other, _) => {
+                return Err(Error::new(
+                    ErrorKind::NotSupported,
+                    format!("The authentication mechanism {other:?} is not yet supported by RemoteSessions; use Basic over HTTPS"),
+                ));
+            }
+        };
+        Ok(WsmanClient {
+            computer: computer.to_string(),
+            url,
+            policy: TlsPolicy { verify_chain: !options.skip_ca_check, verify_name: !options.skip_cn_check },
+            authorization,
+            max_envelope_size: if options.max_envelope_size_kb == 0 { DEFAULT_MAX_ENVELOPE } else { options.max_envelope_size_kb.saturating_mul(1024) },
+            timeout_ms: if options.timeout_ms == 0 { DEFAULT_TIMEOUT_MS } else { options.timeout_ms },
+            locale: options.ui_culture.clone(),
+            data_locale: options.culture.clone(),
+            max_elements: DEFAULT_MAX_ELEMENTS,
+        })
+    }
+
+    /// The computer name as given.
+    pub fn computer(&self) -> &str {
+        &self.computer
+    }
+
+    /// The endpoint URL, e.g. `https://srv1:5986/wsman`.
+    pub fn url(&self) -> String {
+        self.url.to_string()
+    }
+
+    /// WS-Management Identify (DSP0226 §11): what New-CimSession's test connection sends.
+    pub fn identify(&self, cancel: Option<&Cancel>) -> Result<Identity> {
+        block_on(cancel, async { reply::identity(self.exchange(envelope::identify()).await?) })
+    }
+
+    /// Starts an enumeration of `class_name` in `namespace` (slash or backslash form), with a `filter`
+    /// of (dialect URI, text) when given; results come from [`Enumeration::next`]. For a query,
+    /// `class_name` is the class it selects from when known, else empty (the wildcard resource URI
+    /// `http://schemas.dmtf.org/wbem/wscim/1/*` is used for every query, as Windows' client does).
+    /// `keys_only` enumerates endpoint references and hands out instances with only their keys;
+    /// `shallow` leaves out instances of subclasses.
+    /// Errors: the server's faults (InvalidNamespace, InvalidClass, InvalidQuery, …), network errors.
+    pub fn enumerate(self: &Arc<Self>, namespace: &str, class_name: &str, filter: Option<(&str, &str)>, keys_only: bool, shallow: bool, cancel: Option<Arc<Cancel>>) -> Result<Enumeration> {
+        let namespace = namespace.replace('\\', "/");
+        let resource_uri = match filter {
+            Some(_) => envelope::QUERY_RESOURCE_URI.to_string(),
+            None => envelope::class_resource_uri(class_name),
+        };
+        let mode = if keys_only { EnumerationMode::Epr } else { EnumerationMode::Objects };
+        let body = envelope::enumerate_body(true, self.max_elements, mode, filter);
+        let selectors = vec![(envelope::NAMESPACE_SELECTOR.to_string(), namespace.clone())];
+        let page = block_on(cancel.as_deref(), async {
+            reply::page(self.send(envelope::ACTION_ENUMERATE, &resource_uri, &selectors, &body).await?)
+        })?;
+        let mut e = Enumeration {
+            client: Arc::clone(self),
+            namespace,
+            resource_uri,
+            requested_class: class_name.to_string(),
+            shallow,
+            items: VecDeque::new(),
+            context: None,
+            cancel,
+        };
+        e.take(page);
+        Ok(e)
+    }
+
+    /// The class declaration of `class_name`, from this endpoint's cache or fetched with GetClass;
+    /// None when the server does not give one (the values then stay untyped).
+    pub fn class_schema(&self, namespace: &str, class_name: &str, cancel: Option<&Cancel>) -> Result<Option<Arc<ClassSchema>>> {
+        let key = (self.url.to_string(), namespace.to_lowercase(), class_name.to_lowercase());
+        if let Some(known) = SCHEMAS.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+            return Ok(known.clone());
+        }
+        let selectors = vec![
+            (envelope::NAMESPACE_SELECTOR.to_string(), namespace.to_string()),
+            ("ClassName".to_string(), class_name.to_string()),
+        ];
+        let fetched = block_on(cancel, async {
+            self.send(envelope::ACTION_GET, envelope::CLASS_RESOURCE_URI, &selectors, "").await
+        });
+        let schema = match fetched {
+            Ok(reply) => reply.payload().and_then(|c| binding::class_schema(c).ok()).map(Arc::new),
+            // Cancellation and a dead server are the caller's errors, not "this server has no classes".
+            Err(e) if matches!(e.kind, ErrorKind::Cancelled | ErrorKind::ConnectionFailed | ErrorKind::Timeout | ErrorKind::TlsFailed | ErrorKind::AccessDenied) => return Err(e),
+            Err(_) => None,
+        };
+        SCHEMAS.lock().unwrap_or_else(|p| p.into_inner()).insert(key, schema.clone());
+        Ok(schema)
+    }
+
+    /// The superclasses of `class_name`, nearest first, as far as the server's declarations tell.
+    fn ancestry(&self, namespace: &str, schema: Option<&ClassSchema>, cancel: Option<&Cancel>) -> Result<Vec<String>> {
+        let mut chain = Vec::new();
+        let mut next = schema.and_then(|s| s.superclass.clone());
+        while let Some(parent) = next.take() {
+            if chain.len() >= MAX_ANCESTRY || chain.iter().any(|c: &String| c.eq_ignore_ascii_case(&parent)) {
+                break;
+            }
+            next = self.class_schema(namespace, &parent, cancel)?.and_then(|s| s.superclass.clone());
+            chain.push(parent);
+        }
+        Ok(chain)
+    }
+
+    /// Sends one request with the standard header and reads its reply (faults become errors).
+    async fn send(&self, action: &str, resource_uri: &str, selectors: &[(String, String)], body: &str) -> Result<Reply> {
+        let url = self.url.to_string();
+        let header = Header {
+            to: &url,
+            resource_uri,
+            action,
+            selectors,
+            max_envelope_size: self.max_envelope_size,
+            timeout_ms: self.timeout_ms,
+            locale: self.locale.as_deref(),
+            data_locale: self.data_locale.as_deref(),
+        };
+        self.exchange(envelope::request(&header, body).xml).await
+    }
+
+    /// POSTs an envelope and turns the HTTP reply into a [`Reply`] or an error naming this computer.
+    async fn exchange(&self, xml: String) -> Result<Reply> {
+        let wait = Duration::from_millis(u64::from(self.timeout_ms)) + HTTP_GRACE;
+        let reply = http::post(&self.url, self.policy, self.authorization.as_deref(), xml, wait).await?;
+        let soap = reply.content_type.as_deref().map_or(false, |t| t.to_ascii_lowercase().starts_with("application/soap+xml"));
+        let from = &self.computer;
+        match reply.status {
+            401 => Err(Error::new(ErrorKind::AccessDenied, format!("{from} refused the credentials (HTTP 401 Unauthorized)"))),
+            403 => Err(Error::new(ErrorKind::AccessDenied, format!("{from} refused the request (HTTP 403 Forbidden)"))),
+            200 | 400 | 500 if soap => {
+                let parsed = Reply::parse(&reply.body).map_err(|e| e.context(from))?;
+                match parsed.fault() {
+                    Some(fault) => Err(fault.into_error().context(from)),
+                    None if reply.status == 200 => Ok(parsed),
+                    None => Err(Error::new(ErrorKind::BadReply, format!("{from} answered HTTP {} without a fault", reply.status))),
+                }
+            }
+            200 | 400 | 500 => Err(Error::new(
+                ErrorKind::BadReply,
+                format!(
+                    "{from} answered with content type '{}' instead of application/soap+xml (HTTP {})",
+                    reply.content_type.as_deref().unwrap_or("none"),
+                    reply.status
+                ),
+            )),
+            status => Err(Error::new(ErrorKind::BadReply, format!("{from} answered HTTP {status} to a WS-Management request"))),
+        }
+    }
+}
+
+/// A running enumeration: instances are handed out as the pages arrive; each Pull is sent only when
+/// the previous page is used up, so memory holds one page at a time. Dropping an enumeration that has
+/// not reached its end releases it on the server (WS-Enumeration Release).
+pub struct Enumeration {
+    client: Arc<WsmanClient>,
+    namespace: String,
+    resource_uri: String,
+    requested_class: String,
+    shallow: bool,
+    items: VecDeque<Element>,
+    context: Option<String>,
+    cancel: Option<Arc<Cancel>>,
+}
+
+impl Enumeration {
+    fn take(&mut self, page: Page) {
+        self.items.extend(page.items);
+        self.context = page.context;
+    }
+
+    /// The next instance, or None at the end. Sends a Pull when the current page is used up.
+    /// Errors: the server's faults, network errors, Cancelled, BadReply for an item that is no instance.
+    pub fn next(&mut self) -> Result<Option<CimInstance>> {
+        loop {
+            if let Some(item) = self.items.pop_front() {
+                let instance = self.instance(&item)?;
+                if self.shallow && !self.requested_class.is_empty() && !instance.class_name.eq_ignore_ascii_case(&self.requested_class) {
+                    continue;
+                }
+                return Ok(Some(instance));
+            }
+            let Some(context) = self.context.take() else { return Ok(None) };
+            let body = envelope::pull_body(&context, self.client.max_elements);
+            let selectors = vec![(envelope::NAMESPACE_SELECTOR.to_string(), self.namespace.clone())];
+            let client = Arc::clone(&self.client);
+            let page = block_on(self.cancel.as_deref(), async {
+                reply::page(client.send(envelope::ACTION_PULL, &self.resource_uri, &selectors, &body).await?)
+            });
+            match page {
+                Ok(page) if page.context.is_none() && !page.end_of_sequence => {
+                    self.items.extend(page.items);
+                    self.context = Some(context);
+                }
+                Ok(page) => self.take(page),
+                Err(e) => {
+                    // The context is still open on the server unless it said otherwise.
+                    if e.kind == ErrorKind::Cancelled {
+                        self.context = Some(context);
+                    }
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    fn instance(&self, item: &Element) -> Result<CimInstance> {
+        let cancel = self.cancel.as_deref();
+        let hint = (!self.requested_class.is_empty()).then_some(self.requested_class.as_str());
+        let origin = Origin { namespace: &self.namespace, server_name: &self.client.computer, class_hint: hint };
+        if item.name == "EndpointReference" {
+            return self.keys_of(item, origin);
+        }
+        let class = binding::class_of(binding::instance_element(item), origin).to_string();
+        let schema = self.client.class_schema(&self.namespace, &class, cancel)?;
+        let ancestry = self.client.ancestry(&self.namespace, schema.as_deref(), cancel)?;
+        binding::instance(item, origin, schema.as_deref(), &ancestry)
+    }
+
+    /// An EPR item (KeyOnly) as an instance holding its key properties, typed by the class schema.
+    fn keys_of(&self, epr: &Element, origin: Origin<'_>) -> Result<CimInstance> {
+        use super::{NS_ADDRESSING, NS_WSMAN};
+        let params = epr.child(NS_ADDRESSING, "ReferenceParameters");
+        let uri = params.and_then(|p| p.child(NS_WSMAN, "ResourceURI")).map(Element::trimmed).unwrap_or("");
+        let class = uri.rsplit('/').next().unwrap_or(&self.requested_class).to_string();
+        let mut synthetic = Element { ns: "".into(), name: class.clone(), attrs: Vec::new(), children: Vec::new(), text: String::new() };
+        for s in params.and_then(|p| p.child(NS_WSMAN, "SelectorSet")).into_iter().flat_map(|set| set.children_named(NS_WSMAN, "Selector")) {
+            let name = s.attr("", "Name").unwrap_or_default();
+            if name == envelope::NAMESPACE_SELECTOR {
+                continue;
+            }
+            let mut child = s.clone();
+            child.name = name.to_string();
+            child.attrs.clear();
+            synthetic.children.push(child);
+        }
+        let cancel = self.cancel.as_deref();
+        let schema = self.client.class_schema(&self.namespace, &class, cancel)?;
+        let ancestry = self.client.ancestry(&self.namespace, schema.as_deref(), cancel)?;
+        let mut instance = binding::instance(&synthetic, origin, schema.as_deref(), &ancestry)?;
+        for p in instance.properties.iter_mut() {
+            p.key = true;
+        }
+        Ok(instance)
+    }
+}
+
+impl Drop for Enumeration {
+    fn drop(&mut self) {
+        let Some(context) = self.context.take() else { return };
+        let client = Arc::clone(&self.client);
+        let namespace = self.namespace.clone();
+        let resource_uri = self.resource_uri.clone();
+        let release = async move {
+            let selectors = vec![(envelope::NAMESPACE_SELECTOR.to_string(), namespace)];
+            let _ = client.send(envelope::ACTION_RELEASE, &resource_uri, &selectors, &envelope::release_body(&context)).await;
+        };
+        if tokio::runtime::Handle::try_current().is_ok() {
+            http::runtime().spawn(release);
+        } else {
+            // Waited for (briefly) so the server has the context back before the caller goes on.
+            let _ = http::runtime().block_on(async { tokio::time::timeout(Duration::from_secs(5), release).await });
+        }
+    }
+}

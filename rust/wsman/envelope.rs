@@ -1,0 +1,195 @@
+//! WS-Management request envelopes (DMTF DSP0226, with the CIM binding of DSP0227 and Microsoft's
+//! extensions of MS-WSMV): the SOAP 1.2 header every operation shares and the bodies of Identify,
+//! Get, Enumerate, Pull and Release. Sans-IO: this module only writes text.
+
+use uuid::Uuid;
+
+use super::xml::escape;
+use super::{NS_ADDRESSING, NS_ENUMERATION, NS_IDENTITY, NS_MSWSMAN, NS_SOAP, NS_WSMAN};
+
+/// The anonymous reply-to address (WS-Addressing 2004/08).
+pub const ANONYMOUS: &str = "http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous";
+/// WS-Transfer Get.
+pub const ACTION_GET: &str = "http://schemas.xmlsoap.org/ws/2004/09/transfer/Get";
+/// WS-Enumeration Enumerate.
+pub const ACTION_ENUMERATE: &str = "http://schemas.xmlsoap.org/ws/2004/09/enumeration/Enumerate";
+/// WS-Enumeration Pull.
+pub const ACTION_PULL: &str = "http://schemas.xmlsoap.org/ws/2004/09/enumeration/Pull";
+/// WS-Enumeration Release.
+pub const ACTION_RELEASE: &str = "http://schemas.xmlsoap.org/ws/2004/09/enumeration/Release";
+/// The WQL filter dialect (MS-WSMV 2.2.4.x, `w:Filter/@Dialect`).
+pub const DIALECT_WQL: &str = "http://schemas.microsoft.com/wbem/wsman/1/WQL";
+/// The CQL filter dialect (DSP0202).
+pub const DIALECT_CQL: &str = "http://schemas.dmtf.org/wbem/cql/1/dsp0202.pdf";
+/// Resource URI for class declarations over the CIM-XML binding (GetClass).
+pub const CLASS_RESOURCE_URI: &str = "http://schemas.dmtf.org/wbem/cim-xml/2/cim-schema/2/*";
+/// Resource URI of a query (a filtered Enumerate over every class), as Windows' client sends it.
+pub const QUERY_RESOURCE_URI: &str = "http://schemas.dmtf.org/wbem/wscim/1/*";
+/// The selector naming the CIM namespace (DSP0227 §7.1).
+pub const NAMESPACE_SELECTOR: &str = "__cimnamespace";
+
+/// Resource URI of a CIM class, as Windows' CIM client writes it: DMTF's schema URI for `CIM_` classes,
+/// Microsoft's for every other class (DSP0227 §7.2, MS-WSMV 3.1.4.1.x).
+pub fn class_resource_uri(class_name: &str) -> String {
+    let base = if class_name.len() >= 4 && class_name[..4].eq_ignore_ascii_case("CIM_") {
+        "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/"
+    } else {
+        "http://schemas.microsoft.com/wbem/wscim/1/cim-schema/2/"
+    };
+    format!("{base}{class_name}")
+}
+
+/// The header fields of one request (DSP0226 §6).
+#[derive(Debug, Clone)]
+pub struct Header<'a> {
+    /// The endpoint URL, e.g. `https://srv1:5986/wsman`.
+    pub to: &'a str,
+    pub resource_uri: &'a str,
+    pub action: &'a str,
+    /// `w:SelectorSet` entries in order, e.g. `__cimnamespace` and key properties.
+    pub selectors: &'a [(String, String)],
+    /// Largest reply, in bytes (`w:MaxEnvelopeSize`).
+    pub max_envelope_size: u32,
+    /// Server-side time limit in milliseconds (`w:OperationTimeout`, written as an xs:duration).
+    pub timeout_ms: u32,
+    /// `w:Locale` (message language), e.g. `en-US`.
+    pub locale: Option<&'a str>,
+    /// `p:DataLocale` (MS-WSMV 2.2.4.9: number and date formats), e.g. `de-DE`.
+    pub data_locale: Option<&'a str>,
+}
+
+/// A whole request: the envelope text and its `wsa:MessageID` (`uuid:…`).
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub message_id: String,
+    pub xml: String,
+}
+
+/// Writes an envelope with `header` and `body` (the body's inner XML, using the prefixes `s`, `a`,
+/// `n`, `w`, `p` declared on the envelope).
+pub fn request(header: &Header<'_>, body: &str) -> Request {
+    let message_id = format!("uuid:{}", Uuid::new_v4().hyphenated().to_string().to_uppercase());
+    let mut x = String::with_capacity(1200 + body.len());
+    x.push_str(&format!(
+        r#"<s:Envelope xmlns:s="{NS_SOAP}" xmlns:a="{NS_ADDRESSING}" xmlns:n="{NS_ENUMERATION}" xmlns:w="{NS_WSMAN}" xmlns:p="{NS_MSWSMAN}"><s:Header>"#
+    ));
+    x.push_str(&format!("<a:To>{}</a:To>", escape(header.to)));
+    x.push_str(&format!(r#"<w:ResourceURI s:mustUnderstand="true">{}</w:ResourceURI>"#, escape(header.resource_uri)));
+    x.push_str(&format!(r#"<a:ReplyTo><a:Address s:mustUnderstand="true">{ANONYMOUS}</a:Address></a:ReplyTo>"#));
+    x.push_str(&format!(r#"<a:Action s:mustUnderstand="true">{}</a:Action>"#, escape(header.action)));
+    x.push_str(&format!(r#"<w:MaxEnvelopeSize s:mustUnderstand="true">{}</w:MaxEnvelopeSize>"#, header.max_envelope_size));
+    x.push_str(&format!("<a:MessageID>{message_id}</a:MessageID>"));
+    if let Some(locale) = header.locale {
+        x.push_str(&format!(r#"<w:Locale xml:lang="{}" s:mustUnderstand="false"/>"#, escape(locale)));
+    }
+    if let Some(locale) = header.data_locale {
+        x.push_str(&format!(r#"<p:DataLocale xml:lang="{}" s:mustUnderstand="false"/>"#, escape(locale)));
+    }
+    x.push_str(&format!("<w:OperationTimeout>{}</w:OperationTimeout>", duration(header.timeout_ms)));
+    if !header.selectors.is_empty() {
+        x.push_str("<w:SelectorSet>");
+        for (name, value) in header.selectors {
+            x.push_str(&format!(r#"<w:Selector Name="{}">{}</w:Selector>"#, escape(name), escape(value)));
+        }
+        x.push_str("</w:SelectorSet>");
+    }
+    x.push_str("</s:Header><s:Body>");
+    x.push_str(body);
+    x.push_str("</s:Body></s:Envelope>");
+    Request { message_id, xml: x }
+}
+
+/// WS-Management Identify (DSP0226 §11): no addressing headers at all.
+pub fn identify() -> String {
+    format!(r#"<s:Envelope xmlns:s="{NS_SOAP}" xmlns:wsmid="{NS_IDENTITY}"><s:Header/><s:Body><wsmid:Identify/></s:Body></s:Envelope>"#)
+}
+
+/// What an enumeration returns (DSP0226 §8.7, `w:EnumerationMode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EnumerationMode {
+    /// Instances only (no `w:EnumerationMode` element).
+    #[default]
+    Objects,
+    /// Endpoint references only.
+    Epr,
+    /// Each item is an instance with its endpoint reference.
+    ObjectAndEpr,
+}
+
+/// The body of an Enumerate (DSP0226 §8.2): `optimize` asks for the first `max_elements` items in the
+/// response itself (`w:OptimizeEnumeration`); `filter` is (dialect URI, text).
+pub fn enumerate_body(optimize: bool, max_elements: u32, mode: EnumerationMode, filter: Option<(&str, &str)>) -> String {
+    let mut b = String::from("<n:Enumerate>");
+    if optimize {
+        b.push_str(&format!("<w:OptimizeEnumeration/><w:MaxElements>{max_elements}</w:MaxElements>"));
+    }
+    match mode {
+        EnumerationMode::Objects => {}
+        EnumerationMode::Epr => b.push_str("<w:EnumerationMode>EnumerateEPR</w:EnumerationMode>"),
+        EnumerationMode::ObjectAndEpr => b.push_str("<w:EnumerationMode>EnumerateObjectAndEPR</w:EnumerationMode>"),
+    }
+    if let Some((dialect, text)) = filter {
+        b.push_str(&format!(r#"<w:Filter Dialect="{}">{}</w:Filter>"#, escape(dialect), escape(text)));
+    }
+    b.push_str("</n:Enumerate>");
+    b
+}
+
+/// The body of a Pull for `context`, at most `max_elements` items (DSP0226 §8.3).
+pub fn pull_body(context: &str, max_elements: u32) -> String {
+    format!(
+        "<n:Pull><n:EnumerationContext>{}</n:EnumerationContext><n:MaxElements>{max_elements}</n:MaxElements></n:Pull>",
+        escape(context)
+    )
+}
+
+/// The body of a Release of `context` (DSP0226 §8.4), sent when a caller stops an enumeration early.
+pub fn release_body(context: &str) -> String {
+    format!("<n:Release><n:EnumerationContext>{}</n:EnumerationContext></n:Release>", escape(context))
+}
+
+/// Milliseconds as an xs:duration with milliseconds, e.g. 60 000 → `PT60.000S`.
+pub fn duration(ms: u32) -> String {
+    format!("PT{}.{:03}S", ms / 1000, ms % 1000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resource_uris_follow_the_windows_client() {
+        assert_eq!(class_resource_uri("CIM_Process"), "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_Process");
+        assert_eq!(class_resource_uri("Win32_Process"), "http://schemas.microsoft.com/wbem/wscim/1/cim-schema/2/Win32_Process");
+    }
+
+    #[test]
+    fn header_escapes_and_orders_selectors() {
+        let selectors = vec![("__cimnamespace".to_string(), "root/cimv2".to_string()), ("Name".to_string(), "a<b".to_string())];
+        let h = Header {
+            to: "http://h:5985/wsman",
+            resource_uri: &class_resource_uri("X_Y"),
+            action: ACTION_GET,
+            selectors: &selectors,
+            max_envelope_size: 512_000,
+            timeout_ms: 60_000,
+            locale: Some("en-US"),
+            data_locale: None,
+        };
+        let r = request(&h, "");
+        assert!(r.xml.contains(r#"<w:Selector Name="__cimnamespace">root/cimv2</w:Selector><w:Selector Name="Name">a&lt;b</w:Selector>"#));
+        assert!(r.xml.contains("<w:OperationTimeout>PT60.000S</w:OperationTimeout>"));
+        assert!(r.xml.contains(&format!("<a:MessageID>{}</a:MessageID>", r.message_id)));
+        crate::wsman::xml::parse(&r.xml, "request").unwrap();
+    }
+
+    #[test]
+    fn enumerate_bodies() {
+        assert_eq!(enumerate_body(false, 0, EnumerationMode::Objects, None), "<n:Enumerate></n:Enumerate>");
+        let b = enumerate_body(true, 2, EnumerationMode::Epr, Some((DIALECT_WQL, "SELECT * FROM A WHERE B = 'x'")));
+        assert_eq!(
+            b,
+            r#"<n:Enumerate><w:OptimizeEnumeration/><w:MaxElements>2</w:MaxElements><w:EnumerationMode>EnumerateEPR</w:EnumerationMode><w:Filter Dialect="http://schemas.microsoft.com/wbem/wsman/1/WQL">SELECT * FROM A WHERE B = &apos;x&apos;</w:Filter></n:Enumerate>"#
+        );
+    }
+}

@@ -1,0 +1,249 @@
+//! Reading WS-Management replies (DSP0226): the SOAP envelope, faults (with the CIM error of DSP0227
+//! §7.8 or Windows' `f:WSManFault`/`__ExtendedStatus`), Identify, and enumeration pages. Sans-IO.
+
+use super::xml::{self, Element};
+use super::{NS_ADDRESSING, NS_ENUMERATION, NS_IDENTITY, NS_SOAP, NS_WSMAN, NS_WSMAN_FAULT};
+use crate::error::{Error, ErrorKind, Result};
+
+/// A parsed reply envelope.
+#[derive(Debug)]
+pub struct Reply {
+    root: Element,
+}
+
+impl Reply {
+    /// Parses `text` as a SOAP 1.2 envelope. Errors: BadReply when it is not XML or not an envelope.
+    pub fn parse(text: &str) -> Result<Reply> {
+        let root = xml::parse(text, "The server's reply").map_err(|e| Error::new(ErrorKind::BadReply, e.message))?;
+        if !root.is(NS_SOAP, "Envelope") {
+            return Err(Error::new(ErrorKind::BadReply, format!("The server's reply is not a SOAP envelope (its root is '{}')", root.name)));
+        }
+        Ok(Reply { root })
+    }
+
+    /// The `s:Body` element (an empty element when the envelope has none).
+    pub fn body(&self) -> &Element {
+        static EMPTY: once_cell::sync::Lazy<Element> = once_cell::sync::Lazy::new(|| Element {
+            ns: NS_SOAP.into(),
+            name: "Body".into(),
+            attrs: Vec::new(),
+            children: Vec::new(),
+            text: String::new(),
+        });
+        self.root.child(NS_SOAP, "Body").unwrap_or(&EMPTY)
+    }
+
+    /// The body's first element, if any.
+    pub fn payload(&self) -> Option<&Element> {
+        self.body().children.first()
+    }
+
+    /// `wsa:Action` of the header.
+    pub fn action(&self) -> Option<&str> {
+        self.root.child(NS_SOAP, "Header")?.child(NS_ADDRESSING, "Action").map(Element::trimmed)
+    }
+
+    /// The fault this reply carries, if it is one.
+    pub fn fault(&self) -> Option<Fault> {
+        self.body().child(NS_SOAP, "Fault").map(Fault::read)
+    }
+
+    /// The reply as the answer to a successful request: a fault becomes its error.
+    pub fn ok(self) -> Result<Reply> {
+        match self.fault() {
+            Some(fault) => Err(fault.into_error()),
+            None => Ok(self),
+        }
+    }
+}
+
+/// A SOAP fault as WS-Management servers send it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fault {
+    /// `s:Code/s:Value`, e.g. `s:Sender`.
+    pub code: String,
+    /// `s:Subcode/s:Value`, e.g. `wsa:DestinationUnreachable` or `w:AccessDenied`.
+    pub subcode: Option<String>,
+    /// `s:Reason/s:Text`.
+    pub reason: String,
+    /// `w:FaultDetail`, e.g. `…/faultDetail/InvalidResourceURI`.
+    pub detail: Option<String>,
+    /// The CIM status from a CIM error instance (`CIMStatusCode`) or Windows' `__ExtendedStatus/StatusCode`
+    /// mapped from its WMI code.
+    pub cim_status: Option<u32>,
+    /// The most specific message the detail has (the provider's), else the reason.
+    pub message: String,
+}
+
+impl Fault {
+    fn read(fault: &Element) -> Fault {
+        let value = |e: Option<&Element>| e.and_then(|e| e.child(NS_SOAP, "Value")).map(|v| v.trimmed().to_string());
+        let code_el = fault.child(NS_SOAP, "Code");
+        let code = value(code_el).unwrap_or_default();
+        let subcode = value(code_el.and_then(|c| c.child(NS_SOAP, "Subcode")));
+        let reason = fault
+            .child(NS_SOAP, "Reason")
+            .and_then(|r| r.child(NS_SOAP, "Text"))
+            .map(|t| t.trimmed().to_string())
+            .unwrap_or_default();
+        let detail_el = fault.child(NS_SOAP, "Detail");
+        let detail = detail_el.and_then(|d| d.child_local("FaultDetail")).map(|d| d.trimmed().to_string());
+        let mut cim_status = None;
+        let mut message = None;
+        if let Some(d) = detail_el {
+            for e in d.children.iter() {
+                if e.name.ends_with("_Error") || e.children.iter().any(|c| c.name == "CIMStatusCode") {
+                    // A CIM_Error instance (DSP0227 §7.8; OMI sends OMI_Error).
+                    cim_status = e.child_local("CIMStatusCode").and_then(|c| c.trimmed().parse().ok());
+                    message = e.child_local("Message").map(|m| m.trimmed().to_string()).filter(|m| !m.is_empty());
+                } else if e.is(NS_WSMAN_FAULT, "WSManFault") {
+                    let (status, text) = windows_fault(e);
+                    cim_status = cim_status.or(status);
+                    message = message.or(text);
+                }
+            }
+        }
+        let message = message.unwrap_or_else(|| reason.clone());
+        Fault { code, subcode, reason, detail, cim_status, message }
+    }
+
+    /// The error for this fault: its kind from the CIM status, else from the WS-Management subcode.
+    pub fn into_error(self) -> Error {
+        let kind = self
+            .cim_status
+            .and_then(kind_of_cim_status)
+            .or_else(|| self.subcode.as_deref().and_then(kind_of_subcode))
+            .unwrap_or(ErrorKind::Fault);
+        let mut message = self.message.clone();
+        if let Some(status) = self.cim_status {
+            message = format!("{message} (CIM status {status})");
+        }
+        Error { kind, message, cim_status: self.cim_status, fault_code: self.subcode.or(Some(self.code)) }
+    }
+}
+
+/// Windows' `f:WSManFault`: the innermost message, and a CIM status from the WMI error in
+/// `__ExtendedStatus/StatusCode` (0x8004xxxx) when there is one.
+fn windows_fault(fault: &Element) -> (Option<u32>, Option<String>) {
+    let mut status = None;
+    let mut text = None;
+    let mut stack = vec![fault];
+    while let Some(e) = stack.pop() {
+        if e.name == "Message" && !e.trimmed().is_empty() {
+            text = Some(e.trimmed().to_string());
+        }
+        if e.name == "__ExtendedStatus" {
+            status = e.child_local("StatusCode").and_then(|c| c.trimmed().parse::<u32>().ok()).and_then(cim_status_of_wmi);
+            if let Some(d) = e.child_local("Description").map(Element::trimmed).filter(|d| !d.is_empty()) {
+                text = Some(d.to_string());
+            }
+        }
+        stack.extend(e.children.iter().rev());
+    }
+    (status, text)
+}
+
+/// The CIM status for a WMI error code (`WBEM_E_*`), for the common ones.
+fn cim_status_of_wmi(code: u32) -> Option<u32> {
+    Some(match code {
+        0x8004_1001 => 1,  // generic failure
+        0x8004_1003 => 2,  // access denied
+        0x8004_100E => 3,  // invalid namespace
+        0x8004_1008 => 4,  // invalid parameter
+        0x8004_1010 => 5,  // invalid class
+        0x8004_1002 => 6,  // not found
+        0x8004_100C => 7,  // not supported
+        0x8004_1019 => 11, // already exists
+        0x8004_1017 => 15, // invalid query
+        0x8004_1055 => 17, // method not available
+        _ => return None,
+    })
+}
+
+/// The error kind of a CIM status (DSP0004 Annex / DSP0227 §7.8), where one fits.
+pub fn kind_of_cim_status(status: u32) -> Option<ErrorKind> {
+    Some(match status {
+        2 => ErrorKind::AccessDenied,
+        3 => ErrorKind::InvalidNamespace,
+        4 => ErrorKind::InvalidArgument,
+        5 => ErrorKind::InvalidClass,
+        6 => ErrorKind::NotFound,
+        7 => ErrorKind::NotSupported,
+        11 => ErrorKind::AlreadyExists,
+        12 | 13 => ErrorKind::InvalidArgument,
+        14 => ErrorKind::NotSupported,
+        15 => ErrorKind::InvalidQuery,
+        16 | 17 => ErrorKind::MethodNotFound,
+        _ => return None,
+    })
+}
+
+fn kind_of_subcode(subcode: &str) -> Option<ErrorKind> {
+    let local = subcode.rsplit(':').next().unwrap_or(subcode);
+    Some(match local {
+        "AccessDenied" => ErrorKind::AccessDenied,
+        "TimedOut" => ErrorKind::Timeout,
+        "CannotProcessFilter" => ErrorKind::InvalidQuery,
+        "InvalidSelectors" | "InvalidParameter" => ErrorKind::InvalidArgument,
+        "AlreadyExists" => ErrorKind::AlreadyExists,
+        "ActionNotSupported" | "UnsupportedFeature" | "FilterDialectRequestedUnavailable" => ErrorKind::NotSupported,
+        _ => return None,
+    })
+}
+
+/// What an Identify reply says about the server (DSP0226 §11).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Identity {
+    pub protocol_version: String,
+    pub product_vendor: String,
+    pub product_version: String,
+}
+
+/// Reads an IdentifyResponse. Errors: the fault, or BadReply for another reply.
+pub fn identity(reply: Reply) -> Result<Identity> {
+    let reply = reply.ok()?;
+    // OMI puts IdentifyResponse in the SOAP namespace, others in the identity namespace.
+    let r = reply
+        .body()
+        .child_local("IdentifyResponse")
+        .ok_or_else(|| Error::new(ErrorKind::BadReply, "The server's reply to Identify is not an IdentifyResponse"))?;
+    let text = |name: &str| r.child(NS_IDENTITY, name).map(|e| e.trimmed().to_string()).unwrap_or_default();
+    Ok(Identity { protocol_version: text("ProtocolVersion"), product_vendor: text("ProductVendor"), product_version: text("ProductVersion") })
+}
+
+/// One EnumerateResponse or PullResponse: the items, the context to pull next, and whether the
+/// sequence ended. OMI returns a context even with EndOfSequence; `context` is None after the end. A
+/// PullResponse may leave the context out to mean "the same context again" (WS-Enumeration §3.2).
+#[derive(Debug)]
+pub struct Page {
+    pub items: Vec<Element>,
+    pub context: Option<String>,
+    pub end_of_sequence: bool,
+}
+
+/// Reads an EnumerateResponse or PullResponse. Errors: the fault, or BadReply for another reply.
+pub fn page(reply: Reply) -> Result<Page> {
+    let mut reply = reply.ok()?;
+    let body = reply.root.children.iter_mut().find(|c| c.is(NS_SOAP, "Body"));
+    let response = body.and_then(|b| {
+        b.children.iter_mut().find(|c| c.is(NS_ENUMERATION, "EnumerateResponse") || c.is(NS_ENUMERATION, "PullResponse"))
+    });
+    let Some(response) = response else {
+        return Err(Error::new(ErrorKind::BadReply, "The server's reply is neither an EnumerateResponse nor a PullResponse"));
+    };
+    let end_of_sequence = response.child(NS_WSMAN, "EndOfSequence").is_some() || response.child(NS_ENUMERATION, "EndOfSequence").is_some();
+    let context = response
+        .child(NS_ENUMERATION, "EnumerationContext")
+        .map(|c| c.trimmed().to_string())
+        .filter(|c| !c.is_empty() && !end_of_sequence);
+    let items = response
+        .children
+        .iter_mut()
+        .find(|c| c.name == "Items" && (&*c.ns == NS_WSMAN || &*c.ns == NS_ENUMERATION))
+        .map(|items| std::mem::take(&mut items.children))
+        .unwrap_or_default();
+    if !end_of_sequence && context.is_none() && response.name == "EnumerateResponse" {
+        return Err(Error::new(ErrorKind::BadReply, "The server's EnumerateResponse has neither an EnumerationContext nor EndOfSequence"));
+    }
+    Ok(Page { items, context, end_of_sequence })
+}
