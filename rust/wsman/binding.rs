@@ -331,6 +331,9 @@ fn duration(rest: &str) -> Option<u64> {
     };
     let mut micros: u64 = 0;
     let mut number = String::new();
+    if !rest.chars().any(|c| c.is_ascii_digit()) {
+        return None;
+    }
     for c in date.chars() {
         match c {
             '0'..='9' => number.push(c),
