@@ -39,6 +39,14 @@ internal static class CimErrors
             ResultCode.InvalidArgument => ("HRESULT 0x80041008", ErrorCategory.InvalidArgument, "Invalid parameter "),
             ResultCode.Io => ("HRESULT 0x80041001", ErrorCategory.ReadError, "Generic failure "),
             ResultCode.SessionRemoved => ("CimSessionRemoved", ErrorCategory.InvalidOperation, "The CIM session has been removed."),
+            ResultCode.AccessDenied => ("HRESULT 0x80070005", ErrorCategory.PermissionDenied, "Access is denied. "),
+            ResultCode.ConnectionFailed => ("HRESULT 0x80338012", ErrorCategory.ConnectionError, "The client cannot connect to the destination specified in the request. "),
+            ResultCode.Timeout => ("HRESULT 0x80338029", ErrorCategory.OperationTimeout, "The WS-Management service cannot complete the operation within the time specified in OperationTimeout. "),
+            ResultCode.TlsFailed => ("CimTlsFailed", ErrorCategory.SecurityError, e.Message),
+            ResultCode.BadReply => ("CimBadReply", ErrorCategory.ProtocolError, e.Message),
+            ResultCode.Fault => ("CimFault", ErrorCategory.InvalidOperation, e.Message),
+            ResultCode.Cancelled => ("CimOperationCancelled", ErrorCategory.OperationStopped, "The operation was cancelled."),
+            ResultCode.AlreadyExists => ("HRESULT 0x80041019", ErrorCategory.ResourceExists, "Already exists "),
             _ => ("CimCmdlet_" + e.Code, ErrorCategory.InvalidResult, e.Message),
         };
         var record = new ErrorRecord(new CimException(message, e.Code, e.Message, e), id, category, target);

@@ -69,6 +69,7 @@ public sealed class WSManSessionOptions : CimSessionOptions
         UICulture = UICulture?.Name,
         TimeoutMs = (uint)Math.Min(Timeout.TotalMilliseconds, uint.MaxValue),
         Port = port != 0 ? port : DestinationPort,
+        HttpPrefix = HttpUrlPrefix?.OriginalString,
     };
 }
 

@@ -6,7 +6,7 @@
 //! case-insensitive) and InstanceId. Removing a session marks it removed, so references held elsewhere
 //! (C handles, PowerShell objects) fail cleanly instead of reaching a dead session.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -15,6 +15,8 @@ use uuid::Uuid;
 use crate::cim::{wql, CimInstance};
 use crate::error::{Error, ErrorKind, Result};
 use crate::local::{self, OperationFlags};
+use crate::wsman::client::{Authentication, Cancel, Credential, Enumeration, WsmanClient};
+use crate::wsman::envelope::{DIALECT_CQL, DIALECT_WQL};
 
 /// Identifies an owner scope inside one [`Registry`].
 pub type ScopeId = u64;
@@ -54,6 +56,55 @@ pub struct SessionOptions {
     pub http_prefix: Option<String>,
 }
 
+/// What serves a session's operations.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    /// This machine's in-process provider (no -ComputerName).
+    Local,
+    /// A WS-Management server.
+    Wsman(Arc<WsmanClient>),
+}
+
+impl Backend {
+    /// The backend for New-CimSession's target (spec §1.3 step 6): no computer and no WS-Man options ⇒
+    /// this machine's provider; a computer, or WS-Man options ⇒ WS-Management (to `localhost` when no
+    /// computer is named). Opens no connection.
+    /// Errors: InvalidArgument (empty computer name; see [`WsmanClient::new`]), NotSupported (DCOM to
+    /// another computer; authentication mechanisms not available yet).
+    pub fn for_target(computer: Option<&str>, options: &SessionOptions, credential: Option<&Credential>, authentication: Authentication) -> Result<Backend> {
+        match (computer, options.protocol) {
+            (Some(""), _) => Err(Error::new(ErrorKind::InvalidArgument, "The computer name is empty")),
+            (Some(computer), Protocol::Dcom) => Err(Error::new(
+                ErrorKind::NotSupported,
+                format!(
+                    "DCOM is not available on this platform, so '{computer}' cannot be reached over DCOM. \
+                     Use WS-Management (New-CimSessionOption -Protocol Wsman) instead."
+                ),
+            )),
+            (Some(computer), _) => Ok(Backend::Wsman(Arc::new(WsmanClient::new(computer, options, credential, authentication)?))),
+            (None, Protocol::Wsman) => Ok(Backend::Wsman(Arc::new(WsmanClient::new("localhost", options, credential, authentication)?))),
+            (None, _) => Ok(Backend::Local),
+        }
+    }
+}
+
+/// The instances of an operation, handed out one at a time: all at hand for the local provider, or
+/// arriving page by page from a WS-Management server.
+pub enum Instances {
+    Ready(VecDeque<CimInstance>),
+    Remote(Box<Enumeration>),
+}
+
+impl Instances {
+    /// The next instance, or None at the end. Errors: what the server or transport reports.
+    pub fn next(&mut self) -> Result<Option<CimInstance>> {
+        match self {
+            Instances::Ready(items) => Ok(items.pop_front()),
+            Instances::Remote(e) => e.next(),
+        }
+    }
+}
+
 /// One registered CIM session.
 #[derive(Debug)]
 pub struct CimSession {
@@ -63,6 +114,7 @@ pub struct CimSession {
     /// As the caller gave it, not resolved; `localhost` for a local session.
     pub computer_name: String,
     pub options: SessionOptions,
+    pub backend: Backend,
     scope: ScopeId,
     removed: AtomicBool,
 }
@@ -71,9 +123,12 @@ pub struct CimSession {
 pub const DEFAULT_NAMESPACE: &str = "root/cimv2";
 
 impl CimSession {
-    /// `Local` for the in-process provider (the only kind served so far).
+    /// `Local` for the in-process provider, `WSMAN` for WS-Management (spec §1.1).
     pub fn protocol_name(&self) -> &'static str {
-        "Local"
+        match self.backend {
+            Backend::Local => "Local",
+            Backend::Wsman(_) => "WSMAN",
+        }
     }
 
     /// True once the session was removed from its scope.
@@ -82,29 +137,67 @@ impl CimSession {
     }
 
     /// Instances of `class_name` in `namespace` (None = root/cimv2), deep unless `flags.shallow`.
-    /// Errors: SessionRemoved, InvalidNamespace, InvalidClass, Io.
-    pub fn enumerate(&self, namespace: Option<&str>, class_name: &str, flags: OperationFlags) -> Result<Vec<CimInstance>> {
+    /// Over WS-Management the first page is read here and the rest as the caller goes on; `cancel`
+    /// stops the wire operation.
+    /// Errors: SessionRemoved, InvalidNamespace, InvalidClass, Io; the server's faults, network errors.
+    pub fn enumerate(&self, namespace: Option<&str>, class_name: &str, flags: OperationFlags, cancel: Option<Arc<Cancel>>) -> Result<Instances> {
         self.check_live()?;
-        local::enumerate(namespace.unwrap_or(DEFAULT_NAMESPACE), class_name, flags)
-    }
-
-    /// Runs a query; `dialect` None or `WQL` (case-insensitive) — any other dialect is NotSupported.
-    /// Errors: SessionRemoved, NotSupported, InvalidQuery, InvalidNamespace, InvalidClass, Io.
-    pub fn query(&self, namespace: Option<&str>, dialect: Option<&str>, text: &str, flags: OperationFlags) -> Result<Vec<CimInstance>> {
-        self.check_live()?;
-        if let Some(d) = dialect {
-            if !d.eq_ignore_ascii_case("WQL") {
-                return Err(Error::new(ErrorKind::NotSupported, format!("Query dialect '{d}' is not supported here; use WQL")));
+        let namespace = namespace.unwrap_or(DEFAULT_NAMESPACE);
+        match &self.backend {
+            Backend::Local => Ok(Instances::Ready(local::enumerate(namespace, class_name, flags)?.into())),
+            Backend::Wsman(client) => {
+                let e = client.enumerate(namespace, class_name, None, flags.keys_only, flags.shallow, cancel)?;
+                Ok(Instances::Remote(Box::new(e)))
             }
         }
-        let query = wql::parse(text)?;
-        local::query(namespace.unwrap_or(DEFAULT_NAMESPACE), &query, flags)
     }
 
-    /// Class names served in `namespace` (None = root/cimv2).
+    /// Runs a query; `dialect` None or `WQL` (case-insensitive), and over WS-Management also `CQL` —
+    /// any other dialect is NotSupported. Locally the query is parsed and run here; a WS-Management
+    /// server gets it as the Enumerate filter.
+    /// Errors: SessionRemoved, NotSupported, InvalidQuery, InvalidNamespace, InvalidClass, Io; the
+    /// server's faults, network errors.
+    pub fn query(&self, namespace: Option<&str>, dialect: Option<&str>, text: &str, flags: OperationFlags, cancel: Option<Arc<Cancel>>) -> Result<Instances> {
+        self.check_live()?;
+        let namespace = namespace.unwrap_or(DEFAULT_NAMESPACE);
+        let dialect = dialect.unwrap_or("WQL");
+        match &self.backend {
+            Backend::Local => {
+                if !dialect.eq_ignore_ascii_case("WQL") {
+                    return Err(Error::new(ErrorKind::NotSupported, format!("Query dialect '{dialect}' is not supported here; use WQL")));
+                }
+                let query = wql::parse(text)?;
+                Ok(Instances::Ready(local::query(namespace, &query, flags)?.into()))
+            }
+            Backend::Wsman(client) => {
+                let uri = if dialect.eq_ignore_ascii_case("WQL") {
+                    DIALECT_WQL
+                } else if dialect.eq_ignore_ascii_case("CQL") || dialect.eq_ignore_ascii_case("DMTF:CQL") {
+                    DIALECT_CQL
+                } else {
+                    return Err(Error::new(ErrorKind::NotSupported, format!("Query dialect '{dialect}' is not supported; use WQL or CQL")));
+                };
+                // The class the query selects from names the instances of a projection (Windows'
+                // w:XmlFragment items) and picks the class declaration that types them.
+                let class = wql::parse(text).map(|q| q.class_name).unwrap_or_default();
+                let e = client.enumerate(namespace, &class, Some((uri, text)), flags.keys_only, flags.shallow, cancel)?;
+                Ok(Instances::Remote(Box::new(e)))
+            }
+        }
+    }
+
+    /// Class names served in `namespace` (None = root/cimv2). Errors: SessionRemoved,
+    /// InvalidNamespace; NotSupported for a WS-Management session (listing classes is not a
+    /// WS-Management operation every server has; name the class instead).
     pub fn class_names(&self, namespace: Option<&str>) -> Result<Vec<String>> {
         self.check_live()?;
-        local::class_names(namespace.unwrap_or(DEFAULT_NAMESPACE))
+        match &self.backend {
+            Backend::Local => local::class_names(namespace.unwrap_or(DEFAULT_NAMESPACE)),
+            Backend::Wsman(client) => Err(Error::new(
+                ErrorKind::NotSupported,
+                format!("Listing the classes of {} is not supported; name the class instead", client.computer()),
+            )),
+        }
     }
 
     fn check_live(&self) -> Result<()> {
@@ -196,31 +289,11 @@ impl Registry {
         }
     }
 
-    /// Creates and registers a session (spec §1.3). `computer_name` None = this machine, served by the
-    /// local provider; `name` None = `CimSession<Id>`.
-    /// Errors: InvalidHandle (unknown scope), InvalidArgument (empty computer name), NotSupported (DCOM
-    /// to another computer; WS-Management, which this build does not have yet). A failure consumes no Id.
-    pub fn create(&self, scope: ScopeId, computer_name: Option<&str>, name: Option<&str>, options: &SessionOptions) -> Result<Arc<CimSession>> {
-        match (computer_name, options.protocol) {
-            (Some(""), _) => return Err(Error::new(ErrorKind::InvalidArgument, "The computer name is empty")),
-            (Some(computer), Protocol::Dcom) => {
-                return Err(Error::new(
-                    ErrorKind::NotSupported,
-                    format!(
-                        "DCOM is not available on this platform, so '{computer}' cannot be reached over DCOM. \
-                         Use WS-Management (New-CimSessionOption -Protocol Wsman) instead."
-                    ),
-                ))
-            }
-            (Some(_), _) | (None, Protocol::Wsman) => {
-                return Err(Error::new(
-                    ErrorKind::NotSupported,
-                    "WS-Management sessions are not available yet in this build (they come with the \
-                     WS-Management issue); leave out -ComputerName for a session to this machine.",
-                ))
-            }
-            (None, _) => {}
-        }
+    /// Registers a session served by `backend` (see [`Backend::for_target`]) in `scope` (spec §1.3).
+    /// `computer_name` None = `localhost`; `name` None = `CimSession<Id>`. A test connection, when one
+    /// is wanted, is the caller's to make first, so a failure consumes no Id.
+    /// Errors: InvalidHandle (unknown scope).
+    pub fn create(&self, scope: ScopeId, computer_name: Option<&str>, name: Option<&str>, options: &SessionOptions, backend: Backend) -> Result<Arc<CimSession>> {
         let mut inner = self.lock();
         let state = inner
             .scopes
@@ -233,6 +306,7 @@ impl Registry {
             instance_id: Uuid::new_v4(),
             computer_name: computer_name.unwrap_or("localhost").to_string(),
             options: options.clone(),
+            backend,
             scope,
             removed: AtomicBool::new(false),
         });
@@ -399,21 +473,47 @@ mod tests {
     }
 
     #[test]
-    fn ids_count_per_scope_and_failures_consume_none() {
+    fn ids_count_per_scope() {
         let r = Registry::new();
         let a = r.new_scope();
         let b = r.new_scope();
         let local = SessionOptions::default();
-        assert_eq!(r.create(a, None, None, &local).unwrap().id, 1);
+        assert_eq!(r.create(a, None, None, &local, Backend::Local).unwrap().id, 1);
+        let second = r.create(a, None, Some("web"), &local, Backend::Local).unwrap();
+        assert_eq!((second.id, second.name.as_str()), (2, "web"));
+        let other = r.create(b, None, None, &local, Backend::Local).unwrap();
+        assert_eq!((other.id, other.name.as_str(), other.computer_name.as_str()), (1, "CimSession1", "localhost"));
+    }
+
+    #[test]
+    fn backends_follow_the_target() {
+        let none = Authentication::Default;
         let dcom = SessionOptions { protocol: Protocol::Dcom, ..Default::default() };
-        let err = r.create(a, Some("otherhost"), None, &dcom).unwrap_err();
+        let err = Backend::for_target(Some("otherhost"), &dcom, None, none).unwrap_err();
         assert_eq!(err.kind, ErrorKind::NotSupported);
         assert!(err.message.contains("DCOM"));
-        assert_eq!(r.create(a, Some("srv"), None, &local).unwrap_err().kind, ErrorKind::NotSupported);
-        let second = r.create(a, None, Some("web"), &local).unwrap();
-        assert_eq!((second.id, second.name.as_str()), (2, "web"));
-        let other = r.create(b, None, None, &dcom).unwrap();
-        assert_eq!((other.id, other.name.as_str(), other.computer_name.as_str()), (1, "CimSession1", "localhost"));
+        assert!(matches!(Backend::for_target(None, &dcom, None, none).unwrap(), Backend::Local));
+        assert!(matches!(Backend::for_target(None, &SessionOptions::default(), None, none).unwrap(), Backend::Local));
+        let Backend::Wsman(c) = Backend::for_target(Some("srv"), &SessionOptions::default(), None, none).unwrap() else { panic!("not WS-Man") };
+        assert_eq!(c.url(), "http://srv:5985/wsman");
+        let wsman = SessionOptions { protocol: Protocol::Wsman, use_ssl: true, port: 443, http_prefix: Some("/x/".into()), ..Default::default() };
+        let Backend::Wsman(c) = Backend::for_target(None, &wsman, None, none).unwrap() else { panic!("not WS-Man") };
+        assert_eq!(c.url(), "https://localhost:443/x");
+        assert_eq!(Backend::for_target(Some(""), &wsman, None, none).unwrap_err().kind, ErrorKind::InvalidArgument);
+    }
+
+    #[test]
+    fn basic_over_http_needs_no_encryption_and_hides_the_password() {
+        let cred = Credential::new("me", "s3cret-pw");
+        let plain = SessionOptions::default();
+        let err = Backend::for_target(Some("srv"), &plain, Some(&cred), Authentication::Basic).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidArgument);
+        assert!(err.message.contains("-NoEncryption") && !err.message.contains("s3cret"));
+        let allowed = SessionOptions { no_encryption: true, ..Default::default() };
+        let backend = Backend::for_target(Some("srv"), &allowed, Some(&cred), Authentication::Default).unwrap();
+        assert!(!format!("{backend:?} {cred:?}").contains("s3cret"));
+        let kerberos = Backend::for_target(Some("srv"), &allowed, Some(&cred), Authentication::Kerberos).unwrap_err();
+        assert_eq!(kerberos.kind, ErrorKind::NotSupported);
     }
 
     #[test]
@@ -421,9 +521,9 @@ mod tests {
         let r = Registry::new();
         let s = r.new_scope();
         let o = SessionOptions::default();
-        let one = r.create(s, None, None, &o).unwrap();
-        r.create(s, None, Some("web"), &o).unwrap();
-        r.create(s, None, Some("Web"), &o).unwrap();
+        let one = r.create(s, None, None, &o, Backend::Local).unwrap();
+        r.create(s, None, Some("web"), &o, Backend::Local).unwrap();
+        r.create(s, None, Some("Web"), &o, Backend::Local).unwrap();
         assert_eq!(names(&r.find(s, Lookup::All, &[]).unwrap()), ["CimSession1", "web", "Web"]);
         let f = r.find(s, Lookup::Name, &strings(&["WEB", "cim*", "nothing", "nothing*", "w[a-e]b"])).unwrap();
         assert_eq!(names(&f), ["CimSession1", "web", "Web"]);
@@ -445,27 +545,27 @@ mod tests {
         let r = Registry::new();
         let a = r.new_scope();
         let b = r.new_scope();
-        let s = r.create(a, None, None, &SessionOptions::default()).unwrap();
+        let s = r.create(a, None, None, &SessionOptions::default(), Backend::Local).unwrap();
         assert_eq!(r.remove(b, &s).unwrap_err().kind, ErrorKind::NotFound);
         r.remove(a, &s).unwrap();
         assert!(s.is_removed());
         assert_eq!(r.remove(a, &s).unwrap_err().kind, ErrorKind::NotFound);
         assert_eq!(s.class_names(None).unwrap_err().kind, ErrorKind::SessionRemoved);
-        assert_eq!(r.create(a, None, None, &SessionOptions::default()).unwrap().id, 2);
+        assert_eq!(r.create(a, None, None, &SessionOptions::default(), Backend::Local).unwrap().id, 2);
     }
 
     #[test]
     fn dropping_a_scope_removes_its_sessions() {
         let r = Registry::new();
         let a = r.new_scope();
-        let s = r.create(a, None, None, &SessionOptions::default()).unwrap();
+        let s = r.create(a, None, None, &SessionOptions::default(), Backend::Local).unwrap();
         r.drop_scope(a);
         assert!(s.is_removed());
         assert_eq!(r.find(a, Lookup::All, &[]).unwrap_err().kind, ErrorKind::InvalidHandle);
-        let d = r.create(DEFAULT_SCOPE, None, None, &SessionOptions::default()).unwrap();
+        let d = r.create(DEFAULT_SCOPE, None, None, &SessionOptions::default(), Backend::Local).unwrap();
         r.drop_scope(DEFAULT_SCOPE);
         assert!(d.is_removed());
-        assert_eq!(r.create(DEFAULT_SCOPE, None, None, &SessionOptions::default()).unwrap().id, 1);
+        assert_eq!(r.create(DEFAULT_SCOPE, None, None, &SessionOptions::default(), Backend::Local).unwrap().id, 1);
     }
 
     #[test]

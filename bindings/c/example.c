@@ -61,7 +61,7 @@ int main(void) {
 
     printf("remote_sessions %s\n", rsess_version());
     if ((r = rsess_scope_new(&scope)) != RSESS_RESULT_OK) return fail("rsess_scope_new", r, NULL);
-    if ((r = rsess_cim_session_new(scope, NULL, "example", NULL, &session, &err)) != RSESS_RESULT_OK)
+    if ((r = rsess_cim_session_new(scope, NULL, "example", NULL, NULL, 0, &session, &err)) != RSESS_RESULT_OK)
         return fail("rsess_cim_session_new", r, err);
 
     /* Find it again by name, as Get-CimSession -Name exa* does. */
@@ -88,7 +88,7 @@ int main(void) {
 
     /* Every property of Win32_OperatingSystem with its CIM type. */
     rsess_instance_iter *it = NULL;
-    if ((r = rsess_cim_enumerate(session, "root/cimv2", "Win32_OperatingSystem", 0, &it, &err)) != RSESS_RESULT_OK)
+    if ((r = rsess_cim_enumerate(session, "root/cimv2", "Win32_OperatingSystem", 0, NULL, &it, &err)) != RSESS_RESULT_OK)
         return fail("rsess_cim_enumerate", r, err);
     rsess_instance *inst = NULL;
     while (rsess_instance_iter_next(it, &inst, NULL) == RSESS_RESULT_OK && inst != NULL) {
@@ -106,7 +106,7 @@ int main(void) {
     /* A WQL query for this very process. */
     char query[128];
     snprintf(query, sizeof query, "SELECT Name, ProcessId, ParentProcessId FROM Win32_Process WHERE ProcessId = %ld", (long)getpid());
-    if ((r = rsess_cim_query(session, NULL, "WQL", query, 0, &it, &err)) != RSESS_RESULT_OK)
+    if ((r = rsess_cim_query(session, NULL, "WQL", query, 0, NULL, &it, &err)) != RSESS_RESULT_OK)
         return fail("rsess_cim_query", r, err);
     printf("%s:\n", query);
     while (rsess_instance_iter_next(it, &inst, NULL) == RSESS_RESULT_OK && inst != NULL) {

@@ -23,6 +23,19 @@
 // Property flag: the property has no value.
 #define RSESS_PROPERTY_NULL 2
 
+// [`rsess_cim_session_new`] flag: register the session without testing the connection (New-CimSession
+// -SkipTestConnection); nothing goes on the wire until the session is used.
+#define RSESS_SESSION_SKIP_TEST_CONNECTION 1
+
+// Default `w:MaxEnvelopeSize`, in bytes (what Windows' client sends).
+#define DEFAULT_MAX_ENVELOPE 512000
+
+// Default `w:OperationTimeout`, in milliseconds.
+#define DEFAULT_TIMEOUT_MS 60000
+
+// Default `w:MaxElements` of an optimized Enumerate and of each Pull (Windows' client sends 32000).
+#define DEFAULT_MAX_ELEMENTS 32000
+
 // Result of every fallible call. Numbers are stable and never reused.
 enum rsess_result
 #ifdef __cplusplus
@@ -79,11 +92,19 @@ enum rsess_result
 typedef uint32_t rsess_result;
 #endif // __cplusplus
 
+// Cancels operations from another thread (a cmdlet's StopProcessing): pass it to an operation, then
+// call [`rsess_cancel_cancel`]; the operation's waiting call returns `RSESS_RESULT_CANCELLED`.
+typedef struct rsess_cancel rsess_cancel;
+
 // A reference to a registered CIM session. Freeing the reference does not remove the session.
 typedef struct rsess_cim_session rsess_cim_session;
 
 // The result of [`rsess_cim_session_find`]: sessions ordered by Id, and the values that found nothing.
 typedef struct rsess_cim_session_list rsess_cim_session_list;
+
+// A credential for New-CimSession: an authentication mechanism and, optionally, a user name and
+// password. The password is kept only in the library and never shown in errors.
+typedef struct rsess_credential rsess_credential;
 
 // An error returned through an `rsess_error **err` out-parameter. Free with [`rsess_error_free`].
 typedef struct rsess_error rsess_error;
@@ -130,6 +151,9 @@ typedef uint32_t rsess_protocol;
 
 // WS-Management switches of session options: values of `RSESS_OPTION_*`.
 typedef uint32_t rsess_option_flag;
+
+// Authentication mechanism (`PasswordAuthenticationMechanism`): values of `RSESS_AUTH_*`.
+typedef uint32_t rsess_authentication;
 
 #define RSESS_CIM_TYPE_UNKNOWN 0
 
@@ -197,6 +221,21 @@ typedef uint32_t rsess_option_flag;
 
 #define RSESS_CIM_TYPE_INSTANCE_ARRAY 32
 
+// Basic with a credential (until Negotiate is available), none without.
+#define RSESS_AUTH_DEFAULT 0
+
+#define RSESS_AUTH_DIGEST 1
+
+#define RSESS_AUTH_NEGOTIATE 2
+
+#define RSESS_AUTH_BASIC 3
+
+#define RSESS_AUTH_KERBEROS 4
+
+#define RSESS_AUTH_NTLM_DOMAIN 5
+
+#define RSESS_AUTH_CREDSSP 6
+
 // DCOM for this machine, WS-Management for a named computer.
 #define RSESS_PROTOCOL_DEFAULT 0
 
@@ -254,24 +293,43 @@ rsess_result rsess_error_code(const rsess_error *e);
 // The error's message (never containing credentials), as an owned string in `*out`.
 rsess_result rsess_error_message(const rsess_error *e, char **out);
 
+// Makes a cancel token in `*out`. Free it with [`rsess_cancel_free`].
+rsess_result rsess_cancel_new(rsess_cancel **out);
+
+// Cancels every operation given this token, now and later. Safe to call from any thread while
+// another thread waits in an operation.
+rsess_result rsess_cancel_cancel(const rsess_cancel *c);
+
+// Frees a cancel token (operations holding it keep their own reference). NULL and stale handles are
+// ignored.
+void rsess_cancel_free(rsess_cancel *c);
+
 // Enumerates the instances of `class_name` in `ns` (NULL = `root/cimv2`; `root\cimv2` also works) on
-// session `s`; `flags` are `RSESS_OPERATION_*`. Read them with [`rsess_instance_iter_next`].
-// Errors: INVALID_NAMESPACE, INVALID_CLASS, SESSION_REMOVED, IO, INVALID_ARGUMENT (unknown flags).
+// session `s`; `flags` are `RSESS_OPERATION_*`; `cancel` (NULL = none) stops the wire operation. Read
+// them with [`rsess_instance_iter_next`]. Over WS-Management this sends the Enumerate and reads its
+// first page; later pages come as the caller reads on.
+// Errors: INVALID_NAMESPACE, INVALID_CLASS, SESSION_REMOVED, IO, INVALID_ARGUMENT (unknown flags);
+// over WS-Management also the server's faults (NOT_FOUND, FAULT, …) and CONNECTION_FAILED,
+// TLS_FAILED, ACCESS_DENIED, TIMEOUT, BAD_REPLY, CANCELLED.
 rsess_result rsess_cim_enumerate(const rsess_cim_session *s,
                                  const char *ns,
                                  const char *class_name,
                                  uint32_t flags,
+                                 const rsess_cancel *cancel,
                                  rsess_instance_iter **out,
                                  rsess_error **err);
 
-// Runs `query` in `dialect` (NULL or `"WQL"`) in `ns` (NULL = `root/cimv2`) on session `s`.
+// Runs `query` in `dialect` (NULL or `"WQL"`; over WS-Management also `"CQL"`) in `ns` (NULL =
+// `root/cimv2`) on session `s`; `cancel` as for [`rsess_cim_enumerate`].
 // Errors: INVALID_QUERY (with what is wrong in the message), NOT_SUPPORTED (other dialects),
-// INVALID_NAMESPACE, INVALID_CLASS, SESSION_REMOVED, IO.
+// INVALID_NAMESPACE, INVALID_CLASS, SESSION_REMOVED, IO; over WS-Management as for
+// [`rsess_cim_enumerate`].
 rsess_result rsess_cim_query(const rsess_cim_session *s,
                              const char *ns,
                              const char *dialect,
                              const char *query,
                              uint32_t flags,
+                             const rsess_cancel *cancel,
                              rsess_instance_iter **out,
                              rsess_error **err);
 
@@ -283,11 +341,17 @@ rsess_result rsess_cim_class_names(const rsess_cim_session *s,
                                    rsess_error **err);
 
 // The next instance in `*out` (free it with [`rsess_instance_free`]), or NULL in `*out` at the end.
+// Over WS-Management this may block for the next Pull. Errors: as for [`rsess_cim_enumerate`].
 rsess_result rsess_instance_iter_next(rsess_instance_iter *it,
                                       rsess_instance **out,
                                       rsess_error **err);
 
-// Frees an iterator and the instances it did not hand out. NULL and stale handles are ignored.
+// Cancels the iterator's operation (its waiting or next `_next` returns CANCELLED), from any thread.
+// The same as cancelling the token it was started with; without one this does nothing.
+rsess_result rsess_instance_iter_cancel(const rsess_instance_iter *it);
+
+// Frees an iterator and the instances it did not hand out; an unfinished WS-Management enumeration
+// is released on the server (briefly blocking). NULL and stale handles are ignored.
 void rsess_instance_iter_free(rsess_instance_iter *it);
 
 // Frees an instance. NULL and stale handles are ignored.
@@ -443,18 +507,41 @@ rsess_result rsess_session_options_set_timeout_ms(rsess_session_options *o, uint
 // Sets the destination port (0 = the scheme's default). Errors: INVALID_ARGUMENT above 65535.
 rsess_result rsess_session_options_set_port(rsess_session_options *o, uint32_t port);
 
+// Sets the URL path of the WS-Management service (New-CimSessionOption -HttpPrefix), e.g. `"wsman"`
+// (the default). Errors: NULL_ARGUMENT, INVALID_ARGUMENT (bad UTF-8).
+rsess_result rsess_session_options_set_http_prefix(rsess_session_options *o, const char *prefix);
+
 // Frees session options. NULL and stale handles are ignored.
 void rsess_session_options_free(rsess_session_options *o);
 
+// Makes a credential in `*out` for `mechanism` (`RSESS_AUTH_*`) with `user` and `password` (both NULL
+// for a mechanism without an explicit credential). Free it with [`rsess_credential_free`].
+// Errors: INVALID_ARGUMENT for an unknown mechanism, bad UTF-8, or a user without a password;
+// NULL_ARGUMENT for `out`.
+rsess_result rsess_credential_new(rsess_authentication mechanism,
+                                  const char *user,
+                                  const char *password,
+                                  rsess_credential **out);
+
+// Frees a credential. NULL and stale handles are ignored.
+void rsess_credential_free(rsess_credential *c);
+
 // Creates a CIM session in `scope` (NULL = default scope) and returns a reference in `*out`
-// (spec §1.3). `computer_name` NULL = this machine, served in-process; `name` NULL = `CimSession<Id>`;
-// `opts` NULL = defaults. Ids are consumed only on success.
-// Errors: NOT_SUPPORTED for DCOM to another computer and, in this build, for WS-Management;
-// INVALID_ARGUMENT for an empty computer name or bad UTF-8; INVALID_HANDLE for bad handles.
+// (spec §1.3). `computer_name` NULL = this machine, served in-process (unless `opts` ask for
+// WS-Management, then `localhost` over WS-Management); a computer name = WS-Management to it.
+// `name` NULL = `CimSession<Id>`; `opts` NULL = defaults; `cred` NULL = no credential. Unless `flags`
+// has `RSESS_SESSION_SKIP_TEST_CONNECTION`, a WS-Management session is tested with Identify first and
+// registered only when it answers; Ids are consumed only on success. Blocks while testing.
+// Errors: NOT_SUPPORTED (DCOM to another computer, authentication mechanisms not available yet);
+// INVALID_ARGUMENT (empty computer name, Basic over HTTP without NoEncryption, unknown flags, bad
+// UTF-8); INVALID_HANDLE; and the test connection's failures: CONNECTION_FAILED, TLS_FAILED,
+// ACCESS_DENIED, TIMEOUT, BAD_REPLY, FAULT.
 rsess_result rsess_cim_session_new(rsess_scope *scope,
                                    const char *computer_name,
                                    const char *name,
                                    const rsess_session_options *opts,
+                                   const rsess_credential *cred,
+                                   uint32_t flags,
                                    rsess_cim_session **out,
                                    rsess_error **err);
 
@@ -470,7 +557,8 @@ rsess_result rsess_cim_session_instance_id(const rsess_cim_session *s, char **ou
 // The computer name as given, `"localhost"` for a local session.
 rsess_result rsess_cim_session_computer_name(const rsess_cim_session *s, char **out);
 
-// The protocol serving the session: `"Local"` for this machine's in-process provider.
+// The protocol serving the session: `"Local"` for this machine's in-process provider, `"WSMAN"` for
+// WS-Management.
 rsess_result rsess_cim_session_protocol(const rsess_cim_session *s, char **out);
 
 // Whether the session was removed from its scope.

@@ -74,3 +74,15 @@ public sealed class PSSessionListHandle : NativeHandle
 {
     protected override bool ReleaseHandle() { NativeMethods.rsess_pssession_list_free(handle); return true; }
 }
+
+/// <summary>An <c>rsess_credential</c>.</summary>
+public sealed class CredentialHandle : NativeHandle
+{
+    protected override bool ReleaseHandle() { NativeMethods.rsess_credential_free(handle); return true; }
+}
+
+/// <summary>An <c>rsess_cancel</c>.</summary>
+public sealed class CancelHandle : NativeHandle
+{
+    protected override bool ReleaseHandle() { NativeMethods.rsess_cancel_free(handle); return true; }
+}

@@ -43,20 +43,28 @@ public sealed class NativeCimSession : IDisposable
         }
     }
 
-    /// <summary>Enumerates the instances of <paramref name="className"/> (and, unless Shallow, its subclasses).</summary>
+    /// <summary>
+    /// Enumerates the instances of <paramref name="className"/> (and, unless Shallow, its subclasses).
+    /// Over WS-Management the first page is read by this call and later pages as the caller reads on;
+    /// <paramref name="cancel"/> stops the wire operation from another thread.
+    /// </summary>
     /// <param name="ns">Namespace such as <c>root/cimv2</c> or <c>root\cimv2</c>; null = root/cimv2.</param>
-    /// <exception cref="RemoteSessionsException">InvalidNamespace, InvalidClass, SessionRemoved, Io.</exception>
-    public IEnumerable<CimInstanceData> Enumerate(string? ns, string className, OperationFlags flags = OperationFlags.None)
+    /// <exception cref="RemoteSessionsException">InvalidNamespace, InvalidClass, SessionRemoved, Io; over
+    /// WS-Management also the server's faults and network failures, and Cancelled.</exception>
+    public IEnumerable<CimInstanceData> Enumerate(string? ns, string className, OperationFlags flags = OperationFlags.None, CancelToken? cancel = null)
     {
-        Native.Check(NativeMethods.rsess_cim_enumerate(Handle, ns, className, flags, out InstanceIterHandle it, out IntPtr err), err);
+        using var none = new CancelHandle();
+        Native.Check(NativeMethods.rsess_cim_enumerate(Handle, ns, className, flags, cancel?.Handle ?? none, out InstanceIterHandle it, out IntPtr err), err);
         return Drain(it);
     }
 
-    /// <summary>Runs a query; <paramref name="dialect"/> null = WQL (the only dialect served locally).</summary>
-    /// <exception cref="RemoteSessionsException">InvalidQuery, InvalidNamespace, InvalidClass, NotSupported.</exception>
-    public IEnumerable<CimInstanceData> Query(string? ns, string? dialect, string query, OperationFlags flags = OperationFlags.None)
+    /// <summary>Runs a query; <paramref name="dialect"/> null = WQL (locally the only dialect; WS-Management also takes CQL).</summary>
+    /// <exception cref="RemoteSessionsException">InvalidQuery, InvalidNamespace, InvalidClass, NotSupported;
+    /// over WS-Management as for <see cref="Enumerate"/>.</exception>
+    public IEnumerable<CimInstanceData> Query(string? ns, string? dialect, string query, OperationFlags flags = OperationFlags.None, CancelToken? cancel = null)
     {
-        Native.Check(NativeMethods.rsess_cim_query(Handle, ns, dialect, query, flags, out InstanceIterHandle it, out IntPtr err), err);
+        using var none = new CancelHandle();
+        Native.Check(NativeMethods.rsess_cim_query(Handle, ns, dialect, query, flags, cancel?.Handle ?? none, out InstanceIterHandle it, out IntPtr err), err);
         return Drain(it);
     }
 

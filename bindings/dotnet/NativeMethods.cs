@@ -33,10 +33,18 @@ internal static partial class NativeMethods
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)] internal static partial ResultCode rsess_session_options_set_ui_culture(SessionOptionsHandle o, string culture);
     [LibraryImport(Library)] internal static partial ResultCode rsess_session_options_set_timeout_ms(SessionOptionsHandle o, uint ms);
     [LibraryImport(Library)] internal static partial ResultCode rsess_session_options_set_port(SessionOptionsHandle o, uint port);
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)] internal static partial ResultCode rsess_session_options_set_http_prefix(SessionOptionsHandle o, string prefix);
     [LibraryImport(Library)] internal static partial void rsess_session_options_free(IntPtr o);
 
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
-    internal static partial ResultCode rsess_cim_session_new(ScopeHandle scope, string? computerName, string? name, SessionOptionsHandle options, out CimSessionHandle session, out IntPtr error);
+    internal static partial ResultCode rsess_credential_new(CimAuthenticationMechanism mechanism, string? user, string? password, out CredentialHandle credential);
+    [LibraryImport(Library)] internal static partial void rsess_credential_free(IntPtr c);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_cancel_new(out CancelHandle cancel);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_cancel_cancel(CancelHandle cancel);
+    [LibraryImport(Library)] internal static partial void rsess_cancel_free(IntPtr c);
+
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial ResultCode rsess_cim_session_new(ScopeHandle scope, string? computerName, string? name, SessionOptionsHandle options, CredentialHandle credential, uint flags, out CimSessionHandle session, out IntPtr error);
     [LibraryImport(Library)] internal static partial ResultCode rsess_cim_session_id(CimSessionHandle s, out uint id);
     [LibraryImport(Library)] internal static partial ResultCode rsess_cim_session_name(CimSessionHandle s, out IntPtr name);
     [LibraryImport(Library)] internal static partial ResultCode rsess_cim_session_instance_id(CimSessionHandle s, out IntPtr id);
@@ -53,9 +61,9 @@ internal static partial class NativeMethods
     [LibraryImport(Library)] internal static partial void rsess_cim_session_list_free(IntPtr l);
 
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
-    internal static partial ResultCode rsess_cim_enumerate(CimSessionHandle s, string? ns, string className, OperationFlags flags, out InstanceIterHandle iter, out IntPtr error);
+    internal static partial ResultCode rsess_cim_enumerate(CimSessionHandle s, string? ns, string className, OperationFlags flags, CancelHandle cancel, out InstanceIterHandle iter, out IntPtr error);
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
-    internal static partial ResultCode rsess_cim_query(CimSessionHandle s, string? ns, string? dialect, string query, OperationFlags flags, out InstanceIterHandle iter, out IntPtr error);
+    internal static partial ResultCode rsess_cim_query(CimSessionHandle s, string? ns, string? dialect, string query, OperationFlags flags, CancelHandle cancel, out InstanceIterHandle iter, out IntPtr error);
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial ResultCode rsess_cim_class_names(CimSessionHandle s, string? ns, out StringListHandle names, out IntPtr error);
     [LibraryImport(Library)] internal static partial ResultCode rsess_instance_iter_next(InstanceIterHandle it, out InstanceHandle instance, out IntPtr error);
@@ -104,6 +112,21 @@ internal static partial class NativeMethods
     [LibraryImport(Library)] internal static partial ResultCode rsess_pssession_list_get(PSSessionListHandle l, nuint i, out PSSessionHandle s);
     [LibraryImport(Library)] internal static partial ResultCode rsess_pssession_list_missing(PSSessionListHandle l, out StringListHandle missing);
     [LibraryImport(Library)] internal static partial void rsess_pssession_list_free(IntPtr l);
+}
+
+/// <summary>
+/// New-CimSession -Authentication (<c>rsess_authentication</c>, Windows' PasswordAuthenticationMechanism).
+/// Default is Basic with a credential; Negotiate, Kerberos and NtlmDomain are refused as not yet supported.
+/// </summary>
+public enum CimAuthenticationMechanism : uint
+{
+    Default = 0,
+    Digest = 1,
+    Negotiate = 2,
+    Basic = 3,
+    Kerberos = 4,
+    NtlmDomain = 5,
+    CredSsp = 6,
 }
 
 /// <summary>Session option switches (<c>rsess_option_flag</c>); WS-Management options only.</summary>

@@ -16,6 +16,14 @@ public enum ResultCode : uint
     SessionRemoved = 10,
     Timeout = 11,
     TransportBroken = 12,
+    AccessDenied = 13,
+    ConnectionFailed = 14,
+    TlsFailed = 15,
+    BadReply = 16,
+    Fault = 17,
+    Cancelled = 18,
+    AlreadyExists = 19,
+    MethodNotFound = 20,
     Panic = 99,
 }
 

@@ -23,6 +23,8 @@ public sealed record SessionOptionsSpec
     public uint TimeoutMs { get; init; }
     /// <summary>Destination port; 0 = the default for the scheme.</summary>
     public uint Port { get; init; }
+    /// <summary>URL path of the WS-Management service (New-CimSessionOption -HttpPrefix); null = <c>wsman</c>.</summary>
+    public string? HttpPrefix { get; init; }
 
     internal SessionOptionsHandle ToNative()
     {
@@ -37,6 +39,7 @@ public sealed record SessionOptionsSpec
             SetFlag(h, OptionFlag.EncodePortInServicePrincipalName, EncodePortInServicePrincipalName);
             if (MaxEnvelopeSizeKB != 0) Native.Check(NativeMethods.rsess_session_options_set_max_envelope_size_kb(h, MaxEnvelopeSizeKB));
             if (Port != 0) Native.Check(NativeMethods.rsess_session_options_set_port(h, Port));
+            if (HttpPrefix is not null) Native.Check(NativeMethods.rsess_session_options_set_http_prefix(h, HttpPrefix));
         }
         if (Culture is not null) Native.Check(NativeMethods.rsess_session_options_set_culture(h, Culture));
         if (UICulture is not null) Native.Check(NativeMethods.rsess_session_options_set_ui_culture(h, UICulture));

@@ -17,15 +17,21 @@ public sealed class SessionScope : IDisposable
     }
 
     /// <summary>
-    /// Creates and registers a session. <paramref name="computerName"/> null = this machine, served by the
-    /// local provider; <paramref name="name"/> null = <c>CimSession&lt;Id&gt;</c>.
+    /// Creates and registers a session (spec/cmdlet-behaviour.md §1.3). <paramref name="computerName"/>
+    /// null = this machine, served by the local provider; a name = WS-Management to that computer.
+    /// <paramref name="name"/> null = <c>CimSession&lt;Id&gt;</c>. A WS-Management session is first
+    /// tested with Identify unless <paramref name="skipTestConnection"/>; this call blocks meanwhile.
     /// </summary>
-    /// <exception cref="RemoteSessionsException">NotSupported for DCOM to another computer or WS-Management
-    /// before that transport exists; InvalidArgument for bad options.</exception>
-    public NativeCimSession NewSession(string? computerName = null, string? name = null, SessionOptionsSpec? options = null)
+    /// <exception cref="RemoteSessionsException">NotSupported for DCOM to another computer or an
+    /// authentication mechanism not available yet; InvalidArgument for bad options or Basic over HTTP
+    /// without NoEncryption; ConnectionFailed, TlsFailed, AccessDenied, Timeout, BadReply or Fault when
+    /// the test connection fails.</exception>
+    public NativeCimSession NewSession(string? computerName = null, string? name = null, SessionOptionsSpec? options = null,
+        CredentialSpec? credential = null, bool skipTestConnection = false)
     {
         using SessionOptionsHandle opts = options?.ToNative() ?? new SessionOptionsHandle();
-        ResultCode rc = NativeMethods.rsess_cim_session_new(_handle, computerName, name, opts, out CimSessionHandle s, out IntPtr err);
+        using CredentialHandle cred = credential?.ToNative() ?? new CredentialHandle();
+        ResultCode rc = NativeMethods.rsess_cim_session_new(_handle, computerName, name, opts, cred, skipTestConnection ? 1u : 0u, out CimSessionHandle s, out IntPtr err);
         Native.Check(rc, err);
         return new NativeCimSession(s);
     }

@@ -15,7 +15,7 @@ namespace RemoteSessions.Commands;
 [Cmdlet(VerbsCommon.Get, "CimInstance", DefaultParameterSetName = ClassNameComputerSet)]
 [Alias("gcim")]
 [OutputType(typeof(CimInstance))]
-public sealed class GetCimInstanceCommand : PSCmdlet
+public sealed class GetCimInstanceCommand : PSCmdlet, IDisposable
 {
     private const string ClassNameComputerSet = "ClassNameComputerSet";
     private const string ClassNameSessionSet = "ClassNameSessionSet";
@@ -53,6 +53,38 @@ public sealed class GetCimInstanceCommand : PSCmdlet
     [Alias("CN", "ServerName")]
     [ValidateNotNullOrEmpty]
     public string[]? ComputerName { get; set; }
+
+    /// <summary>
+    /// Credential for the temporary sessions of -ComputerName (not in Windows' cmdlet, where the caller's
+    /// Windows identity is used; here there is none to use).
+    /// </summary>
+    [Parameter(ParameterSetName = ClassNameComputerSet)]
+    [Parameter(ParameterSetName = ResourceUriComputerSet)]
+    [Parameter(ParameterSetName = QueryComputerSet)]
+    [Parameter(ParameterSetName = CimInstanceComputerSet)]
+    [Credential]
+    public PSCredential? Credential { get; set; }
+
+    /// <summary>Authentication mechanism of the temporary sessions (as New-CimSession -Authentication).</summary>
+    [Parameter(ParameterSetName = ClassNameComputerSet)]
+    [Parameter(ParameterSetName = ResourceUriComputerSet)]
+    [Parameter(ParameterSetName = QueryComputerSet)]
+    [Parameter(ParameterSetName = CimInstanceComputerSet)]
+    public PasswordAuthenticationMechanism Authentication { get; set; }
+
+    /// <summary>Options of the temporary sessions (New-CimSessionOption: -UseSsl, -SkipCACheck, -Port …).</summary>
+    [Parameter(ParameterSetName = ClassNameComputerSet)]
+    [Parameter(ParameterSetName = ResourceUriComputerSet)]
+    [Parameter(ParameterSetName = QueryComputerSet)]
+    [Parameter(ParameterSetName = CimInstanceComputerSet)]
+    public CimSessionOptions? SessionOption { get; set; }
+
+    /// <summary>Destination port of the temporary sessions; 0 = the scheme's default.</summary>
+    [Parameter(ParameterSetName = ClassNameComputerSet)]
+    [Parameter(ParameterSetName = ResourceUriComputerSet)]
+    [Parameter(ParameterSetName = QueryComputerSet)]
+    [Parameter(ParameterSetName = CimInstanceComputerSet)]
+    public uint Port { get; set; }
 
     [Parameter(ParameterSetName = ClassNameComputerSet)]
     [Parameter(ParameterSetName = ClassNameSessionSet)]
@@ -112,6 +144,8 @@ public sealed class GetCimInstanceCommand : PSCmdlet
     private const string DefaultNamespace = @"root\cimv2";
     private static readonly Regex ValidName = new("^[A-Za-z_][A-Za-z0-9_]*$", RegexOptions.CultureInvariant);
     private volatile bool _stopping;
+    // Cancels the wire operation on Ctrl+C (StopProcessing), which also releases the enumeration.
+    private readonly CancelToken _cancel = new();
 
     protected override void BeginProcessing()
     {
@@ -135,6 +169,10 @@ public sealed class GetCimInstanceCommand : PSCmdlet
                     WriteObject(new CimInstance(data, session).ToPSObject(shownComputer ?? "", partial, explicitTarget));
                 }
             }
+            catch (RemoteSessionsException e) when (e.Code == ResultCode.Cancelled && _stopping)
+            {
+                return;
+            }
             catch (RemoteSessionsException e)
             {
                 WriteError(CimErrors.FromNative(e, ErrorTarget()));
@@ -146,7 +184,14 @@ public sealed class GetCimInstanceCommand : PSCmdlet
         }
     }
 
-    protected override void StopProcessing() => _stopping = true;
+    protected override void StopProcessing()
+    {
+        _stopping = true;
+        _cancel.Cancel();
+    }
+
+    /// <summary>Frees the cancel token.</summary>
+    public void Dispose() => _cancel.Dispose();
 
     // The sessions to run on: -CimSession as given; -ComputerName as temporary sessions; an input
     // instance's own session while it exists; otherwise this machine.
@@ -162,12 +207,18 @@ public sealed class GetCimInstanceCommand : PSCmdlet
             yield return (origin, origin.Native, origin.ComputerName, false);
             yield break;
         }
-        foreach (string? computer in ComputerName ?? [null])
+        SessionOptionsSpec? spec = (SessionOption?.Clone() ?? (Port != 0 ? new WSManSessionOptions() : null))?.ToSpec(Port);
+        if (spec is not null && OperationTimeoutSec != 0) spec = spec with { TimeoutMs = OperationTimeoutSec * 1000 };
+        CredentialSpec? credential = NewCimSessionCommand.CredentialOf(Credential, Authentication);
+        foreach (string? computer in (string?[]?)ComputerName ?? [null])
         {
             NativeCimSession native;
             try
             {
-                native = RunspaceSessions.Temporary.NewSession(computer);
+                // As Windows' ad hoc sessions: no test connection, the operation itself is the test.
+                native = computer is null
+                    ? RunspaceSessions.Temporary.NewSession()
+                    : RunspaceSessions.Temporary.NewSession(computer, null, spec, credential, skipTestConnection: true);
             }
             catch (RemoteSessionsException e)
             {
@@ -186,11 +237,11 @@ public sealed class GetCimInstanceCommand : PSCmdlet
         {
             case QueryComputerSet or QuerySessionSet:
                 Verbose("Query CimInstances", ("namespaceName", ns), ("queryDialect", QueryDialect ?? "WQL"), ("queryExpression", Query));
-                return session.Query(ns, QueryDialect ?? "WQL", Query!, flags);
+                return session.Query(ns, QueryDialect ?? "WQL", Query!, flags, _cancel);
             case ResourceUriComputerSet or ResourceUriSessionSet:
                 (string uriNamespace, string uriClass) = ResourceUriTarget(ResourceUri!, Namespace);
                 Verbose("Enumerate CimInstances", ("namespaceName", uriNamespace), ("resourceUri", ResourceUri));
-                return session.Enumerate(uriNamespace, uriClass, flags);
+                return session.Enumerate(uriNamespace, uriClass, flags, _cancel);
             case CimInstanceComputerSet or CimInstanceSessionSet:
                 return GetInstance(session, InputObject!);
             default:
@@ -198,11 +249,11 @@ public sealed class GetCimInstanceCommand : PSCmdlet
                 if (QueryDialect is null && Property is null && Filter is null)
                 {
                     Verbose("Enumerate CimInstances", ("namespaceName", ns), ("className", className));
-                    return session.Enumerate(ns, className, flags);
+                    return session.Enumerate(ns, className, flags, _cancel);
                 }
                 string query = BuildQuery(className);
                 Verbose("Query CimInstances", ("namespaceName", ns), ("queryDialect", QueryDialect ?? "WQL"), ("queryExpression", query));
-                return session.Query(ns, QueryDialect ?? "WQL", query, flags);
+                return session.Query(ns, QueryDialect ?? "WQL", query, flags, _cancel);
         }
     }
 
@@ -223,7 +274,7 @@ public sealed class GetCimInstanceCommand : PSCmdlet
             query.Append(i == 0 ? " WHERE " : " AND ").Append(keys[i].Name).Append(" = ").Append(WqlLiteral(keys[i].Value!));
         Verbose("Get CimInstance", ("namespaceName", ns), ("instance", instance));
         bool any = false;
-        foreach (CimInstanceData data in session.Query(ns, "WQL", query.ToString()))
+        foreach (CimInstanceData data in session.Query(ns, "WQL", query.ToString(), OperationFlags.None, _cancel))
         {
             any = true;
             yield return data;

@@ -5,8 +5,9 @@ namespace RemoteSessions.Commands;
 
 /// <summary>
 /// New-CimSession (spec/cmdlet-behaviour.md §1.3): creates a CIM session per computer name (none = this
-/// machine, served by the in-process provider) and registers it in the current runspace. Per-computer
-/// failures are non-terminating and consume no Id.
+/// machine, served by the in-process provider; a name = WS-Management to it, tested with Identify unless
+/// -SkipTestConnection) and registers it in the current runspace. Per-computer failures are
+/// non-terminating, name the computer and consume no Id.
 /// </summary>
 [Cmdlet(VerbsCommon.New, "CimSession", DefaultParameterSetName = CredentialSet)]
 [Alias("ncms")]
@@ -55,7 +56,7 @@ public sealed class NewCimSessionCommand : PSCmdlet
     {
         CimSessionOptions? options = BuildOptions();
         RunspaceSessions state = RunspaceSessions.Current;
-        foreach (string? computer in ComputerName ?? [null])
+        foreach (string? computer in (string?[]?)ComputerName ?? [null])
         {
             if (computer is null && Credential is not null)
             {
@@ -66,20 +67,29 @@ public sealed class NewCimSessionCommand : PSCmdlet
             try
             {
                 SessionOptionsSpec? spec = options?.ToSpec(Port);
-                NativeCimSession native = state.Scope.NewSession(computer, Name, spec);
+                NativeCimSession native = state.Scope.NewSession(computer, Name, spec, CredentialOf(Credential, Authentication), SkipTestConnection);
                 WriteObject(state.Wrap(native));
             }
-            catch (RemoteSessionsException e) when (e.Code == ResultCode.NotSupported)
+            catch (RemoteSessionsException e) when (e.Code == ResultCode.NotSupported && options is DComSessionOptions)
             {
-                bool dcom = options is DComSessionOptions;
                 WriteError(new ErrorRecord(new CimException(e.Message, e.Code, e.Message, e),
-                    dcom ? "DcomNotAvailable" : "WSManNotAvailable", ErrorCategory.NotImplemented, computer));
+                    "DcomNotAvailable", ErrorCategory.NotImplemented, computer));
             }
             catch (RemoteSessionsException e)
             {
                 WriteError(CimErrors.FromNative(e, computer));
             }
         }
+    }
+
+    /// <summary>The native credential for -Credential/-Authentication; null when neither was given.</summary>
+    internal static CredentialSpec? CredentialOf(PSCredential? credential, PasswordAuthenticationMechanism mechanism)
+    {
+        if (credential is null && mechanism == PasswordAuthenticationMechanism.Default) return null;
+        var native = (CimAuthenticationMechanism)(uint)mechanism;
+        return credential is null
+            ? new CredentialSpec(native)
+            : new CredentialSpec(native, credential.UserName, credential.GetNetworkCredential().Password);
     }
 
     // spec §1.3 steps 1–5: clone the options, reject DCOM with -Port/-CertificateThumbprint, let -Port or a

@@ -4,7 +4,7 @@
 //! stale, freed, double-freed or wrong-kind handle is found missing (or of the wrong variant) and the
 //! call returns `RSESS_RESULT_INVALID_HANDLE` instead of touching freed memory.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -13,7 +13,8 @@ use once_cell::sync::Lazy;
 use crate::cim::CimInstance;
 use crate::error::{Error, ErrorKind, Result};
 use crate::ps_registry::{PsFound, PsSession};
-use crate::registry::{CimSession, Found, ScopeId, SessionOptions};
+use crate::registry::{CimSession, Found, Instances, ScopeId, SessionOptions};
+use crate::wsman::client::{Authentication, Cancel, Credential};
 use crate::transport::ProcessTransport;
 
 /// What a handle stands for.
@@ -23,14 +24,24 @@ pub(crate) enum Object {
     Session(Arc<CimSession>),
     SessionList(Found),
     StringList(Vec<String>),
-    /// Instances not yet handed out, in order.
-    Iter(VecDeque<CimInstance>),
+    /// An operation's instances not yet handed out, and what cancels it. Shared so a blocking
+    /// `next` (a Pull on the wire) runs outside the table lock while another thread cancels.
+    Iter(Arc<InstanceIter>),
+    /// A user's credential and the mechanism to use it with (or only a mechanism).
+    Credential(Option<Credential>, Authentication),
+    Cancel(Arc<Cancel>),
     Instance(CimInstance),
     Error(Error),
     /// Shared so a blocking receive runs outside the table lock.
     Transport(Arc<ProcessTransport>),
     PsSession(Arc<PsSession>),
     PsSessionList(PsFound),
+}
+
+/// The state behind an `rsess_instance_iter`.
+pub(crate) struct InstanceIter {
+    pub(crate) instances: Mutex<Instances>,
+    pub(crate) cancel: Option<Arc<Cancel>>,
 }
 
 static TABLE: Lazy<Mutex<HashMap<u64, Object>>> = Lazy::new(|| Mutex::new(HashMap::new()));

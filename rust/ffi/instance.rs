@@ -1,16 +1,17 @@
 //! CIM operations on a session, the instance iterator, and reading instances.
 
-use std::collections::VecDeque;
 use std::ffi::c_char;
+use std::sync::{Arc, Mutex};
 
-use super::handles::{self, Object};
+use super::handles::{self, InstanceIter, Object};
 use super::session::{out_of_range, session_of, rsess_cim_session, rsess_string_list};
 use super::{guard, guard_void, opt_str, out_ptr, req_str, rsess_cim_type, rsess_error, rsess_result, to_c, write};
 use super::{RSESS_OPERATION_KEYS_ONLY, RSESS_OPERATION_SHALLOW, RSESS_PROPERTY_KEY, RSESS_PROPERTY_NULL};
 use crate::cim::{CimInstance, CimProperty, CimValue};
 use crate::error::{Error, ErrorKind, Result};
 use crate::local::{self, OperationFlags};
-use crate::registry::DEFAULT_NAMESPACE;
+use crate::registry::{Instances, DEFAULT_NAMESPACE};
+use crate::wsman::client::Cancel;
 
 /// Instances of an operation, handed out one at a time by [`rsess_instance_iter_next`].
 pub struct rsess_instance_iter {
@@ -22,6 +23,49 @@ pub struct rsess_instance {
     _private: [u8; 0],
 }
 
+/// Cancels operations from another thread (a cmdlet's StopProcessing): pass it to an operation, then
+/// call [`rsess_cancel_cancel`]; the operation's waiting call returns `RSESS_RESULT_CANCELLED`.
+pub struct rsess_cancel {
+    _private: [u8; 0],
+}
+
+/// Makes a cancel token in `*out`. Free it with [`rsess_cancel_free`].
+#[no_mangle]
+pub extern "C" fn rsess_cancel_new(out: *mut *mut rsess_cancel) -> rsess_result {
+    guard(std::ptr::null_mut(), || {
+        let out = out_ptr(out)?;
+        write(out, handles::insert(Object::Cancel(Arc::new(Cancel::default()))));
+        Ok(())
+    })
+}
+
+/// Cancels every operation given this token, now and later. Safe to call from any thread while
+/// another thread waits in an operation.
+#[no_mangle]
+pub extern "C" fn rsess_cancel_cancel(c: *const rsess_cancel) -> rsess_result {
+    guard(std::ptr::null_mut(), || {
+        cancel_of(c)?.map(|c| c.cancel());
+        Ok(())
+    })
+}
+
+/// Frees a cancel token (operations holding it keep their own reference). NULL and stale handles are
+/// ignored.
+#[no_mangle]
+pub extern "C" fn rsess_cancel_free(c: *mut rsess_cancel) {
+    guard_void(|| drop(handles::free(c, |o| matches!(o, Object::Cancel(_)))));
+}
+
+fn cancel_of(c: *const rsess_cancel) -> Result<Option<Arc<Cancel>>> {
+    if c.is_null() {
+        return Ok(None);
+    }
+    handles::with(c, |o| match o {
+        Object::Cancel(c) => Ok(Some(Arc::clone(c))),
+        _ => Err(handles::invalid_handle()),
+    })
+}
+
 fn flags_of(flags: u32) -> Result<OperationFlags> {
     if flags & !(RSESS_OPERATION_KEYS_ONLY | RSESS_OPERATION_SHALLOW) != 0 {
         return Err(Error::new(ErrorKind::InvalidArgument, format!("Unknown operation flags {flags:#x}")));
@@ -29,19 +73,25 @@ fn flags_of(flags: u32) -> Result<OperationFlags> {
     Ok(OperationFlags { keys_only: flags & RSESS_OPERATION_KEYS_ONLY != 0, shallow: flags & RSESS_OPERATION_SHALLOW != 0 })
 }
 
-fn start(out: *mut *mut rsess_instance_iter, instances: Vec<CimInstance>) {
-    write(out, handles::insert(Object::Iter(VecDeque::from(instances))));
+fn start(out: *mut *mut rsess_instance_iter, instances: Instances, cancel: Option<Arc<Cancel>>) {
+    let iter = InstanceIter { instances: Mutex::new(instances), cancel };
+    write(out, handles::insert(Object::Iter(Arc::new(iter))));
 }
 
 /// Enumerates the instances of `class_name` in `ns` (NULL = `root/cimv2`; `root\cimv2` also works) on
-/// session `s`; `flags` are `RSESS_OPERATION_*`. Read them with [`rsess_instance_iter_next`].
-/// Errors: INVALID_NAMESPACE, INVALID_CLASS, SESSION_REMOVED, IO, INVALID_ARGUMENT (unknown flags).
+/// session `s`; `flags` are `RSESS_OPERATION_*`; `cancel` (NULL = none) stops the wire operation. Read
+/// them with [`rsess_instance_iter_next`]. Over WS-Management this sends the Enumerate and reads its
+/// first page; later pages come as the caller reads on.
+/// Errors: INVALID_NAMESPACE, INVALID_CLASS, SESSION_REMOVED, IO, INVALID_ARGUMENT (unknown flags);
+/// over WS-Management also the server's faults (NOT_FOUND, FAULT, …) and CONNECTION_FAILED,
+/// TLS_FAILED, ACCESS_DENIED, TIMEOUT, BAD_REPLY, CANCELLED.
 #[no_mangle]
 pub extern "C" fn rsess_cim_enumerate(
     s: *const rsess_cim_session,
     ns: *const c_char,
     class_name: *const c_char,
     flags: u32,
+    cancel: *const rsess_cancel,
     out: *mut *mut rsess_instance_iter,
     err: *mut *mut rsess_error,
 ) -> rsess_result {
@@ -49,15 +99,18 @@ pub extern "C" fn rsess_cim_enumerate(
         let out = out_ptr(out)?;
         let session = session_of(s)?;
         let class_name = req_str(class_name, "class_name")?;
-        let instances = session.enumerate(opt_str(ns)?, class_name, flags_of(flags)?)?;
-        start(out, instances);
+        let cancel = cancel_of(cancel)?;
+        let instances = session.enumerate(opt_str(ns)?, class_name, flags_of(flags)?, cancel.clone())?;
+        start(out, instances, cancel);
         Ok(())
     })
 }
 
-/// Runs `query` in `dialect` (NULL or `"WQL"`) in `ns` (NULL = `root/cimv2`) on session `s`.
+/// Runs `query` in `dialect` (NULL or `"WQL"`; over WS-Management also `"CQL"`) in `ns` (NULL =
+/// `root/cimv2`) on session `s`; `cancel` as for [`rsess_cim_enumerate`].
 /// Errors: INVALID_QUERY (with what is wrong in the message), NOT_SUPPORTED (other dialects),
-/// INVALID_NAMESPACE, INVALID_CLASS, SESSION_REMOVED, IO.
+/// INVALID_NAMESPACE, INVALID_CLASS, SESSION_REMOVED, IO; over WS-Management as for
+/// [`rsess_cim_enumerate`].
 #[no_mangle]
 pub extern "C" fn rsess_cim_query(
     s: *const rsess_cim_session,
@@ -65,6 +118,7 @@ pub extern "C" fn rsess_cim_query(
     dialect: *const c_char,
     query: *const c_char,
     flags: u32,
+    cancel: *const rsess_cancel,
     out: *mut *mut rsess_instance_iter,
     err: *mut *mut rsess_error,
 ) -> rsess_result {
@@ -72,8 +126,9 @@ pub extern "C" fn rsess_cim_query(
         let out = out_ptr(out)?;
         let session = session_of(s)?;
         let query = req_str(query, "query")?;
-        let instances = session.query(opt_str(ns)?, opt_str(dialect)?, query, flags_of(flags)?)?;
-        start(out, instances);
+        let cancel = cancel_of(cancel)?;
+        let instances = session.query(opt_str(ns)?, opt_str(dialect)?, query, flags_of(flags)?, cancel.clone())?;
+        start(out, instances, cancel);
         Ok(())
     })
 }
@@ -101,20 +156,37 @@ pub extern "C" fn rsess_cim_class_names(
 }
 
 /// The next instance in `*out` (free it with [`rsess_instance_free`]), or NULL in `*out` at the end.
+/// Over WS-Management this may block for the next Pull. Errors: as for [`rsess_cim_enumerate`].
 #[no_mangle]
 pub extern "C" fn rsess_instance_iter_next(it: *mut rsess_instance_iter, out: *mut *mut rsess_instance, err: *mut *mut rsess_error) -> rsess_result {
     guard(err, || {
         let out = out_ptr(out)?;
-        let next = handles::with(it, |o| match o {
-            Object::Iter(items) => Ok(items.pop_front()),
+        let iter = handles::with(it, |o| match o {
+            Object::Iter(iter) => Ok(Arc::clone(iter)),
             _ => Err(handles::invalid_handle()),
         })?;
+        let next = iter.instances.lock().unwrap_or_else(|p| p.into_inner()).next()?;
         write(out, next.map_or(std::ptr::null_mut(), |i| handles::insert(Object::Instance(i))));
         Ok(())
     })
 }
 
-/// Frees an iterator and the instances it did not hand out. NULL and stale handles are ignored.
+/// Cancels the iterator's operation (its waiting or next `_next` returns CANCELLED), from any thread.
+/// The same as cancelling the token it was started with; without one this does nothing.
+#[no_mangle]
+pub extern "C" fn rsess_instance_iter_cancel(it: *const rsess_instance_iter) -> rsess_result {
+    guard(std::ptr::null_mut(), || {
+        let cancel = handles::with(it, |o| match o {
+            Object::Iter(iter) => Ok(iter.cancel.clone()),
+            _ => Err(handles::invalid_handle()),
+        })?;
+        cancel.map(|c| c.cancel());
+        Ok(())
+    })
+}
+
+/// Frees an iterator and the instances it did not hand out; an unfinished WS-Management enumeration
+/// is released on the server (briefly blocking). NULL and stale handles are ignored.
 #[no_mangle]
 pub extern "C" fn rsess_instance_iter_free(it: *mut rsess_instance_iter) {
     guard_void(|| drop(handles::free(it, |o| matches!(o, Object::Iter(_)))));

@@ -10,7 +10,8 @@ use super::lists::{list_get, list_len, list_missing, ListView};
 use super::{guard, guard_void, opt_str, out_ptr, req_str, rsess_error, rsess_result, string_array, to_c, write};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ps_registry::PsRegistry;
-use crate::registry::{CimSession, Lookup, Protocol, Registry, ScopeId, SessionOptions, DEFAULT_SCOPE};
+use crate::registry::{Backend, CimSession, Lookup, Protocol, Registry, ScopeId, SessionOptions, DEFAULT_SCOPE};
+use crate::wsman::client::{Authentication, Credential};
 
 /// The registry every C caller shares.
 pub(crate) static REGISTRY: Lazy<Registry> = Lazy::new(Registry::new);
@@ -27,6 +28,27 @@ pub struct rsess_scope {
 pub struct rsess_session_options {
     _private: [u8; 0],
 }
+
+/// A credential for New-CimSession: an authentication mechanism and, optionally, a user name and
+/// password. The password is kept only in the library and never shown in errors.
+pub struct rsess_credential {
+    _private: [u8; 0],
+}
+
+/// Authentication mechanism (`PasswordAuthenticationMechanism`): values of `RSESS_AUTH_*`.
+pub type rsess_authentication = u32;
+/// Basic with a credential (until Negotiate is available), none without.
+pub const RSESS_AUTH_DEFAULT: rsess_authentication = 0;
+pub const RSESS_AUTH_DIGEST: rsess_authentication = 1;
+pub const RSESS_AUTH_NEGOTIATE: rsess_authentication = 2;
+pub const RSESS_AUTH_BASIC: rsess_authentication = 3;
+pub const RSESS_AUTH_KERBEROS: rsess_authentication = 4;
+pub const RSESS_AUTH_NTLM_DOMAIN: rsess_authentication = 5;
+pub const RSESS_AUTH_CREDSSP: rsess_authentication = 6;
+
+/// [`rsess_cim_session_new`] flag: register the session without testing the connection (New-CimSession
+/// -SkipTestConnection); nothing goes on the wire until the session is used.
+pub const RSESS_SESSION_SKIP_TEST_CONNECTION: u32 = 1;
 
 /// A reference to a registered CIM session. Freeing the reference does not remove the session.
 pub struct rsess_cim_session {
@@ -200,23 +222,79 @@ pub extern "C" fn rsess_session_options_set_port(o: *mut rsess_session_options, 
     })
 }
 
+/// Sets the URL path of the WS-Management service (New-CimSessionOption -HttpPrefix), e.g. `"wsman"`
+/// (the default). Errors: NULL_ARGUMENT, INVALID_ARGUMENT (bad UTF-8).
+#[no_mangle]
+pub extern "C" fn rsess_session_options_set_http_prefix(o: *mut rsess_session_options, prefix: *const c_char) -> rsess_result {
+    guard(std::ptr::null_mut(), || {
+        let prefix = req_str(prefix, "prefix")?.to_string();
+        with_options(o, |options| Ok(options.http_prefix = Some(prefix)))
+    })
+}
+
 /// Frees session options. NULL and stale handles are ignored.
 #[no_mangle]
 pub extern "C" fn rsess_session_options_free(o: *mut rsess_session_options) {
     guard_void(|| drop(handles::free(o, |o| matches!(o, Object::Options(_)))));
 }
 
+/// Makes a credential in `*out` for `mechanism` (`RSESS_AUTH_*`) with `user` and `password` (both NULL
+/// for a mechanism without an explicit credential). Free it with [`rsess_credential_free`].
+/// Errors: INVALID_ARGUMENT for an unknown mechanism, bad UTF-8, or a user without a password;
+/// NULL_ARGUMENT for `out`.
+#[no_mangle]
+pub extern "C" fn rsess_credential_new(
+    mechanism: rsess_authentication,
+    user: *const c_char,
+    password: *const c_char,
+    out: *mut *mut rsess_credential,
+) -> rsess_result {
+    guard(std::ptr::null_mut(), || {
+        let out = out_ptr(out)?;
+        let mechanism = match mechanism {
+            RSESS_AUTH_DEFAULT => Authentication::Default,
+            RSESS_AUTH_DIGEST => Authentication::Digest,
+            RSESS_AUTH_NEGOTIATE => Authentication::Negotiate,
+            RSESS_AUTH_BASIC => Authentication::Basic,
+            RSESS_AUTH_KERBEROS => Authentication::Kerberos,
+            RSESS_AUTH_NTLM_DOMAIN => Authentication::NtlmDomain,
+            RSESS_AUTH_CREDSSP => Authentication::CredSsp,
+            other => return Err(Error::new(ErrorKind::InvalidArgument, format!("Unknown authentication mechanism {other}"))),
+        };
+        let credential = match (opt_str(user)?, opt_str(password)?) {
+            (Some(u), Some(p)) => Some(Credential::new(u, p)),
+            (None, None) => None,
+            _ => return Err(Error::new(ErrorKind::InvalidArgument, "A credential needs both a user name and a password")),
+        };
+        write(out, handles::insert(Object::Credential(credential, mechanism)));
+        Ok(())
+    })
+}
+
+/// Frees a credential. NULL and stale handles are ignored.
+#[no_mangle]
+pub extern "C" fn rsess_credential_free(c: *mut rsess_credential) {
+    guard_void(|| drop(handles::free(c, |o| matches!(o, Object::Credential(..)))));
+}
+
 /// Creates a CIM session in `scope` (NULL = default scope) and returns a reference in `*out`
-/// (spec §1.3). `computer_name` NULL = this machine, served in-process; `name` NULL = `CimSession<Id>`;
-/// `opts` NULL = defaults. Ids are consumed only on success.
-/// Errors: NOT_SUPPORTED for DCOM to another computer and, in this build, for WS-Management;
-/// INVALID_ARGUMENT for an empty computer name or bad UTF-8; INVALID_HANDLE for bad handles.
+/// (spec §1.3). `computer_name` NULL = this machine, served in-process (unless `opts` ask for
+/// WS-Management, then `localhost` over WS-Management); a computer name = WS-Management to it.
+/// `name` NULL = `CimSession<Id>`; `opts` NULL = defaults; `cred` NULL = no credential. Unless `flags`
+/// has `RSESS_SESSION_SKIP_TEST_CONNECTION`, a WS-Management session is tested with Identify first and
+/// registered only when it answers; Ids are consumed only on success. Blocks while testing.
+/// Errors: NOT_SUPPORTED (DCOM to another computer, authentication mechanisms not available yet);
+/// INVALID_ARGUMENT (empty computer name, Basic over HTTP without NoEncryption, unknown flags, bad
+/// UTF-8); INVALID_HANDLE; and the test connection's failures: CONNECTION_FAILED, TLS_FAILED,
+/// ACCESS_DENIED, TIMEOUT, BAD_REPLY, FAULT.
 #[no_mangle]
 pub extern "C" fn rsess_cim_session_new(
     scope: *mut rsess_scope,
     computer_name: *const c_char,
     name: *const c_char,
     opts: *const rsess_session_options,
+    cred: *const rsess_credential,
+    flags: u32,
     out: *mut *mut rsess_cim_session,
     err: *mut *mut rsess_error,
 ) -> rsess_result {
@@ -225,6 +303,9 @@ pub extern "C" fn rsess_cim_session_new(
         let scope = scope_id(scope)?;
         let computer = opt_str(computer_name)?;
         let name = opt_str(name)?;
+        if flags & !RSESS_SESSION_SKIP_TEST_CONNECTION != 0 {
+            return Err(Error::new(ErrorKind::InvalidArgument, format!("Unknown session flags {flags:#x}")));
+        }
         let options = if opts.is_null() {
             SessionOptions::default()
         } else {
@@ -233,7 +314,21 @@ pub extern "C" fn rsess_cim_session_new(
                 _ => Err(handles::invalid_handle()),
             })?
         };
-        let session = REGISTRY.create(scope, computer, name, &options)?;
+        let (credential, mechanism) = if cred.is_null() {
+            (None, Authentication::Default)
+        } else {
+            handles::with(cred, |o| match o {
+                Object::Credential(c, m) => Ok((c.clone(), *m)),
+                _ => Err(handles::invalid_handle()),
+            })?
+        };
+        let backend = Backend::for_target(computer, &options, credential.as_ref(), mechanism)?;
+        if let Backend::Wsman(client) = &backend {
+            if flags & RSESS_SESSION_SKIP_TEST_CONNECTION == 0 {
+                client.identify(None)?;
+            }
+        }
+        let session = REGISTRY.create(scope, computer, name, &options, backend)?;
         write(out, handles::insert(Object::Session(session)));
         Ok(())
     })
@@ -276,7 +371,8 @@ pub extern "C" fn rsess_cim_session_computer_name(s: *const rsess_cim_session, o
     session_string(s, out, |s| s.computer_name.clone())
 }
 
-/// The protocol serving the session: `"Local"` for this machine's in-process provider.
+/// The protocol serving the session: `"Local"` for this machine's in-process provider, `"WSMAN"` for
+/// WS-Management.
 #[no_mangle]
 pub extern "C" fn rsess_cim_session_protocol(s: *const rsess_cim_session, out: *mut *mut c_char) -> rsess_result {
     session_string(s, out, |s| s.protocol_name().to_string())

@@ -19,22 +19,22 @@ static int passed, failed;
 
 static rsess_cim_session *new_session(rsess_scope *scope) {
     rsess_cim_session *s = NULL;
-    rsess_cim_session_new(scope, NULL, NULL, NULL, &s, NULL);
+    rsess_cim_session_new(scope, NULL, NULL, NULL, NULL, 0, &s, NULL);
     return s;
 }
 
 static void null_arguments(void) {
     rsess_cim_session *s = NULL;
     CHECK(rsess_scope_new(NULL) == RSESS_RESULT_NULL_ARGUMENT);
-    CHECK(rsess_cim_session_new(NULL, NULL, NULL, NULL, NULL, NULL) == RSESS_RESULT_NULL_ARGUMENT);
+    CHECK(rsess_cim_session_new(NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL) == RSESS_RESULT_NULL_ARGUMENT);
     CHECK(rsess_cim_session_name(NULL, NULL) == RSESS_RESULT_NULL_ARGUMENT);
     char *name = NULL;
     CHECK(rsess_cim_session_name(NULL, &name) == RSESS_RESULT_NULL_ARGUMENT && name == NULL);
     s = new_session(NULL); /* NULL scope = the default scope */
     CHECK(s != NULL);
     rsess_instance_iter *it = NULL;
-    CHECK(rsess_cim_enumerate(s, NULL, NULL, 0, &it, NULL) == RSESS_RESULT_NULL_ARGUMENT && it == NULL);
-    CHECK(rsess_cim_query(s, NULL, NULL, NULL, 0, &it, NULL) == RSESS_RESULT_NULL_ARGUMENT);
+    CHECK(rsess_cim_enumerate(s, NULL, NULL, 0, NULL, &it, NULL) == RSESS_RESULT_NULL_ARGUMENT && it == NULL);
+    CHECK(rsess_cim_query(s, NULL, NULL, NULL, 0, NULL, &it, NULL) == RSESS_RESULT_NULL_ARGUMENT);
     rsess_cim_session_list *list = NULL;
     CHECK(rsess_cim_session_find(NULL, RSESS_LOOKUP_NAME, NULL, 1, &list, NULL) == RSESS_RESULT_NULL_ARGUMENT);
     CHECK(rsess_error_code(NULL) == RSESS_RESULT_NULL_ARGUMENT);
@@ -57,7 +57,7 @@ static void stale_double_freed_and_wrong_kind_handles(void) {
     rsess_scope_new(&scope);
     rsess_cim_session *s = new_session(scope);
     rsess_instance_iter *it = NULL;
-    CHECK(rsess_cim_enumerate(s, NULL, "Win32_OperatingSystem", 0, &it, NULL) == RSESS_RESULT_OK);
+    CHECK(rsess_cim_enumerate(s, NULL, "Win32_OperatingSystem", 0, NULL, &it, NULL) == RSESS_RESULT_OK);
     rsess_instance *inst = NULL;
     CHECK(rsess_instance_iter_next(it, &inst, NULL) == RSESS_RESULT_OK && inst != NULL);
 
@@ -88,12 +88,12 @@ static void stale_double_freed_and_wrong_kind_handles(void) {
     rsess_scope_free(scope);
     bool removed = false;
     CHECK(rsess_cim_session_is_removed(t, &removed) == RSESS_RESULT_OK && removed);
-    CHECK(rsess_cim_session_new(scope, NULL, NULL, NULL, &s, NULL) == RSESS_RESULT_INVALID_HANDLE);
+    CHECK(rsess_cim_session_new(scope, NULL, NULL, NULL, NULL, 0, &s, NULL) == RSESS_RESULT_INVALID_HANDLE);
     rsess_scope_free(scope);
     rsess_cim_session_free(t);
 
     rsess_error *err = NULL;
-    rsess_cim_session_new((rsess_scope *)(uintptr_t)0x99, NULL, NULL, NULL, &s, &err);
+    rsess_cim_session_new((rsess_scope *)(uintptr_t)0x99, NULL, NULL, NULL, NULL, 0, &s, &err);
     CHECK(rsess_error_code(err) == RSESS_RESULT_INVALID_HANDLE);
     rsess_error_free(err);
     CHECK(rsess_error_code(err) == RSESS_RESULT_INVALID_HANDLE);
@@ -112,7 +112,7 @@ static void removed_sessions(void) {
     rsess_string_free(msg);
     rsess_error_free(err);
     rsess_instance_iter *it = NULL;
-    CHECK(rsess_cim_enumerate(s, NULL, "Win32_Process", 0, &it, NULL) == RSESS_RESULT_SESSION_REMOVED && it == NULL);
+    CHECK(rsess_cim_enumerate(s, NULL, "Win32_Process", 0, NULL, &it, NULL) == RSESS_RESULT_SESSION_REMOVED && it == NULL);
     uint32_t id = 0;
     CHECK(rsess_cim_session_id(s, &id) == RSESS_RESULT_OK && id == 1);
     /* A removed session's id finds nothing and the next session gets a new Id. */
@@ -146,15 +146,15 @@ static void bad_requests(void) {
     rsess_cim_session *s = new_session(NULL);
     rsess_instance_iter *it = NULL;
     rsess_error *err = NULL;
-    CHECK(rsess_cim_enumerate(s, NULL, "No_Such_Class", 0, &it, NULL) == RSESS_RESULT_INVALID_CLASS);
-    CHECK(rsess_cim_enumerate(s, "root/nowhere", "Win32_Process", 0, &it, NULL) == RSESS_RESULT_INVALID_NAMESPACE);
-    CHECK(rsess_cim_enumerate(s, NULL, "Win32_Process", 0x80, &it, NULL) == RSESS_RESULT_INVALID_ARGUMENT);
-    CHECK(rsess_cim_query(s, NULL, NULL, "SELECT * FROM", 0, &it, &err) == RSESS_RESULT_INVALID_QUERY);
+    CHECK(rsess_cim_enumerate(s, NULL, "No_Such_Class", 0, NULL, &it, NULL) == RSESS_RESULT_INVALID_CLASS);
+    CHECK(rsess_cim_enumerate(s, "root/nowhere", "Win32_Process", 0, NULL, &it, NULL) == RSESS_RESULT_INVALID_NAMESPACE);
+    CHECK(rsess_cim_enumerate(s, NULL, "Win32_Process", 0x80, NULL, &it, NULL) == RSESS_RESULT_INVALID_ARGUMENT);
+    CHECK(rsess_cim_query(s, NULL, NULL, "SELECT * FROM", 0, NULL, &it, &err) == RSESS_RESULT_INVALID_QUERY);
     char *msg = NULL;
     CHECK(rsess_error_message(err, &msg) == RSESS_RESULT_OK && strstr(msg, "Invalid query") != NULL);
     rsess_string_free(msg);
     rsess_error_free(err);
-    CHECK(rsess_cim_query(s, NULL, "CQL", "SELECT * FROM Win32_Process", 0, &it, NULL) == RSESS_RESULT_NOT_SUPPORTED);
+    CHECK(rsess_cim_query(s, NULL, "CQL", "SELECT * FROM Win32_Process", 0, NULL, &it, NULL) == RSESS_RESULT_NOT_SUPPORTED);
     CHECK(it == NULL);
 
     rsess_session_options *dcom = NULL;
@@ -162,18 +162,18 @@ static void bad_requests(void) {
     CHECK(rsess_session_options_set_flag(dcom, RSESS_OPTION_USE_SSL, true) == RSESS_RESULT_INVALID_ARGUMENT);
     CHECK(rsess_session_options_new(7, &dcom) == RSESS_RESULT_INVALID_ARGUMENT);
     rsess_cim_session *remote = NULL;
-    CHECK(rsess_cim_session_new(NULL, "otherhost", NULL, dcom, &remote, NULL) == RSESS_RESULT_NOT_SUPPORTED && remote == NULL);
-    CHECK(rsess_cim_session_new(NULL, "", NULL, NULL, &remote, NULL) == RSESS_RESULT_INVALID_ARGUMENT);
+    CHECK(rsess_cim_session_new(NULL, "otherhost", NULL, dcom, NULL, 0, &remote, NULL) == RSESS_RESULT_NOT_SUPPORTED && remote == NULL);
+    CHECK(rsess_cim_session_new(NULL, "", NULL, NULL, NULL, 0, &remote, NULL) == RSESS_RESULT_INVALID_ARGUMENT);
     rsess_session_options_free(dcom);
     rsess_session_options_free(dcom);
 
     const char bad_utf8[] = {'\xff', '\xfe', 0};
-    CHECK(rsess_cim_enumerate(s, NULL, bad_utf8, 0, &it, NULL) == RSESS_RESULT_INVALID_ARGUMENT);
+    CHECK(rsess_cim_enumerate(s, NULL, bad_utf8, 0, NULL, &it, NULL) == RSESS_RESULT_INVALID_ARGUMENT);
     rsess_cim_session_list *list = NULL;
     CHECK(rsess_cim_session_find(NULL, 42, NULL, 0, &list, NULL) == RSESS_RESULT_INVALID_ARGUMENT);
 
     /* Index out of range and arrays read as scalars. */
-    CHECK(rsess_cim_enumerate(s, NULL, "Win32_OperatingSystem", 0, &it, NULL) == RSESS_RESULT_OK);
+    CHECK(rsess_cim_enumerate(s, NULL, "Win32_OperatingSystem", 0, NULL, &it, NULL) == RSESS_RESULT_OK);
     rsess_instance *inst = NULL;
     rsess_instance_iter_next(it, &inst, NULL);
     size_t count = 0;

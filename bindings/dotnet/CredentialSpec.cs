@@ -1,0 +1,50 @@
+namespace RemoteSessions.Native;
+
+/// <summary>
+/// New-CimSession's -Credential and -Authentication: a mechanism and, optionally, a user name and
+/// password. The password is handed to the native library only; <see cref="ToString"/> never shows it.
+/// </summary>
+public sealed class CredentialSpec
+{
+    /// <summary>A credential for <paramref name="userName"/> (both null for a mechanism alone).</summary>
+    public CredentialSpec(CimAuthenticationMechanism mechanism, string? userName = null, string? password = null)
+    {
+        Mechanism = mechanism;
+        UserName = userName;
+        _password = password;
+    }
+
+    private readonly string? _password;
+
+    public CimAuthenticationMechanism Mechanism { get; }
+    public string? UserName { get; }
+
+    internal CredentialHandle ToNative()
+    {
+        Native.Check(NativeMethods.rsess_credential_new(Mechanism, UserName, _password, out CredentialHandle h));
+        return h;
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => UserName is null ? Mechanism.ToString() : $"{Mechanism} {UserName}";
+}
+
+/// <summary>
+/// Cancels native operations from another thread (a cmdlet's StopProcessing): pass it to an operation,
+/// then call <see cref="Cancel"/>; the waiting call throws <see cref="ResultCode.Cancelled"/>. Thread-safe.
+/// </summary>
+public sealed class CancelToken : IDisposable
+{
+    /// <summary>Makes a token that is not cancelled yet.</summary>
+    public CancelToken() => Native.Check(NativeMethods.rsess_cancel_new(out _handle));
+
+    private readonly CancelHandle _handle;
+
+    internal CancelHandle Handle => _handle;
+
+    /// <summary>Cancels every operation given this token, now and later.</summary>
+    public void Cancel() => Native.Check(NativeMethods.rsess_cancel_cancel(_handle));
+
+    /// <inheritdoc />
+    public void Dispose() => _handle.Dispose();
+}
