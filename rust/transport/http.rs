@@ -106,10 +106,10 @@ pub async fn post(url: &Uri, policy: TlsPolicy, authorization: Option<&str>, bod
         .body(Body::from(body))
         .map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("The request to {url} cannot be made: {e}")))?;
     let exchange = async {
-        let reply = client.request(request).await.map_err(|e| network_error(url, &e))?;
+        let reply = client.request(request).await.map_err(|e| network_error(url, &e, false))?;
         let status = reply.status().as_u16();
         let content_type = reply.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_string);
-        let body = read_body(reply.into_body()).await.map_err(|e| network_error(url, &e))?;
+        let body = read_body(reply.into_body()).await.map_err(|e| network_error(url, &e, true))?;
         let body = String::from_utf8(body)
             .map_err(|_| Error::new(ErrorKind::BadReply, format!("The reply from {url} is not UTF-8 text")))?;
         Ok(HttpReply { status, content_type, body })
@@ -137,8 +137,8 @@ async fn read_body(mut body: Body) -> std::result::Result<Vec<u8>, hyper::Error>
 }
 
 /// Describes a hyper failure: TLS problems as TlsFailed, everything else as ConnectionFailed, with the
-/// underlying cause (e.g. "Connection refused (os error 111)").
-fn network_error(url: &Uri, e: &hyper::Error) -> Error {
+/// underlying cause (e.g. "Connection refused (os error 111)"). `in_body`: the reply had begun.
+fn network_error(url: &Uri, e: &hyper::Error, in_body: bool) -> Error {
     let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
     let mut innermost = None;
     while let Some(c) = cause {
@@ -153,7 +153,7 @@ fn network_error(url: &Uri, e: &hyper::Error) -> Error {
         innermost = Some(c);
         cause = c.source();
     }
-    let what = if e.is_incomplete_message() {
+    let what = if e.is_incomplete_message() || in_body {
         "the server closed the connection before its reply was complete".to_string()
     } else if e.is_connect() {
         format!("no connection could be made ({})", innermost.map_or_else(|| e.to_string(), |c| c.to_string()))

@@ -117,7 +117,8 @@ pub const DEFAULT_MAX_ENVELOPE: u32 = 512_000;
 pub const DEFAULT_TIMEOUT_MS: u32 = 60_000;
 /// Default `w:MaxElements` of an optimized Enumerate and of each Pull (Windows' client sends 32000).
 pub const DEFAULT_MAX_ELEMENTS: u32 = 32_000;
-/// Extra time the HTTP wait allows beyond the operation timeout, for the server to answer with its fault.
+/// Most extra time the HTTP wait allows beyond the operation timeout, for the server to answer with
+/// its own timeout fault; the extra is never more than the operation timeout itself.
 const HTTP_GRACE: Duration = Duration::from_secs(10);
 /// How many superclasses deep a class's ancestry is fetched.
 const MAX_ANCESTRY: usize = 16;
@@ -303,7 +304,8 @@ impl WsmanClient {
 
     /// POSTs an envelope and turns the HTTP reply into a [`Reply`] or an error naming this computer.
     async fn exchange(&self, xml: String) -> Result<Reply> {
-        let wait = Duration::from_millis(u64::from(self.timeout_ms)) + HTTP_GRACE;
+        let timeout = Duration::from_millis(u64::from(self.timeout_ms));
+        let wait = timeout + timeout.min(HTTP_GRACE);
         let reply = http::post(&self.url, self.policy, self.authorization.as_deref(), xml, wait).await?;
         let soap = reply.content_type.as_deref().map_or(false, |t| t.to_ascii_lowercase().starts_with("application/soap+xml"));
         let from = &self.computer;

@@ -1,0 +1,274 @@
+//! The WS-Management client against small HTTP servers on 127.0.0.1 that answer with recorded replies
+//! or misbehave on purpose: connection reuse, faults, HTTP errors, wrong content, truncation, drops,
+//! timeouts, cancellation and the Release of an enumeration stopped early. Credentials never show.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use remote_sessions::cim::CimValue;
+use remote_sessions::registry::SessionOptions;
+use remote_sessions::wsman::client::{Authentication, Cancel, Credential, WsmanClient};
+use remote_sessions::ErrorKind;
+
+fn fixture(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/omi-cim/curl").join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// What a test server does with one request: the body it received → bytes to write (None = close).
+type Behaviour = Arc<dyn Fn(&str) -> Option<Vec<Vec<u8>>> + Send + Sync>;
+
+struct Server {
+    port: u16,
+    connections: Arc<AtomicUsize>,
+    requests: Arc<Mutex<Vec<String>>>,
+}
+
+fn ok(body: &str) -> Vec<u8> {
+    format!("HTTP/1.1 200 OK\r\nContent-Type: application/soap+xml;charset=UTF-8\r\nContent-Length: {}\r\n\r\n{body}", body.len()).into_bytes()
+}
+
+fn status(code: u16, content_type: &str, body: &str) -> Vec<u8> {
+    format!("HTTP/1.1 {code} X\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{body}", body.len()).into_bytes()
+}
+
+/// Serves until the test ends; each connection is kept alive for as many requests as come.
+fn serve(behaviour: Behaviour) -> Server {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let requests = Arc::new(Mutex::new(Vec::new()));
+    let (c, r) = (Arc::clone(&connections), Arc::clone(&requests));
+    thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            c.fetch_add(1, Ordering::SeqCst);
+            let (b, r) = (Arc::clone(&behaviour), Arc::clone(&r));
+            thread::spawn(move || connection(stream, b, r));
+        }
+    });
+    Server { port, connections, requests }
+}
+
+fn connection(stream: TcpStream, behaviour: Behaviour, requests: Arc<Mutex<Vec<String>>>) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    loop {
+        let mut length = 0;
+        let mut head = String::new();
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            if line == "\r\n" {
+                break;
+            }
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = v.trim().parse().unwrap();
+            }
+            head.push_str(&line);
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).unwrap();
+        let body = String::from_utf8(body).unwrap();
+        requests.lock().unwrap().push(format!("{head}\r\n{body}"));
+        match behaviour(&body) {
+            Some(writes) => {
+                for w in writes {
+                    if w.is_empty() {
+                        thread::sleep(Duration::from_millis(300));
+                        continue;
+                    }
+                    if writer.write_all(&w).is_err() {
+                        return;
+                    }
+                }
+            }
+            None => return,
+        }
+    }
+}
+
+fn client(port: u16, options: SessionOptions) -> Arc<WsmanClient> {
+    let options = SessionOptions { port: u32::from(port), no_encryption: true, ..options };
+    let cred = Credential::new("rsess", "Replay-Pa55");
+    Arc::new(WsmanClient::new("127.0.0.1", &options, Some(&cred), Authentication::Basic).unwrap())
+}
+
+fn always(reply: Vec<u8>) -> Behaviour {
+    Arc::new(move |_| Some(vec![reply.clone()]))
+}
+
+#[test]
+fn identify_reuses_one_keep_alive_connection_and_sends_basic_credentials() {
+    let server = serve(always(ok(&fixture("identify-response.xml"))));
+    let c = client(server.port, SessionOptions::default());
+    for _ in 0..20 {
+        assert_eq!(c.identify(None).unwrap().product_vendor, "Open Management Infrastructure");
+    }
+    assert_eq!(server.connections.load(Ordering::SeqCst), 1);
+    let first = server.requests.lock().unwrap()[0].clone();
+    assert!(first.contains("authorization: Basic cnNlc3M6UmVwbGF5LVBhNTU=") || first.contains("Authorization: Basic cnNlc3M6UmVwbGF5LVBhNTU="), "{first}");
+    assert!(first.contains("<wsmid:Identify/>"));
+}
+
+#[test]
+fn enumeration_pulls_page_by_page_and_types_from_the_class() {
+    let pulls = Arc::new(AtomicUsize::new(0));
+    let behaviour: Behaviour = Arc::new(move |body: &str| {
+        let reply = if body.contains("ClassName") {
+            fixture("getclass-response.xml")
+        } else if body.contains("<n:Pull>") && body.contains("<n:MaxElements>3</n:MaxElements>") {
+            match pulls.fetch_add(1, Ordering::SeqCst) {
+                0 => fixture("pull1-response.xml"),
+                1 => fixture("pull2-response.xml"),
+                _ => fixture("pull3-response.xml"),
+            }
+        } else {
+            fixture("enumerate-nooptimize-response.xml")
+        };
+        Some(vec![ok(&reply)])
+    });
+    let server = serve(behaviour);
+    let mut c = client(server.port, SessionOptions::default());
+    Arc::get_mut(&mut c).unwrap().max_elements = 3;
+    let mut e = c.enumerate("root/cimv2", "MSFT_President", None, false, false, None).unwrap();
+    let mut keys = Vec::new();
+    while let Some(i) = e.next().unwrap() {
+        assert_eq!(i.class_name, "MSFT_President");
+        assert_eq!(i.server_name, "127.0.0.1");
+        keys.push(i.property("Key").unwrap().value.clone());
+    }
+    assert_eq!(keys, (1..=5).map(CimValue::UInt32).collect::<Vec<_>>());
+    let requests = server.requests.lock().unwrap();
+    assert!(requests.iter().any(|r| r.contains("<w:Selector Name=\"ClassName\">MSFT_President</w:Selector>")));
+    assert!(requests.iter().any(|r| r.contains("<n:EnumerationContext>522780673</n:EnumerationContext>")));
+}
+
+#[test]
+fn an_enumeration_stopped_early_is_released() {
+    let behaviour: Behaviour = Arc::new(|body: &str| {
+        let reply = if body.contains("<n:Release>") {
+            r#"<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Header/><s:Body/></s:Envelope>"#.to_string()
+        } else if body.contains("<n:Enumerate>") {
+            fixture("enumerate-nooptimize-response.xml").replace("<wsman:Items></wsman:Items>", "<wsman:Items><p:X xmlns:p='urn:x'><p:A>1</p:A></p:X></wsman:Items>")
+        } else {
+            fixture("pull1-response.xml")
+        };
+        Some(vec![ok(&reply)])
+    });
+    let server = serve(behaviour);
+    let c = client(server.port, SessionOptions::default());
+    let mut e = c.enumerate("root/cimv2", "X", None, false, false, None).unwrap();
+    assert!(e.next().unwrap().is_some());
+    drop(e);
+    let requests = server.requests.lock().unwrap();
+    let release = requests.iter().find(|r| r.contains("<n:Release>")).expect("a Release was sent");
+    assert!(release.contains("<n:EnumerationContext>522780673</n:EnumerationContext>"));
+}
+
+#[test]
+fn faults_http_errors_and_bad_replies_are_clear_errors() {
+    let cases: Vec<(Vec<u8>, ErrorKind, &str)> = vec![
+        (status(500, "application/soap+xml;charset=UTF-8", &fixture("get-notfound-response.xml")), ErrorKind::NotFound, "cannot be found"),
+        (status(401, "text/plain", ""), ErrorKind::AccessDenied, "HTTP 401"),
+        (status(403, "text/plain", ""), ErrorKind::AccessDenied, "HTTP 403"),
+        (status(200, "text/html", "<html/>"), ErrorKind::BadReply, "text/html"),
+        (ok("this is not xml"), ErrorKind::BadReply, "not well-formed"),
+        (status(404, "text/plain", "nope"), ErrorKind::BadReply, "HTTP 404"),
+        (status(500, "application/soap+xml", "<s:Envelope xmlns:s='http://www.w3.org/2003/05/soap-envelope'><s:Body/></s:Envelope>"), ErrorKind::BadReply, "without a fault"),
+    ];
+    for (reply, kind, text) in cases {
+        let server = serve(always(reply));
+        let e = client(server.port, SessionOptions::default()).identify(None).unwrap_err();
+        assert_eq!(e.kind, kind, "{}", e.message);
+        assert!(e.message.contains(text) && e.message.contains("127.0.0.1"), "{}", e.message);
+        assert!(!e.message.contains("Replay-Pa55") && !format!("{e:?}").contains("Replay-Pa55"));
+    }
+    let gone = serve(always(status(500, "application/soap+xml", &fixture("get-notfound-response.xml")))).port;
+    let e = client(gone, SessionOptions::default()).identify(None).unwrap_err();
+    assert_eq!((e.cim_status, e.fault_code.as_deref()), (Some(6), Some("wsa:DestinationUnreachable")));
+}
+
+#[test]
+fn refused_and_dropped_connections_are_connection_failures() {
+    let dropped = serve(Arc::new(|_| None));
+    let e = client(dropped.port, SessionOptions::default()).identify(None).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::ConnectionFailed, "{}", e.message);
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let e = client(closed, SessionOptions::default()).identify(None).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::ConnectionFailed);
+    assert!(e.message.contains("refused"), "{}", e.message);
+}
+
+#[test]
+fn a_reply_cut_short_is_a_connection_failure() {
+    let body = fixture("identify-response.xml");
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 4096];
+        let _ = s.read(&mut buf);
+        let head = format!("HTTP/1.1 200 OK\r\nContent-Type: application/soap+xml\r\nContent-Length: {}\r\n\r\n", body.len());
+        let _ = s.write_all(head.as_bytes());
+        let _ = s.write_all(&body.as_bytes()[..body.len() / 2]);
+    });
+    let e = client(port, SessionOptions::default()).identify(None).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::ConnectionFailed, "{}", e.message);
+    assert!(e.message.contains("before its reply was complete"), "{}", e.message);
+}
+
+/// Answers after about 1.2 s (four 300 ms pauses).
+fn slow() -> Behaviour {
+    Arc::new(|_| Some(vec![b"".to_vec(), b"".to_vec(), b"".to_vec(), b"".to_vec(), ok(&fixture("identify-response.xml"))]))
+}
+
+#[test]
+fn slow_servers_time_out() {
+    let server = serve(slow());
+    let e = client(server.port, SessionOptions { timeout_ms: 200, ..Default::default() }).identify(None).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Timeout, "{}", e.message);
+}
+
+#[test]
+fn a_waiting_operation_can_be_cancelled_from_another_thread() {
+    let server = serve(slow());
+    let c = client(server.port, SessionOptions::default());
+    let cancel = Arc::new(Cancel::default());
+    let canceller = Arc::clone(&cancel);
+    thread::spawn(move || {
+        thread::sleep(Duration::from_millis(100));
+        canceller.cancel();
+    });
+    assert_eq!(c.identify(Some(&cancel)).unwrap_err().kind, ErrorKind::Cancelled);
+    // A cancelled token stays cancelled.
+    assert_eq!(c.identify(Some(&cancel)).unwrap_err().kind, ErrorKind::Cancelled);
+}
+
+#[test]
+fn headers_and_body_in_separate_segments_are_read_whole() {
+    let body = fixture("identify-response.xml");
+    let split: Behaviour = Arc::new(move |_| {
+        let head = format!("HTTP/1.1 200 OK\r\nContent-Type: application/soap+xml\r\nContent-Length: {}\r\n\r\n", body.len());
+        Some(vec![head.into_bytes(), Vec::new(), body.clone().into_bytes()])
+    });
+    let server = serve(split);
+    let c = client(server.port, SessionOptions::default());
+    for _ in 0..3 {
+        assert_eq!(c.identify(None).unwrap().product_version, "1.0.8-6");
+    }
+}
+
+#[test]
+fn tls_to_a_plain_http_server_fails_as_tls() {
+    let server = serve(always(ok(&fixture("identify-response.xml"))));
+    let options = SessionOptions { use_ssl: true, skip_ca_check: true, skip_cn_check: true, ..Default::default() };
+    let e = client(server.port, options).identify(None).unwrap_err();
+    assert!(matches!(e.kind, ErrorKind::TlsFailed | ErrorKind::ConnectionFailed), "{:?}: {}", e.kind, e.message);
+}
