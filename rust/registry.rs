@@ -186,6 +186,30 @@ impl CimSession {
         }
     }
 
+    /// The instance of `class_name` with the key values `keys` (property name, value as text)
+    /// (Get-CimInstance -InputObject). Over WS-Management a WS-Transfer Get; locally a query on the keys.
+    /// Errors: NotFound when no instance has those keys; InvalidClass, InvalidNamespace,
+    /// SessionRemoved; the server's faults and network errors.
+    pub fn get(&self, namespace: Option<&str>, class_name: &str, keys: &[(String, String)], cancel: Option<&Cancel>) -> Result<CimInstance> {
+        self.check_live()?;
+        let namespace = namespace.unwrap_or(DEFAULT_NAMESPACE);
+        match &self.backend {
+            Backend::Wsman(client) => client.get(namespace, class_name, keys, cancel),
+            Backend::Local => {
+                let mut text = format!("SELECT * FROM {class_name}");
+                for (i, (name, value)) in keys.iter().enumerate() {
+                    let literal = value.replace('\\', "\\\\").replace('\'', "\\'");
+                    text.push_str(&format!("{} {name} = '{literal}'", if i == 0 { " WHERE" } else { " AND" }));
+                }
+                let query = wql::parse(&text)?;
+                local::query(namespace, &query, OperationFlags::default())?
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| Error::new(ErrorKind::NotFound, format!("Not found: no {class_name} instance has those keys")))
+            }
+        }
+    }
+
     /// Class names served in `namespace` (None = root/cimv2). Errors: SessionRemoved,
     /// InvalidNamespace; NotSupported for a WS-Management session (listing classes is not a
     /// WS-Management operation every server has; name the class instead).

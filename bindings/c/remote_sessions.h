@@ -333,6 +333,22 @@ rsess_result rsess_cim_query(const rsess_cim_session *s,
                              rsess_instance_iter **out,
                              rsess_error **err);
 
+// Reads the instance of `class_name` in `ns` (NULL = `root/cimv2`) whose key properties
+// `key_names[i]` have the values `key_values[i]` (text, as `rsess_instance_property_value` gives
+// them), `count` pairs, into `*out` (free it with [`rsess_instance_free`]). Over WS-Management this is
+// a WS-Transfer Get (DSP0227 §8.1); `cancel` (NULL = none) stops it.
+// Errors: NOT_FOUND when no instance has those keys; INVALID_CLASS, INVALID_NAMESPACE,
+// SESSION_REMOVED, NULL_ARGUMENT; over WS-Management as for [`rsess_cim_enumerate`].
+rsess_result rsess_cim_get_instance(const rsess_cim_session *s,
+                                    const char *ns,
+                                    const char *class_name,
+                                    const char *const *key_names,
+                                    const char *const *key_values,
+                                    size_t count,
+                                    const rsess_cancel *cancel,
+                                    rsess_instance **out,
+                                    rsess_error **err);
+
 // The class names served in `ns` (NULL = `root/cimv2`) by session `s`, or by this machine's provider
 // when `s` is NULL (for argument completion). Errors: INVALID_NAMESPACE, SESSION_REMOVED.
 rsess_result rsess_cim_class_names(const rsess_cim_session *s,

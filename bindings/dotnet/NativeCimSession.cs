@@ -68,6 +68,25 @@ public sealed class NativeCimSession : IDisposable
         return Drain(it);
     }
 
+    /// <summary>
+    /// Reads the instance of <paramref name="className"/> with the given key values (text, as
+    /// <see cref="CimPropertyData.Value"/> shows them): a WS-Transfer Get over WS-Management.
+    /// </summary>
+    /// <exception cref="RemoteSessionsException">NotFound when no instance has those keys; InvalidClass,
+    /// InvalidNamespace, SessionRemoved; over WS-Management the server's faults and network failures.</exception>
+    public CimInstanceData GetInstance(string? ns, string className, IReadOnlyList<(string Name, string Value)> keys, CancelToken? cancel = null)
+    {
+        using var none = new CancelHandle();
+        InstanceHandle instance = Native.WithUtf8Array(keys.Select(k => k.Name).ToArray(), names =>
+            Native.WithUtf8Array(keys.Select(k => k.Value).ToArray(), values =>
+            {
+                ResultCode rc = NativeMethods.rsess_cim_get_instance(Handle, ns, className, names, values, (nuint)keys.Count, cancel?.Handle ?? none, out InstanceHandle i, out IntPtr err);
+                Native.Check(rc, err);
+                return i;
+            }));
+        using (instance) return CimInstanceData.Read(instance);
+    }
+
     /// <summary>The class names this session serves in <paramref name="ns"/>.</summary>
     public IReadOnlyList<string> ClassNames(string? ns = null)
     {

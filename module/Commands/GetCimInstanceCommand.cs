@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Management.Automation;
-using System.Text;
 using System.Text.RegularExpressions;
 using RemoteSessions.Native;
 
@@ -264,30 +263,27 @@ public sealed class GetCimInstanceCommand : PSCmdlet, IDisposable
         return string.IsNullOrEmpty(Filter) ? $"SELECT {select} FROM {className}" : $"SELECT {select} FROM {className} WHERE {Filter}";
     }
 
-    // Re-reads an instance by its key properties (GetInstance); no match is WMI's "Not found".
+    // Re-reads an instance by its key properties (GetInstance; a WS-Transfer Get over WS-Management);
+    // no match is WMI's "Not found".
     private IEnumerable<CimInstanceData> GetInstance(NativeCimSession session, CimInstance instance)
     {
         string ns = instance.CimSystemProperties.Namespace;
-        var keys = instance.CimInstanceProperties.Where(p => (p.Flags & CimFlags.Key) != 0 && p.Value is not null).ToArray();
-        var query = new StringBuilder($"SELECT * FROM {instance.CimSystemProperties.ClassName}");
-        for (int i = 0; i < keys.Length; i++)
-            query.Append(i == 0 ? " WHERE " : " AND ").Append(keys[i].Name).Append(" = ").Append(WqlLiteral(keys[i].Value!));
+        var keys = instance.CimInstanceProperties
+            .Where(p => (p.Flags & CimFlags.Key) != 0 && p.Value is not null)
+            .Select(p => (p.Name, KeyText(p.Value!)))
+            .ToArray();
+        if (keys.Length == 0)
+            throw new RemoteSessionsException(ResultCode.InvalidArgument, $"The instance {instance} has no key properties to find it by.");
         Verbose("Get CimInstance", ("namespaceName", ns), ("instance", instance));
-        bool any = false;
-        foreach (CimInstanceData data in session.Query(ns, "WQL", query.ToString(), OperationFlags.None, _cancel))
-        {
-            any = true;
-            yield return data;
-        }
-        if (!any) throw new RemoteSessionsException(ResultCode.NotFound, $"Not found: {instance}");
+        yield return session.GetInstance(ns, instance.CimSystemProperties.ClassName, keys, _cancel);
     }
 
-    private static string WqlLiteral(object value) => value switch
+    /// <summary>A key value as the native library reads key text: invariant numbers, <c>true</c>/<c>false</c>.</summary>
+    private static string KeyText(object value) => value switch
     {
-        bool b => b ? "TRUE" : "FALSE",
-        string or char or DateTime or TimeSpan or Guid => "'" + Convert.ToString(value, CultureInfo.InvariantCulture)!.Replace("\\", "\\\\").Replace("'", "\\'") + "'",
+        bool b => b ? "true" : "false",
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
-        _ => "'" + value.ToString()!.Replace("\\", "\\\\").Replace("'", "\\'") + "'",
+        _ => value.ToString() ?? "",
     };
 
     /// <summary>

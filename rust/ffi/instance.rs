@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use super::handles::{self, InstanceIter, Object};
 use super::session::{out_of_range, session_of, rsess_cim_session, rsess_string_list};
-use super::{guard, guard_void, opt_str, out_ptr, req_str, rsess_cim_type, rsess_error, rsess_result, to_c, write};
+use super::{guard, guard_void, opt_str, out_ptr, req_str, rsess_cim_type, rsess_error, rsess_result, string_array, to_c, write};
 use super::{RSESS_OPERATION_KEYS_ONLY, RSESS_OPERATION_SHALLOW, RSESS_PROPERTY_KEY, RSESS_PROPERTY_NULL};
 use crate::cim::{CimInstance, CimProperty, CimValue};
 use crate::error::{Error, ErrorKind, Result};
@@ -129,6 +129,38 @@ pub extern "C" fn rsess_cim_query(
         let cancel = cancel_of(cancel)?;
         let instances = session.query(opt_str(ns)?, opt_str(dialect)?, query, flags_of(flags)?, cancel.clone())?;
         start(out, instances, cancel);
+        Ok(())
+    })
+}
+
+/// Reads the instance of `class_name` in `ns` (NULL = `root/cimv2`) whose key properties
+/// `key_names[i]` have the values `key_values[i]` (text, as `rsess_instance_property_value` gives
+/// them), `count` pairs, into `*out` (free it with [`rsess_instance_free`]). Over WS-Management this is
+/// a WS-Transfer Get (DSP0227 §8.1); `cancel` (NULL = none) stops it.
+/// Errors: NOT_FOUND when no instance has those keys; INVALID_CLASS, INVALID_NAMESPACE,
+/// SESSION_REMOVED, NULL_ARGUMENT; over WS-Management as for [`rsess_cim_enumerate`].
+#[no_mangle]
+pub extern "C" fn rsess_cim_get_instance(
+    s: *const rsess_cim_session,
+    ns: *const c_char,
+    class_name: *const c_char,
+    key_names: *const *const c_char,
+    key_values: *const *const c_char,
+    count: usize,
+    cancel: *const rsess_cancel,
+    out: *mut *mut rsess_instance,
+    err: *mut *mut rsess_error,
+) -> rsess_result {
+    guard(err, || {
+        let out = out_ptr(out)?;
+        let session = session_of(s)?;
+        let class_name = req_str(class_name, "class_name")?;
+        let names = string_array(key_names, count, "key_names")?;
+        let values = string_array(key_values, count, "key_values")?;
+        let keys: Vec<(String, String)> = names.into_iter().zip(values).collect();
+        let cancel = cancel_of(cancel)?;
+        let instance = session.get(opt_str(ns)?, class_name, &keys, cancel.as_deref())?;
+        write(out, handles::insert(Object::Instance(instance)));
         Ok(())
     })
 }

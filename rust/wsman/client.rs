@@ -248,6 +248,24 @@ impl WsmanClient {
         Ok(e)
     }
 
+    /// WS-Transfer Get of the instance of `class_name` whose keys are `keys` (name, value as text)
+    /// (DSP0227 §8.1: the keys are selectors beside `__cimnamespace`).
+    /// Errors: NotFound (CIM status 6) and the server's other faults, network errors, Cancelled.
+    pub fn get(&self, namespace: &str, class_name: &str, keys: &[(String, String)], cancel: Option<&Cancel>) -> Result<CimInstance> {
+        let namespace = namespace.replace('\\', "/");
+        let mut selectors = vec![(envelope::NAMESPACE_SELECTOR.to_string(), namespace.clone())];
+        selectors.extend(keys.iter().cloned());
+        let uri = envelope::class_resource_uri(class_name);
+        let reply = block_on(cancel, async { self.send(envelope::ACTION_GET, &uri, &selectors, "").await })?;
+        let item = reply
+            .payload()
+            .ok_or_else(|| Error::new(ErrorKind::BadReply, format!("{}: the reply to Get holds no instance", self.computer)))?;
+        let schema = self.class_schema(&namespace, &item.name, cancel)?;
+        let ancestry = self.ancestry(&namespace, schema.as_deref(), cancel)?;
+        let origin = Origin { namespace: &namespace, server_name: &self.computer, class_hint: Some(class_name) };
+        binding::instance(item, origin, schema.as_deref(), &ancestry)
+    }
+
     /// The class declaration of `class_name`, from this endpoint's cache or fetched with GetClass;
     /// None when the server does not give one (the values then stay untyped).
     pub fn class_schema(&self, namespace: &str, class_name: &str, cancel: Option<&Cancel>) -> Result<Option<Arc<ClassSchema>>> {
