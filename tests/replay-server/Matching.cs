@@ -178,6 +178,34 @@ public static class Matcher
         return (diffs, distance);
     }
 
+    /// <summary>
+    /// Edit distance between two strings after removing their common prefix and suffix (the tie-break
+    /// between equally different fixtures: key=3 is closer to key=4 than key=99 is).
+    /// </summary>
+    public static int TextDistance(string a, string b)
+    {
+        int pre = 0;
+        while (pre < a.Length && pre < b.Length && a[pre] == b[pre]) pre++;
+        int suf = 0;
+        while (suf < a.Length - pre && suf < b.Length - pre && a[^(suf + 1)] == b[^(suf + 1)]) suf++;
+        string x = a[pre..^suf], y = b[pre..^suf];
+        if ((long)x.Length * y.Length > 4_000_000) return Math.Max(x.Length, y.Length);
+        var row = new int[y.Length + 1];
+        for (int j = 0; j <= y.Length; j++) row[j] = j;
+        for (int i = 1; i <= x.Length; i++)
+        {
+            int diag = row[0];
+            row[0] = i;
+            for (int j = 1; j <= y.Length; j++)
+            {
+                int up = row[j];
+                row[j] = Math.Min(Math.Min(row[j] + 1, row[j - 1] + 1), diag + (x[i - 1] == y[j - 1] ? 0 : 1));
+                diag = up;
+            }
+        }
+        return row[y.Length];
+    }
+
     private static void CompareNodes(Node e, Node a, string path, List<string> diffs)
     {
         if (diffs.Count >= MaxDifferences) return;

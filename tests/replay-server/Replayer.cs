@@ -116,7 +116,8 @@ public sealed class Replayer(FixtureSet fixtures)
     public string Explain(RequestShape req)
     {
         var best = Fixtures.All.Select(e => (e, c: Matcher.Compare(e.Request, req)))
-            .OrderBy(x => x.c.Distance).First(); // stable: ties go to the first loaded (curl, omicli, posthttp)
+            .OrderBy(x => x.c.Distance).ThenBy(x => Matcher.TextDistance(x.e.Request.Key, req.Key))
+            .First(); // stable: remaining ties go to the first loaded (curl, omicli, posthttp)
         var diffs = best.c.Differences;
         string more = diffs.Count > 1 ? $" (+{diffs.Count - 1} more difference{(diffs.Count > 2 ? "s" : "")})" : "";
         return $"replay: no fixture matches this request; closest is '{best.e.Name}' ({best.e.Folder}): {diffs.FirstOrDefault() ?? "?"}{more}";
