@@ -139,19 +139,19 @@ async fn read_body(mut body: Body) -> std::result::Result<Vec<u8>, hyper::Error>
 /// Describes a hyper failure: TLS problems as TlsFailed, everything else as ConnectionFailed, with the
 /// underlying cause (e.g. "Connection refused (os error 111)"). `in_body`: the reply had begun.
 fn network_error(url: &Uri, e: &hyper::Error, in_body: bool) -> Error {
+    // Walk the causes; io::Error wraps its inner error without exposing it as a source (and
+    // hyper-rustls wraps tokio-rustls' io::Error in another), so step into io::Errors by hand.
     let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
     let mut innermost = None;
     while let Some(c) = cause {
         if let Some(tls) = c.downcast_ref::<rustls::Error>() {
             return Error::new(ErrorKind::TlsFailed, format!("The TLS connection to {url} failed: {}", tls_text(tls)));
         }
-        if let Some(io) = c.downcast_ref::<io::Error>() {
-            if let Some(tls) = io.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
-                return Error::new(ErrorKind::TlsFailed, format!("The TLS connection to {url} failed: {}", tls_text(tls)));
-            }
-        }
         innermost = Some(c);
-        cause = c.source();
+        cause = match c.downcast_ref::<io::Error>().and_then(|io| io.get_ref()) {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => c.source(),
+        };
     }
     let what = if e.is_incomplete_message() || in_body {
         "the server closed the connection before its reply was complete".to_string()

@@ -217,16 +217,17 @@ impl WsmanClient {
 
     /// Starts an enumeration of `class_name` in `namespace` (slash or backslash form), with a `filter`
     /// of (dialect URI, text) when given; results come from [`Enumeration::next`]. For a query,
-    /// `class_name` is the class it selects from when known, else empty (the wildcard resource URI
-    /// `http://schemas.dmtf.org/wbem/wscim/1/*` is used for every query, as Windows' client does).
+    /// `class_name` is the class it selects from when known, else empty. A WQL query goes to the
+    /// wildcard resource URI `http://schemas.dmtf.org/wbem/wscim/1/*`, as Windows' client sends it;
+    /// another dialect (CQL) to the class's URI when the class is known.
     /// `keys_only` enumerates endpoint references and hands out instances with only their keys;
     /// `shallow` leaves out instances of subclasses.
     /// Errors: the server's faults (InvalidNamespace, InvalidClass, InvalidQuery, …), network errors.
     pub fn enumerate(self: &Arc<Self>, namespace: &str, class_name: &str, filter: Option<(&str, &str)>, keys_only: bool, shallow: bool, cancel: Option<Arc<Cancel>>) -> Result<Enumeration> {
         let namespace = namespace.replace('\\', "/");
         let resource_uri = match filter {
-            Some(_) => envelope::QUERY_RESOURCE_URI.to_string(),
-            None => envelope::class_resource_uri(class_name),
+            Some((dialect, _)) if dialect == envelope::DIALECT_WQL || class_name.is_empty() => envelope::QUERY_RESOURCE_URI.to_string(),
+            _ => envelope::class_resource_uri(class_name),
         };
         let mode = if keys_only { EnumerationMode::Epr } else { EnumerationMode::Objects };
         let body = envelope::enumerate_body(true, self.max_elements, mode, filter);

@@ -1,0 +1,211 @@
+using System.Management.Automation;
+using RemoteSessions.TestPeers;
+using Xunit;
+
+namespace RemoteSessions.Tests;
+
+/// <summary>
+/// New-CimSession and Get-CimInstance over WS-Management against the replay server, which answers only
+/// requests that match the recorded OMI traffic (../shared/fixtures) — so every answer also proves the
+/// request was right. Misbehaviour comes from the server's <c>/misbehave/&lt;mode&gt;/wsman</c> paths.
+/// </summary>
+public sealed class WsmanCimTests : IClassFixture<ReplayServerFixture>, IDisposable
+{
+    private readonly PowerShellRunner _ps = new();
+    private readonly ReplayServer _server;
+
+    public WsmanCimTests(ReplayServerFixture server)
+    {
+        _server = server;
+        // ConvertTo-SecureString is not in the engine's Core commands; NetworkCredential makes the SecureString.
+        _ps.Run($"$cred = [pscredential]::new('{server.User}', [System.Net.NetworkCredential]::new('', '{server.Password}').SecurePassword); " +
+                "$http = New-CimSessionOption -NoEncryption");
+        Assert.Empty(_ps.Errors);
+    }
+
+    public void Dispose()
+    {
+        _ps.Run("Get-CimSession | Remove-CimSession");
+        _ps.Dispose();
+    }
+
+    private string Http(string extra = "", string computer = "127.0.0.1", string options = "$http") =>
+        $"New-CimSession -ComputerName {computer} -Port {_server.HttpPort} -Credential $cred -SessionOption {options} {extra}";
+
+    /// <summary>What the user sees of an error: its details when set, else the exception's message.</summary>
+    private static string Shown(ErrorRecord e) => e.ErrorDetails?.Message ?? e.Exception.Message;
+
+    private ErrorRecord SingleError()
+    {
+        Assert.True(_ps.Errors.Count == 1, string.Join(" | ", _ps.Errors.Select(e => e.ToString())));
+        return _ps.Errors[0];
+    }
+
+    [Fact]
+    public void A_session_is_tested_with_identify_and_enumerates_with_computer_names()
+    {
+        _server.ClearRequests();
+        PSObject s = _ps.Run($"$s = {Http()}; $s").Single();
+        Assert.Empty(_ps.Errors);
+        Assert.Equal(("WSMAN", "127.0.0.1", 1u), ((string)s.Properties["Protocol"].Value, (string)s.Properties["ComputerName"].Value, (uint)s.Properties["Id"].Value));
+        Assert.Equal("identify - -", _server.Requests().Single());
+
+        PSObject os = _ps.Run("Get-CimInstance -CimSession $s -Namespace root/omi -ClassName OMI_Identify").Single();
+        Assert.Empty(_ps.Errors);
+        Assert.Equal("OMI", os.Properties["ProductName"].Value);
+        Assert.Equal("127.0.0.1", os.Properties["PSComputerName"].Value);
+        Assert.Contains("Microsoft.Management.Infrastructure.CimInstance#root/omi/OMI_Identify", os.TypeNames);
+        Assert.Contains("enumerate Enumerate OMI_Identify", _server.Requests());
+    }
+
+    [Fact]
+    public void Skip_test_connection_sends_nothing_until_used()
+    {
+        _server.ClearRequests();
+        _ps.Run($"$s = {Http("-SkipTestConnection")}");
+        Assert.Empty(_ps.Errors);
+        Assert.Empty(_server.Requests());
+        int closed = ClosedPort();
+        PSObject lazy = _ps.Run($"New-CimSession -ComputerName 127.0.0.1 -Port {closed} -Credential $cred -SessionOption $http -SkipTestConnection").Single();
+        Assert.Empty(_ps.Errors);
+        Assert.Equal(2u, lazy.Properties["Id"].Value);
+    }
+
+    [Fact]
+    public void Queries_go_to_the_server_and_values_are_typed_from_the_class()
+    {
+        _ps.Run($"$s = {Http()}");
+        var wql = _ps.Run("Get-CimInstance -CimSession $s -Query \"SELECT Key,Last FROM MSFT_President WHERE First = 'James'\"");
+        Assert.Empty(_ps.Errors);
+        Assert.Equal(["Madison", "Monroe"], wql.Select(o => (string)o.Properties["Last"].Value));
+        Assert.Equal([4u, 5u], wql.Select(o => (uint)o.Properties["Key"].Value));
+        var cql = _ps.Run("Get-CimInstance -CimSession $s -Query 'SELECT * FROM MSFT_President WHERE Key = 2' -QueryDialect CQL");
+        Assert.Empty(_ps.Errors);
+        Assert.Equal("Adams", Assert.Single(cql).Properties["Last"].Value);
+        Assert.Contains(_server.Requests(), r => r.StartsWith("getclass "));
+    }
+
+    [Fact]
+    public void Ad_hoc_computer_names_run_without_a_registered_session()
+    {
+        var got = _ps.Run($"Get-CimInstance -ComputerName 127.0.0.1 -Port {_server.HttpPort} -Credential $cred -SessionOption $http -Namespace root/omi -ClassName OMI_Identify");
+        Assert.Empty(_ps.Errors);
+        Assert.Equal("127.0.0.1", Assert.Single(got).Properties["PSComputerName"].Value);
+        Assert.Empty(_ps.Run("Get-CimSession"));
+    }
+
+    [Fact]
+    public void Https_checks_the_certificate_unless_told_not_to()
+    {
+        string https = $"-Port {_server.HttpsPort} -Credential $cred";
+        _ps.Run($"New-CimSession -ComputerName localhost {https} -SessionOption (New-CimSessionOption -UseSsl)");
+        ErrorRecord untrusted = SingleError();
+        Assert.Equal(ErrorCategory.SecurityError, untrusted.CategoryInfo.Category);
+        Assert.Contains("-SkipCACheck", Shown(untrusted));
+
+        // The name is checked without the chain: localhost is in the certificate, an IP address cannot be checked.
+        PSObject s = _ps.Run($"New-CimSession -ComputerName localhost {https} -SessionOption (New-CimSessionOption -UseSsl -SkipCACheck)").Single();
+        Assert.Empty(_ps.Errors);
+        _ps.Run($"New-CimSession -ComputerName 127.0.0.1 {https} -SessionOption (New-CimSessionOption -UseSsl -SkipCACheck)");
+        Assert.Contains("-SkipCNCheck", Shown(SingleError()));
+
+        _ps.Run($"$t = New-CimSession -ComputerName 127.0.0.1 {https} -SessionOption (New-CimSessionOption -UseSsl -SkipCACheck -SkipCNCheck)");
+        Assert.Empty(_ps.Errors);
+        PSObject os = _ps.Run("Get-CimInstance -CimSession $t -Namespace root/omi -ClassName OMI_Identify").Single();
+        Assert.Equal("OMI", os.Properties["ProductName"].Value);
+        Assert.Equal(2u, _ps.Run("$t.Id").Single().BaseObject);
+    }
+
+    [Fact]
+    public void Basic_over_http_needs_no_encryption()
+    {
+        _ps.Run($"New-CimSession -ComputerName 127.0.0.1 -Port {_server.HttpPort} -Credential $cred");
+        ErrorRecord e = SingleError();
+        Assert.Equal(ErrorCategory.InvalidArgument, e.CategoryInfo.Category);
+        Assert.Contains("-NoEncryption", Shown(e));
+        Assert.Empty(_ps.Run("Get-CimSession"));
+    }
+
+    [Fact]
+    public void Refused_credentials_and_closed_ports_are_clear_errors_that_consume_no_id()
+    {
+        _ps.Run($"$bad = [pscredential]::new('{_server.User}', [System.Net.NetworkCredential]::new('', 'wrong').SecurePassword); " +
+                $"New-CimSession -ComputerName 127.0.0.1 -Port {_server.HttpPort} -Credential $bad -SessionOption $http");
+        ErrorRecord denied = SingleError();
+        Assert.Equal("HRESULT 0x80070005,RemoteSessions.Commands.NewCimSessionCommand", denied.FullyQualifiedErrorId);
+        Assert.Equal(ErrorCategory.PermissionDenied, denied.CategoryInfo.Category);
+        Assert.Contains("127.0.0.1", Shown(denied));
+        Assert.DoesNotContain("wrong", Shown(denied) + denied.Exception);
+
+        _ps.Run($"New-CimSession -ComputerName 127.0.0.1 -Port {ClosedPort()} -Credential $cred -SessionOption $http");
+        ErrorRecord refused = SingleError();
+        Assert.Equal("HRESULT 0x80338012,RemoteSessions.Commands.NewCimSessionCommand", refused.FullyQualifiedErrorId);
+        Assert.Equal(ErrorCategory.ConnectionError, refused.CategoryInfo.Category);
+        Assert.Contains("refused", Shown(refused));
+
+        Assert.Equal(1u, _ps.Run($"({Http()}).Id").Single().BaseObject);
+    }
+
+    [Theory]
+    [InlineData("fault500", "HRESULT 0x80041002", ErrorCategory.ObjectNotFound, "CIM status 6")]
+    [InlineData("truncated", "HRESULT 0x80338012", ErrorCategory.ConnectionError, "before its reply was complete")]
+    [InlineData("drop", "HRESULT 0x80338012", ErrorCategory.ConnectionError, "127.0.0.1")]
+    [InlineData("content-type", "CimBadReply", ErrorCategory.ProtocolError, "text/html")]
+    [InlineData("garbage", "CimBadReply", ErrorCategory.ProtocolError, "not well-formed")]
+    [InlineData("401", "HRESULT 0x80070005", ErrorCategory.PermissionDenied, "HTTP 401")]
+    public void Misbehaving_servers_give_errors_that_name_what_went_wrong(string mode, string errorId, ErrorCategory category, string text)
+    {
+        _ps.Run($"$s = {Http("-SkipTestConnection", options: $"(New-CimSessionOption -NoEncryption -HttpPrefix misbehave/{mode}/wsman)")}");
+        Assert.Empty(_ps.Run("Get-CimInstance -CimSession $s -Namespace root/omi -ClassName OMI_Identify"));
+        ErrorRecord e = SingleError();
+        Assert.Equal(errorId + ",RemoteSessions.Commands.GetCimInstanceCommand", e.FullyQualifiedErrorId);
+        Assert.Equal(category, e.CategoryInfo.Category);
+        Assert.Contains(text, Shown(e));
+    }
+
+    [Fact]
+    public void Split_headers_and_slow_servers()
+    {
+        _ps.Run($"$split = {Http(options: "(New-CimSessionOption -NoEncryption -HttpPrefix misbehave/split/wsman)")}");
+        Assert.Empty(_ps.Errors);
+        Assert.Single(_ps.Run("Get-CimInstance -CimSession $split -Namespace root/omi -ClassName OMI_Identify"));
+        _ps.Run($"$slow = {Http("-SkipTestConnection -OperationTimeoutSec 1", options: "(New-CimSessionOption -NoEncryption -HttpPrefix misbehave/slow-4000/wsman)")}");
+        _ps.Run("Get-CimInstance -CimSession $slow -Namespace root/omi -ClassName OMI_Identify");
+        Assert.Equal(ErrorCategory.OperationTimeout, SingleError().CategoryInfo.Category);
+    }
+
+    [Fact]
+    public void A_fan_out_keeps_going_past_a_failing_computer()
+    {
+        _ps.Run($"$good = @(({Http()}), ({Http(computer: "localhost")})); " +
+                $"$bad = New-CimSession -ComputerName 127.0.0.1 -Port {ClosedPort()} -Credential $cred -SessionOption $http -SkipTestConnection -Name bad");
+        var got = _ps.Run("Get-CimInstance -CimSession $good[0], $bad, $good[1] -Namespace root/omi -ClassName OMI_Identify");
+        Assert.Equal(["127.0.0.1", "localhost"], got.Select(o => (string)o.Properties["PSComputerName"].Value));
+        Assert.Equal(ErrorCategory.ConnectionError, SingleError().CategoryInfo.Category);
+    }
+
+    [Fact]
+    public void Long_enumerations_stream_across_pulls_and_an_early_stop_releases_the_context()
+    {
+        string synthetic = "(New-CimSessionOption -NoEncryption -HttpPrefix 'wsman?synthetic=70000')";
+        _ps.Run($"$big = {Http("-SkipTestConnection", options: synthetic)}");
+        _server.ClearRequests();
+        Assert.Equal(70000, _ps.Run("$n = 0; Get-CimInstance -CimSession $big -Namespace root/test -ClassName XYZ_Number | ForEach-Object { $n++ }; $n").Single().BaseObject);
+        Assert.Empty(_ps.Errors);
+        Assert.Equal(2, _server.Requests().Count(r => r.Contains(" Pull XYZ_Number")));
+
+        _server.ClearRequests();
+        _ps.Run("Get-CimInstance -CimSession $big -Namespace root/test -ClassName XYZ_Number | ForEach-Object { break }");
+        for (int i = 0; i < 50 && !_server.Requests().Any(r => r.Contains(" Release ")); i++) Thread.Sleep(20);
+        Assert.Contains(_server.Requests(), r => r.Contains(" Release XYZ_Number"));
+    }
+
+    private static int ClosedPort()
+    {
+        var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        l.Start();
+        int port = ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
+        l.Stop();
+        return port;
+    }
+}
