@@ -5,7 +5,7 @@
     Author               = 'RemoteSessions developers'
     CompanyName          = 'RemoteSessions'
     Copyright            = '(c) RemoteSessions developers. MIT licence.'
-    Description          = 'CIM sessions and CIM cmdlets for PowerShell 7 on Linux and macOS: New-/Get-/Remove-CimSession, New-CimSessionOption and Get-CimInstance, and New-PSSession over a local PowerShell process or SSH, backed by a Rust core.'
+    Description          = 'CIM sessions and CIM cmdlets for PowerShell 7 on Linux and macOS: New-/Get-/Remove-CimSession, New-CimSessionOption, Get-CimInstance and Invoke-CimMethod, locally and over WS-Management, and New-PSSession over a local PowerShell process or SSH, backed by a Rust core.'
     CompatiblePSEditions = @('Core')
     PowerShellVersion    = '7.6'
     CmdletsToExport      = @(
@@ -14,9 +14,10 @@
         'Remove-CimSession'
         'New-CimSessionOption'
         'Get-CimInstance'
+        'Invoke-CimMethod'
         'New-PSSession'
     )
-    AliasesToExport      = @('ncms', 'gcms', 'rcms', 'ncso', 'gcim')
+    AliasesToExport      = @('ncms', 'gcms', 'rcms', 'ncso', 'gcim', 'icim')
     FunctionsToExport    = @()
     VariablesToExport    = @()
     FormatsToProcess     = @('RemoteSessions.format.ps1xml')

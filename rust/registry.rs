@@ -210,6 +210,23 @@ impl CimSession {
         }
     }
 
+    /// Invokes `method` of `class_name` on the instance with the key values `keys`, or statically when
+    /// `keys` is empty, with the in-parameters `params` (Invoke-CimMethod). The result holds
+    /// `ReturnValue` and the out-parameters.
+    /// Errors: MethodNotFound (the local provider's classes declare no methods), SessionRemoved; over
+    /// WS-Management the server's faults and network errors.
+    pub fn invoke(&self, namespace: Option<&str>, class_name: &str, keys: &[(String, String)], method: &str, params: &[crate::cim::CimProperty], cancel: Option<&Cancel>) -> Result<CimInstance> {
+        self.check_live()?;
+        let namespace = namespace.unwrap_or(DEFAULT_NAMESPACE);
+        match &self.backend {
+            Backend::Wsman(client) => client.invoke(namespace, class_name, keys, method, params, cancel),
+            Backend::Local => {
+                local::class_names(namespace)?;
+                Err(Error::new(ErrorKind::MethodNotFound, format!("Method '{method}' is not defined by class '{class_name}' on this machine")))
+            }
+        }
+    }
+
     /// Class names served in `namespace` (None = root/cimv2). Errors: SessionRemoved,
     /// InvalidNamespace; NotSupported for a WS-Management session (listing classes is not a
     /// WS-Management operation every server has; name the class instead).

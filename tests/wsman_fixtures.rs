@@ -132,6 +132,7 @@ fn all_types_schema() -> ClassSchema {
     ClassSchema {
         name: "TestClass_AllDMTFTypes".into(),
         superclass: None,
+        methods: Vec::new(),
         properties: vec![
             p("v_Key", CimType::UInt32),
             p("v_bool", CimType::Boolean),

@@ -115,6 +115,9 @@ typedef struct rsess_instance rsess_instance;
 // Instances of an operation, handed out one at a time by [`rsess_instance_iter_next`].
 typedef struct rsess_instance_iter rsess_instance_iter;
 
+// Method in-parameters for [`rsess_cim_invoke`], added one by one with [`rsess_params_add`].
+typedef struct rsess_params rsess_params;
+
 // A reference to a registered PowerShell session. Freeing it does not remove the session.
 typedef struct rsess_pssession rsess_pssession;
 
@@ -348,6 +351,42 @@ rsess_result rsess_cim_get_instance(const rsess_cim_session *s,
                                     const rsess_cancel *cancel,
                                     rsess_instance **out,
                                     rsess_error **err);
+
+// Makes an empty parameter list in `*out`. Free it with [`rsess_params_free`].
+rsess_result rsess_params_new(rsess_params **out);
+
+// Adds parameter `name` of type `cim_type` (`RSESS_CIM_TYPE_*`) with `values`: for a scalar type one
+// text value (`count` 1) or none (`count` 0: a null); for an array type `count` elements. Texts are
+// as [`rsess_instance_property_value`] gives them (decimal integers, `true`/`false`, DMTF datetimes).
+// Errors: INVALID_ARGUMENT (unknown type, a value its type rejects, more than one value for a scalar,
+// an instance-typed parameter), NULL_ARGUMENT.
+rsess_result rsess_params_add(rsess_params *p,
+                              const char *name,
+                              rsess_cim_type cim_type,
+                              const char *const *values,
+                              size_t count);
+
+// Frees a parameter list. NULL and stale handles are ignored.
+void rsess_params_free(rsess_params *p);
+
+// Invokes `method` of `class_name` in `ns` (NULL = `root/cimv2`) on session `s` (Invoke-CimMethod):
+// on the instance whose keys `key_names[i]` have the values `key_values[i]` (`key_count` pairs), or
+// statically when `key_count` is 0, with the in-parameters `params` (NULL = none). The output comes
+// back in `*out` as an instance of class `<method>_OUTPUT` whose properties are `ReturnValue` and the
+// out-parameters (free it with [`rsess_instance_free`]). `cancel` (NULL = none) stops the call.
+// Errors: METHOD_NOT_FOUND (the local provider's classes declare no methods), NOT_FOUND,
+// INVALID_ARGUMENT, SESSION_REMOVED; over WS-Management as for [`rsess_cim_enumerate`].
+rsess_result rsess_cim_invoke(const rsess_cim_session *s,
+                              const char *ns,
+                              const char *class_name,
+                              const char *const *key_names,
+                              const char *const *key_values,
+                              size_t key_count,
+                              const char *method,
+                              const rsess_params *params,
+                              const rsess_cancel *cancel,
+                              rsess_instance **out,
+                              rsess_error **err);
 
 // The class names served in `ns` (NULL = `root/cimv2`) by session `s`, or by this machine's provider
 // when `s` is NULL (for argument completion). Errors: INVALID_NAMESPACE, SESSION_REMOVED.

@@ -136,6 +136,55 @@ public static class CimValues
         return new DateTimeOffset(local, TimeSpan.FromMinutes(offset)).LocalDateTime;
     }
 
+    /// <summary>
+    /// The CIM type and C ABI text of a .NET value (the inverse of <see cref="Parse"/>): integers by
+    /// their .NET width, float/double, bool, char, DateTime/DateTimeOffset and TimeSpan as DMTF
+    /// datetimes, anything else as a string; arrays element by element. Null is a null string.
+    /// </summary>
+    public static (CimType Type, string?[] Texts) Format(object? value)
+    {
+        if (value is null) return (CimType.String, []);
+        if (value is Array array)
+        {
+            object?[] items = array.Cast<object?>().ToArray();
+            CimType element = items.Length == 0 || items[0] is null ? CimType.String : Scalar(items[0]!).Type;
+            return ((CimType)((uint)element + 16), items.Select(v => v is null ? null : Scalar(v).Text).ToArray());
+        }
+        var (type, text) = Scalar(value);
+        return (type, [text]);
+    }
+
+    private static (CimType Type, string Text) Scalar(object value)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        return value switch
+        {
+            bool b => (CimType.Boolean, b ? "true" : "false"),
+            byte v => (CimType.UInt8, v.ToString(inv)),
+            sbyte v => (CimType.SInt8, v.ToString(inv)),
+            ushort v => (CimType.UInt16, v.ToString(inv)),
+            short v => (CimType.SInt16, v.ToString(inv)),
+            uint v => (CimType.UInt32, v.ToString(inv)),
+            int v => (CimType.SInt32, v.ToString(inv)),
+            ulong v => (CimType.UInt64, v.ToString(inv)),
+            long v => (CimType.SInt64, v.ToString(inv)),
+            float v => (CimType.Real32, v.ToString("R", inv)),
+            double v => (CimType.Real64, v.ToString("R", inv)),
+            decimal v => (CimType.Real64, v.ToString(inv)),
+            char c => (CimType.Char16, c.ToString()),
+            DateTime d => (CimType.DateTime, Dmtf(new DateTimeOffset(d))),
+            DateTimeOffset d => (CimType.DateTime, Dmtf(d)),
+            TimeSpan t => (CimType.DateTime, $"{t.Days:D8}{t.Hours:D2}{t.Minutes:D2}{t.Seconds:D2}.{t.Ticks % TimeSpan.TicksPerSecond / 10:D6}:000"),
+            _ => (CimType.String, Convert.ToString(value, inv) ?? ""),
+        };
+    }
+
+    private static string Dmtf(DateTimeOffset d)
+    {
+        int offset = (int)d.Offset.TotalMinutes;
+        return d.ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture) + $".{d.Ticks % TimeSpan.TicksPerSecond / 10:D6}" + (offset < 0 ? "-" : "+") + Math.Abs(offset).ToString("D3", CultureInfo.InvariantCulture);
+    }
+
     private static Type ClrType(CimType type, IReadOnlyList<string?> texts) => type switch
     {
         CimType.Boolean => typeof(bool),

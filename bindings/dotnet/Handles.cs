@@ -86,3 +86,9 @@ public sealed class CancelHandle : NativeHandle
 {
     protected override bool ReleaseHandle() { NativeMethods.rsess_cancel_free(handle); return true; }
 }
+
+/// <summary>An <c>rsess_params</c>.</summary>
+public sealed class ParamsHandle : NativeHandle
+{
+    protected override bool ReleaseHandle() { NativeMethods.rsess_params_free(handle); return true; }
+}

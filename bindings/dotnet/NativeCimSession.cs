@@ -87,6 +87,42 @@ public sealed class NativeCimSession : IDisposable
         using (instance) return CimInstanceData.Read(instance);
     }
 
+    /// <summary>
+    /// Invokes <paramref name="method"/> of <paramref name="className"/> on the instance with the given
+    /// key values, or statically when <paramref name="keys"/> is empty, with in-parameters given as
+    /// name, CIM type and value (see <see cref="CimValues.Format"/>). The result's properties are
+    /// <c>ReturnValue</c> and the out-parameters.
+    /// </summary>
+    /// <exception cref="RemoteSessionsException">MethodNotFound, NotFound, InvalidArgument, SessionRemoved;
+    /// over WS-Management the server's faults and network failures.</exception>
+    public CimInstanceData Invoke(string? ns, string className, IReadOnlyList<(string Name, string Value)> keys, string method,
+        IEnumerable<(string Name, object? Value)> parameters, CancelToken? cancel = null)
+    {
+        Native.Check(NativeMethods.rsess_params_new(out ParamsHandle p));
+        using (p)
+        {
+            foreach ((string name, object? value) in parameters)
+            {
+                (CimType type, string?[] texts) = CimValues.Format(value);
+                if (texts.Any(t => t is null)) texts = texts.Where(t => t is not null).ToArray();
+                Native.WithUtf8Array(texts!, pointers =>
+                {
+                    Native.Check(NativeMethods.rsess_params_add(p, name, type, pointers, (nuint)pointers.Length));
+                    return 0;
+                });
+            }
+            using var none = new CancelHandle();
+            InstanceHandle output = Native.WithUtf8Array(keys.Select(k => k.Name).ToArray(), names =>
+                Native.WithUtf8Array(keys.Select(k => k.Value).ToArray(), values =>
+                {
+                    ResultCode rc = NativeMethods.rsess_cim_invoke(Handle, ns, className, names, values, (nuint)keys.Count, method, p, cancel?.Handle ?? none, out InstanceHandle o, out IntPtr err);
+                    Native.Check(rc, err);
+                    return o;
+                }));
+            using (output) return CimInstanceData.Read(output);
+        }
+    }
+
     /// <summary>The class names this session serves in <paramref name="ns"/>.</summary>
     public IReadOnlyList<string> ClassNames(string? ns = null)
     {

@@ -155,8 +155,11 @@ public sealed class GetCimInstanceCommand : PSCmdlet, IDisposable
     protected override void ProcessRecord()
     {
         bool explicitTarget = CimSession is not null || ComputerName is not null;
-        foreach ((CimSession? session, NativeCimSession native, string? computer, bool temporary) in Targets())
+        SessionOptionsSpec? options = CimTargets.TemporaryOptions(SessionOption, Port, OperationTimeoutSec);
+        CredentialSpec? credential = NewCimSessionCommand.CredentialOf(Credential, Authentication);
+        foreach (CimTarget target in CimTargets.Resolve(this, CimSession, InputObject, ComputerName, options, credential))
         {
+            (CimSession? session, NativeCimSession native, string? computer, _) = target;
             try
             {
                 if (_stopping) return;
@@ -178,7 +181,7 @@ public sealed class GetCimInstanceCommand : PSCmdlet, IDisposable
             }
             finally
             {
-                if (temporary) RemoveTemporary(native);
+                CimTargets.Release(target);
             }
         }
     }
@@ -191,42 +194,6 @@ public sealed class GetCimInstanceCommand : PSCmdlet, IDisposable
 
     /// <summary>Frees the cancel token.</summary>
     public void Dispose() => _cancel.Dispose();
-
-    // The sessions to run on: -CimSession as given; -ComputerName as temporary sessions; an input
-    // instance's own session while it exists; otherwise this machine.
-    private IEnumerable<(CimSession? Session, NativeCimSession Native, string? Computer, bool Temporary)> Targets()
-    {
-        if (CimSession is not null)
-        {
-            foreach (CimSession s in CimSession) yield return (s, s.Native, s.ComputerName, false);
-            yield break;
-        }
-        if (InputObject?.Session is { } origin && !origin.Native.IsRemoved)
-        {
-            yield return (origin, origin.Native, origin.ComputerName, false);
-            yield break;
-        }
-        SessionOptionsSpec? spec = (SessionOption?.Clone() ?? (Port != 0 ? new WSManSessionOptions() : null))?.ToSpec(Port);
-        if (spec is not null && OperationTimeoutSec != 0) spec = spec with { TimeoutMs = OperationTimeoutSec * 1000 };
-        CredentialSpec? credential = NewCimSessionCommand.CredentialOf(Credential, Authentication);
-        foreach (string? computer in (string?[]?)ComputerName ?? [null])
-        {
-            NativeCimSession native;
-            try
-            {
-                // As Windows' ad hoc sessions: no test connection, the operation itself is the test.
-                native = computer is null
-                    ? RunspaceSessions.Temporary.NewSession()
-                    : RunspaceSessions.Temporary.NewSession(computer, null, spec, credential, skipTestConnection: true);
-            }
-            catch (RemoteSessionsException e)
-            {
-                WriteError(CimErrors.FromNative(e, computer));
-                continue;
-            }
-            yield return (null, native, computer, true);
-        }
-    }
 
     private IEnumerable<CimInstanceData> Run(NativeCimSession session)
     {
@@ -268,23 +235,11 @@ public sealed class GetCimInstanceCommand : PSCmdlet, IDisposable
     private IEnumerable<CimInstanceData> GetInstance(NativeCimSession session, CimInstance instance)
     {
         string ns = instance.CimSystemProperties.Namespace;
-        var keys = instance.CimInstanceProperties
-            .Where(p => (p.Flags & CimFlags.Key) != 0 && p.Value is not null)
-            .Select(p => (p.Name, KeyText(p.Value!)))
-            .ToArray();
-        if (keys.Length == 0)
-            throw new RemoteSessionsException(ResultCode.InvalidArgument, $"The instance {instance} has no key properties to find it by.");
+        var keys = CimTargets.Keys(instance);
         Verbose("Get CimInstance", ("namespaceName", ns), ("instance", instance));
         yield return session.GetInstance(ns, instance.CimSystemProperties.ClassName, keys, _cancel);
     }
 
-    /// <summary>A key value as the native library reads key text: invariant numbers, <c>true</c>/<c>false</c>.</summary>
-    private static string KeyText(object value) => value switch
-    {
-        bool b => b ? "true" : "false",
-        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
-        _ => value.ToString() ?? "",
-    };
 
     /// <summary>
     /// Namespace and class named by a resource URI: the last segment is the class; a WMI-style URI
@@ -320,11 +275,4 @@ public sealed class GetCimInstanceCommand : PSCmdlet, IDisposable
     // spec §1.7: "Perform operation '<op>' with following parameters, '<k>' = <v>,'<k>' = <v>."
     private void Verbose(string operation, params (string Key, object? Value)[] parameters) =>
         WriteVerbose($"Perform operation '{operation}' with following parameters, {string.Join(",", parameters.Select(p => $"'{p.Key}' = {p.Value}"))}.");
-
-    private static void RemoveTemporary(NativeCimSession native)
-    {
-        try { RunspaceSessions.Temporary.Remove(native); }
-        catch (RemoteSessionsException) { }
-        native.Dispose();
-    }
 }

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use once_cell::sync::Lazy;
 
-use crate::cim::CimInstance;
+use crate::cim::{CimInstance, CimProperty};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ps_registry::{PsFound, PsSession};
 use crate::registry::{CimSession, Found, Instances, ScopeId, SessionOptions};
@@ -30,6 +30,8 @@ pub(crate) enum Object {
     /// A user's credential and the mechanism to use it with (or only a mechanism).
     Credential(Option<Credential>, Authentication),
     Cancel(Arc<Cancel>),
+    /// Method parameters being built, in order.
+    Params(Vec<CimProperty>),
     Instance(CimInstance),
     Error(Error),
     /// Shared so a blocking receive runs outside the table lock.

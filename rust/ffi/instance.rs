@@ -7,7 +7,8 @@ use super::handles::{self, InstanceIter, Object};
 use super::session::{out_of_range, session_of, rsess_cim_session, rsess_string_list};
 use super::{guard, guard_void, opt_str, out_ptr, req_str, rsess_cim_type, rsess_error, rsess_result, string_array, to_c, write};
 use super::{RSESS_OPERATION_KEYS_ONLY, RSESS_OPERATION_SHALLOW, RSESS_PROPERTY_KEY, RSESS_PROPERTY_NULL};
-use crate::cim::{CimInstance, CimProperty, CimValue};
+use crate::cim::{CimInstance, CimProperty, CimType, CimValue};
+use crate::wsman::binding::value_of_text;
 use crate::error::{Error, ErrorKind, Result};
 use crate::local::{self, OperationFlags};
 use crate::registry::{Instances, DEFAULT_NAMESPACE};
@@ -161,6 +162,98 @@ pub extern "C" fn rsess_cim_get_instance(
         let cancel = cancel_of(cancel)?;
         let instance = session.get(opt_str(ns)?, class_name, &keys, cancel.as_deref())?;
         write(out, handles::insert(Object::Instance(instance)));
+        Ok(())
+    })
+}
+
+/// Method in-parameters for [`rsess_cim_invoke`], added one by one with [`rsess_params_add`].
+pub struct rsess_params {
+    _private: [u8; 0],
+}
+
+/// Makes an empty parameter list in `*out`. Free it with [`rsess_params_free`].
+#[no_mangle]
+pub extern "C" fn rsess_params_new(out: *mut *mut rsess_params) -> rsess_result {
+    guard(std::ptr::null_mut(), || {
+        let out = out_ptr(out)?;
+        write(out, handles::insert(Object::Params(Vec::new())));
+        Ok(())
+    })
+}
+
+/// Adds parameter `name` of type `cim_type` (`RSESS_CIM_TYPE_*`) with `values`: for a scalar type one
+/// text value (`count` 1) or none (`count` 0: a null); for an array type `count` elements. Texts are
+/// as [`rsess_instance_property_value`] gives them (decimal integers, `true`/`false`, DMTF datetimes).
+/// Errors: INVALID_ARGUMENT (unknown type, a value its type rejects, more than one value for a scalar,
+/// an instance-typed parameter), NULL_ARGUMENT.
+#[no_mangle]
+pub extern "C" fn rsess_params_add(p: *mut rsess_params, name: *const c_char, cim_type: rsess_cim_type, values: *const *const c_char, count: usize) -> rsess_result {
+    guard(std::ptr::null_mut(), || {
+        let name = req_str(name, "name")?.to_string();
+        let t = CimType::from_u32(cim_type)
+            .filter(|t| !matches!(t, CimType::Unknown | CimType::Instance | CimType::InstanceArray))
+            .ok_or_else(|| Error::new(ErrorKind::InvalidArgument, format!("Type {cim_type} cannot be a parameter's type here")))?;
+        let texts = string_array(values, count, "values")?;
+        let parse = |text: &str| value_of_text(t.element(), text, &name).map_err(|e| Error::new(ErrorKind::InvalidArgument, e.message));
+        let value = match (t.is_array(), texts.len()) {
+            (true, _) => CimValue::Array(texts.iter().map(|v| parse(v)).collect::<Result<_>>()?),
+            (false, 0) => CimValue::Null,
+            (false, 1) => parse(&texts[0])?,
+            (false, n) => return Err(Error::new(ErrorKind::InvalidArgument, format!("Parameter '{name}' is a scalar but has {n} values"))),
+        };
+        handles::with(p, |o| match o {
+            Object::Params(list) => Ok(list.push(CimProperty::new(&name, t, value))),
+            _ => Err(handles::invalid_handle()),
+        })
+    })
+}
+
+/// Frees a parameter list. NULL and stale handles are ignored.
+#[no_mangle]
+pub extern "C" fn rsess_params_free(p: *mut rsess_params) {
+    guard_void(|| drop(handles::free(p, |o| matches!(o, Object::Params(_)))));
+}
+
+/// Invokes `method` of `class_name` in `ns` (NULL = `root/cimv2`) on session `s` (Invoke-CimMethod):
+/// on the instance whose keys `key_names[i]` have the values `key_values[i]` (`key_count` pairs), or
+/// statically when `key_count` is 0, with the in-parameters `params` (NULL = none). The output comes
+/// back in `*out` as an instance of class `<method>_OUTPUT` whose properties are `ReturnValue` and the
+/// out-parameters (free it with [`rsess_instance_free`]). `cancel` (NULL = none) stops the call.
+/// Errors: METHOD_NOT_FOUND (the local provider's classes declare no methods), NOT_FOUND,
+/// INVALID_ARGUMENT, SESSION_REMOVED; over WS-Management as for [`rsess_cim_enumerate`].
+#[no_mangle]
+pub extern "C" fn rsess_cim_invoke(
+    s: *const rsess_cim_session,
+    ns: *const c_char,
+    class_name: *const c_char,
+    key_names: *const *const c_char,
+    key_values: *const *const c_char,
+    key_count: usize,
+    method: *const c_char,
+    params: *const rsess_params,
+    cancel: *const rsess_cancel,
+    out: *mut *mut rsess_instance,
+    err: *mut *mut rsess_error,
+) -> rsess_result {
+    guard(err, || {
+        let out = out_ptr(out)?;
+        let session = session_of(s)?;
+        let class_name = req_str(class_name, "class_name")?;
+        let method = req_str(method, "method")?;
+        let names = string_array(key_names, key_count, "key_names")?;
+        let values = string_array(key_values, key_count, "key_values")?;
+        let keys: Vec<(String, String)> = names.into_iter().zip(values).collect();
+        let params = if params.is_null() {
+            Vec::new()
+        } else {
+            handles::with(params, |o| match o {
+                Object::Params(list) => Ok(list.clone()),
+                _ => Err(handles::invalid_handle()),
+            })?
+        };
+        let cancel = cancel_of(cancel)?;
+        let result = session.invoke(opt_str(ns)?, class_name, &keys, method, &params, cancel.as_deref())?;
+        write(out, handles::insert(Object::Instance(result)));
         Ok(())
     })
 }

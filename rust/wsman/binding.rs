@@ -12,12 +12,30 @@ use super::{NS_ADDRESSING, NS_CIM_COMMON, NS_WSMAN, NS_XSI};
 use crate::cim::{days_from_civil, CimDateTime, CimInstance, CimProperty, CimType, CimValue};
 use crate::error::{Error, ErrorKind, Result};
 
-/// A class declaration: its name, superclass and properties with their declared types.
+/// A class declaration: its name, superclass, properties and methods with their declared types.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClassSchema {
     pub name: String,
     pub superclass: Option<String>,
     pub properties: Vec<PropertySchema>,
+    pub methods: Vec<MethodSchema>,
+}
+
+/// A declared method (CIM-XML `METHOD`): its return type and parameters (in and out alike).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MethodSchema {
+    pub name: String,
+    pub return_type: CimType,
+    pub parameters: Vec<PropertySchema>,
+}
+
+impl MethodSchema {
+    /// The declaration that types a method's output: `ReturnValue` and every parameter.
+    pub fn output_schema(&self) -> ClassSchema {
+        let mut properties = vec![PropertySchema { name: "ReturnValue".into(), cim_type: self.return_type, key: false }];
+        properties.extend(self.parameters.iter().cloned());
+        ClassSchema { name: format!("{}_OUTPUT", self.name), superclass: None, properties, methods: Vec::new() }
+    }
 }
 
 /// One declared property (CIM-XML `PROPERTY`, `PROPERTY.ARRAY`, `PROPERTY.REFERENCE`).
@@ -33,6 +51,11 @@ impl ClassSchema {
     pub fn property(&self, name: &str) -> Option<&PropertySchema> {
         self.properties.iter().find(|p| p.name.eq_ignore_ascii_case(name))
     }
+
+    /// The declared method called `name` (case-insensitive).
+    pub fn method(&self, name: &str) -> Option<&MethodSchema> {
+        self.methods.iter().find(|m| m.name.eq_ignore_ascii_case(name))
+    }
 }
 
 /// Reads a CIM-XML `CLASS` element (DSP0201 §3.2.4.x) as a GetClass reply carries it.
@@ -41,15 +64,40 @@ pub fn class_schema(class: &Element) -> Result<ClassSchema> {
     if class.name != "CLASS" {
         return Err(Error::new(ErrorKind::BadReply, format!("The class reply holds '{}', not a CLASS", class.name)));
     }
+    let properties = declarations(class, "PROPERTY");
+    let methods = class
+        .children
+        .iter()
+        .filter(|m| m.name == "METHOD")
+        .map(|m| MethodSchema {
+            name: m.attr("", "NAME").unwrap_or_default().to_string(),
+            return_type: m.attr("", "TYPE").map_or(CimType::UInt32, type_of_cimxml),
+            parameters: declarations(m, "PARAMETER"),
+        })
+        .collect();
+    Ok(ClassSchema {
+        name: class.attr("", "NAME").unwrap_or_default().to_string(),
+        superclass: class.attr("", "SUPERCLASS").map(str::to_string),
+        properties,
+        methods,
+    })
+}
+
+/// The `PROPERTY*` (or `PARAMETER*`) declarations among `parent`'s children, by `kind`.
+fn declarations(parent: &Element, kind: &str) -> Vec<PropertySchema> {
     let mut properties = Vec::new();
-    for p in &class.children {
-        let (array, reference) = match p.name.as_str() {
-            "PROPERTY" => (false, false),
-            "PROPERTY.ARRAY" => (true, false),
-            "PROPERTY.REFERENCE" => (false, true),
+    for p in &parent.children {
+        let Some(suffix) = p.name.strip_prefix(kind) else { continue };
+        let (array, reference) = match suffix {
+            "" => (false, false),
+            ".ARRAY" => (true, false),
+            ".REFERENCE" => (false, true),
+            ".REFARRAY" => (true, true),
             _ => continue,
         };
-        let qualifier = |name: &str| p.children.iter().find(|q| q.name == "QUALIFIER" && q.attr("", "NAME").map_or(false, |n| n.eq_ignore_ascii_case(name)));
+        let qualifier = |name: &str| {
+            p.children.iter().find(|q| q.name == "QUALIFIER" && q.attr("", "NAME").map_or(false, |n| n.eq_ignore_ascii_case(name)))
+        };
         let embedded = qualifier("EmbeddedInstance").is_some() || qualifier("EmbeddedObject").is_some();
         let scalar = if reference {
             CimType::Reference
@@ -67,11 +115,7 @@ pub fn class_schema(class: &Element) -> Result<ClassSchema> {
             key,
         });
     }
-    Ok(ClassSchema {
-        name: class.attr("", "NAME").unwrap_or_default().to_string(),
-        superclass: class.attr("", "SUPERCLASS").map(str::to_string),
-        properties,
-    })
+    properties
 }
 
 /// The CIM type named by a CIM-XML `TYPE` attribute (`uint32`, `datetime`, …).
@@ -252,8 +296,33 @@ fn bad_value(name: &str, text: &str, what: &str) -> Error {
 }
 
 fn scalar(e: &Element, t: CimType, origin: Origin<'_>) -> Result<CimValue> {
-    let text = e.trimmed();
-    let bad = |what: &str| bad_value(&e.name, text, what);
+    Ok(match t {
+        CimType::DateTime => {
+            let inner = e.children.first().map_or(e.trimmed(), Element::trimmed);
+            value_of_text(t, inner, &e.name)?
+        }
+        CimType::Reference => CimValue::Reference(reference_text(e)),
+        CimType::Instance => {
+            // An embedded instance names its class in xsi:type (`Class_Type`), else by its first child.
+            let mut inner = instance(e, Origin { class_hint: None, ..origin }, None, &[])?;
+            if let Some(t) = e.attr(NS_XSI, "type") {
+                let local = t.rsplit(':').next().unwrap_or(t);
+                inner.class_name = local.strip_suffix("_Type").unwrap_or(local).to_string();
+            }
+            CimValue::Instance(Box::new(inner))
+        }
+        CimType::String => CimValue::String(e.text.clone()),
+        _ => value_of_text(t, e.trimmed(), &e.name)?,
+    })
+}
+
+/// A scalar of type `t` from its text form (as the wire and the C ABI write it: decimal integers,
+/// `true`/`false`/`TRUE`/`1`, reals, char16 as a code unit or the character, datetimes in DMTF,
+/// xs:dateTime or xs:duration form, references as object-path text). `name` is for the error.
+/// Errors: BadReply when the text is not a value of that type.
+pub fn value_of_text(t: CimType, text: &str, name: &str) -> Result<CimValue> {
+    let bad = |what: &str| bad_value(name, text, what);
+    let text = text.trim();
     Ok(match t {
         CimType::Boolean => match text.to_ascii_lowercase().as_str() {
             "true" | "1" => CimValue::Boolean(true),
@@ -271,21 +340,9 @@ fn scalar(e: &Element, t: CimType, origin: Origin<'_>) -> Result<CimValue> {
         CimType::Real32 => CimValue::Real32(real(text).ok_or_else(|| bad("real32"))? as f32),
         CimType::Real64 => CimValue::Real64(real(text).ok_or_else(|| bad("real64"))?),
         CimType::Char16 => CimValue::Char16(char16(text).ok_or_else(|| bad("char16"))?),
-        CimType::DateTime => {
-            let inner = e.children.first().map_or(text, Element::trimmed);
-            CimValue::DateTime(datetime(inner).ok_or_else(|| bad("datetime"))?)
-        }
-        CimType::Reference => CimValue::Reference(reference_text(e)),
-        CimType::Instance => {
-            // An embedded instance names its class in xsi:type (`Class_Type`), else by its first child.
-            let mut inner = instance(e, Origin { class_hint: None, ..origin }, None, &[])?;
-            if let Some(t) = e.attr(NS_XSI, "type") {
-                let local = t.rsplit(':').next().unwrap_or(t);
-                inner.class_name = local.strip_suffix("_Type").unwrap_or(local).to_string();
-            }
-            CimValue::Instance(Box::new(inner))
-        }
-        _ => CimValue::String(e.text.clone()),
+        CimType::DateTime => CimValue::DateTime(datetime(text).ok_or_else(|| bad("datetime"))?),
+        CimType::Reference => CimValue::Reference(text.to_string()),
+        _ => CimValue::String(text.to_string()),
     })
 }
 
@@ -431,6 +488,18 @@ mod tests {
         for bad in ["", "P", "PT1X", "2001-13", "yesterday"] {
             assert_eq!(datetime(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn class_declarations_with_keys_and_methods() {
+        let xml = r#"<CLASS NAME="P" SUPERCLASS="B"><PROPERTY NAME="Key" TYPE="uint32"><QUALIFIER NAME="Key" TYPE="boolean"><VALUE>true</VALUE></QUALIFIER></PROPERTY><PROPERTY.ARRAY NAME="Tags" TYPE="string"/><PROPERTY.REFERENCE NAME="Peer" REFERENCECLASS="P"/><METHOD NAME="Add" TYPE="uint32"><PARAMETER NAME="X" TYPE="real32"/><PARAMETER.ARRAY NAME="Out" TYPE="sint64"/></METHOD></CLASS>"#;
+        let schema = class_schema(&crate::wsman::xml::parse(xml, "class").unwrap()).unwrap();
+        assert_eq!(schema.superclass.as_deref(), Some("B"));
+        let kinds: Vec<_> = schema.properties.iter().map(|p| (p.name.as_str(), p.cim_type, p.key)).collect();
+        assert_eq!(kinds, [("Key", CimType::UInt32, true), ("Tags", CimType::StringArray, false), ("Peer", CimType::Reference, false)]);
+        let out = schema.method("add").unwrap().output_schema();
+        let kinds: Vec<_> = out.properties.iter().map(|p| (p.name.as_str(), p.cim_type)).collect();
+        assert_eq!(kinds, [("ReturnValue", CimType::UInt32), ("X", CimType::Real32), ("Out", CimType::SInt64Array)]);
     }
 
     #[test]

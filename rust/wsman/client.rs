@@ -267,6 +267,32 @@ impl WsmanClient {
         binding::instance(item, origin, schema.as_deref(), &ancestry)
     }
 
+    /// Invokes `method` of `class_name` (DSP0227 §8.3): on the instance whose keys are `keys`, or
+    /// statically when `keys` is empty, with the in-parameters `params`. Returns the output as an
+    /// instance of `<method>_OUTPUT` holding `ReturnValue` and the out-parameters, typed by the class's
+    /// method declaration when the server gives one. Output elements are matched by local name (servers
+    /// name them inconsistently).
+    /// Errors: MethodNotFound, NotFound, InvalidArgument and the server's other faults, network errors,
+    /// Cancelled.
+    pub fn invoke(&self, namespace: &str, class_name: &str, keys: &[(String, String)], method: &str, params: &[crate::cim::CimProperty], cancel: Option<&Cancel>) -> Result<CimInstance> {
+        let namespace = namespace.replace('\\', "/");
+        let mut selectors = vec![(envelope::NAMESPACE_SELECTOR.to_string(), namespace.clone())];
+        selectors.extend(keys.iter().cloned());
+        let uri = envelope::class_resource_uri(class_name);
+        let body = envelope::invoke_body(&uri, method, params);
+        let action = envelope::method_action(&uri, method);
+        let reply = block_on(cancel, async { self.send(&action, &uri, &selectors, &body).await })?;
+        let output = reply
+            .payload()
+            .ok_or_else(|| Error::new(ErrorKind::BadReply, format!("{}: the reply to {method} holds no output", self.computer)))?;
+        let schema = self.class_schema(&namespace, class_name, cancel)?;
+        let declared = schema.as_deref().and_then(|s| s.method(method)).map(|m| m.output_schema());
+        let origin = Origin { namespace: &namespace, server_name: &self.computer, class_hint: None };
+        let mut result = binding::instance(output, origin, declared.as_ref(), &[])?;
+        result.class_name = format!("{method}_OUTPUT");
+        Ok(result)
+    }
+
     /// The class declaration of `class_name`, from this endpoint's cache or fetched with GetClass;
     /// None when the server does not give one (the values then stay untyped).
     pub fn class_schema(&self, namespace: &str, class_name: &str, cancel: Option<&Cancel>) -> Result<Option<Arc<ClassSchema>>> {
@@ -372,9 +398,14 @@ impl Enumeration {
         self.context = page.context;
     }
 
-    /// The next instance, or None at the end. Sends a Pull when the current page is used up.
+    /// The next instance, or None at the end. Sends a Pull when the current page is used up. Once the
+    /// enumeration's cancel token is cancelled, every call fails with Cancelled (the enumeration is
+    /// released when dropped).
     /// Errors: the server's faults, network errors, Cancelled, BadReply for an item that is no instance.
     pub fn next(&mut self) -> Result<Option<CimInstance>> {
+        if self.cancel.as_deref().map_or(false, Cancel::is_cancelled) {
+            return Err(cancelled_error());
+        }
         loop {
             if let Some(item) = self.items.pop_front() {
                 let instance = self.instance(&item)?;

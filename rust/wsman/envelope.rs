@@ -5,7 +5,8 @@
 use uuid::Uuid;
 
 use super::xml::escape;
-use super::{NS_ADDRESSING, NS_ENUMERATION, NS_IDENTITY, NS_MSWSMAN, NS_SOAP, NS_WSMAN};
+use super::{NS_ADDRESSING, NS_CIM_COMMON, NS_ENUMERATION, NS_IDENTITY, NS_MSWSMAN, NS_SOAP, NS_WSMAN, NS_XSI};
+use crate::cim::{civil_from_days, CimDateTime, CimProperty, CimValue};
 
 /// The anonymous reply-to address (WS-Addressing 2004/08).
 pub const ANONYMOUS: &str = "http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous";
@@ -148,6 +149,68 @@ pub fn release_body(context: &str) -> String {
     format!("<n:Release><n:EnumerationContext>{}</n:EnumerationContext></n:Release>", escape(context))
 }
 
+/// The action URI of method `method` of the class at `class_uri` (DSP0227 §8.3: `<ResourceURI>/<Method>`).
+pub fn method_action(class_uri: &str, method: &str) -> String {
+    format!("{class_uri}/{method}")
+}
+
+/// The body of an Invoke (DSP0227 §8.3): `<p:{method}_INPUT>` in the class's namespace with one element
+/// per in-parameter (arrays as repeated elements, nulls as `xsi:nil`, datetimes wrapped in
+/// `cim:Datetime` / `cim:Interval`, embedded instances as nested elements typed `<Class>_Type`).
+pub fn invoke_body(class_uri: &str, method: &str, params: &[CimProperty]) -> String {
+    let mut b = format!(
+        r#"<p:{method}_INPUT xmlns:p="{}" xmlns:xsi="{NS_XSI}" xmlns:cim="{NS_CIM_COMMON}">"#,
+        escape(class_uri)
+    );
+    for p in params {
+        match &p.value {
+            CimValue::Array(items) => items.iter().for_each(|v| write_value(&mut b, &p.name, v)),
+            v => write_value(&mut b, &p.name, v),
+        }
+    }
+    b.push_str(&format!("</p:{method}_INPUT>"));
+    b
+}
+
+fn write_value(b: &mut String, name: &str, value: &CimValue) {
+    let name = escape(name);
+    match value {
+        CimValue::Null => b.push_str(&format!(r#"<p:{name} xsi:nil="true"/>"#)),
+        CimValue::DateTime(d @ CimDateTime::Timestamp { .. }) => b.push_str(&format!("<p:{name}><cim:Datetime>{}</cim:Datetime></p:{name}>", xs_datetime(d))),
+        CimValue::DateTime(CimDateTime::Interval { micros }) => b.push_str(&format!("<p:{name}><cim:Interval>{}</cim:Interval></p:{name}>", xs_duration(*micros))),
+        CimValue::Char16(c) => b.push_str(&format!("<p:{name}>{}</p:{name}>", u32::from(*c))),
+        CimValue::Instance(i) => {
+            b.push_str(&format!(r#"<p:{name} xsi:type="{}_Type">"#, escape(&i.class_name)));
+            for p in &i.properties {
+                match &p.value {
+                    CimValue::Array(items) => items.iter().for_each(|v| write_value(b, &p.name, v)),
+                    v => write_value(b, &p.name, v),
+                }
+            }
+            b.push_str(&format!("</p:{name}>"));
+        }
+        other => b.push_str(&format!("<p:{name}>{}</p:{name}>", escape(&other.to_text().unwrap_or_default()))),
+    }
+}
+
+/// A timestamp as xs:dateTime in its own offset, e.g. `2001-01-01T01:01:01.000001+13:50`.
+fn xs_datetime(d: &CimDateTime) -> String {
+    let CimDateTime::Timestamp { unix_micros, utc_offset_minutes } = *d else { return String::new() };
+    let local = unix_micros + i64::from(utc_offset_minutes) * 60_000_000;
+    let (secs, micros) = (local.div_euclid(1_000_000), local.rem_euclid(1_000_000));
+    let (y, m, day) = civil_from_days(secs.div_euclid(86_400));
+    let sod = secs.rem_euclid(86_400);
+    let sign = if utc_offset_minutes < 0 { '-' } else { '+' };
+    let off = utc_offset_minutes.unsigned_abs();
+    format!("{y:04}-{m:02}-{day:02}T{:02}:{:02}:{:02}.{micros:06}{sign}{:02}:{:02}", sod / 3600, sod / 60 % 60, sod % 60, off / 60, off % 60)
+}
+
+/// An interval as xs:duration, e.g. `P2002DT2H2M2.000002S`.
+fn xs_duration(micros: u64) -> String {
+    let secs = micros / 1_000_000;
+    format!("P{}DT{}H{}M{}.{:06}S", secs / 86_400, secs / 3600 % 24, secs / 60 % 60, secs % 60, micros % 1_000_000)
+}
+
 /// Milliseconds as an xs:duration with milliseconds, e.g. 60 000 → `PT60.000S`.
 pub fn duration(ms: u32) -> String {
     format!("PT{}.{:03}S", ms / 1000, ms % 1000)
@@ -181,6 +244,24 @@ mod tests {
         assert!(r.xml.contains("<w:OperationTimeout>PT60.000S</w:OperationTimeout>"));
         assert!(r.xml.contains(&format!("<a:MessageID>{}</a:MessageID>", r.message_id)));
         crate::wsman::xml::parse(&r.xml, "request").unwrap();
+    }
+
+    #[test]
+    fn invoke_bodies_write_every_kind_of_value() {
+        use crate::cim::CimType;
+        let params = vec![
+            CimProperty::new("X", CimType::Real32, CimValue::Real32(40.0)),
+            CimProperty::new("N", CimType::StringArray, CimValue::Array(vec![CimValue::String("a&b".into()), CimValue::String("c".into())])),
+            CimProperty::new("Z", CimType::String, CimValue::Null),
+            CimProperty::new("T", CimType::DateTime, CimValue::DateTime(CimDateTime::Timestamp { unix_micros: 978_310_861_000_001 - 830 * 60_000_000, utc_offset_minutes: 830 })),
+            CimProperty::new("I", CimType::DateTime, CimValue::DateTime(CimDateTime::Interval { micros: 2_000 * 86_400_000_000 + 7_322_000_002 })),
+        ];
+        let b = invoke_body("urn:c/X", "Add", &params);
+        assert!(b.starts_with(r#"<p:Add_INPUT xmlns:p="urn:c/X""#));
+        assert!(b.contains("<p:X>40</p:X><p:N>a&amp;b</p:N><p:N>c</p:N><p:Z xsi:nil=\"true\"/>"), "{b}");
+        assert!(b.contains("<p:T><cim:Datetime>2001-01-01T01:01:01.000001+13:50</cim:Datetime></p:T>"), "{b}");
+        assert!(b.contains("<p:I><cim:Interval>P2000DT2H2M2.000002S</cim:Interval></p:I>"), "{b}");
+        crate::wsman::xml::parse(&b, "body").unwrap();
     }
 
     #[test]

@@ -14,8 +14,8 @@ public sealed class ModuleTests : IDisposable
     public void Exports_cmdlets_and_aliases()
     {
         var names = _ps.Run("(Get-Module RemoteSessions).ExportedCmdlets.Keys").Select(o => (string)o.BaseObject).Order().ToArray();
-        Assert.Equal(new[] { "Get-CimInstance", "Get-CimSession", "New-CimSession", "New-CimSessionOption", "New-PSSession", "Remove-CimSession" }, names);
-        foreach ((string alias, string target) in new[] { ("ncms", "New-CimSession"), ("gcms", "Get-CimSession"), ("rcms", "Remove-CimSession"), ("ncso", "New-CimSessionOption"), ("gcim", "Get-CimInstance") })
+        Assert.Equal(new[] { "Get-CimInstance", "Get-CimSession", "Invoke-CimMethod", "New-CimSession", "New-CimSessionOption", "New-PSSession", "Remove-CimSession" }, names);
+        foreach ((string alias, string target) in new[] { ("ncms", "New-CimSession"), ("gcms", "Get-CimSession"), ("rcms", "Remove-CimSession"), ("ncso", "New-CimSessionOption"), ("gcim", "Get-CimInstance"), ("icim", "Invoke-CimMethod") })
             Assert.Equal(target, _ps.Run($"(Get-Command {alias}).ResolvedCommandName").Single().BaseObject);
     }
 
@@ -38,6 +38,7 @@ public sealed class ModuleTests : IDisposable
     [InlineData("Remove-CimSession")]
     [InlineData("New-CimSessionOption")]
     [InlineData("Get-CimInstance")]
+    [InlineData("Invoke-CimMethod")]
     [InlineData("New-PSSession")]
     public void Every_cmdlet_has_help_with_examples(string cmdlet)
     {

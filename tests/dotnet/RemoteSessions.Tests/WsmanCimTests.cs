@@ -200,6 +200,20 @@ public sealed class WsmanCimTests : IClassFixture<ReplayServerFixture>, IDisposa
         Assert.Contains(_server.Requests(), r => r.Contains(" Release XYZ_Number"));
     }
 
+    [Fact]
+    public void Invoke_cim_method_calls_a_static_method()
+    {
+        _ps.Run($"$s = {Http()}");
+        PSObject spell = _ps.Run("Invoke-CimMethod -CimSession $s -Namespace root/test -ClassName X_SmallNumber -MethodName SpellNumber -Arguments @{ num = [uint16]42 }").Single();
+        Assert.Empty(_ps.Errors);
+        Assert.Equal("forty two", spell.Properties["ReturnValue"].Value);
+        Assert.Equal("127.0.0.1", spell.Properties["PSComputerName"].Value);
+        Assert.Equal("Microsoft.Management.Infrastructure.CimMethodResult#X_SmallNumber#SpellNumber", spell.TypeNames[0]);
+        Assert.Contains("invoke-static SpellNumber X_SmallNumber", _server.Requests());
+        _ps.Run("Invoke-CimMethod -ClassName Win32_OperatingSystem -MethodName Reboot");
+        Assert.Equal(ErrorCategory.MetadataError, SingleError().CategoryInfo.Category);
+    }
+
     private static int ClosedPort()
     {
         var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
@@ -207,5 +221,51 @@ public sealed class WsmanCimTests : IClassFixture<ReplayServerFixture>, IDisposa
         int port = ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
         l.Stop();
         return port;
+    }
+}
+
+/// <summary>The C# library alone (no PowerShell) against the replay server: sessions, queries, Invoke.</summary>
+public sealed class WsmanBindingTests(ReplayServerFixture server) : IClassFixture<ReplayServerFixture>
+{
+    private RemoteSessions.Native.NativeCimSession Connect(RemoteSessions.Native.SessionScope scope, string? password = null) =>
+        scope.NewSession("127.0.0.1", options: new RemoteSessions.Native.SessionOptionsSpec { Port = (uint)server.HttpPort, NoEncryption = true },
+            credential: new RemoteSessions.Native.CredentialSpec(RemoteSessions.Native.CimAuthenticationMechanism.Basic, server.User, password ?? server.Password));
+
+    [Fact]
+    public void Sessions_queries_and_methods_through_the_library()
+    {
+        using var scope = new RemoteSessions.Native.SessionScope();
+        using var s = Connect(scope);
+        Assert.Equal("WSMAN", s.Protocol);
+        var james = s.Query("root/cimv2", "WQL", "SELECT Key,Last FROM MSFT_President WHERE First = 'James'").ToList();
+        Assert.Equal([4u, 5u], james.Select(i => i.Properties.Single(p => p.Name == "Key").Value));
+        var sum = s.Invoke("root/cimv2", "MSFT_Person", [("Key", "8")], "Add", [("X", (object?)40f), ("Y", 2.5f)]);
+        Assert.Equal("Add_OUTPUT", sum.ClassName);
+        Assert.Equal("42.5", sum.Properties.Single(p => p.Name == "Z").Value);
+        Assert.Equal("100", sum.Properties.Single(p => p.Name == "ReturnValue").Value);
+        var president = s.GetInstance("root/cimv2", "MSFT_President", [("Key", "3")]);
+        Assert.Equal("Jefferson", president.Properties.Single(p => p.Name == "Last").Value);
+        var missing = Assert.Throws<RemoteSessions.Native.RemoteSessionsException>(() => s.GetInstance("root/cimv2", "MSFT_President", [("Key", "99")]));
+        Assert.Equal(RemoteSessions.Native.ResultCode.NotFound, missing.Code);
+    }
+
+    [Fact]
+    public void Refused_credentials_and_cancelled_enumerations_have_their_codes()
+    {
+        using var scope = new RemoteSessions.Native.SessionScope();
+        var denied = Assert.Throws<RemoteSessions.Native.RemoteSessionsException>(() => Connect(scope, "wrong"));
+        Assert.Equal(RemoteSessions.Native.ResultCode.AccessDenied, denied.Code);
+        Assert.DoesNotContain("wrong", denied.Message);
+        using var s = scope.NewSession("127.0.0.1", options: new RemoteSessions.Native.SessionOptionsSpec { Port = (uint)server.HttpPort, NoEncryption = true, HttpPrefix = "wsman?synthetic=70000" },
+            credential: new RemoteSessions.Native.CredentialSpec(RemoteSessions.Native.CimAuthenticationMechanism.Basic, server.User, server.Password), skipTestConnection: true);
+        using var cancel = new RemoteSessions.Native.CancelToken();
+        int n = 0;
+        var e = Assert.Throws<RemoteSessions.Native.RemoteSessionsException>(() =>
+        {
+            foreach (var _ in s.Enumerate("root/test", "XYZ_Number", cancel: cancel))
+                if (++n == 10) cancel.Cancel();
+        });
+        Assert.Equal(RemoteSessions.Native.ResultCode.Cancelled, e.Code);
+        Assert.Equal(10, n);
     }
 }
