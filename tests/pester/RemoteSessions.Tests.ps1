@@ -93,7 +93,7 @@ Describe 'PSSessions used through the engine''s own cmdlets' {
         $p = New-PSSession
         $local = 'from here'
         $out = Invoke-Command -Session $p { Write-Error e; Write-Warning w; Write-Verbose v -Verbose; $using:local } `
-            -ErrorVariable ev -WarningVariable wv -ErrorAction SilentlyContinue -WarningAction SilentlyContinue 4>&1
+            -ErrorVariable ev -WarningVariable wv 4>&1
         $out | Where-Object { $_ -is [string] } | Should -Be 'from here'
         ($out | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Message | Should -Be 'v'
         $ev[0].Exception.Message | Should -Be 'e'
@@ -119,7 +119,7 @@ Describe 'PSSessions used through the engine''s own cmdlets' {
 
     It 'renders as the PSSession table' {
         $web = New-PSSession -Name web
-        $lines = ($web | Format-Table | Out-String).Split("`n") | ForEach-Object TrimEnd | Where-Object { $_ }
+        $lines = ($web | Format-Table | Out-String -Width 200).Split("`n") | ForEach-Object TrimEnd | Where-Object { $_ }
         $lines[0] | Should -Be ' Id Name            Transport ComputerName    ComputerType    State         ConfigurationName     Availability'
         $lines[2] | Should -Match '^ +\d+ web +Process +localhost +RemoteMachine +Opened +Available$'
     }
