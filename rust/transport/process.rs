@@ -76,10 +76,18 @@ impl ProcessTransport {
         #[cfg(target_os = "linux")]
         {
             use std::os::unix::process::CommandExt;
-            // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+            let client = std::process::id();
+            // SAFETY: prctl and getppid are async-signal-safe and touch no memory of the parent.
             unsafe {
-                command.pre_exec(|| {
-                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                command.pre_exec(move || {
+                    if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    // A client that died between fork and prctl sent no signal: the child was
+                    // already re-parented, so it must not start. (No allocation here, after fork.)
+                    if libc::getppid() as u32 != client {
+                        return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+                    }
                     Ok(())
                 });
             }

@@ -84,10 +84,22 @@ public class SshServer(string psrpServer) : IDisposable
         if (p.ExitCode != 0) throw new InvalidOperationException($"{file} failed with {p.ExitCode}");
     }
 
+    /// <summary>
+    /// Stops sshd the hard way: the listening daemon and every per-connection sshd below it (with their
+    /// subsystem servers) are killed, so established connections drop too, as when a host goes down.
+    /// (Killing only the listener, as `systemctl stop ssh` does, leaves open sessions running.)
+    /// </summary>
+    public void Stop()
+    {
+        if (_sshd is null || _sshd.HasExited) return;
+        try { _sshd.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+        _sshd.WaitForExit();
+    }
+
     public void Dispose()
     {
         if (_sshd is null) return;
-        try { _sshd.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+        Stop();
         _sshd.Dispose();
         GC.SuppressFinalize(this);
         try { System.IO.Directory.Delete(Directory, recursive: true); } catch (IOException) { }

@@ -15,9 +15,7 @@ string script = args[0].Equals("-Command", StringComparison.OrdinalIgnoreCase)
     : File.ReadAllText(args[0]);
 
 var host = new TextHost(Console.Out);
-using var runspace = RunspaceFactory.CreateRunspace(host, InitialSessionState.CreateDefault2());
-runspace.Open();
-TextHost.UsePlainText(runspace);
+using var runspace = host.OpenRunspace();
 using var ps = PowerShell.Create();
 ps.Runspace = runspace;
 ps.AddScript(script);

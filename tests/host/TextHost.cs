@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Management.Automation;
 using System.Management.Automation.Host;
+using System.Management.Automation.Runspaces;
 using System.Security;
 
 namespace RemoteSessions.TestHost;
@@ -10,11 +11,16 @@ namespace RemoteSessions.TestHost;
 /// <c>Out-Default</c> renders formatted views (ps1xml tables and lists) the way a console shows them.
 /// Used by the demo host program, the xunit tests (to read formatted output) and the benchmark.
 /// Prompts are not supported: anything that asks for input fails with <see cref="HostException"/>.
+/// Enter-PSSession pushes a remote runspace onto it (<see cref="IHostSupportsInteractiveSession"/>):
+/// whoever runs commands through the host runs them in <see cref="Runspace"/>, as a console does, so
+/// they run in the entered session until Exit-PSSession pops it.
 /// </summary>
-public sealed class TextHost : PSHost
+public sealed class TextHost : PSHost, IHostSupportsInteractiveSession
 {
     private readonly Guid _instanceId = Guid.NewGuid();
     private readonly TextHostUserInterface _ui;
+    private Runspace? _home;
+    private Runspace? _pushed;
 
     /// <param name="output">Where all streams are written.</param>
     /// <param name="width">Console width in characters used by the formatter.</param>
@@ -33,13 +39,39 @@ public sealed class TextHost : PSHost
     /// <summary>Exit code requested by the script through <c>exit</c>, if any.</summary>
     public int? ExitCode { get; private set; }
 
-    /// <summary>Turns off ANSI styling in <paramref name="runspace"/> so captured text is plain.</summary>
-    public static void UsePlainText(System.Management.Automation.Runspaces.Runspace runspace)
+    /// <summary>
+    /// Opens a runspace of the default session state on this host with plain-text output (no ANSI
+    /// styling, so captured text is plain). It is the host's own runspace: <see cref="Runspace"/> while
+    /// no session is entered.
+    /// </summary>
+    public Runspace OpenRunspace()
     {
-        using var ps = PowerShell.Create();
-        ps.Runspace = runspace;
-        ps.AddScript("$PSStyle.OutputRendering = 'PlainText'").Invoke();
+        Runspace runspace = RunspaceFactory.CreateRunspace(this, InitialSessionState.CreateDefault2());
+        runspace.Open();
+        using (var ps = PowerShell.Create())
+        {
+            ps.Runspace = runspace;
+            ps.AddScript("$PSStyle.OutputRendering = 'PlainText'").Invoke();
+        }
+        _home = runspace;
+        return runspace;
     }
+
+    /// <summary>The runspace commands run in: the entered session's, else the host's own.</summary>
+    public Runspace? Runspace => _pushed ?? _home;
+
+    /// <summary>True between Enter-PSSession and Exit-PSSession.</summary>
+    public bool IsRunspacePushed => _pushed is not null;
+
+    /// <summary>Enter-PSSession: commands run in <paramref name="runspace"/> from now on; one at a time.</summary>
+    public void PushRunspace(Runspace runspace)
+    {
+        if (_pushed is not null) throw new InvalidOperationException("A session is already entered; run Exit-PSSession first.");
+        _pushed = runspace;
+    }
+
+    /// <summary>Exit-PSSession: commands run in the host's own runspace again; the session stays open.</summary>
+    public void PopRunspace() => _pushed = null;
 
     public override void SetShouldExit(int exitCode) => ExitCode = exitCode;
     public override void EnterNestedPrompt() => throw new NotSupportedException("Nested prompts are not supported by this host.");

@@ -85,3 +85,47 @@ Describe 'New-PSSession over a local pwsh process' {
         Get-PSSession -Name listed -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
     }
 }
+
+Describe 'PSSessions used through the engine''s own cmdlets' {
+    AfterEach { Get-PSSession | Remove-PSSession }
+
+    It 'brings error, warning and verbose records and $using: values back' {
+        $p = New-PSSession
+        $local = 'from here'
+        $out = Invoke-Command -Session $p { Write-Error e; Write-Warning w; Write-Verbose v -Verbose; $using:local } `
+            -ErrorVariable ev -WarningVariable wv 4>&1
+        $out | Where-Object { $_ -is [string] } | Should -Be 'from here'
+        ($out | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Message | Should -Be 'v'
+        $ev[0].Exception.Message | Should -Be 'e'
+        $ev[0].OriginInfo.PSComputerName | Should -Be 'localhost'
+        $ev[0].OriginInfo.RunspaceID | Should -Be $p.InstanceId
+        $wv[0].Message | Should -Be 'w'
+    }
+
+    It 'is found by name, id and instance id, and removed in each form' {
+        $web = New-PSSession -Name web
+        $db = New-PSSession -Name db
+        (Get-PSSession).Name | Should -Be @('web', 'db')
+        (Get-PSSession -Id $db.Id).Name | Should -Be 'db'
+        (Get-PSSession -InstanceId $web.InstanceId).Name | Should -Be 'web'
+        $web.ComputerName | Should -Be 'localhost'
+        $web.ComputerType | Should -Be 'RemoteMachine'
+        $web.Availability | Should -Be 'Available'
+        Remove-PSSession -Name web
+        $web.State | Should -Be 'Closed'
+        $db | Remove-PSSession
+        Get-PSSession | Should -BeNullOrEmpty
+    }
+
+    It 'renders as the PSSession table' {
+        $web = New-PSSession -Name web
+        $lines = ($web | Format-Table | Out-String -Width 200).Split("`n") | ForEach-Object TrimEnd | Where-Object { $_ }
+        $lines[0] | Should -Be ' Id Name            Transport ComputerName    ComputerType    State         ConfigurationName     Availability'
+        $lines[2] | Should -Match '^ +\d+ web +Process +localhost +RemoteMachine +Opened +Available$'
+    }
+
+    It 'is a RemoteRunspace, which Enter-PSSession pushes' {
+        $p = New-PSSession
+        $p.Runspace.GetType().FullName | Should -Be 'System.Management.Automation.RemoteRunspace'
+    }
+}

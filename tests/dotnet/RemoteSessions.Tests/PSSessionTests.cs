@@ -65,6 +65,155 @@ public sealed class PSSessionTests : IClassFixture<SshServerFixture>, IDisposabl
         Assert.Equal(4, _ps.Run("@(Get-PSSession | Where-Object State -eq Opened).Count").Single().BaseObject);
     }
 
+    private string Open(string kind, string extra = "") => kind == "ssh" ? Ssh(extra) : Process(extra);
+
+    // The test PSRP server from NuGet has only Microsoft.PowerShell.Core, so no Write-Error,
+    // Write-Warning or Write-Verbose: an advanced function writes the same records through $PSCmdlet,
+    // which is all those cmdlets do. (The Pester suite uses the cmdlets themselves on a real pwsh.)
+    private const string WriteStreams =
+        "function emit { [CmdletBinding()] param() " +
+        "$PSCmdlet.WriteError([System.Management.Automation.ErrorRecord]::new([System.Exception]::new('e'), 'RemoteE', 'InvalidData', $null)); " +
+        "$PSCmdlet.WriteWarning('w'); $PSCmdlet.WriteVerbose('v') }; emit -Verbose";
+
+    [Theory]
+    [InlineData("ssh")]
+    [InlineData("process")]
+    public void Error_warning_and_verbose_records_and_using_values_cross_the_session(string kind)
+    {
+        _ps.Run($"$s = {Open(kind)}; $local = 'from here'");
+        Assert.Empty(_ps.Errors);
+        Guid instance = (Guid)_ps.Run("$s.InstanceId").Single().BaseObject;
+
+        var output = _ps.Run("Invoke-Command -Session $s { " + WriteStreams + "; $using:local }");
+
+        Assert.Equal("from here", Assert.Single(output).BaseObject);
+        ErrorRecord error = Assert.Single(_ps.Errors);
+        Assert.Equal("e", error.Exception.Message);
+        Assert.Equal(ErrorCategory.InvalidData, error.CategoryInfo.Category);
+        Assert.StartsWith("RemoteE", error.FullyQualifiedErrorId);
+        var remoteError = Assert.IsType<System.Management.Automation.Runspaces.RemotingErrorRecord>(error);
+        Assert.Equal("localhost", remoteError.OriginInfo.PSComputerName);
+        Assert.Equal(instance, remoteError.OriginInfo.RunspaceID);
+        Assert.Equal("w", Assert.Single(_ps.Warnings).Message);
+        Assert.Equal("v", Assert.Single(_ps.Verbose).Message);
+    }
+
+    [Fact]
+    public void Get_PSSession_finds_sessions_by_name_id_instance_id_and_state()
+    {
+        PSObject web = _ps.Run($"$web = {Process("-Name web")}; $web").Single();
+        PSObject db = _ps.Run($"$db = {Ssh("-Name db")}; $db").Single();
+        Assert.Empty(_ps.Errors);
+
+        Assert.Equal(new[] { "web", "db" }, _ps.Run("Get-PSSession").Select(Name));
+        Assert.Equal("web", Name(_ps.Run("Get-PSSession -Name web").Single()));
+        Assert.Equal("web", Name(_ps.Run("Get-PSSession -Name W*").Single()));
+        Assert.Equal("db", Name(_ps.Run($"Get-PSSession -Id {db.Properties["Id"].Value}").Single()));
+        Assert.Equal("web", Name(_ps.Run("Get-PSSession -InstanceId $web.InstanceId").Single()));
+        Assert.Same(web.BaseObject, _ps.Run("Get-PSSession -Name web").Single().BaseObject);
+
+        Assert.Empty(_ps.Run("Get-PSSession -Name nosuch"));
+        Assert.Equal("RemoteRunspaceNotAvailableForSpecifiedName,Microsoft.PowerShell.Commands.GetPSSessionCommand", Assert.Single(_ps.Errors).FullyQualifiedErrorId);
+
+        // A closed session stays listed until removed, so a state filter tells them apart.
+        _ps.Run("$db.Runspace.Close()");
+        Assert.Equal(new[] { "web" }, _ps.Run("Get-PSSession | Where-Object State -eq Opened").Select(Name));
+        Assert.Equal(new[] { "db" }, _ps.Run("Get-PSSession | Where-Object State -eq Closed").Select(Name));
+    }
+
+    [Fact]
+    public void Get_PSSession_remote_query_sets_are_the_engines_and_Windows_only()
+    {
+        _ps.Run($"$web = {Process("-Name web")}");
+        // -ComputerName asks WS-Management servers for their sessions; the engine refuses that off Windows.
+        Assert.Empty(_ps.Run("Get-PSSession -ComputerName localhost"));
+        Assert.Contains("only supported on Windows", Assert.Single(_ps.Errors).Exception.Message);
+        // -State belongs to those remote sets only, so alone it matches no parameter set.
+        Assert.Empty(_ps.Run("Get-PSSession -State Opened"));
+        Assert.Equal("AmbiguousParameterSet,Microsoft.PowerShell.Commands.GetPSSessionCommand", Assert.Single(_ps.Errors).FullyQualifiedErrorId);
+    }
+
+    [Fact]
+    public void Sessions_have_the_PSSession_properties_of_their_transport()
+    {
+        _ps.Run($"$web = {Process("-Name web")}; $db = {Ssh("-Name db")}");
+        Assert.Empty(_ps.Errors);
+        var seen = _ps.Run("$web, $db | ForEach-Object { '{0}|{1}|{2}|{3}|{4}|{5}|{6}|{7}|{8}' -f $_.GetType().Name, ($_.Id -gt 0), $_.Name, " +
+            "$_.ComputerName, $_.ComputerType, $_.ConfigurationName, $_.State, $_.Availability, $_.Transport }").Select(o => (string)o.BaseObject);
+        // PowerShell's own SSH sessions say DefaultShell; PSSession sets ConfigurationName only for its
+        // built-in connection types and has no setter, so a custom transport leaves it empty.
+        Assert.Equal(new[]
+        {
+            "PSSession|True|web|localhost|RemoteMachine||Opened|Available|Process",
+            "PSSession|True|db|localhost|RemoteMachine||Opened|Available|SSH",
+        }, seen);
+    }
+
+    [Fact]
+    public void Sessions_render_as_the_PSSession_table()
+    {
+        _ps.Run($"$web = {Process("-Name web")}; $db = {Ssh("-Name db")}");
+        string[] lines = _ps.Format("$web, $db").Split('\n').Select(l => l.TrimEnd()).Where(l => l.Length > 0).ToArray();
+        // Column widths of the engine's PSSession view: Id 3 (right), Name 15, Transport 9, ComputerName 15,
+        // ComputerType 15, State 13, ConfigurationName 20, Availability 13 (right).
+        Assert.Equal(" Id Name            Transport ComputerName    ComputerType    State         ConfigurationName     Availability", lines[0]);
+        Assert.Matches(@"^ +\d+ web +Process +localhost +RemoteMachine +Opened +Available$", lines[2]);
+        Assert.Matches(@"^ +\d+ db +SSH +localhost +RemoteMachine +Opened +Available$", lines[3]);
+        Assert.Equal(lines[0].IndexOf("Transport"), lines[2].IndexOf("Process"));
+        Assert.Equal(lines[0].IndexOf("State"), lines[3].IndexOf("Opened"));
+    }
+
+    [Theory]
+    [InlineData("$s | Remove-PSSession")]
+    [InlineData("Remove-PSSession -Name web")]
+    [InlineData("Remove-PSSession -Id $s.Id")]
+    [InlineData("Remove-PSSession -InstanceId $s.InstanceId")]
+    [InlineData("Remove-PSSession -ComputerName LOCALHOST")]
+    [InlineData("Get-PSSession | Remove-PSSession")]
+    public void Remove_PSSession_closes_and_forgets_the_session_and_ends_its_server(string remove)
+    {
+        _ps.Run($"$s = {Ssh("-Name web")}; $p = {Process("-Name other")}");
+        int sshPid = (int)_ps.Run("Invoke-Command -Session $s { $PID }").Single().BaseObject;
+        int procPid = (int)_ps.Run("Invoke-Command -Session $p { $PID }").Single().BaseObject;
+
+        _ps.Run(remove);
+
+        Assert.Empty(_ps.Errors);
+        Assert.Equal("Closed", _ps.Run("$s.State.ToString()").Single().BaseObject);
+        Assert.DoesNotContain("web", _ps.Run("Get-PSSession").Select(Name));
+        Assert.True(Exited(sshPid));
+        bool allGone = remove.StartsWith("Get-PSSession") || remove.Contains("ComputerName");
+        Assert.Equal(allGone ? "Closed" : "Opened", _ps.Run("$p.State.ToString()").Single().BaseObject);
+        Assert.Equal(allGone, Exited(procPid, waitMs: allGone ? 5000 : 0));
+    }
+
+    [Theory]
+    [InlineData("ssh")]
+    [InlineData("process")]
+    public void Enter_PSSession_runs_commands_in_the_session_until_Exit_PSSession(string kind)
+    {
+        _ps.Run($"$s = {Open(kind)}");
+        // The console host pushes only the engine's own remote runspace type (spec §0).
+        Assert.Equal("System.Management.Automation.RemoteRunspace", _ps.Run("$s.Runspace.GetType().FullName").Single().BaseObject);
+        int remotePid = (int)_ps.Run("Invoke-Command -Session $s { $PID }").Single().BaseObject;
+
+        _ps.Run("Enter-PSSession $s");
+        Assert.Empty(_ps.Errors);
+        Assert.NotNull(_ps.Entered);
+        Assert.Equal(remotePid, _ps.Run("$PID").Single().BaseObject);
+        _ps.Run("$y = 'kept'");
+        Assert.Equal("kept", _ps.Run("$y").Single().BaseObject);
+
+        _ps.Run("Exit-PSSession"); // runs in the session; its host asks ours to pop
+        Assert.Empty(_ps.Errors);
+        Assert.Null(_ps.Entered);
+        Assert.Equal(Environment.ProcessId, _ps.Run("$PID").Single().BaseObject);
+        Assert.Equal("Opened", _ps.Run("$s.State.ToString()").Single().BaseObject);
+        Assert.Equal("kept", _ps.Run("Invoke-Command -Session $s { $y }").Single().BaseObject);
+    }
+
+    private static string Name(PSObject session) => (string)session.Properties["Name"].Value;
+
     [Fact]
     public void A_50_MB_pipeline_arrives_whole_and_in_order()
     {
@@ -173,14 +322,18 @@ public sealed class PSSessionTests : IClassFixture<SshServerFixture>, IDisposabl
             catch (UnauthorizedAccessException) { return false; }
         });
 
-    private static bool Exited(int pid)
+    private static bool Exited(int pid, int waitMs = 5000)
     {
-        for (int i = 0; i < 100; i++)
+        for (int waited = 0; ; waited += 50)
         {
-            if (!Directory.Exists($"/proc/{pid}") || File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ")) return true;
+            try
+            {
+                if (File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ")) return true;
+            }
+            catch (IOException) { return true; } // gone
+            if (waited >= waitMs) return false;
             Thread.Sleep(50);
         }
-        return false;
     }
 }
 

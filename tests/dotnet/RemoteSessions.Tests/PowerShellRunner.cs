@@ -7,32 +7,45 @@ namespace RemoteSessions.Tests;
 
 /// <summary>
 /// One fresh runspace of the real PowerShell engine with the built module imported, as a user's session.
-/// Formatted output (Out-Default) is captured through a text host.
+/// Formatted output (Out-Default) is captured through a text host. After Enter-PSSession, commands run
+/// in the entered session until Exit-PSSession, as at a console.
 /// </summary>
 public sealed class PowerShellRunner : IDisposable
 {
     private readonly StringWriter _hostOutput = new();
+    private readonly TextHost _host;
     private readonly Runspace _runspace;
 
     public PowerShellRunner(bool importModule = true)
     {
-        _runspace = RunspaceFactory.CreateRunspace(new TextHost(_hostOutput, 160), InitialSessionState.CreateDefault2());
-        _runspace.Open();
-        TextHost.UsePlainText(_runspace);
+        _host = new TextHost(_hostOutput, 160);
+        _runspace = _host.OpenRunspace();
         if (importModule) Run($"Import-Module '{Paths.ModuleManifest}' -ErrorAction Stop");
     }
 
     /// <summary>Errors of the last <see cref="Run"/>.</summary>
     public IReadOnlyList<ErrorRecord> Errors { get; private set; } = [];
 
-    /// <summary>Runs <paramref name="script"/> and returns its output; terminating errors throw.</summary>
+    /// <summary>Warnings of the last <see cref="Run"/>.</summary>
+    public IReadOnlyList<WarningRecord> Warnings { get; private set; } = [];
+
+    /// <summary>Verbose records of the last <see cref="Run"/>.</summary>
+    public IReadOnlyList<VerboseRecord> Verbose { get; private set; } = [];
+
+    /// <summary>The session Enter-PSSession entered, or null when commands run in this runspace.</summary>
+    public Runspace? Entered => _host.IsRunspacePushed ? _host.Runspace : null;
+
+    /// <summary>Runs <paramref name="script"/> (in the entered session, if any) and returns its output;
+    /// terminating errors throw.</summary>
     public Collection<PSObject> Run(string script)
     {
         using var ps = PowerShell.Create();
-        ps.Runspace = _runspace;
+        ps.Runspace = _host.Runspace!;
         ps.AddScript(script);
         Collection<PSObject> output = ps.Invoke();
         Errors = ps.Streams.Error.ToArray();
+        Warnings = ps.Streams.Warning.ToArray();
+        Verbose = ps.Streams.Verbose.ToArray();
         return output;
     }
 
@@ -59,6 +72,9 @@ public static class Paths
         Environment.GetEnvironmentVariable("RSESS_MODULE_PATH") is { Length: > 0 } p
             ? p
             : Path.Combine(Repo, "build", "module", "RemoteSessions", "RemoteSessions.psd1");
+
+    /// <summary>The small host of the engine (tests/host), which runs a script file given as its argument.</summary>
+    public static string TestHost => Path.Combine(Repo, "build", "host", "rsess-host");
 
     /// <summary>
     /// The PSRP server for process and SSH sessions: a real `pwsh` when on PATH, else the engine's own
