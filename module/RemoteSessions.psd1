@@ -5,7 +5,7 @@
     Author               = 'RemoteSessions developers'
     CompanyName          = 'RemoteSessions'
     Copyright            = '(c) RemoteSessions developers. MIT licence.'
-    Description          = 'CIM sessions and CIM cmdlets for PowerShell 7 on Linux and macOS: New-/Get-/Remove-CimSession, New-CimSessionOption, Get-CimInstance and Invoke-CimMethod, locally and over WS-Management, and New-PSSession over a local PowerShell process or SSH, backed by a Rust core.'
+    Description          = 'CIM sessions and CIM cmdlets for PowerShell 7 on Linux and macOS: New-/Get-/Remove-CimSession, New-CimSessionOption, Get-CimInstance, Invoke-CimMethod and New-/Set-/Remove-CimInstance, locally and over WS-Management, and New-PSSession over a local PowerShell process or SSH, backed by a Rust core.'
     CompatiblePSEditions = @('Core')
     PowerShellVersion    = '7.6'
     CmdletsToExport      = @(
@@ -15,9 +15,12 @@
         'New-CimSessionOption'
         'Get-CimInstance'
         'Invoke-CimMethod'
+        'New-CimInstance'
+        'Set-CimInstance'
+        'Remove-CimInstance'
         'New-PSSession'
     )
-    AliasesToExport      = @('ncms', 'gcms', 'rcms', 'ncso', 'gcim', 'icim')
+    AliasesToExport      = @('ncms', 'gcms', 'rcms', 'ncso', 'gcim', 'icim', 'ncim', 'scim', 'rcim')
     FunctionsToExport    = @()
     VariablesToExport    = @()
     FormatsToProcess     = @('RemoteSessions.format.ps1xml')

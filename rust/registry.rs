@@ -210,6 +210,37 @@ impl CimSession {
         }
     }
 
+    /// Creates an instance of `class_name` with `properties` (New-CimInstance); returns it as the server
+    /// has it. Errors: NotSupported for the local provider, which is read-only; SessionRemoved; over
+    /// WS-Management the server's faults and network errors.
+    pub fn create_instance(&self, namespace: Option<&str>, class_name: &str, properties: &[crate::cim::CimProperty], cancel: Option<&Cancel>) -> Result<CimInstance> {
+        self.check_live()?;
+        self.wsman("Creating instances")?.create(namespace.unwrap_or(DEFAULT_NAMESPACE), class_name, properties, cancel)
+    }
+
+    /// Changes the instance of `class_name` with the key values `keys` to `properties`
+    /// (Set-CimInstance); returns it as the server then has it. Errors: as [`CimSession::create_instance`],
+    /// and NotFound.
+    pub fn modify_instance(&self, namespace: Option<&str>, class_name: &str, keys: &[(String, String)], properties: &[crate::cim::CimProperty], cancel: Option<&Cancel>) -> Result<CimInstance> {
+        self.check_live()?;
+        self.wsman("Changing instances")?.put(namespace.unwrap_or(DEFAULT_NAMESPACE), class_name, keys, properties, cancel)
+    }
+
+    /// Deletes the instance of `class_name` with the key values `keys` (Remove-CimInstance).
+    /// Errors: as [`CimSession::create_instance`], and NotFound.
+    pub fn delete_instance(&self, namespace: Option<&str>, class_name: &str, keys: &[(String, String)], cancel: Option<&Cancel>) -> Result<()> {
+        self.check_live()?;
+        self.wsman("Deleting instances")?.delete(namespace.unwrap_or(DEFAULT_NAMESPACE), class_name, keys, cancel)
+    }
+
+    /// The WS-Management client, or NotSupported naming `what` for the local provider (read-only).
+    fn wsman(&self, what: &str) -> Result<&WsmanClient> {
+        match &self.backend {
+            Backend::Wsman(client) => Ok(client),
+            Backend::Local => Err(Error::new(ErrorKind::NotSupported, format!("{what} is not supported on this machine: its provider only reads /proc, /sys and /etc"))),
+        }
+    }
+
     /// Invokes `method` of `class_name` on the instance with the key values `keys`, or statically when
     /// `keys` is empty, with the in-parameters `params` (Invoke-CimMethod). The result holds
     /// `ReturnValue` and the out-parameters.

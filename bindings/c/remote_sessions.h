@@ -388,6 +388,43 @@ rsess_result rsess_cim_invoke(const rsess_cim_session *s,
                               rsess_instance **out,
                               rsess_error **err);
 
+// Creates an instance of `class_name` in `ns` (NULL = `root/cimv2`) with the properties in `props`
+// (an `rsess_params` list) on session `s` (New-CimInstance), and returns it in `*out` as the server
+// then has it. Errors: NOT_SUPPORTED for a local session (the local provider is read-only),
+// ALREADY_EXISTS, INVALID_ARGUMENT, SESSION_REMOVED; over WS-Management as for [`rsess_cim_enumerate`].
+rsess_result rsess_cim_create_instance(const rsess_cim_session *s,
+                                       const char *ns,
+                                       const char *class_name,
+                                       const rsess_params *props,
+                                       const rsess_cancel *cancel,
+                                       rsess_instance **out,
+                                       rsess_error **err);
+
+// Changes the instance of `class_name` whose keys are `key_names`/`key_values` (`key_count` pairs) to
+// the properties in `props` (Set-CimInstance; WS-Transfer Put), and returns it in `*out` as the server
+// then has it. Errors: as [`rsess_cim_create_instance`], and NOT_FOUND.
+rsess_result rsess_cim_modify_instance(const rsess_cim_session *s,
+                                       const char *ns,
+                                       const char *class_name,
+                                       const char *const *key_names,
+                                       const char *const *key_values,
+                                       size_t key_count,
+                                       const rsess_params *props,
+                                       const rsess_cancel *cancel,
+                                       rsess_instance **out,
+                                       rsess_error **err);
+
+// Deletes the instance of `class_name` whose keys are `key_names`/`key_values` (`key_count` pairs)
+// (Remove-CimInstance; WS-Transfer Delete). Errors: as [`rsess_cim_create_instance`], and NOT_FOUND.
+rsess_result rsess_cim_delete_instance(const rsess_cim_session *s,
+                                       const char *ns,
+                                       const char *class_name,
+                                       const char *const *key_names,
+                                       const char *const *key_values,
+                                       size_t key_count,
+                                       const rsess_cancel *cancel,
+                                       rsess_error **err);
+
 // The class names served in `ns` (NULL = `root/cimv2`) by session `s`, or by this machine's provider
 // when `s` is NULL (for argument completion). Errors: INVALID_NAMESPACE, SESSION_REMOVED.
 rsess_result rsess_cim_class_names(const rsess_cim_session *s,

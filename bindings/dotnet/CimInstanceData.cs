@@ -8,7 +8,8 @@ public sealed record CimPropertyData(string Name, CimType CimType, bool IsKey, o
 /// <summary>A CIM instance copied out of the library.</summary>
 public sealed class CimInstanceData
 {
-    private CimInstanceData(string className, string ns, string serverName, IReadOnlyList<string> superclasses, IReadOnlyList<CimPropertyData> properties)
+    /// <summary>An instance made by the caller (e.g. New-CimInstance -ClientOnly); <paramref name="ns"/> in slash form.</summary>
+    public CimInstanceData(string className, string ns, string serverName, IReadOnlyList<string> superclasses, IReadOnlyList<CimPropertyData> properties)
     {
         ClassName = className;
         Namespace = ns;

@@ -77,14 +77,11 @@ public sealed class NativeCimSession : IDisposable
     public CimInstanceData GetInstance(string? ns, string className, IReadOnlyList<(string Name, string Value)> keys, CancelToken? cancel = null)
     {
         using var none = new CancelHandle();
-        InstanceHandle instance = Native.WithUtf8Array(keys.Select(k => k.Name).ToArray(), names =>
-            Native.WithUtf8Array(keys.Select(k => k.Value).ToArray(), values =>
-            {
-                ResultCode rc = NativeMethods.rsess_cim_get_instance(Handle, ns, className, names, values, (nuint)keys.Count, cancel?.Handle ?? none, out InstanceHandle i, out IntPtr err);
-                Native.Check(rc, err);
-                return i;
-            }));
-        using (instance) return CimInstanceData.Read(instance);
+        return WithKeys(keys, (names, values) =>
+        {
+            ResultCode rc = NativeMethods.rsess_cim_get_instance(Handle, ns, className, names, values, (nuint)keys.Count, cancel?.Handle ?? none, out InstanceHandle i, out IntPtr err);
+            return (rc, i, err);
+        });
     }
 
     /// <summary>
@@ -98,29 +95,85 @@ public sealed class NativeCimSession : IDisposable
     public CimInstanceData Invoke(string? ns, string className, IReadOnlyList<(string Name, string Value)> keys, string method,
         IEnumerable<(string Name, object? Value)> parameters, CancelToken? cancel = null)
     {
-        Native.Check(NativeMethods.rsess_params_new(out ParamsHandle p));
-        using (p)
+        using ParamsHandle p = Params(parameters);
+        using var none = new CancelHandle();
+        return WithKeys(keys, (names, values) =>
         {
-            foreach ((string name, object? value) in parameters)
+            ResultCode rc = NativeMethods.rsess_cim_invoke(Handle, ns, className, names, values, (nuint)keys.Count, method, p, cancel?.Handle ?? none, out InstanceHandle o, out IntPtr err);
+            return (rc, o, err);
+        });
+    }
+
+    /// <summary>Creates an instance of <paramref name="className"/> with <paramref name="properties"/>
+    /// (New-CimInstance) and returns it as the server then has it.</summary>
+    /// <exception cref="RemoteSessionsException">NotSupported on a local session (its provider is
+    /// read-only), AlreadyExists, InvalidArgument; over WS-Management the server's faults and network failures.</exception>
+    public CimInstanceData CreateInstance(string? ns, string className, IEnumerable<(string Name, object? Value)> properties, CancelToken? cancel = null)
+    {
+        using ParamsHandle p = Params(properties);
+        using var none = new CancelHandle();
+        ResultCode rc = NativeMethods.rsess_cim_create_instance(Handle, ns, className, p, cancel?.Handle ?? none, out InstanceHandle created, out IntPtr err);
+        Native.Check(rc, err);
+        using (created) return CimInstanceData.Read(created);
+    }
+
+    /// <summary>Changes the instance with the given keys to <paramref name="properties"/> (Set-CimInstance)
+    /// and returns it as the server then has it.</summary>
+    /// <exception cref="RemoteSessionsException">As <see cref="CreateInstance"/>, and NotFound.</exception>
+    public CimInstanceData ModifyInstance(string? ns, string className, IReadOnlyList<(string Name, string Value)> keys,
+        IEnumerable<(string Name, object? Value)> properties, CancelToken? cancel = null)
+    {
+        using ParamsHandle p = Params(properties);
+        using var none = new CancelHandle();
+        return WithKeys(keys, (names, values) =>
+        {
+            ResultCode rc = NativeMethods.rsess_cim_modify_instance(Handle, ns, className, names, values, (nuint)keys.Count, p, cancel?.Handle ?? none, out InstanceHandle o, out IntPtr err);
+            return (rc, o, err);
+        });
+    }
+
+    /// <summary>Deletes the instance with the given keys (Remove-CimInstance).</summary>
+    /// <exception cref="RemoteSessionsException">As <see cref="CreateInstance"/>, and NotFound.</exception>
+    public void DeleteInstance(string? ns, string className, IReadOnlyList<(string Name, string Value)> keys, CancelToken? cancel = null)
+    {
+        using var none = new CancelHandle();
+        Native.WithUtf8Array(keys.Select(k => k.Name).ToArray(), names =>
+            Native.WithUtf8Array(keys.Select(k => k.Value).ToArray(), values =>
             {
-                (CimType type, string?[] texts) = CimValues.Format(value);
-                if (texts.Any(t => t is null)) texts = texts.Where(t => t is not null).ToArray();
-                Native.WithUtf8Array(texts!, pointers =>
-                {
-                    Native.Check(NativeMethods.rsess_params_add(p, name, type, pointers, (nuint)pointers.Length));
-                    return 0;
-                });
-            }
-            using var none = new CancelHandle();
-            InstanceHandle output = Native.WithUtf8Array(keys.Select(k => k.Name).ToArray(), names =>
-                Native.WithUtf8Array(keys.Select(k => k.Value).ToArray(), values =>
-                {
-                    ResultCode rc = NativeMethods.rsess_cim_invoke(Handle, ns, className, names, values, (nuint)keys.Count, method, p, cancel?.Handle ?? none, out InstanceHandle o, out IntPtr err);
-                    Native.Check(rc, err);
-                    return o;
-                }));
-            using (output) return CimInstanceData.Read(output);
+                Native.Check(NativeMethods.rsess_cim_delete_instance(Handle, ns, className, names, values, (nuint)keys.Count, cancel?.Handle ?? none, out IntPtr err), err);
+                return 0;
+            }));
+    }
+
+    // Builds a native parameter list from names and .NET values (CimValues.Format gives type and text).
+    private static ParamsHandle Params(IEnumerable<(string Name, object? Value)> values)
+    {
+        Native.Check(NativeMethods.rsess_params_new(out ParamsHandle p));
+        foreach ((string name, object? value) in values)
+        {
+            (CimType type, string?[] texts) = CimValues.Format(value);
+            string[] present = texts.Where(t => t is not null).ToArray()!;
+            Native.WithUtf8Array(present, pointers =>
+            {
+                Native.Check(NativeMethods.rsess_params_add(p, name, type, pointers, (nuint)pointers.Length));
+                return 0;
+            });
         }
+        return p;
+    }
+
+    // Passes the key names and values as UTF-8 arrays to a call that returns an instance.
+    private static CimInstanceData WithKeys(IReadOnlyList<(string Name, string Value)> keys,
+        Func<IntPtr[], IntPtr[], (ResultCode Code, InstanceHandle Instance, IntPtr Error)> call)
+    {
+        InstanceHandle instance = Native.WithUtf8Array(keys.Select(k => k.Name).ToArray(), names =>
+            Native.WithUtf8Array(keys.Select(k => k.Value).ToArray(), values =>
+            {
+                (ResultCode rc, InstanceHandle i, IntPtr err) = call(names, values);
+                Native.Check(rc, err);
+                return i;
+            }));
+        using (instance) return CimInstanceData.Read(instance);
     }
 
     /// <summary>The class names this session serves in <paramref name="ns"/>.</summary>

@@ -73,6 +73,12 @@ internal static partial class NativeMethods
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial ResultCode rsess_cim_invoke(CimSessionHandle s, string? ns, string className, IntPtr[] keyNames, IntPtr[] keyValues, nuint keyCount, string method, ParamsHandle parameters, CancelHandle cancel, out InstanceHandle output, out IntPtr error);
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial ResultCode rsess_cim_create_instance(CimSessionHandle s, string? ns, string className, ParamsHandle properties, CancelHandle cancel, out InstanceHandle created, out IntPtr error);
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial ResultCode rsess_cim_modify_instance(CimSessionHandle s, string? ns, string className, IntPtr[] keyNames, IntPtr[] keyValues, nuint keyCount, ParamsHandle properties, CancelHandle cancel, out InstanceHandle changed, out IntPtr error);
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial ResultCode rsess_cim_delete_instance(CimSessionHandle s, string? ns, string className, IntPtr[] keyNames, IntPtr[] keyValues, nuint keyCount, CancelHandle cancel, out IntPtr error);
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial ResultCode rsess_cim_class_names(CimSessionHandle s, string? ns, out StringListHandle names, out IntPtr error);
     [LibraryImport(Library)] internal static partial ResultCode rsess_instance_iter_next(InstanceIterHandle it, out InstanceHandle instance, out IntPtr error);
     [LibraryImport(Library)] internal static partial void rsess_instance_iter_free(IntPtr it);

@@ -64,6 +64,18 @@ internal static class CimTargets
         target.Native.Dispose();
     }
 
+    /// <summary>The instances an instance cmdlet works on: the input instance, or what the query returns.</summary>
+    internal static IEnumerable<CimInstance> Instances(NativeCimSession session, CimInstance? input, string? ns, string? query, string? dialect, CancelToken cancel)
+    {
+        if (input is not null)
+        {
+            yield return input;
+            yield break;
+        }
+        foreach (CimInstanceData data in session.Query(ns ?? @"root\cimv2", dialect ?? "WQL", query!, OperationFlags.None, cancel))
+            yield return new CimInstance(data, null);
+    }
+
     /// <summary>The key values of an instance as the native library reads key text.</summary>
     /// <exception cref="RemoteSessionsException">InvalidArgument when the instance has no key with a value.</exception>
     internal static (string Name, string Value)[] Keys(CimInstance instance)

@@ -14,7 +14,7 @@ namespace RemoteSessions.Commands;
 [Cmdlet(VerbsCommon.Get, "CimInstance", DefaultParameterSetName = ClassNameComputerSet)]
 [Alias("gcim")]
 [OutputType(typeof(CimInstance))]
-public sealed class GetCimInstanceCommand : PSCmdlet, IDisposable
+public sealed class GetCimInstanceCommand : CimOperationCommand
 {
     private const string ClassNameComputerSet = "ClassNameComputerSet";
     private const string ClassNameSessionSet = "ClassNameSessionSet";
@@ -53,38 +53,6 @@ public sealed class GetCimInstanceCommand : PSCmdlet, IDisposable
     [ValidateNotNullOrEmpty]
     public string[]? ComputerName { get; set; }
 
-    /// <summary>
-    /// Credential for the temporary sessions of -ComputerName (not in Windows' cmdlet, where the caller's
-    /// Windows identity is used; here there is none to use).
-    /// </summary>
-    [Parameter(ParameterSetName = ClassNameComputerSet)]
-    [Parameter(ParameterSetName = ResourceUriComputerSet)]
-    [Parameter(ParameterSetName = QueryComputerSet)]
-    [Parameter(ParameterSetName = CimInstanceComputerSet)]
-    [Credential]
-    public PSCredential? Credential { get; set; }
-
-    /// <summary>Authentication mechanism of the temporary sessions (as New-CimSession -Authentication).</summary>
-    [Parameter(ParameterSetName = ClassNameComputerSet)]
-    [Parameter(ParameterSetName = ResourceUriComputerSet)]
-    [Parameter(ParameterSetName = QueryComputerSet)]
-    [Parameter(ParameterSetName = CimInstanceComputerSet)]
-    public PasswordAuthenticationMechanism Authentication { get; set; }
-
-    /// <summary>Options of the temporary sessions (New-CimSessionOption: -UseSsl, -SkipCACheck, -Port …).</summary>
-    [Parameter(ParameterSetName = ClassNameComputerSet)]
-    [Parameter(ParameterSetName = ResourceUriComputerSet)]
-    [Parameter(ParameterSetName = QueryComputerSet)]
-    [Parameter(ParameterSetName = CimInstanceComputerSet)]
-    public CimSessionOptions? SessionOption { get; set; }
-
-    /// <summary>Destination port of the temporary sessions; 0 = the scheme's default.</summary>
-    [Parameter(ParameterSetName = ClassNameComputerSet)]
-    [Parameter(ParameterSetName = ResourceUriComputerSet)]
-    [Parameter(ParameterSetName = QueryComputerSet)]
-    [Parameter(ParameterSetName = CimInstanceComputerSet)]
-    public uint Port { get; set; }
-
     [Parameter(ParameterSetName = ClassNameComputerSet)]
     [Parameter(ParameterSetName = ClassNameSessionSet)]
     [Parameter(ParameterSetName = ResourceUriComputerSet)]
@@ -98,11 +66,6 @@ public sealed class GetCimInstanceCommand : PSCmdlet, IDisposable
     [Parameter(ParameterSetName = QueryComputerSet, ValueFromPipelineByPropertyName = true)]
     [Parameter(ParameterSetName = QuerySessionSet, ValueFromPipelineByPropertyName = true)]
     public string? Namespace { get; set; }
-
-    /// <summary>Operation timeout in seconds; 0 = the default.</summary>
-    [Parameter]
-    [Alias("OT")]
-    public uint OperationTimeoutSec { get; set; }
 
     [Parameter(ParameterSetName = CimInstanceComputerSet, Mandatory = true, Position = 0, ValueFromPipeline = true)]
     [Parameter(ParameterSetName = CimInstanceSessionSet, Mandatory = true, Position = 0, ValueFromPipeline = true)]
@@ -142,9 +105,7 @@ public sealed class GetCimInstanceCommand : PSCmdlet, IDisposable
 
     private const string DefaultNamespace = @"root\cimv2";
     private static readonly Regex ValidName = new("^[A-Za-z_][A-Za-z0-9_]*$", RegexOptions.CultureInvariant);
-    private volatile bool _stopping;
-    // Cancels the wire operation on Ctrl+C (StopProcessing), which also releases the enumeration.
-    private readonly CancelToken _cancel = new();
+
 
     protected override void BeginProcessing()
     {
@@ -155,29 +116,23 @@ public sealed class GetCimInstanceCommand : PSCmdlet, IDisposable
     protected override void ProcessRecord()
     {
         bool explicitTarget = CimSession is not null || ComputerName is not null;
-        SessionOptionsSpec? options = CimTargets.TemporaryOptions(SessionOption, Port, OperationTimeoutSec);
-        CredentialSpec? credential = NewCimSessionCommand.CredentialOf(Credential, Authentication);
-        foreach (CimTarget target in CimTargets.Resolve(this, CimSession, InputObject, ComputerName, options, credential))
+        foreach (CimTarget target in Targets(CimSession, InputObject, ComputerName))
         {
             (CimSession? session, NativeCimSession native, string? computer, _) = target;
             try
             {
-                if (_stopping) return;
+                if (StopRequested) return;
                 bool partial = KeyOnly || Property is not null;
                 string? shownComputer = explicitTarget ? native.ComputerName : computer;
                 foreach (CimInstanceData data in Run(native))
                 {
-                    if (_stopping) return;
+                    if (StopRequested) return;
                     WriteObject(new CimInstance(data, session).ToPSObject(shownComputer ?? "", partial, explicitTarget));
                 }
             }
-            catch (RemoteSessionsException e) when (e.Code == ResultCode.Cancelled && _stopping)
-            {
-                return;
-            }
             catch (RemoteSessionsException e)
             {
-                WriteError(CimErrors.FromNative(e, ErrorTarget()));
+                WriteNativeError(e, ErrorTarget());
             }
             finally
             {
@@ -186,14 +141,6 @@ public sealed class GetCimInstanceCommand : PSCmdlet, IDisposable
         }
     }
 
-    protected override void StopProcessing()
-    {
-        _stopping = true;
-        _cancel.Cancel();
-    }
-
-    /// <summary>Frees the cancel token.</summary>
-    public void Dispose() => _cancel.Dispose();
 
     private IEnumerable<CimInstanceData> Run(NativeCimSession session)
     {
@@ -203,11 +150,11 @@ public sealed class GetCimInstanceCommand : PSCmdlet, IDisposable
         {
             case QueryComputerSet or QuerySessionSet:
                 Verbose("Query CimInstances", ("namespaceName", ns), ("queryDialect", QueryDialect ?? "WQL"), ("queryExpression", Query));
-                return session.Query(ns, QueryDialect ?? "WQL", Query!, flags, _cancel);
+                return session.Query(ns, QueryDialect ?? "WQL", Query!, flags, Cancel);
             case ResourceUriComputerSet or ResourceUriSessionSet:
                 (string uriNamespace, string uriClass) = ResourceUriTarget(ResourceUri!, Namespace);
                 Verbose("Enumerate CimInstances", ("namespaceName", uriNamespace), ("resourceUri", ResourceUri));
-                return session.Enumerate(uriNamespace, uriClass, flags, _cancel);
+                return session.Enumerate(uriNamespace, uriClass, flags, Cancel);
             case CimInstanceComputerSet or CimInstanceSessionSet:
                 return GetInstance(session, InputObject!);
             default:
@@ -215,11 +162,11 @@ public sealed class GetCimInstanceCommand : PSCmdlet, IDisposable
                 if (QueryDialect is null && Property is null && Filter is null)
                 {
                     Verbose("Enumerate CimInstances", ("namespaceName", ns), ("className", className));
-                    return session.Enumerate(ns, className, flags, _cancel);
+                    return session.Enumerate(ns, className, flags, Cancel);
                 }
                 string query = BuildQuery(className);
                 Verbose("Query CimInstances", ("namespaceName", ns), ("queryDialect", QueryDialect ?? "WQL"), ("queryExpression", query));
-                return session.Query(ns, QueryDialect ?? "WQL", query, flags, _cancel);
+                return session.Query(ns, QueryDialect ?? "WQL", query, flags, Cancel);
         }
     }
 
@@ -237,7 +184,7 @@ public sealed class GetCimInstanceCommand : PSCmdlet, IDisposable
         string ns = instance.CimSystemProperties.Namespace;
         var keys = CimTargets.Keys(instance);
         Verbose("Get CimInstance", ("namespaceName", ns), ("instance", instance));
-        yield return session.GetInstance(ns, instance.CimSystemProperties.ClassName, keys, _cancel);
+        yield return session.GetInstance(ns, instance.CimSystemProperties.ClassName, keys, Cancel);
     }
 
 

@@ -14,7 +14,7 @@ namespace RemoteSessions.Commands;
 [Cmdlet(VerbsLifecycle.Invoke, "CimMethod", DefaultParameterSetName = ClassNameComputerSet, SupportsShouldProcess = true)]
 [Alias("icim")]
 [OutputType(typeof(PSObject))]
-public sealed class InvokeCimMethodCommand : PSCmdlet, IDisposable
+public sealed class InvokeCimMethodCommand : CimOperationCommand
 {
     private const string ClassNameComputerSet = "ClassNameComputerSet";
     private const string ClassNameSessionSet = "ClassNameSessionSet";
@@ -54,31 +54,6 @@ public sealed class InvokeCimMethodCommand : PSCmdlet, IDisposable
     [ValidateNotNullOrEmpty]
     public string[]? ComputerName { get; set; }
 
-    /// <summary>Credential of the temporary sessions of -ComputerName (not in Windows' cmdlet).</summary>
-    [Parameter(ParameterSetName = ClassNameComputerSet)]
-    [Parameter(ParameterSetName = CimInstanceComputerSet)]
-    [Parameter(ParameterSetName = QueryComputerSet)]
-    [Credential]
-    public PSCredential? Credential { get; set; }
-
-    /// <summary>Authentication mechanism of the temporary sessions.</summary>
-    [Parameter(ParameterSetName = ClassNameComputerSet)]
-    [Parameter(ParameterSetName = CimInstanceComputerSet)]
-    [Parameter(ParameterSetName = QueryComputerSet)]
-    public PasswordAuthenticationMechanism Authentication { get; set; }
-
-    /// <summary>Options of the temporary sessions (New-CimSessionOption).</summary>
-    [Parameter(ParameterSetName = ClassNameComputerSet)]
-    [Parameter(ParameterSetName = CimInstanceComputerSet)]
-    [Parameter(ParameterSetName = QueryComputerSet)]
-    public CimSessionOptions? SessionOption { get; set; }
-
-    /// <summary>Destination port of the temporary sessions; 0 = the scheme's default.</summary>
-    [Parameter(ParameterSetName = ClassNameComputerSet)]
-    [Parameter(ParameterSetName = CimInstanceComputerSet)]
-    [Parameter(ParameterSetName = QueryComputerSet)]
-    public uint Port { get; set; }
-
     /// <summary>The method's in-parameters: name → value.</summary>
     [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
     public IDictionary? Arguments { get; set; }
@@ -90,39 +65,27 @@ public sealed class InvokeCimMethodCommand : PSCmdlet, IDisposable
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public string? Namespace { get; set; }
 
-    /// <summary>Operation timeout in seconds; 0 = the default.</summary>
-    [Parameter]
-    [Alias("OT")]
-    public uint OperationTimeoutSec { get; set; }
-
     private const string DefaultNamespace = @"root\cimv2";
-    private readonly CancelToken _cancel = new();
 
     protected override void ProcessRecord()
     {
         var arguments = (Arguments?.Cast<DictionaryEntry>() ?? [])
             .Select(e => (e.Key.ToString() ?? "", e.Value is PSObject p ? p.BaseObject : e.Value))
             .ToArray();
-        SessionOptionsSpec? options = CimTargets.TemporaryOptions(SessionOption, Port, OperationTimeoutSec);
-        CredentialSpec? credential = NewCimSessionCommand.CredentialOf(Credential, Authentication);
-        foreach (CimTarget target in CimTargets.Resolve(this, CimSession, InputObject, ComputerName, options, credential))
+        foreach (CimTarget target in Targets(CimSession, InputObject, ComputerName))
         {
             try
             {
                 foreach ((string ns, string className, (string, string)[] keys, object shown) in Calls(target.Native))
                 {
                     if (!ShouldProcess(shown.ToString(), $"Invoke-CimMethod: {MethodName}")) continue;
-                    CimInstanceData result = target.Native.Invoke(ns, className, keys, MethodName!, arguments, _cancel);
+                    CimInstanceData result = target.Native.Invoke(ns, className, keys, MethodName!, arguments, Cancel);
                     WriteObject(Result(result, className, target.Native.ComputerName));
                 }
             }
-            catch (RemoteSessionsException e) when (e.Code == ResultCode.Cancelled && Stopping)
-            {
-                return;
-            }
             catch (RemoteSessionsException e)
             {
-                WriteError(CimErrors.FromNative(e, InputObject?.ToString() ?? ClassName ?? Query));
+                WriteNativeError(e, InputObject?.ToString() ?? ClassName ?? Query);
             }
             finally
             {
@@ -130,11 +93,6 @@ public sealed class InvokeCimMethodCommand : PSCmdlet, IDisposable
             }
         }
     }
-
-    protected override void StopProcessing() => _cancel.Cancel();
-
-    /// <summary>Frees the cancel token.</summary>
-    public void Dispose() => _cancel.Dispose();
 
     // What to call on one session: the class (static), the input instance, or each instance of the query.
     private IEnumerable<(string Namespace, string ClassName, (string, string)[] Keys, object Shown)> Calls(NativeCimSession session)
@@ -146,11 +104,8 @@ public sealed class InvokeCimMethodCommand : PSCmdlet, IDisposable
                 yield return (Namespace ?? InputObject!.CimSystemProperties.Namespace, InputObject!.CimSystemProperties.ClassName, CimTargets.Keys(InputObject), InputObject);
                 break;
             case QueryComputerSet or QuerySessionSet:
-                foreach (CimInstanceData data in session.Query(ns, QueryDialect ?? "WQL", Query!, OperationFlags.None, _cancel))
-                {
-                    var instance = new CimInstance(data, null);
-                    yield return (data.Namespace, data.ClassName, CimTargets.Keys(instance), instance);
-                }
+                foreach (CimInstance instance in CimTargets.Instances(session, null, ns, Query, QueryDialect, Cancel))
+                    yield return (instance.CimSystemProperties.Namespace, instance.CimSystemProperties.ClassName, CimTargets.Keys(instance), instance);
                 break;
             default:
                 yield return (ns, ClassName!.Trim(), [], ClassName!.Trim());

@@ -156,9 +156,7 @@ pub extern "C" fn rsess_cim_get_instance(
         let out = out_ptr(out)?;
         let session = session_of(s)?;
         let class_name = req_str(class_name, "class_name")?;
-        let names = string_array(key_names, count, "key_names")?;
-        let values = string_array(key_values, count, "key_values")?;
-        let keys: Vec<(String, String)> = names.into_iter().zip(values).collect();
+        let keys = keys_of(key_names, key_values, count)?;
         let cancel = cancel_of(cancel)?;
         let instance = session.get(opt_str(ns)?, class_name, &keys, cancel.as_deref())?;
         write(out, handles::insert(Object::Instance(instance)));
@@ -240,21 +238,107 @@ pub extern "C" fn rsess_cim_invoke(
         let session = session_of(s)?;
         let class_name = req_str(class_name, "class_name")?;
         let method = req_str(method, "method")?;
-        let names = string_array(key_names, key_count, "key_names")?;
-        let values = string_array(key_values, key_count, "key_values")?;
-        let keys: Vec<(String, String)> = names.into_iter().zip(values).collect();
-        let params = if params.is_null() {
-            Vec::new()
-        } else {
-            handles::with(params, |o| match o {
-                Object::Params(list) => Ok(list.clone()),
-                _ => Err(handles::invalid_handle()),
-            })?
-        };
+        let keys = keys_of(key_names, key_values, key_count)?;
+        let params = params_of(params)?;
         let cancel = cancel_of(cancel)?;
         let result = session.invoke(opt_str(ns)?, class_name, &keys, method, &params, cancel.as_deref())?;
         write(out, handles::insert(Object::Instance(result)));
         Ok(())
+    })
+}
+
+/// Reads `count` key names and values into pairs. Errors: NULL_ARGUMENT, INVALID_ARGUMENT (bad UTF-8).
+fn keys_of(names: *const *const c_char, values: *const *const c_char, count: usize) -> Result<Vec<(String, String)>> {
+    let names = string_array(names, count, "key_names")?;
+    let values = string_array(values, count, "key_values")?;
+    Ok(names.into_iter().zip(values).collect())
+}
+
+/// The properties of a parameter list; NULL is an empty list.
+fn params_of(p: *const rsess_params) -> Result<Vec<CimProperty>> {
+    if p.is_null() {
+        return Ok(Vec::new());
+    }
+    handles::with(p, |o| match o {
+        Object::Params(list) => Ok(list.clone()),
+        _ => Err(handles::invalid_handle()),
+    })
+}
+
+/// Creates an instance of `class_name` in `ns` (NULL = `root/cimv2`) with the properties in `props`
+/// (an `rsess_params` list) on session `s` (New-CimInstance), and returns it in `*out` as the server
+/// then has it. Errors: NOT_SUPPORTED for a local session (the local provider is read-only),
+/// ALREADY_EXISTS, INVALID_ARGUMENT, SESSION_REMOVED; over WS-Management as for [`rsess_cim_enumerate`].
+#[no_mangle]
+pub extern "C" fn rsess_cim_create_instance(
+    s: *const rsess_cim_session,
+    ns: *const c_char,
+    class_name: *const c_char,
+    props: *const rsess_params,
+    cancel: *const rsess_cancel,
+    out: *mut *mut rsess_instance,
+    err: *mut *mut rsess_error,
+) -> rsess_result {
+    guard(err, || {
+        let out = out_ptr(out)?;
+        let session = session_of(s)?;
+        let class_name = req_str(class_name, "class_name")?;
+        let props = params_of(props)?;
+        let cancel = cancel_of(cancel)?;
+        let created = session.create_instance(opt_str(ns)?, class_name, &props, cancel.as_deref())?;
+        write(out, handles::insert(Object::Instance(created)));
+        Ok(())
+    })
+}
+
+/// Changes the instance of `class_name` whose keys are `key_names`/`key_values` (`key_count` pairs) to
+/// the properties in `props` (Set-CimInstance; WS-Transfer Put), and returns it in `*out` as the server
+/// then has it. Errors: as [`rsess_cim_create_instance`], and NOT_FOUND.
+#[no_mangle]
+pub extern "C" fn rsess_cim_modify_instance(
+    s: *const rsess_cim_session,
+    ns: *const c_char,
+    class_name: *const c_char,
+    key_names: *const *const c_char,
+    key_values: *const *const c_char,
+    key_count: usize,
+    props: *const rsess_params,
+    cancel: *const rsess_cancel,
+    out: *mut *mut rsess_instance,
+    err: *mut *mut rsess_error,
+) -> rsess_result {
+    guard(err, || {
+        let out = out_ptr(out)?;
+        let session = session_of(s)?;
+        let class_name = req_str(class_name, "class_name")?;
+        let keys = keys_of(key_names, key_values, key_count)?;
+        let props = params_of(props)?;
+        let cancel = cancel_of(cancel)?;
+        let changed = session.modify_instance(opt_str(ns)?, class_name, &keys, &props, cancel.as_deref())?;
+        write(out, handles::insert(Object::Instance(changed)));
+        Ok(())
+    })
+}
+
+/// Deletes the instance of `class_name` whose keys are `key_names`/`key_values` (`key_count` pairs)
+/// (Remove-CimInstance; WS-Transfer Delete). Errors: as [`rsess_cim_create_instance`], and NOT_FOUND.
+#[no_mangle]
+pub extern "C" fn rsess_cim_delete_instance(
+    s: *const rsess_cim_session,
+    ns: *const c_char,
+    class_name: *const c_char,
+    key_names: *const *const c_char,
+    key_values: *const *const c_char,
+    key_count: usize,
+    cancel: *const rsess_cancel,
+    err: *mut *mut rsess_error,
+) -> rsess_result {
+    guard(err, || {
+        let session = session_of(s)?;
+        let class_name = req_str(class_name, "class_name")?;
+        let keys = keys_of(key_names, key_values, key_count)?;
+        let cancel = cancel_of(cancel)?;
+        session.delete_instance(opt_str(ns)?, class_name, &keys, cancel.as_deref())
     })
 }
 

@@ -267,6 +267,73 @@ impl WsmanClient {
         binding::instance(item, origin, schema.as_deref(), &ancestry)
     }
 
+    /// WS-Transfer Create of an instance of `class_name` with `properties` (DSP0227 §8.4; New-CimInstance).
+    /// Returns the new instance as a Get on the keys the server returned reads it, or, when the server
+    /// cannot Get it, the properties sent with those keys marked.
+    /// Errors: AlreadyExists, InvalidArgument, NotSupported and the server's other faults, network
+    /// errors, Cancelled; BadReply when the reply names no created resource.
+    pub fn create(&self, namespace: &str, class_name: &str, properties: &[crate::cim::CimProperty], cancel: Option<&Cancel>) -> Result<CimInstance> {
+        use super::{NS_ADDRESSING, NS_TRANSFER, NS_WSMAN};
+        let namespace = namespace.replace('\\', "/");
+        let selectors = vec![(envelope::NAMESPACE_SELECTOR.to_string(), namespace.clone())];
+        let uri = envelope::class_resource_uri(class_name);
+        let body = envelope::instance_body(&uri, class_name, properties);
+        let reply = block_on(cancel, async { self.send(envelope::ACTION_CREATE, &uri, &selectors, &body).await })?;
+        let created = reply
+            .body()
+            .child(NS_TRANSFER, "ResourceCreated")
+            .ok_or_else(|| Error::new(ErrorKind::BadReply, format!("{}: the reply to Create names no created resource", self.computer)))?;
+        let keys: Vec<(String, String)> = created
+            .child(NS_ADDRESSING, "ReferenceParameters")
+            .and_then(|p| p.child(NS_WSMAN, "SelectorSet"))
+            .into_iter()
+            .flat_map(|set| set.children_named(NS_WSMAN, "Selector"))
+            .map(|s| (s.attr("", "Name").unwrap_or_default().to_string(), s.trimmed().to_string()))
+            .filter(|(name, _)| name != envelope::NAMESPACE_SELECTOR)
+            .collect();
+        match self.get(&namespace, class_name, &keys, cancel) {
+            Ok(instance) => Ok(instance),
+            Err(e) if matches!(e.kind, ErrorKind::Cancelled | ErrorKind::ConnectionFailed | ErrorKind::Timeout | ErrorKind::TlsFailed | ErrorKind::AccessDenied) => Err(e),
+            Err(_) => {
+                let mut sent = properties.to_vec();
+                for p in sent.iter_mut() {
+                    p.key = keys.iter().any(|(k, _)| k.eq_ignore_ascii_case(&p.name));
+                }
+                Ok(CimInstance { namespace, class_name: class_name.to_string(), superclasses: Vec::new(), server_name: self.computer.clone(), properties: sent })
+            }
+        }
+    }
+
+    /// WS-Transfer Put (DSP0227 §8.5; Set-CimInstance) of the instance of `class_name` whose keys are
+    /// `keys`, with `properties`; returns the instance as the server now has it.
+    /// Errors: NotFound, InvalidArgument and the server's other faults, network errors, Cancelled.
+    pub fn put(&self, namespace: &str, class_name: &str, keys: &[(String, String)], properties: &[crate::cim::CimProperty], cancel: Option<&Cancel>) -> Result<CimInstance> {
+        let namespace = namespace.replace('\\', "/");
+        let mut selectors = vec![(envelope::NAMESPACE_SELECTOR.to_string(), namespace.clone())];
+        selectors.extend(keys.iter().cloned());
+        let uri = envelope::class_resource_uri(class_name);
+        let body = envelope::instance_body(&uri, class_name, properties);
+        let reply = block_on(cancel, async { self.send(envelope::ACTION_PUT, &uri, &selectors, &body).await })?;
+        let item = reply
+            .payload()
+            .ok_or_else(|| Error::new(ErrorKind::BadReply, format!("{}: the reply to Put holds no instance", self.computer)))?;
+        let schema = self.class_schema(&namespace, &item.name, cancel)?;
+        let ancestry = self.ancestry(&namespace, schema.as_deref(), cancel)?;
+        let origin = Origin { namespace: &namespace, server_name: &self.computer, class_hint: Some(class_name) };
+        binding::instance(item, origin, schema.as_deref(), &ancestry)
+    }
+
+    /// WS-Transfer Delete (DSP0227 §8.6; Remove-CimInstance) of the instance of `class_name` whose
+    /// keys are `keys`. Errors: NotFound and the server's other faults, network errors, Cancelled.
+    pub fn delete(&self, namespace: &str, class_name: &str, keys: &[(String, String)], cancel: Option<&Cancel>) -> Result<()> {
+        let namespace = namespace.replace('\\', "/");
+        let mut selectors = vec![(envelope::NAMESPACE_SELECTOR.to_string(), namespace)];
+        selectors.extend(keys.iter().cloned());
+        let uri = envelope::class_resource_uri(class_name);
+        block_on(cancel, async { self.send(envelope::ACTION_DELETE, &uri, &selectors, "").await })?;
+        Ok(())
+    }
+
     /// Invokes `method` of `class_name` (DSP0227 §8.3): on the instance whose keys are `keys`, or
     /// statically when `keys` is empty, with the in-parameters `params`. Returns the output as an
     /// instance of `<method>_OUTPUT` holding `ReturnValue` and the out-parameters, typed by the class's

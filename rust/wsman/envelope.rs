@@ -12,6 +12,12 @@ use crate::cim::{civil_from_days, CimDateTime, CimProperty, CimValue};
 pub const ANONYMOUS: &str = "http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous";
 /// WS-Transfer Get.
 pub const ACTION_GET: &str = "http://schemas.xmlsoap.org/ws/2004/09/transfer/Get";
+/// WS-Transfer Put.
+pub const ACTION_PUT: &str = "http://schemas.xmlsoap.org/ws/2004/09/transfer/Put";
+/// WS-Transfer Create.
+pub const ACTION_CREATE: &str = "http://schemas.xmlsoap.org/ws/2004/09/transfer/Create";
+/// WS-Transfer Delete.
+pub const ACTION_DELETE: &str = "http://schemas.xmlsoap.org/ws/2004/09/transfer/Delete";
 /// WS-Enumeration Enumerate.
 pub const ACTION_ENUMERATE: &str = "http://schemas.xmlsoap.org/ws/2004/09/enumeration/Enumerate";
 /// WS-Enumeration Pull.
@@ -158,17 +164,25 @@ pub fn method_action(class_uri: &str, method: &str) -> String {
 /// per in-parameter (arrays as repeated elements, nulls as `xsi:nil`, datetimes wrapped in
 /// `cim:Datetime` / `cim:Interval`, embedded instances as nested elements typed `<Class>_Type`).
 pub fn invoke_body(class_uri: &str, method: &str, params: &[CimProperty]) -> String {
-    let mut b = format!(
-        r#"<p:{method}_INPUT xmlns:p="{}" xmlns:xsi="{NS_XSI}" xmlns:cim="{NS_CIM_COMMON}">"#,
-        escape(class_uri)
-    );
-    for p in params {
+    element_body(&format!("{method}_INPUT"), class_uri, params)
+}
+
+/// The body of a Create or Put (DSP0227 §8.4, §8.5): the instance as `<p:{class}>` in the class's
+/// namespace, its properties written as [`invoke_body`] writes parameters.
+pub fn instance_body(class_uri: &str, class_name: &str, properties: &[CimProperty]) -> String {
+    element_body(class_name, class_uri, properties)
+}
+
+fn element_body(tag: &str, class_uri: &str, properties: &[CimProperty]) -> String {
+    let tag = escape(tag);
+    let mut b = format!(r#"<p:{tag} xmlns:p="{}" xmlns:xsi="{NS_XSI}" xmlns:cim="{NS_CIM_COMMON}">"#, escape(class_uri));
+    for p in properties {
         match &p.value {
             CimValue::Array(items) => items.iter().for_each(|v| write_value(&mut b, &p.name, v)),
             v => write_value(&mut b, &p.name, v),
         }
     }
-    b.push_str(&format!("</p:{method}_INPUT>"));
+    b.push_str(&format!("</p:{tag}>"));
     b
 }
 

@@ -15,6 +15,8 @@ pub const NS_SOAP: &str = "http://www.w3.org/2003/05/soap-envelope";
 pub const NS_ADDRESSING: &str = "http://schemas.xmlsoap.org/ws/2004/08/addressing";
 /// WS-Enumeration (2004/09).
 pub const NS_ENUMERATION: &str = "http://schemas.xmlsoap.org/ws/2004/09/enumeration";
+/// WS-Transfer (2004/09): Create's `ResourceCreated`.
+pub const NS_TRANSFER: &str = "http://schemas.xmlsoap.org/ws/2004/09/transfer";
 /// WS-Management (DSP0226).
 pub const NS_WSMAN: &str = "http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd";
 /// WS-Management Identify (DSP0226 §11).

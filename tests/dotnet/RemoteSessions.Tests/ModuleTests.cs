@@ -14,8 +14,8 @@ public sealed class ModuleTests : IDisposable
     public void Exports_cmdlets_and_aliases()
     {
         var names = _ps.Run("(Get-Module RemoteSessions).ExportedCmdlets.Keys").Select(o => (string)o.BaseObject).Order().ToArray();
-        Assert.Equal(new[] { "Get-CimInstance", "Get-CimSession", "Invoke-CimMethod", "New-CimSession", "New-CimSessionOption", "New-PSSession", "Remove-CimSession" }, names);
-        foreach ((string alias, string target) in new[] { ("ncms", "New-CimSession"), ("gcms", "Get-CimSession"), ("rcms", "Remove-CimSession"), ("ncso", "New-CimSessionOption"), ("gcim", "Get-CimInstance"), ("icim", "Invoke-CimMethod") })
+        Assert.Equal(new[] { "Get-CimInstance", "Get-CimSession", "Invoke-CimMethod", "New-CimInstance", "New-CimSession", "New-CimSessionOption", "New-PSSession", "Remove-CimInstance", "Remove-CimSession", "Set-CimInstance" }, names);
+        foreach ((string alias, string target) in new[] { ("ncms", "New-CimSession"), ("gcms", "Get-CimSession"), ("rcms", "Remove-CimSession"), ("ncso", "New-CimSessionOption"), ("gcim", "Get-CimInstance"), ("icim", "Invoke-CimMethod"), ("ncim", "New-CimInstance"), ("scim", "Set-CimInstance"), ("rcim", "Remove-CimInstance") })
             Assert.Equal(target, _ps.Run($"(Get-Command {alias}).ResolvedCommandName").Single().BaseObject);
     }
 
@@ -39,6 +39,9 @@ public sealed class ModuleTests : IDisposable
     [InlineData("New-CimSessionOption")]
     [InlineData("Get-CimInstance")]
     [InlineData("Invoke-CimMethod")]
+    [InlineData("New-CimInstance")]
+    [InlineData("Set-CimInstance")]
+    [InlineData("Remove-CimInstance")]
     [InlineData("New-PSSession")]
     public void Every_cmdlet_has_help_with_examples(string cmdlet)
     {

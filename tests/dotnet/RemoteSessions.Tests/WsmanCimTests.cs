@@ -214,6 +214,35 @@ public sealed class WsmanCimTests : IClassFixture<ReplayServerFixture>, IDisposa
         Assert.Equal(ErrorCategory.MetadataError, SingleError().CategoryInfo.Category);
     }
 
+    [Fact]
+    public void Instances_are_created_changed_and_deleted()
+    {
+        _ps.Run($"$s = {Http()}");
+        PSObject created = _ps.Run("New-CimInstance -CimSession $s -ClassName MSFT_Person -Property ([ordered]@{ Key = [uint32]8; First = 'Grace'; Last = 'Hopper' })").Single();
+        Assert.Empty(_ps.Errors);
+        Assert.Equal("Hopper", created.Properties["Last"].Value);
+        Assert.Equal("127.0.0.1", created.Properties["PSComputerName"].Value);
+        Assert.Contains("conn003 Create MSFT_Person", _server.Requests());
+
+        PSObject changed = _ps.Run("New-CimInstance -ClassName MSFT_Person -Property ([ordered]@{ Key = [uint32]1234; First = 'X' }) -Key Key -ClientOnly | " +
+                                   "Set-CimInstance -CimSession $s -PassThru").Single();
+        Assert.Empty(_ps.Errors);
+        Assert.Equal("X", changed.Properties["First"].Value);
+        Assert.Null(changed.Properties["Last"].Value);
+        Assert.Empty(_ps.Run("New-CimInstance -ClassName MSFT_Person -Property ([ordered]@{ Key = [uint32]1234; First = 'X' }) -Key Key -ClientOnly | Set-CimInstance -CimSession $s"));
+
+        _ps.Run("New-CimInstance -ClassName MSFT_Person -Property @{ Key = [uint32]9 } -Key Key -ClientOnly | Remove-CimInstance -CimSession $s -WhatIf");
+        Assert.DoesNotContain(_server.Requests(), r => r.Contains(" Delete "));
+        Assert.Empty(_ps.Run("New-CimInstance -ClassName MSFT_Person -Property @{ Key = [uint32]9 } -Key Key -ClientOnly | Remove-CimInstance -CimSession $s"));
+        Assert.Empty(_ps.Errors);
+        Assert.Contains("conn011 Delete MSFT_Person", _server.Requests());
+
+        _ps.Run("Get-CimInstance Win32_OperatingSystem | Remove-CimInstance");
+        Assert.Equal(ErrorCategory.NotImplemented, SingleError().CategoryInfo.Category);
+        _ps.Run("New-CimInstance -ClassName MSFT_Person -Property @{ First = 'nokey' } -ClientOnly | Remove-CimInstance -CimSession $s");
+        Assert.Contains("no key properties", Shown(SingleError()));
+    }
+
     private static int ClosedPort()
     {
         var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);

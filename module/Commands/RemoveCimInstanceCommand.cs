@@ -1,0 +1,69 @@
+using System.Management.Automation;
+using RemoteSessions.Native;
+
+namespace RemoteSessions.Commands;
+
+/// <summary>
+/// Remove-CimInstance (spec/cmdlet-behaviour.md §1.8): deletes each instance given (-InputObject, found
+/// on the server by its keys) or returned by a -Query, over WS-Management (WS-Transfer Delete). No output.
+/// </summary>
+[Cmdlet(VerbsCommon.Remove, "CimInstance", DefaultParameterSetName = CimInstanceComputerSet, SupportsShouldProcess = true)]
+[Alias("rcim")]
+public sealed class RemoveCimInstanceCommand : CimOperationCommand
+{
+    private const string CimInstanceComputerSet = "CimInstanceComputerSet";
+    private const string CimInstanceSessionSet = "CimInstanceSessionSet";
+    private const string QueryComputerSet = "QueryComputerSet";
+    private const string QuerySessionSet = "QuerySessionSet";
+
+    [Parameter(ParameterSetName = CimInstanceComputerSet, Mandatory = true, Position = 0, ValueFromPipeline = true)]
+    [Parameter(ParameterSetName = CimInstanceSessionSet, Mandatory = true, Position = 0, ValueFromPipeline = true)]
+    [Alias("CimInstance")]
+    public CimInstance? InputObject { get; set; }
+
+    [Parameter(ParameterSetName = QueryComputerSet, Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Parameter(ParameterSetName = QuerySessionSet, Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    public string? Query { get; set; }
+
+    [Parameter(ParameterSetName = QueryComputerSet, ValueFromPipelineByPropertyName = true)]
+    [Parameter(ParameterSetName = QuerySessionSet, ValueFromPipelineByPropertyName = true)]
+    public string? QueryDialect { get; set; }
+
+    [Parameter(ParameterSetName = QueryComputerSet, Position = 1, ValueFromPipelineByPropertyName = true)]
+    [Parameter(ParameterSetName = QuerySessionSet, Position = 1, ValueFromPipelineByPropertyName = true)]
+    public string? Namespace { get; set; }
+
+    [Parameter(ParameterSetName = CimInstanceSessionSet, Mandatory = true, ValueFromPipeline = true)]
+    [Parameter(ParameterSetName = QuerySessionSet, Mandatory = true, ValueFromPipeline = true)]
+    [ValidateNotNullOrEmpty]
+    public CimSession[]? CimSession { get; set; }
+
+    [Parameter(ParameterSetName = CimInstanceComputerSet, ValueFromPipelineByPropertyName = true)]
+    [Parameter(ParameterSetName = QueryComputerSet, ValueFromPipelineByPropertyName = true)]
+    [Alias("CN", "ServerName")]
+    [ValidateNotNullOrEmpty]
+    public string[]? ComputerName { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        foreach (CimTarget target in Targets(CimSession, InputObject, ComputerName))
+        {
+            try
+            {
+                foreach (CimInstance instance in CimTargets.Instances(target.Native, InputObject, Namespace, Query, QueryDialect, Cancel))
+                {
+                    if (!ShouldProcess(instance.ToString(), "Remove-CimInstance")) continue;
+                    target.Native.DeleteInstance(instance.CimSystemProperties.Namespace, instance.CimSystemProperties.ClassName, CimTargets.Keys(instance), Cancel);
+                }
+            }
+            catch (RemoteSessionsException e)
+            {
+                WriteNativeError(e, InputObject?.ToString() ?? Query);
+            }
+            finally
+            {
+                CimTargets.Release(target);
+            }
+        }
+    }
+}
