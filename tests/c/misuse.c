@@ -220,10 +220,77 @@ static void pssessions(void) {
     rsess_scope_free(scope);
 }
 
+/* Credentials, parameter lists, cancel tokens and the write operations: bad values are refused, the
+ * local provider declares no methods and is read-only, WS-Management needs a usable target. */
+static void operations_and_their_arguments(void) {
+    rsess_cim_session *s = new_session(NULL);
+    rsess_credential *cred = NULL;
+    rsess_params *params = NULL;
+    rsess_cancel *cancel = NULL;
+    rsess_instance *out = NULL;
+    rsess_error *err = NULL;
+    CHECK(rsess_credential_new(99, NULL, NULL, &cred) == RSESS_RESULT_INVALID_ARGUMENT && cred == NULL);
+    CHECK(rsess_credential_new(RSESS_AUTH_BASIC, "me", NULL, &cred) == RSESS_RESULT_INVALID_ARGUMENT && cred == NULL);
+    CHECK(rsess_credential_new(RSESS_AUTH_BASIC, "me", "secret-pw", &cred) == RSESS_RESULT_OK && cred != NULL);
+
+    /* Basic over plain HTTP is refused before anything goes on the wire; the password is not in the text. */
+    rsess_cim_session *remote = NULL;
+    CHECK(rsess_cim_session_new(NULL, "127.0.0.1", NULL, NULL, cred, RSESS_SESSION_SKIP_TEST_CONNECTION, &remote, &err) == RSESS_RESULT_INVALID_ARGUMENT && remote == NULL);
+    char *message = NULL;
+    CHECK(rsess_error_message(err, &message) == RSESS_RESULT_OK && strstr(message, "NoEncryption") && !strstr(message, "secret-pw"));
+    rsess_string_free(message);
+    rsess_error_free(err);
+    err = NULL;
+    CHECK(rsess_cim_session_new(NULL, "127.0.0.1", NULL, NULL, NULL, 0x40, &remote, NULL) == RSESS_RESULT_INVALID_ARGUMENT);
+    rsess_credential *kerberos = NULL;
+    rsess_credential_new(RSESS_AUTH_KERBEROS, "me", "pw", &kerberos);
+    CHECK(rsess_cim_session_new(NULL, "srv", NULL, NULL, kerberos, RSESS_SESSION_SKIP_TEST_CONNECTION, &remote, NULL) == RSESS_RESULT_NOT_SUPPORTED);
+    rsess_credential_free(kerberos);
+
+    CHECK(rsess_params_new(&params) == RSESS_RESULT_OK);
+    const char *one[] = {"42"};
+    const char *two[] = {"1", "2"};
+    const char *bad[] = {"forty"};
+    CHECK(rsess_params_add(params, "n", RSESS_CIM_TYPE_UINT32, one, 1) == RSESS_RESULT_OK);
+    CHECK(rsess_params_add(params, "list", RSESS_CIM_TYPE_SINT64_ARRAY, two, 2) == RSESS_RESULT_OK);
+    CHECK(rsess_params_add(params, "none", RSESS_CIM_TYPE_STRING, NULL, 0) == RSESS_RESULT_OK);
+    CHECK(rsess_params_add(params, "n", RSESS_CIM_TYPE_UINT32, bad, 1) == RSESS_RESULT_INVALID_ARGUMENT);
+    CHECK(rsess_params_add(params, "n", RSESS_CIM_TYPE_UINT32, two, 2) == RSESS_RESULT_INVALID_ARGUMENT);
+    CHECK(rsess_params_add(params, "n", 77, one, 1) == RSESS_RESULT_INVALID_ARGUMENT);
+    CHECK(rsess_params_add(params, "i", RSESS_CIM_TYPE_INSTANCE, one, 1) == RSESS_RESULT_INVALID_ARGUMENT);
+    CHECK(rsess_params_add(params, NULL, RSESS_CIM_TYPE_UINT32, one, 1) == RSESS_RESULT_NULL_ARGUMENT);
+    CHECK(rsess_params_add((rsess_params *)cred, "n", RSESS_CIM_TYPE_UINT32, one, 1) == RSESS_RESULT_INVALID_HANDLE);
+
+    CHECK(rsess_cancel_new(&cancel) == RSESS_RESULT_OK);
+    CHECK(rsess_cancel_cancel(cancel) == RSESS_RESULT_OK);
+    CHECK(rsess_cancel_cancel(NULL) == RSESS_RESULT_OK);
+
+    /* The local provider: no methods, read-only, but Get by key works. */
+    CHECK(rsess_cim_invoke(s, NULL, "Win32_OperatingSystem", NULL, NULL, 0, "Reboot", params, cancel, &out, NULL) == RSESS_RESULT_METHOD_NOT_FOUND && out == NULL);
+    CHECK(rsess_cim_invoke(s, "root/nowhere", "Win32_OperatingSystem", NULL, NULL, 0, "Reboot", NULL, NULL, &out, NULL) == RSESS_RESULT_INVALID_NAMESPACE);
+    CHECK(rsess_cim_create_instance(s, NULL, "Win32_Process", params, NULL, &out, NULL) == RSESS_RESULT_NOT_SUPPORTED && out == NULL);
+    const char *key_names[] = {"Handle"};
+    const char *self_pid[] = {"1"};
+    CHECK(rsess_cim_modify_instance(s, NULL, "Win32_Process", key_names, self_pid, 1, params, NULL, &out, NULL) == RSESS_RESULT_NOT_SUPPORTED);
+    CHECK(rsess_cim_delete_instance(s, NULL, "Win32_Process", key_names, self_pid, 1, NULL, NULL) == RSESS_RESULT_NOT_SUPPORTED);
+    CHECK(rsess_cim_delete_instance(s, NULL, "Win32_Process", NULL, NULL, 1, NULL, NULL) == RSESS_RESULT_NULL_ARGUMENT);
+    const char *no_pid[] = {"0"};
+    CHECK(rsess_cim_get_instance(s, NULL, "Win32_Process", key_names, no_pid, 1, NULL, &out, NULL) == RSESS_RESULT_NOT_FOUND && out == NULL);
+    CHECK(rsess_cim_get_instance(s, NULL, "Win32_Process", key_names, self_pid, 1, NULL, &out, NULL) == RSESS_RESULT_OK && out != NULL);
+    rsess_instance_free(out);
+
+    rsess_params_free(params);
+    rsess_params_free(params);
+    rsess_cancel_free(cancel);
+    rsess_credential_free(cred);
+    rsess_cim_session_free(s);
+}
+
 int main(void) {
     null_arguments();
     stale_double_freed_and_wrong_kind_handles();
     removed_sessions();
+    operations_and_their_arguments();
     bad_requests();
     pssessions();
     printf("c-tests: %d passed, %d failed\n", passed, failed);
