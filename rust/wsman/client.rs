@@ -254,8 +254,7 @@ impl WsmanClient {
     /// Errors: NotFound (CIM status 6) and the server's other faults, network errors, Cancelled.
     pub fn get(&self, namespace: &str, class_name: &str, keys: &[(String, String)], cancel: Option<&Cancel>) -> Result<CimInstance> {
         let namespace = namespace.replace('\\', "/");
-        let mut selectors = vec![(envelope::NAMESPACE_SELECTOR.to_string(), namespace.clone())];
-        selectors.extend(keys.iter().cloned());
+        let selectors = instance_selectors(&namespace, keys);
         let uri = envelope::class_resource_uri(class_name);
         let reply = block_on(cancel, async { self.send(envelope::ACTION_GET, &uri, &selectors, "").await })?;
         let item = reply
@@ -275,7 +274,7 @@ impl WsmanClient {
     pub fn create(&self, namespace: &str, class_name: &str, properties: &[crate::cim::CimProperty], cancel: Option<&Cancel>) -> Result<CimInstance> {
         use super::{NS_ADDRESSING, NS_TRANSFER, NS_WSMAN};
         let namespace = namespace.replace('\\', "/");
-        let selectors = vec![(envelope::NAMESPACE_SELECTOR.to_string(), namespace.clone())];
+        let selectors = instance_selectors(&namespace, &[]);
         let uri = envelope::class_resource_uri(class_name);
         let body = envelope::instance_body(&uri, class_name, properties);
         let reply = block_on(cancel, async { self.send(envelope::ACTION_CREATE, &uri, &selectors, &body).await })?;
@@ -309,8 +308,7 @@ impl WsmanClient {
     /// Errors: NotFound, InvalidArgument and the server's other faults, network errors, Cancelled.
     pub fn put(&self, namespace: &str, class_name: &str, keys: &[(String, String)], properties: &[crate::cim::CimProperty], cancel: Option<&Cancel>) -> Result<CimInstance> {
         let namespace = namespace.replace('\\', "/");
-        let mut selectors = vec![(envelope::NAMESPACE_SELECTOR.to_string(), namespace.clone())];
-        selectors.extend(keys.iter().cloned());
+        let selectors = instance_selectors(&namespace, keys);
         let uri = envelope::class_resource_uri(class_name);
         let body = envelope::instance_body(&uri, class_name, properties);
         let reply = block_on(cancel, async { self.send(envelope::ACTION_PUT, &uri, &selectors, &body).await })?;
@@ -326,9 +324,7 @@ impl WsmanClient {
     /// WS-Transfer Delete (DSP0227 §8.6; Remove-CimInstance) of the instance of `class_name` whose
     /// keys are `keys`. Errors: NotFound and the server's other faults, network errors, Cancelled.
     pub fn delete(&self, namespace: &str, class_name: &str, keys: &[(String, String)], cancel: Option<&Cancel>) -> Result<()> {
-        let namespace = namespace.replace('\\', "/");
-        let mut selectors = vec![(envelope::NAMESPACE_SELECTOR.to_string(), namespace)];
-        selectors.extend(keys.iter().cloned());
+        let selectors = instance_selectors(&namespace.replace('\\', "/"), keys);
         let uri = envelope::class_resource_uri(class_name);
         block_on(cancel, async { self.send(envelope::ACTION_DELETE, &uri, &selectors, "").await })?;
         Ok(())
@@ -343,8 +339,7 @@ impl WsmanClient {
     /// Cancelled.
     pub fn invoke(&self, namespace: &str, class_name: &str, keys: &[(String, String)], method: &str, params: &[crate::cim::CimProperty], cancel: Option<&Cancel>) -> Result<CimInstance> {
         let namespace = namespace.replace('\\', "/");
-        let mut selectors = vec![(envelope::NAMESPACE_SELECTOR.to_string(), namespace.clone())];
-        selectors.extend(keys.iter().cloned());
+        let selectors = instance_selectors(&namespace, keys);
         let uri = envelope::class_resource_uri(class_name);
         let body = envelope::invoke_body(&uri, method, params);
         let action = envelope::method_action(&uri, method);
@@ -443,6 +438,13 @@ impl WsmanClient {
             status => Err(Error::new(ErrorKind::BadReply, format!("{from} answered HTTP {status} to a WS-Management request"))),
         }
     }
+}
+
+/// The selectors naming an instance: `__cimnamespace` (slash form) and the key values (DSP0227 §7.1).
+fn instance_selectors(namespace: &str, keys: &[(String, String)]) -> Vec<(String, String)> {
+    let mut selectors = vec![(envelope::NAMESPACE_SELECTOR.to_string(), namespace.to_string())];
+    selectors.extend(keys.iter().cloned());
+    selectors
 }
 
 /// A running enumeration: instances are handed out as the pages arrive; each Pull is sent only when
