@@ -174,10 +174,9 @@ static void refused_and_unreachable(unsigned port) {
 }
 
 static void cancelling(unsigned port) {
-    /* A synthetic enumeration at a URL of its own, so its class is not described yet: the iterator's
-     * first _next would go to the server for the declaration (GetClass); once cancelled it returns
-     * CANCELLED instead. (Instances already read with the page and a class already described are
-     * still handed out after a cancel: the wire is where the library looks at the token.) */
+    /* A synthetic enumeration at a URL of its own, so its class is not described yet and the first
+     * _next has to go to the server for the declaration (GetClass): once the iterator is cancelled,
+     * that _next returns CANCELLED instead. */
     rsess_cim_session *s = open_session(NULL, port, "wsman?synthetic=3", RSESS_SESSION_SKIP_TEST_CONNECTION);
     rsess_cancel *token = NULL;
     CHECK(rsess_cancel_new(&token) == RSESS_RESULT_OK);
