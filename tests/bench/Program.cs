@@ -6,9 +6,14 @@ using System.Management.Automation.Runspaces;
 //  1. Import-Module RemoteSessions vs Import-Module of a trivial module (both in fresh runspaces);
 //  2. Get-CimInstance Win32_Process on a local session vs reading the same /proc files in-process;
 //  3. over one sshd on loopback: Invoke-Command -Session latency and New-PSSession time, this module's
-//     SSH transport vs PowerShell's built-in `New-PSSession -HostName`.
+//     SSH transport vs PowerShell's built-in `New-PSSession -HostName`;
+//  4. WS-Management against the replay server (WsmanBench.cs): ad hoc vs session Get-CimInstance, a warm
+//     Enumerate vs a raw socket, 10 000 instances end to end, 200 sessions at once, memory per session.
+// The MB/s of the WS-Man reply parser is a cargo bench (tests/bench/wsman_parse.rs), run by tests/bench.sh.
 // Medians of several rounds; nothing here asserts, it only reports.
 using RemoteSessions.TestPeers;
+using RemoteSessions.Bench;
+using static RemoteSessions.Bench.Measure;
 
 if (args.Length != 2)
 {
@@ -48,6 +53,8 @@ using (Runspace rs = RunspaceFactory.CreateRunspace(InitialSessionState.CreateDe
     Report($"Get-CimInstance Win32_Process ({count} objects)", cim, $"reading /proc for {raw} processes in C#", baseline);
 }
 Directory.Delete(trivialDir, recursive: true);
+
+WsmanBench.Run(manifest);
 
 using (SshServer sshd = new SshServer(psrpServer).Start())
 using (Runspace rs = RunspaceFactory.CreateRunspace(InitialSessionState.CreateDefault2()))
@@ -121,12 +128,3 @@ static int ReadProcesses()
     return n;
 }
 
-static double Median(int rounds, Func<double> measure)
-{
-    measure(); // warm-up
-    var samples = Enumerable.Range(0, rounds).Select(_ => measure()).Order().ToArray();
-    return samples[samples.Length / 2];
-}
-
-static void Report(string what, double ms, string baselineName, double baselineMs) =>
-    Console.WriteLine($"{what}: {ms:F2} ms; baseline ({baselineName}): {baselineMs:F2} ms; ratio {ms / baselineMs:F2}x");

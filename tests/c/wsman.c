@@ -1,0 +1,212 @@
+/* C tests of CIM sessions over WS-Management against the replay server (tests/replay-server), which
+ * answers only requests matching the recorded OMI traffic: a session tested with Identify, an
+ * Enumerate, a WQL query typed by the class schema, refused credentials, a closed port and cancelling
+ * an iterator. Run by tests/c/run.sh under valgrind: `wsman <port of rsess-replay>`. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "remote_sessions.h"
+
+/* The replay server's default Basic credentials (tests/replay-server/README.md). */
+#define USER "rsess"
+#define PASSWORD "Replay-Pa55"
+#define WRONG_PASSWORD "Not-The-Pa55word"
+
+static int passed, failed;
+
+#define CHECK(cond)                                                                   \
+    do {                                                                              \
+        if (cond) {                                                                   \
+            passed++;                                                                 \
+        } else {                                                                      \
+            failed++;                                                                 \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+        }                                                                             \
+    } while (0)
+
+/* Options for Basic over HTTP to `port`, with `prefix` as the URL path (NULL = wsman). */
+static rsess_session_options *http_options(unsigned port, const char *prefix) {
+    rsess_session_options *o = NULL;
+    CHECK(rsess_session_options_new(RSESS_PROTOCOL_WSMAN, &o) == RSESS_RESULT_OK);
+    CHECK(rsess_session_options_set_flag(o, RSESS_OPTION_NO_ENCRYPTION, true) == RSESS_RESULT_OK);
+    CHECK(rsess_session_options_set_port(o, port) == RSESS_RESULT_OK);
+    if (prefix != NULL) CHECK(rsess_session_options_set_http_prefix(o, prefix) == RSESS_RESULT_OK);
+    return o;
+}
+
+/* A session to 127.0.0.1 with the right credentials; NULL (and a failed check) if it cannot be made. */
+static rsess_cim_session *open_session(rsess_scope *scope, unsigned port, const char *prefix, uint32_t flags) {
+    rsess_credential *cred = NULL;
+    CHECK(rsess_credential_new(RSESS_AUTH_BASIC, USER, PASSWORD, &cred) == RSESS_RESULT_OK);
+    rsess_session_options *o = http_options(port, prefix);
+    rsess_cim_session *s = NULL;
+    rsess_error *err = NULL;
+    rsess_result r = rsess_cim_session_new(scope, "127.0.0.1", NULL, o, cred, flags, &s, &err);
+    CHECK(r == RSESS_RESULT_OK && s != NULL);
+    if (r != RSESS_RESULT_OK) {
+        char *msg = NULL;
+        rsess_error_message(err, &msg);
+        fprintf(stderr, "rsess_cim_session_new: %u %s\n", (unsigned)r, msg ? msg : "");
+        rsess_string_free(msg);
+    }
+    rsess_error_free(err);
+    rsess_session_options_free(o);
+    rsess_credential_free(cred);
+    return s;
+}
+
+/* The index of property `name`, or the property count when there is none. */
+static size_t property_index(const rsess_instance *inst, const char *name) {
+    size_t count = 0;
+    rsess_instance_property_count(inst, &count);
+    for (size_t p = 0; p < count; p++) {
+        char *n = NULL;
+        rsess_instance_property_name(inst, p, &n);
+        int same = n != NULL && strcmp(n, name) == 0;
+        rsess_string_free(n);
+        if (same) return p;
+    }
+    return count;
+}
+
+/* Whether property `name` has the text value `expected`. */
+static int has_value(const rsess_instance *inst, const char *name, const char *expected) {
+    char *v = NULL;
+    rsess_instance_property_value(inst, property_index(inst, name), &v);
+    int same = v != NULL && strcmp(v, expected) == 0;
+    rsess_string_free(v);
+    return same;
+}
+
+/* A port on 127.0.0.1 that nothing listens on: bound by the system, then closed again. */
+static unsigned closed_port(void) {
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
+        if (fd >= 0) close(fd);
+        return 1; /* port 1 is privileged and closed on a test machine */
+    }
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static void identify_and_enumerate(unsigned port) {
+    rsess_scope *scope = NULL;
+    rsess_scope_new(&scope);
+    rsess_cim_session *s = open_session(scope, port, NULL, 0); /* tested with Identify */
+    char *protocol = NULL;
+    CHECK(rsess_cim_session_protocol(s, &protocol) == RSESS_RESULT_OK && protocol != NULL && strcmp(protocol, "WSMAN") == 0);
+    rsess_string_free(protocol);
+
+    rsess_instance_iter *it = NULL;
+    rsess_error *err = NULL;
+    CHECK(rsess_cim_enumerate(s, "root/omi", "OMI_Identify", 0, NULL, &it, &err) == RSESS_RESULT_OK && err == NULL);
+    rsess_instance *inst = NULL;
+    CHECK(rsess_instance_iter_next(it, &inst, NULL) == RSESS_RESULT_OK && inst != NULL);
+    char *cls = NULL, *server = NULL, *ns = NULL;
+    CHECK(rsess_instance_class_name(inst, &cls) == RSESS_RESULT_OK && strcmp(cls, "OMI_Identify") == 0);
+    CHECK(rsess_instance_server_name(inst, &server) == RSESS_RESULT_OK && strcmp(server, "127.0.0.1") == 0);
+    CHECK(rsess_instance_namespace(inst, &ns) == RSESS_RESULT_OK && strcmp(ns, "root/omi") == 0);
+    CHECK(has_value(inst, "ProductName", "OMI"));
+    rsess_string_free(cls);
+    rsess_string_free(server);
+    rsess_string_free(ns);
+    rsess_instance_free(inst);
+    inst = NULL;
+    CHECK(rsess_instance_iter_next(it, &inst, NULL) == RSESS_RESULT_OK && inst == NULL);
+    rsess_instance_iter_free(it);
+
+    /* WQL: two rows, Key typed UInt32 from MSFT_President's declaration (fetched with GetClass). */
+    CHECK(rsess_cim_query(s, NULL, "WQL", "SELECT Key,Last FROM MSFT_President WHERE First = 'James'", 0, NULL, &it, &err) == RSESS_RESULT_OK);
+    const char *keys[] = {"4", "5"}, *lasts[] = {"Madison", "Monroe"};
+    size_t rows = 0;
+    while (rsess_instance_iter_next(it, &inst, NULL) == RSESS_RESULT_OK && inst != NULL) {
+        if (rows < 2) {
+            rsess_cim_type type = 0;
+            CHECK(rsess_instance_property_type(inst, property_index(inst, "Key"), &type) == RSESS_RESULT_OK && type == RSESS_CIM_TYPE_UINT32);
+            CHECK(has_value(inst, "Key", keys[rows]));
+            CHECK(has_value(inst, "Last", lasts[rows]));
+        }
+        rows++;
+        rsess_instance_free(inst);
+    }
+    CHECK(rows == 2);
+    rsess_instance_iter_free(it);
+    CHECK(rsess_cim_session_remove(scope, s, NULL) == RSESS_RESULT_OK);
+    rsess_cim_session_free(s);
+    rsess_scope_free(scope);
+}
+
+static void refused_and_unreachable(unsigned port) {
+    rsess_credential *wrong = NULL;
+    CHECK(rsess_credential_new(RSESS_AUTH_BASIC, USER, WRONG_PASSWORD, &wrong) == RSESS_RESULT_OK);
+    rsess_session_options *o = http_options(port, NULL);
+    rsess_cim_session *s = NULL;
+    rsess_error *err = NULL;
+    CHECK(rsess_cim_session_new(NULL, "127.0.0.1", NULL, o, wrong, 0, &s, &err) == RSESS_RESULT_ACCESS_DENIED && s == NULL);
+    CHECK(rsess_error_code(err) == RSESS_RESULT_ACCESS_DENIED);
+    char *msg = NULL;
+    CHECK(rsess_error_message(err, &msg) == RSESS_RESULT_OK && msg != NULL);
+    CHECK(msg != NULL && strstr(msg, WRONG_PASSWORD) == NULL && strstr(msg, "127.0.0.1") != NULL);
+    rsess_string_free(msg);
+    rsess_error_free(err);
+    rsess_session_options_free(o);
+
+    rsess_credential *cred = NULL;
+    rsess_credential_new(RSESS_AUTH_BASIC, USER, PASSWORD, &cred);
+    o = http_options(closed_port(), NULL);
+    err = NULL;
+    CHECK(rsess_cim_session_new(NULL, "127.0.0.1", NULL, o, cred, 0, &s, &err) == RSESS_RESULT_CONNECTION_FAILED && s == NULL);
+    CHECK(rsess_error_code(err) == RSESS_RESULT_CONNECTION_FAILED);
+    rsess_error_free(err);
+    rsess_session_options_free(o);
+    rsess_credential_free(cred);
+    rsess_credential_free(wrong);
+}
+
+static void cancelling(unsigned port) {
+    /* A synthetic enumeration at a URL of its own, so its class is not described yet and the first
+     * _next has to go to the server for the declaration (GetClass): once the iterator is cancelled,
+     * that _next returns CANCELLED instead. */
+    rsess_cim_session *s = open_session(NULL, port, "wsman?synthetic=3", RSESS_SESSION_SKIP_TEST_CONNECTION);
+    rsess_cancel *token = NULL;
+    CHECK(rsess_cancel_new(&token) == RSESS_RESULT_OK);
+    rsess_instance_iter *it = NULL;
+    CHECK(rsess_cim_enumerate(s, "root/test", "XYZ_Number", 0, token, &it, NULL) == RSESS_RESULT_OK);
+    CHECK(rsess_instance_iter_cancel(it) == RSESS_RESULT_OK);
+    rsess_instance *inst = NULL;
+    rsess_error *err = NULL;
+    CHECK(rsess_instance_iter_next(it, &inst, &err) == RSESS_RESULT_CANCELLED && inst == NULL);
+    CHECK(rsess_error_code(err) == RSESS_RESULT_CANCELLED);
+    rsess_error_free(err);
+    rsess_instance_iter_free(it);
+
+    /* The token stays cancelled: a new operation given it stops before sending anything. */
+    it = NULL;
+    CHECK(rsess_cim_enumerate(s, "root/omi", "OMI_Identify", 0, token, &it, NULL) == RSESS_RESULT_CANCELLED && it == NULL);
+    rsess_cancel_free(token);
+    rsess_cim_session_remove(NULL, s, NULL);
+    rsess_cim_session_free(s);
+}
+
+int main(int argc, char **argv) {
+    unsigned port = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 10) : 0;
+    if (port == 0 || port > 65535) {
+        fprintf(stderr, "usage: wsman <HTTP port of rsess-replay>\n");
+        return 2;
+    }
+    identify_and_enumerate(port);
+    refused_and_unreachable(port);
+    cancelling(port);
+    printf("c-tests: %d passed, %d failed\n", passed, failed);
+    return failed == 0 ? 0 : 1;
+}
