@@ -27,7 +27,18 @@ public sealed class CimException : Exception
 /// </summary>
 internal static class CimErrors
 {
-    internal static ErrorRecord FromNative(RemoteSessionsException e, object? target)
+    /// <summary>
+    /// The ErrorRecord for a native failure. With <paramref name="computer"/> (a WS-Management session's
+    /// computer) it is a RemotingErrorRecord whose OriginInfo names that computer, so the error shows
+    /// PSComputerName as Windows' CIM errors do (spec §1.10).
+    /// </summary>
+    internal static ErrorRecord FromNative(RemoteSessionsException e, object? target, string? computer = null)
+    {
+        ErrorRecord record = Local(e, target);
+        return computer is null ? record : new System.Management.Automation.Runspaces.RemotingErrorRecord(record, new System.Management.Automation.Remoting.OriginInfo(computer, Guid.Empty));
+    }
+
+    private static ErrorRecord Local(RemoteSessionsException e, object? target)
     {
         (string id, ErrorCategory category, string message) = e.Code switch
         {

@@ -45,11 +45,12 @@ public abstract class CimOperationCommand : PSCmdlet, IDisposable
             CimTargets.TemporaryOptions(SessionOption, Port, OperationTimeoutSec),
             NewCimSessionCommand.CredentialOf(Credential, Authentication));
 
-    /// <summary>Writes a native failure as the CIM cmdlets do; a cancellation after Ctrl+C is silent.</summary>
-    private protected void WriteNativeError(RemoteSessionsException e, object? target)
+    /// <summary>Writes a native failure as the CIM cmdlets do, naming the target's computer when it is
+    /// a WS-Management one; a cancellation after Ctrl+C is silent.</summary>
+    private protected void WriteNativeError(RemoteSessionsException e, object? target, CimTarget on)
     {
         if (e.Code == ResultCode.Cancelled && StopRequested) return;
-        WriteError(CimErrors.FromNative(e, target));
+        WriteError(CimErrors.FromNative(e, target, on.Native.Protocol == "WSMAN" ? on.Native.ComputerName : null));
     }
 
     protected override void StopProcessing()

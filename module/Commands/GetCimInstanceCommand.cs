@@ -132,7 +132,7 @@ public sealed class GetCimInstanceCommand : CimOperationCommand
             }
             catch (RemoteSessionsException e)
             {
-                WriteNativeError(e, ErrorTarget());
+                WriteNativeError(e, ErrorTarget(), target);
             }
             finally
             {

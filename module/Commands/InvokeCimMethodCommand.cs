@@ -85,7 +85,7 @@ public sealed class InvokeCimMethodCommand : CimOperationCommand
             }
             catch (RemoteSessionsException e)
             {
-                WriteNativeError(e, InputObject?.ToString() ?? ClassName ?? Query);
+                WriteNativeError(e, InputObject?.ToString() ?? ClassName ?? Query, target);
             }
             finally
             {

@@ -70,7 +70,7 @@ public sealed class NewCimInstanceCommand : CimOperationCommand
             }
             catch (RemoteSessionsException e)
             {
-                WriteNativeError(e, className);
+                WriteNativeError(e, className, target);
             }
             finally
             {

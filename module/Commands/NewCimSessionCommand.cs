@@ -77,7 +77,7 @@ public sealed class NewCimSessionCommand : PSCmdlet
             }
             catch (RemoteSessionsException e)
             {
-                WriteError(CimErrors.FromNative(e, computer));
+                WriteError(CimErrors.FromNative(e, computer, computer));
             }
         }
     }

@@ -58,7 +58,7 @@ public sealed class RemoveCimInstanceCommand : CimOperationCommand
             }
             catch (RemoteSessionsException e)
             {
-                WriteNativeError(e, InputObject?.ToString() ?? Query);
+                WriteNativeError(e, InputObject?.ToString() ?? Query, target);
             }
             finally
             {

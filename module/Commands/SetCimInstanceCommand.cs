@@ -74,7 +74,7 @@ public sealed class SetCimInstanceCommand : CimOperationCommand
             }
             catch (RemoteSessionsException e)
             {
-                WriteNativeError(e, InputObject?.ToString() ?? Query);
+                WriteNativeError(e, InputObject?.ToString() ?? Query, target);
             }
             finally
             {

@@ -108,7 +108,7 @@ pub async fn post(url: &Uri, policy: TlsPolicy, authorization: Option<&str>, bod
     let exchange = async {
         let reply = client.request(request).await.map_err(|e| network_error(url, &e, false))?;
         let status = reply.status().as_u16();
-        let content_type = reply.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_string);
+        let content_type = reply.headers().get(hyper::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
         let body = read_body(reply.into_body()).await.map_err(|e| network_error(url, &e, true))?;
         let body = String::from_utf8(body)
             .map_err(|_| Error::new(ErrorKind::BadReply, format!("The reply from {url} is not UTF-8 text")))?;

@@ -2,7 +2,6 @@
 //! envelope is bounded by MaxEnvelopeSize, so a tree per envelope keeps memory flat while a long
 //! enumeration streams), and the text escaping used when writing envelopes.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use quick_xml::events::{BytesStart, Event};
@@ -69,7 +68,7 @@ pub fn parse(text: &str, what: &str) -> Result<Element> {
     let bad = |detail: String| Error::new(ErrorKind::InvalidArgument, format!("{what} is not well-formed XML: {detail}"));
     let mut reader = NsReader::from_str(text);
     reader.trim_text(false);
-    let mut names: HashMap<Vec<u8>, Arc<str>> = HashMap::new();
+    let mut names = Names::default();
     let mut stack: Vec<Element> = Vec::new();
     loop {
         let event = reader.read_event().map_err(|e| bad(e.to_string()))?;
@@ -114,16 +113,21 @@ fn close(stack: &mut [Element], element: Element) -> Option<Element> {
     }
 }
 
-fn intern(names: &mut HashMap<Vec<u8>, Arc<str>>, ns: &[u8]) -> Arc<str> {
-    if let Some(n) = names.get(ns) {
+/// Namespace URIs seen in one document, each stored once. A document uses a handful, so a short list
+/// searched newest-first (consecutive elements mostly share one) beats hashing every URI.
+#[derive(Default)]
+struct Names(Vec<(Vec<u8>, Arc<str>)>);
+
+fn intern(names: &mut Names, ns: &[u8]) -> Arc<str> {
+    if let Some((_, n)) = names.0.iter().rev().find(|(bytes, _)| bytes.as_slice() == ns) {
         return Arc::clone(n);
     }
     let n: Arc<str> = Arc::from(String::from_utf8_lossy(ns).as_ref());
-    names.insert(ns.to_vec(), Arc::clone(&n));
+    names.0.push((ns.to_vec(), Arc::clone(&n)));
     n
 }
 
-fn namespace(names: &mut HashMap<Vec<u8>, Arc<str>>, resolved: ResolveResult) -> std::result::Result<Arc<str>, String> {
+fn namespace(names: &mut Names, resolved: ResolveResult) -> std::result::Result<Arc<str>, String> {
     match resolved {
         ResolveResult::Bound(ns) => Ok(intern(names, ns.into_inner())),
         ResolveResult::Unbound => Ok(intern(names, b"")),
@@ -133,7 +137,7 @@ fn namespace(names: &mut HashMap<Vec<u8>, Arc<str>>, resolved: ResolveResult) ->
     }
 }
 
-fn open(reader: &NsReader<&[u8]>, names: &mut HashMap<Vec<u8>, Arc<str>>, start: &BytesStart) -> std::result::Result<Element, String> {
+fn open(reader: &NsReader<&[u8]>, names: &mut Names, start: &BytesStart) -> std::result::Result<Element, String> {
     let (ns, local) = reader.resolve_element(start.name());
     let name = String::from_utf8_lossy(local.into_inner()).into_owned();
     let mut attrs = Vec::new();

@@ -13,7 +13,7 @@ ldflags=(-L"$lib" -lremote_sessions -Wl,-rpath,"$lib")
 gcc "${cflags[@]}" "$repo/bindings/c/example.c" "${ldflags[@]}" -o "$out/example"
 gcc "${cflags[@]}" "$repo/tests/c/misuse.c" "${ldflags[@]}" -o "$out/misuse"
 gcc "${cflags[@]}" "$repo/tests/c/wsman.c" "${ldflags[@]}" -o "$out/wsman"
-vg=(valgrind -q --error-exitcode=1 --suppressions="$repo/tests/c/valgrind.supp" --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect)
+vg=(valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect)
 echo "--- example"
 "${vg[@]}" "$out/example"
 echo "--- misuse tests"

@@ -128,4 +128,36 @@ Describe 'PSSessions used through the engine''s own cmdlets' {
         $p = New-PSSession
         $p.Runspace.GetType().FullName | Should -Be 'System.Management.Automation.RemoteRunspace'
     }
+
+    It 'copies files to and from the session with Copy-Item' {
+        $p = New-PSSession
+        $local = Join-Path ([IO.Path]::GetTempPath()) "rsess-copy-$PID.txt"
+        $remote = Join-Path ([IO.Path]::GetTempPath()) "rsess-copied-$PID.txt"
+        $back = "$local.back"
+        try {
+            Set-Content -Path $local -Value 'over the session'
+            Copy-Item -Path $local -Destination $remote -ToSession $p
+            Invoke-Command -Session $p { param($f) Get-Content $f } -ArgumentList $remote | Should -Be 'over the session'
+            Copy-Item -Path $remote -Destination $back -FromSession $p
+            Get-Content $back | Should -Be 'over the session'
+        } finally {
+            Remove-Item $local, $back -ErrorAction SilentlyContinue
+            Invoke-Command -Session $p { param($f) Remove-Item $f -ErrorAction SilentlyContinue } -ArgumentList $remote
+        }
+    }
+
+    It 'imports and exports the session''s commands' {
+        $p = New-PSSession
+        Invoke-Command -Session $p { function Get-RemoteAnswer { 42 } }
+        $module = Import-PSSession -Session $p -CommandName Get-RemoteAnswer -AllowClobber
+        Get-RemoteAnswer | Should -Be 42
+        Remove-Module $module
+        $out = Join-Path ([IO.Path]::GetTempPath()) "rsess-export-$PID"
+        try {
+            Export-PSSession -Session $p -CommandName Get-RemoteAnswer -OutputModule $out -Force | Out-Null
+            Test-Path (Join-Path $out "rsess-export-$PID.psm1") | Should -BeTrue
+        } finally {
+            Remove-Item $out -Recurse -ErrorAction SilentlyContinue
+        }
+    }
 }

@@ -9,6 +9,7 @@ namespace RemoteSessions.Tests;
 /// server, Debian's sshd), used through PowerShell's own Invoke-Command, Get-PSSession and
 /// Remove-PSSession (spec/cmdlet-behaviour.md §2).
 /// </summary>
+[Collection(LeakChecks.Name)]
 public sealed class PSSessionTests : IClassFixture<SshServerFixture>, IDisposable
 {
     private readonly PowerShellRunner _ps = new();
@@ -341,4 +342,14 @@ public sealed class PSSessionTests : IClassFixture<SshServerFixture>, IDisposabl
 public sealed class SshServerFixture : SshServer
 {
     public SshServerFixture() : base(Paths.PsrpServer) => Start();
+}
+
+/// <summary>
+/// The tests that count this process's descriptors, children and memory run alone: other test classes
+/// running at the same time (pooled WS-Management connections, their own servers) would change the counts.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class LeakChecks
+{
+    public const string Name = "Leak checks";
 }

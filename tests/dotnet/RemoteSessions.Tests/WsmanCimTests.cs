@@ -134,6 +134,7 @@ public sealed class WsmanCimTests : IClassFixture<ReplayServerFixture>, IDisposa
         ErrorRecord denied = SingleError();
         Assert.Equal("HRESULT 0x80070005,RemoteSessions.Commands.NewCimSessionCommand", denied.FullyQualifiedErrorId);
         Assert.Equal(ErrorCategory.PermissionDenied, denied.CategoryInfo.Category);
+        Assert.Equal("127.0.0.1", Assert.IsType<System.Management.Automation.Runspaces.RemotingErrorRecord>(denied).OriginInfo.PSComputerName);
         Assert.Contains("127.0.0.1", Shown(denied));
         Assert.DoesNotContain("wrong", Shown(denied) + denied.Exception);
 
@@ -161,6 +162,7 @@ public sealed class WsmanCimTests : IClassFixture<ReplayServerFixture>, IDisposa
         Assert.Equal(errorId + ",RemoteSessions.Commands.GetCimInstanceCommand", e.FullyQualifiedErrorId);
         Assert.Equal(category, e.CategoryInfo.Category);
         Assert.Contains(text, Shown(e));
+        Assert.Equal("127.0.0.1", Assert.IsType<System.Management.Automation.Runspaces.RemotingErrorRecord>(e).OriginInfo.PSComputerName);
     }
 
     [Fact]
