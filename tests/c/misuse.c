@@ -4,18 +4,8 @@
 #include <string.h>
 
 #include "remote_sessions.h"
+#include "check.h"
 
-static int passed, failed;
-
-#define CHECK(cond)                                                                   \
-    do {                                                                              \
-        if (cond) {                                                                   \
-            passed++;                                                                 \
-        } else {                                                                      \
-            failed++;                                                                 \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                             \
-    } while (0)
 
 static rsess_cim_session *new_session(rsess_scope *scope) {
     rsess_cim_session *s = NULL;

@@ -11,23 +11,13 @@
 #include <unistd.h>
 
 #include "remote_sessions.h"
+#include "check.h"
 
 /* The replay server's default Basic credentials (tests/replay-server/README.md). */
 #define USER "rsess"
 #define PASSWORD "Replay-Pa55"
 #define WRONG_PASSWORD "Not-The-Pa55word"
 
-static int passed, failed;
-
-#define CHECK(cond)                                                                   \
-    do {                                                                              \
-        if (cond) {                                                                   \
-            passed++;                                                                 \
-        } else {                                                                      \
-            failed++;                                                                 \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                             \
-    } while (0)
 
 /* Options for Basic over HTTP to `port`, with `prefix` as the URL path (NULL = wsman). */
 static rsess_session_options *http_options(unsigned port, const char *prefix) {
