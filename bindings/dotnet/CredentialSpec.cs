@@ -16,7 +16,9 @@ public sealed class CredentialSpec
 
     private readonly string? _password;
 
+    /// <summary>The mechanism (Default = Basic with a credential, none without).</summary>
     public CimAuthenticationMechanism Mechanism { get; }
+    /// <summary>The user name as the server expects it (<c>user</c>, <c>DOMAIN\user</c>, <c>user@realm</c>); null for none.</summary>
     public string? UserName { get; }
 
     internal CredentialHandle ToNative()

@@ -134,6 +134,7 @@ internal static partial class NativeMethods
 /// </summary>
 public enum CimAuthenticationMechanism : uint
 {
+    // Values are rsess_authentication's RSESS_AUTH_* numbers.
     Default = 0,
     Digest = 1,
     Negotiate = 2,

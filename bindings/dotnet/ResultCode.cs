@@ -16,13 +16,21 @@ public enum ResultCode : uint
     SessionRemoved = 10,
     Timeout = 11,
     TransportBroken = 12,
+    /// <summary>The server refused the credentials or the operation (HTTP 401/403, CIM status 2).</summary>
     AccessDenied = 13,
+    /// <summary>No connection could be made or kept (refused, unreachable, closed mid-reply).</summary>
     ConnectionFailed = 14,
+    /// <summary>TLS failed: untrusted certificate, wrong host name, broken handshake.</summary>
     TlsFailed = 15,
+    /// <summary>The reply is not valid WS-Management (not XML, wrong content type, unexpected status).</summary>
     BadReply = 16,
+    /// <summary>A WS-Management fault no more specific code describes.</summary>
     Fault = 17,
+    /// <summary>The operation was cancelled (<see cref="CancelToken"/>).</summary>
     Cancelled = 18,
+    /// <summary>The CIM object already exists (CIM status 11).</summary>
     AlreadyExists = 19,
+    /// <summary>The class defines no such method (CIM status 17).</summary>
     MethodNotFound = 20,
     Panic = 99,
 }
