@@ -48,9 +48,22 @@ internal sealed class PacketTransportManager : ClientSessionTransportManagerBase
         SendOneItem();
     }
 
+    // The reader thread. CleanupConnection may close and dispose the transport while this thread still
+    // reads or reports: a disposed transport means the session is being torn down, so the thread ends
+    // quietly instead of letting the exception end the process.
     private void ReadPackets(object? state)
     {
-        var transport = (PsrpTransport)state!;
+        try
+        {
+            ReadUntilEnd((PsrpTransport)state!);
+        }
+        catch (ObjectDisposedException) when (_closing)
+        {
+        }
+    }
+
+    private void ReadUntilEnd(PsrpTransport transport)
+    {
         bool connected = false;
         try
         {
@@ -137,6 +150,10 @@ internal sealed class PacketTransportManager : ClientSessionTransportManagerBase
             {
                 // The server is gone; the reader sees the end of its output and reports why, with
                 // what the server said, which is clearer than this write's broken pipe.
+            }
+            catch (ObjectDisposedException)
+            {
+                // The session was cleaned up while the engine still wrote; there is nobody to send to.
             }
         }
     }
