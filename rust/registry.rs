@@ -16,7 +16,7 @@ use crate::cim::{wql, CimInstance};
 use crate::error::{Error, ErrorKind, Result};
 use crate::local::{self, OperationFlags};
 use crate::wsman::client::{Authentication, Cancel, Credential, Enumeration, WsmanClient};
-use crate::wsman::envelope::{DIALECT_CQL, DIALECT_WQL};
+use crate::wsman::envelope::{Association, DIALECT_CQL, DIALECT_WQL};
 
 /// Identifies an owner scope inside one [`Registry`].
 pub type ScopeId = u64;
@@ -182,6 +182,37 @@ impl CimSession {
                 let class = wql::parse(text).map(|q| q.class_name).unwrap_or_default();
                 let e = client.enumerate(namespace, &class, Some((uri, text)), flags.keys_only, flags.shallow, cancel)?;
                 Ok(Instances::Remote(Box::new(e)))
+            }
+        }
+    }
+
+    /// The instances associated with (or, for [`Association::References`], the association instances
+    /// referring to) the instance of `class_name` with the key values `keys` (Get-CimAssociatedInstance,
+    /// spec §1.8); `flags.keys_only` gives them with only their keys.
+    /// The local provider serves no association classes: after checking the namespace and every class
+    /// named, it answers with no instances.
+    /// Errors: SessionRemoved, InvalidNamespace, InvalidClass; the server's faults, network errors.
+    pub fn associated(&self, namespace: Option<&str>, class_name: &str, keys: &[(String, String)], association: &Association, flags: OperationFlags, cancel: Option<Arc<Cancel>>) -> Result<Instances> {
+        self.check_live()?;
+        let namespace = namespace.unwrap_or(DEFAULT_NAMESPACE);
+        match &self.backend {
+            Backend::Wsman(client) => {
+                let e = client.associated(namespace, class_name, keys, association, flags.keys_only, cancel)?;
+                Ok(Instances::Remote(Box::new(e)))
+            }
+            Backend::Local => {
+                let served = local::class_names(namespace)?;
+                let (first, second) = match association {
+                    Association::Associated { association_class, result_class, .. } => (association_class, result_class),
+                    Association::References { result_class, .. } => (result_class, &None),
+                };
+                let named = std::iter::once(class_name).chain(first.as_deref()).chain(second.as_deref());
+                for class in named.filter(|c| !c.is_empty()) {
+                    if !served.iter().any(|s| s.eq_ignore_ascii_case(class)) {
+                        return Err(Error::invalid_class(class));
+                    }
+                }
+                Ok(Instances::Ready(VecDeque::new()))
             }
         }
     }

@@ -352,6 +352,48 @@ rsess_result rsess_cim_get_instance(const rsess_cim_session *s,
                                     rsess_instance **out,
                                     rsess_error **err);
 
+// Enumerates the instances associated with the instance of `class_name` in `ns` (NULL =
+// `root/cimv2`) whose keys are `key_names[i]` = `key_values[i]` (`count` pairs, as for
+// [`rsess_cim_get_instance`]) — CIM's Associators, DSP0227 §8.2 — optionally only through
+// associations of class `association_class`, with the source playing `role`, results of class
+// `result_class` playing `result_role` (each NULL = any). `flags`: `RSESS_OPERATION_KEYS_ONLY` gives
+// the results with only their keys. Read them with [`rsess_instance_iter_next`]; `cancel` as for
+// [`rsess_cim_enumerate`]. The local provider serves no associations: it checks the namespace and
+// classes and gives no instances.
+// Errors: INVALID_NAMESPACE, INVALID_CLASS, SESSION_REMOVED, NULL_ARGUMENT, INVALID_ARGUMENT
+// (unknown or SHALLOW flags); over WS-Management as for [`rsess_cim_enumerate`].
+rsess_result rsess_cim_associators(const rsess_cim_session *s,
+                                   const char *ns,
+                                   const char *class_name,
+                                   const char *const *key_names,
+                                   const char *const *key_values,
+                                   size_t count,
+                                   const char *association_class,
+                                   const char *role,
+                                   const char *result_class,
+                                   const char *result_role,
+                                   uint32_t flags,
+                                   const rsess_cancel *cancel,
+                                   rsess_instance_iter **out,
+                                   rsess_error **err);
+
+// Enumerates the association instances that refer to the instance named as for
+// [`rsess_cim_associators`] — CIM's References, DSP0227 §8.2 — optionally only of class
+// `result_class`, with the source playing `role` (each NULL = any). Flags, results and errors as for
+// [`rsess_cim_associators`].
+rsess_result rsess_cim_references(const rsess_cim_session *s,
+                                  const char *ns,
+                                  const char *class_name,
+                                  const char *const *key_names,
+                                  const char *const *key_values,
+                                  size_t count,
+                                  const char *result_class,
+                                  const char *role,
+                                  uint32_t flags,
+                                  const rsess_cancel *cancel,
+                                  rsess_instance_iter **out,
+                                  rsess_error **err);
+
 // Makes an empty parameter list in `*out`. Free it with [`rsess_params_free`].
 rsess_result rsess_params_new(rsess_params **out);
 

@@ -13,6 +13,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::local::{self, OperationFlags};
 use crate::registry::{Instances, DEFAULT_NAMESPACE};
 use crate::wsman::client::Cancel;
+use crate::wsman::envelope::Association;
 
 /// Instances of an operation, handed out one at a time by [`rsess_instance_iter_next`].
 pub struct rsess_instance_iter {
@@ -162,6 +163,101 @@ pub extern "C" fn rsess_cim_get_instance(
         write(out, handles::insert(Object::Instance(instance)));
         Ok(())
     })
+}
+
+/// Enumerates the instances associated with the instance of `class_name` in `ns` (NULL =
+/// `root/cimv2`) whose keys are `key_names[i]` = `key_values[i]` (`count` pairs, as for
+/// [`rsess_cim_get_instance`]) — CIM's Associators, DSP0227 §8.2 — optionally only through
+/// associations of class `association_class`, with the source playing `role`, results of class
+/// `result_class` playing `result_role` (each NULL = any). `flags`: `RSESS_OPERATION_KEYS_ONLY` gives
+/// the results with only their keys. Read them with [`rsess_instance_iter_next`]; `cancel` as for
+/// [`rsess_cim_enumerate`]. The local provider serves no associations: it checks the namespace and
+/// classes and gives no instances.
+/// Errors: INVALID_NAMESPACE, INVALID_CLASS, SESSION_REMOVED, NULL_ARGUMENT, INVALID_ARGUMENT
+/// (unknown or SHALLOW flags); over WS-Management as for [`rsess_cim_enumerate`].
+#[no_mangle]
+pub extern "C" fn rsess_cim_associators(
+    s: *const rsess_cim_session,
+    ns: *const c_char,
+    class_name: *const c_char,
+    key_names: *const *const c_char,
+    key_values: *const *const c_char,
+    count: usize,
+    association_class: *const c_char,
+    role: *const c_char,
+    result_class: *const c_char,
+    result_role: *const c_char,
+    flags: u32,
+    cancel: *const rsess_cancel,
+    out: *mut *mut rsess_instance_iter,
+    err: *mut *mut rsess_error,
+) -> rsess_result {
+    guard(err, || {
+        let out = out_ptr(out)?;
+        let association = Association::Associated {
+            association_class: opt_string(association_class)?,
+            role: opt_string(role)?,
+            result_class: opt_string(result_class)?,
+            result_role: opt_string(result_role)?,
+        };
+        associated(s, ns, class_name, key_names, key_values, count, &association, flags, cancel, out)
+    })
+}
+
+/// Enumerates the association instances that refer to the instance named as for
+/// [`rsess_cim_associators`] — CIM's References, DSP0227 §8.2 — optionally only of class
+/// `result_class`, with the source playing `role` (each NULL = any). Flags, results and errors as for
+/// [`rsess_cim_associators`].
+#[no_mangle]
+pub extern "C" fn rsess_cim_references(
+    s: *const rsess_cim_session,
+    ns: *const c_char,
+    class_name: *const c_char,
+    key_names: *const *const c_char,
+    key_values: *const *const c_char,
+    count: usize,
+    result_class: *const c_char,
+    role: *const c_char,
+    flags: u32,
+    cancel: *const rsess_cancel,
+    out: *mut *mut rsess_instance_iter,
+    err: *mut *mut rsess_error,
+) -> rsess_result {
+    guard(err, || {
+        let out = out_ptr(out)?;
+        let association = Association::References { result_class: opt_string(result_class)?, role: opt_string(role)? };
+        associated(s, ns, class_name, key_names, key_values, count, &association, flags, cancel, out)
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn associated(
+    s: *const rsess_cim_session,
+    ns: *const c_char,
+    class_name: *const c_char,
+    key_names: *const *const c_char,
+    key_values: *const *const c_char,
+    count: usize,
+    association: &Association,
+    flags: u32,
+    cancel: *const rsess_cancel,
+    out: *mut *mut rsess_instance_iter,
+) -> Result<()> {
+    let session = session_of(s)?;
+    let class_name = req_str(class_name, "class_name")?;
+    let keys = keys_of(key_names, key_values, count)?;
+    let flags = flags_of(flags)?;
+    if flags.shallow {
+        return Err(Error::new(ErrorKind::InvalidArgument, "RSESS_OPERATION_SHALLOW does not apply to associations"));
+    }
+    let cancel = cancel_of(cancel)?;
+    let instances = session.associated(opt_str(ns)?, class_name, &keys, association, flags, cancel.clone())?;
+    start(out, instances, cancel);
+    Ok(())
+}
+
+fn opt_string(p: *const c_char) -> Result<Option<String>> {
+    Ok(opt_str(p)?.map(str::to_string))
 }
 
 /// Method in-parameters for [`rsess_cim_invoke`], added one by one with [`rsess_params_add`].

@@ -231,9 +231,29 @@ impl WsmanClient {
         };
         let mode = if keys_only { EnumerationMode::Epr } else { EnumerationMode::Objects };
         let body = envelope::enumerate_body(true, self.max_elements, mode, filter);
+        self.start_enumeration(namespace, resource_uri, class_name, shallow, &body, cancel)
+    }
+
+    /// Starts an enumeration of the instances associated with, or the associations referring to, the
+    /// instance of `class_name` whose keys are `keys` (DSP0227 §8.2; Get-CimAssociatedInstance), sent
+    /// as Windows' client sends it: to the wildcard resource URI, each item an instance with its EPR,
+    /// or only the EPR when `keys_only` (the instances then hold only their keys).
+    /// Errors: as [`WsmanClient::enumerate`]; NotFound when the source instance does not exist.
+    pub fn associated(self: &Arc<Self>, namespace: &str, class_name: &str, keys: &[(String, String)], association: &envelope::Association, keys_only: bool, cancel: Option<Arc<Cancel>>) -> Result<Enumeration> {
+        let namespace = namespace.replace('\\', "/");
+        let source = instance_selectors(&namespace, keys);
+        let body = envelope::association_body(self.max_elements, keys_only, &envelope::class_resource_uri(class_name), &source, association);
+        let result_class = match association {
+            envelope::Association::Associated { result_class, .. } | envelope::Association::References { result_class, .. } => result_class.clone(),
+        };
+        self.start_enumeration(namespace, envelope::QUERY_RESOURCE_URI.to_string(), result_class.as_deref().unwrap_or(""), false, &body, cancel)
+    }
+
+    /// Sends an Enumerate with `body` and hands out its first page; later pages follow as the caller reads.
+    fn start_enumeration(self: &Arc<Self>, namespace: String, resource_uri: String, class_name: &str, shallow: bool, body: &str, cancel: Option<Arc<Cancel>>) -> Result<Enumeration> {
         let selectors = vec![(envelope::NAMESPACE_SELECTOR.to_string(), namespace.clone())];
         let page = block_on(cancel.as_deref(), async {
-            reply::page(self.send(envelope::ACTION_ENUMERATE, &resource_uri, &selectors, &body).await?)
+            reply::page(self.send(envelope::ACTION_ENUMERATE, &resource_uri, &selectors, body).await?)
         })?;
         let mut e = Enumeration {
             client: Arc::clone(self),

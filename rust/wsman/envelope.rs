@@ -5,7 +5,7 @@
 use uuid::Uuid;
 
 use super::xml::escape;
-use super::{NS_ADDRESSING, NS_CIM_COMMON, NS_ENUMERATION, NS_IDENTITY, NS_MSWSMAN, NS_SOAP, NS_WSMAN, NS_XSI};
+use super::{NS_ADDRESSING, NS_CIM_BINDING, NS_CIM_COMMON, NS_ENUMERATION, NS_IDENTITY, NS_MSWSMAN, NS_SOAP, NS_WSMAN, NS_XSI};
 use crate::cim::{civil_from_days, CimDateTime, CimProperty, CimValue};
 
 /// The anonymous reply-to address (WS-Addressing 2004/08).
@@ -32,6 +32,8 @@ pub const DIALECT_CQL: &str = "http://schemas.dmtf.org/wbem/cql/1/dsp0202.pdf";
 pub const CLASS_RESOURCE_URI: &str = "http://schemas.dmtf.org/wbem/cim-xml/2/cim-schema/2/*";
 /// Resource URI of a query (a filtered Enumerate over every class), as Windows' client sends it.
 pub const QUERY_RESOURCE_URI: &str = "http://schemas.dmtf.org/wbem/wscim/1/*";
+/// The association filter dialect (DSP0227 §8.2: Associators and References as a filtered Enumerate).
+pub const DIALECT_ASSOCIATION: &str = "http://schemas.dmtf.org/wbem/wsman/1/cimbinding/associationFilter";
 /// The selector naming the CIM namespace (DSP0227 §7.1).
 pub const NAMESPACE_SELECTOR: &str = "__cimnamespace";
 
@@ -126,6 +128,57 @@ pub enum EnumerationMode {
 /// The body of an Enumerate (DSP0226 §8.2): `optimize` asks for the first `max_elements` items in the
 /// response itself (`w:OptimizeEnumeration`); `filter` is (dialect URI, text).
 pub fn enumerate_body(optimize: bool, max_elements: u32, mode: EnumerationMode, filter: Option<(&str, &str)>) -> String {
+    let filter = filter.map(|(dialect, text)| format!(r#"<w:Filter Dialect="{}">{}</w:Filter>"#, escape(dialect), escape(text)));
+    enumerate_with(optimize, max_elements, mode, filter.as_deref())
+}
+
+/// Which side of an association an association filter asks for (DSP0227 §8.2), each name optional.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Association {
+    /// The instances associated with the source (`b:AssociatedInstances`; WQL's ASSOCIATORS OF):
+    /// through instances of `association_class`, the source playing `role`, results of class
+    /// `result_class` playing `result_role`.
+    Associated { association_class: Option<String>, role: Option<String>, result_class: Option<String>, result_role: Option<String> },
+    /// The association instances that refer to the source (`b:AssociationInstances`; WQL's REFERENCES
+    /// OF): of class `result_class`, the source playing `role`.
+    References { result_class: Option<String>, role: Option<String> },
+}
+
+/// The body of an association Enumerate (DSP0227 §8.2) from the instance at `source_uri` with
+/// `source_selectors` (`__cimnamespace` and its keys). Each item is requested as the instance with its
+/// EPR (`EnumerateObjectAndEPR`), or as the EPR alone when `keys_only`. The filter's children are in
+/// the order the OMI server accepts (Role before ResultClassName in a References filter).
+pub fn association_body(max_elements: u32, keys_only: bool, source_uri: &str, source_selectors: &[(String, String)], association: &Association) -> String {
+    let mut f = format!(r#"<w:Filter Dialect="{DIALECT_ASSOCIATION}" xmlns:b="{NS_CIM_BINDING}">"#);
+    let (tag, fields): (&str, Vec<(&str, &Option<String>)>) = match association {
+        Association::Associated { association_class, role, result_class, result_role } => (
+            "AssociatedInstances",
+            vec![("AssociationClassName", association_class), ("Role", role), ("ResultClassName", result_class), ("ResultRole", result_role)],
+        ),
+        Association::References { result_class, role } => ("AssociationInstances", vec![("Role", role), ("ResultClassName", result_class)]),
+    };
+    f.push_str(&format!("<b:{tag}><b:Object>{}</b:Object>", reference_parameters(source_uri, source_selectors)));
+    for (name, value) in fields {
+        if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
+            f.push_str(&format!("<b:{name}>{}</b:{name}>", escape(v)));
+        }
+    }
+    f.push_str(&format!("</b:{tag}></w:Filter>"));
+    let mode = if keys_only { EnumerationMode::Epr } else { EnumerationMode::ObjectAndEpr };
+    enumerate_with(true, max_elements, mode, Some(&f))
+}
+
+/// An endpoint reference's address and reference parameters (WS-Addressing; DSP0226 §5.1).
+fn reference_parameters(resource_uri: &str, selectors: &[(String, String)]) -> String {
+    let mut x = format!("<a:Address>{ANONYMOUS}</a:Address><a:ReferenceParameters><w:ResourceURI>{}</w:ResourceURI><w:SelectorSet>", escape(resource_uri));
+    for (name, value) in selectors {
+        x.push_str(&format!(r#"<w:Selector Name="{}">{}</w:Selector>"#, escape(name), escape(value)));
+    }
+    x.push_str("</w:SelectorSet></a:ReferenceParameters>");
+    x
+}
+
+fn enumerate_with(optimize: bool, max_elements: u32, mode: EnumerationMode, filter_xml: Option<&str>) -> String {
     let mut b = String::from("<n:Enumerate>");
     if optimize {
         b.push_str(&format!("<w:OptimizeEnumeration/><w:MaxElements>{max_elements}</w:MaxElements>"));
@@ -135,9 +188,7 @@ pub fn enumerate_body(optimize: bool, max_elements: u32, mode: EnumerationMode, 
         EnumerationMode::Epr => b.push_str("<w:EnumerationMode>EnumerateEPR</w:EnumerationMode>"),
         EnumerationMode::ObjectAndEpr => b.push_str("<w:EnumerationMode>EnumerateObjectAndEPR</w:EnumerationMode>"),
     }
-    if let Some((dialect, text)) = filter {
-        b.push_str(&format!(r#"<w:Filter Dialect="{}">{}</w:Filter>"#, escape(dialect), escape(text)));
-    }
+    b.push_str(filter_xml.unwrap_or(""));
     b.push_str("</n:Enumerate>");
     b
 }
@@ -276,6 +327,26 @@ mod tests {
         assert!(b.contains("<p:T><cim:Datetime>2001-01-01T01:01:01.000001+13:50</cim:Datetime></p:T>"), "{b}");
         assert!(b.contains("<p:I><cim:Interval>P2000DT2H2M2.000002S</cim:Interval></p:I>"), "{b}");
         crate::wsman::xml::parse(&b, "body").unwrap();
+    }
+
+    #[test]
+    fn association_bodies_name_the_source_by_its_epr() {
+        let source = vec![(NAMESPACE_SELECTOR.to_string(), "root/cimv2".to_string()), ("Key".to_string(), "1".to_string())];
+        let associated = Association::Associated {
+            association_class: Some("MSFT_PresidentLink".into()),
+            role: Some("Prev".into()),
+            result_class: Some("MSFT_President".into()),
+            result_role: None,
+        };
+        let b = association_body(32_000, false, &class_resource_uri("MSFT_President"), &source, &associated);
+        assert!(b.starts_with("<n:Enumerate><w:OptimizeEnumeration/><w:MaxElements>32000</w:MaxElements><w:EnumerationMode>EnumerateObjectAndEPR</w:EnumerationMode>"), "{b}");
+        assert!(b.contains(r#"<a:ReferenceParameters><w:ResourceURI>http://schemas.microsoft.com/wbem/wscim/1/cim-schema/2/MSFT_President</w:ResourceURI><w:SelectorSet><w:Selector Name="__cimnamespace">root/cimv2</w:Selector><w:Selector Name="Key">1</w:Selector></w:SelectorSet></a:ReferenceParameters></b:Object><b:AssociationClassName>MSFT_PresidentLink</b:AssociationClassName><b:Role>Prev</b:Role><b:ResultClassName>MSFT_President</b:ResultClassName></b:AssociatedInstances>"#), "{b}");
+        let references = Association::References { result_class: Some("L".into()), role: Some("Prev".into()) };
+        let b = association_body(5, true, "urn:x", &source, &references);
+        assert!(b.contains("<w:EnumerationMode>EnumerateEPR</w:EnumerationMode>"));
+        assert!(b.contains("</b:Object><b:Role>Prev</b:Role><b:ResultClassName>L</b:ResultClassName></b:AssociationInstances></w:Filter>"), "{b}");
+        let wrapped = format!(r#"<x xmlns:n="{NS_ENUMERATION}" xmlns:w="{NS_WSMAN}" xmlns:a="{NS_ADDRESSING}">{b}</x>"#);
+        crate::wsman::xml::parse(&wrapped, "body").unwrap();
     }
 
     #[test]

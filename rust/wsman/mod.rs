@@ -29,3 +29,5 @@ pub const NS_WSMAN_FAULT: &str = "http://schemas.microsoft.com/wbem/wsman/1/wsma
 pub const NS_XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
 /// The WS-CIM common schema (`cim:Datetime`, `cim:Interval`, `cim:cimString`, …; DSP0230).
 pub const NS_CIM_COMMON: &str = "http://schemas.dmtf.org/wbem/wscim/1/common";
+/// The WS-Management CIM binding schema (association filters, `IsCIM_Error`; DSP0227).
+pub const NS_CIM_BINDING: &str = "http://schemas.dmtf.org/wbem/wsman/1/cimbinding.xsd";

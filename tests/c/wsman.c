@@ -1,6 +1,6 @@
 /* C tests of CIM sessions over WS-Management against the replay server (tests/replay-server), which
  * answers only requests matching the recorded OMI traffic: a session tested with Identify, an
- * Enumerate, a WQL query typed by the class schema, refused credentials, a closed port and cancelling
+ * Enumerate, a WQL query typed by the class schema, associators and references, refused credentials, a closed port and cancelling
  * an iterator. Run by tests/c/run.sh under valgrind: `wsman <port of rsess-replay>`. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -136,6 +136,45 @@ static void identify_and_enumerate(unsigned port) {
     rsess_scope_free(scope);
 }
 
+/* Associators and References of MSFT_President Key=1, answered by OMI's recordings. */
+static void associations(unsigned port) {
+    rsess_cim_session *s = open_session(NULL, port, NULL, RSESS_SESSION_SKIP_TEST_CONNECTION);
+    const char *names[] = {"Key"}, *values[] = {"1"};
+    rsess_instance_iter *it = NULL;
+    rsess_error *err = NULL;
+    CHECK(rsess_cim_associators(s, "root/cimv2", "MSFT_President", names, values, 1, "MSFT_PresidentLink", "Prev", "MSFT_President", "Next", 0, NULL, &it, &err) == RSESS_RESULT_OK);
+    rsess_instance *inst = NULL;
+    CHECK(rsess_instance_iter_next(it, &inst, NULL) == RSESS_RESULT_OK && inst != NULL);
+    char *cls = NULL;
+    CHECK(rsess_instance_class_name(inst, &cls) == RSESS_RESULT_OK && cls != NULL && strcmp(cls, "MSFT_President") == 0);
+    CHECK(has_value(inst, "Key", "2") && has_value(inst, "Last", "Adams"));
+    rsess_string_free(cls);
+    rsess_instance_free(inst);
+    inst = NULL;
+    CHECK(rsess_instance_iter_next(it, &inst, NULL) == RSESS_RESULT_OK && inst == NULL);
+    rsess_instance_iter_free(it);
+
+    it = NULL;
+    CHECK(rsess_cim_references(s, "root/cimv2", "MSFT_President", names, values, 1, "MSFT_PresidentLink", "Prev", 0, NULL, &it, &err) == RSESS_RESULT_OK);
+    inst = NULL;
+    CHECK(rsess_instance_iter_next(it, &inst, NULL) == RSESS_RESULT_OK && inst != NULL);
+    rsess_cim_type type = 0;
+    CHECK(rsess_instance_property_type(inst, property_index(inst, "Next"), &type) == RSESS_RESULT_OK && type == RSESS_CIM_TYPE_REFERENCE);
+    CHECK(has_value(inst, "Prev", "MSFT_President.Key=\"1\"") && has_value(inst, "Next", "MSFT_President.Key=\"2\""));
+    rsess_instance_free(inst);
+    rsess_instance_iter_free(it);
+
+    /* A filter the recordings do not have: the server's fault comes back, nothing is left open. */
+    it = NULL;
+    CHECK(rsess_cim_references(s, "root/cimv2", "MSFT_President", names, values, 1, NULL, NULL, RSESS_OPERATION_SHALLOW, NULL, &it, &err) == RSESS_RESULT_INVALID_ARGUMENT && it == NULL);
+    rsess_error_free(err);
+    err = NULL;
+    CHECK(rsess_cim_associators(s, "root/cimv2", "MSFT_President", names, values, 1, NULL, NULL, NULL, NULL, 0, NULL, &it, &err) == RSESS_RESULT_FAULT && it == NULL && err != NULL);
+    rsess_error_free(err);
+    rsess_cim_session_remove(NULL, s, NULL);
+    rsess_cim_session_free(s);
+}
+
 static void refused_and_unreachable(unsigned port) {
     rsess_credential *wrong = NULL;
     CHECK(rsess_credential_new(RSESS_AUTH_BASIC, USER, WRONG_PASSWORD, &wrong) == RSESS_RESULT_OK);
@@ -195,6 +234,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     identify_and_enumerate(port);
+    associations(port);
     refused_and_unreachable(port);
     cancelling(port);
     printf("c-tests: %d passed, %d failed\n", passed, failed);

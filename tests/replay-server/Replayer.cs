@@ -60,6 +60,12 @@ public sealed class Replayer(FixtureSet fixtures)
             if (req.EnumerationContext is { } released) Forget(state, released);
             return (Reply.Text(200, Soap.ReleaseResponse(req.MessageId)), "release", null);
         }
+        if (traits.SyntheticCount is long total && req.Action == Ns.EnumerateAction
+            && Synthetic.Associators(req, total, state.NextContext.ToString()) is { } associated)
+        {
+            state.NextContext++;
+            return (Reply.Text(200, associated), "synthetic", null);
+        }
         if (traits.SyntheticCount is long n && req.Action == Ns.EnumerateAction && req.ResourceUri == Synthetic.ClassUri)
         {
             string context = (state.NextContext++).ToString();

@@ -71,4 +71,49 @@ public static class Synthetic
             },
         };
     }
+
+    /// <summary>The association served synthetically: XYZ_Number k's Lower end is k, its Higher end k + 1.</summary>
+    public const string AssociationClass = "XYZ_NumberNeighbors";
+
+    /// <summary>
+    /// Answers an associators Enumerate (DSP0227 §8.2, <c>b:AssociatedInstances</c>) whose source is an
+    /// XYZ_Number: its neighbours k − 1 and k + 1 within [0, <paramref name="total"/>), linked by
+    /// <see cref="AssociationClass"/> (roles Lower and Higher). AssociationClassName, ResultClassName,
+    /// Role and ResultRole filter as a CIM server filters them; items are instance + EPR
+    /// (EnumerateObjectAndEPR) or EPR alone (EnumerateEPR), all in the optimized answer with EndOfSequence.
+    /// Null when the request is no associators Enumerate of an XYZ_Number sent to the wildcard resource URI.
+    /// </summary>
+    public static string? Associators(RequestShape req, long total, string context)
+    {
+        if (req.ResourceUri != "http://schemas.dmtf.org/wbem/wscim/1/*") return null;
+        Node? op = Child(req.Body, "Enumerate");
+        Node? filter = op is null ? null : Child(op, "Filter");
+        if (filter is null || !filter.Attributes.Contains("Dialect=http://schemas.dmtf.org/wbem/wsman/1/cimbinding/associationFilter")) return null;
+        Node? assoc = Child(filter, "AssociatedInstances");
+        Node? source = assoc is null ? null : Child(Child(assoc, "Object"), "ReferenceParameters");
+        if (assoc is null || source is null || Child(source, "ResourceURI")?.Text != ClassUri) return null;
+        Node? number = Child(source, "SelectorSet")?.Children.FirstOrDefault(c => c.Attributes.Contains("name=number"));
+        if (number is null || !long.TryParse(number.Text, out long k)) return null;
+        string Field(string name) => Child(assoc, name)?.Text ?? "";
+        bool Matches(string value, string expected) => value.Length == 0 || value.Equals(expected, StringComparison.OrdinalIgnoreCase);
+        bool related = Matches(Field("AssociationClassName"), AssociationClass) && Matches(Field("ResultClassName"), "XYZ_Number");
+        var results = new List<long>();
+        // The source as Lower finds k + 1 (as Higher); as Higher it finds k - 1 (as Lower).
+        if (related && Matches(Field("Role"), "Lower") && Matches(Field("ResultRole"), "Higher") && k + 1 < total) results.Add(k + 1);
+        if (related && Matches(Field("Role"), "Higher") && Matches(Field("ResultRole"), "Lower") && k - 1 >= 0) results.Add(k - 1);
+        bool eprOnly = Child(op!, "EnumerationMode")?.Text == "EnumerateEPR";
+        var items = new StringBuilder();
+        foreach (long n in results.Order())
+        {
+            string epr = "<wsa:EndpointReference><wsa:Address>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</wsa:Address>" +
+                $"<wsa:ReferenceParameters><wsman:ResourceURI>{ClassUri}</wsman:ResourceURI><wsman:SelectorSet><wsman:Selector Name=\"Number\">{n}</wsman:Selector>" +
+                "</wsman:SelectorSet></wsa:ReferenceParameters></wsa:EndpointReference>";
+            items.Append(eprOnly ? epr : $"<wsman:Item>{Item(n)}{epr}</wsman:Item>");
+        }
+        return Soap.OmiEnvelopeStart + Soap.OmiHeader(Ns.Enumeration + "/EnumerateResponse", req.MessageId) +
+            $"<SOAP-ENV:Body><wsen:EnumerateResponse><wsen:EnumerationContext>{context}</wsen:EnumerationContext>" +
+            $"<wsman:Items>{items}</wsman:Items><wsman:EndOfSequence/></wsen:EnumerateResponse></SOAP-ENV:Body></SOAP-ENV:Envelope>";
+    }
+
+    private static Node? Child(Node? parent, string name) => parent?.Children.FirstOrDefault(c => c.Name == name);
 }
