@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use uuid::Uuid;
 
+use crate::cim::class::ClassSchema;
 use crate::cim::{wql, CimInstance};
 use crate::error::{Error, ErrorKind, Result};
 use crate::local::{self, OperationFlags};
@@ -289,17 +290,38 @@ impl CimSession {
         }
     }
 
-    /// Class names served in `namespace` (None = root/cimv2). Errors: SessionRemoved,
-    /// InvalidNamespace; NotSupported for a WS-Management session (listing classes is not a
-    /// WS-Management operation every server has; name the class instead).
+    /// Class names served in `namespace` (None = root/cimv2): the local provider's, or over
+    /// WS-Management the names of [`CimSession::classes`].
+    /// Errors: SessionRemoved, InvalidNamespace; over WS-Management as for [`CimSession::classes`].
     pub fn class_names(&self, namespace: Option<&str>) -> Result<Vec<String>> {
         self.check_live()?;
         match &self.backend {
             Backend::Local => local::class_names(namespace.unwrap_or(DEFAULT_NAMESPACE)),
-            Backend::Wsman(client) => Err(Error::new(
-                ErrorKind::NotSupported,
-                format!("Listing the classes of {} is not supported; name the class instead", client.computer()),
-            )),
+            Backend::Wsman(_) => Ok(self.classes(namespace, None)?.into_iter().map(|c| c.name).collect()),
+        }
+    }
+
+    /// The declaration of `class_name` in `namespace` (None = root/cimv2; Get-CimClass): over
+    /// WS-Management a GetClass, locally the provider's declaration.
+    /// Errors: SessionRemoved, InvalidNamespace, InvalidClass; the server's faults, network errors.
+    pub fn get_class(&self, namespace: Option<&str>, class_name: &str, cancel: Option<&Cancel>) -> Result<Arc<ClassSchema>> {
+        self.check_live()?;
+        let namespace = namespace.unwrap_or(DEFAULT_NAMESPACE);
+        match &self.backend {
+            Backend::Local => Ok(Arc::new(local::class(namespace, class_name)?)),
+            Backend::Wsman(client) => client.get_class(namespace, class_name, cancel),
+        }
+    }
+
+    /// Every class declaration in `namespace` (None = root/cimv2; Get-CimClass with a wildcard).
+    /// Errors: SessionRemoved, InvalidNamespace; over WS-Management the server's faults (not every
+    /// server enumerates classes) and network errors.
+    pub fn classes(&self, namespace: Option<&str>, cancel: Option<Arc<Cancel>>) -> Result<Vec<ClassSchema>> {
+        self.check_live()?;
+        let namespace = namespace.unwrap_or(DEFAULT_NAMESPACE);
+        match &self.backend {
+            Backend::Local => local::classes(namespace),
+            Backend::Wsman(client) => client.classes(namespace, cancel),
         }
     }
 

@@ -5,7 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use remote_sessions::cim::{CimDateTime, CimType, CimValue};
-use remote_sessions::wsman::binding::{self, ClassSchema, Origin, PropertySchema};
+use remote_sessions::wsman::binding::{self, qualifier, ClassSchema, Origin, PropertySchema};
 use remote_sessions::wsman::reply::{self, Reply};
 use remote_sessions::ErrorKind;
 
@@ -128,10 +128,11 @@ fn class_declaration_types_the_values() {
 }
 
 fn all_types_schema() -> ClassSchema {
-    let p = |name: &str, cim_type| PropertySchema { name: name.into(), cim_type, key: name == "v_Key" };
+    let p = |name: &str, cim_type| PropertySchema { qualifiers: if name == "v_Key" { qualifier::KEY } else { 0 }, ..PropertySchema::new(name, cim_type) };
     ClassSchema {
         name: "TestClass_AllDMTFTypes".into(),
         superclass: None,
+        qualifiers: 0,
         methods: Vec::new(),
         properties: vec![
             p("v_Key", CimType::UInt32),

@@ -11,6 +11,33 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// A key property.
+#define KEY 1
+
+// An in-parameter of a method.
+#define IN 2
+
+// An out-parameter of a method.
+#define OUT 4
+
+// A property or parameter that must have a value.
+#define REQUIRED 8
+
+// A static method (invoked on the class, not an instance).
+#define STATIC 16
+
+// A class that has no instances of its own.
+#define ABSTRACT 32
+
+// An association class.
+#define ASSOCIATION 64
+
+// A readable property.
+#define READ 128
+
+// A writable property.
+#define WRITE 256
+
 // Operation flag: only key properties (Get-CimInstance -KeyOnly).
 #define RSESS_OPERATION_KEYS_ONLY 1
 
@@ -22,6 +49,33 @@
 
 // Property flag: the property has no value.
 #define RSESS_PROPERTY_NULL 2
+
+// Qualifier bit: a key property.
+#define RSESS_QUALIFIER_KEY 1
+
+// Qualifier bit: an in-parameter.
+#define RSESS_QUALIFIER_IN 2
+
+// Qualifier bit: an out-parameter.
+#define RSESS_QUALIFIER_OUT 4
+
+// Qualifier bit: a property or parameter that must have a value.
+#define RSESS_QUALIFIER_REQUIRED 8
+
+// Qualifier bit: a static method.
+#define RSESS_QUALIFIER_STATIC 16
+
+// Qualifier bit: an abstract class.
+#define RSESS_QUALIFIER_ABSTRACT 32
+
+// Qualifier bit: an association class.
+#define RSESS_QUALIFIER_ASSOCIATION 64
+
+// Qualifier bit: a readable property.
+#define RSESS_QUALIFIER_READ 128
+
+// Qualifier bit: a writable property.
+#define RSESS_QUALIFIER_WRITE 256
 
 // [`rsess_cim_session_new`] flag: register the session without testing the connection (New-CimSession
 // -SkipTestConnection); nothing goes on the wire until the session is used.
@@ -101,6 +155,12 @@ typedef struct rsess_cim_session rsess_cim_session;
 
 // The result of [`rsess_cim_session_find`]: sessions ordered by Id, and the values that found nothing.
 typedef struct rsess_cim_session_list rsess_cim_session_list;
+
+// One class declaration: name, superclass, qualifiers, properties, methods, and where it came from.
+typedef struct rsess_class rsess_class;
+
+// Class declarations of a namespace, read with [`rsess_class_list_len`] and [`rsess_class_list_get`].
+typedef struct rsess_class_list rsess_class_list;
 
 // A credential for New-CimSession: an authentication mechanism and, optionally, a user name and
 // password. The password is kept only in the library and never shown in errors.
@@ -285,6 +345,91 @@ const char *rsess_version(void);
 // # Safety
 // `s` is NULL or a string this library returned and that was not freed yet.
 void rsess_string_free(char *s);
+
+// Reads the declaration of `class_name` in `ns` (NULL = `root/cimv2`) on session `s` into `*out`
+// (free it with [`rsess_class_free`]): over WS-Management a GetClass (DSP0227 §8.1, CIM-XML), locally
+// the provider's declaration. `cancel` (NULL = none) stops it.
+// Errors: INVALID_CLASS, INVALID_NAMESPACE, SESSION_REMOVED, NULL_ARGUMENT; over WS-Management as for
+// `rsess_cim_enumerate`.
+rsess_result rsess_cim_get_class(const rsess_cim_session *s,
+                                 const char *ns,
+                                 const char *class_name,
+                                 const rsess_cancel *cancel,
+                                 rsess_class **out,
+                                 rsess_error **err);
+
+// Reads every class declaration in `ns` (NULL = `root/cimv2`) on session `s` into `*out` (free it with
+// [`rsess_class_list_free`]): over WS-Management an Enumerate of the CIM-XML class resource, which
+// not every server offers (OMI answers with a fault). Errors: as for [`rsess_cim_get_class`].
+rsess_result rsess_cim_classes(const rsess_cim_session *s,
+                               const char *ns,
+                               const rsess_cancel *cancel,
+                               rsess_class_list **out,
+                               rsess_error **err);
+
+// How many declarations the list holds.
+rsess_result rsess_class_list_len(const rsess_class_list *l, size_t *out);
+
+// Declaration `index` of the list as a new handle in `*out` (free it with [`rsess_class_free`]; it
+// outlives the list). Errors: INVALID_ARGUMENT when `index` is out of range.
+rsess_result rsess_class_list_get(const rsess_class_list *l, size_t index, rsess_class **out);
+
+// Frees a list (declarations taken from it stay valid). NULL and stale handles are ignored.
+void rsess_class_list_free(rsess_class_list *l);
+
+// Frees a declaration. NULL and stale handles are ignored.
+void rsess_class_free(rsess_class *c);
+
+// The class name, e.g. `"Win32_Process"`.
+rsess_result rsess_class_name(const rsess_class *c, char **out);
+
+// The superclass name, or NULL in `*out` for a class without one.
+rsess_result rsess_class_superclass(const rsess_class *c, char **out);
+
+// The namespace the declaration was read from, in slash form.
+rsess_result rsess_class_namespace(const rsess_class *c, char **out);
+
+// The server the declaration was read from (the session's computer name, or this machine's name).
+rsess_result rsess_class_server_name(const rsess_class *c, char **out);
+
+// The class's qualifiers as `RSESS_QUALIFIER_*` bits (ABSTRACT, ASSOCIATION).
+rsess_result rsess_class_qualifiers(const rsess_class *c, uint32_t *out);
+
+// How many properties the class declares.
+rsess_result rsess_class_property_count(const rsess_class *c, size_t *out);
+
+// Declared property `p`: its name, CIM type (`RSESS_CIM_TYPE_*`), qualifiers (`RSESS_QUALIFIER_*`:
+// KEY, REQUIRED, READ, WRITE) and, for references, the class referred to (NULL when undeclared). Any
+// out pointer may be NULL to skip that item; strings are freed with `rsess_string_free`.
+// Errors: INVALID_ARGUMENT when `p` is out of range.
+rsess_result rsess_class_property(const rsess_class *c,
+                                  size_t p,
+                                  char **name,
+                                  rsess_cim_type *cim_type,
+                                  uint32_t *qualifiers,
+                                  char **reference_class);
+
+// How many methods the class declares.
+rsess_result rsess_class_method_count(const rsess_class *c, size_t *out);
+
+// Declared method `m`: its name, return type, qualifiers (`RSESS_QUALIFIER_STATIC`) and number of
+// parameters. Any out pointer may be NULL. Errors: INVALID_ARGUMENT when `m` is out of range.
+rsess_result rsess_class_method(const rsess_class *c,
+                                size_t m,
+                                char **name,
+                                rsess_cim_type *return_type,
+                                uint32_t *qualifiers,
+                                size_t *parameter_count);
+
+// Parameter `p` of method `m`, as [`rsess_class_property`] gives a property (qualifiers IN, OUT,
+// REQUIRED). Errors: INVALID_ARGUMENT when `m` or `p` is out of range.
+rsess_result rsess_class_parameter(const rsess_class *c,
+                                   size_t m,
+                                   size_t p,
+                                   char **name,
+                                   rsess_cim_type *cim_type,
+                                   uint32_t *qualifiers,
+                                   char **reference_class);
 
 // Frees an error. NULL and stale handles are ignored.
 void rsess_error_free(rsess_error *e);

@@ -85,6 +85,51 @@ public sealed class NativeCimSession : IDisposable
     }
 
     /// <summary>
+    /// The instances associated with the instance of <paramref name="className"/> that has the given key
+    /// values (CIM Associators; DSP0227 §8.2 over WS-Management), optionally only through associations of
+    /// class <paramref name="associationClass"/>, the source playing <paramref name="role"/>, results of
+    /// class <paramref name="resultClass"/> playing <paramref name="resultRole"/> (null = any). Streamed as
+    /// <see cref="Enumerate"/>; <see cref="OperationFlags.KeysOnly"/> gives only the results' keys. The
+    /// local provider serves no associations (no instances). <paramref name="className"/> may be a
+    /// resource URI (containing <c>://</c>), which then names the source as is.
+    /// </summary>
+    /// <exception cref="RemoteSessionsException">InvalidNamespace, InvalidClass, SessionRemoved,
+    /// InvalidArgument (Shallow); over WS-Management the server's faults and network failures, Cancelled.</exception>
+    public IEnumerable<CimInstanceData> Associators(string? ns, string className, IReadOnlyList<(string Name, string Value)> keys,
+        string? associationClass = null, string? resultClass = null, string? role = null, string? resultRole = null,
+        OperationFlags flags = OperationFlags.None, CancelToken? cancel = null)
+    {
+        using var none = new CancelHandle();
+        InstanceIterHandle it = Native.WithUtf8Array(keys.Select(k => k.Name).ToArray(), names =>
+            Native.WithUtf8Array(keys.Select(k => k.Value).ToArray(), values =>
+            {
+                Native.Check(NativeMethods.rsess_cim_associators(Handle, ns, className, names, values, (nuint)keys.Count,
+                    associationClass, role, resultClass, resultRole, flags, cancel?.Handle ?? none, out InstanceIterHandle i, out IntPtr err), err);
+                return i;
+            }));
+        return Drain(it);
+    }
+
+    /// <summary>
+    /// The association instances that refer to the instance named as for <see cref="Associators"/> (CIM
+    /// References), optionally only of class <paramref name="resultClass"/> with the source playing
+    /// <paramref name="role"/>. Streamed, flags and errors as for <see cref="Associators"/>.
+    /// </summary>
+    public IEnumerable<CimInstanceData> References(string? ns, string className, IReadOnlyList<(string Name, string Value)> keys,
+        string? resultClass = null, string? role = null, OperationFlags flags = OperationFlags.None, CancelToken? cancel = null)
+    {
+        using var none = new CancelHandle();
+        InstanceIterHandle it = Native.WithUtf8Array(keys.Select(k => k.Name).ToArray(), names =>
+            Native.WithUtf8Array(keys.Select(k => k.Value).ToArray(), values =>
+            {
+                Native.Check(NativeMethods.rsess_cim_references(Handle, ns, className, names, values, (nuint)keys.Count,
+                    resultClass, role, flags, cancel?.Handle ?? none, out InstanceIterHandle i, out IntPtr err), err);
+                return i;
+            }));
+        return Drain(it);
+    }
+
+    /// <summary>
     /// Invokes <paramref name="method"/> of <paramref name="className"/> on the instance with the given
     /// key values, or statically when <paramref name="keys"/> is empty, with in-parameters given as
     /// name, CIM type and value (see <see cref="CimValues.Format"/>). The result's properties are

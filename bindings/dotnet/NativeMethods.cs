@@ -66,6 +66,12 @@ internal static partial class NativeMethods
     internal static partial ResultCode rsess_cim_query(CimSessionHandle s, string? ns, string? dialect, string query, OperationFlags flags, CancelHandle cancel, out InstanceIterHandle iter, out IntPtr error);
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial ResultCode rsess_cim_get_instance(CimSessionHandle s, string? ns, string className, IntPtr[] keyNames, IntPtr[] keyValues, nuint count, CancelHandle cancel, out InstanceHandle instance, out IntPtr error);
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial ResultCode rsess_cim_associators(CimSessionHandle s, string? ns, string className, IntPtr[] keyNames, IntPtr[] keyValues, nuint count,
+        string? associationClass, string? role, string? resultClass, string? resultRole, OperationFlags flags, CancelHandle cancel, out InstanceIterHandle iter, out IntPtr error);
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial ResultCode rsess_cim_references(CimSessionHandle s, string? ns, string className, IntPtr[] keyNames, IntPtr[] keyValues, nuint count,
+        string? resultClass, string? role, OperationFlags flags, CancelHandle cancel, out InstanceIterHandle iter, out IntPtr error);
     [LibraryImport(Library)] internal static partial ResultCode rsess_params_new(out ParamsHandle p);
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial ResultCode rsess_params_add(ParamsHandle p, string name, CimType type, IntPtr[] values, nuint count);

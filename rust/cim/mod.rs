@@ -1,7 +1,8 @@
 //! Typed CIM values and instances (DMTF DSP0004 types, numbered as .NET's
 //! `Microsoft.Management.Infrastructure.CimType` so PowerShell users see the names they know), and the
-//! WQL parser/evaluator in [`wql`].
+//! WQL parser/evaluator in [`wql`], and class declarations in [`class`].
 
+pub mod class;
 pub mod wql;
 
 use std::fmt;

@@ -33,6 +33,8 @@ pub(crate) enum Object {
     /// Method parameters being built, in order.
     Params(Vec<CimProperty>),
     Instance(CimInstance),
+    Class(super::class::ClassDecl),
+    ClassList(Vec<super::class::ClassDecl>),
     Error(Error),
     /// Shared so a blocking receive runs outside the table lock.
     Transport(Arc<ProcessTransport>),

@@ -58,7 +58,7 @@ pub extern "C" fn rsess_cancel_free(c: *mut rsess_cancel) {
     guard_void(|| drop(handles::free(c, |o| matches!(o, Object::Cancel(_)))));
 }
 
-fn cancel_of(c: *const rsess_cancel) -> Result<Option<Arc<Cancel>>> {
+pub(crate) fn cancel_of(c: *const rsess_cancel) -> Result<Option<Arc<Cancel>>> {
     if c.is_null() {
         return Ok(None);
     }

@@ -12,6 +12,7 @@
 
 #![allow(non_camel_case_types)]
 
+mod class;
 mod error;
 pub(crate) mod handles;
 mod instance;
@@ -26,6 +27,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use crate::error::{Error, ErrorKind, Result};
 use handles::Object;
 
+pub use class::*;
 pub use error::*;
 pub use instance::*;
 pub use pssession::*;
@@ -156,6 +158,25 @@ pub const RSESS_OPERATION_SHALLOW: u32 = 2;
 pub const RSESS_PROPERTY_KEY: u32 = 1;
 /// Property flag: the property has no value.
 pub const RSESS_PROPERTY_NULL: u32 = 2;
+
+/// Qualifier bit: a key property.
+pub const RSESS_QUALIFIER_KEY: u32 = 1;
+/// Qualifier bit: an in-parameter.
+pub const RSESS_QUALIFIER_IN: u32 = 2;
+/// Qualifier bit: an out-parameter.
+pub const RSESS_QUALIFIER_OUT: u32 = 4;
+/// Qualifier bit: a property or parameter that must have a value.
+pub const RSESS_QUALIFIER_REQUIRED: u32 = 8;
+/// Qualifier bit: a static method.
+pub const RSESS_QUALIFIER_STATIC: u32 = 16;
+/// Qualifier bit: an abstract class.
+pub const RSESS_QUALIFIER_ABSTRACT: u32 = 32;
+/// Qualifier bit: an association class.
+pub const RSESS_QUALIFIER_ASSOCIATION: u32 = 64;
+/// Qualifier bit: a readable property.
+pub const RSESS_QUALIFIER_READ: u32 = 128;
+/// Qualifier bit: a writable property.
+pub const RSESS_QUALIFIER_WRITE: u32 = 256;
 
 /// The library version, e.g. `"0.1.0"`: a static string, never freed.
 #[no_mangle]

@@ -15,6 +15,7 @@ mod processor;
 mod service;
 pub(crate) mod system;
 
+use crate::cim::class::{qualifier, ClassSchema, PropertySchema};
 use crate::cim::{wql, CimInstance, CimValue};
 use crate::error::{Error, Result};
 
@@ -143,6 +144,52 @@ pub fn query(namespace: &str, query: &wql::Query, flags: OperationFlags) -> Resu
     Ok(instances)
 }
 
+/// The declaration of `class_name` in `namespace` (Get-CimClass), as this provider serves it: a Win32_
+/// class declares the properties its instances carry (types and keys as read); a CIM_ ancestor
+/// declares the properties every served class derived from it has. Every property is readable
+/// (qualifier READ); no class declares methods. Errors: InvalidNamespace, InvalidClass, Io.
+pub fn class(namespace: &str, class_name: &str) -> Result<ClassSchema> {
+    check_namespace(namespace)?;
+    let machine = system::Machine::read();
+    let derived = classes_for(class_name, false)?;
+    let mut declared: Option<Vec<PropertySchema>> = None;
+    for c in &derived {
+        let own = declared_properties(c, &machine)?;
+        declared = Some(match declared {
+            None => own,
+            Some(common) => common.into_iter().filter(|p| own.iter().any(|o| o.name == p.name)).collect(),
+        });
+    }
+    let (name, superclass) = CLASSES
+        .iter()
+        .find_map(|c| {
+            let chain: Vec<&str> = std::iter::once(c.name).chain(c.superclasses.iter().copied()).collect();
+            let at = chain.iter().position(|n| n.eq_ignore_ascii_case(class_name))?;
+            Some((chain[at].to_string(), chain.get(at + 1).map(|s| s.to_string())))
+        })
+        .ok_or_else(|| Error::invalid_class(class_name))?;
+    Ok(ClassSchema { name, superclass, properties: declared.unwrap_or_default(), ..ClassSchema::default() })
+}
+
+/// Every class declaration in `namespace`, in [`class_names`] order. Errors: InvalidNamespace, Io.
+pub fn classes(namespace: &str) -> Result<Vec<ClassSchema>> {
+    class_names(namespace)?.iter().map(|name| class(namespace, name)).collect()
+}
+
+/// The properties a served class's instances carry, as declarations (from its first instance).
+fn declared_properties(class: &ClassDef, machine: &system::Machine) -> Result<Vec<PropertySchema>> {
+    let instances = (class.read)(machine)?;
+    let Some(first) = instances.first() else { return Ok(Vec::new()) };
+    Ok(first
+        .properties
+        .iter()
+        .map(|p| PropertySchema {
+            qualifiers: qualifier::READ | if p.key { qualifier::KEY } else { 0 },
+            ..PropertySchema::new(p.name.clone(), p.cim_type)
+        })
+        .collect())
+}
+
 fn keep_keys_only(instance: &mut CimInstance) {
     instance.properties.retain(|p| p.key);
 }
@@ -172,6 +219,21 @@ mod tests {
         assert!(shallow.is_empty());
         let elements = enumerate("root/cimv2", "CIM_LogicalElement", OperationFlags::default()).unwrap();
         assert!(elements.iter().any(|i| i.class_name == "Win32_OperatingSystem"));
+    }
+
+    #[test]
+    fn class_declarations_follow_the_instances() {
+        let process = class("root\\cimv2", "win32_process").unwrap();
+        assert_eq!(process.name, "Win32_Process");
+        assert_eq!(process.superclass.as_deref(), Some("CIM_Process"));
+        assert!(process.property("Handle").unwrap().is_key());
+        assert_eq!(process.property("ProcessId").unwrap().cim_type, crate::cim::CimType::UInt32);
+        let element = class("root/cimv2", "CIM_ManagedSystemElement").unwrap();
+        assert_eq!(element.superclass, None);
+        assert!(element.property("Caption").is_some() || element.properties.is_empty());
+        assert!(element.properties.iter().all(|p| process.property(&p.name).is_some()));
+        assert_eq!(class("root/cimv2", "Win32_Nothing").unwrap_err().kind, ErrorKind::InvalidClass);
+        assert_eq!(classes("root/cimv2").unwrap().len(), class_names("root/cimv2").unwrap().len());
     }
 
     #[test]

@@ -12,51 +12,7 @@ use super::{NS_ADDRESSING, NS_CIM_COMMON, NS_WSMAN, NS_XSI};
 use crate::cim::{days_from_civil, CimDateTime, CimInstance, CimProperty, CimType, CimValue};
 use crate::error::{Error, ErrorKind, Result};
 
-/// A class declaration: its name, superclass, properties and methods with their declared types.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ClassSchema {
-    pub name: String,
-    pub superclass: Option<String>,
-    pub properties: Vec<PropertySchema>,
-    pub methods: Vec<MethodSchema>,
-}
-
-/// A declared method (CIM-XML `METHOD`): its return type and parameters (in and out alike).
-#[derive(Debug, Clone, PartialEq)]
-pub struct MethodSchema {
-    pub name: String,
-    pub return_type: CimType,
-    pub parameters: Vec<PropertySchema>,
-}
-
-impl MethodSchema {
-    /// The declaration that types a method's output: `ReturnValue` and every parameter.
-    pub fn output_schema(&self) -> ClassSchema {
-        let mut properties = vec![PropertySchema { name: "ReturnValue".into(), cim_type: self.return_type, key: false }];
-        properties.extend(self.parameters.iter().cloned());
-        ClassSchema { name: format!("{}_OUTPUT", self.name), superclass: None, properties, methods: Vec::new() }
-    }
-}
-
-/// One declared property (CIM-XML `PROPERTY`, `PROPERTY.ARRAY`, `PROPERTY.REFERENCE`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct PropertySchema {
-    pub name: String,
-    pub cim_type: CimType,
-    pub key: bool,
-}
-
-impl ClassSchema {
-    /// The declared property called `name` (case-insensitive).
-    pub fn property(&self, name: &str) -> Option<&PropertySchema> {
-        self.properties.iter().find(|p| p.name.eq_ignore_ascii_case(name))
-    }
-
-    /// The declared method called `name` (case-insensitive).
-    pub fn method(&self, name: &str) -> Option<&MethodSchema> {
-        self.methods.iter().find(|m| m.name.eq_ignore_ascii_case(name))
-    }
-}
+pub use crate::cim::class::{qualifier, ClassSchema, MethodSchema, PropertySchema};
 
 /// Reads a CIM-XML `CLASS` element (DSP0201 §3.2.4.x) as a GetClass reply carries it.
 /// Errors: BadReply when `class` is not a CLASS element.
@@ -64,7 +20,6 @@ pub fn class_schema(class: &Element) -> Result<ClassSchema> {
     if class.name != "CLASS" {
         return Err(Error::new(ErrorKind::BadReply, format!("The class reply holds '{}', not a CLASS", class.name)));
     }
-    let properties = declarations(class, "PROPERTY");
     let methods = class
         .children
         .iter()
@@ -72,15 +27,28 @@ pub fn class_schema(class: &Element) -> Result<ClassSchema> {
         .map(|m| MethodSchema {
             name: m.attr("", "NAME").unwrap_or_default().to_string(),
             return_type: m.attr("", "TYPE").map_or(CimType::UInt32, type_of_cimxml),
+            qualifiers: qualifiers_of(m),
             parameters: declarations(m, "PARAMETER"),
         })
         .collect();
     Ok(ClassSchema {
         name: class.attr("", "NAME").unwrap_or_default().to_string(),
         superclass: class.attr("", "SUPERCLASS").map(str::to_string),
-        properties,
+        qualifiers: qualifiers_of(class),
+        properties: declarations(class, "PROPERTY"),
         methods,
     })
+}
+
+/// The [`qualifier`] bits of an element's `QUALIFIER` children that are true (a boolean qualifier
+/// without a VALUE is true, DSP0201 §3.2.6.x).
+fn qualifiers_of(e: &Element) -> u32 {
+    e.children
+        .iter()
+        .filter(|q| q.name == "QUALIFIER")
+        .filter(|q| q.child_local("VALUE").map_or(true, |v| v.trimmed().eq_ignore_ascii_case("true")))
+        .filter_map(|q| qualifier::bit(q.attr("", "NAME").unwrap_or_default()))
+        .fold(0, |bits, b| bits | b)
 }
 
 /// The `PROPERTY*` (or `PARAMETER*`) declarations among `parent`'s children, by `kind`.
@@ -95,10 +63,9 @@ fn declarations(parent: &Element, kind: &str) -> Vec<PropertySchema> {
             ".REFARRAY" => (true, true),
             _ => continue,
         };
-        let qualifier = |name: &str| {
-            p.children.iter().find(|q| q.name == "QUALIFIER" && q.attr("", "NAME").map_or(false, |n| n.eq_ignore_ascii_case(name)))
-        };
-        let embedded = qualifier("EmbeddedInstance").is_some() || qualifier("EmbeddedObject").is_some();
+        let embedded = p.children.iter().any(|q| {
+            q.name == "QUALIFIER" && q.attr("", "NAME").map_or(false, |n| n.eq_ignore_ascii_case("EmbeddedInstance") || n.eq_ignore_ascii_case("EmbeddedObject"))
+        });
         let scalar = if reference {
             CimType::Reference
         } else if embedded {
@@ -106,13 +73,11 @@ fn declarations(parent: &Element, kind: &str) -> Vec<PropertySchema> {
         } else {
             p.attr("", "TYPE").map_or(CimType::String, type_of_cimxml)
         };
-        let key = qualifier("Key").map_or(false, |q| {
-            q.child_local("VALUE").map_or(true, |v| v.trimmed().eq_ignore_ascii_case("true"))
-        });
         properties.push(PropertySchema {
             name: p.attr("", "NAME").unwrap_or_default().to_string(),
             cim_type: if array { scalar.array_of() } else { scalar },
-            key,
+            qualifiers: qualifiers_of(p),
+            reference_class: p.attr("", "REFERENCECLASS").map(str::to_string),
         });
     }
     properties
@@ -216,7 +181,7 @@ pub fn instance(item: &Element, origin: Origin<'_>, schema: Option<&ClassSchema>
         // Properties the class declares but the reply left out (a projection, or KeyOnly) stay absent,
         // as Windows shows only what came back; mark the keys the schema knows.
         for p in properties.iter_mut() {
-            p.key = schema.property(&p.name).map_or(false, |d| d.key);
+            p.key = schema.property(&p.name).map_or(false, PropertySchema::is_key);
         }
     }
     Ok(CimInstance {
@@ -495,7 +460,7 @@ mod tests {
         let xml = r#"<CLASS NAME="P" SUPERCLASS="B"><PROPERTY NAME="Key" TYPE="uint32"><QUALIFIER NAME="Key" TYPE="boolean"><VALUE>true</VALUE></QUALIFIER></PROPERTY><PROPERTY.ARRAY NAME="Tags" TYPE="string"/><PROPERTY.REFERENCE NAME="Peer" REFERENCECLASS="P"/><METHOD NAME="Add" TYPE="uint32"><PARAMETER NAME="X" TYPE="real32"/><PARAMETER.ARRAY NAME="Out" TYPE="sint64"/></METHOD></CLASS>"#;
         let schema = class_schema(&crate::wsman::xml::parse(xml, "class").unwrap()).unwrap();
         assert_eq!(schema.superclass.as_deref(), Some("B"));
-        let kinds: Vec<_> = schema.properties.iter().map(|p| (p.name.as_str(), p.cim_type, p.key)).collect();
+        let kinds: Vec<_> = schema.properties.iter().map(|p| (p.name.as_str(), p.cim_type, p.is_key())).collect();
         assert_eq!(kinds, [("Key", CimType::UInt32, true), ("Tags", CimType::StringArray, false), ("Peer", CimType::Reference, false)]);
         let out = schema.method("add").unwrap().output_schema();
         let kinds: Vec<_> = out.properties.iter().map(|p| (p.name.as_str(), p.cim_type)).collect();

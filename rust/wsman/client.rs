@@ -375,6 +375,41 @@ impl WsmanClient {
         Ok(result)
     }
 
+    /// GetClass (DSP0227 §8.1 over the CIM-XML resource URI; Get-CimClass): the declaration of
+    /// `class_name` in `namespace`, always fetched (and then cached for typing values).
+    /// Errors: InvalidClass, InvalidNamespace and the server's other faults, network errors, Cancelled;
+    /// BadReply when the reply holds no CLASS.
+    pub fn get_class(&self, namespace: &str, class_name: &str, cancel: Option<&Cancel>) -> Result<Arc<ClassSchema>> {
+        let namespace = namespace.replace('\\', "/");
+        let selectors = vec![
+            (envelope::NAMESPACE_SELECTOR.to_string(), namespace.clone()),
+            ("ClassName".to_string(), class_name.to_string()),
+        ];
+        let reply = block_on(cancel, async { self.send(envelope::ACTION_GET, envelope::CLASS_RESOURCE_URI, &selectors, "").await })?;
+        let class = reply
+            .payload()
+            .ok_or_else(|| Error::new(ErrorKind::BadReply, format!("{}: the reply to GetClass holds no class", self.computer)))?;
+        let schema = Arc::new(binding::class_schema(class).map_err(|e| e.context(&self.computer))?);
+        let key = (self.url.to_string(), namespace.to_lowercase(), class_name.to_lowercase());
+        SCHEMAS.lock().unwrap_or_else(|p| p.into_inner()).insert(key, Some(Arc::clone(&schema)));
+        Ok(schema)
+    }
+
+    /// Every class declaration in `namespace` (an Enumerate of the CIM-XML resource URI; Get-CimClass
+    /// with a wildcard), in the server's order.
+    /// Errors: the server's faults (many servers, OMI among them, do not enumerate classes), network
+    /// errors, Cancelled; BadReply for an item that is no CLASS.
+    pub fn classes(self: &Arc<Self>, namespace: &str, cancel: Option<Arc<Cancel>>) -> Result<Vec<ClassSchema>> {
+        let namespace = namespace.replace('\\', "/");
+        let body = envelope::enumerate_body(true, self.max_elements, EnumerationMode::Objects, None);
+        let mut e = self.start_enumeration(namespace, envelope::CLASS_RESOURCE_URI.to_string(), "", false, &body, cancel)?;
+        let mut classes = Vec::new();
+        while let Some(item) = e.next_element()? {
+            classes.push(binding::class_schema(binding::instance_element(&item)).map_err(|err| err.context(&self.computer))?);
+        }
+        Ok(classes)
+    }
+
     /// The class declaration of `class_name`, from this endpoint's cache or fetched with GetClass;
     /// None when the server does not give one (the values then stay untyped).
     pub fn class_schema(&self, namespace: &str, class_name: &str, cancel: Option<&Cancel>) -> Result<Option<Arc<ClassSchema>>> {
@@ -382,15 +417,8 @@ impl WsmanClient {
         if let Some(known) = SCHEMAS.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
             return Ok(known.clone());
         }
-        let selectors = vec![
-            (envelope::NAMESPACE_SELECTOR.to_string(), namespace.to_string()),
-            ("ClassName".to_string(), class_name.to_string()),
-        ];
-        let fetched = block_on(cancel, async {
-            self.send(envelope::ACTION_GET, envelope::CLASS_RESOURCE_URI, &selectors, "").await
-        });
-        let schema = match fetched {
-            Ok(reply) => reply.payload().and_then(|c| binding::class_schema(c).ok()).map(Arc::new),
+        let schema = match self.get_class(namespace, class_name, cancel) {
+            Ok(schema) => Some(schema),
             // Cancellation and a dead server are the caller's errors, not "this server has no classes".
             Err(e) if matches!(e.kind, ErrorKind::Cancelled | ErrorKind::ConnectionFailed | ErrorKind::Timeout | ErrorKind::TlsFailed | ErrorKind::AccessDenied) => return Err(e),
             Err(_) => None,
@@ -492,16 +520,24 @@ impl Enumeration {
     /// released when dropped).
     /// Errors: the server's faults, network errors, Cancelled, BadReply for an item that is no instance.
     pub fn next(&mut self) -> Result<Option<CimInstance>> {
+        while let Some(item) = self.next_element()? {
+            let instance = self.instance(&item)?;
+            if self.shallow && !self.requested_class.is_empty() && !instance.class_name.eq_ignore_ascii_case(&self.requested_class) {
+                continue;
+            }
+            return Ok(Some(instance));
+        }
+        Ok(None)
+    }
+
+    /// The next item as the server sent it, or None at the end; Pulls and cancellation as for [`Enumeration::next`].
+    fn next_element(&mut self) -> Result<Option<Element>> {
         if self.cancel.as_deref().map_or(false, Cancel::is_cancelled) {
             return Err(cancelled_error());
         }
         loop {
             if let Some(item) = self.items.pop_front() {
-                let instance = self.instance(&item)?;
-                if self.shallow && !self.requested_class.is_empty() && !instance.class_name.eq_ignore_ascii_case(&self.requested_class) {
-                    continue;
-                }
-                return Ok(Some(instance));
+                return Ok(Some(item));
             }
             let Some(context) = self.context.take() else { return Ok(None) };
             let body = envelope::pull_body(&context, self.client.max_elements);

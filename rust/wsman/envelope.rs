@@ -38,8 +38,12 @@ pub const DIALECT_ASSOCIATION: &str = "http://schemas.dmtf.org/wbem/wsman/1/cimb
 pub const NAMESPACE_SELECTOR: &str = "__cimnamespace";
 
 /// Resource URI of a CIM class, as Windows' CIM client writes it: DMTF's schema URI for `CIM_` classes,
-/// Microsoft's for every other class (DSP0227 §7.2, MS-WSMV 3.1.4.1.x).
+/// Microsoft's for every other class (DSP0227 §7.2, MS-WSMV 3.1.4.1.x). A name that already is a URI
+/// (contains `://`, as a cmdlet's -ResourceUri) is returned as is.
 pub fn class_resource_uri(class_name: &str) -> String {
+    if class_name.contains("://") {
+        return class_name.to_string();
+    }
     let base = if class_name.len() >= 4 && class_name[..4].eq_ignore_ascii_case("CIM_") {
         "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/"
     } else {
@@ -289,6 +293,7 @@ mod tests {
     fn resource_uris_follow_the_windows_client() {
         assert_eq!(class_resource_uri("CIM_Process"), "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_Process");
         assert_eq!(class_resource_uri("Win32_Process"), "http://schemas.microsoft.com/wbem/wscim/1/cim-schema/2/Win32_Process");
+        assert_eq!(class_resource_uri("http://x/wmi/root/cimv2/Win32_Service"), "http://x/wmi/root/cimv2/Win32_Service");
     }
 
     #[test]

@@ -276,12 +276,69 @@ static void operations_and_their_arguments(void) {
     rsess_cim_session_free(s);
 }
 
+/* Local class declarations and associations: the provider's declarations, no associations, and the
+ * class handles' own misuse (wrong kind, freed, out of range). */
+static void local_classes_and_associations(void) {
+    rsess_scope *scope = NULL;
+    rsess_scope_new(&scope);
+    rsess_cim_session *s = new_session(scope);
+    rsess_class *c = NULL;
+    CHECK(rsess_cim_get_class(s, NULL, "win32_process", NULL, &c, NULL) == RSESS_RESULT_OK && c != NULL);
+    char *name = NULL, *super = NULL;
+    CHECK(rsess_class_name(c, &name) == RSESS_RESULT_OK && strcmp(name, "Win32_Process") == 0);
+    CHECK(rsess_class_superclass(c, &super) == RSESS_RESULT_OK && super != NULL && strcmp(super, "CIM_Process") == 0);
+    rsess_string_free(name);
+    rsess_string_free(super);
+    size_t count = 0, keys = 0;
+    CHECK(rsess_class_property_count(c, &count) == RSESS_RESULT_OK && count > 5);
+    for (size_t p = 0; p < count; p++) {
+        uint32_t q = 0;
+        CHECK(rsess_class_property(c, p, NULL, NULL, &q, NULL) == RSESS_RESULT_OK && (q & RSESS_QUALIFIER_READ));
+        if (q & RSESS_QUALIFIER_KEY) keys++;
+    }
+    CHECK(keys >= 1);
+    CHECK(rsess_class_method(c, 0, NULL, NULL, NULL, NULL) == RSESS_RESULT_INVALID_ARGUMENT);
+    CHECK(rsess_class_parameter(c, 0, 0, NULL, NULL, NULL, NULL) == RSESS_RESULT_INVALID_ARGUMENT);
+    CHECK(rsess_instance_property_count((const rsess_instance *)c, &count) == RSESS_RESULT_INVALID_HANDLE);
+    rsess_class_free(c);
+    CHECK(rsess_class_property_count(c, &count) == RSESS_RESULT_INVALID_HANDLE);
+    rsess_class_free(c);
+
+    rsess_error *err = NULL;
+    CHECK(rsess_cim_get_class(s, NULL, "Win32_Nothing", NULL, &c, &err) == RSESS_RESULT_INVALID_CLASS && err != NULL);
+    rsess_error_free(err);
+    rsess_class_list *list = NULL;
+    CHECK(rsess_cim_classes(s, "root/cimv2", NULL, &list, NULL) == RSESS_RESULT_OK && list != NULL);
+    size_t n = 0;
+    CHECK(rsess_class_list_len(list, &n) == RSESS_RESULT_OK && n > 7);
+    CHECK(rsess_class_list_get(list, 0, &c) == RSESS_RESULT_OK && c != NULL);
+    rsess_class_list_free(list);
+    CHECK(rsess_class_name(c, &name) == RSESS_RESULT_OK && name != NULL); /* outlives the list */
+    rsess_string_free(name);
+    rsess_class_free(c);
+
+    /* The provider serves no associations: a valid request gives nothing, a bad class an error. */
+    const char *key_names[] = {"Handle"}, *key_values[] = {"1"};
+    rsess_instance_iter *it = NULL;
+    CHECK(rsess_cim_associators(s, NULL, "Win32_Process", key_names, key_values, 1, NULL, NULL, NULL, NULL, 0, NULL, &it, NULL) == RSESS_RESULT_OK);
+    rsess_instance *inst = NULL;
+    CHECK(rsess_instance_iter_next(it, &inst, NULL) == RSESS_RESULT_OK && inst == NULL);
+    rsess_instance_iter_free(it);
+    it = NULL;
+    CHECK(rsess_cim_references(s, NULL, "Win32_Process", key_names, key_values, 1, "Win32_Nothing", NULL, 0, NULL, &it, NULL) == RSESS_RESULT_INVALID_CLASS && it == NULL);
+    CHECK(rsess_cim_associators(NULL, NULL, "Win32_Process", key_names, key_values, 1, NULL, NULL, NULL, NULL, 0, NULL, &it, NULL) == RSESS_RESULT_NULL_ARGUMENT);
+    rsess_cim_session_remove(scope, s, NULL);
+    rsess_cim_session_free(s);
+    rsess_scope_free(scope);
+}
+
 int main(void) {
     null_arguments();
     stale_double_freed_and_wrong_kind_handles();
     removed_sessions();
     operations_and_their_arguments();
     bad_requests();
+    local_classes_and_associations();
     pssessions();
     printf("c-tests: %d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;

@@ -1,6 +1,6 @@
 /* C tests of CIM sessions over WS-Management against the replay server (tests/replay-server), which
  * answers only requests matching the recorded OMI traffic: a session tested with Identify, an
- * Enumerate, a WQL query typed by the class schema, associators and references, refused credentials, a closed port and cancelling
+ * Enumerate, a WQL query typed by the class schema, associators and references, a class declaration, refused credentials, a closed port and cancelling
  * an iterator. Run by tests/c/run.sh under valgrind: `wsman <port of rsess-replay>`. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -175,6 +175,43 @@ static void associations(unsigned port) {
     rsess_cim_session_free(s);
 }
 
+/* GetClass of MSFT_President as OMI declares it; listing classes is a fault on OMI. */
+static void class_declarations(unsigned port) {
+    rsess_cim_session *s = open_session(NULL, port, NULL, RSESS_SESSION_SKIP_TEST_CONNECTION);
+    rsess_class *c = NULL;
+    rsess_error *err = NULL;
+    CHECK(rsess_cim_get_class(s, "root\\cimv2", "MSFT_President", NULL, &c, &err) == RSESS_RESULT_OK && c != NULL);
+    char *name = NULL, *super = NULL, *ns = NULL, *server = NULL;
+    CHECK(rsess_class_name(c, &name) == RSESS_RESULT_OK && strcmp(name, "MSFT_President") == 0);
+    CHECK(rsess_class_superclass(c, &super) == RSESS_RESULT_OK && super == NULL);
+    CHECK(rsess_class_namespace(c, &ns) == RSESS_RESULT_OK && strcmp(ns, "root/cimv2") == 0);
+    CHECK(rsess_class_server_name(c, &server) == RSESS_RESULT_OK && strcmp(server, "127.0.0.1") == 0);
+    rsess_string_free(name);
+    rsess_string_free(ns);
+    rsess_string_free(server);
+    size_t count = 0, methods = 1;
+    CHECK(rsess_class_property_count(c, &count) == RSESS_RESULT_OK && count == 3);
+    CHECK(rsess_class_method_count(c, &methods) == RSESS_RESULT_OK && methods == 0);
+    const char *names[] = {"Key", "First", "Last"};
+    const rsess_cim_type types[] = {RSESS_CIM_TYPE_UINT32, RSESS_CIM_TYPE_STRING, RSESS_CIM_TYPE_STRING};
+    for (size_t p = 0; p < 3; p++) {
+        char *pn = NULL, *ref = NULL;
+        rsess_cim_type t = 0;
+        uint32_t q = 99;
+        CHECK(rsess_class_property(c, p, &pn, &t, &q, &ref) == RSESS_RESULT_OK && pn != NULL && strcmp(pn, names[p]) == 0);
+        CHECK(t == types[p] && q == 0 && ref == NULL);
+        rsess_string_free(pn);
+    }
+    CHECK(rsess_class_property(c, 3, NULL, NULL, NULL, NULL) == RSESS_RESULT_INVALID_ARGUMENT);
+    rsess_class_free(c);
+
+    rsess_class_list *list = NULL;
+    CHECK(rsess_cim_classes(s, "root/cimv2", NULL, &list, &err) != RSESS_RESULT_OK && list == NULL && err != NULL);
+    rsess_error_free(err);
+    rsess_cim_session_remove(NULL, s, NULL);
+    rsess_cim_session_free(s);
+}
+
 static void refused_and_unreachable(unsigned port) {
     rsess_credential *wrong = NULL;
     CHECK(rsess_credential_new(RSESS_AUTH_BASIC, USER, WRONG_PASSWORD, &wrong) == RSESS_RESULT_OK);
@@ -235,6 +272,7 @@ int main(int argc, char **argv) {
     }
     identify_and_enumerate(port);
     associations(port);
+    class_declarations(port);
     refused_and_unreachable(port);
     cancelling(port);
     printf("c-tests: %d passed, %d failed\n", passed, failed);
