@@ -4,13 +4,24 @@ using RemoteSessions.Native;
 
 namespace RemoteSessions;
 
-/// <summary>CIM property flags as MMI names them (subset that the core reports).</summary>
+/// <summary>CIM element flags with MMI's names and values (the subset the core reports).</summary>
 [Flags]
 public enum CimFlags : long
 {
     None = 0,
+    Class = 0x1,
+    Method = 0x2,
     Property = 0x4,
+    Parameter = 0x8,
+    Association = 0x10,
+    Reference = 0x40,
     Key = 0x1000,
+    In = 0x2000,
+    Out = 0x4000,
+    Required = 0x8000,
+    Static = 0x10000,
+    Abstract = 0x20000,
+    ReadOnly = 0x200000,
     NullValue = 0x20000000,
 }
 
@@ -66,25 +77,6 @@ public sealed class CimSystemProperties
     public string? Path { get; }
 }
 
-/// <summary>The class of an instance as far as the instance tells it (MMI <c>CimClass</c> shape).</summary>
-public sealed class CimClass
-{
-    internal CimClass(string className, string? superClassName, CimSystemProperties system, IReadOnlyList<string> propertyNames)
-    {
-        CimClassName = className;
-        CimSuperClassName = superClassName;
-        CimSystemProperties = system;
-        CimClassProperties = propertyNames;
-    }
-
-    public string CimClassName { get; }
-    public string? CimSuperClassName { get; }
-    public CimSystemProperties CimSystemProperties { get; }
-    public IReadOnlyList<string> CimClassProperties { get; }
-
-    public override string ToString() => $"{CimSystemProperties.Namespace}:{CimClassName}";
-}
-
 /// <summary>
 /// A CIM instance (spec/cmdlet-behaviour.md §1.7 "CimInstance shape"). Cmdlets output it wrapped in a
 /// PSObject whose type names are Windows' (<c>Microsoft.Management.Infrastructure.CimInstance#root/cimv2/Win32_Process</c>, …)
@@ -98,8 +90,7 @@ public sealed class CimInstance
         Superclasses = data.Superclasses;
         CimInstanceProperties = new CimPropertyCollection(data.Properties.Select(p => new CimProperty(p)).ToArray());
         CimSystemProperties = new CimSystemProperties(data.Namespace, data.ServerName, data.ClassName, null);
-        CimClass = new CimClass(data.ClassName, data.Superclasses.FirstOrDefault(), CimSystemProperties,
-            data.Properties.Select(p => p.Name).ToArray());
+        CimClass = CimClass.OfInstance(data);
     }
 
     public CimClass CimClass { get; }

@@ -5,7 +5,7 @@
     Author               = 'RemoteSessions developers'
     CompanyName          = 'RemoteSessions'
     Copyright            = '(c) RemoteSessions developers. MIT licence.'
-    Description          = 'CIM sessions and CIM cmdlets for PowerShell 7 on Linux and macOS: New-/Get-/Remove-CimSession, New-CimSessionOption, Get-CimInstance, Invoke-CimMethod and New-/Set-/Remove-CimInstance, locally and over WS-Management, and New-PSSession over a local PowerShell process or SSH, backed by a Rust core.'
+    Description          = 'CIM sessions and CIM cmdlets for PowerShell 7 on Linux and macOS: New-/Get-/Remove-CimSession, New-CimSessionOption, Get-CimInstance, Invoke-CimMethod, New-/Set-/Remove-CimInstance, Get-CimClass and Get-CimAssociatedInstance, locally and over WS-Management, and New-PSSession over a local PowerShell process or SSH, backed by a Rust core.'
     CompatiblePSEditions = @('Core')
     PowerShellVersion    = '7.6'
     CmdletsToExport      = @(
@@ -18,9 +18,11 @@
         'New-CimInstance'
         'Set-CimInstance'
         'Remove-CimInstance'
+        'Get-CimClass'
+        'Get-CimAssociatedInstance'
         'New-PSSession'
     )
-    AliasesToExport      = @('ncms', 'gcms', 'rcms', 'ncso', 'gcim', 'icim', 'ncim', 'scim', 'rcim')
+    AliasesToExport      = @('ncms', 'gcms', 'rcms', 'ncso', 'gcim', 'icim', 'ncim', 'scim', 'rcim', 'gcls', 'gcai')
     FunctionsToExport    = @()
     VariablesToExport    = @()
     FormatsToProcess     = @('RemoteSessions.format.ps1xml')

@@ -46,3 +46,20 @@ public enum OperationFlags : uint
     /// <summary>Only instances of exactly the class asked for (Get-CimInstance -Shallow).</summary>
     Shallow = 2,
 }
+
+/// <summary>The boolean qualifiers a class, property, method or parameter declaration carries
+/// (<c>RSESS_QUALIFIER_*</c>; DSP0004 §5.6.3).</summary>
+[Flags]
+public enum CimQualifiers : uint
+{
+    None = 0,
+    Key = 1,
+    In = 2,
+    Out = 4,
+    Required = 8,
+    Static = 16,
+    Abstract = 32,
+    Association = 64,
+    Read = 128,
+    Write = 256,
+}

@@ -92,3 +92,15 @@ public sealed class ParamsHandle : NativeHandle
 {
     protected override bool ReleaseHandle() { NativeMethods.rsess_params_free(handle); return true; }
 }
+
+/// <summary>A class declaration (<c>rsess_class</c>).</summary>
+public sealed class ClassHandle : NativeHandle
+{
+    protected override bool ReleaseHandle() { NativeMethods.rsess_class_free(handle); return true; }
+}
+
+/// <summary>A list of class declarations (<c>rsess_class_list</c>).</summary>
+public sealed class ClassListHandle : NativeHandle
+{
+    protected override bool ReleaseHandle() { NativeMethods.rsess_class_list_free(handle); return true; }
+}

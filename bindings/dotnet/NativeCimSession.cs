@@ -221,6 +221,39 @@ public sealed class NativeCimSession : IDisposable
         using (instance) return CimInstanceData.Read(instance);
     }
 
+    /// <summary>
+    /// The declaration of <paramref name="className"/> (Get-CimClass): over WS-Management a GetClass
+    /// (CIM-XML), locally the provider's declaration.
+    /// </summary>
+    /// <exception cref="RemoteSessionsException">InvalidClass, InvalidNamespace, SessionRemoved; over
+    /// WS-Management the server's faults and network failures, Cancelled.</exception>
+    public CimClassData GetClass(string? ns, string className, CancelToken? cancel = null)
+    {
+        using var none = new CancelHandle();
+        Native.Check(NativeMethods.rsess_cim_get_class(Handle, ns, className, cancel?.Handle ?? none, out ClassHandle c, out IntPtr err), err);
+        using (c) return CimClassData.Read(c);
+    }
+
+    /// <summary>Every class declaration in <paramref name="ns"/> (Get-CimClass with a wildcard); over
+    /// WS-Management an Enumerate of the CIM-XML class resource, which not every server offers.</summary>
+    /// <exception cref="RemoteSessionsException">As <see cref="GetClass"/>.</exception>
+    public IReadOnlyList<CimClassData> Classes(string? ns, CancelToken? cancel = null)
+    {
+        using var none = new CancelHandle();
+        Native.Check(NativeMethods.rsess_cim_classes(Handle, ns, cancel?.Handle ?? none, out ClassListHandle list, out IntPtr err), err);
+        using (list)
+        {
+            Native.Check(NativeMethods.rsess_class_list_len(list, out nuint len));
+            var classes = new CimClassData[(int)len];
+            for (nuint i = 0; i < len; i++)
+            {
+                Native.Check(NativeMethods.rsess_class_list_get(list, i, out ClassHandle c));
+                using (c) classes[(int)i] = CimClassData.Read(c);
+            }
+            return classes;
+        }
+    }
+
     /// <summary>The class names this session serves in <paramref name="ns"/>.</summary>
     public IReadOnlyList<string> ClassNames(string? ns = null)
     {

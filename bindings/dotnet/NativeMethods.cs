@@ -72,6 +72,24 @@ internal static partial class NativeMethods
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial ResultCode rsess_cim_references(CimSessionHandle s, string? ns, string className, IntPtr[] keyNames, IntPtr[] keyValues, nuint count,
         string? resultClass, string? role, OperationFlags flags, CancelHandle cancel, out InstanceIterHandle iter, out IntPtr error);
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial ResultCode rsess_cim_get_class(CimSessionHandle s, string? ns, string className, CancelHandle cancel, out ClassHandle c, out IntPtr error);
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial ResultCode rsess_cim_classes(CimSessionHandle s, string? ns, CancelHandle cancel, out ClassListHandle list, out IntPtr error);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_class_list_len(ClassListHandle l, out nuint len);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_class_list_get(ClassListHandle l, nuint index, out ClassHandle c);
+    [LibraryImport(Library)] internal static partial void rsess_class_list_free(IntPtr l);
+    [LibraryImport(Library)] internal static partial void rsess_class_free(IntPtr c);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_class_name(ClassHandle c, out IntPtr name);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_class_superclass(ClassHandle c, out IntPtr name);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_class_namespace(ClassHandle c, out IntPtr ns);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_class_server_name(ClassHandle c, out IntPtr server);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_class_qualifiers(ClassHandle c, out CimQualifiers qualifiers);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_class_property_count(ClassHandle c, out nuint count);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_class_property(ClassHandle c, nuint p, out IntPtr name, out CimType type, out CimQualifiers qualifiers, out IntPtr referenceClass);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_class_method_count(ClassHandle c, out nuint count);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_class_method(ClassHandle c, nuint m, out IntPtr name, out CimType returnType, out CimQualifiers qualifiers, out nuint parameterCount);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_class_parameter(ClassHandle c, nuint m, nuint p, out IntPtr name, out CimType type, out CimQualifiers qualifiers, out IntPtr referenceClass);
     [LibraryImport(Library)] internal static partial ResultCode rsess_params_new(out ParamsHandle p);
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial ResultCode rsess_params_add(ParamsHandle p, string name, CimType type, IntPtr[] values, nuint count);

@@ -14,8 +14,8 @@ public sealed class ModuleTests : IDisposable
     public void Exports_cmdlets_and_aliases()
     {
         var names = _ps.Run("(Get-Module RemoteSessions).ExportedCmdlets.Keys").Select(o => (string)o.BaseObject).Order().ToArray();
-        Assert.Equal(new[] { "Get-CimInstance", "Get-CimSession", "Invoke-CimMethod", "New-CimInstance", "New-CimSession", "New-CimSessionOption", "New-PSSession", "Remove-CimInstance", "Remove-CimSession", "Set-CimInstance" }, names);
-        foreach ((string alias, string target) in new[] { ("ncms", "New-CimSession"), ("gcms", "Get-CimSession"), ("rcms", "Remove-CimSession"), ("ncso", "New-CimSessionOption"), ("gcim", "Get-CimInstance"), ("icim", "Invoke-CimMethod"), ("ncim", "New-CimInstance"), ("scim", "Set-CimInstance"), ("rcim", "Remove-CimInstance") })
+        Assert.Equal(new[] { "Get-CimAssociatedInstance", "Get-CimClass", "Get-CimInstance", "Get-CimSession", "Invoke-CimMethod", "New-CimInstance", "New-CimSession", "New-CimSessionOption", "New-PSSession", "Remove-CimInstance", "Remove-CimSession", "Set-CimInstance" }, names);
+        foreach ((string alias, string target) in new[] { ("ncms", "New-CimSession"), ("gcms", "Get-CimSession"), ("rcms", "Remove-CimSession"), ("ncso", "New-CimSessionOption"), ("gcim", "Get-CimInstance"), ("icim", "Invoke-CimMethod"), ("ncim", "New-CimInstance"), ("scim", "Set-CimInstance"), ("rcim", "Remove-CimInstance"), ("gcls", "Get-CimClass"), ("gcai", "Get-CimAssociatedInstance") })
             Assert.Equal(target, _ps.Run($"(Get-Command {alias}).ResolvedCommandName").Single().BaseObject);
     }
 
@@ -42,6 +42,8 @@ public sealed class ModuleTests : IDisposable
     [InlineData("New-CimInstance")]
     [InlineData("Set-CimInstance")]
     [InlineData("Remove-CimInstance")]
+    [InlineData("Get-CimClass")]
+    [InlineData("Get-CimAssociatedInstance")]
     [InlineData("New-PSSession")]
     public void Every_cmdlet_has_help_with_examples(string cmdlet)
     {

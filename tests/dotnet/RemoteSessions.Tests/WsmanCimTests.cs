@@ -245,6 +245,55 @@ public sealed class WsmanCimTests : IClassFixture<ReplayServerFixture>, IDisposa
         Assert.Contains("no key properties", Shown(SingleError()));
     }
 
+    [Fact]
+    public void Get_cim_class_reads_the_servers_declaration()
+    {
+        _ps.Run($"$s = {Http()}");
+        _server.ClearRequests();
+        PSObject c = _ps.Run("Get-CimClass -CimSession $s -ClassName MSFT_President").Single();
+        Assert.Empty(_ps.Errors);
+        Assert.Equal("getclass Get *", _server.Requests().Single());
+        Assert.Equal("Microsoft.Management.Infrastructure.CimClass#root/cimv2/MSFT_President", c.TypeNames[0]);
+        Assert.Equal("127.0.0.1", c.Properties["PSComputerName"].Value);
+        _ps.Run("$c = Get-CimClass -CimSession $s -ClassName MSFT_President");
+        Assert.Equal("MSFT_President||Key,First,Last|UInt32|root/cimv2:MSFT_President",
+            _ps.Run("'{0}|{1}|{2}|{3}|{4}' -f $c.CimClassName, $c.CimSuperClassName, ($c.CimClassProperties.Name -join ','), $c.CimClassProperties['key'].CimType, $c").Single().BaseObject);
+        Assert.Empty(_ps.Run("Get-CimClass -CimSession $s -ClassName MSFT_President -PropertyName Nope"));
+        Assert.Single(_ps.Run("Get-CimClass -CimSession $s -ClassName MSFT_President -PropertyName F*"));
+        Assert.Empty(_ps.Errors);
+
+        // Listing classes is a fault on OMI: one clear error naming the computer, nothing written.
+        Assert.Empty(_ps.Run("Get-CimClass -CimSession $s -ClassName MSFT_*"));
+        ErrorRecord e = SingleError();
+        Assert.Equal("127.0.0.1", ((System.Management.Automation.Runspaces.RemotingErrorRecord)e).OriginInfo.PSComputerName);
+    }
+
+    [Fact]
+    public void Associated_instances_follow_the_association_as_they_arrive()
+    {
+        string synthetic = "(New-CimSessionOption -NoEncryption -HttpPrefix 'wsman?synthetic=10')";
+        _ps.Run($"$n = {Http("-SkipTestConnection", options: synthetic)}; " +
+                "$five = New-CimInstance -ClassName XYZ_Number -Namespace root/test -Property @{ Number = [uint32]5 } -Key Number -ClientOnly");
+        Assert.Empty(_ps.Errors);
+        var both = _ps.Run("$five | Get-CimAssociatedInstance -CimSession $n -Association XYZ_NumberNeighbors");
+        Assert.Empty(_ps.Errors);
+        Assert.Equal(["4", "6"], both.Select(o => o.Properties["Number"].Value.ToString()));
+        Assert.All(both, o => Assert.Equal("127.0.0.1", o.Properties["PSComputerName"].Value));
+        Assert.Contains("Microsoft.Management.Infrastructure.CimInstance#root/test/XYZ_Number", both[0].TypeNames);
+        Assert.Equal(["4", "6"], _ps.Run("Get-CimAssociatedInstance $five -CimSession $n -ResultClassName XYZ_Number").Select(o => o.Properties["Number"].Value.ToString()));
+        Assert.Empty(_ps.Run("Get-CimAssociatedInstance $five XYZ_Other -CimSession $n"));
+        PSObject key = _ps.Run("Get-CimAssociatedInstance $five -CimSession $n -KeyOnly").First();
+        Assert.Equal("Microsoft.Management.Infrastructure.CimInstance#__PartialCIMInstance", key.TypeNames[0]);
+        Assert.Equal("Number", _ps.Run("(Get-CimAssociatedInstance $five -CimSession $n -KeyOnly)[0].CimInstanceProperties.Name").Single().BaseObject);
+        Assert.Empty(_ps.Errors);
+
+        // No key to name the source by, and a server that does not know the request: clear errors.
+        _ps.Run("New-CimInstance -ClassName XYZ_Number -Property @{ Number = [uint32]1 } -ClientOnly | Get-CimAssociatedInstance -CimSession $n");
+        Assert.Contains("no key properties", Shown(SingleError()));
+        _ps.Run($"$s = {Http()}; New-CimInstance -ClassName MSFT_President -Property @{{ Key = [uint32]1 }} -Key Key -ClientOnly | Get-CimAssociatedInstance -CimSession $s -Association MSFT_PresidentLink");
+        Assert.Contains("replay: no fixture matches", Shown(SingleError()));
+    }
+
     private static int ClosedPort()
     {
         var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
@@ -278,6 +327,22 @@ public sealed class WsmanBindingTests(ReplayServerFixture server) : IClassFixtur
         Assert.Equal("Jefferson", president.Properties.Single(p => p.Name == "Last").Value);
         var missing = Assert.Throws<RemoteSessions.Native.RemoteSessionsException>(() => s.GetInstance("root/cimv2", "MSFT_President", [("Key", "99")]));
         Assert.Equal(RemoteSessions.Native.ResultCode.NotFound, missing.Code);
+    }
+
+    [Fact]
+    public void Associations_and_class_declarations_through_the_library()
+    {
+        using var scope = new RemoteSessions.Native.SessionScope();
+        using var s = Connect(scope);
+        var next = s.Associators("root/cimv2", "MSFT_President", [("Key", "1")], "MSFT_PresidentLink", "MSFT_President", "Prev", "Next").Single();
+        Assert.Equal(("MSFT_President", "Adams"), (next.ClassName, next.Properties.Single(p => p.Name == "Last").Value));
+        var link = s.References("root/cimv2", "MSFT_President", [("Key", "1")], "MSFT_PresidentLink", "Prev").Single();
+        Assert.Equal(RemoteSessions.Native.CimType.Reference, link.Properties.Single(p => p.Name == "Next").CimType);
+        Assert.Equal("MSFT_President.Key=\"2\"", link.Properties.Single(p => p.Name == "Next").Value);
+        var president = s.GetClass(@"root\cimv2", "MSFT_President");
+        Assert.Equal(("MSFT_President", "root/cimv2", "127.0.0.1"), (president.ClassName, president.Namespace, president.ServerName));
+        Assert.Equal([RemoteSessions.Native.CimType.UInt32, RemoteSessions.Native.CimType.String, RemoteSessions.Native.CimType.String], president.Properties.Select(p => p.CimType));
+        Assert.Throws<RemoteSessions.Native.RemoteSessionsException>(() => s.Classes("root/cimv2"));
     }
 
     [Fact]
