@@ -40,8 +40,8 @@ public abstract class CimOperationCommand : PSCmdlet, IDisposable
     private protected bool StopRequested { get; private set; }
 
     /// <summary>The sessions to run on (<see cref="CimTargets.Resolve"/>) with this cmdlet's temporary-session options.</summary>
-    private protected IEnumerable<CimTarget> Targets(CimSession[]? sessions, CimInstance? input, string[]? computers) =>
-        CimTargets.Resolve(this, sessions, input, computers,
+    private protected IEnumerable<CimTarget> Targets(CimSession[]? sessions, CimSession? origin, string[]? computers) =>
+        CimTargets.Resolve(this, sessions, origin, computers,
             CimTargets.TemporaryOptions(SessionOption, Port, OperationTimeoutSec),
             NewCimSessionCommand.CredentialOf(Credential, Authentication));
 

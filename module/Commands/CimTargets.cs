@@ -7,10 +7,10 @@ namespace RemoteSessions.Commands;
 internal readonly record struct CimTarget(CimSession? Session, NativeCimSession Native, string? Computer, bool Temporary);
 
 /// <summary>
-/// The sessions a CIM cmdlet runs on (spec/cmdlet-behaviour.md §1.9): -CimSession as given; else an
-/// input instance's own session while it exists; else temporary sessions to each -ComputerName (no test
-/// connection: the operation is the test), or to this machine. Temporary sessions live in a scope of
-/// their own so they use no runspace Ids.
+/// The sessions a CIM cmdlet runs on (spec/cmdlet-behaviour.md §1.9): -CimSession as given; else
+/// temporary sessions to each -ComputerName (no test connection: the operation is the test); else the
+/// origin (the session an input instance or class was read through) while it exists, or a temporary
+/// session to the origin's computer once it is removed; else a temporary session to this machine. Temporary sessions live in a scope of their own so they use no runspace Ids.
 /// </summary>
 internal static class CimTargets
 {
@@ -24,7 +24,7 @@ internal static class CimTargets
     }
 
     /// <summary>Yields the targets; a temporary session that cannot be made is written as an error.</summary>
-    internal static IEnumerable<CimTarget> Resolve(PSCmdlet cmdlet, CimSession[]? sessions, CimInstance? input, string[]? computers,
+    internal static IEnumerable<CimTarget> Resolve(PSCmdlet cmdlet, CimSession[]? sessions, CimSession? origin, string[]? computers,
         SessionOptionsSpec? options, CredentialSpec? credential)
     {
         if (sessions is not null)
@@ -32,10 +32,15 @@ internal static class CimTargets
             foreach (CimSession s in sessions) yield return new CimTarget(s, s.Native, s.ComputerName, false);
             yield break;
         }
-        if (input?.Session is { } origin && !origin.Native.IsRemoved)
+        if (computers is null && origin is not null)
         {
-            yield return new CimTarget(origin, origin.Native, origin.ComputerName, false);
-            yield break;
+            if (!origin.Native.IsRemoved)
+            {
+                yield return new CimTarget(origin, origin.Native, origin.ComputerName, false);
+                yield break;
+            }
+            // The origin is gone: a temporary session to its computer (spec §1.9).
+            if (origin.Native.Protocol == "WSMAN") computers = [origin.ComputerName];
         }
         foreach (string? computer in (string?[]?)computers ?? [null])
         {

@@ -56,7 +56,7 @@ public sealed class GetCimAssociatedInstanceCommand : CimOperationCommand
     {
         CimInstance source = InputObject!;
         bool explicitTarget = CimSession is not null || ComputerName is not null;
-        foreach (CimTarget target in Targets(CimSession, source, ComputerName))
+        foreach (CimTarget target in Targets(CimSession, source.Session, ComputerName))
         {
             (CimSession? session, NativeCimSession native, string? computer, _) = target;
             try

@@ -116,7 +116,7 @@ public sealed class GetCimInstanceCommand : CimOperationCommand
     protected override void ProcessRecord()
     {
         bool explicitTarget = CimSession is not null || ComputerName is not null;
-        foreach (CimTarget target in Targets(CimSession, InputObject, ComputerName))
+        foreach (CimTarget target in Targets(CimSession, InputObject?.Session, ComputerName))
         {
             (CimSession? session, NativeCimSession native, string? computer, _) = target;
             try

@@ -22,6 +22,10 @@ public sealed class InvokeCimMethodCommand : CimOperationCommand
     private const string CimInstanceSessionSet = "CimInstanceSessionSet";
     private const string QueryComputerSet = "QueryComputerSet";
     private const string QuerySessionSet = "QuerySessionSet";
+    private const string CimClassComputerSet = "CimClassComputerSet";
+    private const string CimClassSessionSet = "CimClassSessionSet";
+    private const string ResourceUriComputerSet = "ResourceUriComputerSet";
+    private const string ResourceUriSessionSet = "ResourceUriSessionSet";
 
     [Parameter(ParameterSetName = ClassNameComputerSet, Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [Parameter(ParameterSetName = ClassNameSessionSet, Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
@@ -32,6 +36,20 @@ public sealed class InvokeCimMethodCommand : CimOperationCommand
     [Parameter(ParameterSetName = CimInstanceSessionSet, Mandatory = true, Position = 0, ValueFromPipeline = true)]
     [Alias("CimInstance")]
     public CimInstance? InputObject { get; set; }
+
+    /// <summary>A class from Get-CimClass: the method and its parameters are checked against its declaration
+    /// and the arguments converted to the declared types.</summary>
+    [Parameter(ParameterSetName = CimClassComputerSet, Mandatory = true, Position = 0, ValueFromPipeline = true)]
+    [Parameter(ParameterSetName = CimClassSessionSet, Mandatory = true, Position = 0, ValueFromPipeline = true)]
+    public CimClass? CimClass { get; set; }
+
+    /// <summary>The resource URI of the class whose static method is called (for a non-CIM-schema resource);
+    /// with an input instance, the URI to name it by instead of its class name.</summary>
+    [Parameter(ParameterSetName = ResourceUriComputerSet, Mandatory = true, ValueFromPipelineByPropertyName = true)]
+    [Parameter(ParameterSetName = ResourceUriSessionSet, Mandatory = true, ValueFromPipelineByPropertyName = true)]
+    [Parameter(ParameterSetName = CimInstanceComputerSet, ValueFromPipelineByPropertyName = true)]
+    [Parameter(ParameterSetName = CimInstanceSessionSet, ValueFromPipelineByPropertyName = true)]
+    public Uri? ResourceUri { get; set; }
 
     [Parameter(ParameterSetName = QueryComputerSet, Mandatory = true, ValueFromPipelineByPropertyName = true)]
     [Parameter(ParameterSetName = QuerySessionSet, Mandatory = true, ValueFromPipelineByPropertyName = true)]
@@ -44,12 +62,16 @@ public sealed class InvokeCimMethodCommand : CimOperationCommand
     [Parameter(ParameterSetName = ClassNameSessionSet, Mandatory = true, ValueFromPipeline = true)]
     [Parameter(ParameterSetName = CimInstanceSessionSet, Mandatory = true, ValueFromPipeline = true)]
     [Parameter(ParameterSetName = QuerySessionSet, Mandatory = true, ValueFromPipeline = true)]
+    [Parameter(ParameterSetName = CimClassSessionSet, Mandatory = true, ValueFromPipeline = true)]
+    [Parameter(ParameterSetName = ResourceUriSessionSet, Mandatory = true, ValueFromPipeline = true)]
     [ValidateNotNullOrEmpty]
     public CimSession[]? CimSession { get; set; }
 
     [Parameter(ParameterSetName = ClassNameComputerSet, ValueFromPipelineByPropertyName = true)]
     [Parameter(ParameterSetName = CimInstanceComputerSet, ValueFromPipelineByPropertyName = true)]
     [Parameter(ParameterSetName = QueryComputerSet, ValueFromPipelineByPropertyName = true)]
+    [Parameter(ParameterSetName = CimClassComputerSet, ValueFromPipelineByPropertyName = true)]
+    [Parameter(ParameterSetName = ResourceUriComputerSet, ValueFromPipelineByPropertyName = true)]
     [Alias("CN", "ServerName")]
     [ValidateNotNullOrEmpty]
     public string[]? ComputerName { get; set; }
@@ -62,7 +84,14 @@ public sealed class InvokeCimMethodCommand : CimOperationCommand
     [Alias("Name")]
     public string? MethodName { get; set; }
 
-    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Parameter(ParameterSetName = ClassNameComputerSet, ValueFromPipelineByPropertyName = true)]
+    [Parameter(ParameterSetName = ClassNameSessionSet, ValueFromPipelineByPropertyName = true)]
+    [Parameter(ParameterSetName = ResourceUriComputerSet, ValueFromPipelineByPropertyName = true)]
+    [Parameter(ParameterSetName = ResourceUriSessionSet, ValueFromPipelineByPropertyName = true)]
+    [Parameter(ParameterSetName = QueryComputerSet, ValueFromPipelineByPropertyName = true)]
+    [Parameter(ParameterSetName = QuerySessionSet, ValueFromPipelineByPropertyName = true)]
+    [Parameter(ParameterSetName = CimInstanceComputerSet, ValueFromPipelineByPropertyName = true)]
+    [Parameter(ParameterSetName = CimInstanceSessionSet, ValueFromPipelineByPropertyName = true)]
     public string? Namespace { get; set; }
 
     private const string DefaultNamespace = @"root\cimv2";
@@ -70,9 +99,14 @@ public sealed class InvokeCimMethodCommand : CimOperationCommand
     protected override void ProcessRecord()
     {
         var arguments = (Arguments?.Cast<DictionaryEntry>() ?? [])
-            .Select(e => (e.Key.ToString() ?? "", e.Value is PSObject p ? p.BaseObject : e.Value))
+            .Select(e => (Name: e.Key.ToString() ?? "", Value: e.Value is PSObject p ? p.BaseObject : e.Value))
             .ToArray();
-        foreach (CimTarget target in Targets(CimSession, InputObject, ComputerName))
+        if (CimClass is not null)
+        {
+            if (Declared(CimClass, arguments) is not { } typed) return;
+            arguments = typed;
+        }
+        foreach (CimTarget target in Targets(CimSession, InputObject?.Session ?? CimClass?.Session, ComputerName))
         {
             try
             {
@@ -80,7 +114,7 @@ public sealed class InvokeCimMethodCommand : CimOperationCommand
                 {
                     if (!ShouldProcess(shown.ToString(), $"Invoke-CimMethod: {MethodName}")) continue;
                     CimInstanceData result = target.Native.Invoke(ns, className, keys, MethodName!, arguments, Cancel);
-                    WriteObject(Result(result, className, target.Native.ComputerName));
+                    WriteObject(Result(result, className[(className.LastIndexOf('/') + 1)..], target.Native.ComputerName));
                 }
             }
             catch (RemoteSessionsException e)
@@ -101,16 +135,90 @@ public sealed class InvokeCimMethodCommand : CimOperationCommand
         switch (ParameterSetName)
         {
             case CimInstanceComputerSet or CimInstanceSessionSet:
-                yield return (Namespace ?? InputObject!.CimSystemProperties.Namespace, InputObject!.CimSystemProperties.ClassName, CimTargets.Keys(InputObject), InputObject);
+                yield return (Namespace ?? InputObject!.CimSystemProperties.Namespace, ResourceUri?.ToString() ?? InputObject!.CimSystemProperties.ClassName, CimTargets.Keys(InputObject), InputObject);
                 break;
             case QueryComputerSet or QuerySessionSet:
                 foreach (CimInstance instance in CimTargets.Instances(session, null, ns, Query, QueryDialect, Cancel))
                     yield return (instance.CimSystemProperties.Namespace, instance.CimSystemProperties.ClassName, CimTargets.Keys(instance), instance);
                 break;
+            case CimClassComputerSet or CimClassSessionSet:
+                yield return (CimClass!.CimSystemProperties.Namespace, CimClass.CimClassName, [], CimClass);
+                break;
+            case ResourceUriComputerSet or ResourceUriSessionSet:
+                yield return (ns, ResourceUri!.ToString(), [], ResourceUri);
+                break;
             default:
                 yield return (ns, ClassName!.Trim(), [], ClassName!.Trim());
                 break;
         }
+    }
+
+    /// <summary>
+    /// The arguments checked against the method's declaration in <paramref name="c"/> and converted to the
+    /// declared types (spec §1.8); null after writing the error when the class has no such method or the
+    /// method no such parameter.
+    /// </summary>
+    private (string Name, object? Value)[]? Declared(CimClass c, (string Name, object? Value)[] arguments)
+    {
+        if (c.CimClassMethods[MethodName!] is not { } method)
+        {
+            WriteError(new ErrorRecord(new ArgumentException($"Can not find method '{MethodName}' in class '{c.CimClassName}'."),
+                "CimCmdlet_InvokeCimMethod_MethodNotFound", ErrorCategory.MetadataError, c));
+            return null;
+        }
+        var typed = new (string Name, object? Value)[arguments.Length];
+        for (int i = 0; i < arguments.Length; i++)
+        {
+            (string name, object? value) = arguments[i];
+            if (method.Parameters[name] is not { } parameter)
+            {
+                WriteError(new ErrorRecord(new ArgumentException($"Can not find Parameter '{name}' in method '{method.Name}' of class '{c.CimClassName}'."),
+                    "CimCmdlet_InvokeCimMethod_ParameterNotFound", ErrorCategory.MetadataError, c));
+                return null;
+            }
+            try
+            {
+                typed[i] = (parameter.Name, ToDeclared(value, parameter.CimType));
+            }
+            catch (PSInvalidCastException e)
+            {
+                WriteError(new ErrorRecord(new ArgumentException($"Parameter '{name}' of method '{method.Name}' takes a {parameter.CimType}: {e.Message}", e),
+                    "CimCmdlet_InvokeCimMethod_ParameterType", ErrorCategory.InvalidArgument, value));
+                return null;
+            }
+        }
+        return typed;
+    }
+
+    /// <summary>A value converted to the .NET type of CIM type <paramref name="type"/> (arrays element by
+    /// element); references, embedded instances and intervals stay as given.</summary>
+    /// <exception cref="PSInvalidCastException">The value does not convert.</exception>
+    private static object? ToDeclared(object? value, CimType type)
+    {
+        if (value is null) return null;
+        bool array = (uint)type > (uint)CimType.Instance;
+        CimType scalar = array ? (CimType)((uint)type - 16) : type;
+        Type? target = scalar switch
+        {
+            CimType.Boolean => typeof(bool),
+            CimType.UInt8 => typeof(byte),
+            CimType.SInt8 => typeof(sbyte),
+            CimType.UInt16 => typeof(ushort),
+            CimType.SInt16 => typeof(short),
+            CimType.UInt32 => typeof(uint),
+            CimType.SInt32 => typeof(int),
+            CimType.UInt64 => typeof(ulong),
+            CimType.SInt64 => typeof(long),
+            CimType.Real32 => typeof(float),
+            CimType.Real64 => typeof(double),
+            CimType.Char16 => typeof(char),
+            CimType.String => typeof(string),
+            CimType.DateTime when value is not TimeSpan => typeof(DateTime),
+            _ => null,
+        };
+        if (target is null) return value;
+        if (!array) return LanguagePrimitives.ConvertTo(value, target, System.Globalization.CultureInfo.InvariantCulture);
+        return LanguagePrimitives.ConvertTo(value, target.MakeArrayType(), System.Globalization.CultureInfo.InvariantCulture);
     }
 
     // spec §1.8: a note property per out-parameter (ReturnValue among them) and PSComputerName; type names

@@ -46,7 +46,7 @@ public sealed class RemoveCimInstanceCommand : CimOperationCommand
 
     protected override void ProcessRecord()
     {
-        foreach (CimTarget target in Targets(CimSession, InputObject, ComputerName))
+        foreach (CimTarget target in Targets(CimSession, InputObject?.Session, ComputerName))
         {
             try
             {

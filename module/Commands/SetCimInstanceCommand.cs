@@ -60,7 +60,7 @@ public sealed class SetCimInstanceCommand : CimOperationCommand
 
     protected override void ProcessRecord()
     {
-        foreach (CimTarget target in Targets(CimSession, InputObject, ComputerName))
+        foreach (CimTarget target in Targets(CimSession, InputObject?.Session, ComputerName))
         {
             try
             {

@@ -184,13 +184,39 @@ pub fn instance(item: &Element, origin: Origin<'_>, schema: Option<&ClassSchema>
             p.key = schema.property(&p.name).map_or(false, PropertySchema::is_key);
         }
     }
-    Ok(CimInstance {
+    let mut instance = CimInstance {
         namespace: origin.namespace.to_string(),
         class_name: class_of(element, origin).to_string(),
         superclasses: superclasses.to_vec(),
         server_name: origin.server_name.to_string(),
         properties,
-    })
+    };
+    // An item's own EPR (EnumerateObjectAndEPR) names its keys when the declaration does not.
+    let epr = item.child(NS_ADDRESSING, "EndpointReference");
+    let selectors: Vec<&str> = epr.into_iter().flat_map(selector_names).collect();
+    mark_keys(&mut instance, &selectors);
+    Ok(instance)
+}
+
+/// The selector names of an endpoint reference, `__cimnamespace` left out.
+fn selector_names(epr: &Element) -> impl Iterator<Item = &str> {
+    epr.child(NS_ADDRESSING, "ReferenceParameters")
+        .and_then(|p| p.child(NS_WSMAN, "SelectorSet"))
+        .into_iter()
+        .flat_map(|set| set.children_named(NS_WSMAN, "Selector"))
+        .filter_map(|s| s.attr("", "Name"))
+        .filter(|n| *n != super::envelope::NAMESPACE_SELECTOR)
+}
+
+/// Marks the properties called `names` as keys, when no property of `instance` is marked yet (the
+/// names come from the selectors that found it, which are its keys; DSP0227 §7.1).
+pub fn mark_keys<S: AsRef<str>>(instance: &mut CimInstance, names: &[S]) {
+    if instance.properties.iter().any(|p| p.key) {
+        return;
+    }
+    for p in instance.properties.iter_mut() {
+        p.key = names.iter().any(|n| n.as_ref().eq_ignore_ascii_case(&p.name));
+    }
 }
 
 fn property(elements: &[Element], declared: Option<&PropertySchema>, origin: Origin<'_>) -> Result<CimProperty> {

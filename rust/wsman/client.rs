@@ -283,7 +283,10 @@ impl WsmanClient {
         let schema = self.class_schema(&namespace, &item.name, cancel)?;
         let ancestry = self.ancestry(&namespace, schema.as_deref(), cancel)?;
         let origin = Origin { namespace: &namespace, server_name: &self.computer, class_hint: Some(class_name) };
-        binding::instance(item, origin, schema.as_deref(), &ancestry)
+        let mut instance = binding::instance(item, origin, schema.as_deref(), &ancestry)?;
+        let key_names: Vec<&str> = keys.iter().map(|(name, _)| name.as_str()).collect();
+        binding::mark_keys(&mut instance, &key_names);
+        Ok(instance)
     }
 
     /// WS-Transfer Create of an instance of `class_name` with `properties` (DSP0227 §8.4; New-CimInstance).
@@ -354,7 +357,8 @@ impl WsmanClient {
     /// statically when `keys` is empty, with the in-parameters `params`. Returns the output as an
     /// instance of `<method>_OUTPUT` holding `ReturnValue` and the out-parameters, typed by the class's
     /// method declaration when the server gives one. Output elements are matched by local name (servers
-    /// name them inconsistently).
+    /// name them inconsistently). `class_name` may be a resource URI (sent as is; no declaration then
+    /// types the output).
     /// Errors: MethodNotFound, NotFound, InvalidArgument and the server's other faults, network errors,
     /// Cancelled.
     pub fn invoke(&self, namespace: &str, class_name: &str, keys: &[(String, String)], method: &str, params: &[crate::cim::CimProperty], cancel: Option<&Cancel>) -> Result<CimInstance> {
@@ -367,7 +371,8 @@ impl WsmanClient {
         let output = reply
             .payload()
             .ok_or_else(|| Error::new(ErrorKind::BadReply, format!("{}: the reply to {method} holds no output", self.computer)))?;
-        let schema = self.class_schema(&namespace, class_name, cancel)?;
+        // A resource URI names no class whose declaration could be asked for.
+        let schema = if envelope::is_resource_uri(class_name) { None } else { self.class_schema(&namespace, class_name, cancel)? };
         let declared = schema.as_deref().and_then(|s| s.method(method)).map(|m| m.output_schema());
         let origin = Origin { namespace: &namespace, server_name: &self.computer, class_hint: None };
         let mut result = binding::instance(output, origin, declared.as_ref(), &[])?;

@@ -41,7 +41,7 @@ pub const NAMESPACE_SELECTOR: &str = "__cimnamespace";
 /// Microsoft's for every other class (DSP0227 §7.2, MS-WSMV 3.1.4.1.x). A name that already is a URI
 /// (contains `://`, as a cmdlet's -ResourceUri) is returned as is.
 pub fn class_resource_uri(class_name: &str) -> String {
-    if class_name.contains("://") {
+    if is_resource_uri(class_name) {
         return class_name.to_string();
     }
     let base = if class_name.len() >= 4 && class_name[..4].eq_ignore_ascii_case("CIM_") {
@@ -50,6 +50,11 @@ pub fn class_resource_uri(class_name: &str) -> String {
         "http://schemas.microsoft.com/wbem/wscim/1/cim-schema/2/"
     };
     format!("{base}{class_name}")
+}
+
+/// True when a class name given by a caller is a resource URI (contains `://`).
+pub fn is_resource_uri(class_name: &str) -> bool {
+    class_name.contains("://")
 }
 
 /// The header fields of one request (DSP0226 §6).

@@ -60,6 +60,10 @@ public sealed class Replayer(FixtureSet fixtures)
             if (req.EnumerationContext is { } released) Forget(state, released);
             return (Reply.Text(200, Soap.ReleaseResponse(req.MessageId)), "release", null);
         }
+        if (traits.SyntheticCount is not null && Synthetic.ClassDeclaration(req) is { } declaration)
+            return (Reply.Text(200, declaration), "synthetic", null);
+        if (traits.SyntheticCount is not null && Synthetic.Spell(req) is { } spelled)
+            return (Reply.Text(spelled.Status, spelled.Body), "synthetic", null);
         if (traits.SyntheticCount is long total && req.Action == Ns.EnumerateAction
             && Synthetic.Associators(req, total, state.NextContext.ToString()) is { } associated)
         {

@@ -116,4 +116,48 @@ public static class Synthetic
     }
 
     private static Node? Child(Node? parent, string name) => parent?.Children.FirstOrDefault(c => c.Name == name);
+
+    /// <summary>The CIM-XML resource URI of class declarations (GetClass).</summary>
+    private const string ClassDeclarationUri = "http://schemas.dmtf.org/wbem/cim-xml/2/cim-schema/2/*";
+
+    /// <summary>
+    /// XYZ_Number's declaration (a GetClass answer under <c>?synthetic=N</c>): Description and NumberString
+    /// strings, Number a uint64 key, and the static method <c>string Spell([In] uint64 num, [Out] uint8 digits[])</c>.
+    /// Null for any other request.
+    /// </summary>
+    public static string? ClassDeclaration(RequestShape req)
+    {
+        if (req.Action != "http://schemas.xmlsoap.org/ws/2004/09/transfer/Get" || req.ResourceUri != ClassDeclarationUri
+            || !req.Selectors.Contains("classname=xyz_number")) return null;
+        const string key = "<QUALIFIER NAME=\"Key\" TYPE=\"boolean\"><VALUE>true</VALUE></QUALIFIER>";
+        const string body =
+            "<CLASS NAME=\"XYZ_Number\"><PROPERTY NAME=\"Description\" TYPE=\"string\"></PROPERTY>" +
+            $"<PROPERTY NAME=\"Number\" TYPE=\"uint64\">{key}</PROPERTY><PROPERTY NAME=\"NumberString\" TYPE=\"string\"></PROPERTY>" +
+            "<METHOD NAME=\"Spell\" TYPE=\"string\"><QUALIFIER NAME=\"Static\" TYPE=\"boolean\"><VALUE>true</VALUE></QUALIFIER>" +
+            "<PARAMETER NAME=\"num\" TYPE=\"uint64\"><QUALIFIER NAME=\"In\" TYPE=\"boolean\"><VALUE>true</VALUE></QUALIFIER></PARAMETER>" +
+            "<PARAMETER.ARRAY NAME=\"digits\" TYPE=\"uint8\"><QUALIFIER NAME=\"Out\" TYPE=\"boolean\"><VALUE>true</VALUE></QUALIFIER></PARAMETER.ARRAY>" +
+            "</METHOD></CLASS>";
+        return Soap.OmiEnvelopeStart + Soap.OmiHeader("http://schemas.xmlsoap.org/ws/2004/09/transfer/GetResponse", req.MessageId) +
+            $"<SOAP-ENV:Body>{body}</SOAP-ENV:Body></SOAP-ENV:Envelope>";
+    }
+
+    private static readonly string[] DigitNames = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"];
+
+    /// <summary>
+    /// The answer to XYZ_Number's static <c>Spell</c> under <c>?synthetic=N</c>: ReturnValue the decimal
+    /// digits of <c>num</c> spelled out ("four two" for 42), <c>digits</c> the digits one element each. A
+    /// <c>num</c> that is no uint64 is answered with an InvalidParameter fault. Null for any other request.
+    /// </summary>
+    public static (int Status, string Body)? Spell(RequestShape req)
+    {
+        if (req.Action != ClassUri + "/Spell" || req.ResourceUri != ClassUri) return null;
+        string? text = Child(Child(req.Body, "Spell_INPUT"), "num")?.Text;
+        if (!ulong.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out ulong num))
+            return (500, Soap.SenderFault($"InvalidParameter: num '{text}' is not a uint64", req.MessageId));
+        string digits = num.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        string spelled = string.Join(' ', digits.Select(d => DigitNames[d - '0']));
+        string items = string.Concat(digits.Select(d => $"<p:digits>{d}</p:digits>"));
+        return (200, Soap.OmiEnvelopeStart + Soap.OmiHeader(ClassUri + "/SpellResponse", req.MessageId) +
+            $"<SOAP-ENV:Body><p:Spell_OUTPUT xmlns:p=\"{ClassUri}\"><p:ReturnValue>{spelled}</p:ReturnValue>{items}</p:Spell_OUTPUT></SOAP-ENV:Body></SOAP-ENV:Envelope>");
+    }
 }

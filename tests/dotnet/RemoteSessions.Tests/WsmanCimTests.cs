@@ -217,6 +217,52 @@ public sealed class WsmanCimTests : IClassFixture<ReplayServerFixture>, IDisposa
     }
 
     [Fact]
+    public void Invoke_cim_method_takes_a_resource_uri_or_a_declared_class()
+    {
+        _ps.Run($"$s = {Http()}");
+        PSObject byUri = _ps.Run("Invoke-CimMethod -CimSession $s -ResourceUri http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/X_SmallNumber -Namespace root/test -MethodName SpellNumber -Arguments @{ num = [uint16]42 }").Single();
+        Assert.Empty(_ps.Errors);
+        Assert.Equal("forty two", byUri.Properties["ReturnValue"].Value);
+        Assert.Equal("Microsoft.Management.Infrastructure.CimMethodResult#X_SmallNumber#SpellNumber", byUri.TypeNames[0]);
+
+        // The declaration checks the method and parameters and converts the arguments: '0x2A' is sent as 42.
+        string synthetic = "(New-CimSessionOption -NoEncryption -HttpPrefix 'wsman?synthetic=10')";
+        _ps.Run($"$n = {Http("-SkipTestConnection", options: synthetic)}; $c = Get-CimClass -CimSession $n -Namespace root/test -ClassName XYZ_Number");
+        Assert.Empty(_ps.Errors);
+        Assert.Equal("Spell|Static|num:UInt64:In|digits:UInt8Array:Out", _ps.Run(
+            "$m = $c.CimClassMethods['Spell']; '{0}|{1}|{2}' -f $m.Name, ($m.Qualifiers.Name -join ','), (($m.Parameters | ForEach-Object { '{0}:{1}:{2}' -f $_.Name, $_.CimType, ($_.Qualifiers.Name -join ',') }) -join '|')").Single().BaseObject);
+        PSObject spelled = _ps.Run("$c | Invoke-CimMethod -MethodName Spell -Arguments @{ num = '0x2A' }").Single();
+        Assert.Empty(_ps.Errors);
+        Assert.Equal("four two", spelled.Properties["ReturnValue"].Value);
+        Assert.Equal(new byte[] { 4, 2 }, spelled.Properties["digits"].Value);
+        Assert.Equal("127.0.0.1", spelled.Properties["PSComputerName"].Value);
+        Assert.Contains("Microsoft.Management.Infrastructure.CimMethodResult#XYZ_Number#Spell", spelled.TypeNames);
+
+        Assert.Empty(_ps.Run("Invoke-CimMethod -CimClass $c -MethodName Nope"));
+        Assert.Equal(("CimCmdlet_InvokeCimMethod_MethodNotFound", "Can not find method 'Nope' in class 'XYZ_Number'."), (SingleError().FullyQualifiedErrorId.Split(',')[0], Shown(SingleError())));
+        Assert.Empty(_ps.Run("Invoke-CimMethod -CimClass $c -MethodName Spell -Arguments @{ count = 1 }"));
+        Assert.Equal("Can not find Parameter 'count' in method 'Spell' of class 'XYZ_Number'.", Shown(SingleError()));
+        Assert.Empty(_ps.Run("Invoke-CimMethod -CimClass $c -MethodName Spell -Arguments @{ num = 'many' }"));
+        Assert.Equal(ErrorCategory.InvalidArgument, SingleError().CategoryInfo.Category);
+    }
+
+    [Fact]
+    public void An_instance_goes_back_to_its_session_or_once_removed_to_its_computer()
+    {
+        _ps.Run($"$s = {Http()}; $third = New-CimInstance -ClassName MSFT_President -Property @{{ Key = [uint32]3 }} -Key Key -ClientOnly | Get-CimInstance -CimSession $s");
+        Assert.Empty(_ps.Errors);
+        _server.ClearRequests();
+        Assert.Equal("Jefferson", _ps.Run("($third | Get-CimInstance).Last").Single().BaseObject);
+        Assert.Contains(_server.Requests(), r => r.EndsWith(" Get MSFT_President") && !r.StartsWith("NOMATCH"));
+        _ps.Run("Remove-CimSession $s");
+        _server.ClearRequests();
+        Assert.Equal("Jefferson", _ps.Run($"($third | Get-CimInstance -Credential $cred -SessionOption $http -Port {_server.HttpPort}).Last").Single().BaseObject);
+        Assert.Empty(_ps.Errors);
+        Assert.Contains(_server.Requests(), r => r.EndsWith(" Get MSFT_President") && !r.StartsWith("NOMATCH"));
+        Assert.Empty(_ps.Run("Get-CimSession"));
+    }
+
+    [Fact]
     public void Instances_are_created_changed_and_deleted()
     {
         _ps.Run($"$s = {Http()}");
@@ -281,6 +327,7 @@ public sealed class WsmanCimTests : IClassFixture<ReplayServerFixture>, IDisposa
         Assert.All(both, o => Assert.Equal("127.0.0.1", o.Properties["PSComputerName"].Value));
         Assert.Contains("Microsoft.Management.Infrastructure.CimInstance#root/test/XYZ_Number", both[0].TypeNames);
         Assert.Equal(["4", "6"], _ps.Run("Get-CimAssociatedInstance $five -CimSession $n -ResultClassName XYZ_Number").Select(o => o.Properties["Number"].Value.ToString()));
+        Assert.Equal(["3", "5"], _ps.Run("@($five | Get-CimAssociatedInstance -CimSession $n)[0] | Get-CimAssociatedInstance").Select(o => o.Properties["Number"].Value.ToString()));
         Assert.Empty(_ps.Run("Get-CimAssociatedInstance $five XYZ_Other -CimSession $n"));
         PSObject key = _ps.Run("Get-CimAssociatedInstance $five -CimSession $n -KeyOnly").First();
         Assert.Equal("Microsoft.Management.Infrastructure.CimInstance#__PartialCIMInstance", key.TypeNames[0]);
@@ -336,6 +383,8 @@ public sealed class WsmanBindingTests(ReplayServerFixture server) : IClassFixtur
         using var s = Connect(scope);
         var next = s.Associators("root/cimv2", "MSFT_President", [("Key", "1")], "MSFT_PresidentLink", "MSFT_President", "Prev", "Next").Single();
         Assert.Equal(("MSFT_President", "Adams"), (next.ClassName, next.Properties.Single(p => p.Name == "Last").Value));
+        // The declaration names no key; the item's EPR does.
+        Assert.Equal(["Key"], next.Properties.Where(p => p.IsKey).Select(p => p.Name));
         var link = s.References("root/cimv2", "MSFT_President", [("Key", "1")], "MSFT_PresidentLink", "Prev").Single();
         Assert.Equal(RemoteSessions.Native.CimType.Reference, link.Properties.Single(p => p.Name == "Next").CimType);
         Assert.Equal("MSFT_President.Key=\"2\"", link.Properties.Single(p => p.Name == "Next").Value);
