@@ -218,6 +218,36 @@ typedef uint32_t rsess_option_flag;
 // Authentication mechanism (`PasswordAuthenticationMechanism`): values of `RSESS_AUTH_*`.
 typedef uint32_t rsess_authentication;
 
+// One property as [`rsess_instance_get_view`] lays it out. Strings are NUL-terminated UTF-8 in the text
+// forms of `rsess_instance_property_value`.
+typedef struct {
+  const char *name;
+  // `RSESS_CIM_TYPE_*`.
+  rsess_cim_type cim_type;
+  // `RSESS_PROPERTY_KEY`, `RSESS_PROPERTY_NULL`.
+  uint32_t flags;
+  // A scalar's value; NULL for a null value and for arrays.
+  const char *value;
+  // An array's element count (0 for scalars and null arrays).
+  size_t element_count;
+  // An array's elements, `element_count` of them, each NULL for a null element; NULL for scalars.
+  const char *const *elements;
+} rsess_property_view;
+
+// A whole instance as [`rsess_instance_get_view`] lays it out.
+typedef struct {
+  const char *class_name;
+  // Slash form, e.g. `root/cimv2`.
+  const char *namespace_name;
+  const char *server_name;
+  // Superclasses, nearest first.
+  size_t superclass_count;
+  const char *const *superclasses;
+  // Properties in class declaration order.
+  size_t property_count;
+  const rsess_property_view *properties;
+} rsess_instance_view;
+
 #define RSESS_CIM_TYPE_UNKNOWN 0
 
 #define RSESS_CIM_TYPE_BOOLEAN 1
@@ -940,6 +970,12 @@ rsess_result rsess_transport_close(const rsess_transport *t);
 
 // Frees the handle (killing the server if it still runs). NULL and stale handles are ignored.
 void rsess_transport_free(rsess_transport *t);
+
+// Lays instance `i` out whole in `*out`: class, namespace, server, superclasses and every property
+// with its type, flags and value texts (as the `rsess_instance_property_*` calls give them, in one
+// call). The memory belongs to the instance: valid until [`super::rsess_instance_free`], read-only,
+// the same on every call.
+rsess_result rsess_instance_get_view(const rsess_instance *i, const rsess_instance_view **out);
 
 #ifdef __cplusplus
 } // extern "C"

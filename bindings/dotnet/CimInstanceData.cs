@@ -29,48 +29,65 @@ public sealed class CimInstanceData
 
     internal const uint PropertyKey = 1, PropertyNull = 2;
 
-    internal static CimInstanceData Read(InstanceHandle h)
+    /// <summary>Copies an instance out in one native call (<c>rsess_instance_get_view</c>).</summary>
+    internal static unsafe CimInstanceData Read(InstanceHandle h)
     {
-        string className = Native.ReadString(NativeMethods.rsess_instance_class_name(h, out IntPtr c), c);
-        string ns = Native.ReadString(NativeMethods.rsess_instance_namespace(h, out IntPtr n), n);
-        string server = Native.ReadString(NativeMethods.rsess_instance_server_name(h, out IntPtr s), s);
-        Native.Check(NativeMethods.rsess_instance_superclass_count(h, out nuint superCount));
-        var supers = new string[(int)superCount];
-        for (nuint k = 0; k < superCount; k++)
-            supers[(int)k] = Native.ReadString(NativeMethods.rsess_instance_superclass(h, k, out IntPtr sc), sc);
-        Native.Check(NativeMethods.rsess_instance_property_count(h, out nuint count));
-        var props = new CimPropertyData[(int)count];
-        for (nuint p = 0; p < count; p++) props[(int)p] = ReadProperty(h, p);
-        return new CimInstanceData(className, ns, server, supers, props);
+        Native.Check(NativeMethods.rsess_instance_get_view(h, out IntPtr p));
+        var view = (InstanceView*)p;
+        var supers = new string[(int)view->SuperclassCount];
+        for (int k = 0; k < supers.Length; k++) supers[k] = Text(view->Superclasses[k]) ?? "";
+        var props = new CimPropertyData[(int)view->PropertyCount];
+        for (int k = 0; k < props.Length; k++) props[k] = ReadProperty(&view->Properties[k]);
+        return new CimInstanceData(Text(view->ClassName) ?? "", Text(view->NamespaceName) ?? "", Text(view->ServerName) ?? "", supers, props);
     }
 
-    private static CimPropertyData ReadProperty(InstanceHandle h, nuint p)
+    private static unsafe CimPropertyData ReadProperty(PropertyView* v)
     {
-        string name = Native.ReadString(NativeMethods.rsess_instance_property_name(h, p, out IntPtr pn), pn);
-        Native.Check(NativeMethods.rsess_instance_property_type(h, p, out CimType type));
-        Native.Check(NativeMethods.rsess_instance_property_flags(h, p, out uint flags));
-        bool isKey = (flags & PropertyKey) != 0;
-        if ((flags & PropertyNull) != 0) return new CimPropertyData(name, type, isKey, null);
+        string name = Text(v->Name) ?? "";
+        bool isKey = (v->Flags & PropertyKey) != 0;
+        if ((v->Flags & PropertyNull) != 0) return new CimPropertyData(name, v->CimType, isKey, null);
         object? value;
-        if ((uint)type > (uint)CimType.Instance)
+        if ((uint)v->CimType > (uint)CimType.Instance)
         {
-            Native.Check(NativeMethods.rsess_instance_property_array_len(h, p, out nuint len));
-            var texts = new string?[(int)len];
-            for (nuint k = 0; k < len; k++)
-            {
-                Native.Check(NativeMethods.rsess_instance_property_element(h, p, k, out IntPtr e));
-                texts[(int)k] = Native.TakeString(e);
-            }
-            value = CimValues.ParseArray((CimType)((uint)type - 16), texts);
+            var texts = new string?[(int)v->ElementCount];
+            for (int k = 0; k < texts.Length; k++) texts[k] = Text(v->Elements[k]);
+            value = CimValues.ParseArray((CimType)((uint)v->CimType - 16), texts);
         }
         else
         {
-            Native.Check(NativeMethods.rsess_instance_property_value(h, p, out IntPtr v));
-            string? text = Native.TakeString(v);
-            value = text is null ? null : CimValues.Parse(type, text);
+            string? text = Text(v->Value);
+            value = text is null ? null : CimValues.Parse(v->CimType, text);
         }
-        return new CimPropertyData(name, type, isKey, value);
+        return new CimPropertyData(name, v->CimType, isKey, value);
     }
+
+    private static unsafe string? Text(byte* s) => s is null ? null : System.Runtime.InteropServices.Marshal.PtrToStringUTF8((IntPtr)s);
+
+    // The view structs are written by the native library only.
+#pragma warning disable CS0649
+    /// <summary><c>rsess_property_view</c>.</summary>
+    private unsafe struct PropertyView
+    {
+        public byte* Name;
+        public CimType CimType;
+        public uint Flags;
+        public byte* Value;
+        public nuint ElementCount;
+        public byte** Elements;
+    }
+
+    /// <summary><c>rsess_instance_view</c>.</summary>
+    private unsafe struct InstanceView
+    {
+        public byte* ClassName;
+        public byte* NamespaceName;
+        public byte* ServerName;
+        public nuint SuperclassCount;
+        public byte** Superclasses;
+        public nuint PropertyCount;
+        public PropertyView* Properties;
+    }
+#pragma warning restore CS0649
 }
 
 /// <summary>

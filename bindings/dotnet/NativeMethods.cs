@@ -90,6 +90,7 @@ internal static partial class NativeMethods
     [LibraryImport(Library)] internal static partial ResultCode rsess_class_method_count(ClassHandle c, out nuint count);
     [LibraryImport(Library)] internal static partial ResultCode rsess_class_method(ClassHandle c, nuint m, out IntPtr name, out CimType returnType, out CimQualifiers qualifiers, out nuint parameterCount);
     [LibraryImport(Library)] internal static partial ResultCode rsess_class_parameter(ClassHandle c, nuint m, nuint p, out IntPtr name, out CimType type, out CimQualifiers qualifiers, out IntPtr referenceClass);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_instance_get_view(InstanceHandle i, out IntPtr view);
     [LibraryImport(Library)] internal static partial ResultCode rsess_params_new(out ParamsHandle p);
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial ResultCode rsess_params_add(ParamsHandle p, string name, CimType type, IntPtr[] values, nuint count);

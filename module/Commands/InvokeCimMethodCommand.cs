@@ -135,7 +135,8 @@ public sealed class InvokeCimMethodCommand : CimOperationCommand
         switch (ParameterSetName)
         {
             case CimInstanceComputerSet or CimInstanceSessionSet:
-                yield return (Namespace ?? InputObject!.CimSystemProperties.Namespace, ResourceUri?.ToString() ?? InputObject!.CimSystemProperties.ClassName, CimTargets.Keys(InputObject), InputObject);
+                CimInstance input = InputObject!;
+                yield return (Namespace ?? input.CimSystemProperties.Namespace, ResourceUri?.ToString() ?? input.CimSystemProperties.ClassName, CimTargets.Keys(input), input);
                 break;
             case QueryComputerSet or QuerySessionSet:
                 foreach (CimInstance instance in CimTargets.Instances(session, null, ns, Query, QueryDialect, Cancel))

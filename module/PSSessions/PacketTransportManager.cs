@@ -19,6 +19,8 @@ internal sealed class PacketTransportManager : ClientSessionTransportManagerBase
     private PsrpTransport? _transport;
     private volatile bool _closing;
 
+    /// <param name="runspaceId">The runspace pool's id (the engine's base class keys its state by it).</param>
+    /// <param name="cryptoHelper">The engine's session-key helper, passed through to the base class.</param>
     /// <param name="start">Starts the transport (runs on the engine's thread in CreateAsync).</param>
     /// <param name="endedMessage">Says that the server went away; the server's stderr is appended.</param>
     /// <param name="connectingTimeoutMs">How long to wait for the server's first packet; -1 = no limit.</param>

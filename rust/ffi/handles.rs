@@ -32,7 +32,8 @@ pub(crate) enum Object {
     Cancel(Arc<Cancel>),
     /// Method parameters being built, in order.
     Params(Vec<CimProperty>),
-    Instance(CimInstance),
+    /// An instance and, once asked for, its one-call layout (`rsess_instance_get_view`).
+    Instance(CimInstance, Option<Box<super::view::InstanceView>>),
     Class(super::class::ClassDecl),
     ClassList(Vec<super::class::ClassDecl>),
     Error(Error),

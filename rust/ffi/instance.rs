@@ -160,7 +160,7 @@ pub extern "C" fn rsess_cim_get_instance(
         let keys = keys_of(key_names, key_values, count)?;
         let cancel = cancel_of(cancel)?;
         let instance = session.get(opt_str(ns)?, class_name, &keys, cancel.as_deref())?;
-        write(out, handles::insert(Object::Instance(instance)));
+        write(out, handles::insert(Object::Instance(instance, None)));
         Ok(())
     })
 }
@@ -338,7 +338,7 @@ pub extern "C" fn rsess_cim_invoke(
         let params = params_of(params)?;
         let cancel = cancel_of(cancel)?;
         let result = session.invoke(opt_str(ns)?, class_name, &keys, method, &params, cancel.as_deref())?;
-        write(out, handles::insert(Object::Instance(result)));
+        write(out, handles::insert(Object::Instance(result, None)));
         Ok(())
     })
 }
@@ -382,7 +382,7 @@ pub extern "C" fn rsess_cim_create_instance(
         let props = params_of(props)?;
         let cancel = cancel_of(cancel)?;
         let created = session.create_instance(opt_str(ns)?, class_name, &props, cancel.as_deref())?;
-        write(out, handles::insert(Object::Instance(created)));
+        write(out, handles::insert(Object::Instance(created, None)));
         Ok(())
     })
 }
@@ -411,7 +411,7 @@ pub extern "C" fn rsess_cim_modify_instance(
         let props = params_of(props)?;
         let cancel = cancel_of(cancel)?;
         let changed = session.modify_instance(opt_str(ns)?, class_name, &keys, &props, cancel.as_deref())?;
-        write(out, handles::insert(Object::Instance(changed)));
+        write(out, handles::insert(Object::Instance(changed, None)));
         Ok(())
     })
 }
@@ -471,7 +471,7 @@ pub extern "C" fn rsess_instance_iter_next(it: *mut rsess_instance_iter, out: *m
             _ => Err(handles::invalid_handle()),
         })?;
         let next = iter.instances.lock().unwrap_or_else(|p| p.into_inner()).next()?;
-        write(out, next.map_or(std::ptr::null_mut(), |i| handles::insert(Object::Instance(i))));
+        write(out, next.map_or(std::ptr::null_mut(), |i| handles::insert(Object::Instance(i, None))));
         Ok(())
     })
 }
@@ -500,12 +500,12 @@ pub extern "C" fn rsess_instance_iter_free(it: *mut rsess_instance_iter) {
 /// Frees an instance. NULL and stale handles are ignored.
 #[no_mangle]
 pub extern "C" fn rsess_instance_free(i: *mut rsess_instance) {
-    guard_void(|| drop(handles::free(i, |o| matches!(o, Object::Instance(_)))));
+    guard_void(|| drop(handles::free(i, |o| matches!(o, Object::Instance(..)))));
 }
 
 fn read<R>(i: *const rsess_instance, f: impl FnOnce(&CimInstance) -> Result<R>) -> Result<R> {
     handles::with(i, |o| match o {
-        Object::Instance(instance) => f(instance),
+        Object::Instance(instance, _) => f(instance),
         _ => Err(handles::invalid_handle()),
     })
 }

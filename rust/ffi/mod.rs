@@ -20,6 +20,7 @@ mod lists;
 mod pssession;
 mod session;
 mod transport;
+mod view;
 
 use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -33,6 +34,7 @@ pub use instance::*;
 pub use pssession::*;
 pub use session::*;
 pub use transport::*;
+pub use view::*;
 
 /// Result of every fallible call. Numbers are stable and never reused.
 #[repr(u32)]

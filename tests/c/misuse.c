@@ -276,6 +276,43 @@ static void operations_and_their_arguments(void) {
     rsess_cim_session_free(s);
 }
 
+/* The one-call view of an instance says what the per-property calls say, and stays put. */
+static void instance_views(void) {
+    rsess_cim_session *s = new_session(NULL);
+    rsess_instance_iter *it = NULL;
+    CHECK(rsess_cim_enumerate(s, NULL, "Win32_OperatingSystem", 0, NULL, &it, NULL) == RSESS_RESULT_OK);
+    rsess_instance *inst = NULL;
+    CHECK(rsess_instance_iter_next(it, &inst, NULL) == RSESS_RESULT_OK && inst != NULL);
+    const rsess_instance_view *v = NULL, *again = NULL;
+    CHECK(rsess_instance_get_view(inst, &v) == RSESS_RESULT_OK && v != NULL);
+    CHECK(rsess_instance_get_view(inst, &again) == RSESS_RESULT_OK && again == v);
+    CHECK(strcmp(v->class_name, "Win32_OperatingSystem") == 0 && strcmp(v->namespace_name, "root/cimv2") == 0);
+    CHECK(v->superclass_count == 3 && strcmp(v->superclasses[0], "CIM_OperatingSystem") == 0);
+    size_t count = 0;
+    CHECK(rsess_instance_property_count(inst, &count) == RSESS_RESULT_OK && count == v->property_count);
+    for (size_t p = 0; p < v->property_count; p++) {
+        const rsess_property_view *pv = &v->properties[p];
+        char *name = NULL, *value = NULL;
+        uint32_t flags = 0;
+        rsess_instance_property_name(inst, p, &name);
+        rsess_instance_property_flags(inst, p, &flags);
+        CHECK(name != NULL && strcmp(name, pv->name) == 0 && flags == pv->flags);
+        if (pv->element_count == 0 && pv->cim_type < RSESS_CIM_TYPE_BOOLEAN_ARRAY) {
+            rsess_instance_property_value(inst, p, &value);
+            CHECK((value == NULL && pv->value == NULL) || (value != NULL && pv->value != NULL && strcmp(value, pv->value) == 0));
+        }
+        rsess_string_free(name);
+        rsess_string_free(value);
+    }
+    CHECK(rsess_instance_get_view((const rsess_instance *)s, &v) == RSESS_RESULT_INVALID_HANDLE);
+    CHECK(rsess_instance_get_view(inst, NULL) == RSESS_RESULT_NULL_ARGUMENT);
+    rsess_instance_free(inst);
+    CHECK(rsess_instance_get_view(inst, &v) == RSESS_RESULT_INVALID_HANDLE);
+    rsess_instance_iter_free(it);
+    rsess_cim_session_remove(NULL, s, NULL);
+    rsess_cim_session_free(s);
+}
+
 /* Local class declarations and associations: the provider's declarations, no associations, and the
  * class handles' own misuse (wrong kind, freed, out of range). */
 static void local_classes_and_associations(void) {
@@ -339,6 +376,7 @@ int main(void) {
     operations_and_their_arguments();
     bad_requests();
     local_classes_and_associations();
+    instance_views();
     pssessions();
     printf("c-tests: %d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
