@@ -66,6 +66,23 @@ Describe 'Get-CimInstance' {
     }
 }
 
+Describe 'Get-CimClass and Get-CimAssociatedInstance' {
+    It 'declares a class with its keys and renders the class table' {
+        $c = Get-CimClass Win32_Process
+        $c.CimSuperClassName | Should -Be 'CIM_Process'
+        $c.CimClassProperties['Handle'].Flags.HasFlag([RemoteSessions.CimFlags]::Key) | Should -BeTrue
+        ($c | Out-String) | Should -Match 'NameSpace: root/cimv2'
+    }
+
+    It 'filters classes by property name' {
+        (Get-CimClass -PropertyName ProcessId).CimClassName | Should -Contain 'Win32_Process'
+    }
+
+    It 'finds no associations in the local provider' {
+        Get-CimInstance Win32_OperatingSystem | Get-CimAssociatedInstance | Should -BeNullOrEmpty
+    }
+}
+
 Describe 'New-PSSession over a local pwsh process' {
     AfterEach { Get-PSSession | Remove-PSSession }
 
