@@ -90,6 +90,21 @@ public sealed class CimInstanceData
 #pragma warning restore CS0649
 }
 
+/// <summary>A reference value: the object path of an instance, <c>[namespace:]Class.Key="value",…</c>
+/// (sent to a WS-Management server as an EPR).</summary>
+public sealed record CimReference(string Path)
+{
+    /// <summary>The object path of an instance of <paramref name="className"/> in <paramref name="ns"/> with
+    /// these keys (values as <see cref="CimValues.Format"/> writes them; quotes and backslashes escaped).</summary>
+    public static CimReference Of(string ns, string className, IEnumerable<(string Name, string Value)> keys)
+    {
+        string keyText = string.Join(",", keys.Select(k => $"{k.Name}=\"{k.Value.Replace("\\", "\\\\").Replace("\"", "\\\"")}\""));
+        return new CimReference(keyText.Length == 0 ? $"{ns}:{className}" : $"{ns}:{className}.{keyText}");
+    }
+
+    public override string ToString() => Path;
+}
+
 /// <summary>
 /// Converts the C ABI's text forms to .NET values: integers to their exact .NET types, reals to
 /// float/double, booleans, Char16 to char, DMTF datetimes (DSP0004 §5.2.4) to a local
@@ -192,6 +207,7 @@ public static class CimValues
             char c => (CimType.Char16, c.ToString()),
             DateTime d => (CimType.DateTime, Dmtf(new DateTimeOffset(d))),
             DateTimeOffset d => (CimType.DateTime, Dmtf(d)),
+            CimReference r => (CimType.Reference, r.Path),
             TimeSpan t => (CimType.DateTime, $"{t.Days:D8}{t.Hours:D2}{t.Minutes:D2}{t.Seconds:D2}.{t.Ticks % TimeSpan.TicksPerSecond / 10:D6}:000"),
             _ => (CimType.String, Convert.ToString(value, inv) ?? ""),
         };

@@ -99,7 +99,7 @@ public sealed class InvokeCimMethodCommand : CimOperationCommand
     protected override void ProcessRecord()
     {
         var arguments = (Arguments?.Cast<DictionaryEntry>() ?? [])
-            .Select(e => (Name: e.Key.ToString() ?? "", Value: e.Value is PSObject p ? p.BaseObject : e.Value))
+            .Select(e => (Name: e.Key.ToString() ?? "", Value: CimArguments.ToNative(e.Value)))
             .ToArray();
         if (CimClass is not null)
         {
@@ -192,11 +192,13 @@ public sealed class InvokeCimMethodCommand : CimOperationCommand
     }
 
     /// <summary>A value converted to the .NET type of CIM type <paramref name="type"/> (arrays element by
-    /// element); references, embedded instances and intervals stay as given.</summary>
+    /// element); an object path given for a reference becomes one; references, embedded instances and
+    /// intervals stay as given.</summary>
     /// <exception cref="PSInvalidCastException">The value does not convert.</exception>
     private static object? ToDeclared(object? value, CimType type)
     {
         if (value is null) return null;
+        if (type == CimType.Reference && value is string path) return new CimReference(path);
         bool array = (uint)type > (uint)CimType.Instance;
         CimType scalar = array ? (CimType)((uint)type - 16) : type;
         Type? target = scalar switch

@@ -53,7 +53,7 @@ public sealed class NewCimInstanceCommand : CimOperationCommand
         string className = ClassName!.Trim();
         string ns = Namespace ?? DefaultNamespace;
         var properties = (Property?.Cast<DictionaryEntry>() ?? [])
-            .Select(e => (Name: e.Key.ToString() ?? "", Value: e.Value is PSObject p ? p.BaseObject : e.Value))
+            .Select(e => (Name: e.Key.ToString() ?? "", Value: CimArguments.ToNative(e.Value)))
             .ToArray();
         if (ClientOnly)
         {

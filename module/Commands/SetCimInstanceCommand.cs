@@ -90,7 +90,7 @@ public sealed class SetCimInstanceCommand : CimOperationCommand
         foreach (DictionaryEntry e in Property?.Cast<DictionaryEntry>() ?? [])
         {
             string name = e.Key.ToString() ?? "";
-            object? value = e.Value is PSObject p ? p.BaseObject : e.Value;
+            object? value = CimArguments.ToNative(e.Value);
             int i = values.FindIndex(v => v.Name.Equals(name, StringComparison.OrdinalIgnoreCase));
             if (i >= 0) values[i] = (values[i].Name, value);
             else values.Add((name, value));

@@ -332,7 +332,10 @@ pub fn value_of_text(t: CimType, text: &str, name: &str) -> Result<CimValue> {
         CimType::Real64 => CimValue::Real64(real(text).ok_or_else(|| bad("real64"))?),
         CimType::Char16 => CimValue::Char16(char16(text).ok_or_else(|| bad("char16"))?),
         CimType::DateTime => CimValue::DateTime(datetime(text).ok_or_else(|| bad("datetime"))?),
-        CimType::Reference => CimValue::Reference(text.to_string()),
+        CimType::Reference => {
+            object_path(text)?;
+            CimValue::Reference(text.to_string())
+        }
         _ => CimValue::String(text.to_string()),
     })
 }
@@ -464,6 +467,50 @@ fn reference_text(e: &Element) -> String {
     }
 }
 
+/// Reads an object path as [`reference_text`] writes it (`[namespace:]Class[.Key="v",Key2=7]`, values
+/// quoted with `\\` and `\"` escapes, or bare) into (namespace, class, keys), the parts of an EPR.
+/// Errors: InvalidArgument for text that is no object path.
+pub fn object_path(text: &str) -> Result<(Option<String>, String, Vec<(String, String)>)> {
+    let bad = || Error::new(ErrorKind::InvalidArgument, format!("'{text}' is not a CIM object path (Class.Key=\"value\")"));
+    let (head, keys_text) = match text.find('.') {
+        Some(dot) if !text[..dot].contains('=') => (&text[..dot], Some(&text[dot + 1..])),
+        _ => (text, None),
+    };
+    let (namespace, class) = match head.rfind(':') {
+        Some(colon) => (Some(head[..colon].to_string()), &head[colon + 1..]),
+        None => (None, head),
+    };
+    if class.is_empty() || !class.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(bad());
+    }
+    let mut keys = Vec::new();
+    let mut rest = keys_text.unwrap_or("").chars().peekable();
+    while rest.peek().is_some() {
+        let name: String = rest.by_ref().take_while(|c| *c != '=').collect();
+        let mut value = String::new();
+        if rest.peek() == Some(&'"') {
+            rest.next();
+            loop {
+                match rest.next().ok_or_else(bad)? {
+                    '\\' => value.push(rest.next().ok_or_else(bad)?),
+                    '"' => break,
+                    c => value.push(c),
+                }
+            }
+            if !matches!(rest.next(), None | Some(',')) {
+                return Err(bad());
+            }
+        } else {
+            value = rest.by_ref().take_while(|c| *c != ',').collect();
+        }
+        if name.trim().is_empty() {
+            return Err(bad());
+        }
+        keys.push((name.trim().to_string(), value));
+    }
+    Ok((namespace, class.to_string(), keys))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -491,6 +538,17 @@ mod tests {
         let out = schema.method("add").unwrap().output_schema();
         let kinds: Vec<_> = out.properties.iter().map(|p| (p.name.as_str(), p.cim_type)).collect();
         assert_eq!(kinds, [("ReturnValue", CimType::UInt32), ("X", CimType::Real32), ("Out", CimType::SInt64Array)]);
+    }
+
+    #[test]
+    fn object_paths_read_back_what_references_write() {
+        assert_eq!(object_path(r#"root/cimv2:MSFT_President.Key="1",Name="a\"b\\c""#).unwrap(),
+            (Some("root/cimv2".to_string()), "MSFT_President".to_string(), vec![("Key".to_string(), "1".to_string()), ("Name".to_string(), r#"a"b\c"#.to_string())]));
+        assert_eq!(object_path("X_Y.N=7,M=8").unwrap().2, vec![("N".to_string(), "7".to_string()), ("M".to_string(), "8".to_string())]);
+        assert_eq!(object_path("Singleton").unwrap(), (None, "Singleton".to_string(), vec![]));
+        for bad in ["", "a b", r#"C.K="open"#, "C.=1", r#"C.K="x"y"#] {
+            assert!(object_path(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -253,6 +253,15 @@ fn write_value(b: &mut String, name: &str, value: &CimValue) {
         CimValue::DateTime(d @ CimDateTime::Timestamp { .. }) => b.push_str(&format!("<p:{name}><cim:Datetime>{}</cim:Datetime></p:{name}>", xs_datetime(d))),
         CimValue::DateTime(CimDateTime::Interval { micros }) => b.push_str(&format!("<p:{name}><cim:Interval>{}</cim:Interval></p:{name}>", xs_duration(*micros))),
         CimValue::Char16(c) => b.push_str(&format!("<p:{name}>{}</p:{name}>", u32::from(*c))),
+        CimValue::Reference(path) => match super::binding::object_path(path) {
+            Ok((namespace, class, keys)) => {
+                // An EPR (DSP0227 §7.3): the class's resource URI and its keys as selectors.
+                let mut selectors: Vec<(String, String)> = namespace.iter().map(|n| (NAMESPACE_SELECTOR.to_string(), slash_namespace(n))).collect();
+                selectors.extend(keys);
+                b.push_str(&format!("<p:{name}>{}</p:{name}>", reference_parameters(&class_resource_uri(&class), &selectors)));
+            }
+            Err(_) => b.push_str(&format!("<p:{name}>{}</p:{name}>", escape(path))),
+        },
         CimValue::Instance(i) => {
             b.push_str(&format!(r#"<p:{name} xsi:type="{}_Type">"#, escape(&i.class_name)));
             for p in &i.properties {
@@ -264,6 +273,15 @@ fn write_value(b: &mut String, name: &str, value: &CimValue) {
             b.push_str(&format!("</p:{name}>"));
         }
         other => b.push_str(&format!("<p:{name}>{}</p:{name}>", escape(&other.to_text().unwrap_or_default()))),
+    }
+}
+
+/// A namespace of an object path in the slash form of `__cimnamespace`: a WMI path's `\\server\` left out.
+fn slash_namespace(namespace: &str) -> String {
+    let n = namespace.replace('\\', "/");
+    match n.strip_prefix("//") {
+        Some(rest) => rest.split_once('/').map_or(String::new(), |(_, ns)| ns.to_string()),
+        None => n,
     }
 }
 
@@ -357,6 +375,15 @@ mod tests {
         assert!(b.contains("</b:Object><b:Role>Prev</b:Role><b:ResultClassName>L</b:ResultClassName></b:AssociationInstances></w:Filter>"), "{b}");
         let wrapped = format!(r#"<x xmlns:n="{NS_ENUMERATION}" xmlns:w="{NS_WSMAN}" xmlns:a="{NS_ADDRESSING}">{b}</x>"#);
         crate::wsman::xml::parse(&wrapped, "body").unwrap();
+    }
+
+    #[test]
+    fn references_are_written_as_eprs() {
+        use crate::cim::CimType;
+        let params = vec![CimProperty::new("Peer", CimType::Reference, CimValue::Reference(r#"\\SRV\root\cimv2:Win32_Process.Handle="42""#.into()))];
+        let b = invoke_body("urn:c/X", "M", &params);
+        assert!(b.contains(r#"<p:Peer><a:Address>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</a:Address><a:ReferenceParameters><w:ResourceURI>http://schemas.microsoft.com/wbem/wscim/1/cim-schema/2/Win32_Process</w:ResourceURI><w:SelectorSet><w:Selector Name="__cimnamespace">root/cimv2</w:Selector><w:Selector Name="Handle">42</w:Selector></w:SelectorSet></a:ReferenceParameters></p:Peer>"#), "{b}");
+        assert_eq!(slash_namespace("root/test"), "root/test");
     }
 
     #[test]

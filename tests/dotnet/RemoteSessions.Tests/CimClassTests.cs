@@ -54,6 +54,16 @@ public sealed class CimClassTests : IDisposable
     }
 
     [Fact]
+    public void Instances_and_refs_to_them_become_references()
+    {
+        _ps.Run("$five = New-CimInstance -ClassName XYZ_Number -Namespace root/test -Property ([ordered]@{ Number = [uint32]5; Name = 'a\"b' }) -Key Number,Name -ClientOnly; " +
+                "$link = New-CimInstance -ClassName XYZ_Link -Property @{ Lower = [ref]$five; Both = @($five, $five) } -ClientOnly");
+        Assert.Empty(_ps.Errors);
+        Assert.Equal("Reference|root/test:XYZ_Number.Number=\"5\",Name=\"a\\\"b\"", _ps.Run("'{0}|{1}' -f $link.CimInstanceProperties['Lower'].CimType, $link.Lower").Single().BaseObject);
+        Assert.Equal("ReferenceArray", _ps.Run("$link.CimInstanceProperties['Both'].CimType.ToString()").Single().BaseObject);
+    }
+
+    [Fact]
     public void The_local_provider_has_no_associations()
     {
         Assert.Empty(_ps.Run("Get-CimInstance Win32_OperatingSystem | Get-CimAssociatedInstance"));
