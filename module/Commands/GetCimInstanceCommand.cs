@@ -152,8 +152,10 @@ public sealed class GetCimInstanceCommand : CimOperationCommand
                 Verbose("Query CimInstances", ("namespaceName", ns), ("queryDialect", QueryDialect ?? "WQL"), ("queryExpression", Query));
                 return session.Query(ns, QueryDialect ?? "WQL", Query!, flags, Cancel);
             case ResourceUriComputerSet or ResourceUriSessionSet:
+                Verbose("Enumerate CimInstances", ("namespaceName", ns), ("resourceUri", ResourceUri));
+                if (session.Protocol == "WSMAN") return session.Enumerate(ns, ResourceUri!.ToString(), flags, Cancel);
+                // This machine's provider knows classes, not URIs: the URI's class (and a WMI URI's namespace).
                 (string uriNamespace, string uriClass) = ResourceUriTarget(ResourceUri!, Namespace);
-                Verbose("Enumerate CimInstances", ("namespaceName", uriNamespace), ("resourceUri", ResourceUri));
                 return session.Enumerate(uriNamespace, uriClass, flags, Cancel);
             case CimInstanceComputerSet or CimInstanceSessionSet:
                 return GetInstance(session, InputObject!);
@@ -184,7 +186,8 @@ public sealed class GetCimInstanceCommand : CimOperationCommand
         string ns = instance.CimSystemProperties.Namespace;
         var keys = CimTargets.Keys(instance);
         Verbose("Get CimInstance", ("namespaceName", ns), ("instance", instance));
-        yield return session.GetInstance(ns, instance.CimSystemProperties.ClassName, keys, Cancel);
+        string classOrUri = ResourceUri is not null && session.Protocol == "WSMAN" ? ResourceUri.ToString() : instance.CimSystemProperties.ClassName;
+        yield return session.GetInstance(ns, classOrUri, keys, Cancel);
     }
 
 

@@ -241,8 +241,9 @@ impl WsmanClient {
     /// Errors: as [`WsmanClient::enumerate`]; NotFound when the source instance does not exist.
     pub fn associated(self: &Arc<Self>, namespace: &str, class_name: &str, keys: &[(String, String)], association: &envelope::Association, keys_only: bool, cancel: Option<Arc<Cancel>>) -> Result<Enumeration> {
         let namespace = namespace.replace('\\', "/");
-        let source = instance_selectors(&namespace, keys);
-        let body = envelope::association_body(self.max_elements, keys_only, &envelope::class_resource_uri(class_name), &source, association);
+        let source_uri = envelope::class_resource_uri(class_name);
+        let source = instance_selectors(&namespace, keys, &source_uri);
+        let body = envelope::association_body(self.max_elements, keys_only, &source_uri, &source, association);
         let result_class = match association {
             envelope::Association::Associated { result_class, .. } | envelope::Association::References { result_class, .. } => result_class.clone(),
         };
@@ -251,7 +252,7 @@ impl WsmanClient {
 
     /// Sends an Enumerate with `body` and hands out its first page; later pages follow as the caller reads.
     fn start_enumeration(self: &Arc<Self>, namespace: String, resource_uri: String, class_name: &str, shallow: bool, body: &str, cancel: Option<Arc<Cancel>>) -> Result<Enumeration> {
-        let selectors = vec![(envelope::NAMESPACE_SELECTOR.to_string(), namespace.clone())];
+        let selectors = namespace_selector(&namespace, &resource_uri);
         let page = block_on(cancel.as_deref(), async {
             reply::page(self.send(envelope::ACTION_ENUMERATE, &resource_uri, &selectors, body).await?)
         })?;
@@ -259,7 +260,8 @@ impl WsmanClient {
             client: Arc::clone(self),
             namespace,
             resource_uri,
-            requested_class: class_name.to_string(),
+            // A resource URI's last segment is the class it names.
+            requested_class: class_name.rsplit('/').next().unwrap_or(class_name).to_string(),
             shallow,
             items: VecDeque::new(),
             context: None,
@@ -274,8 +276,8 @@ impl WsmanClient {
     /// Errors: NotFound (CIM status 6) and the server's other faults, network errors, Cancelled.
     pub fn get(&self, namespace: &str, class_name: &str, keys: &[(String, String)], cancel: Option<&Cancel>) -> Result<CimInstance> {
         let namespace = namespace.replace('\\', "/");
-        let selectors = instance_selectors(&namespace, keys);
         let uri = envelope::class_resource_uri(class_name);
+        let selectors = instance_selectors(&namespace, keys, &uri);
         let reply = block_on(cancel, async { self.send(envelope::ACTION_GET, &uri, &selectors, "").await })?;
         let item = reply
             .payload()
@@ -297,8 +299,8 @@ impl WsmanClient {
     pub fn create(&self, namespace: &str, class_name: &str, properties: &[crate::cim::CimProperty], cancel: Option<&Cancel>) -> Result<CimInstance> {
         use super::{NS_ADDRESSING, NS_TRANSFER, NS_WSMAN};
         let namespace = namespace.replace('\\', "/");
-        let selectors = instance_selectors(&namespace, &[]);
         let uri = envelope::class_resource_uri(class_name);
+        let selectors = instance_selectors(&namespace, &[], &uri);
         let body = envelope::instance_body(&uri, class_name, properties);
         let reply = block_on(cancel, async { self.send(envelope::ACTION_CREATE, &uri, &selectors, &body).await })?;
         let created = reply
@@ -331,8 +333,8 @@ impl WsmanClient {
     /// Errors: NotFound, InvalidArgument and the server's other faults, network errors, Cancelled.
     pub fn put(&self, namespace: &str, class_name: &str, keys: &[(String, String)], properties: &[crate::cim::CimProperty], cancel: Option<&Cancel>) -> Result<CimInstance> {
         let namespace = namespace.replace('\\', "/");
-        let selectors = instance_selectors(&namespace, keys);
         let uri = envelope::class_resource_uri(class_name);
+        let selectors = instance_selectors(&namespace, keys, &uri);
         let body = envelope::instance_body(&uri, class_name, properties);
         let reply = block_on(cancel, async { self.send(envelope::ACTION_PUT, &uri, &selectors, &body).await })?;
         let item = reply
@@ -347,8 +349,8 @@ impl WsmanClient {
     /// WS-Transfer Delete (DSP0227 §8.6; Remove-CimInstance) of the instance of `class_name` whose
     /// keys are `keys`. Errors: NotFound and the server's other faults, network errors, Cancelled.
     pub fn delete(&self, namespace: &str, class_name: &str, keys: &[(String, String)], cancel: Option<&Cancel>) -> Result<()> {
-        let selectors = instance_selectors(&namespace.replace('\\', "/"), keys);
         let uri = envelope::class_resource_uri(class_name);
+        let selectors = instance_selectors(&namespace.replace('\\', "/"), keys, &uri);
         block_on(cancel, async { self.send(envelope::ACTION_DELETE, &uri, &selectors, "").await })?;
         Ok(())
     }
@@ -363,8 +365,8 @@ impl WsmanClient {
     /// Cancelled.
     pub fn invoke(&self, namespace: &str, class_name: &str, keys: &[(String, String)], method: &str, params: &[crate::cim::CimProperty], cancel: Option<&Cancel>) -> Result<CimInstance> {
         let namespace = namespace.replace('\\', "/");
-        let selectors = instance_selectors(&namespace, keys);
         let uri = envelope::class_resource_uri(class_name);
+        let selectors = instance_selectors(&namespace, keys, &uri);
         let body = envelope::invoke_body(&uri, method, params);
         let action = envelope::method_action(&uri, method);
         let reply = block_on(cancel, async { self.send(&action, &uri, &selectors, &body).await })?;
@@ -493,11 +495,21 @@ impl WsmanClient {
     }
 }
 
-/// The selectors naming an instance: `__cimnamespace` (slash form) and the key values (DSP0227 §7.1).
-fn instance_selectors(namespace: &str, keys: &[(String, String)]) -> Vec<(String, String)> {
-    let mut selectors = vec![(envelope::NAMESPACE_SELECTOR.to_string(), namespace.to_string())];
+/// The selectors naming an instance at `resource_uri`: `__cimnamespace` (slash form) and the key values
+/// (DSP0227 §7.1); a WMI resource URI names its namespace itself, so it gets only the keys.
+fn instance_selectors(namespace: &str, keys: &[(String, String)], resource_uri: &str) -> Vec<(String, String)> {
+    let mut selectors = namespace_selector(namespace, resource_uri);
     selectors.extend(keys.iter().cloned());
     selectors
+}
+
+/// `__cimnamespace` for an operation on `resource_uri`, unless the URI names the namespace (WMI form).
+fn namespace_selector(namespace: &str, resource_uri: &str) -> Vec<(String, String)> {
+    if envelope::uri_names_namespace(resource_uri) {
+        Vec::new()
+    } else {
+        vec![(envelope::NAMESPACE_SELECTOR.to_string(), namespace.to_string())]
+    }
 }
 
 /// A running enumeration: instances are handed out as the pages arrive; each Pull is sent only when
@@ -546,7 +558,7 @@ impl Enumeration {
             }
             let Some(context) = self.context.take() else { return Ok(None) };
             let body = envelope::pull_body(&context, self.client.max_elements);
-            let selectors = vec![(envelope::NAMESPACE_SELECTOR.to_string(), self.namespace.clone())];
+            let selectors = namespace_selector(&self.namespace, &self.resource_uri);
             let client = Arc::clone(&self.client);
             let page = block_on(self.cancel.as_deref(), async {
                 reply::page(client.send(envelope::ACTION_PULL, &self.resource_uri, &selectors, &body).await?)
@@ -616,7 +628,7 @@ impl Drop for Enumeration {
         let namespace = self.namespace.clone();
         let resource_uri = self.resource_uri.clone();
         let release = async move {
-            let selectors = vec![(envelope::NAMESPACE_SELECTOR.to_string(), namespace)];
+            let selectors = namespace_selector(&namespace, &resource_uri);
             let _ = client.send(envelope::ACTION_RELEASE, &resource_uri, &selectors, &envelope::release_body(&context)).await;
         };
         if tokio::runtime::Handle::try_current().is_ok() {

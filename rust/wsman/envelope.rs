@@ -52,6 +52,16 @@ pub fn class_resource_uri(class_name: &str) -> String {
     format!("{base}{class_name}")
 }
 
+/// The prefix of WMI resource URIs, whose path names the namespace and class:
+/// `http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/Win32_Service` (MS-WSMV 2.2.4.x).
+pub const WMI_URI_PREFIX: &str = "http://schemas.microsoft.com/wbem/wsman/1/wmi/";
+
+/// True when `resource_uri` names its namespace itself (a WMI resource URI), so no `__cimnamespace`
+/// selector goes with it.
+pub fn uri_names_namespace(resource_uri: &str) -> bool {
+    resource_uri.len() > WMI_URI_PREFIX.len() && resource_uri.get(..WMI_URI_PREFIX.len()).map_or(false, |p| p.eq_ignore_ascii_case(WMI_URI_PREFIX))
+}
+
 /// True when a class name given by a caller is a resource URI (contains `://`).
 pub fn is_resource_uri(class_name: &str) -> bool {
     class_name.contains("://")
@@ -317,6 +327,9 @@ mod tests {
         assert_eq!(class_resource_uri("CIM_Process"), "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_Process");
         assert_eq!(class_resource_uri("Win32_Process"), "http://schemas.microsoft.com/wbem/wscim/1/cim-schema/2/Win32_Process");
         assert_eq!(class_resource_uri("http://x/wmi/root/cimv2/Win32_Service"), "http://x/wmi/root/cimv2/Win32_Service");
+        assert!(uri_names_namespace("http://schemas.microsoft.com/wbem/wsman/1/WMI/root/cimv2/Win32_Service"));
+        assert!(!uri_names_namespace(&class_resource_uri("Win32_Service")));
+        assert!(!uri_names_namespace("http://schemas.microsoft.com/wbem/wsman/1/wmiöö"));
     }
 
     #[test]

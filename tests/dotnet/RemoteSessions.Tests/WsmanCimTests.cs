@@ -263,6 +263,18 @@ public sealed class WsmanCimTests : IClassFixture<ReplayServerFixture>, IDisposa
     }
 
     [Fact]
+    public void A_wmi_resource_uri_is_sent_as_given_without_a_namespace_selector()
+    {
+        _ps.Run($"$s = {Http()}");
+        _server.ClearRequests();
+        // OMI knows no WMI URIs: its recorded answer is a namespace fault, which proves the request's shape.
+        Assert.Empty(_ps.Run("New-CimInstance -ClassName MSFT_President -Property @{ Key = [uint32]3 } -Key Key -ClientOnly | " +
+                             "Get-CimInstance -CimSession $s -ResourceUri http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/MSFT_President"));
+        Assert.StartsWith("HRESULT 0x8004100e", SingleError().FullyQualifiedErrorId);
+        Assert.Equal(["get-wmiuri Get MSFT_President"], _server.Requests());
+    }
+
+    [Fact]
     public void Instances_are_created_changed_and_deleted()
     {
         _ps.Run($"$s = {Http()}");
