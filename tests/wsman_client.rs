@@ -20,7 +20,11 @@ fn fixture(name: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// What a test server does with one request: the body it received → bytes to write (None = close).
+/// A write that closes the connection (after the writes before it).
+const CLOSE: &[u8] = b"\0close";
+
+/// What a test server does with one request: the body it received → bytes to write (None = close; an
+/// empty write waits 300 ms; [`CLOSE`] closes).
 type Behaviour = Arc<dyn Fn(&str) -> Option<Vec<Vec<u8>>> + Send + Sync>;
 
 struct Server {
@@ -84,6 +88,9 @@ fn connection(stream: TcpStream, behaviour: Behaviour, requests: Arc<Mutex<Vec<S
                         thread::sleep(Duration::from_millis(300));
                         continue;
                     }
+                    if w == CLOSE {
+                        return;
+                    }
                     if writer.write_all(&w).is_err() {
                         return;
                     }
@@ -102,6 +109,19 @@ fn client(port: u16, options: SessionOptions) -> Arc<WsmanClient> {
 
 fn always(reply: Vec<u8>) -> Behaviour {
     Arc::new(move |_| Some(vec![reply.clone()]))
+}
+
+#[test]
+fn a_pooled_connection_the_server_closed_is_replaced_without_an_error() {
+    let reply = ok(&fixture("identify-response.xml"));
+    let server = serve(Arc::new(move |_| Some(vec![reply.clone(), CLOSE.to_vec()])));
+    let c = client(server.port, SessionOptions::default());
+    for _ in 0..5 {
+        c.identify(None).unwrap();
+        thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(server.connections.load(Ordering::SeqCst), 5);
+    assert_eq!(server.requests.lock().unwrap().len(), 5, "no request was sent twice");
 }
 
 #[test]

@@ -1,10 +1,17 @@
-//! HTTP(S) for WS-Management: hyper over the process-wide tokio runtime, one keep-alive connection
-//! pool shared by every session and every ad hoc call with the same TLS policy, rustls for TLS.
+//! HTTP(S) for WS-Management: hyper's HTTP/1.1 connections over the process-wide tokio runtime, one
+//! keep-alive connection pool shared by every session and every ad hoc call with the same TLS policy,
+//! rustls for TLS.
 //!
 //! Latency: WS-Management servers such as OMI write a reply's headers and body in separate TCP
 //! segments. With Nagle on their side and delayed ACKs on ours, the body waits ~40 ms for an ACK. So
 //! every connection sets TCP_NODELAY and, on Linux, re-arms TCP_QUICKACK after each read (the kernel
 //! clears it again by itself), acknowledging each segment at once.
+//!
+//! The thread that waits for a reply also drives the connection it came on (hyper's low-level
+//! `client::conn`): a request costs no hand-over to a runtime thread and back, which on loopback is
+//! most of what a request costs beyond the socket itself. An idle connection in the pool is polled by
+//! nobody; one the server closed meanwhile is found out by the next request before anything is
+//! written, and that request goes out on a new connection (a request that was written is never repeated).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -12,12 +19,14 @@ use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
+use hyper::body::Bytes;
+use hyper::client::conn::{self, SendRequest};
 use hyper::client::connect::{Connected, Connection, HttpConnector};
 use hyper::service::Service;
-use hyper::{Body, Client, Request, Uri};
-use hyper_rustls::HttpsConnector;
+use hyper::{Body, Request, Uri};
+use hyper_rustls::{HttpsConnector, MaybeHttpsStream};
 use once_cell::sync::Lazy;
 use rustls::client::{ServerCertVerified, ServerCertVerifier, WebPkiVerifier};
 use rustls::{Certificate, ClientConfig, RootCertStore, ServerName};
@@ -55,10 +64,32 @@ pub struct HttpReply {
 const MAX_BODY: usize = 64 * 1024 * 1024;
 /// How long an idle pooled connection is kept.
 const POOL_IDLE: Duration = Duration::from_secs(60);
+/// Most idle connections kept per endpoint (more are closed when they come back).
+const MAX_IDLE_PER_ENDPOINT: usize = 64;
 
-type Pool = Client<HttpsConnector<QuickAckConnector>, Body>;
+type Stream = MaybeHttpsStream<QuickAckStream>;
 
-static POOLS: Lazy<Mutex<HashMap<TlsPolicy, Pool>>> = Lazy::new(|| Mutex::new(HashMap::new()));
+/// A keep-alive connection not in use: hyper's request sender and the connection it talks through.
+struct Idle {
+    sender: SendRequest<Body>,
+    connection: conn::Connection<Stream, Body>,
+    since: Instant,
+}
+
+/// Where a connection goes: scheme and authority of the URL, and the TLS policy it was checked with.
+type Endpoint = (String, String, TlsPolicy);
+
+/// The connectors (one per TLS policy: each has its TLS configuration) and the idle connections.
+struct Pools {
+    connectors: HashMap<TlsPolicy, HttpsConnector<QuickAckConnector>>,
+    idle: HashMap<Endpoint, Vec<Idle>>,
+}
+
+static POOLS: Lazy<Mutex<Pools>> = Lazy::new(|| Mutex::new(Pools { connectors: HashMap::new(), idle: HashMap::new() }));
+
+fn pools() -> std::sync::MutexGuard<'static, Pools> {
+    POOLS.lock().unwrap_or_else(|p| p.into_inner())
+}
 
 /// The process-wide runtime every network operation of the library runs on (two worker threads:
 /// the work is I/O, and a PowerShell host has threads of its own).
@@ -74,10 +105,10 @@ pub fn runtime() -> &'static tokio::runtime::Runtime {
     &RUNTIME
 }
 
-fn pool(policy: TlsPolicy) -> Result<Pool> {
-    let mut pools = POOLS.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(p) = pools.get(&policy) {
-        return Ok(p.clone());
+fn connector(policy: TlsPolicy) -> Result<HttpsConnector<QuickAckConnector>> {
+    let mut pools = pools();
+    if let Some(c) = pools.connectors.get(&policy) {
+        return Ok(c.clone());
     }
     let tls = tls_config(policy)?;
     let connector = hyper_rustls::HttpsConnectorBuilder::new()
@@ -85,34 +116,89 @@ fn pool(policy: TlsPolicy) -> Result<Pool> {
         .https_or_http()
         .enable_http1()
         .wrap_connector(QuickAckConnector::new());
-    let client = Client::builder().pool_idle_timeout(POOL_IDLE).build(connector);
-    pools.insert(policy, client.clone());
-    Ok(client)
+    pools.connectors.insert(policy, connector.clone());
+    Ok(connector)
+}
+
+/// A pooled connection to `endpoint` that has not been idle too long, if any (the newest first).
+fn take_idle(endpoint: &Endpoint) -> Option<Idle> {
+    let mut pools = pools();
+    let idle = pools.idle.get_mut(endpoint)?;
+    while let Some(c) = idle.pop() {
+        if c.since.elapsed() < POOL_IDLE {
+            return Some(c);
+        }
+    }
+    None
+}
+
+fn put_idle(endpoint: Endpoint, c: Idle) {
+    let mut pools = pools();
+    let idle = pools.idle.entry(endpoint).or_default();
+    idle.retain(|c| c.since.elapsed() < POOL_IDLE);
+    if idle.len() < MAX_IDLE_PER_ENDPOINT {
+        idle.push(c);
+    }
+}
+
+async fn connect(url: &Uri, policy: TlsPolicy) -> Result<Idle> {
+    let mut connector = connector(policy)?;
+    let stream = connector.call(url.clone()).await.map_err(|e| connect_error(url, e))?;
+    let (sender, connection) = conn::Builder::new()
+        .handshake::<_, Body>(stream)
+        .await
+        .map_err(|e| network_error(url, &e, false))?;
+    Ok(Idle { sender, connection, since: Instant::now() })
 }
 
 /// POSTs `body` (a SOAP envelope) to `url` with `authorization` as the Authorization header, and reads
-/// the whole reply within `timeout`.
+/// the whole reply within `timeout`, on a pooled keep-alive connection or a new one.
 /// Errors: ConnectionFailed (refused, unreachable, closed before the reply was complete), TlsFailed,
 /// Timeout, BadReply (body not UTF-8 or too large), InvalidArgument (a malformed URL).
 pub async fn post(url: &Uri, policy: TlsPolicy, authorization: Option<&str>, body: String, timeout: Duration) -> Result<HttpReply> {
-    let client = pool(policy)?;
-    let mut request = Request::post(url.clone())
-        .header("Content-Type", "application/soap+xml;charset=UTF-8")
-        .header("User-Agent", "RemoteSessions");
-    if let Some(a) = authorization {
-        request = request.header("Authorization", a);
-    }
-    let request = request
-        .body(Body::from(body))
-        .map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("The request to {url} cannot be made: {e}")))?;
+    let authority = url
+        .authority()
+        .ok_or_else(|| Error::new(ErrorKind::InvalidArgument, format!("The URL {url} names no host")))?
+        .to_string();
+    let endpoint: Endpoint = (url.scheme_str().unwrap_or("http").to_string(), authority.clone(), policy);
+    let body = Bytes::from(body);
+    let request = || {
+        let mut r = Request::post(url.path_and_query().map_or("/", |p| p.as_str()))
+            .header(hyper::header::HOST, authority.as_str())
+            .header("Content-Type", "application/soap+xml;charset=UTF-8")
+            .header("User-Agent", "RemoteSessions");
+        if let Some(a) = authorization {
+            r = r.header("Authorization", a);
+        }
+        r.body(Body::from(body.clone()))
+            .map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("The request to {url} cannot be made: {e}")))
+    };
     let exchange = async {
-        let reply = client.request(request).await.map_err(|e| network_error(url, &e, false))?;
-        let status = reply.status().as_u16();
-        let content_type = reply.headers().get(hyper::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
-        let body = read_body(reply.into_body()).await.map_err(|e| network_error(url, &e, true))?;
-        let body = String::from_utf8(body)
-            .map_err(|_| Error::new(ErrorKind::BadReply, format!("The reply from {url} is not UTF-8 text")))?;
-        Ok(HttpReply { status, content_type, body })
+        loop {
+            let (mut c, reused) = match take_idle(&endpoint) {
+                Some(c) => (c, true),
+                None => (connect(url, policy).await?, false),
+            };
+            // One the server closed while it lay idle is dropped here.
+            if reused && !still_open(&mut c).await {
+                continue;
+            }
+            match exchange_on(&mut c, request()?).await {
+                Ok((status, content_type, body)) => {
+                    c.since = Instant::now();
+                    put_idle(endpoint.clone(), c);
+                    let body = String::from_utf8(body)
+                        .map_err(|_| Error::new(ErrorKind::BadReply, format!("The reply from {url} is not UTF-8 text")))?;
+                    return Ok(HttpReply { status, content_type, body });
+                }
+                // The server closed a pooled connection before this request was written: try a new one.
+                Err(Failure { written: false, .. }) if reused => continue,
+                Err(Failure { error: Some(error), in_body, .. }) => return Err(network_error(url, &error, in_body)),
+                Err(Failure { error: None, .. }) => {
+                    return Err(Error::new(ErrorKind::ConnectionFailed, format!("The request to {url} failed: the server closed the connection")))
+                }
+            }
+        }
     };
     match tokio::time::timeout(timeout, exchange).await {
         Ok(result) => result,
@@ -121,6 +207,54 @@ pub async fn post(url: &Uri, policy: TlsPolicy, authorization: Option<&str>, bod
             format!("{url} did not answer within {} ms", timeout.as_millis()),
         )),
     }
+}
+
+/// Why one exchange failed: hyper's error (None: the connection ended without one), whether the
+/// request may have been written (then it must not be sent again), and whether the reply had begun.
+struct Failure {
+    error: Option<hyper::Error>,
+    written: bool,
+    in_body: bool,
+}
+
+/// Polls an idle connection once: false when it has ended (the server closed it meanwhile).
+async fn still_open(c: &mut Idle) -> bool {
+    std::future::poll_fn(|cx| Poll::Ready(c.connection.poll_without_shutdown(cx).is_pending())).await
+}
+
+/// Sends `request` on `c` and reads the whole reply (status, content type, body), driving the
+/// connection meanwhile.
+async fn exchange_on(c: &mut Idle, request: Request<Body>) -> std::result::Result<(u16, Option<String>, Vec<u8>), Failure> {
+    let Idle { sender, connection, .. } = c;
+    let work = async {
+        std::future::poll_fn(|cx| sender.poll_ready(cx)).await.map_err(|error| Failure { error: Some(error), written: false, in_body: false })?;
+        let reply = sender.send_request(request).await.map_err(|error| Failure { written: !error.is_canceled(), error: Some(error), in_body: false })?;
+        let status = reply.status().as_u16();
+        let content_type = reply.headers().get(hyper::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let body = read_body(reply.into_body()).await.map_err(|error| Failure { error: Some(error), written: true, in_body: true })?;
+        Ok((status, content_type, body))
+    };
+    tokio::pin!(work);
+    let mut ended: Option<Option<hyper::Error>> = None;
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(done) = work.as_mut().poll(cx) {
+            return Poll::Ready(done);
+        }
+        match ended.take() {
+            // The connection ended and the work, polled once more, still waits: it never will finish.
+            Some(error) => Poll::Ready(Err(Failure { error, written: true, in_body: false })),
+            // The connection does the reading and writing; it is Ready only once it has ended.
+            None => match connection.poll_without_shutdown(cx) {
+                Poll::Ready(result) => {
+                    ended = Some(result.err());
+                    cx.waker().wake_by_ref();
+                    Poll::Pending
+                }
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    })
+    .await
 }
 
 async fn read_body(mut body: Body) -> std::result::Result<Vec<u8>, hyper::Error> {
@@ -139,13 +273,40 @@ async fn read_body(mut body: Body) -> std::result::Result<Vec<u8>, hyper::Error>
 /// Describes a hyper failure: TLS problems as TlsFailed, everything else as ConnectionFailed, with the
 /// underlying cause (e.g. "Connection refused (os error 111)"). `in_body`: the reply had begun.
 fn network_error(url: &Uri, e: &hyper::Error, in_body: bool) -> Error {
-    // Walk the causes; io::Error wraps its inner error without exposing it as a source (and
-    // hyper-rustls wraps tokio-rustls' io::Error in another), so step into io::Errors by hand.
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    let (tls, innermost) = causes(std::error::Error::source(e));
+    if let Some(tls) = tls {
+        return Error::new(ErrorKind::TlsFailed, format!("The TLS connection to {url} failed: {}", tls_text(tls)));
+    }
+    let what = if e.is_incomplete_message() || in_body {
+        "the server closed the connection before its reply was complete".to_string()
+    } else {
+        innermost.map_or_else(|| e.to_string(), |c| format!("{e}: {c}"))
+    };
+    Error::new(ErrorKind::ConnectionFailed, format!("The request to {url} failed: {what}"))
+}
+
+/// Describes a failure to connect (TCP, or the TLS handshake).
+fn connect_error(url: &Uri, e: BoxError) -> Error {
+    let start: &(dyn std::error::Error + 'static) = &*e;
+    let (tls, innermost) = causes(Some(start));
+    match tls {
+        Some(tls) => Error::new(ErrorKind::TlsFailed, format!("The TLS connection to {url} failed: {}", tls_text(tls))),
+        None => Error::new(
+            ErrorKind::ConnectionFailed,
+            format!("The request to {url} failed: no connection could be made ({})", innermost.map_or_else(|| e.to_string(), |c| c.to_string())),
+        ),
+    }
+}
+
+/// Walks a chain of causes from `start`: the rustls error in it, if any, and the innermost cause.
+/// io::Error wraps its inner error without exposing it as a source (and hyper-rustls wraps
+/// tokio-rustls' io::Error in another), so io::Errors are stepped into by hand.
+fn causes<'a>(start: Option<&'a (dyn std::error::Error + 'static)>) -> (Option<&'a rustls::Error>, Option<&'a (dyn std::error::Error + 'static)>) {
+    let mut cause = start;
     let mut innermost = None;
     while let Some(c) = cause {
         if let Some(tls) = c.downcast_ref::<rustls::Error>() {
-            return Error::new(ErrorKind::TlsFailed, format!("The TLS connection to {url} failed: {}", tls_text(tls)));
+            return (Some(tls), innermost);
         }
         innermost = Some(c);
         cause = match c.downcast_ref::<io::Error>().and_then(|io| io.get_ref()) {
@@ -153,14 +314,7 @@ fn network_error(url: &Uri, e: &hyper::Error, in_body: bool) -> Error {
             None => c.source(),
         };
     }
-    let what = if e.is_incomplete_message() || in_body {
-        "the server closed the connection before its reply was complete".to_string()
-    } else if e.is_connect() {
-        format!("no connection could be made ({})", innermost.map_or_else(|| e.to_string(), |c| c.to_string()))
-    } else {
-        innermost.map_or_else(|| e.to_string(), |c| format!("{e}: {c}"))
-    };
-    Error::new(ErrorKind::ConnectionFailed, format!("The request to {url} failed: {what}"))
+    (None, innermost)
 }
 
 fn tls_text(e: &rustls::Error) -> String {

@@ -15,12 +15,18 @@ using RemoteSessions.TestPeers;
 using RemoteSessions.Bench;
 using static RemoteSessions.Bench.Measure;
 
-if (args.Length != 2)
+if (args.Length is not (2 or 3) || (args.Length == 3 && args[2] != "wsman"))
 {
-    Console.Error.WriteLine("usage: rsess-bench <path to RemoteSessions.psd1> <PSRP server for sshd's powershell subsystem>");
+    Console.Error.WriteLine("usage: rsess-bench <path to RemoteSessions.psd1> <PSRP server for sshd's powershell subsystem> [wsman]");
+    Console.Error.WriteLine("       (with 'wsman' only the WS-Management figures)");
     return 2;
 }
 string manifest = Path.GetFullPath(args[0]);
+if (args.Length == 3)
+{
+    WsmanBench.Run(manifest);
+    return 0;
+}
 string psrpServer = Path.GetFullPath(args[1]);
 const int Rounds = 15;
 

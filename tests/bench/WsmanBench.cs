@@ -58,8 +58,9 @@ public static class WsmanBench
         Query(s);
         Wire(replay, port, "C# library Enumerate over a session", () => Query(s));
         using var raw = new RawHttp(port, replay.User, replay.Password);
-        double library = Median(7, () => Time(() => { for (int i = 0; i < Calls; i++) Query(s); })) / Calls;
-        double socket = Median(7, () => Time(() => { for (int i = 0; i < Calls; i++) raw.Post("/wsman", envelope, "OMI_Identify"); })) / Calls;
+        (double library, double socket) = MedianPair(9,
+            () => Time(() => { for (int i = 0; i < Calls; i++) Query(s); }) / Calls,
+            () => Time(() => { for (int i = 0; i < Calls; i++) raw.Post("/wsman", envelope, "OMI_Identify"); }) / Calls);
         Report("warm Enumerate OMI_Identify via the C# library (NativeCimSession.Enumerate), per call", library,
             "the same Enumerate envelope over a raw keep-alive socket", socket, "<= 1.5x");
 
@@ -73,8 +74,9 @@ public static class WsmanBench
         string overSession = $"Get-CimInstance -CimSession $s {Identify}";
         Wire(replay, port, "Get-CimInstance -ComputerName (ad hoc)", () => Run(rs, adHoc));
         Wire(replay, port, "Get-CimInstance -CimSession", () => Run(rs, overSession));
-        double adHocMs = Median(5, () => Time(() => Run(rs, $"foreach ($i in 1..{Calls}) {{ $null = {adHoc} }}")));
-        double sessionMs = Median(5, () => Time(() => Run(rs, $"foreach ($i in 1..{Calls}) {{ $null = {overSession} }}")));
+        (double adHocMs, double sessionMs) = MedianPair(7,
+            () => Time(() => Run(rs, $"foreach ($i in 1..{Calls}) {{ $null = {adHoc} }}")),
+            () => Time(() => Run(rs, $"foreach ($i in 1..{Calls}) {{ $null = {overSession} }}")));
         // (1)
         Report($"{Calls}x Get-CimInstance -ComputerName 127.0.0.1 OMI_Identify (ad hoc)", adHocMs,
             $"{Calls}x Get-CimInstance -CimSession $s", sessionMs, "<= 1.2x");
