@@ -103,8 +103,7 @@ public sealed class InvokeCimMethodCommand : CimOperationCommand
             .ToArray();
         if (CimClass is not null)
         {
-            if (Declared(CimClass, arguments) is not { } typed) return;
-            arguments = typed;
+            arguments = Declared(CimClass, arguments);
         }
         foreach (CimTarget target in Targets(CimSession, InputObject?.Session ?? CimClass?.Session, ComputerName))
         {
@@ -156,39 +155,38 @@ public sealed class InvokeCimMethodCommand : CimOperationCommand
 
     /// <summary>
     /// The arguments checked against the method's declaration in <paramref name="c"/> and converted to the
-    /// declared types (spec §1.8); null after writing the error when the class has no such method or the
-    /// method no such parameter.
+    /// declared types (spec §1.8). A method or parameter the class does not declare, or a value that does
+    /// not convert, is a terminating error, as Windows throws it.
     /// </summary>
-    private (string Name, object? Value)[]? Declared(CimClass c, (string Name, object? Value)[] arguments)
+    private (string Name, object? Value)[] Declared(CimClass c, (string Name, object? Value)[] arguments)
     {
-        if (c.CimClassMethods[MethodName!] is not { } method)
-        {
-            WriteError(new ErrorRecord(new ArgumentException($"Can not find method '{MethodName}' in class '{c.CimClassName}'."),
-                "CimCmdlet_InvokeCimMethod_MethodNotFound", ErrorCategory.MetadataError, c));
-            return null;
-        }
+        CimMethodDeclaration method = c.CimClassMethods[MethodName!] ?? throw Terminating(
+            $"Can not find method '{MethodName}' in class '{c.CimClassName}'.", "CimCmdlet_InvokeCimMethod_MethodNotFound", ErrorCategory.MetadataError, c);
         var typed = new (string Name, object? Value)[arguments.Length];
         for (int i = 0; i < arguments.Length; i++)
         {
             (string name, object? value) = arguments[i];
-            if (method.Parameters[name] is not { } parameter)
-            {
-                WriteError(new ErrorRecord(new ArgumentException($"Can not find Parameter '{name}' in method '{method.Name}' of class '{c.CimClassName}'."),
-                    "CimCmdlet_InvokeCimMethod_ParameterNotFound", ErrorCategory.MetadataError, c));
-                return null;
-            }
+            CimMethodParameterDeclaration parameter = method.Parameters[name] ?? throw Terminating(
+                $"Can not find Parameter '{name}' in method '{method.Name}' of class '{c.CimClassName}'.", "CimCmdlet_InvokeCimMethod_ParameterNotFound", ErrorCategory.MetadataError, c);
             try
             {
                 typed[i] = (parameter.Name, ToDeclared(value, parameter.CimType));
             }
             catch (PSInvalidCastException e)
             {
-                WriteError(new ErrorRecord(new ArgumentException($"Parameter '{name}' of method '{method.Name}' takes a {parameter.CimType}: {e.Message}", e),
-                    "CimCmdlet_InvokeCimMethod_ParameterType", ErrorCategory.InvalidArgument, value));
-                return null;
+                throw Terminating($"Parameter '{name}' of method '{method.Name}' takes a {parameter.CimType}: {e.Message}",
+                    "CimCmdlet_InvokeCimMethod_ParameterType", ErrorCategory.InvalidArgument, value);
             }
         }
         return typed;
+    }
+
+    /// <summary>Stops the cmdlet with a terminating error (ThrowTerminatingError throws; the result only
+    /// satisfies the compiler's flow analysis).</summary>
+    private Exception Terminating(string message, string errorId, ErrorCategory category, object? target)
+    {
+        ThrowTerminatingError(new ErrorRecord(new ArgumentException(message), errorId, category, target));
+        return new InvalidOperationException(message);
     }
 
     /// <summary>A value converted to the .NET type of CIM type <paramref name="type"/> (arrays element by
