@@ -143,6 +143,7 @@ fn put_idle(endpoint: Endpoint, c: Idle) {
 
 async fn connect(url: &Uri, policy: TlsPolicy) -> Result<Idle> {
     let mut connector = connector(policy)?;
+    std::future::poll_fn(|cx| connector.poll_ready(cx)).await.map_err(|e| connect_error(url, e))?;
     let stream = connector.call(url.clone()).await.map_err(|e| connect_error(url, e))?;
     let (sender, connection) = conn::Builder::new()
         .handshake::<_, Body>(stream)
@@ -184,9 +185,11 @@ pub async fn post(url: &Uri, policy: TlsPolicy, authorization: Option<&str>, bod
                 continue;
             }
             match exchange_on(&mut c, request()?).await {
-                Ok((status, content_type, body)) => {
-                    c.since = Instant::now();
-                    put_idle(endpoint.clone(), c);
+                Ok(Exchanged { status, content_type, body, reusable }) => {
+                    if reusable {
+                        c.since = Instant::now();
+                        put_idle(endpoint.clone(), c);
+                    }
                     let body = String::from_utf8(body)
                         .map_err(|_| Error::new(ErrorKind::BadReply, format!("The reply from {url} is not UTF-8 text")))?;
                     return Ok(HttpReply { status, content_type, body });
@@ -222,9 +225,16 @@ async fn still_open(c: &mut Idle) -> bool {
     std::future::poll_fn(|cx| Poll::Ready(c.connection.poll_without_shutdown(cx).is_pending())).await
 }
 
-/// Sends `request` on `c` and reads the whole reply (status, content type, body), driving the
-/// connection meanwhile.
-async fn exchange_on(c: &mut Idle, request: Request<Body>) -> std::result::Result<(u16, Option<String>, Vec<u8>), Failure> {
+/// A whole reply as [`exchange_on`] reads it, and whether its connection can serve another request.
+struct Exchanged {
+    status: u16,
+    content_type: Option<String>,
+    body: Vec<u8>,
+    reusable: bool,
+}
+
+/// Sends `request` on `c` and reads the whole reply, driving the connection meanwhile.
+async fn exchange_on(c: &mut Idle, request: Request<Body>) -> std::result::Result<Exchanged, Failure> {
     let Idle { sender, connection, .. } = c;
     let work = async {
         std::future::poll_fn(|cx| sender.poll_ready(cx)).await.map_err(|error| Failure { error: Some(error), written: false, in_body: false })?;
@@ -238,7 +248,8 @@ async fn exchange_on(c: &mut Idle, request: Request<Body>) -> std::result::Resul
     let mut ended: Option<Option<hyper::Error>> = None;
     std::future::poll_fn(|cx| {
         if let Poll::Ready(done) = work.as_mut().poll(cx) {
-            return Poll::Ready(done);
+            let reusable = ended.is_none();
+            return Poll::Ready(done.map(|(status, content_type, body)| Exchanged { status, content_type, body, reusable }));
         }
         match ended.take() {
             // The connection ended and the work, polled once more, still waits: it never will finish.
