@@ -70,7 +70,7 @@ public sealed class GetCimClassCommand : CimOperationCommand
                 foreach (CimClassData data in Read(native, ns))
                 {
                     if (StopRequested) return;
-                    var cimClass = new CimClass(data, target.Temporary ? null : session);
+                    var cimClass = new CimClass(data, session);
                     if (Wanted(cimClass)) WriteObject(cimClass.ToPSObject(shownComputer));
                 }
             }
