@@ -30,7 +30,9 @@ public sealed class CimQualifier
 {
     internal CimQualifier(string name) => Name = name;
 
+    /// <summary>The qualifier's DSP0004 name, e.g. <c>Key</c>.</summary>
     public string Name { get; }
+    /// <summary>Always true: only the boolean qualifiers that are set are carried.</summary>
     public object Value => true;
     public CimType CimType => CimType.Boolean;
     public CimFlags Flags => CimFlags.None;
@@ -54,7 +56,9 @@ public sealed class CimPropertyDeclaration
     }
 
     public string Name { get; }
+    /// <summary>The declared CIM type (an array type for an array property).</summary>
     public CimType CimType { get; }
+    /// <summary><see cref="CimFlags.Property"/> with Key, Required, ReadOnly as declared.</summary>
     public CimFlags Flags { get; }
     public CimKeyedCollection<CimQualifier> Qualifiers { get; }
     /// <summary>For a reference: the class it refers to, when declared.</summary>
@@ -108,6 +112,7 @@ public sealed class CimMethodDeclaration
     }
 
     public string Name { get; }
+    /// <summary>The type of the method's <c>ReturnValue</c>.</summary>
     public CimType ReturnType { get; }
     public CimKeyedCollection<CimMethodParameterDeclaration> Parameters { get; }
     public CimKeyedCollection<CimQualifier> Qualifiers { get; }
@@ -138,7 +143,9 @@ public sealed class CimClass
         data.Properties.Select(p => new CimPropertyDeclarationData(p.Name, p.CimType, p.IsKey ? CimQualifiers.Key : CimQualifiers.None, null)).ToArray(),
         []), null);
 
+    /// <summary>e.g. <c>Win32_Process</c>.</summary>
     public string CimClassName { get; }
+    /// <summary>The direct superclass, or null for a root class.</summary>
     public string? CimSuperClassName { get; }
     public CimSystemProperties CimSystemProperties { get; }
     public CimKeyedCollection<CimPropertyDeclaration> CimClassProperties { get; }

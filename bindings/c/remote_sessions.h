@@ -221,6 +221,7 @@ typedef uint32_t rsess_authentication;
 // One property as [`rsess_instance_get_view`] lays it out. Strings are NUL-terminated UTF-8 in the text
 // forms of `rsess_instance_property_value`.
 typedef struct {
+  // The property's name.
   const char *name;
   // `RSESS_CIM_TYPE_*`.
   rsess_cim_type cim_type;
@@ -236,9 +237,11 @@ typedef struct {
 
 // A whole instance as [`rsess_instance_get_view`] lays it out.
 typedef struct {
+  // e.g. `Win32_Process`.
   const char *class_name;
   // Slash form, e.g. `root/cimv2`.
   const char *namespace_name;
+  // The computer that served the instance.
   const char *server_name;
   // Superclasses, nearest first.
   size_t superclass_count;

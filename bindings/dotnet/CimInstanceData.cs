@@ -219,7 +219,15 @@ public static class CimValues
         return d.ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture) + $".{d.Ticks % TimeSpan.TicksPerSecond / 10:D6}" + (offset < 0 ? "-" : "+") + Math.Abs(offset).ToString("D3", CultureInfo.InvariantCulture);
     }
 
-    private static Type ClrType(CimType type, IReadOnlyList<string?> texts) => type switch
+    private static Type ClrType(CimType type, IReadOnlyList<string?> texts) =>
+        type == CimType.DateTime && texts.Count > 0 && texts[0] is { Length: 25 } t && t[21] == ':' ? typeof(TimeSpan) : DotNetType(type) ?? typeof(string);
+
+    /// <summary>
+    /// The .NET type that values of scalar CIM type <paramref name="type"/> take (<see cref="Parse"/>'s
+    /// results): <c>uint</c> for UInt32, <see cref="DateTime"/> for DateTime (an interval is a
+    /// <see cref="TimeSpan"/>), <c>string</c> for String; null for references and embedded instances.
+    /// </summary>
+    public static Type? DotNetType(CimType type) => type switch
     {
         CimType.Boolean => typeof(bool),
         CimType.UInt8 => typeof(byte),
@@ -233,7 +241,8 @@ public static class CimValues
         CimType.Real32 => typeof(float),
         CimType.Real64 => typeof(double),
         CimType.Char16 => typeof(char),
-        CimType.DateTime => texts.Count > 0 && texts[0] is { Length: 25 } t && t[21] == ':' ? typeof(TimeSpan) : typeof(DateTime),
-        _ => typeof(string),
+        CimType.DateTime => typeof(DateTime),
+        CimType.String => typeof(string),
+        _ => null,
     };
 }

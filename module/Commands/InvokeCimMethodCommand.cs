@@ -199,24 +199,7 @@ public sealed class InvokeCimMethodCommand : CimOperationCommand
         if (type == CimType.Reference && value is string path) return new CimReference(path);
         bool array = (uint)type > (uint)CimType.Instance;
         CimType scalar = array ? (CimType)((uint)type - 16) : type;
-        Type? target = scalar switch
-        {
-            CimType.Boolean => typeof(bool),
-            CimType.UInt8 => typeof(byte),
-            CimType.SInt8 => typeof(sbyte),
-            CimType.UInt16 => typeof(ushort),
-            CimType.SInt16 => typeof(short),
-            CimType.UInt32 => typeof(uint),
-            CimType.SInt32 => typeof(int),
-            CimType.UInt64 => typeof(ulong),
-            CimType.SInt64 => typeof(long),
-            CimType.Real32 => typeof(float),
-            CimType.Real64 => typeof(double),
-            CimType.Char16 => typeof(char),
-            CimType.String => typeof(string),
-            CimType.DateTime when value is not TimeSpan => typeof(DateTime),
-            _ => null,
-        };
+        Type? target = scalar == CimType.DateTime && value is TimeSpan ? null : CimValues.DotNetType(scalar);
         if (target is null) return value;
         if (!array) return LanguagePrimitives.ConvertTo(value, target, System.Globalization.CultureInfo.InvariantCulture);
         return LanguagePrimitives.ConvertTo(value, target.MakeArrayType(), System.Globalization.CultureInfo.InvariantCulture);

@@ -48,11 +48,15 @@ pub mod qualifier {
 /// A class declaration.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ClassSchema {
+    /// e.g. `Win32_Process`.
     pub name: String,
+    /// The direct superclass, e.g. `CIM_Process`; None for a root class.
     pub superclass: Option<String>,
     /// [`qualifier`] bits (ABSTRACT, ASSOCIATION).
     pub qualifiers: u32,
+    /// In declaration order.
     pub properties: Vec<PropertySchema>,
+    /// In declaration order.
     pub methods: Vec<MethodSchema>,
 }
 
@@ -60,8 +64,11 @@ pub struct ClassSchema {
 #[derive(Debug, Clone, PartialEq)]
 pub struct MethodSchema {
     pub name: String,
+    /// The type of `ReturnValue` (CIM-XML's default is uint32).
     pub return_type: CimType,
+    /// [`qualifier`] bits (STATIC).
     pub qualifiers: u32,
+    /// In declaration order; IN and OUT qualifiers tell which way each goes.
     pub parameters: Vec<PropertySchema>,
 }
 
@@ -69,6 +76,7 @@ pub struct MethodSchema {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PropertySchema {
     pub name: String,
+    /// The declared type; an array type for `PROPERTY.ARRAY`/`PARAMETER.ARRAY`.
     pub cim_type: CimType,
     /// [`qualifier`] bits (KEY, IN, OUT, REQUIRED, READ, WRITE).
     pub qualifiers: u32,

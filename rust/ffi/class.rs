@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::handles::{self, Object};
 use super::instance::{cancel_of, rsess_cancel};
 use super::session::{out_of_range, session_of, rsess_cim_session};
-use super::{guard, guard_void, opt_str, out_ptr, req_str, rsess_cim_type, rsess_error, rsess_result, to_c, write};
+use super::{guard, guard_void, opt_str, out_ptr, req_str, rsess_cim_type, rsess_error, rsess_result, string_out, to_c, value_out, write};
 use crate::cim::class::{ClassSchema, MethodSchema, PropertySchema};
 use crate::error::Result;
 use crate::registry::DEFAULT_NAMESPACE;
@@ -93,11 +93,7 @@ fn server_of(session: &crate::registry::CimSession) -> String {
 /// How many declarations the list holds.
 #[no_mangle]
 pub extern "C" fn rsess_class_list_len(l: *const rsess_class_list, out: *mut usize) -> rsess_result {
-    guard(std::ptr::null_mut(), || {
-        let out = out_ptr(out)?;
-        write(out, with_list(l, |list| Ok(list.len()))?);
-        Ok(())
-    })
+    value_out(out, || with_list(l, |list| Ok(list.len())))
 }
 
 /// Declaration `index` of the list as a new handle in `*out` (free it with [`rsess_class_free`]; it
@@ -154,21 +150,13 @@ pub extern "C" fn rsess_class_server_name(c: *const rsess_class, out: *mut *mut 
 /// The class's qualifiers as `RSESS_QUALIFIER_*` bits (ABSTRACT, ASSOCIATION).
 #[no_mangle]
 pub extern "C" fn rsess_class_qualifiers(c: *const rsess_class, out: *mut u32) -> rsess_result {
-    guard(std::ptr::null_mut(), || {
-        let out = out_ptr(out)?;
-        write(out, with_class(c, |d| Ok(d.schema.qualifiers))?);
-        Ok(())
-    })
+    value_out(out, || with_class(c, |d| Ok(d.schema.qualifiers)))
 }
 
 /// How many properties the class declares.
 #[no_mangle]
 pub extern "C" fn rsess_class_property_count(c: *const rsess_class, out: *mut usize) -> rsess_result {
-    guard(std::ptr::null_mut(), || {
-        let out = out_ptr(out)?;
-        write(out, with_class(c, |d| Ok(d.schema.properties.len()))?);
-        Ok(())
-    })
+    value_out(out, || with_class(c, |d| Ok(d.schema.properties.len())))
 }
 
 /// Declared property `p`: its name, CIM type (`RSESS_CIM_TYPE_*`), qualifiers (`RSESS_QUALIFIER_*`:
@@ -194,11 +182,7 @@ pub extern "C" fn rsess_class_property(
 /// How many methods the class declares.
 #[no_mangle]
 pub extern "C" fn rsess_class_method_count(c: *const rsess_class, out: *mut usize) -> rsess_result {
-    guard(std::ptr::null_mut(), || {
-        let out = out_ptr(out)?;
-        write(out, with_class(c, |d| Ok(d.schema.methods.len()))?);
-        Ok(())
-    })
+    value_out(out, || with_class(c, |d| Ok(d.schema.methods.len())))
 }
 
 /// Declared method `m`: its name, return type, qualifiers (`RSESS_QUALIFIER_STATIC`) and number of
@@ -270,15 +254,6 @@ fn with_list<R>(l: *const rsess_class_list, f: impl FnOnce(&[ClassDecl]) -> Resu
     handles::with(l, |o| match o {
         Object::ClassList(list) => f(list),
         _ => Err(handles::invalid_handle()),
-    })
-}
-
-fn string_out(out: *mut *mut c_char, get: impl FnOnce() -> Result<Option<String>>) -> rsess_result {
-    guard(std::ptr::null_mut(), || {
-        let out = out_ptr(out)?;
-        let value = get()?;
-        write(out, value.map_or(std::ptr::null_mut(), |v| to_c(&v)));
-        Ok(())
     })
 }
 

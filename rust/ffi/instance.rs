@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use super::handles::{self, InstanceIter, Object};
 use super::session::{out_of_range, session_of, rsess_cim_session, rsess_string_list};
-use super::{guard, guard_void, opt_str, out_ptr, req_str, rsess_cim_type, rsess_error, rsess_result, string_array, to_c, write};
+use super::{guard, guard_void, opt_str, out_ptr, req_str, rsess_cim_type, rsess_error, rsess_result, string_array, string_out, value_out, write};
 use super::{RSESS_OPERATION_KEYS_ONLY, RSESS_OPERATION_SHALLOW, RSESS_PROPERTY_KEY, RSESS_PROPERTY_NULL};
 use crate::cim::{CimInstance, CimProperty, CimType, CimValue};
 use crate::wsman::binding::value_of_text;
@@ -514,23 +514,6 @@ fn read_property<R>(i: *const rsess_instance, p: usize, f: impl FnOnce(&CimPrope
     read(i, |instance| instance.properties.get(p).ok_or_else(|| out_of_range(p)).and_then(f))
 }
 
-fn string_out(out: *mut *mut c_char, get: impl FnOnce() -> Result<Option<String>>) -> rsess_result {
-    guard(std::ptr::null_mut(), || {
-        let out = out_ptr(out)?;
-        let value = get()?;
-        write(out, value.map_or(std::ptr::null_mut(), |v| to_c(&v)));
-        Ok(())
-    })
-}
-
-fn count_out(out: *mut usize, get: impl FnOnce() -> Result<usize>) -> rsess_result {
-    guard(std::ptr::null_mut(), || {
-        let out = out_ptr(out)?;
-        write(out, get()?);
-        Ok(())
-    })
-}
-
 /// The instance's class name, e.g. `"Win32_Process"`.
 #[no_mangle]
 pub extern "C" fn rsess_instance_class_name(i: *const rsess_instance, out: *mut *mut c_char) -> rsess_result {
@@ -552,7 +535,7 @@ pub extern "C" fn rsess_instance_server_name(i: *const rsess_instance, out: *mut
 /// How many superclasses the instance's class has.
 #[no_mangle]
 pub extern "C" fn rsess_instance_superclass_count(i: *const rsess_instance, out: *mut usize) -> rsess_result {
-    count_out(out, || read(i, |x| Ok(x.superclasses.len())))
+    value_out(out, || read(i, |x| Ok(x.superclasses.len())))
 }
 
 /// Superclass `k`, nearest first (`CIM_Process` for `Win32_Process`). Errors: INVALID_ARGUMENT out of range.
@@ -564,7 +547,7 @@ pub extern "C" fn rsess_instance_superclass(i: *const rsess_instance, k: usize, 
 /// How many properties the instance has (in class declaration order).
 #[no_mangle]
 pub extern "C" fn rsess_instance_property_count(i: *const rsess_instance, out: *mut usize) -> rsess_result {
-    count_out(out, || read(i, |x| Ok(x.properties.len())))
+    value_out(out, || read(i, |x| Ok(x.properties.len())))
 }
 
 /// Property `p`'s name. Errors: INVALID_ARGUMENT when `p` is out of range.
@@ -576,23 +559,14 @@ pub extern "C" fn rsess_instance_property_name(i: *const rsess_instance, p: usiz
 /// Property `p`'s declared CIM type (`RSESS_CIM_TYPE_*`).
 #[no_mangle]
 pub extern "C" fn rsess_instance_property_type(i: *const rsess_instance, p: usize, out: *mut rsess_cim_type) -> rsess_result {
-    guard(std::ptr::null_mut(), || {
-        let out = out_ptr(out)?;
-        write(out, read_property(i, p, |x| Ok(x.cim_type as u32))?);
-        Ok(())
-    })
+    value_out(out, || read_property(i, p, |x| Ok(x.cim_type as u32)))
 }
 
 /// Property `p`'s flags: `RSESS_PROPERTY_KEY`, `RSESS_PROPERTY_NULL`.
 #[no_mangle]
 pub extern "C" fn rsess_instance_property_flags(i: *const rsess_instance, p: usize, out: *mut u32) -> rsess_result {
-    guard(std::ptr::null_mut(), || {
-        let out = out_ptr(out)?;
-        let flags = read_property(i, p, |x| {
-            Ok(if x.key { RSESS_PROPERTY_KEY } else { 0 } | if x.value.is_null() { RSESS_PROPERTY_NULL } else { 0 })
-        })?;
-        write(out, flags);
-        Ok(())
+    value_out(out, || {
+        read_property(i, p, |x| Ok(if x.key { RSESS_PROPERTY_KEY } else { 0 } | if x.value.is_null() { RSESS_PROPERTY_NULL } else { 0 }))
     })
 }
 
@@ -612,7 +586,7 @@ pub extern "C" fn rsess_instance_property_value(i: *const rsess_instance, p: usi
 /// How many elements array property `p` has (0 when null). Errors: INVALID_ARGUMENT for a scalar property.
 #[no_mangle]
 pub extern "C" fn rsess_instance_property_array_len(i: *const rsess_instance, p: usize, out: *mut usize) -> rsess_result {
-    count_out(out, || {
+    value_out(out, || {
         read_property(i, p, |x| match &x.value {
             CimValue::Array(items) => Ok(items.len()),
             CimValue::Null if x.cim_type.is_array() => Ok(0),

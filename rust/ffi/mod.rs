@@ -250,6 +250,21 @@ pub(crate) fn string_array(items: *const *const c_char, count: usize, what: &str
     unsafe { std::slice::from_raw_parts(items, count) }.iter().map(|s| req_str(*s, what).map(str::to_string)).collect()
 }
 
+/// An accessor's body: writes `get()` through `out` (Errors: NullArgument for a NULL `out`, and what
+/// `get` fails with); no error object, as accessors have none.
+pub(crate) fn value_out<T>(out: *mut T, get: impl FnOnce() -> Result<T>) -> rsess_result {
+    guard(std::ptr::null_mut(), || {
+        let out = out_ptr(out)?;
+        write(out, get()?);
+        Ok(())
+    })
+}
+
+/// As [`value_out`] for a string: a new C string (free it with `rsess_string_free`), or NULL for None.
+pub(crate) fn string_out(out: *mut *mut c_char, get: impl FnOnce() -> Result<Option<String>>) -> rsess_result {
+    value_out(out, || Ok(get()?.map_or(std::ptr::null_mut(), |v| to_c(&v))))
+}
+
 /// Checks an output pointer. Errors: NullArgument.
 pub(crate) fn out_ptr<T>(out: *mut T) -> Result<*mut T> {
     if out.is_null() {

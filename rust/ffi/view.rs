@@ -6,13 +6,14 @@ use std::ffi::{c_char, CString};
 
 use super::handles::{self, Object};
 use super::instance::rsess_instance;
-use super::{guard, out_ptr, rsess_cim_type, rsess_result, write, RSESS_PROPERTY_KEY, RSESS_PROPERTY_NULL};
+use super::{rsess_cim_type, rsess_result, value_out, RSESS_PROPERTY_KEY, RSESS_PROPERTY_NULL};
 use crate::cim::{CimInstance, CimValue};
 
 /// One property as [`rsess_instance_get_view`] lays it out. Strings are NUL-terminated UTF-8 in the text
 /// forms of `rsess_instance_property_value`.
 #[repr(C)]
 pub struct rsess_property_view {
+    /// The property's name.
     pub name: *const c_char,
     /// `RSESS_CIM_TYPE_*`.
     pub cim_type: rsess_cim_type,
@@ -29,9 +30,11 @@ pub struct rsess_property_view {
 /// A whole instance as [`rsess_instance_get_view`] lays it out.
 #[repr(C)]
 pub struct rsess_instance_view {
+    /// e.g. `Win32_Process`.
     pub class_name: *const c_char,
     /// Slash form, e.g. `root/cimv2`.
     pub namespace_name: *const c_char,
+    /// The computer that served the instance.
     pub server_name: *const c_char,
     /// Superclasses, nearest first.
     pub superclass_count: usize,
@@ -108,13 +111,10 @@ impl InstanceView {
 /// the same on every call.
 #[no_mangle]
 pub extern "C" fn rsess_instance_get_view(i: *const rsess_instance, out: *mut *const rsess_instance_view) -> rsess_result {
-    guard(std::ptr::null_mut(), || {
-        let out = out_ptr(out)?;
-        let view = handles::with(i, |o| match o {
+    value_out(out, || {
+        handles::with(i, |o| match o {
             Object::Instance(instance, view) => Ok(&*view.get_or_insert_with(|| Box::new(InstanceView::build(instance))).view as *const rsess_instance_view),
             _ => Err(handles::invalid_handle()),
-        })?;
-        write(out, view);
-        Ok(())
+        })
     })
 }
