@@ -16,7 +16,8 @@ use crate::cim::class::ClassSchema;
 use crate::cim::{wql, CimInstance};
 use crate::error::{Error, ErrorKind, Result};
 use crate::local::{self, OperationFlags};
-use crate::wsman::client::{Authentication, Cancel, Credential, Enumeration, WsmanClient};
+use crate::transport::Cancel;
+use crate::wsman::client::{Authentication, Credential, Enumeration, WsmanClient};
 use crate::wsman::envelope::{Association, DIALECT_CQL, DIALECT_WQL};
 
 /// Identifies an owner scope inside one [`Registry`].

@@ -10,8 +10,8 @@ packages=(
   gcc make valgrind procps openssh-server openssh-client
   librust-libc-dev librust-once-cell-dev librust-uuid-dev librust-regex-dev
   librust-cbindgen-dev librust-proptest-dev librust-proptest+default-dev
-  librust-tokio-dev librust-tokio+full-dev librust-hyper-dev librust-hyper+full-dev librust-hyper-rustls-dev
-  librust-rustls-dev librust-tokio-rustls+dangerous-configuration-dev librust-rustls-native-certs-dev
+  librust-tokio-dev librust-tokio+full-dev librust-hyper-dev librust-hyper+full-dev librust-socket2-dev
+  librust-rustls-dev librust-tokio-rustls+tls12-dev librust-tokio-rustls+dangerous-configuration-dev librust-rustls-native-certs-dev
   librust-webpki-dev librust-quick-xml-dev librust-base64-dev
 )
 missing=()

@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use remote_sessions::cim::CimValue;
 use remote_sessions::registry::SessionOptions;
-use remote_sessions::wsman::client::{Authentication, Cancel, Credential, WsmanClient};
+use remote_sessions::transport::Cancel;
+use remote_sessions::wsman::client::{Authentication, Credential, WsmanClient};
 use remote_sessions::ErrorKind;
 
 fn fixture(name: &str) -> String {

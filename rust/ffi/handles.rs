@@ -14,7 +14,8 @@ use crate::cim::{CimInstance, CimProperty};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ps_registry::{PsFound, PsSession};
 use crate::registry::{CimSession, Found, Instances, ScopeId, SessionOptions};
-use crate::wsman::client::{Authentication, Cancel, Credential};
+use crate::transport::Cancel;
+use crate::wsman::client::{Authentication, Credential};
 use crate::transport::ProcessTransport;
 
 /// What a handle stands for.

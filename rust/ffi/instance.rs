@@ -12,7 +12,7 @@ use crate::wsman::binding::value_of_text;
 use crate::error::{Error, ErrorKind, Result};
 use crate::local::{self, OperationFlags};
 use crate::registry::{Instances, DEFAULT_NAMESPACE};
-use crate::wsman::client::Cancel;
+use crate::transport::Cancel;
 use crate::wsman::envelope::Association;
 
 /// Instances of an operation, handed out one at a time by [`rsess_instance_iter_next`].

@@ -1,21 +1,18 @@
-//! HTTP(S) for WS-Management: hyper's HTTP/1.1 connections over the process-wide tokio runtime, one
-//! keep-alive connection pool shared by every session and every ad hoc call with the same TLS policy,
-//! rustls for TLS.
+//! HTTP(S) for WS-Management: hyper's HTTP/1.1 connections (its low-level `client::conn`) with rustls
+//! for TLS, and one keep-alive connection pool shared by every session and every ad hoc call with the
+//! same TLS policy.
 //!
-//! Latency: WS-Management servers such as OMI write a reply's headers and body in separate TCP
-//! segments. With Nagle on their side and delayed ACKs on ours, the body waits ~40 ms for an ACK. So
-//! every connection sets TCP_NODELAY and, on Linux, re-arms TCP_QUICKACK after each read (the kernel
-//! clears it again by itself), acknowledging each segment at once.
-//!
-//! The thread that waits for a reply also drives the connection it came on (hyper's low-level
-//! `client::conn`): a request costs no hand-over to a runtime thread and back, which on loopback is
-//! most of what a request costs beyond the socket itself. An idle connection in the pool is polled by
-//! nobody; one the server closed meanwhile is found out by the next request before anything is
-//! written, and that request goes out on a new connection (a request that was written is never repeated).
+//! A request is sent and its reply read by the thread that asked for it, which drives the connection
+//! itself and sleeps in poll(2) on its socket meanwhile ([`super::blocking`]); no runtime thread takes
+//! part. Connections carry TCP_NODELAY and TCP_QUICKACK (see [`Socket`]). An idle connection in the
+//! pool is polled by nobody; one the server closed meanwhile is found out by the next request before
+//! anything is written, and that request goes out on a new connection (a request that was written is
+//! never repeated).
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::io;
+use std::net::ToSocketAddrs;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -23,16 +20,15 @@ use std::time::{Duration, Instant, SystemTime};
 
 use hyper::body::Bytes;
 use hyper::client::conn::{self, SendRequest};
-use hyper::client::connect::{Connected, Connection, HttpConnector};
-use hyper::service::Service;
 use hyper::{Body, Request, Uri};
-use hyper_rustls::{HttpsConnector, MaybeHttpsStream};
 use once_cell::sync::Lazy;
 use rustls::client::{ServerCertVerified, ServerCertVerifier, WebPkiVerifier};
 use rustls::{Certificate, ClientConfig, RootCertStore, ServerName};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
 
+use super::blocking::{self, Socket};
+use super::Cancel;
 use crate::error::{Error, ErrorKind, Result};
 
 /// What a TLS connection checks of the server's certificate (New-CimSessionOption -SkipCACheck,
@@ -62,12 +58,18 @@ pub struct HttpReply {
 /// Largest reply body read, in bytes: far above any MaxEnvelopeSize, it only stops a broken server
 /// from exhausting memory.
 const MAX_BODY: usize = 64 * 1024 * 1024;
+/// How long one address may take to accept a TCP connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long an idle pooled connection is kept.
 const POOL_IDLE: Duration = Duration::from_secs(60);
 /// Most idle connections kept per endpoint (more are closed when they come back).
 const MAX_IDLE_PER_ENDPOINT: usize = 64;
 
-type Stream = MaybeHttpsStream<QuickAckStream>;
+/// A connection's byte stream: plain TCP, or TLS over it.
+enum Stream {
+    Plain(Socket),
+    Tls(Box<TlsStream<Socket>>),
+}
 
 /// A keep-alive connection not in use: hyper's request sender and the connection it talks through.
 struct Idle {
@@ -79,45 +81,25 @@ struct Idle {
 /// Where a connection goes: scheme and authority of the URL, and the TLS policy it was checked with.
 type Endpoint = (String, String, TlsPolicy);
 
-/// The connectors (one per TLS policy: each has its TLS configuration) and the idle connections.
+/// The TLS configurations (one per policy) and the idle connections.
 struct Pools {
-    connectors: HashMap<TlsPolicy, HttpsConnector<QuickAckConnector>>,
+    tls: HashMap<TlsPolicy, Arc<ClientConfig>>,
     idle: HashMap<Endpoint, Vec<Idle>>,
 }
 
-static POOLS: Lazy<Mutex<Pools>> = Lazy::new(|| Mutex::new(Pools { connectors: HashMap::new(), idle: HashMap::new() }));
+static POOLS: Lazy<Mutex<Pools>> = Lazy::new(|| Mutex::new(Pools { tls: HashMap::new(), idle: HashMap::new() }));
 
 fn pools() -> std::sync::MutexGuard<'static, Pools> {
     POOLS.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// The process-wide runtime every network operation of the library runs on (two worker threads:
-/// the work is I/O, and a PowerShell host has threads of its own).
-pub fn runtime() -> &'static tokio::runtime::Runtime {
-    static RUNTIME: Lazy<tokio::runtime::Runtime> = Lazy::new(|| {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("rsess-io")
-            .enable_all()
-            .build()
-            .expect("the tokio runtime starts")
-    });
-    &RUNTIME
-}
-
-fn connector(policy: TlsPolicy) -> Result<HttpsConnector<QuickAckConnector>> {
-    let mut pools = pools();
-    if let Some(c) = pools.connectors.get(&policy) {
-        return Ok(c.clone());
+fn tls(policy: TlsPolicy) -> Result<Arc<ClientConfig>> {
+    if let Some(c) = pools().tls.get(&policy) {
+        return Ok(Arc::clone(c));
     }
-    let tls = tls_config(policy)?;
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(tls)
-        .https_or_http()
-        .enable_http1()
-        .wrap_connector(QuickAckConnector::new());
-    pools.connectors.insert(policy, connector.clone());
-    Ok(connector)
+    let config = Arc::new(tls_config(policy)?);
+    pools().tls.insert(policy, Arc::clone(&config));
+    Ok(config)
 }
 
 /// A pooled connection to `endpoint` that has not been idle too long, if any (the newest first).
@@ -141,10 +123,34 @@ fn put_idle(endpoint: Endpoint, c: Idle) {
     }
 }
 
+/// A new connection to `url`'s host: each address it resolves to in turn, each tried for at most
+/// [`CONNECT_TIMEOUT`]; then TLS for https.
 async fn connect(url: &Uri, policy: TlsPolicy) -> Result<Idle> {
-    let mut connector = connector(policy)?;
-    std::future::poll_fn(|cx| connector.poll_ready(cx)).await.map_err(|e| connect_error(url, e))?;
-    let stream = connector.call(url.clone()).await.map_err(|e| connect_error(url, e))?;
+    let https = url.scheme_str() == Some("https");
+    let host = url.host().unwrap_or_default().trim_start_matches('[').trim_end_matches(']');
+    let port = url.port_u16().unwrap_or(if https { 443 } else { 80 });
+    // Name resolution blocks this thread, as the thread waits for the operation anyway.
+    let addrs = (host, port).to_socket_addrs().map_err(|e| connect_error(url, &e))?;
+    let mut failure = io::Error::new(io::ErrorKind::NotFound, format!("{host} resolves to no address"));
+    let mut socket = None;
+    for addr in addrs {
+        match Socket::connect(addr, Instant::now() + CONNECT_TIMEOUT).await {
+            Ok(s) => {
+                socket = Some(s);
+                break;
+            }
+            Err(e) => failure = e,
+        }
+    }
+    let socket = socket.ok_or_else(|| connect_error(url, &failure))?;
+    let stream = if https {
+        let name = ServerName::try_from(host)
+            .map_err(|_| Error::new(ErrorKind::InvalidArgument, format!("'{host}' is not a host name TLS can check")))?;
+        let tls = tokio_rustls::TlsConnector::from(tls(policy)?).connect(name, socket).await.map_err(|e| connect_error(url, &e))?;
+        Stream::Tls(Box::new(tls))
+    } else {
+        Stream::Plain(socket)
+    };
     let (sender, connection) = conn::Builder::new()
         .handshake::<_, Body>(stream)
         .await
@@ -153,10 +159,15 @@ async fn connect(url: &Uri, policy: TlsPolicy) -> Result<Idle> {
 }
 
 /// POSTs `body` (a SOAP envelope) to `url` with `authorization` as the Authorization header, and reads
-/// the whole reply within `timeout`, on a pooled keep-alive connection or a new one.
+/// the whole reply within `timeout`, on a pooled keep-alive connection or a new one. Blocks the calling
+/// thread, which does the I/O itself.
 /// Errors: ConnectionFailed (refused, unreachable, closed before the reply was complete), TlsFailed,
-/// Timeout, BadReply (body not UTF-8 or too large), InvalidArgument (a malformed URL).
-pub async fn post(url: &Uri, policy: TlsPolicy, authorization: Option<&str>, body: String, timeout: Duration) -> Result<HttpReply> {
+/// Timeout, Cancelled (by `cancel`, also before anything was sent), BadReply (body not UTF-8 or too
+/// large), InvalidArgument (a malformed URL).
+pub fn post(url: &Uri, policy: TlsPolicy, authorization: Option<&str>, body: String, timeout: Duration, cancel: Option<&Cancel>) -> Result<HttpReply> {
+    if cancel.map_or(false, Cancel::is_cancelled) {
+        return Err(Cancel::error());
+    }
     let authority = url
         .authority()
         .ok_or_else(|| Error::new(ErrorKind::InvalidArgument, format!("The URL {url} names no host")))?
@@ -203,12 +214,19 @@ pub async fn post(url: &Uri, policy: TlsPolicy, authorization: Option<&str>, bod
             }
         }
     };
-    match tokio::time::timeout(timeout, exchange).await {
-        Ok(result) => result,
-        Err(_) => Err(Error::new(
-            ErrorKind::Timeout,
-            format!("{url} did not answer within {} ms", timeout.as_millis()),
-        )),
+    let cancellable = async {
+        match cancel {
+            None => exchange.await,
+            Some(c) => tokio::select! {
+                r = exchange => r,
+                _ = c.cancelled() => Err(Cancel::error()),
+            },
+        }
+    };
+    match blocking::run(cancellable, Instant::now() + timeout) {
+        Ok(Some(result)) => result,
+        Ok(None) => Err(Error::new(ErrorKind::Timeout, format!("{url} did not answer within {} ms", timeout.as_millis()))),
+        Err(e) => Err(Error::new(ErrorKind::ConnectionFailed, format!("The request to {url} cannot wait for its reply: {e}"))),
     }
 }
 
@@ -296,9 +314,9 @@ fn network_error(url: &Uri, e: &hyper::Error, in_body: bool) -> Error {
     Error::new(ErrorKind::ConnectionFailed, format!("The request to {url} failed: {what}"))
 }
 
-/// Describes a failure to connect (TCP, or the TLS handshake).
-fn connect_error(url: &Uri, e: BoxError) -> Error {
-    let start: &(dyn std::error::Error + 'static) = &*e;
+/// Describes a failure to connect (name resolution, TCP, or the TLS handshake).
+fn connect_error(url: &Uri, e: &io::Error) -> Error {
+    let start: &(dyn std::error::Error + 'static) = e;
     let (tls, innermost) = causes(Some(start));
     match tls {
         Some(tls) => Error::new(ErrorKind::TlsFailed, format!("The TLS connection to {url} failed: {}", tls_text(tls))),
@@ -404,98 +422,48 @@ impl ServerCertVerifier for PolicyVerifier {
     }
 }
 
-/// hyper's HTTP connector with TCP_NODELAY, handing out [`QuickAckStream`]s.
-#[derive(Clone)]
-struct QuickAckConnector {
-    http: HttpConnector,
-}
-
-impl QuickAckConnector {
-    fn new() -> Self {
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_nodelay(true);
-        http.set_connect_timeout(Some(Duration::from_secs(30)));
-        QuickAckConnector { http }
+impl AsyncRead for Stream {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
     }
 }
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-impl Service<Uri> for QuickAckConnector {
-    type Response = QuickAckStream;
-    type Error = BoxError;
-    type Future = Pin<Box<dyn Future<Output = std::result::Result<QuickAckStream, BoxError>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<std::result::Result<(), BoxError>> {
-        self.http.poll_ready(cx).map_err(Into::into)
-    }
-
-    fn call(&mut self, uri: Uri) -> Self::Future {
-        let connecting = self.http.call(uri);
-        Box::pin(async move { Ok(QuickAckStream(connecting.await?)) })
-    }
-}
-
-/// A TCP stream that acknowledges every received segment at once (TCP_QUICKACK after each read).
-struct QuickAckStream(TcpStream);
-
-impl QuickAckStream {
-    #[cfg(target_os = "linux")]
-    fn quick_ack(&self) {
-        use std::os::unix::io::AsRawFd;
-        let on: libc::c_int = 1;
-        // Best effort: a failure only costs latency.
-        unsafe {
-            libc::setsockopt(
-                self.0.as_raw_fd(),
-                libc::IPPROTO_TCP,
-                libc::TCP_QUICKACK,
-                &on as *const libc::c_int as *const libc::c_void,
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            );
+impl AsyncWrite for Stream {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
         }
     }
 
-    #[cfg(not(target_os = "linux"))]
-    fn quick_ack(&self) {}
-}
-
-impl AsyncRead for QuickAckStream {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        let before = buf.filled().len();
-        let polled = Pin::new(&mut self.0).poll_read(cx, buf);
-        if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
-            self.quick_ack();
+    fn poll_write_vectored(self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
         }
-        polled
-    }
-}
-
-impl AsyncWrite for QuickAckStream {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_shutdown(cx)
-    }
-
-    fn poll_write_vectored(mut self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
     }
 
     fn is_write_vectored(&self) -> bool {
-        self.0.is_write_vectored()
+        match self {
+            Stream::Plain(s) => s.is_write_vectored(),
+            Stream::Tls(s) => s.is_write_vectored(),
+        }
     }
-}
 
-impl Connection for QuickAckStream {
-    fn connected(&self) -> Connected {
-        self.0.connected()
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
     }
 }

@@ -1,10 +1,14 @@
-//! Transports that carry a PowerShell session's OutOfProc PSRP packets (spec/cmdlet-behaviour.md §3):
+//! Transports: HTTP(S) for WS-Management ([`http`], driven by the waiting thread through [`blocking`]),
+//! and those that carry a PowerShell session's OutOfProc PSRP packets (spec/cmdlet-behaviour.md §3):
 //! each packet is one line of XML in each direction. The engine (PowerShell's own client, or later
 //! `rust/psrp`) speaks PSRP; a transport only moves lines, in order and without loss.
 
+pub mod blocking;
+pub mod cancel;
 pub mod http;
 pub mod process;
 pub mod ssh;
 
+pub use cancel::Cancel;
 pub use process::ProcessTransport;
 pub use ssh::SshTarget;

@@ -9,7 +9,6 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -24,6 +23,7 @@ use crate::cim::CimInstance;
 use crate::error::{Error, ErrorKind, Result};
 use crate::registry::SessionOptions;
 use crate::transport::http::{self, TlsPolicy};
+use crate::transport::Cancel;
 
 /// A user name and password. The password never appears in Debug output, errors or logs.
 #[derive(Clone, PartialEq, Eq)]
@@ -59,58 +59,6 @@ pub enum Authentication {
     CredSsp,
 }
 
-/// Cancels a running operation from another thread (a cmdlet's StopProcessing).
-#[derive(Default)]
-pub struct Cancel {
-    cancelled: AtomicBool,
-    notify: tokio::sync::Notify,
-}
-
-impl Cancel {
-    /// Cancels: the operation waiting now, and every later one with this token, fail with Cancelled.
-    pub fn cancel(&self) {
-        self.cancelled.store(true, Ordering::SeqCst);
-        self.notify.notify_waiters();
-    }
-
-    /// True once [`Cancel::cancel`] was called.
-    pub fn is_cancelled(&self) -> bool {
-        self.cancelled.load(Ordering::SeqCst)
-    }
-
-    async fn cancelled(&self) {
-        loop {
-            let notified = self.notify.notified();
-            if self.is_cancelled() {
-                return;
-            }
-            notified.await;
-        }
-    }
-}
-
-fn cancelled_error() -> Error {
-    Error::new(ErrorKind::Cancelled, "The operation was cancelled")
-}
-
-/// Runs `work` on the library's runtime and waits for it, or for `cancel`.
-fn block_on<T>(cancel: Option<&Cancel>, work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
-    http::runtime().block_on(async {
-        match cancel {
-            None => work.await,
-            Some(c) => {
-                if c.is_cancelled() {
-                    return Err(cancelled_error());
-                }
-                tokio::select! {
-                    r = work => r,
-                    _ = c.cancelled() => Err(cancelled_error()),
-                }
-            }
-        }
-    })
-}
-
 /// Default `w:MaxEnvelopeSize`, in bytes (what Windows' client sends).
 pub const DEFAULT_MAX_ENVELOPE: u32 = 512_000;
 /// Default `w:OperationTimeout`, in milliseconds.
@@ -120,6 +68,8 @@ pub const DEFAULT_MAX_ELEMENTS: u32 = 32_000;
 /// Most extra time the HTTP wait allows beyond the operation timeout, for the server to answer with
 /// its own timeout fault; the extra is never more than the operation timeout itself.
 const HTTP_GRACE: Duration = Duration::from_secs(10);
+/// Most time the Release of an enumeration dropped early waits for its reply.
+const RELEASE_WAIT: Duration = Duration::from_secs(5);
 /// How many superclasses deep a class's ancestry is fetched.
 const MAX_ANCESTRY: usize = 16;
 
@@ -212,7 +162,7 @@ impl WsmanClient {
 
     /// WS-Management Identify (DSP0226 §11): what New-CimSession's test connection sends.
     pub fn identify(&self, cancel: Option<&Cancel>) -> Result<Identity> {
-        block_on(cancel, async { reply::identity(self.exchange(envelope::identify()).await?) })
+        reply::identity(self.exchange(envelope::identify(), self.wait(), cancel)?)
     }
 
     /// Starts an enumeration of `class_name` in `namespace` (slash or backslash form), with a `filter`
@@ -253,9 +203,7 @@ impl WsmanClient {
     /// Sends an Enumerate with `body` and hands out its first page; later pages follow as the caller reads.
     fn start_enumeration(self: &Arc<Self>, namespace: String, resource_uri: String, class_name: &str, shallow: bool, body: &str, cancel: Option<Arc<Cancel>>) -> Result<Enumeration> {
         let selectors = namespace_selector(&namespace, &resource_uri);
-        let page = block_on(cancel.as_deref(), async {
-            reply::page(self.send(envelope::ACTION_ENUMERATE, &resource_uri, &selectors, body).await?)
-        })?;
+        let page = reply::page(self.send(envelope::ACTION_ENUMERATE, &resource_uri, &selectors, body, cancel.as_deref())?)?;
         let mut e = Enumeration {
             client: Arc::clone(self),
             namespace,
@@ -278,7 +226,7 @@ impl WsmanClient {
         let namespace = namespace.replace('\\', "/");
         let uri = envelope::class_resource_uri(class_name);
         let selectors = instance_selectors(&namespace, keys, &uri);
-        let reply = block_on(cancel, async { self.send(envelope::ACTION_GET, &uri, &selectors, "").await })?;
+        let reply = self.send(envelope::ACTION_GET, &uri, &selectors, "", cancel)?;
         let item = reply
             .payload()
             .ok_or_else(|| Error::new(ErrorKind::BadReply, format!("{}: the reply to Get holds no instance", self.computer)))?;
@@ -302,7 +250,7 @@ impl WsmanClient {
         let uri = envelope::class_resource_uri(class_name);
         let selectors = instance_selectors(&namespace, &[], &uri);
         let body = envelope::instance_body(&uri, class_name, properties);
-        let reply = block_on(cancel, async { self.send(envelope::ACTION_CREATE, &uri, &selectors, &body).await })?;
+        let reply = self.send(envelope::ACTION_CREATE, &uri, &selectors, &body, cancel)?;
         let created = reply
             .body()
             .child(NS_TRANSFER, "ResourceCreated")
@@ -336,7 +284,7 @@ impl WsmanClient {
         let uri = envelope::class_resource_uri(class_name);
         let selectors = instance_selectors(&namespace, keys, &uri);
         let body = envelope::instance_body(&uri, class_name, properties);
-        let reply = block_on(cancel, async { self.send(envelope::ACTION_PUT, &uri, &selectors, &body).await })?;
+        let reply = self.send(envelope::ACTION_PUT, &uri, &selectors, &body, cancel)?;
         let item = reply
             .payload()
             .ok_or_else(|| Error::new(ErrorKind::BadReply, format!("{}: the reply to Put holds no instance", self.computer)))?;
@@ -351,7 +299,7 @@ impl WsmanClient {
     pub fn delete(&self, namespace: &str, class_name: &str, keys: &[(String, String)], cancel: Option<&Cancel>) -> Result<()> {
         let uri = envelope::class_resource_uri(class_name);
         let selectors = instance_selectors(&namespace.replace('\\', "/"), keys, &uri);
-        block_on(cancel, async { self.send(envelope::ACTION_DELETE, &uri, &selectors, "").await })?;
+        self.send(envelope::ACTION_DELETE, &uri, &selectors, "", cancel)?;
         Ok(())
     }
 
@@ -369,7 +317,7 @@ impl WsmanClient {
         let selectors = instance_selectors(&namespace, keys, &uri);
         let body = envelope::invoke_body(&uri, method, params);
         let action = envelope::method_action(&uri, method);
-        let reply = block_on(cancel, async { self.send(&action, &uri, &selectors, &body).await })?;
+        let reply = self.send(&action, &uri, &selectors, &body, cancel)?;
         let output = reply
             .payload()
             .ok_or_else(|| Error::new(ErrorKind::BadReply, format!("{}: the reply to {method} holds no output", self.computer)))?;
@@ -392,7 +340,7 @@ impl WsmanClient {
             (envelope::NAMESPACE_SELECTOR.to_string(), namespace.clone()),
             ("ClassName".to_string(), class_name.to_string()),
         ];
-        let reply = block_on(cancel, async { self.send(envelope::ACTION_GET, envelope::CLASS_RESOURCE_URI, &selectors, "").await })?;
+        let reply = self.send(envelope::ACTION_GET, envelope::CLASS_RESOURCE_URI, &selectors, "", cancel)?;
         let class = reply
             .payload()
             .ok_or_else(|| Error::new(ErrorKind::BadReply, format!("{}: the reply to GetClass holds no class", self.computer)))?;
@@ -449,7 +397,19 @@ impl WsmanClient {
     }
 
     /// Sends one request with the standard header and reads its reply (faults become errors).
-    async fn send(&self, action: &str, resource_uri: &str, selectors: &[(String, String)], body: &str) -> Result<Reply> {
+    fn send(&self, action: &str, resource_uri: &str, selectors: &[(String, String)], body: &str, cancel: Option<&Cancel>) -> Result<Reply> {
+        self.send_within(action, resource_uri, selectors, body, self.wait(), cancel)
+    }
+
+    /// How long a request waits for its reply: the operation timeout, and a grace for the server to
+    /// answer with its own timeout fault (never more than the timeout again).
+    fn wait(&self) -> Duration {
+        let timeout = Duration::from_millis(u64::from(self.timeout_ms));
+        timeout + timeout.min(HTTP_GRACE)
+    }
+
+    /// [`WsmanClient::send`], waiting at most `wait` for the reply.
+    fn send_within(&self, action: &str, resource_uri: &str, selectors: &[(String, String)], body: &str, wait: Duration, cancel: Option<&Cancel>) -> Result<Reply> {
         let url = self.url.to_string();
         let header = Header {
             to: &url,
@@ -461,14 +421,12 @@ impl WsmanClient {
             locale: self.locale.as_deref(),
             data_locale: self.data_locale.as_deref(),
         };
-        self.exchange(envelope::request(&header, body).xml).await
+        self.exchange(envelope::request(&header, body).xml, wait, cancel)
     }
 
     /// POSTs an envelope and turns the HTTP reply into a [`Reply`] or an error naming this computer.
-    async fn exchange(&self, xml: String) -> Result<Reply> {
-        let timeout = Duration::from_millis(u64::from(self.timeout_ms));
-        let wait = timeout + timeout.min(HTTP_GRACE);
-        let reply = http::post(&self.url, self.policy, self.authorization.as_deref(), xml, wait).await?;
+    fn exchange(&self, xml: String, wait: Duration, cancel: Option<&Cancel>) -> Result<Reply> {
+        let reply = http::post(&self.url, self.policy, self.authorization.as_deref(), xml, wait, cancel)?;
         let soap = reply.content_type.as_deref().map_or(false, |t| t.to_ascii_lowercase().starts_with("application/soap+xml"));
         let from = &self.computer;
         match reply.status {
@@ -550,7 +508,7 @@ impl Enumeration {
     /// The next item as the server sent it, or None at the end; Pulls and cancellation as for [`Enumeration::next`].
     fn next_element(&mut self) -> Result<Option<Element>> {
         if self.cancel.as_deref().map_or(false, Cancel::is_cancelled) {
-            return Err(cancelled_error());
+            return Err(Cancel::error());
         }
         loop {
             if let Some(item) = self.items.pop_front() {
@@ -560,9 +518,9 @@ impl Enumeration {
             let body = envelope::pull_body(&context, self.client.max_elements);
             let selectors = namespace_selector(&self.namespace, &self.resource_uri);
             let client = Arc::clone(&self.client);
-            let page = block_on(self.cancel.as_deref(), async {
-                reply::page(client.send(envelope::ACTION_PULL, &self.resource_uri, &selectors, &body).await?)
-            });
+            let page = client
+                .send(envelope::ACTION_PULL, &self.resource_uri, &selectors, &body, self.cancel.as_deref())
+                .and_then(reply::page);
             match page {
                 Ok(page) if page.context.is_none() && !page.end_of_sequence => {
                     self.items.extend(page.items);
@@ -624,18 +582,9 @@ impl Enumeration {
 impl Drop for Enumeration {
     fn drop(&mut self) {
         let Some(context) = self.context.take() else { return };
-        let client = Arc::clone(&self.client);
-        let namespace = self.namespace.clone();
-        let resource_uri = self.resource_uri.clone();
-        let release = async move {
-            let selectors = namespace_selector(&namespace, &resource_uri);
-            let _ = client.send(envelope::ACTION_RELEASE, &resource_uri, &selectors, &envelope::release_body(&context)).await;
-        };
-        if tokio::runtime::Handle::try_current().is_ok() {
-            http::runtime().spawn(release);
-        } else {
-            // Waited for (briefly) so the server has the context back before the caller goes on.
-            let _ = http::runtime().block_on(async { tokio::time::timeout(Duration::from_secs(5), release).await });
-        }
+        // Waited for (briefly) so the server has the context back before the caller goes on.
+        let selectors = namespace_selector(&self.namespace, &self.resource_uri);
+        let body = envelope::release_body(&context);
+        let _ = self.client.send_within(envelope::ACTION_RELEASE, &self.resource_uri, &selectors, &body, RELEASE_WAIT, None);
     }
 }
