@@ -44,9 +44,12 @@ thread_local! {
 
 /// Polls `future` to completion on this thread, sleeping in poll(2) while it waits for sockets.
 /// Returns None when `deadline` passes first (the future is dropped unfinished).
-/// Errors: the pipe for wake-ups from other threads cannot be made (out of file descriptors), or
-/// poll(2) fails.
+/// Errors: the pipe for wake-ups from other threads cannot be made (out of file descriptors),
+/// poll(2) fails, or `run` is called from inside a future it runs (it is not reentrant).
 pub fn run<F: Future>(future: F, deadline: Instant) -> io::Result<Option<F::Output>> {
+    if RUNNING.with(Cell::get) {
+        return Err(io::Error::new(io::ErrorKind::Other, "blocking::run was called from inside a future it runs"));
+    }
     let signal = signal()?;
     let waker = Waker::from(Arc::clone(&signal));
     let mut cx = Context::from_waker(&waker);
@@ -206,9 +209,9 @@ impl Drop for Signal {
 /// TCP_QUICKACK, which acknowledges what was received at once (the kernel clears the option again).
 pub struct Socket {
     tcp: std::net::TcpStream,
-    /// The [`EPOCH`] (plus one; 0: never) until which a read would find nothing: one found nothing,
-    /// or a request was just written and its reply cannot be there yet. Until poll(2) has run again,
-    /// trying would only cost a system call.
+    /// The [`EPOCH`] (plus one; 0: never) until which a read would find nothing: one found nothing
+    /// or emptied the receive queue (a short read), or a request was just written and its reply
+    /// cannot be there yet. Until poll(2) has run again, trying would only cost a system call.
     read_blocked: Cell<u64>,
     /// The same for writes.
     write_blocked: Cell<u64>,
@@ -297,10 +300,15 @@ fn poll_now(fd: RawFd, events: libc::c_short) -> bool {
 
 impl AsyncRead for Socket {
     fn poll_read(self: Pin<&mut Self>, _cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let room = buf.remaining();
         let read = self.io(&self.read_blocked, libc::POLLIN, |mut tcp| tcp.read(buf.initialize_unfilled()));
         match read {
             Poll::Ready(Ok(n)) => {
                 buf.advance(n);
+                if n > 0 && n < room {
+                    // A short read emptied the receive queue: what comes next, poll(2) reports.
+                    self.read_blocked.set(EPOCH.with(Cell::get) + 1);
+                }
                 self.unacked.set(self.unacked.get() || n > 0);
                 Poll::Ready(Ok(()))
             }
@@ -351,6 +359,13 @@ mod tests {
         assert_eq!(run(async { 7 }, Instant::now() + Duration::from_secs(5)).unwrap(), Some(7));
         let never = std::future::pending::<()>();
         assert_eq!(run(never, Instant::now() + Duration::from_millis(20)).unwrap(), None);
+    }
+
+    #[test]
+    fn run_inside_run_is_an_error_not_a_hang() {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let inner = run(async { run(async {}, deadline).map(|_| ()) }, deadline).unwrap().unwrap();
+        assert!(inner.unwrap_err().to_string().contains("inside a future it runs"));
     }
 
     #[test]

@@ -288,7 +288,9 @@ async fn exchange_on(c: &mut Idle, request: Request<Body>) -> std::result::Resul
 
 async fn read_body(mut body: Body) -> std::result::Result<Vec<u8>, hyper::Error> {
     use hyper::body::HttpBody;
-    let mut bytes = Vec::new();
+    // Content-Length, when the server sent one, sizes the buffer once.
+    let expected = body.size_hint().exact().map_or(0, |n| n.min(MAX_BODY as u64) as usize);
+    let mut bytes = Vec::with_capacity(expected);
     while let Some(chunk) = body.data().await {
         let chunk = chunk?;
         if bytes.len() + chunk.len() > MAX_BODY {

@@ -82,6 +82,8 @@ static SCHEMAS: Lazy<Mutex<SchemaCache>> = Lazy::new(|| Mutex::new(HashMap::new(
 pub struct WsmanClient {
     computer: String,
     url: Uri,
+    /// `url` as text (the `wsa:To` of every request, and the key of the schema cache).
+    url_text: String,
     policy: TlsPolicy,
     authorization: Option<String>,
     max_envelope_size: u32,
@@ -94,7 +96,7 @@ pub struct WsmanClient {
 
 impl fmt::Debug for WsmanClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WsmanClient").field("computer", &self.computer).field("url", &self.url.to_string()).finish_non_exhaustive()
+        f.debug_struct("WsmanClient").field("computer", &self.computer).field("url", &self.url_text).finish_non_exhaustive()
     }
 }
 
@@ -139,6 +141,7 @@ impl WsmanClient {
         };
         Ok(WsmanClient {
             computer: computer.to_string(),
+            url_text: url.to_string(),
             url,
             policy: TlsPolicy { verify_chain: !options.skip_ca_check, verify_name: !options.skip_cn_check },
             authorization,
@@ -157,7 +160,7 @@ impl WsmanClient {
 
     /// The endpoint URL, e.g. `https://srv1:5986/wsman`.
     pub fn url(&self) -> String {
-        self.url.to_string()
+        self.url_text.clone()
     }
 
     /// WS-Management Identify (DSP0226 §11): what New-CimSession's test connection sends.
@@ -345,7 +348,7 @@ impl WsmanClient {
             .payload()
             .ok_or_else(|| Error::new(ErrorKind::BadReply, format!("{}: the reply to GetClass holds no class", self.computer)))?;
         let schema = Arc::new(binding::class_schema(class).map_err(|e| e.context(&self.computer))?);
-        let key = (self.url.to_string(), namespace.to_lowercase(), class_name.to_lowercase());
+        let key = (self.url_text.clone(), namespace.to_lowercase(), class_name.to_lowercase());
         SCHEMAS.lock().unwrap_or_else(|p| p.into_inner()).insert(key, Some(Arc::clone(&schema)));
         Ok(schema)
     }
@@ -368,7 +371,7 @@ impl WsmanClient {
     /// The class declaration of `class_name`, from this endpoint's cache or fetched with GetClass;
     /// None when the server does not give one (the values then stay untyped).
     pub fn class_schema(&self, namespace: &str, class_name: &str, cancel: Option<&Cancel>) -> Result<Option<Arc<ClassSchema>>> {
-        let key = (self.url.to_string(), namespace.to_lowercase(), class_name.to_lowercase());
+        let key = (self.url_text.clone(), namespace.to_lowercase(), class_name.to_lowercase());
         if let Some(known) = SCHEMAS.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
             return Ok(known.clone());
         }
@@ -410,9 +413,8 @@ impl WsmanClient {
 
     /// [`WsmanClient::send`], waiting at most `wait` for the reply.
     fn send_within(&self, action: &str, resource_uri: &str, selectors: &[(String, String)], body: &str, wait: Duration, cancel: Option<&Cancel>) -> Result<Reply> {
-        let url = self.url.to_string();
         let header = Header {
-            to: &url,
+            to: &self.url_text,
             resource_uri,
             action,
             selectors,

@@ -2,6 +2,10 @@
 //! extensions of MS-WSMV): the SOAP 1.2 header every operation shares and the bodies of Identify,
 //! Get, Enumerate, Pull and Release. Sans-IO: this module only writes text.
 
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use once_cell::sync::Lazy;
 use uuid::Uuid;
 
 use super::xml::escape;
@@ -93,31 +97,47 @@ pub struct Request {
     pub xml: String,
 }
 
+/// A new `wsa:MessageID` (`uuid:` and an upper-case UUID, as Windows' client writes it). IDs need only
+/// be unique: a random version 4 UUID drawn once per process, with a counter in its last 48 bits
+/// (the node field, outside the version and variant bits), saves a system call per request.
+fn message_id() -> String {
+    static BASE: Lazy<u128> = Lazy::new(|| Uuid::new_v4().as_u128());
+    static COUNT: AtomicU64 = AtomicU64::new(0);
+    let count = COUNT.fetch_add(1, Ordering::Relaxed) & 0xFFFF_FFFF_FFFF;
+    let id = Uuid::from_u128(*BASE ^ u128::from(count));
+    let mut text = String::with_capacity(41);
+    text.push_str("uuid:");
+    text.push_str(id.hyphenated().encode_upper(&mut Uuid::encode_buffer()));
+    text
+}
+
 /// Writes an envelope with `header` and `body` (the body's inner XML, using the prefixes `s`, `a`,
 /// `n`, `w`, `p` declared on the envelope).
 pub fn request(header: &Header<'_>, body: &str) -> Request {
-    let message_id = format!("uuid:{}", Uuid::new_v4().hyphenated().to_string().to_uppercase());
+    let message_id = message_id();
     let mut x = String::with_capacity(1200 + body.len());
-    x.push_str(&format!(
+    // Writing to a String cannot fail.
+    let _ = write!(
+        x,
         r#"<s:Envelope xmlns:s="{NS_SOAP}" xmlns:a="{NS_ADDRESSING}" xmlns:n="{NS_ENUMERATION}" xmlns:w="{NS_WSMAN}" xmlns:p="{NS_MSWSMAN}"><s:Header>"#
-    ));
-    x.push_str(&format!("<a:To>{}</a:To>", escape(header.to)));
-    x.push_str(&format!(r#"<w:ResourceURI s:mustUnderstand="true">{}</w:ResourceURI>"#, escape(header.resource_uri)));
-    x.push_str(&format!(r#"<a:ReplyTo><a:Address s:mustUnderstand="true">{ANONYMOUS}</a:Address></a:ReplyTo>"#));
-    x.push_str(&format!(r#"<a:Action s:mustUnderstand="true">{}</a:Action>"#, escape(header.action)));
-    x.push_str(&format!(r#"<w:MaxEnvelopeSize s:mustUnderstand="true">{}</w:MaxEnvelopeSize>"#, header.max_envelope_size));
-    x.push_str(&format!("<a:MessageID>{message_id}</a:MessageID>"));
+    );
+    let _ = write!(x, "<a:To>{}</a:To>", escape(header.to));
+    let _ = write!(x, r#"<w:ResourceURI s:mustUnderstand="true">{}</w:ResourceURI>"#, escape(header.resource_uri));
+    let _ = write!(x, r#"<a:ReplyTo><a:Address s:mustUnderstand="true">{ANONYMOUS}</a:Address></a:ReplyTo>"#);
+    let _ = write!(x, r#"<a:Action s:mustUnderstand="true">{}</a:Action>"#, escape(header.action));
+    let _ = write!(x, r#"<w:MaxEnvelopeSize s:mustUnderstand="true">{}</w:MaxEnvelopeSize>"#, header.max_envelope_size);
+    let _ = write!(x, "<a:MessageID>{message_id}</a:MessageID>");
     if let Some(locale) = header.locale {
-        x.push_str(&format!(r#"<w:Locale xml:lang="{}" s:mustUnderstand="false"/>"#, escape(locale)));
+        let _ = write!(x, r#"<w:Locale xml:lang="{}" s:mustUnderstand="false"/>"#, escape(locale));
     }
     if let Some(locale) = header.data_locale {
-        x.push_str(&format!(r#"<p:DataLocale xml:lang="{}" s:mustUnderstand="false"/>"#, escape(locale)));
+        let _ = write!(x, r#"<p:DataLocale xml:lang="{}" s:mustUnderstand="false"/>"#, escape(locale));
     }
-    x.push_str(&format!("<w:OperationTimeout>{}</w:OperationTimeout>", duration(header.timeout_ms)));
+    let _ = write!(x, "<w:OperationTimeout>{}</w:OperationTimeout>", duration(header.timeout_ms));
     if !header.selectors.is_empty() {
         x.push_str("<w:SelectorSet>");
         for (name, value) in header.selectors {
-            x.push_str(&format!(r#"<w:Selector Name="{}">{}</w:Selector>"#, escape(name), escape(value)));
+            let _ = write!(x, r#"<w:Selector Name="{}">{}</w:Selector>"#, escape(name), escape(value));
         }
         x.push_str("</w:SelectorSet>");
     }
@@ -350,6 +370,14 @@ mod tests {
         assert!(r.xml.contains("<w:OperationTimeout>PT60.000S</w:OperationTimeout>"));
         assert!(r.xml.contains(&format!("<a:MessageID>{}</a:MessageID>", r.message_id)));
         crate::wsman::xml::parse(&r.xml, "request").unwrap();
+        // Every request has an ID of its own, each an upper-case version 4 UUID.
+        let ids: Vec<String> = (0..3).map(|_| request(&h, "").message_id).collect();
+        for id in &ids {
+            let uuid = id.strip_prefix("uuid:").unwrap();
+            assert_eq!(Uuid::parse_str(uuid).unwrap().get_version_num(), 4, "{id}");
+            assert_eq!(uuid, uuid.to_uppercase());
+        }
+        assert!(ids[0] != ids[1] && ids[1] != ids[2] && ids[0] != ids[2] && !ids.contains(&r.message_id));
     }
 
     #[test]

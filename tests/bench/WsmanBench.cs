@@ -53,16 +53,8 @@ public static class WsmanBench
         Console.WriteLine($"  this process's CPU per round: {concurrentCpu:F1} ms at once, {sequentialCpu:F1} ms one after another (last round)");
 
         // (2) A warm Enumerate over one session vs the same envelope on a bare keep-alive socket.
-        byte[] envelope = File.ReadAllBytes(Path.Combine(FixturesDir(), "omi-cim", "curl", "enumerate-request.xml"));
-        NativeCimSession s = Session(port);
-        Query(s);
-        Wire(replay, port, "C# library Enumerate over a session", () => Query(s));
         using var raw = new RawHttp(port, replay.User, replay.Password);
-        (double library, double socket) = MedianPair(9,
-            () => Time(() => { for (int i = 0; i < Calls; i++) Query(s); }) / Calls,
-            () => Time(() => { for (int i = 0; i < Calls; i++) raw.Post("/wsman", envelope, "OMI_Identify"); }) / Calls);
-        Report("warm Enumerate OMI_Identify via the C# library (NativeCimSession.Enumerate), per call", library,
-            "the same Enumerate envelope over a raw keep-alive socket", socket, "<= 1.5x");
+        double socket = WarmEnumerate(replay, Session(port), raw, 9);
 
         using Runspace rs = RunspaceFactory.CreateRunspace(InitialSessionState.CreateDefault2());
         rs.Open();
@@ -90,7 +82,7 @@ public static class WsmanBench
         string prefix = $"wsman?synthetic={Synthetic}";
         NativeCimSession big = Session(port, prefix);
         Query(big, "root/test", "XYZ_Number", Synthetic);
-        byte[] synthetic = Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(envelope)
+        byte[] synthetic = Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(EnumerateEnvelope())
             .Replace("http://schemas.microsoft.com/wbem/wscim/1/cim-schema/2/OMI_Identify", "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/XYZ_Number")
             .Replace(">root/omi<", ">root/test<"));
         int bytes = raw.Post("/" + prefix, synthetic, "XYZ_Number");
@@ -116,6 +108,40 @@ public static class WsmanBench
             $"baseline (the first 10000 of them): {growth10k} KiB; ratio {(double)Math.Max(growth100k, 1) / Math.Max(growth10k, 1):F2}x; goal flat (far below the 10x of the counts)");
         Run(rs, "Get-CimSession | Remove-CimSession");
     }
+
+    /// <summary>Only figure (2), with more rounds: for profiling the path of one warm request.</summary>
+    public static void RunWarm()
+    {
+        using ReplayServer replay = new ReplayServer().Start();
+        var cred = new CredentialSpec(CimAuthenticationMechanism.Basic, replay.User, replay.Password);
+        using var scope = new SessionScope();
+        NativeCimSession s = scope.NewSession("127.0.0.1", options: new SessionOptionsSpec
+        {
+            Protocol = ProtocolKind.Wsman, NoEncryption = true, Port = (uint)replay.HttpPort,
+        }, credential: cred, skipTestConnection: true);
+        using var raw = new RawHttp(replay.HttpPort, replay.User, replay.Password);
+        WarmEnumerate(replay, s, raw, 201);
+    }
+
+    /// <summary>(2): <paramref name="rounds"/> pairs of 100 warm Enumerates over <paramref name="s"/> and 100 posts
+    /// of the same envelope on <paramref name="raw"/>; reports the medians and returns the socket's (ms per call).</summary>
+    private static double WarmEnumerate(ReplayServer replay, NativeCimSession s, RawHttp raw, int rounds)
+    {
+        byte[] envelope = EnumerateEnvelope();
+        Query(s);
+        Wire(replay, replay.HttpPort, "C# library Enumerate over a session", () => Query(s));
+        double libraryCpu = 0, socketCpu = 0;
+        (double library, double socket) = MedianPair(rounds,
+            () => WithCpu(() => Time(() => { for (int i = 0; i < Calls; i++) Query(s); }) / Calls, ref libraryCpu),
+            () => WithCpu(() => Time(() => { for (int i = 0; i < Calls; i++) raw.Post("/wsman", envelope, "OMI_Identify"); }) / Calls, ref socketCpu));
+        Report("warm Enumerate OMI_Identify via the C# library (NativeCimSession.Enumerate), per call", library,
+            "the same Enumerate envelope over a raw keep-alive socket", socket, "<= 1.5x");
+        Console.WriteLine($"  this process's CPU per call: {libraryCpu * 1000 / Calls:F0} us via the library, {socketCpu * 1000 / Calls:F0} us via the raw socket (last round)");
+        return socket;
+    }
+
+    /// <summary>The recorded Enumerate of OMI_Identify (what the raw-socket baselines post).</summary>
+    private static byte[] EnumerateEnvelope() => File.ReadAllBytes(Path.Combine(FixturesDir(), "omi-cim", "curl", "enumerate-request.xml"));
 
     /// <summary>The highest VmRSS above its start (KiB) while reading the first <paramref name="count"/>
     /// instances of a synthetic enumeration, sampled every 1000 instances; the rest is released.</summary>
