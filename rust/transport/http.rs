@@ -13,9 +13,8 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::net::ToSocketAddrs;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::task::Poll;
 use std::time::{Duration, Instant, SystemTime};
 
 use hyper::body::Bytes;
@@ -24,8 +23,7 @@ use hyper::{Body, Request, Uri};
 use once_cell::sync::Lazy;
 use rustls::client::{ServerCertVerified, ServerCertVerifier, WebPkiVerifier};
 use rustls::{Certificate, ClientConfig, RootCertStore, ServerName};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio_rustls::client::TlsStream;
+use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::blocking::{self, Socket};
 use super::Cancel;
@@ -65,11 +63,13 @@ const POOL_IDLE: Duration = Duration::from_secs(60);
 /// Most idle connections kept per endpoint (more are closed when they come back).
 const MAX_IDLE_PER_ENDPOINT: usize = 64;
 
-/// A connection's byte stream: plain TCP, or TLS over it.
-enum Stream {
-    Plain(Socket),
-    Tls(Box<TlsStream<Socket>>),
-}
+/// A connection's byte stream: a plain [`Socket`], or TLS over one.
+type Stream = Box<dyn Io>;
+
+/// What hyper needs of a connection's byte stream.
+trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
+
+impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
 
 /// A keep-alive connection not in use: hyper's request sender and the connection it talks through.
 struct Idle {
@@ -147,9 +147,9 @@ async fn connect(url: &Uri, policy: TlsPolicy) -> Result<Idle> {
         let name = ServerName::try_from(host)
             .map_err(|_| Error::new(ErrorKind::InvalidArgument, format!("'{host}' is not a host name TLS can check")))?;
         let tls = tokio_rustls::TlsConnector::from(tls(policy)?).connect(name, socket).await.map_err(|e| connect_error(url, &e))?;
-        Stream::Tls(Box::new(tls))
+        Box::new(tls) as Stream
     } else {
-        Stream::Plain(socket)
+        Box::new(socket)
     };
     let (sender, connection) = conn::Builder::new()
         .handshake::<_, Body>(stream)
@@ -420,52 +420,6 @@ impl ServerCertVerifier for PolicyVerifier {
                     .map_err(|e| rustls::Error::InvalidCertificateData(format!("invalid peer certificate: {e:?}")))
             }
             (false, false) => Ok(ServerCertVerified::assertion()),
-        }
-    }
-}
-
-impl AsyncRead for Stream {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-        }
-    }
-}
-
-impl AsyncWrite for Stream {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_write_vectored(self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
-        }
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        match self {
-            Stream::Plain(s) => s.is_write_vectored(),
-            Stream::Tls(s) => s.is_write_vectored(),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
     }
 }
