@@ -25,7 +25,7 @@ fn reply(relative: &str) -> Reply {
         (Some(a), Some(b)) => format!("{}uuid:0{}", &text[..a], &text[b + 2..]),
         _ => text,
     };
-    Reply::parse(&text).unwrap_or_else(|e| panic!("{relative}: {e}"))
+    Reply::parse(text).unwrap_or_else(|e| panic!("{relative}: {e}"))
 }
 
 const ORIGIN: Origin<'static> = Origin { namespace: "root/test", server_name: "srv1", class_hint: None };
@@ -50,14 +50,14 @@ fn every_reply_parses_and_every_page_gives_instances() {
     let mut instances = 0;
     for name in responses() {
         let r = reply(&name);
-        let is_page = r.payload().map_or(false, |p| p.name == "EnumerateResponse" || p.name == "PullResponse");
+        let is_page = r.payload().map_or(false, |p| p.name() == "EnumerateResponse" || p.name() == "PullResponse");
         if r.fault().is_some() || !is_page {
             continue;
         }
         let page = reply::page(r).unwrap_or_else(|e| panic!("{name}: {e}"));
         pages += 1;
-        for item in &page.items {
-            if item.name == "EndpointReference" {
+        for item in page.items() {
+            if item.name() == "EndpointReference" {
                 continue;
             }
             let origin = Origin { class_hint: Some("Win32_LogicalDisk"), ..ORIGIN };
@@ -73,13 +73,13 @@ fn every_reply_parses_and_every_page_gives_instances() {
 #[test]
 fn optimized_enumeration_and_pull_sequence() {
     let first = reply::page(reply("omi-cim/curl/enumerate-nooptimize-response.xml")).unwrap();
-    assert_eq!((first.items.len(), first.context.as_deref(), first.end_of_sequence), (0, Some("522780673"), false));
+    assert_eq!((first.len(), first.context.as_deref(), first.end_of_sequence), (0, Some("522780673"), false));
     let p1 = reply::page(reply("omi-cim/curl/pull1-response.xml")).unwrap();
-    assert_eq!((p1.items.len(), p1.end_of_sequence), (3, false));
+    assert_eq!((p1.len(), p1.end_of_sequence), (3, false));
     let p2 = reply::page(reply("omi-cim/curl/pull2-response.xml")).unwrap();
     // OMI sends the context even at the end; there is nothing left to pull.
-    assert_eq!((p2.items.len(), p2.context, p2.end_of_sequence), (2, None, true));
-    let president = binding::instance(&p2.items[1], ORIGIN, None, &[]).unwrap();
+    assert_eq!((p2.len(), p2.context.as_deref(), p2.end_of_sequence), (2, None, true));
+    let president = binding::instance(p2.item(1), ORIGIN, None, &[]).unwrap();
     assert_eq!(president.class_name, "MSFT_President");
     assert_eq!(president.property("Last").unwrap().value, CimValue::String("Monroe".into()));
     let gone = reply::page(reply("omi-cim/curl/pull3-response.xml")).unwrap_err();
@@ -122,7 +122,7 @@ fn class_declaration_types_the_values() {
     let types: Vec<_> = schema.properties.iter().map(|p| (p.name.as_str(), p.cim_type)).collect();
     assert_eq!(types, [("Key", CimType::UInt32), ("First", CimType::String), ("Last", CimType::String)]);
     let page = reply::page(reply("omi-cim/curl/pull1-response.xml")).unwrap();
-    let typed = binding::instance(&page.items[0], ORIGIN, Some(&schema), &["CIM_Person".into()]).unwrap();
+    let typed = binding::instance(page.item(0), ORIGIN, Some(&schema), &["CIM_Person".into()]).unwrap();
     assert_eq!(typed.property("Key").unwrap().value, CimValue::UInt32(1));
     assert_eq!(typed.superclasses, ["CIM_Person"]);
 }
@@ -163,7 +163,7 @@ fn every_dmtf_type_reads_with_a_schema() {
     let schema = all_types_schema();
     for name in ["enumerate-alltypes-response.xml", "enumerate-alltypes-winrmua-response.xml"] {
         let page = reply::page(reply(&format!("omi-cim/curl/{name}"))).unwrap();
-        let first = binding::instance(&page.items[0], ORIGIN, Some(&schema), &[]).unwrap();
+        let first = binding::instance(page.item(0), ORIGIN, Some(&schema), &[]).unwrap();
         let v = |p: &str| first.property(p).unwrap().value.clone();
         assert_eq!(v("v_Key"), CimValue::UInt32(0));
         assert!(first.property("v_Key").unwrap().key);
@@ -184,7 +184,7 @@ fn every_dmtf_type_reads_with_a_schema() {
         assert_eq!(v("v_embeddedInstance"), CimValue::Null);
         assert_eq!(v("v_reference"), CimValue::Null);
         assert_eq!(v("v_octetUint8"), CimValue::Array(b"ABC".iter().map(|b| CimValue::UInt8(*b)).collect()));
-        let second = binding::instance(&page.items[1], ORIGIN, Some(&schema), &[]).unwrap();
+        let second = binding::instance(page.item(1), ORIGIN, Some(&schema), &[]).unwrap();
         let CimValue::DateTime(t) = second.property("v_DATETIME").unwrap().value else { panic!("{name}: not a datetime") };
         assert_eq!(t.to_dmtf(), "20010101010101.000001+830", "{name}");
     }
@@ -193,7 +193,7 @@ fn every_dmtf_type_reads_with_a_schema() {
 #[test]
 fn without_a_schema_wire_hints_still_type_values() {
     let page = reply::page(reply("omi-cim/curl/enumerate-alltypes-winrmua-response.xml")).unwrap();
-    let i = binding::instance(&page.items[0], ORIGIN, None, &[]).unwrap();
+    let i = binding::instance(page.item(0), ORIGIN, None, &[]).unwrap();
     assert_eq!(i.property("v_DATETIME").unwrap().cim_type, CimType::DateTime);
     assert_eq!(i.property("v_octetUint8").unwrap().cim_type, CimType::UInt8Array);
     assert_eq!(i.property("v_uint8").unwrap().value, CimValue::String("15".into()));
@@ -202,11 +202,11 @@ fn without_a_schema_wire_hints_still_type_values() {
 #[test]
 fn endpoint_references_and_windows_fragments() {
     let epr = reply::page(reply("omi-cim/curl/enumerate-epr-response.xml")).unwrap();
-    assert_eq!(epr.items.len(), 2);
-    assert!(epr.items.iter().all(|i| i.name == "EndpointReference"));
+    assert_eq!(epr.len(), 2);
+    assert!(epr.items().all(|i| i.name() == "EndpointReference"));
     let fragments = reply::page(reply("windows-cim/opennms/optimized-enum-response-with-fragments-1.xml")).unwrap();
     let origin = Origin { class_hint: Some("Win32_LogicalDisk"), ..ORIGIN };
-    let disk = binding::instance(&fragments.items[0], origin, None, &[]).unwrap();
+    let disk = binding::instance(fragments.item(0), origin, None, &[]).unwrap();
     assert_eq!(disk.class_name, "Win32_LogicalDisk");
     assert_eq!(disk.property("Name").unwrap().value, CimValue::String("A:".into()));
     assert_eq!(disk.property("Size").unwrap().value, CimValue::Null);
@@ -215,6 +215,6 @@ fn endpoint_references_and_windows_fragments() {
 #[test]
 fn replies_that_are_not_envelopes_are_bad_replies() {
     for text in ["<html><body>500</body></html>", "garbage", "<s:Envelope xmlns:s='urn:other'/>"] {
-        assert_eq!(Reply::parse(text).unwrap_err().kind, ErrorKind::BadReply, "{text}");
+        assert_eq!(Reply::parse(text.to_string()).unwrap_err().kind, ErrorKind::BadReply, "{text}");
     }
 }

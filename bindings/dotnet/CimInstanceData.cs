@@ -30,9 +30,24 @@ public sealed class CimInstanceData
     internal const uint PropertyKey = 1, PropertyNull = 2;
 
     /// <summary>Copies an instance out in one native call (<c>rsess_instance_get_view</c>).</summary>
-    internal static unsafe CimInstanceData Read(InstanceHandle h)
+    internal static CimInstanceData Read(InstanceHandle h)
     {
-        Native.Check(NativeMethods.rsess_instance_get_view(h, out IntPtr p));
+        bool added = false;
+        try
+        {
+            h.DangerousAddRef(ref added);
+            return Read(h.DangerousGetHandle());
+        }
+        finally
+        {
+            if (added) h.DangerousRelease();
+        }
+    }
+
+    /// <summary>As <see cref="Read(InstanceHandle)"/> for an <c>rsess_instance*</c> the caller keeps alive.</summary>
+    internal static unsafe CimInstanceData Read(IntPtr instance)
+    {
+        Native.Check(NativeMethods.rsess_instance_get_view(instance, out IntPtr p));
         var view = (InstanceView*)p;
         var supers = new string[(int)view->SuperclassCount];
         for (int k = 0; k < supers.Length; k++) supers[k] = Text(view->Superclasses[k]) ?? "";

@@ -84,6 +84,9 @@ public sealed class CredentialHandle : NativeHandle
 /// <summary>An <c>rsess_cancel</c>.</summary>
 public sealed class CancelHandle : NativeHandle
 {
+    /// <summary>The empty handle (no token) passed to calls made without one; shared and never freed.</summary>
+    internal static readonly CancelHandle None = new();
+
     protected override bool ReleaseHandle() { NativeMethods.rsess_cancel_free(handle); return true; }
 }
 

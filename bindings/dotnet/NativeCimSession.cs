@@ -53,8 +53,7 @@ public sealed class NativeCimSession : IDisposable
     /// WS-Management also the server's faults and network failures, and Cancelled.</exception>
     public IEnumerable<CimInstanceData> Enumerate(string? ns, string className, OperationFlags flags = OperationFlags.None, CancelToken? cancel = null)
     {
-        using var none = new CancelHandle();
-        Native.Check(NativeMethods.rsess_cim_enumerate(Handle, ns, className, flags, cancel?.Handle ?? none, out InstanceIterHandle it, out IntPtr err), err);
+        Native.Check(NativeMethods.rsess_cim_enumerate(Handle, ns, className, flags, cancel?.Handle ?? CancelHandle.None, out InstanceIterHandle it, out IntPtr err), err);
         return Drain(it);
     }
 
@@ -63,8 +62,7 @@ public sealed class NativeCimSession : IDisposable
     /// over WS-Management as for <see cref="Enumerate"/>.</exception>
     public IEnumerable<CimInstanceData> Query(string? ns, string? dialect, string query, OperationFlags flags = OperationFlags.None, CancelToken? cancel = null)
     {
-        using var none = new CancelHandle();
-        Native.Check(NativeMethods.rsess_cim_query(Handle, ns, dialect, query, flags, cancel?.Handle ?? none, out InstanceIterHandle it, out IntPtr err), err);
+        Native.Check(NativeMethods.rsess_cim_query(Handle, ns, dialect, query, flags, cancel?.Handle ?? CancelHandle.None, out InstanceIterHandle it, out IntPtr err), err);
         return Drain(it);
     }
 
@@ -76,10 +74,9 @@ public sealed class NativeCimSession : IDisposable
     /// InvalidNamespace, SessionRemoved; over WS-Management the server's faults and network failures.</exception>
     public CimInstanceData GetInstance(string? ns, string className, IReadOnlyList<(string Name, string Value)> keys, CancelToken? cancel = null)
     {
-        using var none = new CancelHandle();
         return WithKeys(keys, (names, values) =>
         {
-            ResultCode rc = NativeMethods.rsess_cim_get_instance(Handle, ns, className, names, values, (nuint)keys.Count, cancel?.Handle ?? none, out InstanceHandle i, out IntPtr err);
+            ResultCode rc = NativeMethods.rsess_cim_get_instance(Handle, ns, className, names, values, (nuint)keys.Count, cancel?.Handle ?? CancelHandle.None, out InstanceHandle i, out IntPtr err);
             return (rc, i, err);
         });
     }
@@ -99,12 +96,11 @@ public sealed class NativeCimSession : IDisposable
         string? associationClass = null, string? resultClass = null, string? role = null, string? resultRole = null,
         OperationFlags flags = OperationFlags.None, CancelToken? cancel = null)
     {
-        using var none = new CancelHandle();
         InstanceIterHandle it = Native.WithUtf8Array(keys.Select(k => k.Name).ToArray(), names =>
             Native.WithUtf8Array(keys.Select(k => k.Value).ToArray(), values =>
             {
                 Native.Check(NativeMethods.rsess_cim_associators(Handle, ns, className, names, values, (nuint)keys.Count,
-                    associationClass, role, resultClass, resultRole, flags, cancel?.Handle ?? none, out InstanceIterHandle i, out IntPtr err), err);
+                    associationClass, role, resultClass, resultRole, flags, cancel?.Handle ?? CancelHandle.None, out InstanceIterHandle i, out IntPtr err), err);
                 return i;
             }));
         return Drain(it);
@@ -118,12 +114,11 @@ public sealed class NativeCimSession : IDisposable
     public IEnumerable<CimInstanceData> References(string? ns, string className, IReadOnlyList<(string Name, string Value)> keys,
         string? resultClass = null, string? role = null, OperationFlags flags = OperationFlags.None, CancelToken? cancel = null)
     {
-        using var none = new CancelHandle();
         InstanceIterHandle it = Native.WithUtf8Array(keys.Select(k => k.Name).ToArray(), names =>
             Native.WithUtf8Array(keys.Select(k => k.Value).ToArray(), values =>
             {
                 Native.Check(NativeMethods.rsess_cim_references(Handle, ns, className, names, values, (nuint)keys.Count,
-                    resultClass, role, flags, cancel?.Handle ?? none, out InstanceIterHandle i, out IntPtr err), err);
+                    resultClass, role, flags, cancel?.Handle ?? CancelHandle.None, out InstanceIterHandle i, out IntPtr err), err);
                 return i;
             }));
         return Drain(it);
@@ -141,10 +136,9 @@ public sealed class NativeCimSession : IDisposable
         IEnumerable<(string Name, object? Value)> parameters, CancelToken? cancel = null)
     {
         using ParamsHandle p = Params(parameters);
-        using var none = new CancelHandle();
         return WithKeys(keys, (names, values) =>
         {
-            ResultCode rc = NativeMethods.rsess_cim_invoke(Handle, ns, className, names, values, (nuint)keys.Count, method, p, cancel?.Handle ?? none, out InstanceHandle o, out IntPtr err);
+            ResultCode rc = NativeMethods.rsess_cim_invoke(Handle, ns, className, names, values, (nuint)keys.Count, method, p, cancel?.Handle ?? CancelHandle.None, out InstanceHandle o, out IntPtr err);
             return (rc, o, err);
         });
     }
@@ -156,8 +150,7 @@ public sealed class NativeCimSession : IDisposable
     public CimInstanceData CreateInstance(string? ns, string className, IEnumerable<(string Name, object? Value)> properties, CancelToken? cancel = null)
     {
         using ParamsHandle p = Params(properties);
-        using var none = new CancelHandle();
-        ResultCode rc = NativeMethods.rsess_cim_create_instance(Handle, ns, className, p, cancel?.Handle ?? none, out InstanceHandle created, out IntPtr err);
+        ResultCode rc = NativeMethods.rsess_cim_create_instance(Handle, ns, className, p, cancel?.Handle ?? CancelHandle.None, out InstanceHandle created, out IntPtr err);
         Native.Check(rc, err);
         using (created) return CimInstanceData.Read(created);
     }
@@ -169,10 +162,9 @@ public sealed class NativeCimSession : IDisposable
         IEnumerable<(string Name, object? Value)> properties, CancelToken? cancel = null)
     {
         using ParamsHandle p = Params(properties);
-        using var none = new CancelHandle();
         return WithKeys(keys, (names, values) =>
         {
-            ResultCode rc = NativeMethods.rsess_cim_modify_instance(Handle, ns, className, names, values, (nuint)keys.Count, p, cancel?.Handle ?? none, out InstanceHandle o, out IntPtr err);
+            ResultCode rc = NativeMethods.rsess_cim_modify_instance(Handle, ns, className, names, values, (nuint)keys.Count, p, cancel?.Handle ?? CancelHandle.None, out InstanceHandle o, out IntPtr err);
             return (rc, o, err);
         });
     }
@@ -181,11 +173,10 @@ public sealed class NativeCimSession : IDisposable
     /// <exception cref="RemoteSessionsException">As <see cref="CreateInstance"/>, and NotFound.</exception>
     public void DeleteInstance(string? ns, string className, IReadOnlyList<(string Name, string Value)> keys, CancelToken? cancel = null)
     {
-        using var none = new CancelHandle();
         Native.WithUtf8Array(keys.Select(k => k.Name).ToArray(), names =>
             Native.WithUtf8Array(keys.Select(k => k.Value).ToArray(), values =>
             {
-                Native.Check(NativeMethods.rsess_cim_delete_instance(Handle, ns, className, names, values, (nuint)keys.Count, cancel?.Handle ?? none, out IntPtr err), err);
+                Native.Check(NativeMethods.rsess_cim_delete_instance(Handle, ns, className, names, values, (nuint)keys.Count, cancel?.Handle ?? CancelHandle.None, out IntPtr err), err);
                 return 0;
             }));
     }
@@ -229,8 +220,7 @@ public sealed class NativeCimSession : IDisposable
     /// WS-Management the server's faults and network failures, Cancelled.</exception>
     public CimClassData GetClass(string? ns, string className, CancelToken? cancel = null)
     {
-        using var none = new CancelHandle();
-        Native.Check(NativeMethods.rsess_cim_get_class(Handle, ns, className, cancel?.Handle ?? none, out ClassHandle c, out IntPtr err), err);
+        Native.Check(NativeMethods.rsess_cim_get_class(Handle, ns, className, cancel?.Handle ?? CancelHandle.None, out ClassHandle c, out IntPtr err), err);
         using (c) return CimClassData.Read(c);
     }
 
@@ -239,8 +229,7 @@ public sealed class NativeCimSession : IDisposable
     /// <exception cref="RemoteSessionsException">As <see cref="GetClass"/>.</exception>
     public IReadOnlyList<CimClassData> Classes(string? ns, CancelToken? cancel = null)
     {
-        using var none = new CancelHandle();
-        Native.Check(NativeMethods.rsess_cim_classes(Handle, ns, cancel?.Handle ?? none, out ClassListHandle list, out IntPtr err), err);
+        Native.Check(NativeMethods.rsess_cim_classes(Handle, ns, cancel?.Handle ?? CancelHandle.None, out ClassListHandle list, out IntPtr err), err);
         using (list)
         {
             Native.Check(NativeMethods.rsess_class_list_len(list, out nuint len));
@@ -262,19 +251,20 @@ public sealed class NativeCimSession : IDisposable
     }
 
     // Instances are read one at a time as the caller asks for them; the iterator is freed at the end or
-    // when the caller stops early (foreach disposes the enumerator).
+    // when the caller stops early (foreach disposes the enumerator). Each instance is copied out and
+    // freed at once, so it needs no handle object of its own.
     private static IEnumerable<CimInstanceData> Drain(InstanceIterHandle it)
     {
         using (it)
         {
             while (true)
             {
-                Native.Check(NativeMethods.rsess_instance_iter_next(it, out InstanceHandle instance, out IntPtr err), err);
-                using (instance)
-                {
-                    if (instance.IsInvalid) yield break;
-                    yield return CimInstanceData.Read(instance);
-                }
+                Native.Check(NativeMethods.rsess_instance_iter_next(it, out IntPtr instance, out IntPtr err), err);
+                if (instance == IntPtr.Zero) yield break;
+                CimInstanceData data;
+                try { data = CimInstanceData.Read(instance); }
+                finally { NativeMethods.rsess_instance_free(instance); }
+                yield return data;
             }
         }
     }

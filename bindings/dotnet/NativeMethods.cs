@@ -90,7 +90,7 @@ internal static partial class NativeMethods
     [LibraryImport(Library)] internal static partial ResultCode rsess_class_method_count(ClassHandle c, out nuint count);
     [LibraryImport(Library)] internal static partial ResultCode rsess_class_method(ClassHandle c, nuint m, out IntPtr name, out CimType returnType, out CimQualifiers qualifiers, out nuint parameterCount);
     [LibraryImport(Library)] internal static partial ResultCode rsess_class_parameter(ClassHandle c, nuint m, nuint p, out IntPtr name, out CimType type, out CimQualifiers qualifiers, out IntPtr referenceClass);
-    [LibraryImport(Library)] internal static partial ResultCode rsess_instance_get_view(InstanceHandle i, out IntPtr view);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_instance_get_view(IntPtr i, out IntPtr view);
     [LibraryImport(Library)] internal static partial ResultCode rsess_params_new(out ParamsHandle p);
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial ResultCode rsess_params_add(ParamsHandle p, string name, CimType type, IntPtr[] values, nuint count);
@@ -105,7 +105,7 @@ internal static partial class NativeMethods
     internal static partial ResultCode rsess_cim_delete_instance(CimSessionHandle s, string? ns, string className, IntPtr[] keyNames, IntPtr[] keyValues, nuint keyCount, CancelHandle cancel, out IntPtr error);
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial ResultCode rsess_cim_class_names(CimSessionHandle s, string? ns, out StringListHandle names, out IntPtr error);
-    [LibraryImport(Library)] internal static partial ResultCode rsess_instance_iter_next(InstanceIterHandle it, out InstanceHandle instance, out IntPtr error);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_instance_iter_next(InstanceIterHandle it, out IntPtr instance, out IntPtr error);
     [LibraryImport(Library)] internal static partial void rsess_instance_iter_free(IntPtr it);
 
     [LibraryImport(Library)] internal static partial ResultCode rsess_instance_class_name(InstanceHandle i, out IntPtr s);

@@ -188,24 +188,34 @@ impl CimValue {
     /// strings, chars and references as they are, an embedded instance in MOF form
     /// (`instance of C { P = v; }`). `None` for `Null` and for arrays (read elements).
     pub fn to_text(&self) -> Option<String> {
-        Some(match self {
-            CimValue::Null | CimValue::Array(_) => return None,
-            CimValue::Instance(i) => i.to_mof(),
-            CimValue::Boolean(v) => v.to_string(),
-            CimValue::UInt8(v) => v.to_string(),
-            CimValue::SInt8(v) => v.to_string(),
-            CimValue::UInt16(v) => v.to_string(),
-            CimValue::SInt16(v) => v.to_string(),
-            CimValue::UInt32(v) => v.to_string(),
-            CimValue::SInt32(v) => v.to_string(),
-            CimValue::UInt64(v) => v.to_string(),
-            CimValue::SInt64(v) => v.to_string(),
-            CimValue::Real32(v) => v.to_string(),
-            CimValue::Real64(v) => v.to_string(),
-            CimValue::Char16(v) => v.to_string(),
-            CimValue::DateTime(v) => v.to_dmtf(),
-            CimValue::String(v) | CimValue::Reference(v) => v.clone(),
-        })
+        let mut text = String::new();
+        self.write_text(&mut text).then_some(text)
+    }
+
+    /// Appends [`CimValue::to_text`]'s form to `out` without a text of its own; false (nothing
+    /// written) for `Null` and arrays.
+    pub fn write_text(&self, out: &mut String) -> bool {
+        use fmt::Write;
+        // Writing to a String cannot fail.
+        let _ = match self {
+            CimValue::Null | CimValue::Array(_) => return false,
+            CimValue::Instance(i) => out.write_str(&i.to_mof()),
+            CimValue::Boolean(v) => write!(out, "{v}"),
+            CimValue::UInt8(v) => write!(out, "{v}"),
+            CimValue::SInt8(v) => write!(out, "{v}"),
+            CimValue::UInt16(v) => write!(out, "{v}"),
+            CimValue::SInt16(v) => write!(out, "{v}"),
+            CimValue::UInt32(v) => write!(out, "{v}"),
+            CimValue::SInt32(v) => write!(out, "{v}"),
+            CimValue::UInt64(v) => write!(out, "{v}"),
+            CimValue::SInt64(v) => write!(out, "{v}"),
+            CimValue::Real32(v) => write!(out, "{v}"),
+            CimValue::Real64(v) => write!(out, "{v}"),
+            CimValue::Char16(v) => out.write_char(*v),
+            CimValue::DateTime(v) => out.write_str(&v.to_dmtf()),
+            CimValue::String(v) | CimValue::Reference(v) => out.write_str(v),
+        };
+        true
     }
 
     /// True for [`CimValue::Null`].

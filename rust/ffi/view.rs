@@ -2,7 +2,7 @@
 //! strings that the instance handle owns, so a caller reading every property makes one call instead of
 //! several per property.
 
-use std::ffi::{c_char, CString};
+use std::ffi::c_char;
 
 use super::handles::{self, Object};
 use super::instance::rsess_instance;
@@ -44,12 +44,13 @@ pub struct rsess_instance_view {
     pub properties: *const rsess_property_view,
 }
 
-/// The memory a view points into: every string and table, each in a heap buffer of its own, so the
-/// pointers stay valid however the handle table moves this struct.
+/// The memory a view points into: every string back to back in one buffer, every pointer table
+/// (superclasses, array elements) back to back in another. Each is a heap buffer of its own that never
+/// grows after building, so the pointers stay valid however the handle table moves this struct.
 pub(crate) struct InstanceView {
-    _texts: Vec<CString>,
-    _tables: Vec<Vec<*const c_char>>,
-    _properties: Vec<rsess_property_view>,
+    _text: Box<[u8]>,
+    _tables: Box<[*const c_char]>,
+    _properties: Box<[rsess_property_view]>,
     view: Box<rsess_instance_view>,
 }
 
@@ -57,51 +58,102 @@ pub(crate) struct InstanceView {
 // the handle table's lock serializes access to the struct itself.
 unsafe impl Send for InstanceView {}
 
+/// The view's strings while it is built: NUL-terminated texts in one buffer, named by their offsets.
+#[derive(Default)]
+struct Texts(String);
+
+impl Texts {
+    fn add(&mut self, s: &str) -> usize {
+        let start = self.0.len();
+        self.0.push_str(s);
+        self.end(start)
+    }
+
+    /// A scalar's text form, or None for a null value.
+    fn value(&mut self, v: &CimValue) -> Option<usize> {
+        let start = self.0.len();
+        v.write_text(&mut self.0).then(|| self.end(start))
+    }
+
+    /// Terminates the text begun at `start`. NUL cannot appear in CIM text; should it, the text is cut
+    /// there rather than lost.
+    fn end(&mut self, start: usize) -> usize {
+        if let Some(nul) = self.0[start..].find('\0') {
+            self.0.truncate(start + nul);
+        }
+        self.0.push('\0');
+        start
+    }
+}
+
+/// Where one property's strings lie while the view is built (offsets into the texts and tables).
+struct Layout {
+    name: usize,
+    value: Option<usize>,
+    /// An array's elements: where they start in the tables, and how many.
+    elements: Option<(usize, usize)>,
+}
+
 impl InstanceView {
     fn build(instance: &CimInstance) -> InstanceView {
-        let mut texts = Vec::new();
-        let mut text = |s: &str| -> *const c_char {
-            // NUL cannot appear in CIM text; should it, the text is cut there rather than lost.
-            let c = CString::new(s).unwrap_or_else(|e| CString::new(&s[..e.nul_position()]).unwrap_or_default());
-            let p = c.as_ptr();
-            texts.push(c);
-            p
-        };
-        let class_name = text(&instance.class_name);
-        let namespace = text(&instance.namespace);
-        let server_name = text(&instance.server_name);
-        let mut tables: Vec<Vec<*const c_char>> = Vec::new();
-        let superclasses: Vec<*const c_char> = instance.superclasses.iter().map(|s| text(s)).collect();
-        let mut properties = Vec::with_capacity(instance.properties.len());
-        for p in &instance.properties {
-            let flags = if p.key { RSESS_PROPERTY_KEY } else { 0 } | if p.value.is_null() { RSESS_PROPERTY_NULL } else { 0 };
-            let (value, elements) = match &p.value {
-                CimValue::Array(items) => {
-                    (std::ptr::null(), Some(items.iter().map(|v| v.to_text().map_or(std::ptr::null(), |t| text(&t))).collect::<Vec<_>>()))
-                }
-                v => (v.to_text().map_or(std::ptr::null(), |t| text(&t)), None),
-            };
-            let (element_count, elements) = match elements {
-                Some(table) => {
-                    let (n, ptr) = (table.len(), table.as_ptr());
-                    tables.push(table);
-                    (n, ptr)
-                }
-                None => (0, std::ptr::null()),
-            };
-            properties.push(rsess_property_view { name: text(&p.name), cim_type: p.cim_type as u32, flags, value, element_count, elements });
+        let mut texts = Texts::default();
+        // Offsets of the table entries into the texts (None: a NULL entry).
+        let mut tables: Vec<Option<usize>> = Vec::new();
+        let class_name = texts.add(&instance.class_name);
+        let namespace = texts.add(&instance.namespace);
+        let server_name = texts.add(&instance.server_name);
+        for s in &instance.superclasses {
+            tables.push(Some(texts.add(s)));
         }
+        let layouts: Vec<Layout> = instance
+            .properties
+            .iter()
+            .map(|p| {
+                let name = texts.add(&p.name);
+                match &p.value {
+                    CimValue::Array(items) => {
+                        let start = tables.len();
+                        for item in items {
+                            let at = texts.value(item);
+                            tables.push(at);
+                        }
+                        Layout { name, value: None, elements: Some((start, items.len())) }
+                    }
+                    v => Layout { name, value: texts.value(v), elements: None },
+                }
+            })
+            .collect();
+
+        let text: Box<[u8]> = texts.0.into_bytes().into_boxed_slice();
+        let at = |offset: usize| -> *const c_char { text[offset..].as_ptr().cast() };
+        let tables: Box<[*const c_char]> = tables.iter().map(|o| o.map_or(std::ptr::null(), at)).collect();
+        let properties: Box<[rsess_property_view]> = instance
+            .properties
+            .iter()
+            .zip(&layouts)
+            .map(|(p, l)| {
+                let flags = if p.key { RSESS_PROPERTY_KEY } else { 0 } | if p.value.is_null() { RSESS_PROPERTY_NULL } else { 0 };
+                let (element_count, elements) = l.elements.map_or((0, std::ptr::null()), |(start, n)| (n, tables[start..].as_ptr()));
+                rsess_property_view {
+                    name: at(l.name),
+                    cim_type: p.cim_type as u32,
+                    flags,
+                    value: l.value.map_or(std::ptr::null(), at),
+                    element_count,
+                    elements,
+                }
+            })
+            .collect();
         let view = Box::new(rsess_instance_view {
-            class_name,
-            namespace_name: namespace,
-            server_name,
-            superclass_count: superclasses.len(),
-            superclasses: superclasses.as_ptr(),
+            class_name: at(class_name),
+            namespace_name: at(namespace),
+            server_name: at(server_name),
+            superclass_count: instance.superclasses.len(),
+            superclasses: tables.as_ptr(),
             property_count: properties.len(),
             properties: properties.as_ptr(),
         });
-        tables.push(superclasses);
-        InstanceView { _texts: texts, _tables: tables, _properties: properties, view }
+        InstanceView { _text: text, _tables: tables, _properties: properties, view }
     }
 }
 
@@ -117,4 +169,55 @@ pub extern "C" fn rsess_instance_get_view(i: *const rsess_instance, out: *mut *c
             _ => Err(handles::invalid_handle()),
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::CStr;
+
+    use super::*;
+    use crate::cim::{CimProperty, CimType};
+
+    fn text(p: *const c_char) -> Option<String> {
+        (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_str().unwrap().to_string())
+    }
+
+    #[test]
+    fn every_string_and_table_of_an_instance() {
+        let mut key = CimProperty::new("Id", CimType::UInt32, CimValue::UInt32(42));
+        key.key = true;
+        let properties = vec![
+            key,
+            CimProperty::new("Name", CimType::String, CimValue::String("a\0b".into())),
+            CimProperty::new("Missing", CimType::String, CimValue::Null),
+            CimProperty::new(
+                "Tags",
+                CimType::StringArray,
+                CimValue::Array(vec![CimValue::String("x".into()), CimValue::Null, CimValue::String(String::new())]),
+            ),
+            CimProperty::new("None", CimType::UInt8Array, CimValue::Array(Vec::new())),
+        ];
+        let instance = CimInstance {
+            class_name: "C".into(),
+            namespace: "root/test".into(),
+            server_name: "srv".into(),
+            superclasses: vec!["B".into(), "A".into()],
+            properties,
+        };
+        let built = InstanceView::build(&instance);
+        let v = &*built.view;
+        assert_eq!((text(v.class_name), text(v.namespace_name), text(v.server_name)), (Some("C".into()), Some("root/test".into()), Some("srv".into())));
+        let supers = unsafe { std::slice::from_raw_parts(v.superclasses, v.superclass_count) };
+        assert_eq!(supers.iter().map(|&s| text(s)).collect::<Vec<_>>(), [Some("B".into()), Some("A".into())]);
+        let props = unsafe { std::slice::from_raw_parts(v.properties, v.property_count) };
+        assert_eq!(props.iter().map(|p| text(p.name).unwrap()).collect::<Vec<_>>(), ["Id", "Name", "Missing", "Tags", "None"]);
+        assert_eq!((text(props[0].value), props[0].flags), (Some("42".into()), RSESS_PROPERTY_KEY));
+        // A NUL cuts the text there.
+        assert_eq!(text(props[1].value), Some("a".into()));
+        assert_eq!((props[2].value.is_null(), props[2].flags, props[2].elements.is_null()), (true, RSESS_PROPERTY_NULL, true));
+        let tags = unsafe { std::slice::from_raw_parts(props[3].elements, props[3].element_count) };
+        assert_eq!(tags.iter().map(|&t| text(t)).collect::<Vec<_>>(), [Some("x".into()), None, Some(String::new())]);
+        assert!(props[3].value.is_null());
+        assert_eq!((props[4].element_count, props[4].elements.is_null()), (0, false));
+    }
 }

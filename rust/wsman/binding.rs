@@ -16,14 +16,13 @@ pub use crate::cim::class::{qualifier, ClassSchema, MethodSchema, PropertySchema
 
 /// Reads a CIM-XML `CLASS` element (DSP0201 §3.2.4.x) as a GetClass reply carries it.
 /// Errors: BadReply when `class` is not a CLASS element.
-pub fn class_schema(class: &Element) -> Result<ClassSchema> {
-    if class.name != "CLASS" {
-        return Err(Error::new(ErrorKind::BadReply, format!("The class reply holds '{}', not a CLASS", class.name)));
+pub fn class_schema(class: Element<'_>) -> Result<ClassSchema> {
+    if class.name() != "CLASS" {
+        return Err(Error::new(ErrorKind::BadReply, format!("The class reply holds '{}', not a CLASS", class.name())));
     }
     let methods = class
-        .children
-        .iter()
-        .filter(|m| m.name == "METHOD")
+        .children()
+        .filter(|m| m.name() == "METHOD")
         .map(|m| MethodSchema {
             name: m.attr("", "NAME").unwrap_or_default().to_string(),
             return_type: m.attr("", "TYPE").map_or(CimType::UInt32, type_of_cimxml),
@@ -42,20 +41,19 @@ pub fn class_schema(class: &Element) -> Result<ClassSchema> {
 
 /// The [`qualifier`] bits of an element's `QUALIFIER` children that are true (a boolean qualifier
 /// without a VALUE is true, DSP0201 §3.2.6.x).
-fn qualifiers_of(e: &Element) -> u32 {
-    e.children
-        .iter()
-        .filter(|q| q.name == "QUALIFIER")
+fn qualifiers_of(e: Element<'_>) -> u32 {
+    e.children()
+        .filter(|q| q.name() == "QUALIFIER")
         .filter(|q| q.child_local("VALUE").map_or(true, |v| v.trimmed().eq_ignore_ascii_case("true")))
         .filter_map(|q| qualifier::bit(q.attr("", "NAME").unwrap_or_default()))
         .fold(0, |bits, b| bits | b)
 }
 
 /// The `PROPERTY*` (or `PARAMETER*`) declarations among `parent`'s children, by `kind`.
-fn declarations(parent: &Element, kind: &str) -> Vec<PropertySchema> {
+fn declarations(parent: Element<'_>, kind: &str) -> Vec<PropertySchema> {
     let mut properties = Vec::new();
-    for p in &parent.children {
-        let Some(suffix) = p.name.strip_prefix(kind) else { continue };
+    for p in parent.children() {
+        let Some(suffix) = p.name().strip_prefix(kind) else { continue };
         let (array, reference) = match suffix {
             "" => (false, false),
             ".ARRAY" => (true, false),
@@ -63,8 +61,8 @@ fn declarations(parent: &Element, kind: &str) -> Vec<PropertySchema> {
             ".REFARRAY" => (true, true),
             _ => continue,
         };
-        let embedded = p.children.iter().any(|q| {
-            q.name == "QUALIFIER" && q.attr("", "NAME").map_or(false, |n| n.eq_ignore_ascii_case("EmbeddedInstance") || n.eq_ignore_ascii_case("EmbeddedObject"))
+        let embedded = p.children().any(|q| {
+            q.name() == "QUALIFIER" && q.attr("", "NAME").map_or(false, |n| n.eq_ignore_ascii_case("EmbeddedInstance") || n.eq_ignore_ascii_case("EmbeddedObject"))
         });
         let scalar = if reference {
             CimType::Reference
@@ -140,20 +138,20 @@ pub struct Origin<'a> {
 
 /// The element of an item that holds the instance: the item itself, or inside a `w:Item`
 /// (EnumerateObjectAndEPR) the child that is not the endpoint reference.
-pub fn instance_element(item: &Element) -> &Element {
+pub fn instance_element(item: Element<'_>) -> Element<'_> {
     if item.is(NS_WSMAN, "Item") {
-        item.children.iter().find(|c| !c.is(NS_ADDRESSING, "EndpointReference")).unwrap_or(item)
+        item.children().find(|c| !c.is(NS_ADDRESSING, "EndpointReference")).unwrap_or(item)
     } else {
         item
     }
 }
 
 /// The class name of an instance element (see [`Origin::class_hint`]).
-pub fn class_of<'a>(element: &'a Element, origin: Origin<'a>) -> &'a str {
+pub fn class_of<'a>(element: Element<'a>, origin: Origin<'a>) -> &'a str {
     if element.is(NS_WSMAN, "XmlFragment") {
-        origin.class_hint.unwrap_or(&element.name)
+        origin.class_hint.unwrap_or(element.name())
     } else {
-        &element.name
+        element.name()
     }
 }
 
@@ -161,20 +159,38 @@ pub fn class_of<'a>(element: &'a Element, origin: Origin<'a>) -> &'a str {
 /// item is a `w:Item` wrapping the instance and its EPR, and the instance is taken from it. `schema`
 /// types the values (see the module doc); `superclasses` are stamped as given, nearest first.
 /// Errors: BadReply for an item without an instance, InvalidArgument for a value its type rejects.
-pub fn instance(item: &Element, origin: Origin<'_>, schema: Option<&ClassSchema>, superclasses: &[String]) -> Result<CimInstance> {
+pub fn instance(item: Element<'_>, origin: Origin<'_>, schema: Option<&ClassSchema>, superclasses: &[String]) -> Result<CimInstance> {
     let element = instance_element(item);
     if element.is(NS_WSMAN, "Item") {
         return Err(Error::new(ErrorKind::BadReply, "An enumeration item holds no instance"));
     }
-    let mut properties: Vec<CimProperty> = Vec::new();
+    let children: Vec<Element<'_>> = element.children().collect();
+    let mut instance = instance_of_properties(class_of(element, origin), &children, |c| c.name(), origin, schema, superclasses)?;
+    // An item's own EPR (EnumerateObjectAndEPR) names its keys when the declaration does not.
+    let epr = item.child(NS_ADDRESSING, "EndpointReference");
+    let selectors: Vec<&str> = epr.into_iter().flat_map(selector_names).collect();
+    mark_keys(&mut instance, &selectors);
+    Ok(instance)
+}
+
+/// An instance of `class` from its property elements, each called on the wire what `name_of` says (an
+/// element's local name, or a selector's `Name`), typed as [`instance`] types them. Errors as there.
+pub fn instance_of_properties<'d>(
+    class: &str,
+    elements: &[Element<'d>],
+    name_of: impl Fn(&Element<'d>) -> &'d str,
+    origin: Origin<'_>,
+    schema: Option<&ClassSchema>,
+    superclasses: &[String],
+) -> Result<CimInstance> {
+    let mut properties: Vec<CimProperty> = Vec::with_capacity(elements.len());
     // Repeated elements of one name are one array property, kept where its first element was.
     let mut i = 0;
-    while i < element.children.len() {
-        let name = &element.children[i].name;
-        let run = element.children[i..].iter().take_while(|c| &c.name == name).count();
+    while i < elements.len() {
+        let name = name_of(&elements[i]);
+        let run = elements[i..].iter().take_while(|e| name_of(e) == name).count();
         let declared = schema.and_then(|s| s.property(name));
-        let elements = &element.children[i..i + run];
-        properties.push(property(elements, declared, origin)?);
+        properties.push(property(name, &elements[i..i + run], declared, origin)?);
         i += run;
     }
     if let Some(schema) = schema {
@@ -184,22 +200,17 @@ pub fn instance(item: &Element, origin: Origin<'_>, schema: Option<&ClassSchema>
             p.key = schema.property(&p.name).map_or(false, PropertySchema::is_key);
         }
     }
-    let mut instance = CimInstance {
+    Ok(CimInstance {
         namespace: origin.namespace.to_string(),
-        class_name: class_of(element, origin).to_string(),
+        class_name: class.to_string(),
         superclasses: superclasses.to_vec(),
         server_name: origin.server_name.to_string(),
         properties,
-    };
-    // An item's own EPR (EnumerateObjectAndEPR) names its keys when the declaration does not.
-    let epr = item.child(NS_ADDRESSING, "EndpointReference");
-    let selectors: Vec<&str> = epr.into_iter().flat_map(selector_names).collect();
-    mark_keys(&mut instance, &selectors);
-    Ok(instance)
+    })
 }
 
 /// The selector names of an endpoint reference, `__cimnamespace` left out.
-fn selector_names(epr: &Element) -> impl Iterator<Item = &str> {
+fn selector_names(epr: Element<'_>) -> impl Iterator<Item = &str> {
     epr.child(NS_ADDRESSING, "ReferenceParameters")
         .and_then(|p| p.child(NS_WSMAN, "SelectorSet"))
         .into_iter()
@@ -219,9 +230,10 @@ pub fn mark_keys<S: AsRef<str>>(instance: &mut CimInstance, names: &[S]) {
     }
 }
 
-fn property(elements: &[Element], declared: Option<&PropertySchema>, origin: Origin<'_>) -> Result<CimProperty> {
-    let first = &elements[0];
-    let nil = |e: &Element| e.attr(NS_XSI, "nil").map_or(false, |v| v == "true" || v == "1");
+/// One property from its elements (several for an array), all called `name` on the wire.
+fn property(name: &str, elements: &[Element<'_>], declared: Option<&PropertySchema>, origin: Origin<'_>) -> Result<CimProperty> {
+    let first = elements[0];
+    let nil = |e: &Element<'_>| e.attr(NS_XSI, "nil").map_or(false, |v| v == "true" || v == "1");
     let cim_type = match declared {
         Some(d) => d.cim_type,
         None => {
@@ -233,40 +245,40 @@ fn property(elements: &[Element], declared: Option<&PropertySchema>, origin: Ori
             }
         }
     };
-    let name = declared.map_or_else(|| first.name.clone(), |d| d.name.clone());
-    let value = if elements.len() == 1 && nil(first) {
+    let value = if elements.len() == 1 && nil(&first) {
         CimValue::Null
-    } else if cim_type == CimType::UInt8Array && elements.len() == 1 && first.children.is_empty() && is_binary(first) {
-        octets(first)?
+    } else if cim_type == CimType::UInt8Array && elements.len() == 1 && !first.has_children() && is_binary(first) {
+        octets(name, first)?
     } else if cim_type.is_array() {
         let mut items = Vec::with_capacity(elements.len());
         for e in elements.iter().filter(|e| !nil(e)) {
-            items.push(scalar(e, cim_type.element(), origin)?);
+            items.push(scalar(name, *e, cim_type.element(), origin)?);
         }
         CimValue::Array(items)
     } else {
-        scalar(first, cim_type, origin)?
+        scalar(name, first, cim_type, origin)?
     };
+    let name = declared.map_or_else(|| name.to_string(), |d| d.name.clone());
     Ok(CimProperty { name, cim_type, value, key: false })
 }
 
-fn is_binary(e: &Element) -> bool {
+fn is_binary(e: Element<'_>) -> bool {
     e.attr(NS_XSI, "type").map_or(false, |t| t.ends_with("cimBase64Binary") || t.ends_with("cimHexBinary"))
 }
 
 /// `cim:cimBase64Binary` / `cim:cimHexBinary` text as a byte array.
-fn octets(e: &Element) -> Result<CimValue> {
+fn octets(name: &str, e: Element<'_>) -> Result<CimValue> {
     let text: String = e.trimmed().chars().filter(|c| !c.is_whitespace()).collect();
     let bytes = if e.attr(NS_XSI, "type").map_or(false, |t| t.ends_with("cimHexBinary")) {
         (0..text.len() / 2).map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()).collect::<Option<Vec<u8>>>()
     } else {
         base64::decode(&text).ok()
     };
-    let bytes = bytes.ok_or_else(|| bad_value(&e.name, &text, "binary"))?;
+    let bytes = bytes.ok_or_else(|| bad_value(name, &text, "binary"))?;
     Ok(CimValue::Array(bytes.into_iter().map(CimValue::UInt8).collect()))
 }
 
-fn inferred_type(e: &Element) -> CimType {
+fn inferred_type(e: Element<'_>) -> CimType {
     if let Some(t) = e.attr(NS_XSI, "type").and_then(type_of_xsi) {
         return t;
     }
@@ -276,7 +288,7 @@ fn inferred_type(e: &Element) -> CimType {
     if e.child(NS_ADDRESSING, "ReferenceParameters").is_some() || e.child(NS_ADDRESSING, "Address").is_some() {
         return CimType::Reference;
     }
-    if !e.children.is_empty() {
+    if e.has_children() {
         return CimType::Instance;
     }
     CimType::String
@@ -286,11 +298,12 @@ fn bad_value(name: &str, text: &str, what: &str) -> Error {
     Error::new(ErrorKind::BadReply, format!("The server sent '{text}' for property '{name}', which is not a valid {what}"))
 }
 
-fn scalar(e: &Element, t: CimType, origin: Origin<'_>) -> Result<CimValue> {
+/// One value of type `t` from element `e` (of property `name`, for errors).
+fn scalar(name: &str, e: Element<'_>, t: CimType, origin: Origin<'_>) -> Result<CimValue> {
     Ok(match t {
         CimType::DateTime => {
-            let inner = e.children.first().map_or(e.trimmed(), Element::trimmed);
-            value_of_text(t, inner, &e.name)?
+            let inner = e.children().next().map_or(e.trimmed(), |c| c.trimmed());
+            value_of_text(t, inner, name)?
         }
         CimType::Reference => CimValue::Reference(reference_text(e)),
         CimType::Instance => {
@@ -302,8 +315,8 @@ fn scalar(e: &Element, t: CimType, origin: Origin<'_>) -> Result<CimValue> {
             }
             CimValue::Instance(Box::new(inner))
         }
-        CimType::String => CimValue::String(e.text.clone()),
-        _ => value_of_text(t, e.trimmed(), &e.name)?,
+        CimType::String => CimValue::String(e.text().to_string()),
+        _ => value_of_text(t, e.trimmed(), name)?,
     })
 }
 
@@ -445,9 +458,9 @@ fn xs_datetime(text: &str) -> Option<CimDateTime> {
 
 /// An endpoint reference in CIM object-path form: `Class.Key1="v1",Key2="v2"` (the class is the last
 /// segment of the resource URI; `__cimnamespace` becomes a `namespace:` prefix).
-fn reference_text(e: &Element) -> String {
+fn reference_text(e: Element<'_>) -> String {
     let params = e.child(NS_ADDRESSING, "ReferenceParameters");
-    let uri = params.and_then(|p| p.child(NS_WSMAN, "ResourceURI")).map(Element::trimmed).unwrap_or("");
+    let uri = params.and_then(|p| p.child(NS_WSMAN, "ResourceURI")).map(|u| u.trimmed()).unwrap_or("");
     let class = uri.rsplit('/').next().unwrap_or(uri);
     let mut namespace = None;
     let mut keys = Vec::new();
@@ -531,7 +544,7 @@ mod tests {
     #[test]
     fn class_declarations_with_keys_and_methods() {
         let xml = r#"<CLASS NAME="P" SUPERCLASS="B"><PROPERTY NAME="Key" TYPE="uint32"><QUALIFIER NAME="Key" TYPE="boolean"><VALUE>true</VALUE></QUALIFIER></PROPERTY><PROPERTY.ARRAY NAME="Tags" TYPE="string"/><PROPERTY.REFERENCE NAME="Peer" REFERENCECLASS="P"/><METHOD NAME="Add" TYPE="uint32"><PARAMETER NAME="X" TYPE="real32"/><PARAMETER.ARRAY NAME="Out" TYPE="sint64"/></METHOD></CLASS>"#;
-        let schema = class_schema(&crate::wsman::xml::parse(xml, "class").unwrap()).unwrap();
+        let schema = class_schema(crate::wsman::xml::Document::parse(xml.to_string(), "class").unwrap().root()).unwrap();
         assert_eq!(schema.superclass.as_deref(), Some("B"));
         let kinds: Vec<_> = schema.properties.iter().map(|p| (p.name.as_str(), p.cim_type, p.is_key())).collect();
         assert_eq!(kinds, [("Key", CimType::UInt32, true), ("Tags", CimType::StringArray, false), ("Peer", CimType::Reference, false)]);

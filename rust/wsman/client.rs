@@ -7,7 +7,7 @@
 //! to type instance values; a server that has no such operation leaves values untyped (strings), as
 //! the binding module explains.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -214,7 +214,8 @@ impl WsmanClient {
             // A resource URI's last segment is the class it names.
             requested_class: class_name.rsplit('/').next().unwrap_or(class_name).to_string(),
             shallow,
-            items: VecDeque::new(),
+            page: None,
+            taken: 0,
             context: None,
             cancel,
         };
@@ -233,7 +234,7 @@ impl WsmanClient {
         let item = reply
             .payload()
             .ok_or_else(|| Error::new(ErrorKind::BadReply, format!("{}: the reply to Get holds no instance", self.computer)))?;
-        let schema = self.class_schema(&namespace, &item.name, cancel)?;
+        let schema = self.class_schema(&namespace, item.name(), cancel)?;
         let ancestry = self.ancestry(&namespace, schema.as_deref(), cancel)?;
         let origin = Origin { namespace: &namespace, server_name: &self.computer, class_hint: Some(class_name) };
         let mut instance = binding::instance(item, origin, schema.as_deref(), &ancestry)?;
@@ -256,7 +257,7 @@ impl WsmanClient {
         let reply = self.send(envelope::ACTION_CREATE, &uri, &selectors, &body, cancel)?;
         let created = reply
             .body()
-            .child(NS_TRANSFER, "ResourceCreated")
+            .and_then(|b| b.child(NS_TRANSFER, "ResourceCreated"))
             .ok_or_else(|| Error::new(ErrorKind::BadReply, format!("{}: the reply to Create names no created resource", self.computer)))?;
         let keys: Vec<(String, String)> = created
             .child(NS_ADDRESSING, "ReferenceParameters")
@@ -291,7 +292,7 @@ impl WsmanClient {
         let item = reply
             .payload()
             .ok_or_else(|| Error::new(ErrorKind::BadReply, format!("{}: the reply to Put holds no instance", self.computer)))?;
-        let schema = self.class_schema(&namespace, &item.name, cancel)?;
+        let schema = self.class_schema(&namespace, item.name(), cancel)?;
         let ancestry = self.ancestry(&namespace, schema.as_deref(), cancel)?;
         let origin = Origin { namespace: &namespace, server_name: &self.computer, class_hint: Some(class_name) };
         binding::instance(item, origin, schema.as_deref(), &ancestry)
@@ -362,8 +363,8 @@ impl WsmanClient {
         let body = envelope::enumerate_body(true, self.max_elements, EnumerationMode::Objects, None);
         let mut e = self.start_enumeration(namespace, envelope::CLASS_RESOURCE_URI.to_string(), "", false, &body, cancel)?;
         let mut classes = Vec::new();
-        while let Some(item) = e.next_element()? {
-            classes.push(binding::class_schema(binding::instance_element(&item)).map_err(|err| err.context(&self.computer))?);
+        while e.advance()? {
+            classes.push(binding::class_schema(binding::instance_element(e.current())).map_err(|err| err.context(&self.computer))?);
         }
         Ok(classes)
     }
@@ -435,7 +436,7 @@ impl WsmanClient {
             401 => Err(Error::new(ErrorKind::AccessDenied, format!("{from} refused the credentials (HTTP 401 Unauthorized)"))),
             403 => Err(Error::new(ErrorKind::AccessDenied, format!("{from} refused the request (HTTP 403 Forbidden)"))),
             200 | 400 | 500 if soap => {
-                let parsed = Reply::parse(&reply.body).map_err(|e| e.context(from))?;
+                let parsed = Reply::parse(reply.body).map_err(|e| e.context(from))?;
                 match parsed.fault() {
                     Some(fault) => Err(fault.into_error().context(from)),
                     None if reply.status == 200 => Ok(parsed),
@@ -481,15 +482,18 @@ pub struct Enumeration {
     resource_uri: String,
     requested_class: String,
     shallow: bool,
-    items: VecDeque<Element>,
+    /// The page being handed out, and how many of its items are handed out.
+    page: Option<Page>,
+    taken: usize,
     context: Option<String>,
     cancel: Option<Arc<Cancel>>,
 }
 
 impl Enumeration {
-    fn take(&mut self, page: Page) {
-        self.items.extend(page.items);
-        self.context = page.context;
+    fn take(&mut self, mut page: Page) {
+        self.context = page.context.take();
+        self.page = Some(page);
+        self.taken = 0;
     }
 
     /// The next instance, or None at the end. Sends a Pull when the current page is used up. Once the
@@ -497,8 +501,8 @@ impl Enumeration {
     /// released when dropped).
     /// Errors: the server's faults, network errors, Cancelled, BadReply for an item that is no instance.
     pub fn next(&mut self) -> Result<Option<CimInstance>> {
-        while let Some(item) = self.next_element()? {
-            let instance = self.instance(&item)?;
+        while self.advance()? {
+            let instance = self.instance(self.current())?;
             if self.shallow && !self.requested_class.is_empty() && !instance.class_name.eq_ignore_ascii_case(&self.requested_class) {
                 continue;
             }
@@ -507,16 +511,20 @@ impl Enumeration {
         Ok(None)
     }
 
-    /// The next item as the server sent it, or None at the end; Pulls and cancellation as for [`Enumeration::next`].
-    fn next_element(&mut self) -> Result<Option<Element>> {
+    /// Moves to the next item as the server sent it ([`Enumeration::current`]); false at the end.
+    /// Pulls and cancellation as for [`Enumeration::next`].
+    fn advance(&mut self) -> Result<bool> {
         if self.cancel.as_deref().map_or(false, Cancel::is_cancelled) {
             return Err(Cancel::error());
         }
         loop {
-            if let Some(item) = self.items.pop_front() {
-                return Ok(Some(item));
+            if self.page.as_ref().map_or(false, |p| self.taken < p.len()) {
+                self.taken += 1;
+                return Ok(true);
             }
-            let Some(context) = self.context.take() else { return Ok(None) };
+            // The used-up page is freed before the next one arrives.
+            self.page = None;
+            let Some(context) = self.context.take() else { return Ok(false) };
             let body = envelope::pull_body(&context, self.client.max_elements);
             let selectors = namespace_selector(&self.namespace, &self.resource_uri);
             let client = Arc::clone(&self.client);
@@ -525,7 +533,7 @@ impl Enumeration {
                 .and_then(reply::page);
             match page {
                 Ok(page) if page.context.is_none() && !page.end_of_sequence => {
-                    self.items.extend(page.items);
+                    self.take(page);
                     self.context = Some(context);
                 }
                 Ok(page) => self.take(page),
@@ -540,45 +548,51 @@ impl Enumeration {
         }
     }
 
-    fn instance(&self, item: &Element) -> Result<CimInstance> {
+    /// The item [`Enumeration::advance`] moved to. Panics when it has not moved to one.
+    fn current(&self) -> Element<'_> {
+        self.page.as_ref().expect("advance moved to an item").item(self.taken - 1)
+    }
+
+    fn instance(&self, item: Element<'_>) -> Result<CimInstance> {
         let cancel = self.cancel.as_deref();
         let hint = (!self.requested_class.is_empty()).then_some(self.requested_class.as_str());
         let origin = Origin { namespace: &self.namespace, server_name: &self.client.computer, class_hint: hint };
-        if item.name == "EndpointReference" {
+        if item.name() == "EndpointReference" {
             return self.keys_of(item, origin);
         }
-        let class = binding::class_of(binding::instance_element(item), origin).to_string();
-        let schema = self.client.class_schema(&self.namespace, &class, cancel)?;
+        let class = binding::class_of(binding::instance_element(item), origin);
+        let schema = self.client.class_schema(&self.namespace, class, cancel)?;
         let ancestry = self.client.ancestry(&self.namespace, schema.as_deref(), cancel)?;
         binding::instance(item, origin, schema.as_deref(), &ancestry)
     }
 
-    /// An EPR item (KeyOnly) as an instance holding its key properties, typed by the class schema.
-    fn keys_of(&self, epr: &Element, origin: Origin<'_>) -> Result<CimInstance> {
+    /// An EPR item (KeyOnly) as an instance holding its key properties (the selectors), typed by the
+    /// class schema.
+    fn keys_of(&self, epr: Element<'_>, origin: Origin<'_>) -> Result<CimInstance> {
         use super::{NS_ADDRESSING, NS_WSMAN};
         let params = epr.child(NS_ADDRESSING, "ReferenceParameters");
-        let uri = params.and_then(|p| p.child(NS_WSMAN, "ResourceURI")).map(Element::trimmed).unwrap_or("");
-        let class = uri.rsplit('/').next().unwrap_or(&self.requested_class).to_string();
-        let mut synthetic = Element { ns: "".into(), name: class.clone(), attrs: Vec::new(), children: Vec::new(), text: String::new() };
-        for s in params.and_then(|p| p.child(NS_WSMAN, "SelectorSet")).into_iter().flat_map(|set| set.children_named(NS_WSMAN, "Selector")) {
-            let name = s.attr("", "Name").unwrap_or_default();
-            if name == envelope::NAMESPACE_SELECTOR {
-                continue;
-            }
-            let mut child = s.clone();
-            child.name = name.to_string();
-            child.attrs.clear();
-            synthetic.children.push(child);
-        }
+        let uri = params.and_then(|p| p.child(NS_WSMAN, "ResourceURI")).map(|u| u.trimmed()).unwrap_or("");
+        let class = uri.rsplit('/').next().unwrap_or(&self.requested_class);
+        let selectors: Vec<Element<'_>> = params
+            .and_then(|p| p.child(NS_WSMAN, "SelectorSet"))
+            .into_iter()
+            .flat_map(|set| set.children_named(NS_WSMAN, "Selector"))
+            .filter(|s| selector_name(s) != envelope::NAMESPACE_SELECTOR)
+            .collect();
         let cancel = self.cancel.as_deref();
-        let schema = self.client.class_schema(&self.namespace, &class, cancel)?;
+        let schema = self.client.class_schema(&self.namespace, class, cancel)?;
         let ancestry = self.client.ancestry(&self.namespace, schema.as_deref(), cancel)?;
-        let mut instance = binding::instance(&synthetic, origin, schema.as_deref(), &ancestry)?;
+        let mut instance = binding::instance_of_properties(class, &selectors, selector_name, origin, schema.as_deref(), &ancestry)?;
         for p in instance.properties.iter_mut() {
             p.key = true;
         }
         Ok(instance)
     }
+}
+
+/// A selector's `Name` (the key it gives a value for).
+fn selector_name<'d>(selector: &Element<'d>) -> &'d str {
+    selector.attr("", "Name").unwrap_or_default()
 }
 
 impl Drop for Enumeration {

@@ -369,7 +369,7 @@ mod tests {
         assert!(r.xml.contains(r#"<w:Selector Name="__cimnamespace">root/cimv2</w:Selector><w:Selector Name="Name">a&lt;b</w:Selector>"#));
         assert!(r.xml.contains("<w:OperationTimeout>PT60.000S</w:OperationTimeout>"));
         assert!(r.xml.contains(&format!("<a:MessageID>{}</a:MessageID>", r.message_id)));
-        crate::wsman::xml::parse(&r.xml, "request").unwrap();
+        crate::wsman::xml::Document::parse(r.xml.clone(), "request").unwrap();
         // Every request has an ID of its own, each an upper-case version 4 UUID.
         let ids: Vec<String> = (0..3).map(|_| request(&h, "").message_id).collect();
         for id in &ids {
@@ -395,7 +395,7 @@ mod tests {
         assert!(b.contains("<p:X>40</p:X><p:N>a&amp;b</p:N><p:N>c</p:N><p:Z xsi:nil=\"true\"/>"), "{b}");
         assert!(b.contains("<p:T><cim:Datetime>2001-01-01T01:01:01.000001+13:50</cim:Datetime></p:T>"), "{b}");
         assert!(b.contains("<p:I><cim:Interval>P2000DT2H2M2.000002S</cim:Interval></p:I>"), "{b}");
-        crate::wsman::xml::parse(&b, "body").unwrap();
+        crate::wsman::xml::Document::parse(b.clone(), "body").unwrap();
     }
 
     #[test]
@@ -415,7 +415,7 @@ mod tests {
         assert!(b.contains("<w:EnumerationMode>EnumerateEPR</w:EnumerationMode>"));
         assert!(b.contains("</b:Object><b:Role>Prev</b:Role><b:ResultClassName>L</b:ResultClassName></b:AssociationInstances></w:Filter>"), "{b}");
         let wrapped = format!(r#"<x xmlns:n="{NS_ENUMERATION}" xmlns:w="{NS_WSMAN}" xmlns:a="{NS_ADDRESSING}">{b}</x>"#);
-        crate::wsman::xml::parse(&wrapped, "body").unwrap();
+        crate::wsman::xml::Document::parse(wrapped.clone(), "body").unwrap();
     }
 
     #[test]

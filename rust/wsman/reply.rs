@@ -1,51 +1,45 @@
 //! Reading WS-Management replies (DSP0226): the SOAP envelope, faults (with the CIM error of DSP0227
 //! §7.8 or Windows' `f:WSManFault`/`__ExtendedStatus`), Identify, and enumeration pages. Sans-IO.
 
-use super::xml::{self, Element};
+use super::xml::{Document, Element};
 use super::{NS_ADDRESSING, NS_ENUMERATION, NS_IDENTITY, NS_SOAP, NS_WSMAN, NS_WSMAN_FAULT};
 use crate::error::{Error, ErrorKind, Result};
 
 /// A parsed reply envelope.
 #[derive(Debug)]
 pub struct Reply {
-    root: Element,
+    document: Document,
 }
 
 impl Reply {
     /// Parses `text` as a SOAP 1.2 envelope. Errors: BadReply when it is not XML or not an envelope.
-    pub fn parse(text: &str) -> Result<Reply> {
-        let root = xml::parse(text, "The server's reply").map_err(|e| Error::new(ErrorKind::BadReply, e.message))?;
+    pub fn parse(text: String) -> Result<Reply> {
+        let document = Document::parse(text, "The server's reply").map_err(|e| Error::new(ErrorKind::BadReply, e.message))?;
+        let root = document.root();
         if !root.is(NS_SOAP, "Envelope") {
-            return Err(Error::new(ErrorKind::BadReply, format!("The server's reply is not a SOAP envelope (its root is '{}')", root.name)));
+            return Err(Error::new(ErrorKind::BadReply, format!("The server's reply is not a SOAP envelope (its root is '{}')", root.name())));
         }
-        Ok(Reply { root })
+        Ok(Reply { document })
     }
 
-    /// The `s:Body` element (an empty element when the envelope has none).
-    pub fn body(&self) -> &Element {
-        static EMPTY: once_cell::sync::Lazy<Element> = once_cell::sync::Lazy::new(|| Element {
-            ns: NS_SOAP.into(),
-            name: "Body".into(),
-            attrs: Vec::new(),
-            children: Vec::new(),
-            text: String::new(),
-        });
-        self.root.child(NS_SOAP, "Body").unwrap_or(&EMPTY)
+    /// The `s:Body` element, if the envelope has one.
+    pub fn body(&self) -> Option<Element<'_>> {
+        self.document.root().child(NS_SOAP, "Body")
     }
 
     /// The body's first element, if any.
-    pub fn payload(&self) -> Option<&Element> {
-        self.body().children.first()
+    pub fn payload(&self) -> Option<Element<'_>> {
+        self.body()?.children().next()
     }
 
     /// `wsa:Action` of the header.
     pub fn action(&self) -> Option<&str> {
-        self.root.child(NS_SOAP, "Header")?.child(NS_ADDRESSING, "Action").map(Element::trimmed)
+        self.document.root().child(NS_SOAP, "Header")?.child(NS_ADDRESSING, "Action").map(|a| a.trimmed())
     }
 
     /// The fault this reply carries, if it is one.
     pub fn fault(&self) -> Option<Fault> {
-        self.body().child(NS_SOAP, "Fault").map(Fault::read)
+        self.body()?.child(NS_SOAP, "Fault").map(Fault::read)
     }
 
     /// The reply as the answer to a successful request: a fault becomes its error.
@@ -76,8 +70,8 @@ pub struct Fault {
 }
 
 impl Fault {
-    fn read(fault: &Element) -> Fault {
-        let value = |e: Option<&Element>| e.and_then(|e| e.child(NS_SOAP, "Value")).map(|v| v.trimmed().to_string());
+    fn read(fault: Element<'_>) -> Fault {
+        let value = |e: Option<Element<'_>>| e.and_then(|e| e.child(NS_SOAP, "Value")).map(|v| v.trimmed().to_string());
         let code_el = fault.child(NS_SOAP, "Code");
         let code = value(code_el).unwrap_or_default();
         let subcode = value(code_el.and_then(|c| c.child(NS_SOAP, "Subcode")));
@@ -91,8 +85,8 @@ impl Fault {
         let mut cim_status = None;
         let mut message = None;
         if let Some(d) = detail_el {
-            for e in d.children.iter() {
-                if e.name.ends_with("_Error") || e.children.iter().any(|c| c.name == "CIMStatusCode") {
+            for e in d.children() {
+                if e.name().ends_with("_Error") || e.children().any(|c| c.name() == "CIMStatusCode") {
                     // A CIM_Error instance (DSP0227 §7.8; OMI sends OMI_Error).
                     cim_status = e.child_local("CIMStatusCode").and_then(|c| c.trimmed().parse().ok());
                     message = e.child_local("Message").map(|m| m.trimmed().to_string()).filter(|m| !m.is_empty());
@@ -124,21 +118,22 @@ impl Fault {
 
 /// Windows' `f:WSManFault`: the innermost message, and a CIM status from the WMI error in
 /// `__ExtendedStatus/StatusCode` (0x8004xxxx) when there is one.
-fn windows_fault(fault: &Element) -> (Option<u32>, Option<String>) {
+fn windows_fault(fault: Element<'_>) -> (Option<u32>, Option<String>) {
     let mut status = None;
     let mut text = None;
     let mut stack = vec![fault];
     while let Some(e) = stack.pop() {
-        if e.name == "Message" && !e.trimmed().is_empty() {
+        if e.name() == "Message" && !e.trimmed().is_empty() {
             text = Some(e.trimmed().to_string());
         }
-        if e.name == "__ExtendedStatus" {
+        if e.name() == "__ExtendedStatus" {
             status = e.child_local("StatusCode").and_then(|c| c.trimmed().parse::<u32>().ok()).and_then(cim_status_of_wmi);
-            if let Some(d) = e.child_local("Description").map(Element::trimmed).filter(|d| !d.is_empty()) {
+            if let Some(d) = e.child_local("Description").map(|d| d.trimmed()).filter(|d| !d.is_empty()) {
                 text = Some(d.to_string());
             }
         }
-        stack.extend(e.children.iter().rev());
+        let children: Vec<Element<'_>> = e.children().collect();
+        stack.extend(children.into_iter().rev());
     }
     (status, text)
 }
@@ -205,7 +200,7 @@ pub fn identity(reply: Reply) -> Result<Identity> {
     // OMI puts IdentifyResponse in the SOAP namespace, others in the identity namespace.
     let r = reply
         .body()
-        .child_local("IdentifyResponse")
+        .and_then(|b| b.child_local("IdentifyResponse"))
         .ok_or_else(|| Error::new(ErrorKind::BadReply, "The server's reply to Identify is not an IdentifyResponse"))?;
     let text = |name: &str| r.child(NS_IDENTITY, name).map(|e| e.trimmed().to_string()).unwrap_or_default();
     Ok(Identity { protocol_version: text("ProtocolVersion"), product_vendor: text("ProductVendor"), product_version: text("ProductVersion") })
@@ -216,18 +211,41 @@ pub fn identity(reply: Reply) -> Result<Identity> {
 /// PullResponse may leave the context out to mean "the same context again" (WS-Enumeration §3.2).
 #[derive(Debug)]
 pub struct Page {
-    pub items: Vec<Element>,
+    document: Document,
+    /// The items' elements in the document, in order.
+    items: Vec<u32>,
     pub context: Option<String>,
     pub end_of_sequence: bool,
 }
 
+impl Page {
+    /// How many items the page holds.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// True when the page holds no items.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Item `n` (from 0). Panics when `n` is not below [`Page::len`].
+    pub fn item(&self, n: usize) -> Element<'_> {
+        self.document.element(self.items[n])
+    }
+
+    /// The items in order.
+    pub fn items(&self) -> impl Iterator<Item = Element<'_>> + '_ {
+        self.items.iter().map(|&i| self.document.element(i))
+    }
+}
+
 /// Reads an EnumerateResponse or PullResponse. Errors: the fault, or BadReply for another reply.
 pub fn page(reply: Reply) -> Result<Page> {
-    let mut reply = reply.ok()?;
-    let body = reply.root.children.iter_mut().find(|c| c.is(NS_SOAP, "Body"));
-    let response = body.and_then(|b| {
-        b.children.iter_mut().find(|c| c.is(NS_ENUMERATION, "EnumerateResponse") || c.is(NS_ENUMERATION, "PullResponse"))
-    });
+    let reply = reply.ok()?;
+    let response = reply
+        .body()
+        .and_then(|b| b.children().find(|c| c.is(NS_ENUMERATION, "EnumerateResponse") || c.is(NS_ENUMERATION, "PullResponse")));
     let Some(response) = response else {
         return Err(Error::new(ErrorKind::BadReply, "The server's reply is neither an EnumerateResponse nor a PullResponse"));
     };
@@ -236,14 +254,13 @@ pub fn page(reply: Reply) -> Result<Page> {
         .child(NS_ENUMERATION, "EnumerationContext")
         .map(|c| c.trimmed().to_string())
         .filter(|c| !c.is_empty() && !end_of_sequence);
-    let items = response
-        .children
-        .iter_mut()
-        .find(|c| c.name == "Items" && (&*c.ns == NS_WSMAN || &*c.ns == NS_ENUMERATION))
-        .map(|items| std::mem::take(&mut items.children))
+    let items: Vec<u32> = response
+        .children()
+        .find(|c| c.name() == "Items" && (c.ns() == NS_WSMAN || c.ns() == NS_ENUMERATION))
+        .map(|items| items.children().map(|i| i.index()).collect())
         .unwrap_or_default();
-    if !end_of_sequence && context.is_none() && response.name == "EnumerateResponse" {
+    if !end_of_sequence && context.is_none() && response.name() == "EnumerateResponse" {
         return Err(Error::new(ErrorKind::BadReply, "The server's EnumerateResponse has neither an EnumerationContext nor EndOfSequence"));
     }
-    Ok(Page { items, context, end_of_sequence })
+    Ok(Page { document: reply.document, items, context, end_of_sequence })
 }

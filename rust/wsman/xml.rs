@@ -1,8 +1,11 @@
-//! A small namespace-aware element tree over quick-xml, for reading one SOAP envelope at a time (an
-//! envelope is bounded by MaxEnvelopeSize, so a tree per envelope keeps memory flat while a long
-//! enumeration streams), and the text escaping used when writing envelopes.
-
-use std::sync::Arc;
+//! A small namespace-aware, read-only element tree over quick-xml, for reading one SOAP envelope at a
+//! time (an envelope is bounded by MaxEnvelopeSize, so a tree per envelope keeps memory flat while a
+//! long enumeration streams), and the text escaping used when writing envelopes.
+//!
+//! A [`Document`] keeps the text it was parsed from and lays its elements out in one table: names,
+//! texts and attribute values are ranges of that text (or of a side buffer for the few that entity
+//! references or split text change), so parsing allocates per document, not per element. An
+//! [`Element`] is a cheap copyable view of one entry.
 
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::name::ResolveResult;
@@ -10,152 +13,349 @@ use quick_xml::NsReader;
 
 use crate::error::{Error, ErrorKind, Result};
 
-/// An XML element: namespace URI (empty when none), local name, attributes, child elements in document
-/// order, and its own text (text and CDATA directly inside it, unescaped, concatenated).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Element {
-    pub ns: Arc<str>,
-    pub name: String,
-    pub attrs: Vec<Attribute>,
-    pub children: Vec<Element>,
-    pub text: String,
+/// A parsed XML document: its text and its elements, the root first, each before its descendants.
+#[derive(Debug)]
+pub struct Document {
+    source: String,
+    /// Texts that are not ranges of `source` (unescaped, or joined from several pieces).
+    side: String,
+    /// Namespace URIs, each stored once; index 0 is "no namespace".
+    namespaces: Vec<Box<str>>,
+    nodes: Vec<Node>,
+    attributes: Vec<AttributeNode>,
 }
 
-/// An attribute other than a namespace declaration: namespace URI (empty for unprefixed), local name,
-/// unescaped value.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Attribute {
-    pub ns: Arc<str>,
-    pub name: String,
-    pub value: String,
+/// Where a string of the document lies: a byte range of the source or of the side buffer.
+#[derive(Debug, Clone, Copy, Default)]
+struct Span {
+    start: u32,
+    end: u32,
+    in_side: bool,
 }
 
-impl Element {
-    /// True when the element is `{ns}name`.
-    pub fn is(&self, ns: &str, name: &str) -> bool {
-        self.name == name && &*self.ns == ns
+/// No element (an absent child or sibling).
+const NONE: u32 = u32::MAX;
+
+#[derive(Debug)]
+struct Node {
+    namespace: u16,
+    name: Span,
+    /// Text and CDATA directly inside the element, unescaped, concatenated.
+    text: Span,
+    /// Its attributes: a range of the attribute table.
+    attributes: (u32, u32),
+    first_child: u32,
+    last_child: u32,
+    next_sibling: u32,
+}
+
+/// An attribute other than a namespace declaration.
+#[derive(Debug)]
+struct AttributeNode {
+    namespace: u16,
+    name: Span,
+    value: Span,
+}
+
+impl Document {
+    /// Parses a whole document; the document keeps `text`.
+    /// Errors: InvalidArgument when the text is not well-formed XML (`what` names the document), or is
+    /// larger than 4 GiB.
+    pub fn parse(text: String, what: &str) -> Result<Document> {
+        let bad = |detail: String| Error::new(ErrorKind::InvalidArgument, format!("{what} is not well-formed XML: {detail}"));
+        if u32::try_from(text.len()).is_err() {
+            return Err(bad("it is larger than 4 GiB".into()));
+        }
+        let mut builder = Builder {
+            source: &text,
+            side: String::new(),
+            namespaces: vec!["".into()],
+            // Envelopes average some 70 bytes per element: one allocation mostly suffices.
+            nodes: Vec::with_capacity(text.len() / 64 + 4),
+            attributes: Vec::new(),
+            open: Vec::with_capacity(16),
+        };
+        let mut reader = NsReader::from_str(&text);
+        reader.trim_text(false);
+        loop {
+            match reader.read_event().map_err(|e| bad(e.to_string()))? {
+                Event::Start(start) => builder.open(&reader, &start).map_err(bad)?,
+                Event::Empty(start) => {
+                    builder.open(&reader, &start).map_err(bad)?;
+                    if builder.close() {
+                        break;
+                    }
+                }
+                Event::End(_) => {
+                    if builder.open.is_empty() {
+                        return Err(bad("an end tag without a start".into()));
+                    }
+                    if builder.close() {
+                        break;
+                    }
+                }
+                Event::Text(t) => {
+                    let raw = t.into_inner();
+                    if raw.contains(&b'&') {
+                        let t = quick_xml::escape::unescape(utf8(&raw).map_err(bad)?).map_err(|e| bad(e.to_string()))?;
+                        builder.add_text(t.as_bytes());
+                    } else {
+                        builder.add_text(&raw);
+                    }
+                }
+                Event::CData(c) => builder.add_text(&c.into_inner()),
+                Event::Eof => return Err(bad("the document ends inside an element or has no root".into())),
+                _ => {}
+            }
+        }
+        let Builder { side, namespaces, nodes, attributes, .. } = builder;
+        Ok(Document { source: text, side, namespaces, nodes, attributes })
     }
 
-    /// The first child `{ns}name`.
-    pub fn child(&self, ns: &str, name: &str) -> Option<&Element> {
-        self.children.iter().find(|c| c.is(ns, name))
+    /// The root element.
+    pub fn root(&self) -> Element<'_> {
+        Element { document: self, index: 0 }
     }
 
-    /// The first child with local name `name`, in any namespace.
-    pub fn child_local(&self, name: &str) -> Option<&Element> {
-        self.children.iter().find(|c| c.name == name)
+    /// The element at `index` (as [`Element::index`] gives it).
+    /// Panics when no element of this document has that index.
+    pub fn element(&self, index: u32) -> Element<'_> {
+        assert!((index as usize) < self.nodes.len(), "element {index} of a {}-element document", self.nodes.len());
+        Element { document: self, index }
     }
 
-    /// Every child `{ns}name`.
-    pub fn children_named<'a>(&'a self, ns: &'a str, name: &'a str) -> impl Iterator<Item = &'a Element> + 'a {
-        self.children.iter().filter(move |c| c.is(ns, name))
+    fn text_of(&self, span: Span) -> &str {
+        let whole = if span.in_side { &self.side } else { &self.source };
+        whole.get(span.start as usize..span.end as usize).unwrap_or_default()
+    }
+}
+
+/// An element of a [`Document`].
+#[derive(Clone, Copy)]
+pub struct Element<'d> {
+    document: &'d Document,
+    index: u32,
+}
+
+impl std::fmt::Debug for Element<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "<{{{}}}{}>", self.ns(), self.name())
+    }
+}
+
+impl<'d> Element<'d> {
+    fn node(&self) -> &'d Node {
+        &self.document.nodes[self.index as usize]
     }
 
-    /// The value of attribute `{ns}name` (`ns` empty for an unprefixed attribute).
-    pub fn attr(&self, ns: &str, name: &str) -> Option<&str> {
-        self.attrs.iter().find(|a| a.name == name && &*a.ns == ns).map(|a| a.value.as_str())
+    /// Its position in the document, for [`Document::element`].
+    pub fn index(&self) -> u32 {
+        self.index
+    }
+
+    /// The namespace URI (empty when none).
+    pub fn ns(&self) -> &'d str {
+        &self.document.namespaces[usize::from(self.node().namespace)]
+    }
+
+    /// The local name.
+    pub fn name(&self) -> &'d str {
+        self.document.text_of(self.node().name)
+    }
+
+    /// The element's own text: text and CDATA directly inside it, unescaped, concatenated.
+    pub fn text(&self) -> &'d str {
+        self.document.text_of(self.node().text)
     }
 
     /// The element's own text without surrounding whitespace.
-    pub fn trimmed(&self) -> &str {
-        self.text.trim()
+    pub fn trimmed(&self) -> &'d str {
+        self.text().trim()
+    }
+
+    /// True when the element is `{ns}name`.
+    pub fn is(&self, ns: &str, name: &str) -> bool {
+        self.name() == name && self.ns() == ns
+    }
+
+    /// The child elements in document order.
+    pub fn children(&self) -> Children<'d> {
+        Children { document: self.document, next: self.node().first_child }
+    }
+
+    /// True when the element has child elements.
+    pub fn has_children(&self) -> bool {
+        self.node().first_child != NONE
+    }
+
+    /// The first child `{ns}name`.
+    pub fn child(&self, ns: &str, name: &str) -> Option<Element<'d>> {
+        self.children().find(|c| c.is(ns, name))
+    }
+
+    /// The first child with local name `name`, in any namespace.
+    pub fn child_local(&self, name: &str) -> Option<Element<'d>> {
+        self.children().find(|c| c.name() == name)
+    }
+
+    /// Every child `{ns}name`.
+    pub fn children_named<'a>(&self, ns: &'a str, name: &'a str) -> impl Iterator<Item = Element<'d>> + 'a
+    where
+        'd: 'a,
+    {
+        self.children().filter(move |c| c.is(ns, name))
+    }
+
+    /// The value of attribute `{ns}name` (`ns` empty for an unprefixed attribute).
+    pub fn attr(&self, ns: &str, name: &str) -> Option<&'d str> {
+        let (start, end) = self.node().attributes;
+        let document = self.document;
+        document.attributes[start as usize..end as usize]
+            .iter()
+            .find(|a| document.text_of(a.name) == name && &*document.namespaces[usize::from(a.namespace)] == ns)
+            .map(|a| document.text_of(a.value))
     }
 }
 
-/// Parses a whole document and returns its root element.
-/// Errors: InvalidArgument when the text is not well-formed XML (`what` names the document).
-pub fn parse(text: &str, what: &str) -> Result<Element> {
-    let bad = |detail: String| Error::new(ErrorKind::InvalidArgument, format!("{what} is not well-formed XML: {detail}"));
-    let mut reader = NsReader::from_str(text);
-    reader.trim_text(false);
-    let mut names = Names::default();
-    let mut stack: Vec<Element> = Vec::new();
-    loop {
-        let event = reader.read_event().map_err(|e| bad(e.to_string()))?;
-        match event {
-            Event::Start(start) => stack.push(open(&reader, &mut names, &start).map_err(bad)?),
-            Event::Empty(start) => {
-                let element = open(&reader, &mut names, &start).map_err(bad)?;
-                if let Some(root) = close(&mut stack, element) {
-                    return Ok(root);
-                }
-            }
-            Event::End(_) => {
-                let element = stack.pop().ok_or_else(|| bad("an end tag without a start".into()))?;
-                if let Some(root) = close(&mut stack, element) {
-                    return Ok(root);
-                }
-            }
-            Event::Text(t) => {
-                if let Some(top) = stack.last_mut() {
-                    top.text.push_str(&t.unescape().map_err(|e| bad(e.to_string()))?);
-                }
-            }
-            Event::CData(c) => {
-                if let Some(top) = stack.last_mut() {
-                    top.text.push_str(&String::from_utf8_lossy(&c.into_inner()));
-                }
-            }
-            Event::Eof => return Err(bad("the document ends inside an element or has no root".into())),
-            _ => {}
+/// The child elements of an element, in document order.
+#[derive(Clone)]
+pub struct Children<'d> {
+    document: &'d Document,
+    next: u32,
+}
+
+impl<'d> Iterator for Children<'d> {
+    type Item = Element<'d>;
+
+    fn next(&mut self) -> Option<Element<'d>> {
+        if self.next == NONE {
+            return None;
         }
+        let element = Element { document: self.document, index: self.next };
+        self.next = element.node().next_sibling;
+        Some(element)
     }
 }
 
-/// Adds a finished element to its parent, or returns it when it is the root.
-fn close(stack: &mut [Element], element: Element) -> Option<Element> {
-    match stack.last_mut() {
-        Some(parent) => {
-            parent.children.push(element);
-            None
+/// A document while it is parsed.
+struct Builder<'s> {
+    source: &'s str,
+    side: String,
+    namespaces: Vec<Box<str>>,
+    nodes: Vec<Node>,
+    attributes: Vec<AttributeNode>,
+    /// The elements not closed yet, outermost first.
+    open: Vec<u32>,
+}
+
+impl Builder<'_> {
+    /// Where `s` lies: in the source when it is a slice of it, else copied to the side buffer. `s` is
+    /// UTF-8 text that starts and ends at character boundaries (the reader cuts names and texts at
+    /// ASCII delimiters); should it not be, it reads as empty.
+    fn span(&mut self, s: &[u8]) -> Span {
+        let base = self.source.as_ptr() as usize;
+        let at = s.as_ptr() as usize;
+        if at >= base && at + s.len() <= base + self.source.len() {
+            let start = (at - base) as u32;
+            return Span { start, end: start + s.len() as u32, in_side: false };
         }
-        None => Some(element),
+        let start = self.side.len() as u32;
+        self.side.push_str(std::str::from_utf8(s).unwrap_or_default());
+        Span { start, end: self.side.len() as u32, in_side: true }
     }
-}
 
-/// Namespace URIs seen in one document, each stored once. A document uses a handful, so a short list
-/// searched newest-first (consecutive elements mostly share one) beats hashing every URI.
-#[derive(Default)]
-struct Names(Vec<(Vec<u8>, Arc<str>)>);
-
-fn intern(names: &mut Names, ns: &[u8]) -> Arc<str> {
-    if let Some((_, n)) = names.0.iter().rev().find(|(bytes, _)| bytes.as_slice() == ns) {
-        return Arc::clone(n);
-    }
-    let n: Arc<str> = Arc::from(String::from_utf8_lossy(ns).as_ref());
-    names.0.push((ns.to_vec(), Arc::clone(&n)));
-    n
-}
-
-fn namespace(names: &mut Names, resolved: ResolveResult) -> std::result::Result<Arc<str>, String> {
-    match resolved {
-        ResolveResult::Bound(ns) => Ok(intern(names, ns.into_inner())),
-        ResolveResult::Unbound => Ok(intern(names, b"")),
-        // The `xml` prefix is bound by definition (Namespaces in XML 1.0 §3).
-        ResolveResult::Unknown(prefix) if prefix == b"xml" => Ok(intern(names, b"http://www.w3.org/XML/1998/namespace")),
-        ResolveResult::Unknown(prefix) => Err(format!("the prefix '{}' is not declared", String::from_utf8_lossy(&prefix))),
-    }
-}
-
-fn open(reader: &NsReader<&[u8]>, names: &mut Names, start: &BytesStart) -> std::result::Result<Element, String> {
-    let (ns, local) = reader.resolve_element(start.name());
-    let name = String::from_utf8_lossy(local.into_inner()).into_owned();
-    let mut attrs = Vec::new();
-    for attr in start.attributes() {
-        let attr = attr.map_err(|e| e.to_string())?;
-        let key = attr.key;
-        if key.as_namespace_binding().is_some() {
-            continue;
+    /// The index of namespace `uri`. A document uses a handful, so a short list searched newest-first
+    /// (consecutive elements mostly share one) beats hashing every URI.
+    fn namespace(&mut self, resolved: ResolveResult) -> std::result::Result<u16, String> {
+        let uri: &[u8] = match resolved {
+            ResolveResult::Bound(ns) => ns.into_inner(),
+            ResolveResult::Unbound => return Ok(0),
+            // The `xml` prefix is bound by definition (Namespaces in XML 1.0 §3).
+            ResolveResult::Unknown(prefix) if prefix == b"xml" => b"http://www.w3.org/XML/1998/namespace",
+            ResolveResult::Unknown(prefix) => return Err(format!("the prefix '{}' is not declared", String::from_utf8_lossy(&prefix))),
+        };
+        if let Some(i) = self.namespaces.iter().rposition(|n| n.as_bytes() == uri) {
+            return Ok(i as u16);
         }
-        let (attr_ns, local) = reader.resolve_attribute(key);
-        let value = attr.unescape_value().map_err(|e| e.to_string())?.into_owned();
-        attrs.push(Attribute {
-            ns: namespace(names, attr_ns)?,
-            name: String::from_utf8_lossy(local.into_inner()).into_owned(),
-            value,
+        let uri = std::str::from_utf8(uri).map_err(|e| e.to_string())?;
+        let index = u16::try_from(self.namespaces.len()).map_err(|_| "it declares more than 65535 namespaces".to_string())?;
+        self.namespaces.push(uri.into());
+        Ok(index)
+    }
+
+    /// Adds the element `start` opens as the last child of the innermost open element.
+    fn open(&mut self, reader: &NsReader<&[u8]>, start: &BytesStart) -> std::result::Result<(), String> {
+        let (ns, local) = reader.resolve_element(start.name());
+        let namespace = self.namespace(ns)?;
+        let name = self.span(local.into_inner());
+        let first_attribute = self.attributes.len() as u32;
+        // Most elements have no attributes: skip the attribute parser for those.
+        if start.attributes_raw().iter().any(|b| !b.is_ascii_whitespace()) {
+            for attr in start.attributes() {
+                let attr = attr.map_err(|e| e.to_string())?;
+                if attr.key.as_namespace_binding().is_some() {
+                    continue;
+                }
+                let (attr_ns, local) = reader.resolve_attribute(attr.key);
+                let namespace = self.namespace(attr_ns)?;
+                let name = self.span(local.into_inner());
+                let value = attr.unescape_value().map_err(|e| e.to_string())?;
+                let value = self.span(value.as_bytes());
+                self.attributes.push(AttributeNode { namespace, name, value });
+            }
+        }
+        let index = u32::try_from(self.nodes.len()).map_err(|_| "it has too many elements".to_string())?;
+        self.nodes.push(Node {
+            namespace,
+            name,
+            text: Span::default(),
+            attributes: (first_attribute, self.attributes.len() as u32),
+            first_child: NONE,
+            last_child: NONE,
+            next_sibling: NONE,
         });
+        if let Some(&parent) = self.open.last() {
+            let previous = std::mem::replace(&mut self.nodes[parent as usize].last_child, index);
+            match previous {
+                NONE => self.nodes[parent as usize].first_child = index,
+                sibling => self.nodes[sibling as usize].next_sibling = index,
+            }
+        }
+        self.open.push(index);
+        Ok(())
     }
-    Ok(Element { ns: namespace(names, ns)?, name, attrs, children: Vec::new(), text: String::new() })
+
+    /// Closes the innermost open element; true when that was the root.
+    fn close(&mut self) -> bool {
+        self.open.pop();
+        self.open.is_empty()
+    }
+
+    /// Appends `t` to the innermost open element's text (text outside the root is ignored); `t` as
+    /// for [`Builder::span`].
+    fn add_text(&mut self, t: &[u8]) {
+        let Some(&top) = self.open.last() else { return };
+        if t.is_empty() {
+            return;
+        }
+        let current = self.nodes[top as usize].text;
+        let text = if current.start == current.end {
+            self.span(t)
+        } else {
+            // A second piece (text around a child or a CDATA section): join both in the side buffer.
+            let whole = if current.in_side { &self.side } else { self.source };
+            let mut joined = whole.get(current.start as usize..current.end as usize).unwrap_or_default().to_string();
+            joined.push_str(std::str::from_utf8(t).unwrap_or_default());
+            let start = self.side.len() as u32;
+            self.side.push_str(&joined);
+            Span { start, end: self.side.len() as u32, in_side: true }
+        };
+        self.nodes[top as usize].text = text;
+    }
+}
+
+fn utf8(bytes: &[u8]) -> std::result::Result<&str, String> {
+    std::str::from_utf8(bytes).map_err(|e| e.to_string())
 }
 
 /// Escapes `text` for element content or a double-quoted attribute value.
@@ -167,23 +367,41 @@ pub fn escape(text: &str) -> std::borrow::Cow<'_, str> {
 mod tests {
     use super::*;
 
+    fn parse(doc: &str) -> Result<Document> {
+        Document::parse(doc.to_string(), "test")
+    }
+
     #[test]
     fn namespaces_text_and_attributes() {
-        let doc = r#"<a:R xmlns:a="urn:a" xmlns="urn:d"><b x="1" xml:lang="en" a:y="&lt;2"> t&amp;1 <![CDATA[<c>]]></b><a:e/></a:R>"#;
-        let root = parse(doc, "test").unwrap();
+        let doc = parse(r#"<a:R xmlns:a="urn:a" xmlns="urn:d"><b x="1" xml:lang="en" a:y="&lt;2"> t&amp;1 <![CDATA[<c>]]></b><a:e/></a:R>"#).unwrap();
+        let root = doc.root();
         assert!(root.is("urn:a", "R"));
         let b = root.child("urn:d", "b").unwrap();
         assert_eq!(b.attr("", "x"), Some("1"));
         assert_eq!(b.attr("urn:a", "y"), Some("<2"));
         assert_eq!(b.attr("http://www.w3.org/XML/1998/namespace", "lang"), Some("en"));
+        assert_eq!(b.attr("", "xmlns"), None);
         assert_eq!(b.trimmed(), "t&1 <c>");
         assert!(root.child("urn:a", "e").is_some());
+        assert_eq!(root.children().map(|c| c.name()).collect::<Vec<_>>(), ["b", "e"]);
+        assert_eq!(doc.element(b.index()).name(), "b");
+    }
+
+    #[test]
+    fn text_split_by_children_is_joined_and_nesting_is_kept() {
+        let doc = parse("<r>a<x>1<y>2</y>3</x>b&amp;<z/>c</r>").unwrap();
+        let r = doc.root();
+        assert_eq!(r.text(), "ab&c");
+        let x = r.child_local("x").unwrap();
+        assert_eq!((x.text(), x.child_local("y").unwrap().text()), ("13", "2"));
+        assert!(x.has_children() && !r.child_local("z").unwrap().has_children());
+        assert_eq!(r.children().count(), 2);
     }
 
     #[test]
     fn malformed_documents_are_errors() {
-        for doc in ["<a><b></a>", "<a>", "not xml", "<p:a/>"] {
-            assert_eq!(parse(doc, "reply").unwrap_err().kind, ErrorKind::InvalidArgument, "{doc}");
+        for doc in ["<a><b></a>", "<a>", "not xml", "<p:a/>", "</a>"] {
+            assert_eq!(parse(doc).unwrap_err().kind, ErrorKind::InvalidArgument, "{doc}");
         }
     }
 }
