@@ -59,7 +59,6 @@ pub(crate) struct InstanceView {
 unsafe impl Send for InstanceView {}
 
 /// The view's strings while it is built: NUL-terminated texts in one buffer, named by their offsets.
-#[derive(Default)]
 struct Texts(String);
 
 impl Texts {
@@ -86,6 +85,30 @@ impl Texts {
     }
 }
 
+/// About how many bytes the view's texts of `instance` take (exact for names and strings, a guess for
+/// other values), so that their buffer is mostly allocated once.
+fn text_size(instance: &CimInstance) -> usize {
+    let value = |v: &CimValue| match v {
+        CimValue::String(s) | CimValue::Reference(s) => s.len() + 1,
+        _ => 24,
+    };
+    let names = instance.class_name.len() + instance.namespace.len() + instance.server_name.len() + 3;
+    let superclasses: usize = instance.superclasses.iter().map(|s| s.len() + 1).sum();
+    let properties: usize = instance
+        .properties
+        .iter()
+        .map(|p| {
+            p.name.len()
+                + 1
+                + match &p.value {
+                    CimValue::Array(items) => items.iter().map(value).sum(),
+                    v => value(v),
+                }
+        })
+        .sum();
+    names + superclasses + properties
+}
+
 /// Where one property's strings lie while the view is built (offsets into the texts and tables).
 struct Layout {
     name: usize,
@@ -96,7 +119,7 @@ struct Layout {
 
 impl InstanceView {
     fn build(instance: &CimInstance) -> InstanceView {
-        let mut texts = Texts::default();
+        let mut texts = Texts(String::with_capacity(text_size(instance)));
         // Offsets of the table entries into the texts (None: a NULL entry).
         let mut tables: Vec<Option<usize>> = Vec::new();
         let class_name = texts.add(&instance.class_name);

@@ -11,7 +11,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::os::unix::io::{AsRawFd, RawFd};
 use std::pin::{pin, Pin};
@@ -301,9 +301,13 @@ fn poll_now(fd: RawFd, events: libc::c_short) -> bool {
 impl AsyncRead for Socket {
     fn poll_read(self: Pin<&mut Self>, _cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         let room = buf.remaining();
-        let read = self.io(&self.read_blocked, libc::POLLIN, |mut tcp| tcp.read(buf.initialize_unfilled()));
+        // Received straight into the unfilled part, which need not be zeroed first.
+        // SAFETY: recv(2) only writes into the slice, and never de-initializes what is there.
+        let read = self.io(&self.read_blocked, libc::POLLIN, |tcp| socket2::SockRef::from(tcp).recv(unsafe { buf.unfilled_mut() }));
         match read {
             Poll::Ready(Ok(n)) => {
+                // SAFETY: recv(2) wrote the first `n` bytes.
+                unsafe { buf.assume_init(n) };
                 buf.advance(n);
                 if n > 0 && n < room {
                     // A short read emptied the receive queue: what comes next, poll(2) reports.
@@ -352,6 +356,7 @@ impl AsyncWrite for Socket {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Read;
     use std::time::Duration;
 
     #[test]

@@ -10,6 +10,7 @@
 //! never repeated).
 
 use std::collections::HashMap;
+use std::fmt;
 use std::future::Future;
 use std::io;
 use std::net::ToSocketAddrs;
@@ -19,7 +20,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use hyper::body::Bytes;
 use hyper::client::conn::{self, SendRequest};
-use hyper::{Body, Request, Uri};
+use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, HOST, USER_AGENT};
+use hyper::{Body, Method, Request, Uri};
 use once_cell::sync::Lazy;
 use rustls::client::{ServerCertVerified, ServerCertVerifier, WebPkiVerifier};
 use rustls::{Certificate, ClientConfig, RootCertStore, ServerName};
@@ -79,7 +81,59 @@ struct Idle {
 }
 
 /// Where a connection goes: scheme and authority of the URL, and the TLS policy it was checked with.
-type Endpoint = (String, String, TlsPolicy);
+type Endpoint = Arc<(String, String, TlsPolicy)>;
+
+/// Where requests go, prepared once for many: the URL, the key of its connection pool, and the Host and
+/// Authorization headers every request carries. Its Debug form shows the URL only, never the credential.
+#[derive(Clone)]
+pub struct Target {
+    url: Uri,
+    policy: TlsPolicy,
+    /// The request line's target (path and query).
+    path: Uri,
+    endpoint: Endpoint,
+    host: HeaderValue,
+    authorization: Option<HeaderValue>,
+}
+
+impl fmt::Debug for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Target").field("url", &self.url).field("policy", &self.policy).finish_non_exhaustive()
+    }
+}
+
+impl Target {
+    /// A target for `url` whose certificate (https) is checked as `policy` says; `authorization` is
+    /// the Authorization header's value (e.g. `Basic …`).
+    /// Errors: InvalidArgument for a URL that names no host, or header values HTTP cannot carry (the
+    /// message never holds the credential).
+    pub fn new(url: Uri, policy: TlsPolicy, authorization: Option<&str>) -> Result<Target> {
+        let authority = url
+            .authority()
+            .ok_or_else(|| Error::new(ErrorKind::InvalidArgument, format!("The URL {url} names no host")))?
+            .to_string();
+        let host = HeaderValue::from_str(&authority).map_err(|_| Error::new(ErrorKind::InvalidArgument, format!("The host of {url} cannot be sent in HTTP")))?;
+        let authorization = authorization
+            .map(|a| {
+                let mut value = HeaderValue::from_str(a).map_err(|_| Error::new(ErrorKind::InvalidArgument, "The credential holds characters HTTP headers cannot carry"))?;
+                value.set_sensitive(true);
+                Ok::<_, Error>(value)
+            })
+            .transpose()?;
+        let path: Uri = url
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .parse()
+            .map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("The path of {url} cannot be requested: {e}")))?;
+        let endpoint = Arc::new((url.scheme_str().unwrap_or("http").to_string(), authority, policy));
+        Ok(Target { url, policy, path, endpoint, host, authorization })
+    }
+
+    /// The URL requests go to.
+    pub fn url(&self) -> &Uri {
+        &self.url
+    }
+}
 
 /// The TLS configurations (one per policy) and the idle connections.
 struct Pools {
@@ -158,36 +212,33 @@ async fn connect(url: &Uri, policy: TlsPolicy) -> Result<Idle> {
     Ok(Idle { sender, connection, since: Instant::now() })
 }
 
-/// POSTs `body` (a SOAP envelope) to `url` with `authorization` as the Authorization header, and reads
-/// the whole reply within `timeout`, on a pooled keep-alive connection or a new one. Blocks the calling
-/// thread, which does the I/O itself.
+/// POSTs `body` (a SOAP envelope) to `target` and reads the whole reply within `timeout`, on a pooled
+/// keep-alive connection or a new one. Blocks the calling thread, which does the I/O itself.
 /// Errors: ConnectionFailed (refused, unreachable, closed before the reply was complete), TlsFailed,
 /// Timeout, Cancelled (by `cancel`, also before anything was sent), BadReply (body not UTF-8 or too
-/// large), InvalidArgument (a malformed URL).
-pub fn post(url: &Uri, policy: TlsPolicy, authorization: Option<&str>, body: String, timeout: Duration, cancel: Option<&Cancel>) -> Result<HttpReply> {
+/// large).
+pub fn post(target: &Target, body: String, timeout: Duration, cancel: Option<&Cancel>) -> Result<HttpReply> {
     if cancel.map_or(false, Cancel::is_cancelled) {
         return Err(Cancel::error());
     }
-    let authority = url
-        .authority()
-        .ok_or_else(|| Error::new(ErrorKind::InvalidArgument, format!("The URL {url} names no host")))?
-        .to_string();
-    let endpoint: Endpoint = (url.scheme_str().unwrap_or("http").to_string(), authority.clone(), policy);
+    let (url, policy, endpoint) = (&target.url, target.policy, &target.endpoint);
     let body = Bytes::from(body);
     let request = || {
-        let mut r = Request::post(url.path_and_query().map_or("/", |p| p.as_str()))
-            .header(hyper::header::HOST, authority.as_str())
-            .header("Content-Type", "application/soap+xml;charset=UTF-8")
-            .header("User-Agent", "RemoteSessions");
-        if let Some(a) = authorization {
-            r = r.header("Authorization", a);
+        let mut r = Request::new(Body::from(body.clone()));
+        *r.method_mut() = Method::POST;
+        *r.uri_mut() = target.path.clone();
+        let headers = r.headers_mut();
+        headers.insert(HOST, target.host.clone());
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/soap+xml;charset=UTF-8"));
+        headers.insert(USER_AGENT, HeaderValue::from_static("RemoteSessions"));
+        if let Some(a) = &target.authorization {
+            headers.insert(AUTHORIZATION, a.clone());
         }
-        r.body(Body::from(body.clone()))
-            .map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("The request to {url} cannot be made: {e}")))
+        r
     };
     let exchange = async {
         loop {
-            let (mut c, reused) = match take_idle(&endpoint) {
+            let (mut c, reused) = match take_idle(endpoint) {
                 Some(c) => (c, true),
                 None => (connect(url, policy).await?, false),
             };
@@ -195,11 +246,11 @@ pub fn post(url: &Uri, policy: TlsPolicy, authorization: Option<&str>, body: Str
             if reused && !still_open(&mut c).await {
                 continue;
             }
-            match exchange_on(&mut c, request()?).await {
+            match exchange_on(&mut c, request()).await {
                 Ok(Exchanged { status, content_type, body, reusable }) => {
                     if reusable {
                         c.since = Instant::now();
-                        put_idle(endpoint.clone(), c);
+                        put_idle(Arc::clone(endpoint), c);
                     }
                     let body = String::from_utf8(body)
                         .map_err(|_| Error::new(ErrorKind::BadReply, format!("The reply from {url} is not UTF-8 text")))?;

@@ -81,11 +81,10 @@ static SCHEMAS: Lazy<Mutex<SchemaCache>> = Lazy::new(|| Mutex::new(HashMap::new(
 /// A WS-Management endpoint and how to talk to it. Thread-safe; cheap to share.
 pub struct WsmanClient {
     computer: String,
-    url: Uri,
-    /// `url` as text (the `wsa:To` of every request, and the key of the schema cache).
+    /// The endpoint, with the headers every request carries.
+    target: http::Target,
+    /// The endpoint URL as text (the `wsa:To` of every request, and the key of the schema cache).
     url_text: String,
-    policy: TlsPolicy,
-    authorization: Option<String>,
     max_envelope_size: u32,
     timeout_ms: u32,
     locale: Option<String>,
@@ -139,12 +138,11 @@ impl WsmanClient {
                 ));
             }
         };
+        let policy = TlsPolicy { verify_chain: !options.skip_ca_check, verify_name: !options.skip_cn_check };
         Ok(WsmanClient {
             computer: computer.to_string(),
             url_text: url.to_string(),
-            url,
-            policy: TlsPolicy { verify_chain: !options.skip_ca_check, verify_name: !options.skip_cn_check },
-            authorization,
+            target: http::Target::new(url, policy, authorization.as_deref())?,
             max_envelope_size: if options.max_envelope_size_kb == 0 { DEFAULT_MAX_ENVELOPE } else { options.max_envelope_size_kb.saturating_mul(1024) },
             timeout_ms: if options.timeout_ms == 0 { DEFAULT_TIMEOUT_MS } else { options.timeout_ms },
             locale: options.ui_culture.clone(),
@@ -218,6 +216,7 @@ impl WsmanClient {
             taken: 0,
             context: None,
             cancel,
+            classes: LastClass::default(),
         };
         e.take(page);
         Ok(e)
@@ -429,7 +428,7 @@ impl WsmanClient {
 
     /// POSTs an envelope and turns the HTTP reply into a [`Reply`] or an error naming this computer.
     fn exchange(&self, xml: String, wait: Duration, cancel: Option<&Cancel>) -> Result<Reply> {
-        let reply = http::post(&self.url, self.policy, self.authorization.as_deref(), xml, wait, cancel)?;
+        let reply = http::post(&self.target, xml, wait, cancel)?;
         let soap = reply.content_type.as_deref().map_or(false, |t| t.to_ascii_lowercase().starts_with("application/soap+xml"));
         let from = &self.computer;
         match reply.status {
@@ -487,6 +486,7 @@ pub struct Enumeration {
     taken: usize,
     context: Option<String>,
     cancel: Option<Arc<Cancel>>,
+    classes: LastClass,
 }
 
 impl Enumeration {
@@ -502,7 +502,7 @@ impl Enumeration {
     /// Errors: the server's faults, network errors, Cancelled, BadReply for an item that is no instance.
     pub fn next(&mut self) -> Result<Option<CimInstance>> {
         while self.advance()? {
-            let instance = self.instance(self.current())?;
+            let instance = self.instance()?;
             if self.shallow && !self.requested_class.is_empty() && !instance.class_name.eq_ignore_ascii_case(&self.requested_class) {
                 continue;
             }
@@ -553,24 +553,20 @@ impl Enumeration {
         self.page.as_ref().expect("advance moved to an item").item(self.taken - 1)
     }
 
-    fn instance(&self, item: Element<'_>) -> Result<CimInstance> {
-        let cancel = self.cancel.as_deref();
+    /// The item [`Enumeration::advance`] moved to, as an instance: an EPR item (KeyOnly) holds its key
+    /// properties (the selectors); values are typed by the class schema.
+    fn instance(&mut self) -> Result<CimInstance> {
+        use super::{NS_ADDRESSING, NS_WSMAN};
+        let item = self.page.as_ref().expect("advance moved to an item").item(self.taken - 1);
         let hint = (!self.requested_class.is_empty()).then_some(self.requested_class.as_str());
         let origin = Origin { namespace: &self.namespace, server_name: &self.client.computer, class_hint: hint };
-        if item.name() == "EndpointReference" {
-            return self.keys_of(item, origin);
+        let cancel = self.cancel.as_deref();
+        if item.name() != "EndpointReference" {
+            let class = binding::class_of(binding::instance_element(item), origin);
+            let (schema, ancestry) = self.classes.lookup(&self.client, &self.namespace, class, cancel)?;
+            return binding::instance(item, origin, schema, ancestry);
         }
-        let class = binding::class_of(binding::instance_element(item), origin);
-        let schema = self.client.class_schema(&self.namespace, class, cancel)?;
-        let ancestry = self.client.ancestry(&self.namespace, schema.as_deref(), cancel)?;
-        binding::instance(item, origin, schema.as_deref(), &ancestry)
-    }
-
-    /// An EPR item (KeyOnly) as an instance holding its key properties (the selectors), typed by the
-    /// class schema.
-    fn keys_of(&self, epr: Element<'_>, origin: Origin<'_>) -> Result<CimInstance> {
-        use super::{NS_ADDRESSING, NS_WSMAN};
-        let params = epr.child(NS_ADDRESSING, "ReferenceParameters");
+        let params = item.child(NS_ADDRESSING, "ReferenceParameters");
         let uri = params.and_then(|p| p.child(NS_WSMAN, "ResourceURI")).map(|u| u.trimmed()).unwrap_or("");
         let class = uri.rsplit('/').next().unwrap_or(&self.requested_class);
         let selectors: Vec<Element<'_>> = params
@@ -579,14 +575,29 @@ impl Enumeration {
             .flat_map(|set| set.children_named(NS_WSMAN, "Selector"))
             .filter(|s| selector_name(s) != envelope::NAMESPACE_SELECTOR)
             .collect();
-        let cancel = self.cancel.as_deref();
-        let schema = self.client.class_schema(&self.namespace, class, cancel)?;
-        let ancestry = self.client.ancestry(&self.namespace, schema.as_deref(), cancel)?;
-        let mut instance = binding::instance_of_properties(class, &selectors, selector_name, origin, schema.as_deref(), &ancestry)?;
-        for p in instance.properties.iter_mut() {
-            p.key = true;
-        }
+        let (schema, ancestry) = self.classes.lookup(&self.client, &self.namespace, class, cancel)?;
+        let mut instance = binding::instance_of_properties(class, &selectors, selector_name, origin, schema, ancestry)?;
+        instance.properties.iter_mut().for_each(|p| p.key = true);
         Ok(instance)
+    }
+}
+
+/// The class of an enumeration's last item, with its schema and superclasses: items mostly share one
+/// class, which is then looked up once rather than per item.
+#[derive(Default)]
+struct LastClass(Option<(String, Option<Arc<ClassSchema>>, Vec<String>)>);
+
+impl LastClass {
+    /// The schema (None: the server gives none) and superclasses of `class`.
+    /// Errors: as [`WsmanClient::class_schema`].
+    fn lookup(&mut self, client: &WsmanClient, namespace: &str, class: &str, cancel: Option<&Cancel>) -> Result<(Option<&ClassSchema>, &[String])> {
+        if !self.0.as_ref().map_or(false, |(name, ..)| name.eq_ignore_ascii_case(class)) {
+            let schema = client.class_schema(namespace, class, cancel)?;
+            let ancestry = client.ancestry(namespace, schema.as_deref(), cancel)?;
+            self.0 = Some((class.to_string(), schema, ancestry));
+        }
+        let (_, schema, ancestry) = self.0.as_ref().expect("set above");
+        Ok((schema.as_deref(), ancestry))
     }
 }
 

@@ -47,6 +47,7 @@ struct Node {
     first_child: u32,
     last_child: u32,
     next_sibling: u32,
+    child_count: u32,
 }
 
 /// An attribute other than a namespace declaration.
@@ -180,7 +181,7 @@ impl<'d> Element<'d> {
 
     /// The child elements in document order.
     pub fn children(&self) -> Children<'d> {
-        Children { document: self.document, next: self.node().first_child }
+        Children { document: self.document, next: self.node().first_child, left: self.node().child_count as usize }
     }
 
     /// True when the element has child elements.
@@ -222,6 +223,7 @@ impl<'d> Element<'d> {
 pub struct Children<'d> {
     document: &'d Document,
     next: u32,
+    left: usize,
 }
 
 impl<'d> Iterator for Children<'d> {
@@ -233,9 +235,16 @@ impl<'d> Iterator for Children<'d> {
         }
         let element = Element { document: self.document, index: self.next };
         self.next = element.node().next_sibling;
+        self.left -= 1;
         Some(element)
     }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
 }
+
+impl ExactSizeIterator for Children<'_> {}
 
 /// A document while it is parsed.
 struct Builder<'s> {
@@ -313,8 +322,10 @@ impl Builder<'_> {
             first_child: NONE,
             last_child: NONE,
             next_sibling: NONE,
+            child_count: 0,
         });
         if let Some(&parent) = self.open.last() {
+            self.nodes[parent as usize].child_count += 1;
             let previous = std::mem::replace(&mut self.nodes[parent as usize].last_child, index);
             match previous {
                 NONE => self.nodes[parent as usize].first_child = index,
@@ -395,7 +406,7 @@ mod tests {
         let x = r.child_local("x").unwrap();
         assert_eq!((x.text(), x.child_local("y").unwrap().text()), ("13", "2"));
         assert!(x.has_children() && !r.child_local("z").unwrap().has_children());
-        assert_eq!(r.children().count(), 2);
+        assert_eq!((r.children().count(), r.children().len(), x.children().len()), (2, 2, 1));
     }
 
     #[test]
