@@ -172,6 +172,51 @@ fn enumeration_pulls_page_by_page_and_types_from_the_class() {
 }
 
 #[test]
+fn items_of_several_classes_are_each_typed_by_their_own_class() {
+    // One page: President, Vice (a subclass of President whose Key is a string), President.
+    let page = fixture("pull1-response.xml")
+        .replacen("<wsen:PullResponse><wsen:EnumerationContext>522780673</wsen:EnumerationContext>", "<wsen:PullResponse>", 1)
+        .replacen("</wsen:Items>", "</wsen:Items><wsen:EndOfSequence/>", 1)
+        .replace(
+            "<p:MSFT_President xmlns:p=\"http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/MSFT_President\"><p:Key>2</p:Key><p:First>John</p:First><p:Last>Adams</p:Last></p:MSFT_President>",
+            "<p:MSFT_Vice xmlns:p=\"http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/MSFT_Vice\"><p:Key>2</p:Key><p:First>John</p:First><p:Last>Adams</p:Last></p:MSFT_Vice>",
+        )
+        .replace("/PullResponse<", "/EnumerateResponse<")
+        .replace("wsen:PullResponse", "wsen:EnumerateResponse")
+        .replace("wsen:Items", "wsman:Items");
+    let president = fixture("getclass-response.xml");
+    let vice = president
+        .replace(r#"<CLASS NAME="MSFT_President">"#, r#"<CLASS NAME="MSFT_Vice" SUPERCLASS="MSFT_President">"#)
+        .replace(r#"<PROPERTY NAME="Key" TYPE="uint32">"#, r#"<PROPERTY NAME="Key" TYPE="string">"#);
+    let behaviour: Behaviour = Arc::new(move |body: &str| {
+        let reply = if body.contains(">MSFT_Vice</w:Selector>") {
+            vice.clone()
+        } else if body.contains("ClassName") {
+            president.clone()
+        } else {
+            page.clone()
+        };
+        Some(vec![ok(&reply)])
+    });
+    let server = serve(behaviour);
+    let c = client(server.port, SessionOptions::default());
+    let mut e = c.enumerate("root/typing", "MSFT_President", None, false, false, None).unwrap();
+    let mut seen = Vec::new();
+    while let Some(i) = e.next().unwrap() {
+        seen.push((i.class_name.clone(), i.property("Key").unwrap().value.clone(), i.superclasses.clone()));
+    }
+    let presidents = Vec::<String>::new();
+    assert_eq!(
+        seen,
+        [
+            ("MSFT_President".to_string(), CimValue::UInt32(1), presidents.clone()),
+            ("MSFT_Vice".to_string(), CimValue::String("2".into()), vec!["MSFT_President".to_string()]),
+            ("MSFT_President".to_string(), CimValue::UInt32(3), presidents),
+        ]
+    );
+}
+
+#[test]
 fn an_enumeration_stopped_early_is_released() {
     let behaviour: Behaviour = Arc::new(|body: &str| {
         let reply = if body.contains("<n:Release>") {
