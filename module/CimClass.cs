@@ -138,10 +138,14 @@ public sealed class CimClass
     }
 
     /// <summary>The class of an instance, declared by the properties it carries.</summary>
-    internal static CimClass OfInstance(CimInstanceData data) => new(new CimClassData(
-        data.ClassName, data.Superclasses.FirstOrDefault(), data.Namespace, data.ServerName, CimQualifiers.None,
-        data.Properties.Select(p => new CimPropertyDeclarationData(p.Name, p.CimType, p.IsKey ? CimQualifiers.Key : CimQualifiers.None, null)).ToArray(),
-        []), null);
+    internal static CimClass OfInstance(CimInstance instance)
+    {
+        CimSystemProperties system = instance.CimSystemProperties;
+        return new(new CimClassData(
+            system.ClassName, instance.Superclasses.FirstOrDefault(), system.Namespace, system.ServerName, CimQualifiers.None,
+            instance.CimInstanceProperties.Select(p => new CimPropertyDeclarationData(p.Name, p.CimType, (p.Flags & CimFlags.Key) != 0 ? CimQualifiers.Key : CimQualifiers.None, null)).ToArray(),
+            []), null);
+    }
 
     /// <summary>e.g. <c>Win32_Process</c>.</summary>
     public string CimClassName { get; }

@@ -90,10 +90,13 @@ public sealed class CimInstance
         Superclasses = data.Superclasses;
         CimInstanceProperties = new CimPropertyCollection(data.Properties.Select(p => new CimProperty(p)).ToArray());
         CimSystemProperties = new CimSystemProperties(data.Namespace, data.ServerName, data.ClassName, null);
-        CimClass = CimClass.OfInstance(data);
     }
 
-    public CimClass CimClass { get; }
+    private CimClass? _class;
+
+    /// <summary>The instance's class as the instance shows it (its properties' names, types and keys),
+    /// made when first asked for: most instances are never asked.</summary>
+    public CimClass CimClass => _class ??= CimClass.OfInstance(this);
     public CimPropertyCollection CimInstanceProperties { get; }
     public CimSystemProperties CimSystemProperties { get; }
 
