@@ -128,11 +128,6 @@ impl Target {
         let endpoint = Arc::new((url.scheme_str().unwrap_or("http").to_string(), authority, policy));
         Ok(Target { url, policy, path, endpoint, host, authorization })
     }
-
-    /// The URL requests go to.
-    pub fn url(&self) -> &Uri {
-        &self.url
-    }
 }
 
 /// The TLS configurations (one per policy) and the idle connections.
