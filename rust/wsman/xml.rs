@@ -71,8 +71,9 @@ impl Document {
             source: &text,
             side: String::new(),
             namespaces: vec!["".into()],
-            // Envelopes average some 70 bytes per element: one allocation mostly suffices.
-            nodes: Vec::with_capacity(text.len() / 64 + 4),
+            // Envelopes take 40-70 bytes per element, so this is one allocation; of a large one only
+            // the pages the elements fill become resident.
+            nodes: Vec::with_capacity(text.len() / 32 + 8),
             attributes: Vec::new(),
             open: Vec::with_capacity(16),
             more_text: Vec::new(),
