@@ -273,6 +273,21 @@ fn refused_and_dropped_connections_are_connection_failures() {
 }
 
 #[test]
+fn host_names_are_resolved_and_one_that_names_no_host_is_a_connection_failure() {
+    let server = serve(always(ok(&fixture("identify-response.xml"))));
+    let options = SessionOptions { port: u32::from(server.port), no_encryption: true, ..SessionOptions::default() };
+    let cred = Credential::new("rsess", "Replay-Pa55");
+    // Each address "localhost" resolves to is tried in turn; the server listens on 127.0.0.1.
+    let named = WsmanClient::new("localhost", &options, Some(&cred), Authentication::Basic).unwrap();
+    assert_eq!(named.identify(None).unwrap().product_vendor, "Open Management Infrastructure");
+    // ".invalid" never resolves (RFC 2606).
+    let nowhere = WsmanClient::new("no-such-host.invalid", &options, Some(&cred), Authentication::Basic).unwrap();
+    let e = nowhere.identify(None).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::ConnectionFailed, "{}", e.message);
+    assert!(e.message.contains("no-such-host.invalid") && e.message.contains("no connection could be made"), "{}", e.message);
+}
+
+#[test]
 fn a_reply_cut_short_is_a_connection_failure() {
     let body = fixture("identify-response.xml");
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();

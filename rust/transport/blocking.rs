@@ -113,6 +113,20 @@ fn wait_for<T>(fd: RawFd, events: libc::c_short) -> Poll<io::Result<T>> {
     Poll::Pending
 }
 
+/// Runs `work`, a call that blocks (such as name resolution), on a helper thread of its own, and
+/// waits for its result as futures run by [`run`] wait: [`run`]'s deadline, or a cancellation the
+/// caller selects on, ends the wait at once. The helper then finishes on its own and its result is
+/// dropped.
+/// Errors: the helper thread cannot be started, or `work` panicked.
+pub async fn off_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> io::Result<T> {
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new().name("rsess-blocking-call".into()).spawn(move || {
+        // The waiting side may have given up: then nobody takes the result.
+        let _ = sender.send(work());
+    })?;
+    receiver.await.map_err(|_| io::Error::new(io::ErrorKind::Other, "the blocking call ended without a result"))
+}
+
 /// Ready once `instant` has passed; until then asks [`run`] to poll again at that instant.
 pub async fn sleep_until(instant: Instant) {
     std::future::poll_fn(|_| {
@@ -391,6 +405,19 @@ mod tests {
         let at = Instant::now() + Duration::from_millis(10);
         assert_eq!(run(async { sleep_until(at).await; 1 }, Instant::now() + Duration::from_secs(60)).unwrap(), Some(1));
         assert!(Instant::now() >= at);
+    }
+
+    #[test]
+    fn a_call_off_thread_gives_its_result_and_the_deadline_still_ends_the_wait() {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        assert_eq!(run(off_thread(|| 7), deadline).unwrap().unwrap().unwrap(), 7);
+        // A call that blocks far longer than the deadline does not hold the waiting thread.
+        let started = Instant::now();
+        let stuck = off_thread(|| std::thread::sleep(Duration::from_secs(30)));
+        assert!(run(stuck, started + Duration::from_millis(50)).unwrap().is_none());
+        assert!(started.elapsed() < Duration::from_secs(10), "waited {:?}", started.elapsed());
+        let failed = run(off_thread(|| -> u8 { panic!("a failing call") }), deadline).unwrap().unwrap();
+        assert!(failed.unwrap_err().to_string().contains("without a result"));
     }
 
     #[test]

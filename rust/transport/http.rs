@@ -4,7 +4,8 @@
 //!
 //! A request is sent and its reply read by the thread that asked for it, which drives the connection
 //! itself and sleeps in poll(2) on its socket meanwhile ([`super::blocking`]); no runtime thread takes
-//! part. Connections carry TCP_NODELAY and TCP_QUICKACK (see [`Socket`]). An idle connection in the
+//! part (only a host name is resolved on a helper thread, so that timeouts and cancellation still
+//! apply to a slow name server). Connections carry TCP_NODELAY and TCP_QUICKACK (see [`Socket`]). An idle connection in the
 //! pool is polled by nobody; one the server closed meanwhile is found out by the next request before
 //! anything is written, and that request goes out on a new connection (a request that was written is
 //! never repeated).
@@ -13,7 +14,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::io;
-use std::net::ToSocketAddrs;
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::sync::{Arc, Mutex};
 use std::task::Poll;
 use std::time::{Duration, Instant, SystemTime};
@@ -178,8 +179,18 @@ async fn connect(url: &Uri, policy: TlsPolicy) -> Result<Idle> {
     let https = url.scheme_str() == Some("https");
     let host = url.host().unwrap_or_default().trim_start_matches('[').trim_end_matches(']');
     let port = url.port_u16().unwrap_or(if https { 443 } else { 80 });
-    // Name resolution blocks this thread, as the thread waits for the operation anyway.
-    let addrs = (host, port).to_socket_addrs().map_err(|e| connect_error(url, &e))?;
+    let addrs: Vec<SocketAddr> = match host.parse::<IpAddr>() {
+        Ok(ip) => vec![SocketAddr::new(ip, port)],
+        // getaddrinfo blocks and cannot be interrupted: on a helper thread, the operation's timeout
+        // and Ctrl+C still end the wait for a slow name server.
+        Err(_) => {
+            let name = (host.to_string(), port);
+            blocking::off_thread(move || name.to_socket_addrs().map(Iterator::collect))
+                .await
+                .and_then(|resolved| resolved)
+                .map_err(|e| connect_error(url, &e))?
+        }
+    };
     let mut failure = io::Error::new(io::ErrorKind::NotFound, format!("{host} resolves to no address"));
     let mut socket = None;
     for addr in addrs {
