@@ -550,14 +550,15 @@ impl Enumeration {
 
     /// The item [`Enumeration::advance`] moved to. Panics when it has not moved to one.
     fn current(&self) -> Element<'_> {
-        self.page.as_ref().expect("advance moved to an item").item(self.taken - 1)
+        item_moved_to(&self.page, self.taken)
     }
 
     /// The item [`Enumeration::advance`] moved to, as an instance: an EPR item (KeyOnly) holds its key
     /// properties (the selectors); values are typed by the class schema.
     fn instance(&mut self) -> Result<CimInstance> {
         use super::{NS_ADDRESSING, NS_WSMAN};
-        let item = self.page.as_ref().expect("advance moved to an item").item(self.taken - 1);
+        // Borrows only the page, so that the class cache below can be updated meanwhile.
+        let item = item_moved_to(&self.page, self.taken);
         let hint = (!self.requested_class.is_empty()).then_some(self.requested_class.as_str());
         let origin = Origin { namespace: &self.namespace, server_name: &self.client.computer, class_hint: hint };
         let cancel = self.cancel.as_deref();
@@ -580,6 +581,12 @@ impl Enumeration {
         instance.properties.iter_mut().for_each(|p| p.key = true);
         Ok(instance)
     }
+}
+
+/// Item `taken` (counting from 1) of `page`: what [`Enumeration::advance`] moved to.
+/// Panics when it has not moved to one.
+fn item_moved_to(page: &Option<Page>, taken: usize) -> Element<'_> {
+    page.as_ref().expect("advance moved to an item").item(taken - 1)
 }
 
 /// The class of an enumeration's last item, with its schema and superclasses: items mostly share one

@@ -129,8 +129,15 @@ impl Document {
     }
 
     fn text_of(&self, span: Span) -> &str {
-        let whole = if span.in_side { &self.side } else { &self.source };
-        whole.get(span.start as usize..span.end as usize).unwrap_or_default()
+        span.of(&self.source, &self.side)
+    }
+}
+
+impl Span {
+    /// The text this span names, in `source` or in `side`.
+    fn of<'a>(self, source: &'a str, side: &'a str) -> &'a str {
+        let whole = if self.in_side { side } else { source };
+        whole.get(self.start as usize..self.end as usize).unwrap_or_default()
     }
 }
 
@@ -380,8 +387,7 @@ impl Builder<'_> {
     }
 
     fn text_of(&self, span: Span) -> &str {
-        let whole = if span.in_side { self.side.as_str() } else { self.source };
-        whole.get(span.start as usize..span.end as usize).unwrap_or_default()
+        span.of(self.source, &self.side)
     }
 }
 
