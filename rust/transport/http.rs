@@ -5,10 +5,10 @@
 //! A request is sent and its reply read by the thread that asked for it, which drives the connection
 //! itself and sleeps in poll(2) on its socket meanwhile ([`super::blocking`]); no runtime thread takes
 //! part (only a host name is resolved on a helper thread, so that timeouts and cancellation still
-//! apply to a slow name server). Connections carry TCP_NODELAY and TCP_QUICKACK (see [`Socket`]). An idle connection in the
-//! pool is polled by nobody; one the server closed meanwhile is found out by the next request before
-//! anything is written, and that request goes out on a new connection (a request that was written is
-//! never repeated).
+//! apply to a slow name server). Connections carry TCP_NODELAY and TCP_QUICKACK (see [`Socket`]). An
+//! idle connection in the pool is polled by nobody; one the server closed meanwhile is found out by
+//! the next request before anything is written, and that request goes out on a new connection (a
+//! request that was written is never repeated).
 
 use std::collections::HashMap;
 use std::fmt;
