@@ -1,22 +1,27 @@
-//! RemoteSessions core: CIM sessions (and, later, PSSessions) with a C ABI.
+//! RemoteSessions core: CIM sessions and PowerShell sessions with a C ABI.
 //!
-//! Layers, top to bottom (see `DESIGN.md` in the shared folder):
+//! Layers, top to bottom; a module imports only from layers below it (tests/layers.rs checks this):
 //! - [`ffi`]: the C ABI (`rsess_*`), handles and result codes only, no logic;
-//! - [`registry`]: CIM sessions per owner scope (a PowerShell runspace or a C caller);
-//! - [`ps_registry`]: PowerShell sessions per owner scope, with their state and transport;
-//! - [`cim`]: typed CIM values and instances, and the WQL parser/evaluator ([`cim::wql`]);
-//! - [`local`]: the in-process provider of `root/cimv2` read from /proc, /sys and /etc;
-//! - [`wsman`]: WS-Management envelopes, replies and the CIM binding, and the client of CIM operations;
-//! - [`transport`]: what carries requests and packets: pooled HTTP(S) for WS-Management, a local server
-//!   process or ssh for PowerShell sessions.
+//! - [`registry`]: CIM sessions and PSSessions per owner scope (bookkeeping and lookups);
+//! - protocols: [`wsman`] (WS-Management envelopes, replies, the CIM binding, an endpoint and the CIM
+//!   operations on it) and [`local`] (the in-process provider of `root/cimv2` read from /proc, /sys and
+//!   /etc), both implementing [`cim::provider::CimProvider`];
+//! - [`cim`] (typed CIM values, datetimes, class declarations, WQL, the provider trait), [`auth`]
+//!   (credentials and mechanisms), [`transport`] (pooled HTTP(S) for WS-Management; a local server
+//!   process or ssh carrying PSRP packets);
+//! - [`xml`] (the element tree replies are read into), [`wildcard`], [`cancel`];
+//! - [`error`].
 
+pub mod auth;
+pub mod cancel;
 pub mod cim;
 pub mod error;
 pub mod ffi;
 pub mod local;
-pub mod ps_registry;
 pub mod registry;
 pub mod transport;
+pub mod wildcard;
 pub mod wsman;
+pub mod xml;
 
 pub use error::{Error, ErrorKind};

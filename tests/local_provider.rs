@@ -4,7 +4,8 @@
 use std::process::Command;
 
 use remote_sessions::cim::{wql, CimValue};
-use remote_sessions::local::{self, OperationFlags};
+use remote_sessions::cim::provider::OperationFlags;
+use remote_sessions::local;
 
 fn run(cmd: &str, args: &[&str]) -> String {
     let out = Command::new(cmd).args(args).output().expect("command runs");

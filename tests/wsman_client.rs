@@ -11,9 +11,10 @@ use std::thread;
 use std::time::Duration;
 
 use remote_sessions::cim::CimValue;
-use remote_sessions::registry::SessionOptions;
-use remote_sessions::transport::Cancel;
-use remote_sessions::wsman::client::{Authentication, Credential, WsmanClient};
+use remote_sessions::wsman::options::SessionOptions;
+use remote_sessions::cancel::Cancel;
+use remote_sessions::auth::{Authentication, Credential};
+use remote_sessions::wsman::cim::CimClient;
 use remote_sessions::ErrorKind;
 
 fn fixture(name: &str) -> String {
@@ -102,10 +103,10 @@ fn connection(stream: TcpStream, behaviour: Behaviour, requests: Arc<Mutex<Vec<S
     }
 }
 
-fn client(port: u16, options: SessionOptions) -> Arc<WsmanClient> {
+fn client(port: u16, options: SessionOptions) -> Arc<CimClient> {
     let options = SessionOptions { port: u32::from(port), no_encryption: true, ..options };
     let cred = Credential::new("rsess", "Replay-Pa55");
-    Arc::new(WsmanClient::new("127.0.0.1", &options, Some(&cred), Authentication::Basic).unwrap())
+    Arc::new(CimClient::new("127.0.0.1", &options, Some(&cred), Authentication::Basic).unwrap())
 }
 
 fn always(reply: Vec<u8>) -> Behaviour {
@@ -278,10 +279,10 @@ fn host_names_are_resolved_and_one_that_names_no_host_is_a_connection_failure() 
     let options = SessionOptions { port: u32::from(server.port), no_encryption: true, ..SessionOptions::default() };
     let cred = Credential::new("rsess", "Replay-Pa55");
     // Each address "localhost" resolves to is tried in turn; the server listens on 127.0.0.1.
-    let named = WsmanClient::new("localhost", &options, Some(&cred), Authentication::Basic).unwrap();
+    let named = CimClient::new("localhost", &options, Some(&cred), Authentication::Basic).unwrap();
     assert_eq!(named.identify(None).unwrap().product_vendor, "Open Management Infrastructure");
     // ".invalid" never resolves (RFC 2606).
-    let nowhere = WsmanClient::new("no-such-host.invalid", &options, Some(&cred), Authentication::Basic).unwrap();
+    let nowhere = CimClient::new("no-such-host.invalid", &options, Some(&cred), Authentication::Basic).unwrap();
     let e = nowhere.identify(None).unwrap_err();
     assert_eq!(e.kind, ErrorKind::ConnectionFailed, "{}", e.message);
     assert!(e.message.contains("no-such-host.invalid") && e.message.contains("no connection could be made"), "{}", e.message);

@@ -81,14 +81,14 @@
 // -SkipTestConnection); nothing goes on the wire until the session is used.
 #define RSESS_SESSION_SKIP_TEST_CONNECTION 1
 
+// Default `w:MaxElements` of an optimized Enumerate and of each Pull (Windows' client sends 32000).
+#define DEFAULT_MAX_ELEMENTS 32000
+
 // Default `w:MaxEnvelopeSize`, in bytes (what Windows' client sends).
 #define DEFAULT_MAX_ENVELOPE 512000
 
 // Default `w:OperationTimeout`, in milliseconds.
 #define DEFAULT_TIMEOUT_MS 60000
-
-// Default `w:MaxElements` of an optimized Enumerate and of each Pull (Windows' client sends 32000).
-#define DEFAULT_MAX_ELEMENTS 32000
 
 // Result of every fallible call. Numbers are stable and never reused.
 enum rsess_result

@@ -3,7 +3,15 @@
 //! WQL parser/evaluator in [`wql`], and class declarations in [`class`].
 
 pub mod class;
+pub mod datetime;
+pub mod provider;
+pub mod text;
 pub mod wql;
+
+pub use datetime::CimDateTime;
+
+/// The default CIM namespace (`root\\cimv2`, spec §1.7), in slash form.
+pub const DEFAULT_NAMESPACE: &str = "root/cimv2";
 
 use std::fmt;
 
@@ -85,76 +93,9 @@ impl CimType {
     }
 }
 
-/// A CIM datetime (DSP0004 §5.2.4): a point in time with its UTC offset, or an interval.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum CimDateTime {
-    /// Microseconds since 1970-01-01T00:00:00Z, shown in the zone `utc_offset_minutes` east of UTC.
-    Timestamp { unix_micros: i64, utc_offset_minutes: i16 },
-    /// A duration in microseconds.
-    Interval { micros: u64 },
-}
 
-impl CimDateTime {
-    /// The DMTF text form: `yyyymmddHHMMSS.mmmmmmsUUU` for a timestamp (local time of the offset, `s` is
-    /// `+` or `-`, `UUU` the offset in minutes) and `ddddddddHHMMSS.mmmmmm:000` for an interval.
-    pub fn to_dmtf(&self) -> String {
-        match *self {
-            CimDateTime::Timestamp { unix_micros, utc_offset_minutes } => {
-                let local = unix_micros + i64::from(utc_offset_minutes) * 60_000_000;
-                let micros = local.rem_euclid(1_000_000);
-                let secs = local.div_euclid(1_000_000);
-                let days = secs.div_euclid(86_400);
-                let sod = secs.rem_euclid(86_400);
-                let (y, m, d) = civil_from_days(days);
-                let sign = if utc_offset_minutes < 0 { '-' } else { '+' };
-                format!(
-                    "{y:04}{m:02}{d:02}{:02}{:02}{:02}.{micros:06}{sign}{:03}",
-                    sod / 3600,
-                    sod / 60 % 60,
-                    sod % 60,
-                    utc_offset_minutes.unsigned_abs()
-                )
-            }
-            CimDateTime::Interval { micros } => {
-                let secs = micros / 1_000_000;
-                format!(
-                    "{:08}{:02}{:02}{:02}.{:06}:000",
-                    secs / 86_400,
-                    secs / 3600 % 24,
-                    secs / 60 % 60,
-                    secs % 60,
-                    micros % 1_000_000
-                )
-            }
-        }
-    }
-}
 
-/// Days since 1970-01-01 → (year, month 1–12, day 1–31), proleptic Gregorian.
-pub(crate) fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (month 1–12, day 1–31); inverse of
-/// `civil_from_days`.
-pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let m = i64::from(month);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
 
 /// A typed CIM value. `Null` is a property without a value (its type still comes from [`CimProperty`]).
 #[derive(Debug, Clone, PartialEq)]
@@ -319,26 +260,6 @@ mod tests {
         assert_eq!(CimType::from_u32(33), None);
     }
 
-    #[test]
-    fn dmtf_timestamp_uses_local_time_of_offset() {
-        // 2024-02-29T23:30:00.000001Z shown at +60 minutes is 2024-03-01 00:30 local.
-        let t = CimDateTime::Timestamp { unix_micros: 1_709_249_400_000_001, utc_offset_minutes: 60 };
-        assert_eq!(t.to_dmtf(), "20240301003000.000001+060");
-        let t = CimDateTime::Timestamp { unix_micros: 0, utc_offset_minutes: -300 };
-        assert_eq!(t.to_dmtf(), "19691231190000.000000-300");
-    }
 
-    #[test]
-    fn days_and_civil_dates_are_inverse() {
-        for days in [-719_468, -1, 0, 1, 11_016, 19_782, 2_932_896] {
-            let (y, m, d) = civil_from_days(days);
-            assert_eq!(days_from_civil(y, m, d), days);
-        }
-    }
 
-    #[test]
-    fn dmtf_interval() {
-        let i = CimDateTime::Interval { micros: (86_400 * 3 + 3661) * 1_000_000 + 42 };
-        assert_eq!(i.to_dmtf(), "00000003010101.000042:000");
-    }
 }

@@ -11,7 +11,8 @@
 use std::cmp::Ordering;
 use std::fmt;
 
-use crate::cim::{CimDateTime, CimInstance, CimValue};
+use crate::cim::datetime::{parse_dmtf, CimDateTime};
+use crate::cim::{CimInstance, CimValue};
 use crate::error::{Error, Result};
 
 /// A parsed query.
@@ -225,43 +226,7 @@ fn compare_datetime(value: &CimDateTime, literal: &str) -> Option<Ordering> {
     }
 }
 
-/// Parses DMTF datetime text (`yyyymmddHHMMSS.mmmmmmsUUU` or `ddddddddHHMMSS.mmmmmm:000`).
-pub fn parse_dmtf(text: &str) -> Option<CimDateTime> {
-    let b = text.as_bytes();
-    if b.len() != 25 || b[14] != b'.' || !text.is_ascii() {
-        return None;
-    }
-    let num = |from: usize, to: usize| text[from..to].parse::<i64>().ok();
-    let micros = num(15, 21)?;
-    if b[21] == b':' {
-        let secs = num(0, 8)? * 86_400 + num(8, 10)? * 3600 + num(10, 12)? * 60 + num(12, 14)?;
-        return Some(CimDateTime::Interval { micros: (secs * 1_000_000 + micros) as u64 });
-    }
-    let sign = match b[21] {
-        b'+' => 1,
-        b'-' => -1,
-        _ => return None,
-    };
-    let offset = sign * num(22, 25)?;
-    let (y, m, d) = (num(0, 4)?, num(4, 6)?, num(6, 8)?);
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-        return None;
-    }
-    let days = days_from_civil(y, m as u32, d as u32);
-    let local = days * 86_400 + num(8, 10)? * 3600 + num(10, 12)? * 60 + num(12, 14)?;
-    Some(CimDateTime::Timestamp { unix_micros: (local - offset * 60) * 1_000_000 + micros, utc_offset_minutes: offset as i16 })
-}
 
-/// (year, month, day) → days since 1970-01-01, proleptic Gregorian.
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = i64::from((m + 9) % 12);
-    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
 
 /// WQL LIKE: `%` any run (also empty), `_` exactly one character, `[…]` a set or range (`^` negates);
 /// case-insensitive. Runs in O(pattern × text) time.
@@ -757,14 +722,6 @@ mod tests {
         assert!(!like("%a%a%a%a%a%a%b", &"a".repeat(40)));
     }
 
-    #[test]
-    fn dmtf_round_trip() {
-        let t = CimDateTime::Timestamp { unix_micros: 1_709_249_400_000_001, utc_offset_minutes: 60 };
-        assert_eq!(parse_dmtf(&t.to_dmtf()), Some(t));
-        let i = CimDateTime::Interval { micros: 123_456_789 };
-        assert_eq!(parse_dmtf(&i.to_dmtf()), Some(i));
-        assert_eq!(parse_dmtf("2024"), None);
-    }
 
     fn arb_literal() -> impl Strategy<Value = Literal> {
         prop_oneof![

@@ -7,10 +7,9 @@ use std::sync::Arc;
 use super::handles::{self, Object};
 use super::instance::{cancel_of, rsess_cancel};
 use super::session::{out_of_range, session_of, rsess_cim_session};
-use super::{guard, guard_void, opt_str, out_ptr, req_str, rsess_cim_type, rsess_error, rsess_result, string_out, to_c, value_out, write};
+use super::{guard, guard_void, namespace, out_ptr, req_str, rsess_cim_type, rsess_error, rsess_result, string_out, to_c, value_out, write};
 use crate::cim::class::{ClassSchema, MethodSchema, PropertySchema};
 use crate::error::Result;
-use crate::registry::DEFAULT_NAMESPACE;
 
 /// One class declaration: name, superclass, qualifiers, properties, methods, and where it came from.
 pub struct rsess_class {
@@ -29,8 +28,8 @@ pub(crate) struct ClassDecl {
     server_name: String,
 }
 
-fn decl(schema: Arc<ClassSchema>, ns: Option<&str>, server_name: &str) -> ClassDecl {
-    ClassDecl { schema, namespace: ns.unwrap_or(DEFAULT_NAMESPACE).replace('\\', "/"), server_name: server_name.to_string() }
+fn decl(schema: Arc<ClassSchema>, ns: &str, server_name: &str) -> ClassDecl {
+    ClassDecl { schema, namespace: ns.replace('\\', "/"), server_name: server_name.to_string() }
 }
 
 /// Reads the declaration of `class_name` in `ns` (NULL = `root/cimv2`) on session `s` into `*out`
@@ -52,9 +51,10 @@ pub extern "C" fn rsess_cim_get_class(
         let session = session_of(s)?;
         let class_name = req_str(class_name, "class_name")?;
         let cancel = cancel_of(cancel)?;
-        let ns = opt_str(ns)?;
-        let schema = session.get_class(ns, class_name, cancel.as_deref())?;
-        write(out, handles::insert(Object::Class(decl(schema, ns, &server_of(&session)))));
+        let provider = session.provider()?;
+        let ns = namespace(ns)?;
+        let schema = provider.get_class(ns, class_name, cancel.as_deref())?;
+        write(out, handles::insert(Object::Class(decl(schema, ns, &provider.server_name()))));
         Ok(())
     })
 }
@@ -74,20 +74,13 @@ pub extern "C" fn rsess_cim_classes(
         let out = out_ptr(out)?;
         let session = session_of(s)?;
         let cancel = cancel_of(cancel)?;
-        let ns = opt_str(ns)?;
-        let server = server_of(&session);
-        let list = session.classes(ns, cancel)?.into_iter().map(|c| decl(Arc::new(c), ns, &server)).collect();
+        let provider = session.provider()?;
+        let ns = namespace(ns)?;
+        let server = provider.server_name();
+        let list = provider.classes(ns, cancel)?.into_iter().map(|c| decl(Arc::new(c), ns, &server)).collect();
         write(out, handles::insert(Object::ClassList(list)));
         Ok(())
     })
-}
-
-/// The server a session's declarations come from: its computer name, or this machine's host name.
-fn server_of(session: &crate::registry::CimSession) -> String {
-    match session.backend {
-        crate::registry::Backend::Local => crate::local::system::Machine::read().hostname,
-        crate::registry::Backend::Wsman(_) => session.computer_name.clone(),
-    }
 }
 
 /// How many declarations the list holds.

@@ -12,11 +12,14 @@ use once_cell::sync::Lazy;
 
 use crate::cim::{CimInstance, CimProperty};
 use crate::error::{Error, ErrorKind, Result};
-use crate::ps_registry::{PsFound, PsSession};
-use crate::registry::{CimSession, Found, Instances, ScopeId, SessionOptions};
-use crate::transport::Cancel;
-use crate::wsman::client::{Authentication, Credential};
+use crate::auth::{Authentication, Credential};
+use crate::cancel::Cancel;
+use crate::cim::provider::Instances;
+use crate::registry::cim::{CimSession, Found};
+use crate::registry::lookup::ScopeId;
+use crate::registry::ps::{PsFound, PsSession};
 use crate::transport::ProcessTransport;
+use crate::wsman::options::SessionOptions;
 
 /// What a handle stands for.
 pub(crate) enum Object {

@@ -5,15 +5,15 @@ use std::sync::{Arc, Mutex};
 
 use super::handles::{self, InstanceIter, Object};
 use super::session::{out_of_range, session_of, rsess_cim_session, rsess_string_list};
-use super::{guard, guard_void, opt_str, out_ptr, req_str, rsess_cim_type, rsess_error, rsess_result, string_array, string_out, value_out, write};
+use super::{guard, guard_void, namespace, opt_str, out_ptr, req_str, rsess_cim_type, rsess_error, rsess_result, string_array, string_out, value_out, write};
 use super::{RSESS_OPERATION_KEYS_ONLY, RSESS_OPERATION_SHALLOW, RSESS_PROPERTY_KEY, RSESS_PROPERTY_NULL};
 use crate::cim::{CimInstance, CimProperty, CimType, CimValue};
-use crate::wsman::binding::value_of_text;
+use crate::cim::text::value_of_text;
 use crate::error::{Error, ErrorKind, Result};
-use crate::local::{self, OperationFlags};
-use crate::registry::{Instances, DEFAULT_NAMESPACE};
-use crate::transport::Cancel;
-use crate::wsman::envelope::Association;
+use crate::cim::provider::{Association, CimProvider, Instances, OperationFlags};
+use crate::cim::DEFAULT_NAMESPACE;
+use crate::local::provider::LocalProvider;
+use crate::cancel::Cancel;
 
 /// Instances of an operation, handed out one at a time by [`rsess_instance_iter_next`].
 pub struct rsess_instance_iter {
@@ -102,7 +102,7 @@ pub extern "C" fn rsess_cim_enumerate(
         let session = session_of(s)?;
         let class_name = req_str(class_name, "class_name")?;
         let cancel = cancel_of(cancel)?;
-        let instances = session.enumerate(opt_str(ns)?, class_name, flags_of(flags)?, cancel.clone())?;
+        let instances = session.provider()?.enumerate(namespace(ns)?, class_name, flags_of(flags)?, cancel.clone())?;
         start(out, instances, cancel);
         Ok(())
     })
@@ -129,7 +129,7 @@ pub extern "C" fn rsess_cim_query(
         let session = session_of(s)?;
         let query = req_str(query, "query")?;
         let cancel = cancel_of(cancel)?;
-        let instances = session.query(opt_str(ns)?, opt_str(dialect)?, query, flags_of(flags)?, cancel.clone())?;
+        let instances = session.provider()?.query(namespace(ns)?, opt_str(dialect)?.unwrap_or("WQL"), query, flags_of(flags)?, cancel.clone())?;
         start(out, instances, cancel);
         Ok(())
     })
@@ -159,7 +159,7 @@ pub extern "C" fn rsess_cim_get_instance(
         let class_name = req_str(class_name, "class_name")?;
         let keys = keys_of(key_names, key_values, count)?;
         let cancel = cancel_of(cancel)?;
-        let instance = session.get(opt_str(ns)?, class_name, &keys, cancel.as_deref())?;
+        let instance = session.provider()?.get(namespace(ns)?, class_name, &keys, cancel.as_deref())?;
         write(out, handles::insert(Object::Instance(instance, None)));
         Ok(())
     })
@@ -251,7 +251,7 @@ fn associated(
         return Err(Error::new(ErrorKind::InvalidArgument, "RSESS_OPERATION_SHALLOW does not apply to associations"));
     }
     let cancel = cancel_of(cancel)?;
-    let instances = session.associated(opt_str(ns)?, class_name, &keys, association, flags, cancel.clone())?;
+    let instances = session.provider()?.associated(namespace(ns)?, class_name, &keys, association, flags, cancel.clone())?;
     start(out, instances, cancel);
     Ok(())
 }
@@ -337,7 +337,7 @@ pub extern "C" fn rsess_cim_invoke(
         let keys = keys_of(key_names, key_values, key_count)?;
         let params = params_of(params)?;
         let cancel = cancel_of(cancel)?;
-        let result = session.invoke(opt_str(ns)?, class_name, &keys, method, &params, cancel.as_deref())?;
+        let result = session.provider()?.invoke(namespace(ns)?, class_name, &keys, method, &params, cancel.as_deref())?;
         write(out, handles::insert(Object::Instance(result, None)));
         Ok(())
     })
@@ -381,7 +381,7 @@ pub extern "C" fn rsess_cim_create_instance(
         let class_name = req_str(class_name, "class_name")?;
         let props = params_of(props)?;
         let cancel = cancel_of(cancel)?;
-        let created = session.create_instance(opt_str(ns)?, class_name, &props, cancel.as_deref())?;
+        let created = session.provider()?.create_instance(namespace(ns)?, class_name, &props, cancel.as_deref())?;
         write(out, handles::insert(Object::Instance(created, None)));
         Ok(())
     })
@@ -410,7 +410,7 @@ pub extern "C" fn rsess_cim_modify_instance(
         let keys = keys_of(key_names, key_values, key_count)?;
         let props = params_of(props)?;
         let cancel = cancel_of(cancel)?;
-        let changed = session.modify_instance(opt_str(ns)?, class_name, &keys, &props, cancel.as_deref())?;
+        let changed = session.provider()?.modify_instance(namespace(ns)?, class_name, &keys, &props, cancel.as_deref())?;
         write(out, handles::insert(Object::Instance(changed, None)));
         Ok(())
     })
@@ -434,7 +434,7 @@ pub extern "C" fn rsess_cim_delete_instance(
         let class_name = req_str(class_name, "class_name")?;
         let keys = keys_of(key_names, key_values, key_count)?;
         let cancel = cancel_of(cancel)?;
-        session.delete_instance(opt_str(ns)?, class_name, &keys, cancel.as_deref())
+        session.provider()?.delete_instance(namespace(ns)?, class_name, &keys, cancel.as_deref())
     })
 }
 
@@ -451,9 +451,9 @@ pub extern "C" fn rsess_cim_class_names(
         let out = out_ptr(out)?;
         let ns = opt_str(ns)?;
         let names = if s.is_null() {
-            local::class_names(ns.unwrap_or(DEFAULT_NAMESPACE))?
+            LocalProvider.class_names(ns.unwrap_or(DEFAULT_NAMESPACE))?
         } else {
-            session_of(s)?.class_names(ns)?
+            session_of(s)?.provider()?.class_names(ns.unwrap_or(DEFAULT_NAMESPACE))?
         };
         write(out, handles::insert(Object::StringList(names)));
         Ok(())

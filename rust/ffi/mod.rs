@@ -232,6 +232,11 @@ pub(crate) fn opt_str<'a>(s: *const c_char) -> Result<Option<&'a str>> {
         .map_err(|_| Error::new(ErrorKind::InvalidArgument, "A string argument is not valid UTF-8"))
 }
 
+/// Reads an optional CIM namespace: NULL → `root/cimv2`. Errors: InvalidArgument for bad UTF-8.
+pub(crate) fn namespace<'a>(ns: *const c_char) -> Result<&'a str> {
+    Ok(opt_str(ns)?.unwrap_or(crate::cim::DEFAULT_NAMESPACE))
+}
+
 /// Reads a required C string. Errors: NullArgument, InvalidArgument.
 pub(crate) fn req_str<'a>(s: *const c_char, what: &str) -> Result<&'a str> {
     opt_str(s)?.ok_or_else(|| Error::new(ErrorKind::NullArgument, format!("{what} is NULL")))

@@ -13,7 +13,7 @@ use super::session::{lookup_args, rsess_lookup, rsess_scope, rsess_string_list, 
 use super::transport::{rsess_transport, transport_of};
 use super::{guard, guard_void, out_ptr, req_str, rsess_error, rsess_result, to_c, write};
 use crate::error::{Error, ErrorKind, Result};
-use crate::ps_registry::{PsSession, PsSessionInfo, PsSessionState};
+use crate::registry::ps::{PsSession, PsSessionInfo, PsSessionState};
 
 /// A reference to a registered PowerShell session. Freeing it does not remove the session.
 pub struct rsess_pssession {

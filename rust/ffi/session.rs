@@ -9,9 +9,11 @@ use super::handles::{self, Object};
 use super::lists::{list_get, list_len, list_missing, ListView};
 use super::{guard, guard_void, opt_str, out_ptr, req_str, rsess_error, rsess_result, string_array, to_c, write};
 use crate::error::{Error, ErrorKind, Result};
-use crate::ps_registry::PsRegistry;
-use crate::registry::{Backend, CimSession, Lookup, Protocol, Registry, ScopeId, SessionOptions, DEFAULT_SCOPE};
-use crate::wsman::client::{Authentication, Credential};
+use crate::auth::{Authentication, Credential};
+use crate::registry::cim::{provider_for, CimSession, Registry};
+use crate::registry::lookup::{Lookup, ScopeId, DEFAULT_SCOPE};
+use crate::registry::ps::PsRegistry;
+use crate::wsman::options::{Protocol, SessionOptions};
 
 /// The registry every C caller shares.
 pub(crate) static REGISTRY: Lazy<Registry> = Lazy::new(Registry::new);
@@ -322,13 +324,11 @@ pub extern "C" fn rsess_cim_session_new(
                 _ => Err(handles::invalid_handle()),
             })?
         };
-        let backend = Backend::for_target(computer, &options, credential.as_ref(), mechanism)?;
-        if let Backend::Wsman(client) = &backend {
-            if flags & RSESS_SESSION_SKIP_TEST_CONNECTION == 0 {
-                client.identify(None)?;
-            }
+        let provider = provider_for(computer, &options, credential.as_ref(), mechanism)?;
+        if flags & RSESS_SESSION_SKIP_TEST_CONNECTION == 0 {
+            provider.test_connection()?;
         }
-        let session = REGISTRY.create(scope, computer, name, &options, backend)?;
+        let session = REGISTRY.create(scope, computer, name, &options, provider)?;
         write(out, handles::insert(Object::Session(session)));
         Ok(())
     })

@@ -20,7 +20,7 @@ pub(crate) fn release_date(text: &str) -> Option<i64> {
         return None;
     }
     let text = format!("{y:04}{m:02}{d:02}000000.000000+000");
-    match crate::cim::wql::parse_dmtf(&text)? {
+    match crate::cim::datetime::parse_dmtf(&text)? {
         crate::cim::CimDateTime::Timestamp { unix_micros, .. } => Some(unix_micros),
         _ => None,
     }

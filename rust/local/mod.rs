@@ -13,20 +13,14 @@ mod os;
 mod process;
 mod processor;
 mod service;
+pub mod provider;
 pub(crate) mod system;
 
 use crate::cim::class::{qualifier, ClassSchema, PropertySchema};
+use crate::cim::provider::OperationFlags;
 use crate::cim::{wql, CimInstance, CimValue};
 use crate::error::{Error, Result};
 
-/// How an operation reads instances (Get-CimInstance -KeyOnly / -Shallow, spec §1.7).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct OperationFlags {
-    /// Only key properties.
-    pub keys_only: bool,
-    /// Only instances whose class is exactly the class asked for, not its subclasses.
-    pub shallow: bool,
-}
 
 /// A class this provider serves: its name, superclasses (nearest first) and how to read its instances.
 struct ClassDef {

@@ -6,7 +6,7 @@
 //!
 //! [`Socket`] is the TCP stream for it: non-blocking, it answers "not yet" by telling [`run`] which
 //! readiness to wait for. It works only inside [`run`] (elsewhere its reads and writes fail).
-//! Wakers woken on the same thread cost nothing; a waker woken from another thread (a [`super::Cancel`])
+//! Wakers woken on the same thread cost nothing; a waker woken from another thread (a [`crate::cancel::Cancel`])
 //! interrupts the poll(2) through a pipe the thread keeps for it.
 
 use std::cell::{Cell, RefCell};

@@ -29,7 +29,7 @@ use rustls::{Certificate, ClientConfig, RootCertStore, ServerName};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::blocking::{self, Socket};
-use super::Cancel;
+use crate::cancel::Cancel;
 use crate::error::{Error, ErrorKind, Result};
 
 /// What a TLS connection checks of the server's certificate (New-CimSessionOption -SkipCACheck,

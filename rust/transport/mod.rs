@@ -4,11 +4,9 @@
 //! `rust/psrp`) speaks PSRP; a transport only moves lines, in order and without loss.
 
 pub mod blocking;
-pub mod cancel;
 pub mod http;
 pub mod process;
 pub mod ssh;
 
-pub use cancel::Cancel;
 pub use process::ProcessTransport;
 pub use ssh::SshTarget;

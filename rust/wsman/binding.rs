@@ -7,9 +7,10 @@
 //! element (`cim:Datetime`/`cim:Interval` children, an endpoint reference, an embedded instance);
 //! otherwise the value is a string. A repeated element is an array; `xsi:nil="true"` is a null.
 
-use super::xml::Element;
-use super::{NS_ADDRESSING, NS_CIM_COMMON, NS_WSMAN, NS_XSI};
-use crate::cim::{days_from_civil, CimDateTime, CimInstance, CimProperty, CimType, CimValue};
+use crate::xml::Element;
+use super::{NAMESPACE_SELECTOR, NS_ADDRESSING, NS_CIM_COMMON, NS_WSMAN, NS_XSI};
+use crate::cim::text::{bad_value, value_of_text};
+use crate::cim::{CimInstance, CimProperty, CimType, CimValue};
 use crate::error::{Error, ErrorKind, Result};
 
 pub use crate::cim::class::{qualifier, ClassSchema, MethodSchema, PropertySchema};
@@ -216,7 +217,7 @@ fn selector_names(epr: Element<'_>) -> impl Iterator<Item = &str> {
         .into_iter()
         .flat_map(|set| set.children_named(NS_WSMAN, "Selector"))
         .filter_map(|s| s.attr("", "Name"))
-        .filter(|n| *n != super::envelope::NAMESPACE_SELECTOR)
+        .filter(|n| *n != NAMESPACE_SELECTOR)
 }
 
 /// Marks the properties called `names` as keys, when no property of `instance` is marked yet (the
@@ -294,9 +295,6 @@ fn inferred_type(e: Element<'_>) -> CimType {
     CimType::String
 }
 
-fn bad_value(name: &str, text: &str, what: &str) -> Error {
-    Error::new(ErrorKind::BadReply, format!("The server sent '{text}' for property '{name}', which is not a valid {what}"))
-}
 
 /// One value of type `t` from element `e` (of property `name`, for errors).
 fn scalar(name: &str, e: Element<'_>, t: CimType, origin: Origin<'_>) -> Result<CimValue> {
@@ -320,141 +318,12 @@ fn scalar(name: &str, e: Element<'_>, t: CimType, origin: Origin<'_>) -> Result<
     })
 }
 
-/// A scalar of type `t` from its text form (as the wire and the C ABI write it: decimal integers,
-/// `true`/`false`/`TRUE`/`1`, reals, char16 as a code unit or the character, datetimes in DMTF,
-/// xs:dateTime or xs:duration form, references as object-path text). `name` is for the error.
-/// Errors: BadReply when the text is not a value of that type.
-pub fn value_of_text(t: CimType, text: &str, name: &str) -> Result<CimValue> {
-    let bad = |what: &str| bad_value(name, text, what);
-    let text = text.trim();
-    Ok(match t {
-        CimType::Boolean => match text.to_ascii_lowercase().as_str() {
-            "true" | "1" => CimValue::Boolean(true),
-            "false" | "0" => CimValue::Boolean(false),
-            _ => return Err(bad("boolean")),
-        },
-        CimType::UInt8 => CimValue::UInt8(text.parse().map_err(|_| bad("uint8"))?),
-        CimType::SInt8 => CimValue::SInt8(text.parse().map_err(|_| bad("sint8"))?),
-        CimType::UInt16 => CimValue::UInt16(text.parse().map_err(|_| bad("uint16"))?),
-        CimType::SInt16 => CimValue::SInt16(text.parse().map_err(|_| bad("sint16"))?),
-        CimType::UInt32 => CimValue::UInt32(text.parse().map_err(|_| bad("uint32"))?),
-        CimType::SInt32 => CimValue::SInt32(text.parse().map_err(|_| bad("sint32"))?),
-        CimType::UInt64 => CimValue::UInt64(text.parse().map_err(|_| bad("uint64"))?),
-        CimType::SInt64 => CimValue::SInt64(text.parse().map_err(|_| bad("sint64"))?),
-        CimType::Real32 => CimValue::Real32(real(text).ok_or_else(|| bad("real32"))? as f32),
-        CimType::Real64 => CimValue::Real64(real(text).ok_or_else(|| bad("real64"))?),
-        CimType::Char16 => CimValue::Char16(char16(text).ok_or_else(|| bad("char16"))?),
-        CimType::DateTime => CimValue::DateTime(datetime(text).ok_or_else(|| bad("datetime"))?),
-        CimType::Reference => {
-            object_path(text)?;
-            CimValue::Reference(text.to_string())
-        }
-        _ => CimValue::String(text.to_string()),
-    })
-}
 
-/// xs:double text, including `INF`, `-INF` and `NaN`.
-fn real(text: &str) -> Option<f64> {
-    match text {
-        "INF" => Some(f64::INFINITY),
-        "-INF" => Some(f64::NEG_INFINITY),
-        "NaN" => Some(f64::NAN),
-        t => t.parse().ok(),
-    }
-}
 
-/// A char16: OMI and WinRM send the UTF-16 code unit as a decimal number; a single non-digit
-/// character is taken as itself.
-fn char16(text: &str) -> Option<char> {
-    if let Ok(n) = text.parse::<u16>() {
-        return char::from_u32(u32::from(n));
-    }
-    let mut chars = text.chars();
-    match (chars.next(), chars.next()) {
-        (Some(c), None) => Some(c),
-        _ => None,
-    }
-}
 
-/// A CIM datetime from an xs:dateTime (`2001-01-01T01:01:01.000001+13:50`, `Z` or no zone = UTC), an
-/// xs:duration (`P2002DT2H2M2.000002S`) or DMTF text (`20010101010101.000001+830`).
-pub fn datetime(text: &str) -> Option<CimDateTime> {
-    if let Some(d) = crate::cim::wql::parse_dmtf(text) {
-        return Some(d);
-    }
-    if let Some(rest) = text.strip_prefix('P') {
-        return duration(rest).map(|micros| CimDateTime::Interval { micros });
-    }
-    xs_datetime(text)
-}
 
-fn duration(rest: &str) -> Option<u64> {
-    let (date, time) = match rest.split_once('T') {
-        Some((d, t)) => (d, Some(t)),
-        None => (rest, None),
-    };
-    let mut micros: u64 = 0;
-    let mut number = String::new();
-    if !rest.chars().any(|c| c.is_ascii_digit()) {
-        return None;
-    }
-    for c in date.chars() {
-        match c {
-            '0'..='9' => number.push(c),
-            'D' => micros += number.parse::<u64>().ok()? * 86_400_000_000,
-            // Years and months have no fixed length; CIM intervals use days.
-            'Y' => micros += number.parse::<u64>().ok()? * 365 * 86_400_000_000,
-            'M' => micros += number.parse::<u64>().ok()? * 30 * 86_400_000_000,
-            _ => return None,
-        }
-        if c.is_ascii_alphabetic() {
-            number.clear();
-        }
-    }
-    for c in time.unwrap_or("").chars() {
-        match c {
-            '0'..='9' | '.' => number.push(c),
-            'H' => micros += number.parse::<u64>().ok()? * 3_600_000_000,
-            'M' => micros += number.parse::<u64>().ok()? * 60_000_000,
-            'S' => micros += seconds_micros(&number)?,
-            _ => return None,
-        }
-        if c.is_ascii_alphabetic() {
-            number.clear();
-        }
-    }
-    number.is_empty().then_some(micros)
-}
 
-fn seconds_micros(text: &str) -> Option<u64> {
-    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
-    let mut digits: String = fraction.chars().take(6).collect();
-    while digits.len() < 6 {
-        digits.push('0');
-    }
-    Some(whole.parse::<u64>().ok()? * 1_000_000 + digits.parse::<u64>().ok()?)
-}
 
-fn xs_datetime(text: &str) -> Option<CimDateTime> {
-    let (date, time) = text.split_once('T')?;
-    let mut d = date.splitn(3, '-');
-    let (y, m, day): (i64, u32, u32) = (d.next()?.parse().ok()?, d.next()?.parse().ok()?, d.next()?.parse().ok()?);
-    let zone_at = time.find(|c| c == 'Z' || c == '+' || c == '-').unwrap_or(time.len());
-    let (clock, zone) = time.split_at(zone_at);
-    let mut c = clock.splitn(3, ':');
-    let (hh, mm): (i64, i64) = (c.next()?.parse().ok()?, c.next()?.parse().ok()?);
-    let second_micros = seconds_micros(c.next().unwrap_or("0"))? as i64;
-    let offset: i64 = match zone {
-        "" | "Z" => 0,
-        z => {
-            let sign = if z.starts_with('-') { -1 } else { 1 };
-            let (oh, om) = z[1..].split_once(':')?;
-            sign * (oh.parse::<i64>().ok()? * 60 + om.parse::<i64>().ok()?)
-        }
-    };
-    let local_micros = (days_from_civil(y, m, day) * 86_400 + hh * 3600 + mm * 60) * 1_000_000 + second_micros;
-    Some(CimDateTime::Timestamp { unix_micros: local_micros - offset * 60_000_000, utc_offset_minutes: offset as i16 })
-}
 
 /// An endpoint reference in CIM object-path form: `Class.Key1="v1",Key2="v2"` (the class is the last
 /// segment of the resource URI; `__cimnamespace` becomes a `namespace:` prefix).
@@ -466,7 +335,7 @@ fn reference_text(e: Element<'_>) -> String {
     let mut keys = Vec::new();
     for s in params.and_then(|p| p.child(NS_WSMAN, "SelectorSet")).into_iter().flat_map(|set| set.children_named(NS_WSMAN, "Selector")) {
         let name = s.attr("", "Name").unwrap_or_default();
-        if name == super::envelope::NAMESPACE_SELECTOR {
+        if name == NAMESPACE_SELECTOR {
             namespace = Some(s.trimmed().to_string());
         } else {
             keys.push(format!("{name}=\"{}\"", s.trimmed().replace('\\', "\\\\").replace('"', "\\\"")));
@@ -480,71 +349,16 @@ fn reference_text(e: Element<'_>) -> String {
     }
 }
 
-/// Reads an object path as [`reference_text`] writes it (`[namespace:]Class[.Key="v",Key2=7]`, values
-/// quoted with `\\` and `\"` escapes, or bare) into (namespace, class, keys), the parts of an EPR.
-/// Errors: InvalidArgument for text that is no object path.
-pub fn object_path(text: &str) -> Result<(Option<String>, String, Vec<(String, String)>)> {
-    let bad = || Error::new(ErrorKind::InvalidArgument, format!("'{text}' is not a CIM object path (Class.Key=\"value\")"));
-    let (head, keys_text) = match text.find('.') {
-        Some(dot) if !text[..dot].contains('=') => (&text[..dot], Some(&text[dot + 1..])),
-        _ => (text, None),
-    };
-    let (namespace, class) = match head.rfind(':') {
-        Some(colon) => (Some(head[..colon].to_string()), &head[colon + 1..]),
-        None => (None, head),
-    };
-    if class.is_empty() || !class.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return Err(bad());
-    }
-    let mut keys = Vec::new();
-    let mut rest = keys_text.unwrap_or("").chars().peekable();
-    while rest.peek().is_some() {
-        let name: String = rest.by_ref().take_while(|c| *c != '=').collect();
-        let mut value = String::new();
-        if rest.peek() == Some(&'"') {
-            rest.next();
-            loop {
-                match rest.next().ok_or_else(bad)? {
-                    '\\' => value.push(rest.next().ok_or_else(bad)?),
-                    '"' => break,
-                    c => value.push(c),
-                }
-            }
-            if !matches!(rest.next(), None | Some(',')) {
-                return Err(bad());
-            }
-        } else {
-            value = rest.by_ref().take_while(|c| *c != ',').collect();
-        }
-        if name.trim().is_empty() {
-            return Err(bad());
-        }
-        keys.push((name.trim().to_string(), value));
-    }
-    Ok((namespace, class.to_string(), keys))
-}
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn datetimes_in_every_wire_form() {
-        let t = datetime("2001-01-01T01:01:01.000001+13:50").unwrap();
-        assert_eq!(t.to_dmtf(), "20010101010101.000001+830");
-        assert_eq!(datetime("P2002DT2H2M2.000002S").unwrap().to_dmtf(), "00002002020202.000002:000");
-        assert_eq!(datetime("P2000D").unwrap().to_dmtf(), "00002000000000.000000:000");
-        assert_eq!(datetime("1970-01-01T00:00:00Z").unwrap(), CimDateTime::Timestamp { unix_micros: 0, utc_offset_minutes: 0 });
-        assert_eq!(datetime("20240301003000.000001+060").unwrap().to_dmtf(), "20240301003000.000001+060");
-        for bad in ["", "P", "PT1X", "2001-13", "yesterday"] {
-            assert_eq!(datetime(bad), None, "{bad}");
-        }
-    }
 
     #[test]
     fn class_declarations_with_keys_and_methods() {
         let xml = r#"<CLASS NAME="P" SUPERCLASS="B"><PROPERTY NAME="Key" TYPE="uint32"><QUALIFIER NAME="Key" TYPE="boolean"><VALUE>true</VALUE></QUALIFIER></PROPERTY><PROPERTY.ARRAY NAME="Tags" TYPE="string"/><PROPERTY.REFERENCE NAME="Peer" REFERENCECLASS="P"/><METHOD NAME="Add" TYPE="uint32"><PARAMETER NAME="X" TYPE="real32"/><PARAMETER.ARRAY NAME="Out" TYPE="sint64"/></METHOD></CLASS>"#;
-        let schema = class_schema(crate::wsman::xml::Document::parse(xml.to_string(), "class").unwrap().root()).unwrap();
+        let schema = class_schema(crate::xml::Document::parse(xml.to_string(), "class").unwrap().root()).unwrap();
         assert_eq!(schema.superclass.as_deref(), Some("B"));
         let kinds: Vec<_> = schema.properties.iter().map(|p| (p.name.as_str(), p.cim_type, p.is_key())).collect();
         assert_eq!(kinds, [("Key", CimType::UInt32, true), ("Tags", CimType::StringArray, false), ("Peer", CimType::Reference, false)]);
@@ -553,21 +367,5 @@ mod tests {
         assert_eq!(kinds, [("ReturnValue", CimType::UInt32), ("X", CimType::Real32), ("Out", CimType::SInt64Array)]);
     }
 
-    #[test]
-    fn object_paths_read_back_what_references_write() {
-        assert_eq!(object_path(r#"root/cimv2:MSFT_President.Key="1",Name="a\"b\\c""#).unwrap(),
-            (Some("root/cimv2".to_string()), "MSFT_President".to_string(), vec![("Key".to_string(), "1".to_string()), ("Name".to_string(), r#"a"b\c"#.to_string())]));
-        assert_eq!(object_path("X_Y.N=7,M=8").unwrap().2, vec![("N".to_string(), "7".to_string()), ("M".to_string(), "8".to_string())]);
-        assert_eq!(object_path("Singleton").unwrap(), (None, "Singleton".to_string(), vec![]));
-        for bad in ["", "a b", r#"C.K="open"#, "C.=1", r#"C.K="x"y"#] {
-            assert!(object_path(bad).is_err(), "{bad}");
-        }
-    }
 
-    #[test]
-    fn char16_is_a_code_unit() {
-        assert_eq!(char16("33"), Some('!'));
-        assert_eq!(char16("x"), Some('x'));
-        assert_eq!(char16("xy"), None);
-    }
 }

@@ -8,9 +8,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use once_cell::sync::Lazy;
 use uuid::Uuid;
 
-use super::xml::escape;
-use super::{NS_ADDRESSING, NS_CIM_BINDING, NS_CIM_COMMON, NS_ENUMERATION, NS_IDENTITY, NS_MSWSMAN, NS_SOAP, NS_WSMAN, NS_XSI};
-use crate::cim::{civil_from_days, CimDateTime, CimProperty, CimValue};
+use crate::xml::escape;
+use super::{NAMESPACE_SELECTOR, NS_ADDRESSING, NS_CIM_BINDING, NS_CIM_COMMON, NS_ENUMERATION, NS_IDENTITY, NS_MSWSMAN, NS_SOAP, NS_WSMAN, NS_XSI};
+use crate::cim::datetime::{to_xs_datetime, to_xs_duration};
+use crate::cim::provider::Association;
+use crate::cim::text::object_path;
+use crate::cim::{CimDateTime, CimProperty, CimValue};
 
 /// The anonymous reply-to address (WS-Addressing 2004/08).
 pub const ANONYMOUS: &str = "http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous";
@@ -38,8 +41,6 @@ pub const CLASS_RESOURCE_URI: &str = "http://schemas.dmtf.org/wbem/cim-xml/2/cim
 pub const QUERY_RESOURCE_URI: &str = "http://schemas.dmtf.org/wbem/wscim/1/*";
 /// The association filter dialect (DSP0227 §8.2: Associators and References as a filtered Enumerate).
 pub const DIALECT_ASSOCIATION: &str = "http://schemas.dmtf.org/wbem/wsman/1/cimbinding/associationFilter";
-/// The selector naming the CIM namespace (DSP0227 §7.1).
-pub const NAMESPACE_SELECTOR: &str = "__cimnamespace";
 
 /// Resource URI of a CIM class, as Windows' CIM client writes it: DMTF's schema URI for `CIM_` classes,
 /// Microsoft's for every other class (DSP0227 §7.2, MS-WSMV 3.1.4.1.x). A name that already is a URI
@@ -171,17 +172,6 @@ pub fn enumerate_body(optimize: bool, max_elements: u32, mode: EnumerationMode, 
     enumerate_with(optimize, max_elements, mode, filter.as_deref())
 }
 
-/// Which side of an association an association filter asks for (DSP0227 §8.2), each name optional.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Association {
-    /// The instances associated with the source (`b:AssociatedInstances`; WQL's ASSOCIATORS OF):
-    /// through instances of `association_class`, the source playing `role`, results of class
-    /// `result_class` playing `result_role`.
-    Associated { association_class: Option<String>, role: Option<String>, result_class: Option<String>, result_role: Option<String> },
-    /// The association instances that refer to the source (`b:AssociationInstances`; WQL's REFERENCES
-    /// OF): of class `result_class`, the source playing `role`.
-    References { result_class: Option<String>, role: Option<String> },
-}
 
 /// The body of an association Enumerate (DSP0227 §8.2) from the instance at `source_uri` with
 /// `source_selectors` (`__cimnamespace` and its keys). Each item is requested as the instance with its
@@ -280,10 +270,10 @@ fn write_value(b: &mut String, name: &str, value: &CimValue) {
     let name = escape(name);
     match value {
         CimValue::Null => b.push_str(&format!(r#"<p:{name} xsi:nil="true"/>"#)),
-        CimValue::DateTime(d @ CimDateTime::Timestamp { .. }) => b.push_str(&format!("<p:{name}><cim:Datetime>{}</cim:Datetime></p:{name}>", xs_datetime(d))),
-        CimValue::DateTime(CimDateTime::Interval { micros }) => b.push_str(&format!("<p:{name}><cim:Interval>{}</cim:Interval></p:{name}>", xs_duration(*micros))),
+        CimValue::DateTime(d @ CimDateTime::Timestamp { .. }) => b.push_str(&format!("<p:{name}><cim:Datetime>{}</cim:Datetime></p:{name}>", to_xs_datetime(d))),
+        CimValue::DateTime(CimDateTime::Interval { micros }) => b.push_str(&format!("<p:{name}><cim:Interval>{}</cim:Interval></p:{name}>", to_xs_duration(*micros))),
         CimValue::Char16(c) => b.push_str(&format!("<p:{name}>{}</p:{name}>", u32::from(*c))),
-        CimValue::Reference(path) => match super::binding::object_path(path) {
+        CimValue::Reference(path) => match object_path(path) {
             Ok((namespace, class, keys)) => {
                 // An EPR (DSP0227 §7.3): the class's resource URI and its keys as selectors.
                 let mut selectors: Vec<(String, String)> = namespace.iter().map(|n| (NAMESPACE_SELECTOR.to_string(), slash_namespace(n))).collect();
@@ -315,27 +305,28 @@ fn slash_namespace(namespace: &str) -> String {
     }
 }
 
-/// A timestamp as xs:dateTime in its own offset, e.g. `2001-01-01T01:01:01.000001+13:50`.
-fn xs_datetime(d: &CimDateTime) -> String {
-    let CimDateTime::Timestamp { unix_micros, utc_offset_minutes } = *d else { return String::new() };
-    let local = unix_micros + i64::from(utc_offset_minutes) * 60_000_000;
-    let (secs, micros) = (local.div_euclid(1_000_000), local.rem_euclid(1_000_000));
-    let (y, m, day) = civil_from_days(secs.div_euclid(86_400));
-    let sod = secs.rem_euclid(86_400);
-    let sign = if utc_offset_minutes < 0 { '-' } else { '+' };
-    let off = utc_offset_minutes.unsigned_abs();
-    format!("{y:04}-{m:02}-{day:02}T{:02}:{:02}:{:02}.{micros:06}{sign}{:02}:{:02}", sod / 3600, sod / 60 % 60, sod % 60, off / 60, off % 60)
-}
 
-/// An interval as xs:duration, e.g. `P2002DT2H2M2.000002S`.
-fn xs_duration(micros: u64) -> String {
-    let secs = micros / 1_000_000;
-    format!("P{}DT{}H{}M{}.{:06}S", secs / 86_400, secs / 3600 % 24, secs / 60 % 60, secs % 60, micros % 1_000_000)
-}
 
 /// Milliseconds as an xs:duration with milliseconds, e.g. 60 000 → `PT60.000S`.
 pub fn duration(ms: u32) -> String {
     format!("PT{}.{:03}S", ms / 1000, ms % 1000)
+}
+
+/// The selectors naming an instance at `resource_uri`: `__cimnamespace` (slash form) and the key values
+/// (DSP0227 §7.1); a WMI resource URI names its namespace itself, so it gets only the keys.
+pub fn instance_selectors(namespace: &str, keys: &[(String, String)], resource_uri: &str) -> Vec<(String, String)> {
+    let mut selectors = namespace_selector(namespace, resource_uri);
+    selectors.extend(keys.iter().cloned());
+    selectors
+}
+
+/// `__cimnamespace` for an operation on `resource_uri`, unless the URI names the namespace (WMI form).
+pub fn namespace_selector(namespace: &str, resource_uri: &str) -> Vec<(String, String)> {
+    if uri_names_namespace(resource_uri) {
+        Vec::new()
+    } else {
+        vec![(NAMESPACE_SELECTOR.to_string(), namespace.to_string())]
+    }
 }
 
 #[cfg(test)]
@@ -369,7 +360,7 @@ mod tests {
         assert!(r.xml.contains(r#"<w:Selector Name="__cimnamespace">root/cimv2</w:Selector><w:Selector Name="Name">a&lt;b</w:Selector>"#));
         assert!(r.xml.contains("<w:OperationTimeout>PT60.000S</w:OperationTimeout>"));
         assert!(r.xml.contains(&format!("<a:MessageID>{}</a:MessageID>", r.message_id)));
-        crate::wsman::xml::Document::parse(r.xml.clone(), "request").unwrap();
+        crate::xml::Document::parse(r.xml.clone(), "request").unwrap();
         // Every request has an ID of its own, each an upper-case version 4 UUID.
         let ids: Vec<String> = (0..3).map(|_| request(&h, "").message_id).collect();
         for id in &ids {
@@ -395,7 +386,7 @@ mod tests {
         assert!(b.contains("<p:X>40</p:X><p:N>a&amp;b</p:N><p:N>c</p:N><p:Z xsi:nil=\"true\"/>"), "{b}");
         assert!(b.contains("<p:T><cim:Datetime>2001-01-01T01:01:01.000001+13:50</cim:Datetime></p:T>"), "{b}");
         assert!(b.contains("<p:I><cim:Interval>P2000DT2H2M2.000002S</cim:Interval></p:I>"), "{b}");
-        crate::wsman::xml::Document::parse(b.clone(), "body").unwrap();
+        crate::xml::Document::parse(b.clone(), "body").unwrap();
     }
 
     #[test]
@@ -415,7 +406,7 @@ mod tests {
         assert!(b.contains("<w:EnumerationMode>EnumerateEPR</w:EnumerationMode>"));
         assert!(b.contains("</b:Object><b:Role>Prev</b:Role><b:ResultClassName>L</b:ResultClassName></b:AssociationInstances></w:Filter>"), "{b}");
         let wrapped = format!(r#"<x xmlns:n="{NS_ENUMERATION}" xmlns:w="{NS_WSMAN}" xmlns:a="{NS_ADDRESSING}">{b}</x>"#);
-        crate::wsman::xml::Document::parse(wrapped.clone(), "body").unwrap();
+        crate::xml::Document::parse(wrapped.clone(), "body").unwrap();
     }
 
     #[test]

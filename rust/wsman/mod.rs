@@ -1,13 +1,17 @@
-//! WS-Management (DMTF DSP0226) with the CIM binding (DSP0227) and Microsoft's extensions (MS-WSMV):
-//! envelopes to send ([`envelope`]), replies and faults to read ([`reply`]), CIM instances and classes
-//! on the wire ([`binding`]), and the client that runs CIM operations over the pooled HTTP transport
-//! ([`client`]). [`xml`] is the element tree all of them read.
+//! WS-Management (DMTF DSP0226) with the CIM binding (DSP0227) and Microsoft's extensions (MS-WSMV).
+//! Sans-IO: envelopes to send ([`envelope`]), replies and faults to read ([`reply`], over
+//! [`crate::xml`]), CIM instances and classes on the wire ([`binding`]). With I/O: an endpoint and its
+//! requests ([`endpoint`], over the pooled HTTP transport), and the CIM operations on it ([`cim`],
+//! [`enumeration`], [`schema`]). [`options`] holds the session options that choose and shape them.
 
 pub mod binding;
-pub mod client;
+pub mod cim;
+pub mod endpoint;
+pub mod enumeration;
 pub mod envelope;
+pub mod options;
 pub mod reply;
-pub mod xml;
+pub mod schema;
 
 /// SOAP 1.2 envelope.
 pub const NS_SOAP: &str = "http://www.w3.org/2003/05/soap-envelope";
@@ -31,3 +35,5 @@ pub const NS_XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
 pub const NS_CIM_COMMON: &str = "http://schemas.dmtf.org/wbem/wscim/1/common";
 /// The WS-Management CIM binding schema (association filters, `IsCIM_Error`; DSP0227).
 pub const NS_CIM_BINDING: &str = "http://schemas.dmtf.org/wbem/wsman/1/cimbinding.xsd";
+/// The selector naming the CIM namespace (DSP0227 §7.1).
+pub const NAMESPACE_SELECTOR: &str = "__cimnamespace";

@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use uuid::Uuid;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::registry::{has_wildcards, wildcard_regex, Lookup, ScopeId};
+use super::lookup::{Lookup, ScopeId};
+use crate::wildcard::{has_wildcards, wildcard_regex};
 use crate::transport::ProcessTransport;
 
 /// A session's state, numbered as `System.Management.Automation.Runspaces.RunspaceState`.

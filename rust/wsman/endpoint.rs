@@ -1,0 +1,173 @@
+//! A WS-Management endpoint (DSP0226): its URL (scheme, computer, port, prefix), the HTTP target with
+//! its TLS policy and authentication, the operation timeout, envelope size and locales every request
+//! carries, and the HTTP status and SOAP fault of a reply turned into errors that name the computer.
+//! Requests go over the shared HTTP pool ([`crate::transport::http`]) and block the calling thread;
+//! a [`Cancel`] stops them from another thread. What the requests ask for is the callers' business
+//! (CIM operations in [`super::cim`]).
+
+use std::fmt;
+use std::time::Duration;
+
+use hyper::Uri;
+
+use super::envelope::{self, Header};
+use super::options::SessionOptions;
+use super::reply::{self, Identity, Reply};
+use crate::auth::{basic, Authentication, Credential};
+use crate::cancel::Cancel;
+use crate::error::{Error, ErrorKind, Result};
+use crate::transport::http::{self, TlsPolicy};
+
+/// Default `w:MaxEnvelopeSize`, in bytes (what Windows' client sends).
+pub const DEFAULT_MAX_ENVELOPE: u32 = 512_000;
+/// Default `w:OperationTimeout`, in milliseconds.
+pub const DEFAULT_TIMEOUT_MS: u32 = 60_000;
+/// Most extra time the HTTP wait allows beyond the operation timeout, for the server to answer with
+/// its own timeout fault; the extra is never more than the operation timeout itself.
+const HTTP_GRACE: Duration = Duration::from_secs(10);
+
+/// A WS-Management endpoint and how to talk to it. Thread-safe; cheap to share.
+pub struct Endpoint {
+    computer: String,
+    /// The endpoint, with the headers every request carries.
+    target: http::Target,
+    /// The endpoint URL as text (the `wsa:To` of every request, and the key of the schema cache).
+    url_text: String,
+    max_envelope_size: u32,
+    timeout_ms: u32,
+    locale: Option<String>,
+    data_locale: Option<String>,
+}
+
+impl fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Endpoint").field("computer", &self.computer).field("url", &self.url_text).finish_non_exhaustive()
+    }
+}
+
+impl Endpoint {
+    /// The endpoint of `computer` with New-CimSessionOption's `options` (scheme, port, prefix, TLS checks,
+    /// envelope size, timeout, cultures) and the session's credential and mechanism.
+    /// Errors: InvalidArgument for a computer name that makes no URL, and for Basic over HTTP without
+    /// NoEncryption (the password would travel in clear text); NotSupported for the mechanisms that need
+    /// GSSAPI (Negotiate, Kerberos, NtlmDomain) or that WS-Management clients here do not offer
+    /// (Digest, CredSsp); InvalidArgument for Basic without a credential.
+    pub fn new(computer: &str, options: &SessionOptions, credential: Option<&Credential>, authentication: Authentication) -> Result<Endpoint> {
+        let scheme = if options.use_ssl { "https" } else { "http" };
+        let port = if options.port != 0 { options.port } else if options.use_ssl { 5986 } else { 5985 };
+        let host = if computer.contains(':') && !computer.starts_with('[') { format!("[{computer}]") } else { computer.to_string() };
+        let prefix = options.http_prefix.as_deref().unwrap_or("wsman").trim_matches('/').to_string();
+        let url: Uri = format!("{scheme}://{host}:{port}/{prefix}")
+            .parse()
+            .map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("'{computer}' is not a computer name a URL can be made of: {e}")))?;
+        let authorization = match (authentication, credential) {
+            (Authentication::Default | Authentication::Basic, Some(c)) => {
+                if !options.use_ssl && !options.no_encryption {
+                    return Err(Error::new(
+                        ErrorKind::InvalidArgument,
+                        format!(
+                            "Basic authentication to {computer} over HTTP would send the password unencrypted. \
+                             Use -UseSsl, or allow it with New-CimSessionOption -NoEncryption."
+                        ),
+                    ));
+                }
+                Some(basic::authorization(c))
+            }
+            (Authentication::Basic, None) => {
+                return Err(Error::new(ErrorKind::InvalidArgument, "Basic authentication needs a credential (-Credential)"));
+            }
+            (Authentication::Default, None) => None,
+            (other, _) => {
+                return Err(Error::new(
+                    ErrorKind::NotSupported,
+                    format!("The authentication mechanism {other:?} is not yet supported by RemoteSessions; use Basic over HTTPS"),
+                ));
+            }
+        };
+        let policy = TlsPolicy { verify_chain: !options.skip_ca_check, verify_name: !options.skip_cn_check };
+        Ok(Endpoint {
+            computer: computer.to_string(),
+            url_text: url.to_string(),
+            target: http::Target::new(url, policy, authorization.as_deref())?,
+            max_envelope_size: if options.max_envelope_size_kb == 0 { DEFAULT_MAX_ENVELOPE } else { options.max_envelope_size_kb.saturating_mul(1024) },
+            timeout_ms: if options.timeout_ms == 0 { DEFAULT_TIMEOUT_MS } else { options.timeout_ms },
+            locale: options.ui_culture.clone(),
+            data_locale: options.culture.clone(),
+        })
+    }
+
+    /// The computer name as given.
+    pub fn computer(&self) -> &str {
+        &self.computer
+    }
+
+    /// The endpoint URL, e.g. `https://srv1:5986/wsman`.
+    pub fn url(&self) -> String {
+        self.url_text.clone()
+    }
+
+    /// The endpoint URL as text, borrowed (the key of per-endpoint caches).
+    pub fn url_text(&self) -> &str {
+        &self.url_text
+    }
+
+    /// WS-Management Identify (DSP0226 §11): what New-CimSession's test connection sends.
+    pub fn identify(&self, cancel: Option<&Cancel>) -> Result<Identity> {
+        reply::identity(self.exchange(envelope::identify(), self.wait(), cancel)?)
+    }
+
+    /// Sends one request with the standard header and reads its reply (faults become errors).
+    pub fn send(&self, action: &str, resource_uri: &str, selectors: &[(String, String)], body: &str, cancel: Option<&Cancel>) -> Result<Reply> {
+        self.send_within(action, resource_uri, selectors, body, self.wait(), cancel)
+    }
+
+    /// How long a request waits for its reply: the operation timeout, and a grace for the server to
+    /// answer with its own timeout fault (never more than the timeout again).
+    pub fn wait(&self) -> Duration {
+        let timeout = Duration::from_millis(u64::from(self.timeout_ms));
+        timeout + timeout.min(HTTP_GRACE)
+    }
+
+    /// [`Endpoint::send`], waiting at most `wait` for the reply.
+    pub fn send_within(&self, action: &str, resource_uri: &str, selectors: &[(String, String)], body: &str, wait: Duration, cancel: Option<&Cancel>) -> Result<Reply> {
+        let header = Header {
+            to: &self.url_text,
+            resource_uri,
+            action,
+            selectors,
+            max_envelope_size: self.max_envelope_size,
+            timeout_ms: self.timeout_ms,
+            locale: self.locale.as_deref(),
+            data_locale: self.data_locale.as_deref(),
+        };
+        self.exchange(envelope::request(&header, body).xml, wait, cancel)
+    }
+
+    /// POSTs an envelope and turns the HTTP reply into a [`Reply`] or an error naming this computer.
+    fn exchange(&self, xml: String, wait: Duration, cancel: Option<&Cancel>) -> Result<Reply> {
+        let reply = http::post(&self.target, xml, wait, cancel)?;
+        let soap = reply.content_type.as_deref().map_or(false, |t| t.to_ascii_lowercase().starts_with("application/soap+xml"));
+        let from = &self.computer;
+        match reply.status {
+            401 => Err(Error::new(ErrorKind::AccessDenied, format!("{from} refused the credentials (HTTP 401 Unauthorized)"))),
+            403 => Err(Error::new(ErrorKind::AccessDenied, format!("{from} refused the request (HTTP 403 Forbidden)"))),
+            200 | 400 | 500 if soap => {
+                let parsed = Reply::parse(reply.body).map_err(|e| e.context(from))?;
+                match parsed.fault() {
+                    Some(fault) => Err(fault.into_error().context(from)),
+                    None if reply.status == 200 => Ok(parsed),
+                    None => Err(Error::new(ErrorKind::BadReply, format!("{from} answered HTTP {} without a fault", reply.status))),
+                }
+            }
+            200 | 400 | 500 => Err(Error::new(
+                ErrorKind::BadReply,
+                format!(
+                    "{from} answered with content type '{}' instead of application/soap+xml (HTTP {})",
+                    reply.content_type.as_deref().unwrap_or("none"),
+                    reply.status
+                ),
+            )),
+            status => Err(Error::new(ErrorKind::BadReply, format!("{from} answered HTTP {status} to a WS-Management request"))),
+        }
+    }
+}
