@@ -1,16 +1,12 @@
 //! The one error type of the core. Every failure carries an [`ErrorKind`] (which the C ABI maps to a
-//! stable `rsess_result` code and the module to a FullyQualifiedErrorId and ErrorCategory) and a message
+//! stable result code and the module to a FullyQualifiedErrorId and ErrorCategory) and a message
 //! in the wording the Windows cmdlets use where one exists (spec/cmdlet-behaviour.md §1.5, §1.10).
 
 use std::fmt;
 
-/// What went wrong, coarse enough to be a stable result code (see `ffi::rsess_result`).
+/// What went wrong, coarse enough to be a stable result code at the C ABI.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorKind {
-    /// A required argument was missing (a NULL pointer at the C ABI).
-    NullArgument,
-    /// A handle is stale, already freed, or of another kind.
-    InvalidHandle,
     /// An argument is malformed: bad UTF-8, a bad GUID, an out-of-range index, a bad option value.
     InvalidArgument,
     /// No such session or instance (WMI `WBEM_E_NOT_FOUND`, CIM status 6).
@@ -27,8 +23,6 @@ pub enum ErrorKind {
     Io,
     /// The session behind a handle has been removed from its registry.
     SessionRemoved,
-    /// A Rust panic was caught at the C ABI boundary.
-    Panic,
     /// Nothing arrived within the time allowed.
     Timeout,
     /// A session's transport failed: its server process or connection is gone.
@@ -55,20 +49,28 @@ pub enum ErrorKind {
 }
 
 /// An error with its kind and a human-readable message (never containing credentials). Errors from a
-/// server also carry what it said: the CIM status (DSP0004 Annex, e.g. 6 = NOT_FOUND) and the
-/// WS-Management fault subcode (e.g. `wsa:DestinationUnreachable`, `w:AccessDenied`).
+/// server also carry what it said: the CIM status (DSP0004 Annex, e.g. 6 = NOT_FOUND), the
+/// WS-Management fault code (its subcode when it has one, e.g. `wsa:DestinationUnreachable`,
+/// `w:AccessDenied`; DSP0226 §14) and the HTTP status of the reply.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {
     pub kind: ErrorKind,
     pub message: String,
     pub cim_status: Option<u32>,
     pub fault_code: Option<String>,
+    pub http_status: Option<u16>,
 }
 
 impl Error {
     /// Makes an error of `kind` with `message`.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into(), cim_status: None, fault_code: None }
+        Error { kind, message: message.into(), cim_status: None, fault_code: None, http_status: None }
+    }
+
+    /// The same error, carrying the HTTP status of the reply it came from.
+    pub fn with_http_status(mut self, status: u16) -> Self {
+        self.http_status = Some(status);
+        self
     }
 
     /// The same error with `prefix` put before its message (e.g. the computer it came from).

@@ -12,16 +12,26 @@
 //! - [`xml`] (the element tree replies are read into), [`wildcard`], [`cancel`];
 //! - [`error`].
 
+/// cbindgen:ignore
 pub mod auth;
+/// cbindgen:ignore
 pub mod cancel;
+/// cbindgen:ignore
 pub mod cim;
+/// cbindgen:ignore
 pub mod error;
 pub mod ffi;
+/// cbindgen:ignore
 pub mod local;
+/// cbindgen:ignore
 pub mod registry;
+/// cbindgen:ignore
 pub mod transport;
+/// cbindgen:ignore
 pub mod wildcard;
+/// cbindgen:ignore
 pub mod wsman;
+/// cbindgen:ignore
 pub mod xml;
 
 pub use error::{Error, ErrorKind};

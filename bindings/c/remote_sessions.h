@@ -1,4 +1,22 @@
-/* RemoteSessions C ABI: CIM sessions for C programs. MIT licence. */
+/*
+ * RemoteSessions C ABI: CIM sessions (local and over WS-Management) and PowerShell sessions for C
+ * programs. MIT licence.
+ *
+ * Conventions, for every function below:
+ * - Every fallible call returns an rsess_result (RSESS_RESULT_OK = 0). Outputs (`out` parameters) are
+ *   written only on success; on failure an optional `rsess_error **err` (pass NULL when not wanted)
+ *   receives an error to read with rsess_error_code/_message/_cim_status/_fault_code/_http_status and
+ *   free with rsess_error_free.
+ * - Handles are opaque. Each kind has one rsess_<noun>_free that accepts NULL and ignores stale
+ *   handles; a freed, stale or wrong-kind handle passed elsewhere gives RSESS_RESULT_INVALID_HANDLE,
+ *   never undefined behaviour.
+ * - Strings are NUL-terminated UTF-8. Strings returned through `char **out` belong to the caller, who
+ *   frees each once with rsess_string_free. Strings passed in are only read during the call.
+ * - Thread safety: every function may be called from any thread; registries and handles are
+ *   internally locked. Long operations block the calling thread and take an rsess_cancel that another
+ *   thread cancels. What a type allows beyond that is stated at the type.
+ * - Times are in milliseconds unless a name says otherwise.
+ */
 
 #ifndef REMOTE_SESSIONS_H
 #define REMOTE_SESSIONS_H
@@ -11,32 +29,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-// A key property.
-#define KEY 1
+// The major version of this header and library (semantic versioning: a change breaks callers).
+#define RSESS_VERSION_MAJOR 0
 
-// An in-parameter of a method.
-#define IN 2
+// The minor version (additions that keep callers working).
+#define RSESS_VERSION_MINOR 1
 
-// An out-parameter of a method.
-#define OUT 4
-
-// A property or parameter that must have a value.
-#define REQUIRED 8
-
-// A static method (invoked on the class, not an instance).
-#define STATIC 16
-
-// A class that has no instances of its own.
-#define ABSTRACT 32
-
-// An association class.
-#define ASSOCIATION 64
-
-// A readable property.
-#define READ 128
-
-// A writable property.
-#define WRITE 256
+// The patch version.
+#define RSESS_VERSION_PATCH 0
 
 // Operation flag: only key properties (Get-CimInstance -KeyOnly).
 #define RSESS_OPERATION_KEYS_ONLY 1
@@ -77,18 +77,9 @@
 // Qualifier bit: a writable property.
 #define RSESS_QUALIFIER_WRITE 256
 
-// [`rsess_cim_session_new`] flag: register the session without testing the connection (New-CimSession
+// `rsess_cim_session_new` flag: register the session without testing the connection (New-CimSession
 // -SkipTestConnection); nothing goes on the wire until the session is used.
 #define RSESS_SESSION_SKIP_TEST_CONNECTION 1
-
-// Default `w:MaxElements` of an optimized Enumerate and of each Pull (Windows' client sends 32000).
-#define DEFAULT_MAX_ELEMENTS 32000
-
-// Default `w:MaxEnvelopeSize`, in bytes (what Windows' client sends).
-#define DEFAULT_MAX_ENVELOPE 512000
-
-// Default `w:OperationTimeout`, in milliseconds.
-#define DEFAULT_TIMEOUT_MS 60000
 
 // Result of every fallible call. Numbers are stable and never reused.
 enum rsess_result
@@ -147,41 +138,44 @@ typedef uint32_t rsess_result;
 #endif // __cplusplus
 
 // Cancels operations from another thread (a cmdlet's StopProcessing): pass it to an operation, then
-// call [`rsess_cancel_cancel`]; the operation's waiting call returns `RSESS_RESULT_CANCELLED`.
+// call `rsess_cancel_cancel`; the operation's waiting call returns `RSESS_RESULT_CANCELLED`.
 typedef struct rsess_cancel rsess_cancel;
 
 // A reference to a registered CIM session. Freeing the reference does not remove the session.
 typedef struct rsess_cim_session rsess_cim_session;
 
-// The result of [`rsess_cim_session_find`]: sessions ordered by Id, and the values that found nothing.
+// The result of `rsess_cim_session_find`: sessions ordered by Id, and the values that found nothing.
 typedef struct rsess_cim_session_list rsess_cim_session_list;
 
 // One class declaration: name, superclass, qualifiers, properties, methods, and where it came from.
 typedef struct rsess_class rsess_class;
 
-// Class declarations of a namespace, read with [`rsess_class_list_len`] and [`rsess_class_list_get`].
+// Class declarations of a namespace, read with `rsess_class_list_len` and `rsess_class_list_get`.
 typedef struct rsess_class_list rsess_class_list;
 
 // A credential for New-CimSession: an authentication mechanism and, optionally, a user name and
 // password. The password is kept only in the library and never shown in errors.
 typedef struct rsess_credential rsess_credential;
 
-// An error returned through an `rsess_error **err` out-parameter. Free with [`rsess_error_free`].
+// An error returned through an `rsess_error **err` out-parameter: its result code, message and, for
+// failures a server reported, the CIM status, WS-Management fault code and HTTP status. Free it with
+// `rsess_error_free`. Not thread-safe to free while another thread reads it; reading from several
+// threads is safe.
 typedef struct rsess_error rsess_error;
 
 // One CIM instance: class, namespace, server, superclasses and typed properties.
 typedef struct rsess_instance rsess_instance;
 
-// Instances of an operation, handed out one at a time by [`rsess_instance_iter_next`].
+// Instances of an operation, handed out one at a time by `rsess_instance_iter_next`.
 typedef struct rsess_instance_iter rsess_instance_iter;
 
-// Method in-parameters for [`rsess_cim_invoke`], added one by one with [`rsess_params_add`].
+// Method in-parameters for `rsess_cim_invoke`, added one by one with `rsess_params_add`.
 typedef struct rsess_params rsess_params;
 
 // A reference to a registered PowerShell session. Freeing it does not remove the session.
 typedef struct rsess_pssession rsess_pssession;
 
-// The result of [`rsess_pssession_find`]: sessions in registration order and the values that found
+// The result of `rsess_pssession_find`: sessions in registration order and the values that found
 // nothing.
 typedef struct rsess_pssession_list rsess_pssession_list;
 
@@ -189,24 +183,50 @@ typedef struct rsess_pssession_list rsess_pssession_list;
 // each scope. A NULL scope argument means the process-wide default scope.
 typedef struct rsess_scope rsess_scope;
 
-// New-CimSessionOption's options (spec §1.4), plus port and timeout.
+// New-CimSessionOption's options, plus port and timeout.
 typedef struct rsess_session_options rsess_session_options;
 
 // An owned list of strings.
 typedef struct rsess_string_list rsess_string_list;
 
-// A running PSRP server process. Thread-safe: one thread may send while another receives.
+// A connection to a PowerShell server that carries PSRP packets (a local server process, or ssh).
+// Thread-safe: one thread may send while another receives and a third closes.
 typedef struct rsess_transport rsess_transport;
 
 // A CIM type number, as .NET's `Microsoft.Management.Infrastructure.CimType`: scalars 1–16, each
 // array type is its scalar type + 16.
 typedef uint32_t rsess_cim_type;
 
+// Names one instance: its class and its key properties' values (as text, the forms
+// `rsess_instance_property_value` gives), `key_count` of each; DSP0227 §7.1 sends them as selectors.
+typedef struct {
+  // The class, e.g. `"Win32_Process"`. Required.
+  const char *class_name;
+  // The key property names, `key_count` of them (NULL when `key_count` is 0).
+  const char *const *key_names;
+  // The key values, in the order of `key_names`.
+  const char *const *key_values;
+  size_t key_count;
+} rsess_instance_name;
+
+// Narrows an association operation (DSP0227 §8.2; WQL's ASSOCIATORS OF / REFERENCES OF). Each member
+// NULL = any.
+typedef struct {
+  // Only through associations of this class (associators only).
+  const char *association_class;
+  // The role the source instance plays in the association.
+  const char *role;
+  // Only results of this class (for references: association instances of this class).
+  const char *result_class;
+  // The role the result plays (associators only).
+  const char *result_role;
+} rsess_association_filter;
+
 // A session state number, as .NET's `RunspaceState`: BeforeOpen 0, Opening 1, Opened 2, Closed 3,
 // Closing 4, Broken 5, Disconnecting 6, Disconnected 7, Connecting 8.
 typedef uint32_t rsess_session_state;
 
-// What [`rsess_cim_session_find`] matches: values of `RSESS_LOOKUP_*`.
+// What `rsess_cim_session_find` matches: values of `RSESS_LOOKUP_*`.
 typedef uint32_t rsess_lookup;
 
 // Session protocol (`rsess_session_options_new`): values of `RSESS_PROTOCOL_*`.
@@ -218,7 +238,7 @@ typedef uint32_t rsess_option_flag;
 // Authentication mechanism (`PasswordAuthenticationMechanism`): values of `RSESS_AUTH_*`.
 typedef uint32_t rsess_authentication;
 
-// One property as [`rsess_instance_get_view`] lays it out. Strings are NUL-terminated UTF-8 in the text
+// One property as `rsess_instance_get_view` lays it out. Strings are NUL-terminated UTF-8 in the text
 // forms of `rsess_instance_property_value`.
 typedef struct {
   // The property's name.
@@ -235,7 +255,7 @@ typedef struct {
   const char *const *elements;
 } rsess_property_view;
 
-// A whole instance as [`rsess_instance_get_view`] lays it out.
+// A whole instance as `rsess_instance_get_view` lays it out.
 typedef struct {
   // e.g. `Win32_Process`.
   const char *class_name;
@@ -379,8 +399,19 @@ const char *rsess_version(void);
 // `s` is NULL or a string this library returned and that was not freed yet.
 void rsess_string_free(char *s);
 
+// Makes a cancel token in `*out`. Free it with `rsess_cancel_free`.
+rsess_result rsess_cancel_new(rsess_cancel **out);
+
+// Cancels every operation given this token, now and later. Safe to call from any thread while
+// another thread waits in an operation.
+rsess_result rsess_cancel_cancel(const rsess_cancel *c);
+
+// Frees a cancel token (operations holding it keep their own reference). NULL and stale handles are
+// ignored.
+void rsess_cancel_free(rsess_cancel *c);
+
 // Reads the declaration of `class_name` in `ns` (NULL = `root/cimv2`) on session `s` into `*out`
-// (free it with [`rsess_class_free`]): over WS-Management a GetClass (DSP0227 §8.1, CIM-XML), locally
+// (free it with `rsess_class_free`): over WS-Management a GetClass (DSP0227 §8.1, CIM-XML), locally
 // the provider's declaration. `cancel` (NULL = none) stops it.
 // Errors: INVALID_CLASS, INVALID_NAMESPACE, SESSION_REMOVED, NULL_ARGUMENT; over WS-Management as for
 // `rsess_cim_enumerate`.
@@ -392,8 +423,8 @@ rsess_result rsess_cim_get_class(const rsess_cim_session *s,
                                  rsess_error **err);
 
 // Reads every class declaration in `ns` (NULL = `root/cimv2`) on session `s` into `*out` (free it with
-// [`rsess_class_list_free`]): over WS-Management an Enumerate of the CIM-XML class resource, which
-// not every server offers (OMI answers with a fault). Errors: as for [`rsess_cim_get_class`].
+// `rsess_class_list_free`): over WS-Management an Enumerate of the CIM-XML class resource, which
+// not every server offers (OMI answers with a fault). Errors: as for `rsess_cim_get_class`.
 rsess_result rsess_cim_classes(const rsess_cim_session *s,
                                const char *ns,
                                const rsess_cancel *cancel,
@@ -403,7 +434,7 @@ rsess_result rsess_cim_classes(const rsess_cim_session *s,
 // How many declarations the list holds.
 rsess_result rsess_class_list_len(const rsess_class_list *l, size_t *out);
 
-// Declaration `index` of the list as a new handle in `*out` (free it with [`rsess_class_free`]; it
+// Declaration `index` of the list as a new handle in `*out` (free it with `rsess_class_free`; it
 // outlives the list). Errors: INVALID_ARGUMENT when `index` is out of range.
 rsess_result rsess_class_list_get(const rsess_class_list *l, size_t index, rsess_class **out);
 
@@ -454,7 +485,7 @@ rsess_result rsess_class_method(const rsess_class *c,
                                 uint32_t *qualifiers,
                                 size_t *parameter_count);
 
-// Parameter `p` of method `m`, as [`rsess_class_property`] gives a property (qualifiers IN, OUT,
+// Parameter `p` of method `m`, as `rsess_class_property` gives a property (qualifiers IN, OUT,
 // REQUIRED). Errors: INVALID_ARGUMENT when `m` or `p` is out of range.
 rsess_result rsess_class_parameter(const rsess_class *c,
                                    size_t m,
@@ -474,20 +505,24 @@ rsess_result rsess_error_code(const rsess_error *e);
 // The error's message (never containing credentials), as an owned string in `*out`.
 rsess_result rsess_error_message(const rsess_error *e, char **out);
 
-// Makes a cancel token in `*out`. Free it with [`rsess_cancel_free`].
-rsess_result rsess_cancel_new(rsess_cancel **out);
+// The CIM status code the server reported (DSP0004 Annex: 1 = FAILED, 2 = ACCESS_DENIED, 3 =
+// INVALID_NAMESPACE, 5 = INVALID_CLASS, 6 = NOT_FOUND, …) in `*out`, or 0 when the error carries none.
+rsess_result rsess_error_cim_status(const rsess_error *e,
+                                    uint32_t *out);
 
-// Cancels every operation given this token, now and later. Safe to call from any thread while
-// another thread waits in an operation.
-rsess_result rsess_cancel_cancel(const rsess_cancel *c);
+// The WS-Management fault code of a server's SOAP fault (its subcode when it has one, e.g.
+// `w:AccessDenied`, `wsa:DestinationUnreachable`; DSP0226 §14), as an owned string in `*out`, or
+// NULL when the error carries none.
+rsess_result rsess_error_fault_code(const rsess_error *e, char **out);
 
-// Frees a cancel token (operations holding it keep their own reference). NULL and stale handles are
-// ignored.
-void rsess_cancel_free(rsess_cancel *c);
+// The HTTP status of the reply that failed (e.g. 401, 500) in `*out`, or 0 when the error did not come
+// from an HTTP reply.
+rsess_result rsess_error_http_status(const rsess_error *e,
+                                     uint16_t *out);
 
 // Enumerates the instances of `class_name` in `ns` (NULL = `root/cimv2`; `root\cimv2` also works) on
 // session `s`; `flags` are `RSESS_OPERATION_*`; `cancel` (NULL = none) stops the wire operation. Read
-// them with [`rsess_instance_iter_next`]. Over WS-Management this sends the Enumerate and reads its
+// them with `rsess_instance_iter_next`. Over WS-Management this sends the Enumerate and reads its
 // first page; later pages come as the caller reads on.
 // Errors: INVALID_NAMESPACE, INVALID_CLASS, SESSION_REMOVED, IO, INVALID_ARGUMENT (unknown flags);
 // over WS-Management also the server's faults (NOT_FOUND, FAULT, …) and CONNECTION_FAILED,
@@ -501,10 +536,10 @@ rsess_result rsess_cim_enumerate(const rsess_cim_session *s,
                                  rsess_error **err);
 
 // Runs `query` in `dialect` (NULL or `"WQL"`; over WS-Management also `"CQL"`) in `ns` (NULL =
-// `root/cimv2`) on session `s`; `cancel` as for [`rsess_cim_enumerate`].
+// `root/cimv2`) on session `s`; `cancel` as for `rsess_cim_enumerate`.
 // Errors: INVALID_QUERY (with what is wrong in the message), NOT_SUPPORTED (other dialects),
 // INVALID_NAMESPACE, INVALID_CLASS, SESSION_REMOVED, IO; over WS-Management as for
-// [`rsess_cim_enumerate`].
+// `rsess_cim_enumerate`.
 rsess_result rsess_cim_query(const rsess_cim_session *s,
                              const char *ns,
                              const char *dialect,
@@ -516,10 +551,10 @@ rsess_result rsess_cim_query(const rsess_cim_session *s,
 
 // Reads the instance of `class_name` in `ns` (NULL = `root/cimv2`) whose key properties
 // `key_names[i]` have the values `key_values[i]` (text, as `rsess_instance_property_value` gives
-// them), `count` pairs, into `*out` (free it with [`rsess_instance_free`]). Over WS-Management this is
+// them), `count` pairs, into `*out` (free it with `rsess_instance_free`). Over WS-Management this is
 // a WS-Transfer Get (DSP0227 §8.1); `cancel` (NULL = none) stops it.
 // Errors: NOT_FOUND when no instance has those keys; INVALID_CLASS, INVALID_NAMESPACE,
-// SESSION_REMOVED, NULL_ARGUMENT; over WS-Management as for [`rsess_cim_enumerate`].
+// SESSION_REMOVED, NULL_ARGUMENT; over WS-Management as for `rsess_cim_enumerate`.
 rsess_result rsess_cim_get_instance(const rsess_cim_session *s,
                                     const char *ns,
                                     const char *class_name,
@@ -530,54 +565,43 @@ rsess_result rsess_cim_get_instance(const rsess_cim_session *s,
                                     rsess_instance **out,
                                     rsess_error **err);
 
-// Enumerates the instances associated with the instance of `class_name` in `ns` (NULL =
-// `root/cimv2`) whose keys are `key_names[i]` = `key_values[i]` (`count` pairs, as for
-// [`rsess_cim_get_instance`]) — CIM's Associators, DSP0227 §8.2 — optionally only through
-// associations of class `association_class`, with the source playing `role`, results of class
-// `result_class` playing `result_role` (each NULL = any). `flags`: `RSESS_OPERATION_KEYS_ONLY` gives
-// the results with only their keys. Read them with [`rsess_instance_iter_next`]; `cancel` as for
-// [`rsess_cim_enumerate`]. The local provider serves no associations: it checks the namespace and
-// classes and gives no instances.
-// Errors: INVALID_NAMESPACE, INVALID_CLASS, SESSION_REMOVED, NULL_ARGUMENT, INVALID_ARGUMENT
-// (unknown or SHALLOW flags); over WS-Management as for [`rsess_cim_enumerate`].
+// Enumerates the instances associated with `source` (Get-CimAssociatedInstance; CIM's Associators,
+// DSP0227 §8.2) in `ns` (NULL = `root/cimv2`) on session `s`, narrowed by `filter` (NULL = none).
+// `flags` as for `rsess_cim_enumerate` (`RSESS_OPERATION_KEYS_ONLY` gives the results with only their
+// keys; `RSESS_OPERATION_SHALLOW` does not apply); `cancel` (NULL = none) stops it. Read the results
+// with `rsess_instance_iter_next`. The local provider serves no associations: it checks the namespace
+// and the classes named and gives no instances.
+// Errors: INVALID_NAMESPACE, INVALID_CLASS, SESSION_REMOVED, NULL_ARGUMENT (`source` or its class),
+// INVALID_ARGUMENT (unknown or SHALLOW flags, bad UTF-8); over WS-Management as for
+// `rsess_cim_enumerate`.
 rsess_result rsess_cim_associators(const rsess_cim_session *s,
                                    const char *ns,
-                                   const char *class_name,
-                                   const char *const *key_names,
-                                   const char *const *key_values,
-                                   size_t count,
-                                   const char *association_class,
-                                   const char *role,
-                                   const char *result_class,
-                                   const char *result_role,
+                                   const rsess_instance_name *source,
+                                   const rsess_association_filter *filter,
                                    uint32_t flags,
                                    const rsess_cancel *cancel,
                                    rsess_instance_iter **out,
                                    rsess_error **err);
 
-// Enumerates the association instances that refer to the instance named as for
-// [`rsess_cim_associators`] — CIM's References, DSP0227 §8.2 — optionally only of class
-// `result_class`, with the source playing `role` (each NULL = any). Flags, results and errors as for
-// [`rsess_cim_associators`].
+// Enumerates the association instances that refer to `source` (CIM's References, DSP0227 §8.2),
+// narrowed by `filter` (NULL = none) to association instances of `result_class` with the source
+// playing `role`. Flags, results and errors as for `rsess_cim_associators`, and INVALID_ARGUMENT
+// when `filter` names an association class or result role, which References has not.
 rsess_result rsess_cim_references(const rsess_cim_session *s,
                                   const char *ns,
-                                  const char *class_name,
-                                  const char *const *key_names,
-                                  const char *const *key_values,
-                                  size_t count,
-                                  const char *result_class,
-                                  const char *role,
+                                  const rsess_instance_name *source,
+                                  const rsess_association_filter *filter,
                                   uint32_t flags,
                                   const rsess_cancel *cancel,
                                   rsess_instance_iter **out,
                                   rsess_error **err);
 
-// Makes an empty parameter list in `*out`. Free it with [`rsess_params_free`].
+// Makes an empty parameter list in `*out`. Free it with `rsess_params_free`.
 rsess_result rsess_params_new(rsess_params **out);
 
 // Adds parameter `name` of type `cim_type` (`RSESS_CIM_TYPE_*`) with `values`: for a scalar type one
 // text value (`count` 1) or none (`count` 0: a null); for an array type `count` elements. Texts are
-// as [`rsess_instance_property_value`] gives them (decimal integers, `true`/`false`, DMTF datetimes).
+// as `rsess_instance_property_value` gives them (decimal integers, `true`/`false`, DMTF datetimes).
 // Errors: INVALID_ARGUMENT (unknown type, a value its type rejects, more than one value for a scalar,
 // an instance-typed parameter), NULL_ARGUMENT.
 rsess_result rsess_params_add(rsess_params *p,
@@ -593,9 +617,9 @@ void rsess_params_free(rsess_params *p);
 // on the instance whose keys `key_names[i]` have the values `key_values[i]` (`key_count` pairs), or
 // statically when `key_count` is 0, with the in-parameters `params` (NULL = none). The output comes
 // back in `*out` as an instance of class `<method>_OUTPUT` whose properties are `ReturnValue` and the
-// out-parameters (free it with [`rsess_instance_free`]). `cancel` (NULL = none) stops the call.
+// out-parameters (free it with `rsess_instance_free`). `cancel` (NULL = none) stops the call.
 // Errors: METHOD_NOT_FOUND (the local provider's classes declare no methods), NOT_FOUND,
-// INVALID_ARGUMENT, SESSION_REMOVED; over WS-Management as for [`rsess_cim_enumerate`].
+// INVALID_ARGUMENT, SESSION_REMOVED; over WS-Management as for `rsess_cim_enumerate`.
 rsess_result rsess_cim_invoke(const rsess_cim_session *s,
                               const char *ns,
                               const char *class_name,
@@ -611,7 +635,7 @@ rsess_result rsess_cim_invoke(const rsess_cim_session *s,
 // Creates an instance of `class_name` in `ns` (NULL = `root/cimv2`) with the properties in `props`
 // (an `rsess_params` list) on session `s` (New-CimInstance), and returns it in `*out` as the server
 // then has it. Errors: NOT_SUPPORTED for a local session (the local provider is read-only),
-// ALREADY_EXISTS, INVALID_ARGUMENT, SESSION_REMOVED; over WS-Management as for [`rsess_cim_enumerate`].
+// ALREADY_EXISTS, INVALID_ARGUMENT, SESSION_REMOVED; over WS-Management as for `rsess_cim_enumerate`.
 rsess_result rsess_cim_create_instance(const rsess_cim_session *s,
                                        const char *ns,
                                        const char *class_name,
@@ -622,7 +646,7 @@ rsess_result rsess_cim_create_instance(const rsess_cim_session *s,
 
 // Changes the instance of `class_name` whose keys are `key_names`/`key_values` (`key_count` pairs) to
 // the properties in `props` (Set-CimInstance; WS-Transfer Put), and returns it in `*out` as the server
-// then has it. Errors: as [`rsess_cim_create_instance`], and NOT_FOUND.
+// then has it. Errors: as `rsess_cim_create_instance`, and NOT_FOUND.
 rsess_result rsess_cim_modify_instance(const rsess_cim_session *s,
                                        const char *ns,
                                        const char *class_name,
@@ -635,7 +659,7 @@ rsess_result rsess_cim_modify_instance(const rsess_cim_session *s,
                                        rsess_error **err);
 
 // Deletes the instance of `class_name` whose keys are `key_names`/`key_values` (`key_count` pairs)
-// (Remove-CimInstance; WS-Transfer Delete). Errors: as [`rsess_cim_create_instance`], and NOT_FOUND.
+// (Remove-CimInstance; WS-Transfer Delete). Errors: as `rsess_cim_create_instance`, and NOT_FOUND.
 rsess_result rsess_cim_delete_instance(const rsess_cim_session *s,
                                        const char *ns,
                                        const char *class_name,
@@ -652,8 +676,8 @@ rsess_result rsess_cim_class_names(const rsess_cim_session *s,
                                    rsess_string_list **out,
                                    rsess_error **err);
 
-// The next instance in `*out` (free it with [`rsess_instance_free`]), or NULL in `*out` at the end.
-// Over WS-Management this may block for the next Pull. Errors: as for [`rsess_cim_enumerate`].
+// The next instance in `*out` (free it with `rsess_instance_free`), or NULL in `*out` at the end.
+// Over WS-Management this may block for the next Pull. Errors: as for `rsess_cim_enumerate`.
 rsess_result rsess_instance_iter_next(rsess_instance_iter *it,
                                       rsess_instance **out,
                                       rsess_error **err);
@@ -710,12 +734,21 @@ rsess_result rsess_instance_property_array_len(const rsess_instance *i,
                                                size_t p,
                                                size_t *out);
 
-// Element `k` of array property `p` in the text form of [`rsess_instance_property_value`].
+// Element `k` of array property `p` in the text form of `rsess_instance_property_value`.
 // Errors: INVALID_ARGUMENT for a scalar property or `k` out of range.
 rsess_result rsess_instance_property_element(const rsess_instance *i,
                                              size_t p,
                                              size_t k,
                                              char **out);
+
+// How many strings the list holds.
+rsess_result rsess_string_list_len(const rsess_string_list *l, size_t *out);
+
+// The string at `index`, as an owned string. Errors: INVALID_ARGUMENT when `index` is out of range.
+rsess_result rsess_string_list_get(const rsess_string_list *l, size_t index, char **out);
+
+// Frees a string list. NULL and stale handles are ignored.
+void rsess_string_list_free(rsess_string_list *l);
 
 // Registers a session that reached Opened in `scope` (NULL = default scope): PowerShell's Id, the
 // InstanceId (GUID text), Name, ComputerName and transport name (`Process`, `SSH`), and the transport
@@ -762,7 +795,7 @@ rsess_result rsess_pssession_remove(rsess_scope *scope,
 // Frees a session reference (the session stays registered). NULL and stale handles are ignored.
 void rsess_pssession_free(rsess_pssession *s);
 
-// Looks sessions up in `scope` (NULL = default scope), as Get-PSSession does (spec §2.5): `kind` is
+// Looks sessions up in `scope` (NULL = default scope), as Get-PSSession does: `kind` is
 // `RSESS_LOOKUP_*`; names and computer names are case-insensitive wildcards.
 // Errors: INVALID_ARGUMENT (unknown kind, bad pattern), NULL_ARGUMENT.
 rsess_result rsess_pssession_find(rsess_scope *scope,
@@ -786,7 +819,7 @@ rsess_result rsess_pssession_list_missing(const rsess_pssession_list *l, rsess_s
 // Frees a session list. NULL and stale handles are ignored.
 void rsess_pssession_list_free(rsess_pssession_list *l);
 
-// Makes a new, empty scope in `*out`. Free it with [`rsess_scope_free`], which removes its sessions.
+// Makes a new, empty scope in `*out`. Free it with `rsess_scope_free`, which removes its sessions.
 rsess_result rsess_scope_new(rsess_scope **out);
 
 // Removes every session of the scope and frees it (a runspace closed). NULL and stale handles are
@@ -827,7 +860,7 @@ rsess_result rsess_session_options_set_http_prefix(rsess_session_options *o, con
 void rsess_session_options_free(rsess_session_options *o);
 
 // Makes a credential in `*out` for `mechanism` (`RSESS_AUTH_*`) with `user` and `password` (both NULL
-// for a mechanism without an explicit credential). Free it with [`rsess_credential_free`].
+// for a mechanism without an explicit credential). Free it with `rsess_credential_free`.
 // Errors: INVALID_ARGUMENT for an unknown mechanism, bad UTF-8, or a user without a password;
 // NULL_ARGUMENT for `out`.
 rsess_result rsess_credential_new(rsess_authentication mechanism,
@@ -839,7 +872,7 @@ rsess_result rsess_credential_new(rsess_authentication mechanism,
 void rsess_credential_free(rsess_credential *c);
 
 // Creates a CIM session in `scope` (NULL = default scope) and returns a reference in `*out`
-// (spec §1.3). `computer_name` NULL = this machine, served in-process (unless `opts` ask for
+// (as New-CimSession does). `computer_name` NULL = this machine, served in-process (unless `opts` ask for
 // WS-Management, then `localhost` over WS-Management); a computer name = WS-Management to it.
 // `name` NULL = `CimSession<Id>`; `opts` NULL = defaults; `cred` NULL = no credential. Unless `flags`
 // has `RSESS_SESSION_SKIP_TEST_CONNECTION`, a WS-Management session is tested with Identify first and
@@ -879,14 +912,14 @@ rsess_result rsess_cim_session_is_removed(const rsess_cim_session *s, bool *out)
 // Frees a session reference; the session stays registered. NULL and stale handles are ignored.
 void rsess_cim_session_free(rsess_cim_session *s);
 
-// Removes the session from `scope` (NULL = default scope) (spec §1.6). The reference stays valid for
+// Removes the session from `scope` (NULL = default scope). The reference stays valid for
 // reading its identity; operations on it then fail with SESSION_REMOVED.
 // Errors: NOT_FOUND when it is not (or no longer) in that scope.
 rsess_result rsess_cim_session_remove(rsess_scope *scope,
                                       const rsess_cim_session *s,
                                       rsess_error **err);
 
-// Looks sessions up in `scope` (NULL = default scope) (spec §1.5). `values` is an array of `count`
+// Looks sessions up in `scope` (NULL = default scope). `values` is an array of `count`
 // strings: decimal Ids, GUIDs, names or patterns, or computer names, as `kind` (`RSESS_LOOKUP_*`) says;
 // ignored for `RSESS_LOOKUP_ALL`. The list in `*out` holds the sessions (by Id, no duplicates) and the
 // values that found nothing (for names only those without wildcards).
@@ -901,7 +934,7 @@ rsess_result rsess_cim_session_find(rsess_scope *scope,
 // How many sessions the list holds.
 rsess_result rsess_cim_session_list_len(const rsess_cim_session_list *l, size_t *out);
 
-// A new reference to the session at `index` (free it with [`rsess_cim_session_free`]).
+// A new reference to the session at `index` (free it with `rsess_cim_session_free`).
 // Errors: INVALID_ARGUMENT when `index` is out of range.
 rsess_result rsess_cim_session_list_get(const rsess_cim_session_list *l,
                                         size_t index,
@@ -913,15 +946,6 @@ rsess_result rsess_cim_session_list_missing(const rsess_cim_session_list *l,
 
 // Frees a session list (not the sessions). NULL and stale handles are ignored.
 void rsess_cim_session_list_free(rsess_cim_session_list *l);
-
-// How many strings the list holds.
-rsess_result rsess_string_list_len(const rsess_string_list *l, size_t *out);
-
-// The string at `index`, as an owned string. Errors: INVALID_ARGUMENT when `index` is out of range.
-rsess_result rsess_string_list_get(const rsess_string_list *l, size_t index, char **out);
-
-// Frees a string list. NULL and stale handles are ignored.
-void rsess_string_list_free(rsess_string_list *l);
 
 // Starts `program` (a path, or a name looked up on PATH) with `nargs` arguments from `args` as a PSRP
 // server, e.g. `pwsh -s -NoLogo -NoProfile`. The child is killed when the transport is closed or freed,
@@ -935,8 +959,8 @@ rsess_result rsess_transport_process_new(const char *program,
 // Starts `ssh` (found on PATH) for a PowerShell session to `host_spec` (`[user@]host[:port]`; a user or
 // port there wins over `user`/`port`, 0 = ssh's default port), with `key_file` (NULL = ssh's default
 // keys), `subsystem` (NULL = `powershell`) and `noptions` `key=value` strings as `-o` options
-// (spec/cmdlet-behaviour.md §2.4). What ssh reports on stderr (host key mismatch, authentication
-// failure, unreachable host, no such subsystem) is in [`rsess_transport_stderr`] and in the
+// (as New-PSSession -HostName does). What ssh reports on stderr (host key mismatch, authentication
+// failure, unreachable host, no such subsystem) is in `rsess_transport_stderr` and in the
 // TRANSPORT_BROKEN message once the connection ends.
 // Errors: INVALID_ARGUMENT (bad host, port or option), NOT_FOUND (no ssh client), IO.
 rsess_result rsess_transport_ssh_new(const char *host_spec,
@@ -967,7 +991,7 @@ rsess_result rsess_transport_stderr(const rsess_transport *t, char **out);
 // The server's process id (0 once it was closed).
 rsess_result rsess_transport_pid(const rsess_transport *t, uint32_t *out);
 
-// Kills the server; a blocked [`rsess_transport_receive`] then returns the end. Idempotent; the handle
+// Kills the server; a blocked `rsess_transport_receive` then returns the end. Idempotent; the handle
 // stays valid until freed.
 rsess_result rsess_transport_close(const rsess_transport *t);
 
@@ -976,7 +1000,7 @@ void rsess_transport_free(rsess_transport *t);
 
 // Lays instance `i` out whole in `*out`: class, namespace, server, superclasses and every property
 // with its type, flags and value texts (as the `rsess_instance_property_*` calls give them, in one
-// call). The memory belongs to the instance: valid until [`super::rsess_instance_free`], read-only,
+// call). The memory belongs to the instance: valid until `rsess_instance_free`, read-only,
 // the same on every call.
 rsess_result rsess_instance_get_view(const rsess_instance *i, const rsess_instance_view **out);
 

@@ -45,10 +45,22 @@ public static class Native
         try
         {
             if (code == ResultCode.Ok) return;
-            string? message = null;
-            if (error != IntPtr.Zero && NativeMethods.rsess_error_message(error, out IntPtr m) == ResultCode.Ok)
-                message = TakeString(m);
-            throw new RemoteSessionsException(code, message ?? DefaultMessage(code));
+            string? message = null, faultCode = null;
+            uint cimStatus = 0;
+            ushort httpStatus = 0;
+            if (error != IntPtr.Zero)
+            {
+                if (NativeMethods.rsess_error_message(error, out IntPtr m) == ResultCode.Ok) message = TakeString(m);
+                if (NativeMethods.rsess_error_fault_code(error, out IntPtr f) == ResultCode.Ok) faultCode = TakeString(f);
+                NativeMethods.rsess_error_cim_status(error, out cimStatus);
+                NativeMethods.rsess_error_http_status(error, out httpStatus);
+            }
+            throw new RemoteSessionsException(code, message ?? DefaultMessage(code))
+            {
+                CimStatus = cimStatus == 0 ? null : cimStatus,
+                FaultCode = faultCode,
+                HttpStatus = httpStatus == 0 ? null : httpStatus,
+            };
         }
         finally
         {

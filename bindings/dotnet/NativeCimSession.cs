@@ -96,14 +96,7 @@ public sealed class NativeCimSession : IDisposable
         string? associationClass = null, string? resultClass = null, string? role = null, string? resultRole = null,
         OperationFlags flags = OperationFlags.None, CancelToken? cancel = null)
     {
-        InstanceIterHandle it = Native.WithUtf8Array(keys.Select(k => k.Name).ToArray(), names =>
-            Native.WithUtf8Array(keys.Select(k => k.Value).ToArray(), values =>
-            {
-                Native.Check(NativeMethods.rsess_cim_associators(Handle, ns, className, names, values, (nuint)keys.Count,
-                    associationClass, role, resultClass, resultRole, flags, cancel?.Handle ?? CancelHandle.None, out InstanceIterHandle i, out IntPtr err), err);
-                return i;
-            }));
-        return Drain(it);
+        return Drain(Associate(false, ns, className, keys, associationClass, role, resultClass, resultRole, flags, cancel));
     }
 
     /// <summary>
@@ -114,15 +107,33 @@ public sealed class NativeCimSession : IDisposable
     public IEnumerable<CimInstanceData> References(string? ns, string className, IReadOnlyList<(string Name, string Value)> keys,
         string? resultClass = null, string? role = null, OperationFlags flags = OperationFlags.None, CancelToken? cancel = null)
     {
-        InstanceIterHandle it = Native.WithUtf8Array(keys.Select(k => k.Name).ToArray(), names =>
-            Native.WithUtf8Array(keys.Select(k => k.Value).ToArray(), values =>
-            {
-                Native.Check(NativeMethods.rsess_cim_references(Handle, ns, className, names, values, (nuint)keys.Count,
-                    resultClass, role, flags, cancel?.Handle ?? CancelHandle.None, out InstanceIterHandle i, out IntPtr err), err);
-                return i;
-            }));
-        return Drain(it);
+        return Drain(Associate(true, ns, className, keys, null, role, resultClass, null, flags, cancel));
     }
+
+    /// Starts an Associators or (when <paramref name="references"/>) References operation: the source
+    /// instance and the filter go to the library as <c>rsess_instance_name</c> and
+    /// <c>rsess_association_filter</c>, whose strings live until the call returns.
+    private InstanceIterHandle Associate(bool references, string? ns, string className, IReadOnlyList<(string Name, string Value)> keys,
+        string? associationClass, string? role, string? resultClass, string? resultRole, OperationFlags flags, CancelToken? cancel) =>
+        Native.WithUtf8Array(keys.Select(k => k.Name).ToArray(), names =>
+            Native.WithUtf8Array(keys.Select(k => k.Value).ToArray(), values =>
+                Native.WithUtf8Array(new[] { className, associationClass!, role!, resultClass!, resultRole! }, texts =>
+                {
+                    unsafe
+                    {
+                        fixed (IntPtr* n = names, v = values)
+                        {
+                            var source = new InstanceName(texts[0], (IntPtr)n, (IntPtr)v, (nuint)keys.Count);
+                            var filter = new AssociationFilter(texts[1], texts[2], texts[3], texts[4]);
+                            CancelHandle token = cancel?.Handle ?? CancelHandle.None;
+                            ResultCode rc = references
+                                ? NativeMethods.rsess_cim_references(Handle, ns, in source, in filter, flags, token, out InstanceIterHandle r, out IntPtr rerr)
+                                : NativeMethods.rsess_cim_associators(Handle, ns, in source, in filter, flags, token, out r, out rerr);
+                            Native.Check(rc, rerr);
+                            return r;
+                        }
+                    }
+                })));
 
     /// <summary>
     /// Invokes <paramref name="method"/> of <paramref name="className"/> on the instance with the given

@@ -18,6 +18,9 @@ internal static partial class NativeMethods
     [LibraryImport(Library)] internal static partial void rsess_error_free(IntPtr e);
     [LibraryImport(Library)] internal static partial ResultCode rsess_error_code(IntPtr e);
     [LibraryImport(Library)] internal static partial ResultCode rsess_error_message(IntPtr e, out IntPtr message);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_error_cim_status(IntPtr e, out uint status);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_error_fault_code(IntPtr e, out IntPtr code);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_error_http_status(IntPtr e, out ushort status);
 
     [LibraryImport(Library)] internal static partial ResultCode rsess_string_list_len(StringListHandle l, out nuint len);
     [LibraryImport(Library)] internal static partial ResultCode rsess_string_list_get(StringListHandle l, nuint i, out IntPtr s);
@@ -67,11 +70,11 @@ internal static partial class NativeMethods
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial ResultCode rsess_cim_get_instance(CimSessionHandle s, string? ns, string className, IntPtr[] keyNames, IntPtr[] keyValues, nuint count, CancelHandle cancel, out InstanceHandle instance, out IntPtr error);
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
-    internal static partial ResultCode rsess_cim_associators(CimSessionHandle s, string? ns, string className, IntPtr[] keyNames, IntPtr[] keyValues, nuint count,
-        string? associationClass, string? role, string? resultClass, string? resultRole, OperationFlags flags, CancelHandle cancel, out InstanceIterHandle iter, out IntPtr error);
+    internal static partial ResultCode rsess_cim_associators(CimSessionHandle s, string? ns, in InstanceName source, in AssociationFilter filter,
+        OperationFlags flags, CancelHandle cancel, out InstanceIterHandle iter, out IntPtr error);
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
-    internal static partial ResultCode rsess_cim_references(CimSessionHandle s, string? ns, string className, IntPtr[] keyNames, IntPtr[] keyValues, nuint count,
-        string? resultClass, string? role, OperationFlags flags, CancelHandle cancel, out InstanceIterHandle iter, out IntPtr error);
+    internal static partial ResultCode rsess_cim_references(CimSessionHandle s, string? ns, in InstanceName source, in AssociationFilter filter,
+        OperationFlags flags, CancelHandle cancel, out InstanceIterHandle iter, out IntPtr error);
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial ResultCode rsess_cim_get_class(CimSessionHandle s, string? ns, string className, CancelHandle cancel, out ClassHandle c, out IntPtr error);
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
@@ -179,3 +182,11 @@ internal enum OptionFlag : uint
     NoEncryption = 5,
     EncodePortInServicePrincipalName = 6,
 }
+
+/// <summary><c>rsess_instance_name</c>: a class and its key values, as UTF-8 pointers owned by the caller.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal readonly record struct InstanceName(IntPtr ClassName, IntPtr KeyNames, IntPtr KeyValues, nuint KeyCount);
+
+/// <summary><c>rsess_association_filter</c>: each member a UTF-8 pointer owned by the caller, or zero for any.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal readonly record struct AssociationFilter(IntPtr AssociationClass, IntPtr Role, IntPtr ResultClass, IntPtr ResultRole);

@@ -43,4 +43,15 @@ public sealed class RemoteSessionsException : Exception
 
     /// <summary>What went wrong, as the C ABI reports it.</summary>
     public ResultCode Code { get; }
+
+    /// <summary>The CIM status code the server reported (DSP0004 Annex: 2 = access denied, 3 = invalid
+    /// namespace, 5 = invalid class, 6 = not found, …), or null.</summary>
+    public uint? CimStatus { get; init; }
+
+    /// <summary>The WS-Management fault code of the server's SOAP fault (its subcode when it has one, e.g.
+    /// <c>w:AccessDenied</c>; DSP0226 §14), or null.</summary>
+    public string? FaultCode { get; init; }
+
+    /// <summary>The HTTP status of the reply that failed (e.g. 401), or null.</summary>
+    public ushort? HttpStatus { get; init; }
 }

@@ -4,21 +4,31 @@
 use std::ffi::c_char;
 use std::sync::Arc;
 
-use super::handles::{self, Object};
-use super::instance::{cancel_of, rsess_cancel};
-use super::session::{out_of_range, session_of, rsess_cim_session};
-use super::{guard, guard_void, namespace, out_ptr, req_str, rsess_cim_type, rsess_error, rsess_result, string_out, to_c, value_out, write};
+use super::call::{guard, guard_void, namespace, out_ptr, req_str, rsess_error, string_out, to_c, value_out, write};
+use super::cancel::{cancel_of, rsess_cancel};
+use super::constants::rsess_cim_type;
+use super::handles::{self, Handle};
+use super::lists::out_of_range;
+use super::result::{rsess_result, Result};
+use super::session::{rsess_cim_session, session_of};
 use crate::cim::class::{ClassSchema, MethodSchema, PropertySchema};
-use crate::error::Result;
 
 /// One class declaration: name, superclass, qualifiers, properties, methods, and where it came from.
 pub struct rsess_class {
     _private: [u8; 0],
 }
 
-/// Class declarations of a namespace, read with [`rsess_class_list_len`] and [`rsess_class_list_get`].
+impl Handle for rsess_class {
+    type Object = ClassDecl;
+}
+
+/// Class declarations of a namespace, read with `rsess_class_list_len` and `rsess_class_list_get`.
 pub struct rsess_class_list {
     _private: [u8; 0],
+}
+
+impl Handle for rsess_class_list {
+    type Object = Vec<ClassDecl>;
 }
 
 /// A declaration and the namespace and server it was read from.
@@ -33,7 +43,7 @@ fn decl(schema: Arc<ClassSchema>, ns: &str, server_name: &str) -> ClassDecl {
 }
 
 /// Reads the declaration of `class_name` in `ns` (NULL = `root/cimv2`) on session `s` into `*out`
-/// (free it with [`rsess_class_free`]): over WS-Management a GetClass (DSP0227 §8.1, CIM-XML), locally
+/// (free it with `rsess_class_free`): over WS-Management a GetClass (DSP0227 §8.1, CIM-XML), locally
 /// the provider's declaration. `cancel` (NULL = none) stops it.
 /// Errors: INVALID_CLASS, INVALID_NAMESPACE, SESSION_REMOVED, NULL_ARGUMENT; over WS-Management as for
 /// `rsess_cim_enumerate`.
@@ -54,14 +64,14 @@ pub extern "C" fn rsess_cim_get_class(
         let provider = session.provider()?;
         let ns = namespace(ns)?;
         let schema = provider.get_class(ns, class_name, cancel.as_deref())?;
-        write(out, handles::insert(Object::Class(decl(schema, ns, &provider.server_name()))));
+        write(out, handles::insert::<rsess_class>(decl(schema, ns, &provider.server_name())));
         Ok(())
     })
 }
 
 /// Reads every class declaration in `ns` (NULL = `root/cimv2`) on session `s` into `*out` (free it with
-/// [`rsess_class_list_free`]): over WS-Management an Enumerate of the CIM-XML class resource, which
-/// not every server offers (OMI answers with a fault). Errors: as for [`rsess_cim_get_class`].
+/// `rsess_class_list_free`): over WS-Management an Enumerate of the CIM-XML class resource, which
+/// not every server offers (OMI answers with a fault). Errors: as for `rsess_cim_get_class`.
 #[no_mangle]
 pub extern "C" fn rsess_cim_classes(
     s: *const rsess_cim_session,
@@ -78,7 +88,7 @@ pub extern "C" fn rsess_cim_classes(
         let ns = namespace(ns)?;
         let server = provider.server_name();
         let list = provider.classes(ns, cancel)?.into_iter().map(|c| decl(Arc::new(c), ns, &server)).collect();
-        write(out, handles::insert(Object::ClassList(list)));
+        write(out, handles::insert::<rsess_class_list>(list));
         Ok(())
     })
 }
@@ -89,7 +99,7 @@ pub extern "C" fn rsess_class_list_len(l: *const rsess_class_list, out: *mut usi
     value_out(out, || with_list(l, |list| Ok(list.len())))
 }
 
-/// Declaration `index` of the list as a new handle in `*out` (free it with [`rsess_class_free`]; it
+/// Declaration `index` of the list as a new handle in `*out` (free it with `rsess_class_free`; it
 /// outlives the list). Errors: INVALID_ARGUMENT when `index` is out of range.
 #[no_mangle]
 pub extern "C" fn rsess_class_list_get(l: *const rsess_class_list, index: usize, out: *mut *mut rsess_class) -> rsess_result {
@@ -99,7 +109,7 @@ pub extern "C" fn rsess_class_list_get(l: *const rsess_class_list, index: usize,
             let d = list.get(index).ok_or_else(|| out_of_range(index))?;
             Ok(ClassDecl { schema: Arc::clone(&d.schema), namespace: d.namespace.clone(), server_name: d.server_name.clone() })
         })?;
-        write(out, handles::insert(Object::Class(d)));
+        write(out, handles::insert::<rsess_class>(d));
         Ok(())
     })
 }
@@ -107,13 +117,13 @@ pub extern "C" fn rsess_class_list_get(l: *const rsess_class_list, index: usize,
 /// Frees a list (declarations taken from it stay valid). NULL and stale handles are ignored.
 #[no_mangle]
 pub extern "C" fn rsess_class_list_free(l: *mut rsess_class_list) {
-    guard_void(|| drop(handles::free(l, |o| matches!(o, Object::ClassList(_)))));
+    guard_void(|| drop(handles::free(l)));
 }
 
 /// Frees a declaration. NULL and stale handles are ignored.
 #[no_mangle]
 pub extern "C" fn rsess_class_free(c: *mut rsess_class) {
-    guard_void(|| drop(handles::free(c, |o| matches!(o, Object::Class(_)))));
+    guard_void(|| drop(handles::free(c)));
 }
 
 /// The class name, e.g. `"Win32_Process"`.
@@ -199,7 +209,7 @@ pub extern "C" fn rsess_class_method(
     })
 }
 
-/// Parameter `p` of method `m`, as [`rsess_class_property`] gives a property (qualifiers IN, OUT,
+/// Parameter `p` of method `m`, as `rsess_class_property` gives a property (qualifiers IN, OUT,
 /// REQUIRED). Errors: INVALID_ARGUMENT when `m` or `p` is out of range.
 #[no_mangle]
 pub extern "C" fn rsess_class_parameter(
@@ -233,10 +243,7 @@ fn write_opt<T>(out: *mut T, value: impl FnOnce() -> T) {
 }
 
 fn with_class<R>(c: *const rsess_class, f: impl FnOnce(&ClassDecl) -> Result<R>) -> Result<R> {
-    handles::with(c, |o| match o {
-        Object::Class(d) => f(d),
-        _ => Err(handles::invalid_handle()),
-    })
+    handles::with(c, |d| f(d))
 }
 
 fn with_method<R>(c: *const rsess_class, m: usize, f: impl FnOnce(&MethodSchema) -> Result<R>) -> Result<R> {
@@ -244,16 +251,13 @@ fn with_method<R>(c: *const rsess_class, m: usize, f: impl FnOnce(&MethodSchema)
 }
 
 fn with_list<R>(l: *const rsess_class_list, f: impl FnOnce(&[ClassDecl]) -> Result<R>) -> Result<R> {
-    handles::with(l, |o| match o {
-        Object::ClassList(list) => f(list),
-        _ => Err(handles::invalid_handle()),
-    })
+    handles::with(l, |list| f(list))
 }
 
 #[cfg(test)]
 mod tests {
     use crate::cim::class::qualifier;
-    use crate::ffi::*;
+    use crate::ffi::constants::*;
 
     #[test]
     fn qualifier_bits_are_the_cores() {

@@ -7,23 +7,38 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
-use super::handles::{self, Object};
-use super::lists::{list_get, list_len, list_missing, ListView};
-use super::session::{lookup_args, rsess_lookup, rsess_scope, rsess_string_list, scope_id, PS_REGISTRY};
+use super::call::{guard, guard_void, out_ptr, req_str, rsess_error, to_c, write};
+use super::handles::{self, Handle};
+use super::lists::{list_get, list_len, list_missing, rsess_string_list, ListView, LookupList};
+use super::result::{rsess_result, Failure, Result};
+use super::session::{lookup_args, rsess_lookup, rsess_scope, scope_id, PS_REGISTRY};
 use super::transport::{rsess_transport, transport_of};
-use super::{guard, guard_void, out_ptr, req_str, rsess_error, rsess_result, to_c, write};
-use crate::error::{Error, ErrorKind, Result};
-use crate::registry::ps::{PsSession, PsSessionInfo, PsSessionState};
+use crate::registry::ps::{PsFound, PsSession, PsSessionInfo, PsSessionState};
 
 /// A reference to a registered PowerShell session. Freeing it does not remove the session.
 pub struct rsess_pssession {
     _private: [u8; 0],
 }
 
-/// The result of [`rsess_pssession_find`]: sessions in registration order and the values that found
+impl Handle for rsess_pssession {
+    type Object = Arc<PsSession>;
+}
+
+/// The result of `rsess_pssession_find`: sessions in registration order and the values that found
 /// nothing.
 pub struct rsess_pssession_list {
     _private: [u8; 0],
+}
+
+impl Handle for rsess_pssession_list {
+    type Object = PsFound;
+}
+
+impl LookupList for rsess_pssession_list {
+    type Item = rsess_pssession;
+    fn view(found: &PsFound) -> ListView<'_, Arc<PsSession>> {
+        ListView { items: &found.sessions, missing: &found.missing }
+    }
 }
 
 /// A session state number, as .NET's `RunspaceState`: BeforeOpen 0, Opening 1, Opened 2, Closed 3,
@@ -31,10 +46,7 @@ pub struct rsess_pssession_list {
 pub type rsess_session_state = u32;
 
 fn pssession_of(s: *const rsess_pssession) -> Result<Arc<PsSession>> {
-    handles::with(s, |o| match o {
-        Object::PsSession(session) => Ok(Arc::clone(session)),
-        _ => Err(handles::invalid_handle()),
-    })
+    handles::get(s)
 }
 
 /// Registers a session that reached Opened in `scope` (NULL = default scope): PowerShell's Id, the
@@ -60,14 +72,14 @@ pub extern "C" fn rsess_pssession_register(
         let info = PsSessionInfo {
             id,
             instance_id: Uuid::parse_str(instance)
-                .map_err(|_| Error::new(ErrorKind::InvalidArgument, format!("'{instance}' is not a GUID")))?,
+                .map_err(|_| Failure::invalid(format!("'{instance}' is not a GUID")))?,
             name: req_str(name, "name")?.to_string(),
             computer_name: req_str(computer_name, "computer_name")?.to_string(),
             transport: req_str(transport_name, "transport_name")?.to_string(),
         };
         let transport = if transport.is_null() { None } else { Some(transport_of(transport)?) };
         let session = PS_REGISTRY.register(scope, info, transport)?;
-        write(out, handles::insert(Object::PsSession(session)));
+        write(out, handles::insert::<rsess_pssession>(session));
         Ok(())
     })
 }
@@ -140,17 +152,17 @@ pub extern "C" fn rsess_pssession_transport(s: *const rsess_pssession, out: *mut
 pub extern "C" fn rsess_pssession_remove(scope: *mut rsess_scope, s: *const rsess_pssession, err: *mut *mut rsess_error) -> rsess_result {
     guard(err, || {
         let scope = scope_id(scope)?;
-        PS_REGISTRY.remove(scope, &pssession_of(s)?)
+        Ok(PS_REGISTRY.remove(scope, &pssession_of(s)?)?)
     })
 }
 
 /// Frees a session reference (the session stays registered). NULL and stale handles are ignored.
 #[no_mangle]
 pub extern "C" fn rsess_pssession_free(s: *mut rsess_pssession) {
-    guard_void(|| drop(handles::free(s, |o| matches!(o, Object::PsSession(_)))));
+    guard_void(|| drop(handles::free(s)));
 }
 
-/// Looks sessions up in `scope` (NULL = default scope), as Get-PSSession does (spec §2.5): `kind` is
+/// Looks sessions up in `scope` (NULL = default scope), as Get-PSSession does: `kind` is
 /// `RSESS_LOOKUP_*`; names and computer names are case-insensitive wildcards.
 /// Errors: INVALID_ARGUMENT (unknown kind, bad pattern), NULL_ARGUMENT.
 #[no_mangle]
@@ -166,42 +178,31 @@ pub extern "C" fn rsess_pssession_find(
         let out = out_ptr(out)?;
         let scope = scope_id(scope)?;
         let (kind, texts) = lookup_args(kind, values, count)?;
-        write(out, handles::insert(Object::PsSessionList(PS_REGISTRY.find(scope, kind, &texts)?)));
+        write(out, handles::insert::<rsess_pssession_list>(PS_REGISTRY.find(scope, kind, &texts)?));
         Ok(())
     })
-}
-
-fn ps_view(o: &Object) -> Option<ListView<'_>> {
-    match o {
-        Object::PsSessionList(found) => Some(ListView {
-            len: found.sessions.len(),
-            item: Box::new(|i| found.sessions.get(i).cloned().map(Object::PsSession)),
-            missing: &found.missing,
-        }),
-        _ => None,
-    }
 }
 
 /// How many sessions the list holds.
 #[no_mangle]
 pub extern "C" fn rsess_pssession_list_len(l: *const rsess_pssession_list, out: *mut usize) -> rsess_result {
-    list_len(l, out, ps_view)
+    list_len(l, out)
 }
 
 /// A new reference to the session at `index`. Errors: INVALID_ARGUMENT when out of range.
 #[no_mangle]
 pub extern "C" fn rsess_pssession_list_get(l: *const rsess_pssession_list, index: usize, out: *mut *mut rsess_pssession) -> rsess_result {
-    list_get(l, index, out, ps_view)
+    list_get(l, index, out)
 }
 
 /// The lookup values that found nothing, as a new string list.
 #[no_mangle]
 pub extern "C" fn rsess_pssession_list_missing(l: *const rsess_pssession_list, out: *mut *mut rsess_string_list) -> rsess_result {
-    list_missing(l, out, ps_view)
+    list_missing(l, out)
 }
 
 /// Frees a session list. NULL and stale handles are ignored.
 #[no_mangle]
 pub extern "C" fn rsess_pssession_list_free(l: *mut rsess_pssession_list) {
-    guard_void(|| drop(handles::free(l, |o| matches!(o, Object::PsSessionList(_)))));
+    guard_void(|| drop(handles::free(l)));
 }

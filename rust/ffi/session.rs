@@ -5,10 +5,11 @@ use std::sync::Arc;
 
 use once_cell::sync::Lazy;
 
-use super::handles::{self, Object};
-use super::lists::{list_get, list_len, list_missing, ListView};
-use super::{guard, guard_void, opt_str, out_ptr, req_str, rsess_error, rsess_result, string_array, to_c, write};
-use crate::error::{Error, ErrorKind, Result};
+use super::call::{guard, guard_void, opt_str, out_ptr, req_str, rsess_error, string_array, to_c, write};
+use super::handles::{self, Handle};
+use super::lists::{list_get, list_len, list_missing, rsess_string_list, ListView, LookupList};
+use super::result::{rsess_result, Failure, Result};
+use crate::registry::cim::Found;
 use crate::auth::{Authentication, Credential};
 use crate::registry::cim::{provider_for, CimSession, Registry};
 use crate::registry::lookup::{Lookup, ScopeId, DEFAULT_SCOPE};
@@ -26,15 +27,27 @@ pub struct rsess_scope {
     _private: [u8; 0],
 }
 
-/// New-CimSessionOption's options (spec §1.4), plus port and timeout.
+impl Handle for rsess_scope {
+    type Object = ScopeId;
+}
+
+/// New-CimSessionOption's options, plus port and timeout.
 pub struct rsess_session_options {
     _private: [u8; 0],
+}
+
+impl Handle for rsess_session_options {
+    type Object = SessionOptions;
 }
 
 /// A credential for New-CimSession: an authentication mechanism and, optionally, a user name and
 /// password. The password is kept only in the library and never shown in errors.
 pub struct rsess_credential {
     _private: [u8; 0],
+}
+
+impl Handle for rsess_credential {
+    type Object = (Option<Credential>, Authentication);
 }
 
 /// Authentication mechanism (`PasswordAuthenticationMechanism`): values of `RSESS_AUTH_*`.
@@ -48,7 +61,7 @@ pub const RSESS_AUTH_KERBEROS: rsess_authentication = 4;
 pub const RSESS_AUTH_NTLM_DOMAIN: rsess_authentication = 5;
 pub const RSESS_AUTH_CREDSSP: rsess_authentication = 6;
 
-/// [`rsess_cim_session_new`] flag: register the session without testing the connection (New-CimSession
+/// `rsess_cim_session_new` flag: register the session without testing the connection (New-CimSession
 /// -SkipTestConnection); nothing goes on the wire until the session is used.
 pub const RSESS_SESSION_SKIP_TEST_CONNECTION: u32 = 1;
 
@@ -57,14 +70,17 @@ pub struct rsess_cim_session {
     _private: [u8; 0],
 }
 
-/// The result of [`rsess_cim_session_find`]: sessions ordered by Id, and the values that found nothing.
+impl Handle for rsess_cim_session {
+    type Object = Arc<CimSession>;
+}
+
+/// The result of `rsess_cim_session_find`: sessions ordered by Id, and the values that found nothing.
 pub struct rsess_cim_session_list {
     _private: [u8; 0],
 }
 
-/// An owned list of strings.
-pub struct rsess_string_list {
-    _private: [u8; 0],
+impl Handle for rsess_cim_session_list {
+    type Object = Found;
 }
 
 /// Session protocol (`rsess_session_options_new`): values of `RSESS_PROTOCOL_*`.
@@ -74,7 +90,7 @@ pub const RSESS_PROTOCOL_DEFAULT: rsess_protocol = 0;
 pub const RSESS_PROTOCOL_DCOM: rsess_protocol = 1;
 pub const RSESS_PROTOCOL_WSMAN: rsess_protocol = 2;
 
-/// What [`rsess_cim_session_find`] matches: values of `RSESS_LOOKUP_*`.
+/// What `rsess_cim_session_find` matches: values of `RSESS_LOOKUP_*`.
 pub type rsess_lookup = u32;
 /// Every session of the scope; the values are ignored.
 pub const RSESS_LOOKUP_ALL: rsess_lookup = 0;
@@ -100,32 +116,23 @@ pub(crate) fn scope_id(scope: *const rsess_scope) -> Result<ScopeId> {
     if scope.is_null() {
         return Ok(DEFAULT_SCOPE);
     }
-    handles::with(scope, |o| match o {
-        Object::Scope(id) => Ok(*id),
-        _ => Err(handles::invalid_handle()),
-    })
+    handles::get(scope)
 }
 
 pub(crate) fn session_of(s: *const rsess_cim_session) -> Result<Arc<CimSession>> {
-    handles::with(s, |o| match o {
-        Object::Session(session) => Ok(Arc::clone(session)),
-        _ => Err(handles::invalid_handle()),
-    })
+    handles::get(s)
 }
 
 fn with_options<R>(o: *mut rsess_session_options, f: impl FnOnce(&mut SessionOptions) -> Result<R>) -> Result<R> {
-    handles::with(o, |obj| match obj {
-        Object::Options(options) => f(options),
-        _ => Err(handles::invalid_handle()),
-    })
+    handles::with(o, f)
 }
 
-/// Makes a new, empty scope in `*out`. Free it with [`rsess_scope_free`], which removes its sessions.
+/// Makes a new, empty scope in `*out`. Free it with `rsess_scope_free`, which removes its sessions.
 #[no_mangle]
 pub extern "C" fn rsess_scope_new(out: *mut *mut rsess_scope) -> rsess_result {
     guard(std::ptr::null_mut(), || {
         let out = out_ptr(out)?;
-        write(out, handles::insert(Object::Scope(REGISTRY.new_scope())));
+        write(out, handles::insert::<rsess_scope>(REGISTRY.new_scope()));
         Ok(())
     })
 }
@@ -135,7 +142,7 @@ pub extern "C" fn rsess_scope_new(out: *mut *mut rsess_scope) -> rsess_result {
 #[no_mangle]
 pub extern "C" fn rsess_scope_free(scope: *mut rsess_scope) {
     guard_void(|| {
-        if let Some(Object::Scope(id)) = handles::free(scope, |o| matches!(o, Object::Scope(_))) {
+        if let Some(id) = handles::free(scope) {
             REGISTRY.drop_scope(id);
             PS_REGISTRY.drop_scope(id);
         }
@@ -152,9 +159,9 @@ pub extern "C" fn rsess_session_options_new(protocol: rsess_protocol, out: *mut 
             RSESS_PROTOCOL_DEFAULT => Protocol::Default,
             RSESS_PROTOCOL_DCOM => Protocol::Dcom,
             RSESS_PROTOCOL_WSMAN => Protocol::Wsman,
-            other => return Err(Error::new(ErrorKind::InvalidArgument, format!("Unknown protocol {other}"))),
+            other => return Err(Failure::invalid(format!("Unknown protocol {other}"))),
         };
-        write(out, handles::insert(Object::Options(SessionOptions { protocol, ..Default::default() })));
+        write(out, handles::insert::<rsess_session_options>(SessionOptions { protocol, ..Default::default() }));
         Ok(())
     })
 }
@@ -166,7 +173,7 @@ pub extern "C" fn rsess_session_options_set_flag(o: *mut rsess_session_options, 
     guard(std::ptr::null_mut(), || {
         with_options(o, |options| {
             if options.protocol == Protocol::Dcom {
-                return Err(Error::new(ErrorKind::InvalidArgument, "DCOM options have no WS-Management switches"));
+                return Err(Failure::invalid("DCOM options have no WS-Management switches"));
             }
             let field = match flag {
                 RSESS_OPTION_USE_SSL => &mut options.use_ssl,
@@ -175,7 +182,7 @@ pub extern "C" fn rsess_session_options_set_flag(o: *mut rsess_session_options, 
                 RSESS_OPTION_SKIP_REVOCATION_CHECK => &mut options.skip_revocation_check,
                 RSESS_OPTION_NO_ENCRYPTION => &mut options.no_encryption,
                 RSESS_OPTION_ENCODE_PORT_IN_SPN => &mut options.encode_port_in_spn,
-                other => return Err(Error::new(ErrorKind::InvalidArgument, format!("Unknown option flag {other}"))),
+                other => return Err(Failure::invalid(format!("Unknown option flag {other}"))),
             };
             *field = on;
             Ok(())
@@ -218,7 +225,7 @@ pub extern "C" fn rsess_session_options_set_timeout_ms(o: *mut rsess_session_opt
 pub extern "C" fn rsess_session_options_set_port(o: *mut rsess_session_options, port: u32) -> rsess_result {
     guard(std::ptr::null_mut(), || {
         if port > 65_535 {
-            return Err(Error::new(ErrorKind::InvalidArgument, format!("Port {port} is out of range")));
+            return Err(Failure::invalid(format!("Port {port} is out of range")));
         }
         with_options(o, |options| Ok(options.port = port))
     })
@@ -237,11 +244,11 @@ pub extern "C" fn rsess_session_options_set_http_prefix(o: *mut rsess_session_op
 /// Frees session options. NULL and stale handles are ignored.
 #[no_mangle]
 pub extern "C" fn rsess_session_options_free(o: *mut rsess_session_options) {
-    guard_void(|| drop(handles::free(o, |o| matches!(o, Object::Options(_)))));
+    guard_void(|| drop(handles::free(o)));
 }
 
 /// Makes a credential in `*out` for `mechanism` (`RSESS_AUTH_*`) with `user` and `password` (both NULL
-/// for a mechanism without an explicit credential). Free it with [`rsess_credential_free`].
+/// for a mechanism without an explicit credential). Free it with `rsess_credential_free`.
 /// Errors: INVALID_ARGUMENT for an unknown mechanism, bad UTF-8, or a user without a password;
 /// NULL_ARGUMENT for `out`.
 #[no_mangle]
@@ -261,14 +268,14 @@ pub extern "C" fn rsess_credential_new(
             RSESS_AUTH_KERBEROS => Authentication::Kerberos,
             RSESS_AUTH_NTLM_DOMAIN => Authentication::NtlmDomain,
             RSESS_AUTH_CREDSSP => Authentication::CredSsp,
-            other => return Err(Error::new(ErrorKind::InvalidArgument, format!("Unknown authentication mechanism {other}"))),
+            other => return Err(Failure::invalid(format!("Unknown authentication mechanism {other}"))),
         };
         let credential = match (opt_str(user)?, opt_str(password)?) {
             (Some(u), Some(p)) => Some(Credential::new(u, p)),
             (None, None) => None,
-            _ => return Err(Error::new(ErrorKind::InvalidArgument, "A credential needs both a user name and a password")),
+            _ => return Err(Failure::invalid("A credential needs both a user name and a password")),
         };
-        write(out, handles::insert(Object::Credential(credential, mechanism)));
+        write(out, handles::insert::<rsess_credential>((credential, mechanism)));
         Ok(())
     })
 }
@@ -276,11 +283,11 @@ pub extern "C" fn rsess_credential_new(
 /// Frees a credential. NULL and stale handles are ignored.
 #[no_mangle]
 pub extern "C" fn rsess_credential_free(c: *mut rsess_credential) {
-    guard_void(|| drop(handles::free(c, |o| matches!(o, Object::Credential(..)))));
+    guard_void(|| drop(handles::free(c)));
 }
 
 /// Creates a CIM session in `scope` (NULL = default scope) and returns a reference in `*out`
-/// (spec §1.3). `computer_name` NULL = this machine, served in-process (unless `opts` ask for
+/// (as New-CimSession does). `computer_name` NULL = this machine, served in-process (unless `opts` ask for
 /// WS-Management, then `localhost` over WS-Management); a computer name = WS-Management to it.
 /// `name` NULL = `CimSession<Id>`; `opts` NULL = defaults; `cred` NULL = no credential. Unless `flags`
 /// has `RSESS_SESSION_SKIP_TEST_CONNECTION`, a WS-Management session is tested with Identify first and
@@ -306,30 +313,24 @@ pub extern "C" fn rsess_cim_session_new(
         let computer = opt_str(computer_name)?;
         let name = opt_str(name)?;
         if flags & !RSESS_SESSION_SKIP_TEST_CONNECTION != 0 {
-            return Err(Error::new(ErrorKind::InvalidArgument, format!("Unknown session flags {flags:#x}")));
+            return Err(Failure::invalid(format!("Unknown session flags {flags:#x}")));
         }
         let options = if opts.is_null() {
             SessionOptions::default()
         } else {
-            handles::with(opts, |o| match o {
-                Object::Options(options) => Ok(options.clone()),
-                _ => Err(handles::invalid_handle()),
-            })?
+            handles::get(opts)?
         };
         let (credential, mechanism) = if cred.is_null() {
             (None, Authentication::Default)
         } else {
-            handles::with(cred, |o| match o {
-                Object::Credential(c, m) => Ok((c.clone(), *m)),
-                _ => Err(handles::invalid_handle()),
-            })?
+            handles::get(cred)?
         };
         let provider = provider_for(computer, &options, credential.as_ref(), mechanism)?;
         if flags & RSESS_SESSION_SKIP_TEST_CONNECTION == 0 {
             provider.test_connection()?;
         }
         let session = REGISTRY.create(scope, computer, name, &options, provider)?;
-        write(out, handles::insert(Object::Session(session)));
+        write(out, handles::insert::<rsess_cim_session>(session));
         Ok(())
     })
 }
@@ -391,10 +392,10 @@ pub extern "C" fn rsess_cim_session_is_removed(s: *const rsess_cim_session, out:
 /// Frees a session reference; the session stays registered. NULL and stale handles are ignored.
 #[no_mangle]
 pub extern "C" fn rsess_cim_session_free(s: *mut rsess_cim_session) {
-    guard_void(|| drop(handles::free(s, |o| matches!(o, Object::Session(_)))));
+    guard_void(|| drop(handles::free(s)));
 }
 
-/// Removes the session from `scope` (NULL = default scope) (spec §1.6). The reference stays valid for
+/// Removes the session from `scope` (NULL = default scope). The reference stays valid for
 /// reading its identity; operations on it then fail with SESSION_REMOVED.
 /// Errors: NOT_FOUND when it is not (or no longer) in that scope.
 #[no_mangle]
@@ -402,11 +403,11 @@ pub extern "C" fn rsess_cim_session_remove(scope: *mut rsess_scope, s: *const rs
     guard(err, || {
         let scope = scope_id(scope)?;
         let session = session_of(s)?;
-        REGISTRY.remove(scope, &session)
+        Ok(REGISTRY.remove(scope, &session)?)
     })
 }
 
-/// Looks sessions up in `scope` (NULL = default scope) (spec §1.5). `values` is an array of `count`
+/// Looks sessions up in `scope` (NULL = default scope). `values` is an array of `count`
 /// strings: decimal Ids, GUIDs, names or patterns, or computer names, as `kind` (`RSESS_LOOKUP_*`) says;
 /// ignored for `RSESS_LOOKUP_ALL`. The list in `*out` holds the sessions (by Id, no duplicates) and the
 /// values that found nothing (for names only those without wildcards).
@@ -425,7 +426,7 @@ pub extern "C" fn rsess_cim_session_find(
         let scope = scope_id(scope)?;
         let (kind, texts) = lookup_args(kind, values, count)?;
         let found = REGISTRY.find(scope, kind, &texts)?;
-        write(out, handles::insert(Object::SessionList(found)));
+        write(out, handles::insert::<rsess_cim_session_list>(found));
         Ok(())
     })
 }
@@ -439,82 +440,40 @@ pub(crate) fn lookup_args(kind: rsess_lookup, values: *const *const c_char, coun
         RSESS_LOOKUP_NAME => Lookup::Name,
         RSESS_LOOKUP_COMPUTER_NAME => Lookup::ComputerName,
         RSESS_LOOKUP_INSTANCE_ID => Lookup::InstanceId,
-        other => return Err(Error::new(ErrorKind::InvalidArgument, format!("Unknown lookup kind {other}"))),
+        other => return Err(Failure::invalid(format!("Unknown lookup kind {other}"))),
     };
     let texts = if kind == Lookup::All { Vec::new() } else { string_array(values, count, "values")? };
     Ok((kind, texts))
 }
 
-fn cim_view(o: &Object) -> Option<ListView<'_>> {
-    match o {
-        Object::SessionList(found) => Some(ListView {
-            len: found.sessions.len(),
-            item: Box::new(|i| found.sessions.get(i).cloned().map(Object::Session)),
-            missing: &found.missing,
-        }),
-        _ => None,
+impl LookupList for rsess_cim_session_list {
+    type Item = rsess_cim_session;
+    fn view(found: &Found) -> ListView<'_, Arc<CimSession>> {
+        ListView { items: &found.sessions, missing: &found.missing }
     }
 }
 
 /// How many sessions the list holds.
 #[no_mangle]
 pub extern "C" fn rsess_cim_session_list_len(l: *const rsess_cim_session_list, out: *mut usize) -> rsess_result {
-    list_len(l, out, cim_view)
+    list_len(l, out)
 }
 
-/// A new reference to the session at `index` (free it with [`rsess_cim_session_free`]).
+/// A new reference to the session at `index` (free it with `rsess_cim_session_free`).
 /// Errors: INVALID_ARGUMENT when `index` is out of range.
 #[no_mangle]
 pub extern "C" fn rsess_cim_session_list_get(l: *const rsess_cim_session_list, index: usize, out: *mut *mut rsess_cim_session) -> rsess_result {
-    list_get(l, index, out, cim_view)
+    list_get(l, index, out)
 }
 
 /// The lookup values that found nothing, as a new string list.
 #[no_mangle]
 pub extern "C" fn rsess_cim_session_list_missing(l: *const rsess_cim_session_list, out: *mut *mut rsess_string_list) -> rsess_result {
-    list_missing(l, out, cim_view)
+    list_missing(l, out)
 }
 
 /// Frees a session list (not the sessions). NULL and stale handles are ignored.
 #[no_mangle]
 pub extern "C" fn rsess_cim_session_list_free(l: *mut rsess_cim_session_list) {
-    guard_void(|| drop(handles::free(l, |o| matches!(o, Object::SessionList(_)))));
-}
-
-/// How many strings the list holds.
-#[no_mangle]
-pub extern "C" fn rsess_string_list_len(l: *const rsess_string_list, out: *mut usize) -> rsess_result {
-    guard(std::ptr::null_mut(), || {
-        let out = out_ptr(out)?;
-        let n = handles::with(l, |o| match o {
-            Object::StringList(items) => Ok(items.len()),
-            _ => Err(handles::invalid_handle()),
-        })?;
-        write(out, n);
-        Ok(())
-    })
-}
-
-/// The string at `index`, as an owned string. Errors: INVALID_ARGUMENT when `index` is out of range.
-#[no_mangle]
-pub extern "C" fn rsess_string_list_get(l: *const rsess_string_list, index: usize, out: *mut *mut c_char) -> rsess_result {
-    guard(std::ptr::null_mut(), || {
-        let out = out_ptr(out)?;
-        let item = handles::with(l, |o| match o {
-            Object::StringList(items) => items.get(index).cloned().ok_or_else(|| out_of_range(index)),
-            _ => Err(handles::invalid_handle()),
-        })?;
-        write(out, to_c(&item));
-        Ok(())
-    })
-}
-
-/// Frees a string list. NULL and stale handles are ignored.
-#[no_mangle]
-pub extern "C" fn rsess_string_list_free(l: *mut rsess_string_list) {
-    guard_void(|| drop(handles::free(l, |o| matches!(o, Object::StringList(_)))));
-}
-
-pub(crate) fn out_of_range(index: usize) -> Error {
-    Error::new(ErrorKind::InvalidArgument, format!("Index {index} is out of range"))
+    guard_void(|| drop(handles::free(l)));
 }

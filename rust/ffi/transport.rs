@@ -6,21 +6,25 @@ use std::ffi::c_char;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::handles::{self, Object};
-use super::{guard, guard_void, out_ptr, req_str, rsess_error, rsess_result, string_array, to_c, write};
-use crate::error::{Error, ErrorKind, Result};
-use crate::transport::{ProcessTransport, SshTarget};
+use super::call::{guard, guard_void, opt_str, out_ptr, req_str, rsess_error, string_array, to_c, write};
+use super::handles::{self, Handle};
+use super::result::{rsess_result, Failure, Result};
+use crate::transport::{PacketTransport, ProcessTransport, SshTarget};
 
-/// A running PSRP server process. Thread-safe: one thread may send while another receives.
+/// A connection to a PowerShell server that carries PSRP packets (a local server process, or ssh).
+/// Thread-safe: one thread may send while another receives and a third closes.
 pub struct rsess_transport {
     _private: [u8; 0],
 }
 
-pub(crate) fn transport_of(t: *const rsess_transport) -> Result<Arc<ProcessTransport>> {
-    handles::with(t, |o| match o {
-        Object::Transport(tr) => Ok(Arc::clone(tr)),
-        _ => Err(handles::invalid_handle()),
-    })
+impl Handle for rsess_transport {
+    type Object = Arc<dyn PacketTransport>;
+}
+
+/// The transport behind `t`. Shared, so a blocking receive runs outside the table lock.
+/// Errors: NullArgument, InvalidHandle.
+pub(crate) fn transport_of(t: *const rsess_transport) -> Result<Arc<dyn PacketTransport>> {
+    handles::get(t)
 }
 
 /// Starts `program` (a path, or a name looked up on PATH) with `nargs` arguments from `args` as a PSRP
@@ -38,7 +42,7 @@ pub extern "C" fn rsess_transport_process_new(
         let out = out_ptr(out)?;
         let program = req_str(program, "program")?;
         let transport = ProcessTransport::spawn(program, &string_array(args, nargs, "args")?)?;
-        write(out, handles::insert(Object::Transport(Arc::new(transport))));
+        write(out, handles::insert::<rsess_transport>(Arc::new(transport)));
         Ok(())
     })
 }
@@ -46,8 +50,8 @@ pub extern "C" fn rsess_transport_process_new(
 /// Starts `ssh` (found on PATH) for a PowerShell session to `host_spec` (`[user@]host[:port]`; a user or
 /// port there wins over `user`/`port`, 0 = ssh's default port), with `key_file` (NULL = ssh's default
 /// keys), `subsystem` (NULL = `powershell`) and `noptions` `key=value` strings as `-o` options
-/// (spec/cmdlet-behaviour.md §2.4). What ssh reports on stderr (host key mismatch, authentication
-/// failure, unreachable host, no such subsystem) is in [`rsess_transport_stderr`] and in the
+/// (as New-PSSession -HostName does). What ssh reports on stderr (host key mismatch, authentication
+/// failure, unreachable host, no such subsystem) is in `rsess_transport_stderr` and in the
 /// TRANSPORT_BROKEN message once the connection ends.
 /// Errors: INVALID_ARGUMENT (bad host, port or option), NOT_FOUND (no ssh client), IO.
 #[no_mangle]
@@ -64,21 +68,21 @@ pub extern "C" fn rsess_transport_ssh_new(
 ) -> rsess_result {
     guard(err, || {
         let out = out_ptr(out)?;
-        let port = u16::try_from(port).map_err(|_| Error::new(ErrorKind::InvalidArgument, format!("Port {port} is out of range")))?;
-        let mut target = SshTarget::parse(req_str(host_spec, "host_spec")?, super::opt_str(user)?, port)?;
-        target.key_file = super::opt_str(key_file)?.map(str::to_string);
-        if let Some(s) = super::opt_str(subsystem)? {
+        let port = u16::try_from(port).map_err(|_| Failure::invalid(format!("Port {port} is out of range")))?;
+        let mut target = SshTarget::parse(req_str(host_spec, "host_spec")?, opt_str(user)?, port)?;
+        target.key_file = opt_str(key_file)?.map(str::to_string);
+        if let Some(s) = opt_str(subsystem)? {
             target.subsystem = s.to_string();
         }
         for text in string_array(options, noptions, "options")? {
             let (k, v) = text
                 .split_once('=')
                 .filter(|(k, _)| !k.trim().is_empty())
-                .ok_or_else(|| Error::new(ErrorKind::InvalidArgument, format!("SSH option '{text}' is not key=value")))?;
+                .ok_or_else(|| Failure::invalid(format!("SSH option '{text}' is not key=value")))?;
             target.options.push((k.trim().to_string(), v.trim().to_string()));
         }
         let transport = ProcessTransport::spawn("ssh", &target.args())?;
-        write(out, handles::insert(Object::Transport(Arc::new(transport))));
+        write(out, handles::insert::<rsess_transport>(Arc::new(transport)));
         Ok(())
     })
 }
@@ -89,7 +93,7 @@ pub extern "C" fn rsess_transport_ssh_new(
 pub extern "C" fn rsess_transport_send(t: *const rsess_transport, line: *const c_char, err: *mut *mut rsess_error) -> rsess_result {
     guard(err, || {
         let line = req_str(line, "line")?;
-        transport_of(t)?.send(line)
+        Ok(transport_of(t)?.send(line)?)
     })
 }
 
@@ -113,7 +117,7 @@ pub extern "C" fn rsess_transport_receive(t: *const rsess_transport, timeout_ms:
 pub extern "C" fn rsess_transport_stderr(t: *const rsess_transport, out: *mut *mut c_char) -> rsess_result {
     guard(std::ptr::null_mut(), || {
         let out = out_ptr(out)?;
-        write(out, to_c(&transport_of(t)?.stderr_text()));
+        write(out, to_c(&transport_of(t)?.diagnostics()));
         Ok(())
     })
 }
@@ -123,12 +127,12 @@ pub extern "C" fn rsess_transport_stderr(t: *const rsess_transport, out: *mut *m
 pub extern "C" fn rsess_transport_pid(t: *const rsess_transport, out: *mut u32) -> rsess_result {
     guard(std::ptr::null_mut(), || {
         let out = out_ptr(out)?;
-        write(out, transport_of(t)?.pid().unwrap_or(0));
+        write(out, transport_of(t)?.process_id().unwrap_or(0));
         Ok(())
     })
 }
 
-/// Kills the server; a blocked [`rsess_transport_receive`] then returns the end. Idempotent; the handle
+/// Kills the server; a blocked `rsess_transport_receive` then returns the end. Idempotent; the handle
 /// stays valid until freed.
 #[no_mangle]
 pub extern "C" fn rsess_transport_close(t: *const rsess_transport) -> rsess_result {
@@ -142,7 +146,7 @@ pub extern "C" fn rsess_transport_close(t: *const rsess_transport) -> rsess_resu
 #[no_mangle]
 pub extern "C" fn rsess_transport_free(t: *mut rsess_transport) {
     guard_void(|| {
-        if let Some(Object::Transport(transport)) = handles::free(t, |o| matches!(o, Object::Transport(_))) {
+        if let Some(transport) = handles::free(t) {
             // A receive blocked on another thread holds its own reference: closing wakes it.
             transport.close();
         }

@@ -4,12 +4,35 @@
 
 use std::ffi::c_char;
 
-use super::handles::{self, Object};
-use super::instance::rsess_instance;
-use super::{rsess_cim_type, rsess_result, value_out, RSESS_PROPERTY_KEY, RSESS_PROPERTY_NULL};
+use super::call::value_out;
+use super::constants::{rsess_cim_type, RSESS_PROPERTY_KEY, RSESS_PROPERTY_NULL};
+use super::handles::{self, Handle};
+use super::result::rsess_result;
 use crate::cim::{CimInstance, CimValue};
 
-/// One property as [`rsess_instance_get_view`] lays it out. Strings are NUL-terminated UTF-8 in the text
+/// One CIM instance: class, namespace, server, superclasses and typed properties.
+pub struct rsess_instance {
+    _private: [u8; 0],
+}
+
+impl Handle for rsess_instance {
+    type Object = HeldInstance;
+}
+
+/// What an `rsess_instance` handle holds: the instance and, once asked for, its one-call layout.
+pub(crate) struct HeldInstance {
+    pub(crate) instance: CimInstance,
+    view: Option<Box<InstanceView>>,
+}
+
+impl HeldInstance {
+    /// An instance with no layout made yet.
+    pub(crate) fn new(instance: CimInstance) -> Self {
+        HeldInstance { instance, view: None }
+    }
+}
+
+/// One property as `rsess_instance_get_view` lays it out. Strings are NUL-terminated UTF-8 in the text
 /// forms of `rsess_instance_property_value`.
 #[repr(C)]
 pub struct rsess_property_view {
@@ -27,7 +50,7 @@ pub struct rsess_property_view {
     pub elements: *const *const c_char,
 }
 
-/// A whole instance as [`rsess_instance_get_view`] lays it out.
+/// A whole instance as `rsess_instance_get_view` lays it out.
 #[repr(C)]
 pub struct rsess_instance_view {
     /// e.g. `Win32_Process`.
@@ -182,14 +205,14 @@ impl InstanceView {
 
 /// Lays instance `i` out whole in `*out`: class, namespace, server, superclasses and every property
 /// with its type, flags and value texts (as the `rsess_instance_property_*` calls give them, in one
-/// call). The memory belongs to the instance: valid until [`super::rsess_instance_free`], read-only,
+/// call). The memory belongs to the instance: valid until `rsess_instance_free`, read-only,
 /// the same on every call.
 #[no_mangle]
 pub extern "C" fn rsess_instance_get_view(i: *const rsess_instance, out: *mut *const rsess_instance_view) -> rsess_result {
     value_out(out, || {
-        handles::with(i, |o| match o {
-            Object::Instance(instance, view) => Ok(&*view.get_or_insert_with(|| Box::new(InstanceView::build(instance))).view as *const rsess_instance_view),
-            _ => Err(handles::invalid_handle()),
+        handles::with(i, |held| {
+            let HeldInstance { instance, view } = held;
+            Ok(&*view.get_or_insert_with(|| Box::new(InstanceView::build(instance))).view as *const rsess_instance_view)
         })
     })
 }

@@ -144,13 +144,13 @@ impl Registry {
     /// Registers a session served by `provider` (see [`provider_for`]) in `scope` (spec §1.3).
     /// `computer_name` None = `localhost`; `name` None = `CimSession<Id>`. A test connection, when one
     /// is wanted, is the caller's to make first, so a failure consumes no Id.
-    /// Errors: InvalidHandle (unknown scope).
+    /// Errors: NotFound (unknown scope).
     pub fn create(&self, scope: ScopeId, computer_name: Option<&str>, name: Option<&str>, options: &SessionOptions, provider: Arc<dyn CimProvider>) -> Result<Arc<CimSession>> {
         let mut inner = self.lock();
         let state = inner
             .scopes
             .get_mut(&scope)
-            .ok_or_else(|| Error::new(ErrorKind::InvalidHandle, format!("Scope {scope} does not exist")))?;
+            .ok_or_else(|| Error::new(ErrorKind::NotFound, format!("Scope {scope} does not exist")))?;
         let id = state.last_id + 1;
         let session = Arc::new(CimSession {
             id,
@@ -168,13 +168,13 @@ impl Registry {
     }
 
     /// Looks sessions up (spec §1.5). Unparsable Ids and GUIDs are reported as missing, not as errors.
-    /// Errors: InvalidHandle (unknown scope), InvalidArgument (a malformed wildcard pattern).
+    /// Errors: NotFound (unknown scope), InvalidArgument (a malformed wildcard pattern).
     pub fn find(&self, scope: ScopeId, kind: Lookup, values: &[String]) -> Result<Found> {
         let inner = self.lock();
         let state = inner
             .scopes
             .get(&scope)
-            .ok_or_else(|| Error::new(ErrorKind::InvalidHandle, format!("Scope {scope} does not exist")))?;
+            .ok_or_else(|| Error::new(ErrorKind::NotFound, format!("Scope {scope} does not exist")))?;
         let mut hits: BTreeMap<u32, Arc<CimSession>> = BTreeMap::new();
         let mut missing = Vec::new();
         if kind == Lookup::All {
@@ -364,7 +364,7 @@ mod tests {
         let s = r.create(a, None, None, &SessionOptions::default(), local()).unwrap();
         r.drop_scope(a);
         assert!(s.is_removed());
-        assert_eq!(r.find(a, Lookup::All, &[]).unwrap_err().kind, ErrorKind::InvalidHandle);
+        assert_eq!(r.find(a, Lookup::All, &[]).unwrap_err().kind, ErrorKind::NotFound);
         let d = r.create(DEFAULT_SCOPE, None, None, &SessionOptions::default(), local()).unwrap();
         r.drop_scope(DEFAULT_SCOPE);
         assert!(d.is_removed());

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::error::{Error, ErrorKind, Result};
 use super::lookup::{Lookup, ScopeId};
 use crate::wildcard::{has_wildcards, wildcard_regex};
-use crate::transport::ProcessTransport;
+use crate::transport::PacketTransport;
 
 /// A session's state, numbered as `System.Management.Automation.Runspaces.RunspaceState`.
 #[repr(u32)]
@@ -56,7 +56,7 @@ pub struct PsSessionInfo {
 pub struct PsSession {
     pub info: PsSessionInfo,
     state: Mutex<PsSessionState>,
-    transport: Option<Arc<ProcessTransport>>,
+    transport: Option<Arc<dyn PacketTransport>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -90,7 +90,7 @@ pub struct PsRegistry {
 impl PsRegistry {
     /// Registers a session that reached Opened, with the transport that carries it (if any).
     /// Errors: InvalidArgument when the scope already has a session with that InstanceId.
-    pub fn register(&self, scope: ScopeId, info: PsSessionInfo, transport: Option<Arc<ProcessTransport>>) -> Result<Arc<PsSession>> {
+    pub fn register(&self, scope: ScopeId, info: PsSessionInfo, transport: Option<Arc<dyn PacketTransport>>) -> Result<Arc<PsSession>> {
         let mut scopes = lock(&self.scopes);
         let list = scopes.entry(scope).or_default();
         if list.iter().any(|s| s.info.instance_id == info.instance_id) {
@@ -175,6 +175,7 @@ impl PsRegistry {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transport::ProcessTransport;
 
     fn info(id: i32, name: &str, computer: &str) -> PsSessionInfo {
         PsSessionInfo { id, instance_id: Uuid::new_v4(), name: name.into(), computer_name: computer.into(), transport: "SSH".into() }
@@ -214,11 +215,11 @@ mod tests {
     #[test]
     fn removing_closes_the_transport() {
         let r = PsRegistry::default();
-        let t = Arc::new(ProcessTransport::spawn("cat", &[]).unwrap());
+        let t: Arc<dyn PacketTransport> = Arc::new(ProcessTransport::spawn("cat", &[]).unwrap());
         let s = r.register(7, info(1, "p", "localhost"), Some(Arc::clone(&t))).unwrap();
-        assert!(t.pid().is_some());
+        assert!(t.process_id().is_some());
         r.remove(7, &s).unwrap();
-        assert_eq!(t.pid(), None);
+        assert_eq!(t.process_id(), None);
         assert_eq!(t.receive(None).unwrap(), None);
         assert_eq!(PsSessionState::from_u32(5).unwrap(), PsSessionState::Broken);
         assert!(PsSessionState::from_u32(9).is_err());

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 use std::time::Duration;
 
+use super::packet::PacketTransport;
 use crate::error::{Error, ErrorKind, Result};
 
 /// Most stderr text kept, in bytes.
@@ -153,9 +154,22 @@ impl ProcessTransport {
         })
     }
 
+    fn broken(&self, why: &str) -> Error {
+        let stderr = self.diagnostics();
+        let detail = stderr.trim();
+        let mut message = format!("The PowerShell server process '{}' is gone ({why})", self.program);
+        if !detail.is_empty() {
+            message.push_str(": ");
+            message.push_str(detail);
+        }
+        Error::new(ErrorKind::TransportBroken, message)
+    }
+}
+
+impl PacketTransport for ProcessTransport {
     /// Sends one packet: `line` (which must not contain a line break) and a newline.
     /// Errors: InvalidArgument for a line break inside; TransportBroken when the server is gone.
-    pub fn send(&self, line: &str) -> Result<()> {
+    fn send(&self, line: &str) -> Result<()> {
         if line.contains(['\n', '\r']) {
             return Err(Error::new(ErrorKind::InvalidArgument, "A packet must not contain a line break"));
         }
@@ -168,10 +182,10 @@ impl ProcessTransport {
     }
 
     /// The next packet; `None` once the server closed its output (and on every call after). At the end
-    /// it waits briefly for the rest of the server's stderr, so [`Self::stderr_text`] can explain it.
+    /// it waits briefly for the rest of the server's stderr, so [`PacketTransport::diagnostics`] can explain it.
     /// `timeout` None waits as long as it takes.
     /// Errors: Timeout when nothing arrived in time.
-    pub fn receive(&self, timeout: Option<Duration>) -> Result<Option<String>> {
+    fn receive(&self, timeout: Option<Duration>) -> Result<Option<String>> {
         if *lock(&self.ended) {
             return Ok(None);
         }
@@ -195,14 +209,14 @@ impl ProcessTransport {
     }
 
     /// What the server wrote to stderr so far (the last 64 KiB), lossily decoded.
-    pub fn stderr_text(&self) -> String {
+    fn diagnostics(&self) -> String {
         let kept = lock(&self.stderr);
         let (a, b) = kept.as_slices();
         String::from_utf8_lossy(&[a, b].concat()).into_owned()
     }
 
     /// Closes stdin and kills the server; receiving then reports the end. Idempotent.
-    pub fn close(&self) {
+    fn close(&self) {
         lock(&self.stdin).take();
         if let Some(mut child) = lock(&self.child).take() {
             let _ = child.kill();
@@ -211,19 +225,8 @@ impl ProcessTransport {
     }
 
     /// The server's process id, while it runs.
-    pub fn pid(&self) -> Option<u32> {
+    fn process_id(&self) -> Option<u32> {
         lock(&self.child).as_ref().map(Child::id)
-    }
-
-    fn broken(&self, why: &str) -> Error {
-        let stderr = self.stderr_text();
-        let detail = stderr.trim();
-        let mut message = format!("The PowerShell server process '{}' is gone ({why})", self.program);
-        if !detail.is_empty() {
-            message.push_str(": ");
-            message.push_str(detail);
-        }
-        Error::new(ErrorKind::TransportBroken, message)
     }
 }
 
@@ -266,7 +269,7 @@ mod tests {
         let t = ProcessTransport::spawn("sh", &["-c".into(), "echo started; echo 'no subsystem' >&2; exit 3".into()]).unwrap();
         assert_eq!(t.receive(None).unwrap().as_deref(), Some("started"));
         assert_eq!(t.receive(None).unwrap(), None);
-        assert!(t.stderr_text().contains("no subsystem"));
+        assert!(t.diagnostics().contains("no subsystem"));
         let e = ProcessTransport::spawn("/nonexistent/pwsh", &[]).err().unwrap();
         assert_eq!(e.kind, ErrorKind::NotFound);
     }

@@ -143,31 +143,30 @@ impl Endpoint {
         self.exchange(envelope::request(&header, body).xml, wait, cancel)
     }
 
-    /// POSTs an envelope and turns the HTTP reply into a [`Reply`] or an error naming this computer.
+    /// POSTs an envelope and turns the HTTP reply into a [`Reply`] or an error naming this computer and
+    /// carrying the HTTP status.
     fn exchange(&self, xml: String, wait: Duration, cancel: Option<&Cancel>) -> Result<Reply> {
         let reply = http::post(&self.target, xml, wait, cancel)?;
         let soap = reply.content_type.as_deref().map_or(false, |t| t.to_ascii_lowercase().starts_with("application/soap+xml"));
         let from = &self.computer;
-        match reply.status {
+        let status = reply.status;
+        let outcome = match status {
             401 => Err(Error::new(ErrorKind::AccessDenied, format!("{from} refused the credentials (HTTP 401 Unauthorized)"))),
             403 => Err(Error::new(ErrorKind::AccessDenied, format!("{from} refused the request (HTTP 403 Forbidden)"))),
-            200 | 400 | 500 if soap => {
-                let parsed = Reply::parse(reply.body).map_err(|e| e.context(from))?;
-                match parsed.fault() {
-                    Some(fault) => Err(fault.into_error().context(from)),
-                    None if reply.status == 200 => Ok(parsed),
-                    None => Err(Error::new(ErrorKind::BadReply, format!("{from} answered HTTP {} without a fault", reply.status))),
-                }
-            }
+            200 | 400 | 500 if soap => Reply::parse(reply.body).map_err(|e| e.context(from)).and_then(|parsed| match parsed.fault() {
+                Some(fault) => Err(fault.into_error().context(from)),
+                None if status == 200 => Ok(parsed),
+                None => Err(Error::new(ErrorKind::BadReply, format!("{from} answered HTTP {status} without a fault"))),
+            }),
             200 | 400 | 500 => Err(Error::new(
                 ErrorKind::BadReply,
                 format!(
-                    "{from} answered with content type '{}' instead of application/soap+xml (HTTP {})",
+                    "{from} answered with content type '{}' instead of application/soap+xml (HTTP {status})",
                     reply.content_type.as_deref().unwrap_or("none"),
-                    reply.status
                 ),
             )),
             status => Err(Error::new(ErrorKind::BadReply, format!("{from} answered HTTP {status} to a WS-Management request"))),
-        }
+        };
+        outcome.map_err(|e| e.with_http_status(status))
     }
 }

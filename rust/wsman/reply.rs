@@ -112,7 +112,7 @@ impl Fault {
         if let Some(status) = self.cim_status {
             message = format!("{message} (CIM status {status})");
         }
-        Error { kind, message, cim_status: self.cim_status, fault_code: self.subcode.or(Some(self.code)) }
+        Error { kind, message, cim_status: self.cim_status, fault_code: self.subcode.or(Some(self.code)), http_status: None }
     }
 }
 

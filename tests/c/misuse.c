@@ -357,13 +357,20 @@ static void local_classes_and_associations(void) {
     /* The provider serves no associations: a valid request gives nothing, a bad class an error. */
     const char *key_names[] = {"Handle"}, *key_values[] = {"1"};
     rsess_instance_iter *it = NULL;
-    CHECK(rsess_cim_associators(s, NULL, "Win32_Process", key_names, key_values, 1, NULL, NULL, NULL, NULL, 0, NULL, &it, NULL) == RSESS_RESULT_OK);
+    const rsess_instance_name process = {"Win32_Process", key_names, key_values, 1};
+    CHECK(rsess_cim_associators(s, NULL, &process, NULL, 0, NULL, &it, NULL) == RSESS_RESULT_OK);
     rsess_instance *inst = NULL;
     CHECK(rsess_instance_iter_next(it, &inst, NULL) == RSESS_RESULT_OK && inst == NULL);
     rsess_instance_iter_free(it);
     it = NULL;
-    CHECK(rsess_cim_references(s, NULL, "Win32_Process", key_names, key_values, 1, "Win32_Nothing", NULL, 0, NULL, &it, NULL) == RSESS_RESULT_INVALID_CLASS && it == NULL);
-    CHECK(rsess_cim_associators(NULL, NULL, "Win32_Process", key_names, key_values, 1, NULL, NULL, NULL, NULL, 0, NULL, &it, NULL) == RSESS_RESULT_NULL_ARGUMENT);
+    const rsess_association_filter nothing = {NULL, NULL, "Win32_Nothing", NULL};
+    CHECK(rsess_cim_references(s, NULL, &process, &nothing, 0, NULL, &it, NULL) == RSESS_RESULT_INVALID_CLASS && it == NULL);
+    const rsess_association_filter through = {"Win32_Link", NULL, NULL, NULL};
+    CHECK(rsess_cim_references(s, NULL, &process, &through, 0, NULL, &it, NULL) == RSESS_RESULT_INVALID_ARGUMENT && it == NULL);
+    CHECK(rsess_cim_associators(NULL, NULL, &process, NULL, 0, NULL, &it, NULL) == RSESS_RESULT_NULL_ARGUMENT);
+    CHECK(rsess_cim_associators(s, NULL, NULL, NULL, 0, NULL, &it, NULL) == RSESS_RESULT_NULL_ARGUMENT && it == NULL);
+    const rsess_instance_name unnamed = {NULL, NULL, NULL, 0};
+    CHECK(rsess_cim_associators(s, NULL, &unnamed, NULL, 0, NULL, &it, NULL) == RSESS_RESULT_NULL_ARGUMENT && it == NULL);
     rsess_cim_session_remove(scope, s, NULL);
     rsess_cim_session_free(s);
     rsess_scope_free(scope);

@@ -142,7 +142,9 @@ static void associations(unsigned port) {
     const char *names[] = {"Key"}, *values[] = {"1"};
     rsess_instance_iter *it = NULL;
     rsess_error *err = NULL;
-    CHECK(rsess_cim_associators(s, "root/cimv2", "MSFT_President", names, values, 1, "MSFT_PresidentLink", "Prev", "MSFT_President", "Next", 0, NULL, &it, &err) == RSESS_RESULT_OK);
+    const rsess_instance_name president = {"MSFT_President", names, values, 1};
+    const rsess_association_filter links = {"MSFT_PresidentLink", "Prev", "MSFT_President", "Next"};
+    CHECK(rsess_cim_associators(s, "root/cimv2", &president, &links, 0, NULL, &it, &err) == RSESS_RESULT_OK);
     rsess_instance *inst = NULL;
     CHECK(rsess_instance_iter_next(it, &inst, NULL) == RSESS_RESULT_OK && inst != NULL);
     char *cls = NULL;
@@ -155,7 +157,8 @@ static void associations(unsigned port) {
     rsess_instance_iter_free(it);
 
     it = NULL;
-    CHECK(rsess_cim_references(s, "root/cimv2", "MSFT_President", names, values, 1, "MSFT_PresidentLink", "Prev", 0, NULL, &it, &err) == RSESS_RESULT_OK);
+    const rsess_association_filter referring = {NULL, "Prev", "MSFT_PresidentLink", NULL};
+    CHECK(rsess_cim_references(s, "root/cimv2", &president, &referring, 0, NULL, &it, &err) == RSESS_RESULT_OK);
     inst = NULL;
     CHECK(rsess_instance_iter_next(it, &inst, NULL) == RSESS_RESULT_OK && inst != NULL);
     rsess_cim_type type = 0;
@@ -166,10 +169,14 @@ static void associations(unsigned port) {
 
     /* A filter the recordings do not have: the server's fault comes back, nothing is left open. */
     it = NULL;
-    CHECK(rsess_cim_references(s, "root/cimv2", "MSFT_President", names, values, 1, NULL, NULL, RSESS_OPERATION_SHALLOW, NULL, &it, &err) == RSESS_RESULT_INVALID_ARGUMENT && it == NULL);
+    CHECK(rsess_cim_references(s, "root/cimv2", &president, NULL, RSESS_OPERATION_SHALLOW, NULL, &it, &err) == RSESS_RESULT_INVALID_ARGUMENT && it == NULL);
     rsess_error_free(err);
     err = NULL;
-    CHECK(rsess_cim_associators(s, "root/cimv2", "MSFT_President", names, values, 1, NULL, NULL, NULL, NULL, 0, NULL, &it, &err) == RSESS_RESULT_FAULT && it == NULL && err != NULL);
+    CHECK(rsess_cim_associators(s, "root/cimv2", &president, NULL, 0, NULL, &it, &err) == RSESS_RESULT_FAULT && it == NULL && err != NULL);
+    /* The fault's detail: a SOAP fault code, no CIM status for this one. */
+    char *fault = NULL;
+    CHECK(rsess_error_fault_code(err, &fault) == RSESS_RESULT_OK && fault != NULL && strlen(fault) > 0);
+    rsess_string_free(fault);
     rsess_error_free(err);
     rsess_cim_session_remove(NULL, s, NULL);
     rsess_cim_session_free(s);

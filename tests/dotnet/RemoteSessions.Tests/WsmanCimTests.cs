@@ -388,6 +388,9 @@ public sealed class WsmanBindingTests(ReplayServerFixture server) : IClassFixtur
         Assert.Equal("Jefferson", president.Properties.Single(p => p.Name == "Last").Value);
         var missing = Assert.Throws<RemoteSessions.Native.RemoteSessionsException>(() => s.GetInstance("root/cimv2", "MSFT_President", [("Key", "99")]));
         Assert.Equal(RemoteSessions.Native.ResultCode.NotFound, missing.Code);
+        Assert.Equal(6u, missing.CimStatus);
+        Assert.Equal(500, missing.HttpStatus ?? 0);
+        Assert.False(string.IsNullOrEmpty(missing.FaultCode));
     }
 
     [Fact]
@@ -414,6 +417,8 @@ public sealed class WsmanBindingTests(ReplayServerFixture server) : IClassFixtur
         using var scope = new RemoteSessions.Native.SessionScope();
         var denied = Assert.Throws<RemoteSessions.Native.RemoteSessionsException>(() => Connect(scope, "wrong"));
         Assert.Equal(RemoteSessions.Native.ResultCode.AccessDenied, denied.Code);
+        Assert.Equal((ushort)401, denied.HttpStatus);
+        Assert.Null(denied.CimStatus);
         Assert.DoesNotContain("wrong", denied.Message);
         using var s = scope.NewSession("127.0.0.1", options: new RemoteSessions.Native.SessionOptionsSpec { Port = (uint)server.HttpPort, NoEncryption = true, HttpPrefix = "wsman?synthetic=70000" },
             credential: new RemoteSessions.Native.CredentialSpec(RemoteSessions.Native.CimAuthenticationMechanism.Basic, server.User, server.Password), skipTestConnection: true);
