@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use remote_sessions::transport::ProcessTransport;
+use remote_sessions::transport::{PacketTransport, ProcessTransport};
 
 fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").unwrap().count()

@@ -7,11 +7,11 @@
 //! element (`cim:Datetime`/`cim:Interval` children, an endpoint reference, an embedded instance);
 //! otherwise the value is a string. A repeated element is an array; `xsi:nil="true"` is a null.
 
-use crate::xml::Element;
 use super::{NAMESPACE_SELECTOR, NS_ADDRESSING, NS_CIM_COMMON, NS_WSMAN, NS_XSI};
 use crate::cim::text::{bad_value, value_of_text};
 use crate::cim::{CimInstance, CimProperty, CimType, CimValue};
 use crate::error::{Error, ErrorKind, Result};
+use crate::xml::Element;
 
 pub use crate::cim::class::{qualifier, ClassSchema, MethodSchema, PropertySchema};
 

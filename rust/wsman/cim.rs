@@ -5,12 +5,12 @@
 
 use std::sync::Arc;
 
+use super::binding::{self, ClassSchema, Origin};
 use super::endpoint::Endpoint;
 use super::enumeration::Enumeration;
 use super::envelope::{self, EnumerationMode, DIALECT_CQL, DIALECT_WQL};
 use super::options::SessionOptions;
 use super::reply::Identity;
-use super::binding::{self, ClassSchema, Origin};
 use super::{schema, NAMESPACE_SELECTOR, NS_ADDRESSING, NS_TRANSFER, NS_WSMAN};
 use crate::auth::{Authentication, Credential};
 use crate::cancel::Cancel;

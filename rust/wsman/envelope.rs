@@ -8,12 +8,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use once_cell::sync::Lazy;
 use uuid::Uuid;
 
-use crate::xml::escape;
 use super::{NAMESPACE_SELECTOR, NS_ADDRESSING, NS_CIM_BINDING, NS_CIM_COMMON, NS_ENUMERATION, NS_IDENTITY, NS_MSWSMAN, NS_SOAP, NS_WSMAN, NS_XSI};
 use crate::cim::datetime::{to_xs_datetime, to_xs_duration};
 use crate::cim::provider::Association;
 use crate::cim::text::object_path;
 use crate::cim::{CimDateTime, CimProperty, CimValue};
+use crate::xml::escape;
 
 /// The anonymous reply-to address (WS-Addressing 2004/08).
 pub const ANONYMOUS: &str = "http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous";

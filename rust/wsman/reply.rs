@@ -1,9 +1,9 @@
 //! Reading WS-Management replies (DSP0226): the SOAP envelope, faults (with the CIM error of DSP0227
 //! §7.8 or Windows' `f:WSManFault`/`__ExtendedStatus`), Identify, and enumeration pages. Sans-IO.
 
-use crate::xml::{Document, Element};
 use super::{NS_ADDRESSING, NS_ENUMERATION, NS_IDENTITY, NS_SOAP, NS_WSMAN, NS_WSMAN_FAULT};
 use crate::error::{Error, ErrorKind, Result};
+use crate::xml::{Document, Element};
 
 /// A parsed reply envelope.
 #[derive(Debug)]
