@@ -20,6 +20,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
+use std::hash::{Hash, Hasher};
 use std::io;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::sync::{Arc, Mutex};
@@ -101,13 +102,29 @@ struct Idle {
 }
 
 /// Whose connections to where: the URL's scheme and authority, the TLS policy the server was checked
-/// with, and the identity of the credential they authenticate (no secret: Debug shows none).
-#[derive(Debug, PartialEq, Eq, Hash)]
+/// with, and the identity of the credential they authenticate (no secret: Debug shows none). It hashes
+/// as the hash of those, taken once when it is made (the pool looks it up twice per request).
+#[derive(Debug, PartialEq, Eq)]
 struct PoolKey {
     scheme: String,
     authority: String,
     policy: TlsPolicy,
     identity: Option<Identity>,
+    hash: u64,
+}
+
+impl PoolKey {
+    fn new(scheme: String, authority: String, policy: TlsPolicy, identity: Option<Identity>) -> PoolKey {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        (&scheme, &authority, policy, &identity).hash(&mut hasher);
+        PoolKey { scheme, authority, policy, identity, hash: hasher.finish() }
+    }
+}
+
+impl Hash for PoolKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
 }
 
 /// The key of a pool of connections, shared by every request of a target.
@@ -149,7 +166,7 @@ impl Target {
             .parse()
             .map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("The path of {url} cannot be requested: {e}")))?;
         let identity = mechanism.as_ref().map(|m| m.identity().clone());
-        let endpoint = Arc::new(PoolKey { scheme: url.scheme_str().unwrap_or("http").to_string(), authority, policy, identity });
+        let endpoint = Arc::new(PoolKey::new(url.scheme_str().unwrap_or("http").to_string(), authority, policy, identity));
         Ok(Target { url, policy, path, endpoint, host, mechanism })
     }
 
