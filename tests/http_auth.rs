@@ -218,6 +218,7 @@ fn a_connection_based_mechanism_steps_through_the_challenge_on_one_connection_be
     for (leg, token) in [(0, "Test one"), (1, "Test three")] {
         assert_eq!((seen[leg].header("authorization"), seen[leg].header("content-length")), (Some(token), Some("0")), "{seen:#?}");
         assert!(seen[leg].body.is_empty());
+        assert_eq!(seen[leg].head.to_ascii_lowercase().matches("content-length:").count(), 1, "{}", seen[leg].head);
         assert!(seen[leg].head.starts_with("POST /wsman HTTP/1.1\r\n"));
     }
     for body in &seen[2..] {

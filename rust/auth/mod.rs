@@ -103,6 +103,7 @@ impl fmt::Debug for Identity {
 pub struct Peer<'a> {
     /// The host as the URL names it (without brackets for an IPv6 literal).
     pub host: &'a str,
+    /// The TCP port the connection goes to.
     pub port: u16,
     /// The server's certificate (DER), when the connection is TLS.
     pub certificate: Option<&'a [u8]>,

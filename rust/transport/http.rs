@@ -61,8 +61,12 @@ impl Default for TlsPolicy {
 /// media type (the Content-Type header) and body bytes, whatever they hold.
 #[derive(Debug)]
 pub struct HttpReply {
+    /// The HTTP status code (e.g. 200, 401, 500).
     pub status: u16,
+    /// The Content-Type header, if the server sent one HTTP can read as text.
     pub content_type: Option<String>,
+    /// The whole body (cut at a limit far above any envelope size), not decoded: SOAP is UTF-8, a
+    /// sealed body is binary.
     pub body: Vec<u8>,
 }
 
