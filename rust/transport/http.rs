@@ -296,13 +296,14 @@ fn authorization_header(auth: Option<&dyn Authenticator>) -> Result<Option<Heade
 }
 
 /// POSTs `body` (a SOAP envelope) to `target` and reads the whole reply within `timeout`, on a pooled
-/// keep-alive connection or a new one, authenticated by the target's mechanism on that connection
-/// (see [`converse`]). Blocks the calling thread, which does the I/O itself. A 401 that the
-/// connection's authenticator gives up on is returned as the reply.
+/// keep-alive connection or a new one, authenticated by the target's mechanism on that connection:
+/// its authenticator is stepped through 401 challenges on the same socket, and while it is not
+/// complete the requests carry no body. Blocks the calling thread, which does the I/O itself. A 401
+/// that the connection's authenticator gives up on is returned as the reply.
 /// Errors: ConnectionFailed (refused, unreachable, closed before the reply was complete, or while
 /// authenticating), TlsFailed, Timeout, Cancelled (by `cancel`, also before anything was sent),
-/// AccessDenied (the server still asks for authentication after [`MAX_LEGS`] requests), and the
-/// authenticator's own errors.
+/// AccessDenied (the server still asks for authentication after 8 requests on one connection), and
+/// the authenticator's own errors.
 pub fn post(target: &Target, body: String, timeout: Duration, cancel: Option<&Cancel>) -> Result<HttpReply> {
     if cancel.map_or(false, Cancel::is_cancelled) {
         return Err(Cancel::error());
