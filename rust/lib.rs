@@ -6,9 +6,10 @@
 //! - protocols: [`wsman`] (WS-Management envelopes, replies, the CIM binding, an endpoint and the CIM
 //!   operations on it) and [`local`] (the in-process provider of `root/cimv2` read from /proc, /sys and
 //!   /etc), both implementing [`cim::provider::CimProvider`];
-//! - [`cim`] (typed CIM values, datetimes, class declarations, WQL, the provider trait), [`auth`]
-//!   (credentials and mechanisms), [`transport`] (pooled HTTP(S) for WS-Management; a local server
+//! - [`cim`] (typed CIM values, datetimes, class declarations, WQL, the provider trait), [`transport`]
+//!   (pooled HTTP(S) for WS-Management, each connection with its own authenticator; a local server
 //!   process or ssh carrying PSRP packets);
+//! - [`auth`] (credentials, mechanisms and their sans-IO per-connection authenticators: Basic);
 //! - [`xml`] (the element tree replies are read into), [`wildcard`], [`cancel`];
 //! - [`error`].
 

@@ -140,6 +140,26 @@ fn identify_reuses_one_keep_alive_connection_and_sends_basic_credentials() {
 }
 
 #[test]
+fn basic_sends_the_same_request_head_every_time_on_one_connection() {
+    let server = serve(always(ok(&fixture("identify-response.xml"))));
+    let c = client(server.port, SessionOptions::default());
+    c.identify(None).unwrap();
+    c.identify(None).unwrap();
+    let requests = server.requests.lock().unwrap();
+    assert_eq!((requests.len(), server.connections.load(Ordering::SeqCst)), (2, 1));
+    for r in requests.iter() {
+        let (head, body) = r.split_once("\r\n\r\n").unwrap();
+        let expected = format!(
+            "POST /wsman HTTP/1.1\r\nhost: 127.0.0.1:{}\r\ncontent-type: application/soap+xml;charset=UTF-8\r\nuser-agent: RemoteSessions\r\n\
+             authorization: Basic cnNlc3M6UmVwbGF5LVBhNTU=\r\ncontent-length: {}",
+            server.port,
+            body.len()
+        );
+        assert_eq!(head, expected);
+    }
+}
+
+#[test]
 fn enumeration_pulls_page_by_page_and_types_from_the_class() {
     let pulls = Arc::new(AtomicUsize::new(0));
     let behaviour: Behaviour = Arc::new(move |body: &str| {

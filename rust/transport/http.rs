@@ -9,10 +9,18 @@
 //! idle connection in the pool is polled by nobody; one the server closed meanwhile is found out by
 //! the next request before anything is written, and that request goes out on a new connection (a
 //! request that was written is never repeated).
+//!
+//! Authentication belongs to a connection (NTLM and Kerberos authenticate the TCP connection, and
+//! their message encryption is bound to it): the pool is keyed by the credential's [`Identity`] as
+//! well as the endpoint, so two users never share a connection, and each connection carries its own
+//! [`Authenticator`], stepped through the server's 401 challenges on that same connection (RFC 7235)
+//! and kept with it in the pool. Bodies are sent only once its context is complete; the requests that
+//! authenticate a connection-based mechanism carry none (`Content-Length: 0`).
 
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
+use std::hash::{Hash, Hasher};
 use std::io;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::sync::{Arc, Mutex};
@@ -21,7 +29,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use hyper::body::Bytes;
 use hyper::client::conn::{self, SendRequest};
-use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, HOST, USER_AGENT};
+use hyper::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HOST, USER_AGENT, WWW_AUTHENTICATE};
 use hyper::{Body, Method, Request, Uri};
 use once_cell::sync::Lazy;
 use rustls::client::{ServerCertVerified, ServerCertVerifier, WebPkiVerifier};
@@ -29,6 +37,7 @@ use rustls::{Certificate, ClientConfig, RootCertStore, ServerName};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::blocking::{self, Socket};
+use crate::auth::{Authenticator, Identity, Mechanism, Peer};
 use crate::cancel::Cancel;
 use crate::error::{Error, ErrorKind, Result};
 
@@ -48,12 +57,17 @@ impl Default for TlsPolicy {
     }
 }
 
-/// A reply as it came: status, content type and body text (UTF-8).
+/// A reply as it came (opened by the connection's authenticator, when it seals messages): status,
+/// media type (the Content-Type header) and body bytes, whatever they hold.
 #[derive(Debug)]
 pub struct HttpReply {
+    /// The HTTP status code (e.g. 200, 401, 500).
     pub status: u16,
+    /// The Content-Type header, if the server sent one HTTP can read as text.
     pub content_type: Option<String>,
-    pub body: String,
+    /// The whole body (cut at a limit far above any envelope size), not decoded: SOAP is UTF-8, a
+    /// sealed body is binary.
+    pub body: Vec<u8>,
 }
 
 /// Largest reply body read, in bytes: far above any MaxEnvelopeSize, it only stops a broken server
@@ -65,6 +79,11 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 const POOL_IDLE: Duration = Duration::from_secs(60);
 /// Most idle connections kept per endpoint (more are closed when they come back).
 const MAX_IDLE_PER_ENDPOINT: usize = 64;
+/// Most requests one [`post`] sends on its connection while authenticating (each 401 an authenticator
+/// answers costs one): a mechanism that never gives up still ends.
+const MAX_LEGS: usize = 8;
+/// The media type of every request body (a SOAP 1.2 envelope).
+const SOAP: &str = "application/soap+xml;charset=UTF-8";
 
 /// A connection's byte stream: a plain [`Socket`], or TLS over one.
 type Stream = Box<dyn Io>;
@@ -74,18 +93,50 @@ trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
 
 impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
 
-/// A keep-alive connection not in use: hyper's request sender and the connection it talks through.
+/// A keep-alive connection: hyper's request sender, the connection it talks through, and its
+/// authentication state, which stays with it in and out of the pool.
 struct Idle {
     sender: SendRequest<Body>,
     connection: conn::Connection<Stream, Body>,
+    /// This connection's authenticator; None when the target has no credential.
+    auth: Option<Box<dyn Authenticator>>,
+    /// The authenticator's Authorization value as a header, remade only when it steps.
+    authorization: Option<HeaderValue>,
     since: Instant,
 }
 
-/// Where a connection goes: scheme and authority of the URL, and the TLS policy it was checked with.
-type Endpoint = Arc<(String, String, TlsPolicy)>;
+/// Whose connections to where: the URL's scheme and authority, the TLS policy the server was checked
+/// with, and the identity of the credential they authenticate (no secret: Debug shows none). It hashes
+/// as the hash of those, taken once when it is made (the pool looks it up twice per request).
+#[derive(Debug, PartialEq, Eq)]
+struct PoolKey {
+    scheme: String,
+    authority: String,
+    policy: TlsPolicy,
+    identity: Option<Identity>,
+    hash: u64,
+}
 
-/// Where requests go, prepared once for many: the URL, the key of its connection pool, and the Host and
-/// Authorization headers every request carries. Its Debug form shows the URL only, never the credential.
+impl PoolKey {
+    fn new(scheme: String, authority: String, policy: TlsPolicy, identity: Option<Identity>) -> PoolKey {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        (&scheme, &authority, policy, &identity).hash(&mut hasher);
+        PoolKey { scheme, authority, policy, identity, hash: hasher.finish() }
+    }
+}
+
+impl Hash for PoolKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+/// The key of a pool of connections, shared by every request of a target.
+type Endpoint = Arc<PoolKey>;
+
+/// Where requests go, prepared once for many: the URL, the key of its connection pool, the Host header
+/// every request carries and the mechanism that authenticates each connection. Its Debug form shows
+/// the URL only, never the credential.
 #[derive(Clone)]
 pub struct Target {
     url: Uri,
@@ -94,7 +145,7 @@ pub struct Target {
     path: Uri,
     endpoint: Endpoint,
     host: HeaderValue,
-    authorization: Option<HeaderValue>,
+    mechanism: Option<Arc<dyn Mechanism>>,
 }
 
 impl fmt::Debug for Target {
@@ -104,30 +155,44 @@ impl fmt::Debug for Target {
 }
 
 impl Target {
-    /// A target for `url` whose certificate (https) is checked as `policy` says; `authorization` is
-    /// the Authorization header's value (e.g. `Basic …`).
-    /// Errors: InvalidArgument for a URL that names no host, or header values HTTP cannot carry (the
-    /// message never holds the credential).
-    pub fn new(url: Uri, policy: TlsPolicy, authorization: Option<&str>) -> Result<Target> {
+    /// A target for `url` whose certificate (https) is checked as `policy` says, each of whose
+    /// connections `mechanism` authenticates (None: requests carry no Authorization header).
+    /// Errors: InvalidArgument for a URL that names no host or a host HTTP cannot carry.
+    pub fn new(url: Uri, policy: TlsPolicy, mechanism: Option<Arc<dyn Mechanism>>) -> Result<Target> {
         let authority = url
             .authority()
             .ok_or_else(|| Error::new(ErrorKind::InvalidArgument, format!("The URL {url} names no host")))?
             .to_string();
         let host = HeaderValue::from_str(&authority).map_err(|_| Error::new(ErrorKind::InvalidArgument, format!("The host of {url} cannot be sent in HTTP")))?;
-        let authorization = authorization
-            .map(|a| {
-                let mut value = HeaderValue::from_str(a).map_err(|_| Error::new(ErrorKind::InvalidArgument, "The credential holds characters HTTP headers cannot carry"))?;
-                value.set_sensitive(true);
-                Ok::<_, Error>(value)
-            })
-            .transpose()?;
         let path: Uri = url
             .path_and_query()
             .map_or("/", |p| p.as_str())
             .parse()
             .map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("The path of {url} cannot be requested: {e}")))?;
-        let endpoint = Arc::new((url.scheme_str().unwrap_or("http").to_string(), authority, policy));
-        Ok(Target { url, policy, path, endpoint, host, authorization })
+        let identity = mechanism.as_ref().map(|m| m.identity().clone());
+        let endpoint = Arc::new(PoolKey::new(url.scheme_str().unwrap_or("http").to_string(), authority, policy, identity));
+        Ok(Target { url, policy, path, endpoint, host, mechanism })
+    }
+
+    /// A POST of `body` (its media type and bytes; None: an empty body, `Content-Length: 0`) with the
+    /// connection's Authorization header.
+    fn request(&self, body: Option<(HeaderValue, Bytes)>, authorization: Option<&HeaderValue>) -> Request<Body> {
+        let empty = body.is_none();
+        let (content_type, body) = body.unwrap_or_else(|| (HeaderValue::from_static(SOAP), Bytes::new()));
+        let mut r = Request::new(Body::from(body));
+        *r.method_mut() = Method::POST;
+        *r.uri_mut() = self.path.clone();
+        let headers = r.headers_mut();
+        headers.insert(HOST, self.host.clone());
+        headers.insert(CONTENT_TYPE, content_type);
+        if empty {
+            headers.insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
+        }
+        headers.insert(USER_AGENT, HeaderValue::from_static("RemoteSessions"));
+        if let Some(a) = authorization {
+            headers.insert(AUTHORIZATION, a.clone());
+        }
+        r
     }
 }
 
@@ -174,8 +239,8 @@ fn put_idle(endpoint: Endpoint, c: Idle) {
 }
 
 /// A new connection to `url`'s host: each address it resolves to in turn, each tried for at most
-/// [`CONNECT_TIMEOUT`]; then TLS for https.
-async fn connect(url: &Uri, policy: TlsPolicy) -> Result<Idle> {
+/// [`CONNECT_TIMEOUT`]; then TLS for https; then the authenticator `mechanism` starts for it.
+async fn connect(url: &Uri, policy: TlsPolicy, mechanism: Option<&dyn Mechanism>) -> Result<Idle> {
     let https = url.scheme_str() == Some("https");
     let host = url.host().unwrap_or_default().trim_start_matches('[').trim_end_matches(']');
     let port = url.port_u16().unwrap_or(if https { 443 } else { 80 });
@@ -203,71 +268,74 @@ async fn connect(url: &Uri, policy: TlsPolicy) -> Result<Idle> {
         }
     }
     let socket = socket.ok_or_else(|| connect_error(url, &failure))?;
-    let stream = if https {
+    let start = |certificate: Option<&[u8]>| mechanism.map(|m| m.start(&Peer { host, port, certificate })).transpose();
+    let (stream, auth) = if https {
         let name = ServerName::try_from(host)
             .map_err(|_| Error::new(ErrorKind::InvalidArgument, format!("'{host}' is not a host name TLS can check")))?;
         let tls = tokio_rustls::TlsConnector::from(tls(policy)?).connect(name, socket).await.map_err(|e| connect_error(url, &e))?;
-        Box::new(tls) as Stream
+        let auth = start(tls.get_ref().1.peer_certificates().and_then(<[Certificate]>::first).map(|c| c.0.as_slice()))?;
+        (Box::new(tls) as Stream, auth)
     } else {
-        Box::new(socket)
+        (Box::new(socket) as Stream, start(None)?)
     };
+    let authorization = authorization_header(auth.as_deref())?;
     let (sender, connection) = conn::Builder::new()
         .handshake::<_, Body>(stream)
         .await
         .map_err(|e| network_error(url, &e, false))?;
-    Ok(Idle { sender, connection, since: Instant::now() })
+    Ok(Idle { sender, connection, auth, authorization, since: Instant::now() })
+}
+
+/// The Authorization header `auth` asks for now, marked sensitive.
+/// Errors: InvalidArgument for a value HTTP cannot carry (the message never holds it).
+fn authorization_header(auth: Option<&dyn Authenticator>) -> Result<Option<HeaderValue>> {
+    let Some(value) = auth.and_then(Authenticator::authorization) else { return Ok(None) };
+    let mut header = HeaderValue::from_str(value).map_err(|_| Error::new(ErrorKind::InvalidArgument, "The credential holds characters HTTP headers cannot carry"))?;
+    header.set_sensitive(true);
+    Ok(Some(header))
 }
 
 /// POSTs `body` (a SOAP envelope) to `target` and reads the whole reply within `timeout`, on a pooled
-/// keep-alive connection or a new one. Blocks the calling thread, which does the I/O itself.
-/// Errors: ConnectionFailed (refused, unreachable, closed before the reply was complete), TlsFailed,
-/// Timeout, Cancelled (by `cancel`, also before anything was sent), BadReply (body not UTF-8 or too
-/// large).
+/// keep-alive connection or a new one, authenticated by the target's mechanism on that connection:
+/// its authenticator is stepped through 401 challenges on the same socket, and while it is not
+/// complete the requests carry no body. Blocks the calling thread, which does the I/O itself. A 401
+/// that the connection's authenticator gives up on is returned as the reply.
+/// Errors: ConnectionFailed (refused, unreachable, closed before the reply was complete, or while
+/// authenticating), TlsFailed, Timeout, Cancelled (by `cancel`, also before anything was sent),
+/// AccessDenied (the server still asks for authentication after 8 requests on one connection), and
+/// the authenticator's own errors.
 pub fn post(target: &Target, body: String, timeout: Duration, cancel: Option<&Cancel>) -> Result<HttpReply> {
     if cancel.map_or(false, Cancel::is_cancelled) {
         return Err(Cancel::error());
     }
     let (url, policy, endpoint) = (&target.url, target.policy, &target.endpoint);
     let body = Bytes::from(body);
-    let request = || {
-        let mut r = Request::new(Body::from(body.clone()));
-        *r.method_mut() = Method::POST;
-        *r.uri_mut() = target.path.clone();
-        let headers = r.headers_mut();
-        headers.insert(HOST, target.host.clone());
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/soap+xml;charset=UTF-8"));
-        headers.insert(USER_AGENT, HeaderValue::from_static("RemoteSessions"));
-        if let Some(a) = &target.authorization {
-            headers.insert(AUTHORIZATION, a.clone());
-        }
-        r
-    };
     let exchange = async {
         loop {
             let (mut c, reused) = match take_idle(endpoint) {
                 Some(c) => (c, true),
-                None => (connect(url, policy).await?, false),
+                None => (connect(url, policy, target.mechanism.as_deref()).await?, false),
             };
             // One the server closed while it lay idle is dropped here.
             if reused && !still_open(&mut c).await {
                 continue;
             }
-            match exchange_on(&mut c, request()).await {
-                Ok(Exchanged { status, content_type, body, reusable }) => {
-                    if reusable {
+            match converse(target, &mut c, &body).await {
+                Ok((reply, reusable)) => {
+                    // A connection whose authentication was left unfinished serves nobody else.
+                    if reusable && c.auth.as_ref().map_or(true, |a| a.is_complete()) {
                         c.since = Instant::now();
                         put_idle(Arc::clone(endpoint), c);
                     }
-                    let body = String::from_utf8(body)
-                        .map_err(|_| Error::new(ErrorKind::BadReply, format!("The reply from {url} is not UTF-8 text")))?;
-                    return Ok(HttpReply { status, content_type, body });
+                    return Ok(reply);
                 }
                 // The server closed a pooled connection before this request was written: try a new one.
-                Err(Failure { written: false, .. }) if reused => continue,
-                Err(Failure { error: Some(error), in_body, .. }) => return Err(network_error(url, &error, in_body)),
-                Err(Failure { error: None, .. }) => {
+                Err(Failure::Network { written: false, .. }) if reused => continue,
+                Err(Failure::Network { error: Some(error), in_body, .. }) => return Err(network_error(url, &error, in_body)),
+                Err(Failure::Network { error: None, .. }) => {
                     return Err(Error::new(ErrorKind::ConnectionFailed, format!("The request to {url} failed: the server closed the connection")))
                 }
+                Err(Failure::Error(e)) => return Err(e),
             }
         }
     };
@@ -287,12 +355,104 @@ pub fn post(target: &Target, body: String, timeout: Duration, cancel: Option<&Ca
     }
 }
 
-/// Why one exchange failed: hyper's error (None: the connection ended without one), whether the
-/// request may have been written (then it must not be sent again), and whether the reply had begun.
-struct Failure {
-    error: Option<hyper::Error>,
-    written: bool,
-    in_body: bool,
+/// Sends `body` to `target` on `c`, authenticating on this connection (RFC 7235): while the
+/// connection's authenticator is not complete, requests carry no body (`Content-Length: 0`); a 401 it
+/// answers with a next token is asked again on the same connection, at most [`MAX_LEGS`] requests in
+/// all; a success that completes it ([`Authenticator::accept`]) lets the body go next. The body is
+/// sealed and the final reply opened by the authenticator. Returns the final reply and whether the
+/// connection can serve another request.
+async fn converse(target: &Target, c: &mut Idle, body: &Bytes) -> std::result::Result<(HttpReply, bool), Failure> {
+    let url = &target.url;
+    for leg in 0..MAX_LEGS {
+        let complete = c.auth.as_ref().map_or(true, |a| a.is_complete());
+        let payload = match c.auth.as_mut() {
+            _ if !complete => None,
+            Some(auth) => match auth.wrap(SOAP, body)? {
+                Some((content_type, sealed)) => Some((header_value(&content_type)?, Bytes::from(sealed))),
+                None => Some((HeaderValue::from_static(SOAP), body.clone())),
+            },
+            None => Some((HeaderValue::from_static(SOAP), body.clone())),
+        };
+        let request = target.request(payload, c.authorization.as_ref());
+        // Once a request went out on this connection, nothing starts over on another one.
+        let Exchanged { status, headers, body: reply, reusable } = exchange_on(c, request).await.map_err(|f| f.after(leg))?;
+        let Some(auth) = c.auth.as_mut() else { return Ok((HttpReply::new(status, &headers, reply), reusable)) };
+        let challenges = || -> Vec<&str> { headers.get_all(WWW_AUTHENTICATE).iter().filter_map(|v| v.to_str().ok()).collect() };
+        let closed = || Error::new(ErrorKind::ConnectionFailed, format!("The request to {url} failed: the server closed the connection while authenticating"));
+        if status == 401 {
+            if !auth.challenge(&challenges())? {
+                return Ok((HttpReply::new(status, &headers, reply), reusable));
+            }
+            if !reusable {
+                return Err(closed().into());
+            }
+            c.authorization = authorization_header(Some(&**auth))?;
+            continue;
+        }
+        if !complete {
+            // Only a success completes the context and lets the body follow; anything else is the
+            // server's answer.
+            if !(200..300).contains(&status) {
+                return Ok((HttpReply::new(status, &headers, reply), reusable));
+            }
+            auth.accept(&challenges())?;
+            if !auth.is_complete() {
+                return Err(Error::new(ErrorKind::AccessDenied, format!("{url} answered HTTP {status} before authentication was complete")).into());
+            }
+            if !reusable {
+                return Err(closed().into());
+            }
+            c.authorization = authorization_header(Some(&**auth))?;
+            continue;
+        }
+        let mut reply = HttpReply::new(status, &headers, reply);
+        if let Some((content_type, opened)) = auth.unwrap(reply.content_type.as_deref(), &reply.body)? {
+            reply.content_type = Some(content_type);
+            reply.body = opened;
+        }
+        return Ok((reply, reusable));
+    }
+    Err(Error::new(ErrorKind::AccessDenied, format!("{url} still asks for authentication after {MAX_LEGS} requests")).into())
+}
+
+/// A header value an authenticator made (a sealed body's media type).
+/// Errors: InvalidArgument for text an HTTP header cannot carry.
+fn header_value(text: &str) -> Result<HeaderValue> {
+    HeaderValue::from_str(text).map_err(|_| Error::new(ErrorKind::InvalidArgument, format!("'{text}' cannot be sent in an HTTP header")))
+}
+
+impl HttpReply {
+    /// A reply of `status` with `headers` (its media type taken from Content-Type) and `body`.
+    fn new(status: u16, headers: &HeaderMap, body: Vec<u8>) -> HttpReply {
+        let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
+        HttpReply { status, content_type, body }
+    }
+}
+
+/// Why one exchange failed.
+enum Failure {
+    /// On the network: hyper's error (None: the connection ended without one), whether the request
+    /// may have been written (then it must not be sent again), and whether the reply had begun.
+    Network { error: Option<hyper::Error>, written: bool, in_body: bool },
+    /// Already described: an authenticator's error, or authentication that cannot go on.
+    Error(Error),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Failure {
+        Failure::Error(e)
+    }
+}
+
+impl Failure {
+    /// This failure of request number `leg` (from 0) on its connection: after the first, a request was
+    /// written on it, so the exchange must not start over on another connection.
+    fn after(self, leg: usize) -> Failure {
+        match self {
+            Failure::Network { error, written, in_body } => Failure::Network { error, written: written || leg > 0, in_body },
+            other => other,
+        }
+    }
 }
 
 /// Polls an idle connection once: false when it has ended (the server closed it meanwhile).
@@ -303,7 +463,7 @@ async fn still_open(c: &mut Idle) -> bool {
 /// A whole reply as [`exchange_on`] reads it, and whether its connection can serve another request.
 struct Exchanged {
     status: u16,
-    content_type: Option<String>,
+    headers: HeaderMap,
     body: Vec<u8>,
     reusable: bool,
 }
@@ -312,23 +472,22 @@ struct Exchanged {
 async fn exchange_on(c: &mut Idle, request: Request<Body>) -> std::result::Result<Exchanged, Failure> {
     let Idle { sender, connection, .. } = c;
     let work = async {
-        std::future::poll_fn(|cx| sender.poll_ready(cx)).await.map_err(|error| Failure { error: Some(error), written: false, in_body: false })?;
-        let reply = sender.send_request(request).await.map_err(|error| Failure { written: !error.is_canceled(), error: Some(error), in_body: false })?;
-        let status = reply.status().as_u16();
-        let content_type = reply.headers().get(hyper::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
-        let body = read_body(reply.into_body()).await.map_err(|error| Failure { error: Some(error), written: true, in_body: true })?;
-        Ok((status, content_type, body))
+        std::future::poll_fn(|cx| sender.poll_ready(cx)).await.map_err(|error| Failure::Network { error: Some(error), written: false, in_body: false })?;
+        let reply = sender.send_request(request).await.map_err(|error| Failure::Network { written: !error.is_canceled(), error: Some(error), in_body: false })?;
+        let (head, body) = reply.into_parts();
+        let body = read_body(body).await.map_err(|error| Failure::Network { error: Some(error), written: true, in_body: true })?;
+        Ok((head.status.as_u16(), head.headers, body))
     };
     tokio::pin!(work);
     let mut ended: Option<Option<hyper::Error>> = None;
     std::future::poll_fn(|cx| {
         if let Poll::Ready(done) = work.as_mut().poll(cx) {
             let reusable = ended.is_none();
-            return Poll::Ready(done.map(|(status, content_type, body)| Exchanged { status, content_type, body, reusable }));
+            return Poll::Ready(done.map(|(status, headers, body)| Exchanged { status, headers, body, reusable }));
         }
         match ended.take() {
             // The connection ended and the work, polled once more, still waits: it never will finish.
-            Some(error) => Poll::Ready(Err(Failure { error, written: true, in_body: false })),
+            Some(error) => Poll::Ready(Err(Failure::Network { error, written: true, in_body: false })),
             // The connection does the reading and writing; it is Ready only once it has ended.
             None => match connection.poll_without_shutdown(cx) {
                 Poll::Ready(result) => {

@@ -6,6 +6,7 @@
 //! (CIM operations in [`super::cim`]).
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::Uri;
@@ -13,7 +14,8 @@ use hyper::Uri;
 use super::envelope::{self, Header};
 use super::options::SessionOptions;
 use super::reply::{self, Identity, Reply};
-use crate::auth::{basic, Authentication, Credential};
+use crate::auth::basic::Basic;
+use crate::auth::{Authentication, Credential, Mechanism};
 use crate::cancel::Cancel;
 use crate::error::{Error, ErrorKind, Result};
 use crate::transport::http::{self, TlsPolicy};
@@ -60,7 +62,7 @@ impl Endpoint {
         let url: Uri = format!("{scheme}://{host}:{port}/{prefix}")
             .parse()
             .map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("'{computer}' is not a computer name a URL can be made of: {e}")))?;
-        let authorization = match (authentication, credential) {
+        let mechanism: Option<Arc<dyn Mechanism>> = match (authentication, credential) {
             (Authentication::Default | Authentication::Basic, Some(c)) => {
                 if !options.use_ssl && !options.no_encryption {
                     return Err(Error::new(
@@ -71,7 +73,7 @@ impl Endpoint {
                         ),
                     ));
                 }
-                Some(basic::authorization(c))
+                Some(Arc::new(Basic::new(c)))
             }
             (Authentication::Basic, None) => {
                 return Err(Error::new(ErrorKind::InvalidArgument, "Basic authentication needs a credential (-Credential)"));
@@ -88,7 +90,7 @@ impl Endpoint {
         Ok(Endpoint {
             computer: computer.to_string(),
             url_text: url.to_string(),
-            target: http::Target::new(url, policy, authorization.as_deref())?,
+            target: http::Target::new(url, policy, mechanism)?,
             max_envelope_size: if options.max_envelope_size_kb == 0 { DEFAULT_MAX_ENVELOPE } else { options.max_envelope_size_kb.saturating_mul(1024) },
             timeout_ms: if options.timeout_ms == 0 { DEFAULT_TIMEOUT_MS } else { options.timeout_ms },
             locale: options.ui_culture.clone(),
@@ -143,8 +145,8 @@ impl Endpoint {
         self.exchange(envelope::request(&header, body).xml, wait, cancel)
     }
 
-    /// POSTs an envelope and turns the HTTP reply into a [`Reply`] or an error naming this computer and
-    /// carrying the HTTP status.
+    /// POSTs an envelope and turns the HTTP reply into a [`Reply`] (a SOAP body read as UTF-8) or an
+    /// error naming this computer and carrying the HTTP status.
     fn exchange(&self, xml: String, wait: Duration, cancel: Option<&Cancel>) -> Result<Reply> {
         let reply = http::post(&self.target, xml, wait, cancel)?;
         let soap = reply.content_type.as_deref().map_or(false, |t| t.to_ascii_lowercase().starts_with("application/soap+xml"));
@@ -153,11 +155,14 @@ impl Endpoint {
         let outcome = match status {
             401 => Err(Error::new(ErrorKind::AccessDenied, format!("{from} refused the credentials (HTTP 401 Unauthorized)"))),
             403 => Err(Error::new(ErrorKind::AccessDenied, format!("{from} refused the request (HTTP 403 Forbidden)"))),
-            200 | 400 | 500 if soap => Reply::parse(reply.body).map_err(|e| e.context(from)).and_then(|parsed| match parsed.fault() {
-                Some(fault) => Err(fault.into_error().context(from)),
-                None if status == 200 => Ok(parsed),
-                None => Err(Error::new(ErrorKind::BadReply, format!("{from} answered HTTP {status} without a fault"))),
-            }),
+            200 | 400 | 500 if soap => String::from_utf8(reply.body)
+                .map_err(|_| Error::new(ErrorKind::BadReply, format!("The reply from {} is not UTF-8 text", self.url_text)))
+                .and_then(|text| Reply::parse(text).map_err(|e| e.context(from)))
+                .and_then(|parsed| match parsed.fault() {
+                    Some(fault) => Err(fault.into_error().context(from)),
+                    None if status == 200 => Ok(parsed),
+                    None => Err(Error::new(ErrorKind::BadReply, format!("{from} answered HTTP {status} without a fault"))),
+                }),
             200 | 400 | 500 => Err(Error::new(
                 ErrorKind::BadReply,
                 format!(
