@@ -962,7 +962,8 @@ rsess_result rsess_transport_process_new(const char *program,
 // (as New-PSSession -HostName does). What ssh reports on stderr (host key mismatch, authentication
 // failure, unreachable host, no such subsystem) is in `rsess_transport_stderr` and in the
 // TRANSPORT_BROKEN message once the connection ends.
-// Errors: INVALID_ARGUMENT (bad host, port or option), NOT_FOUND (no ssh client), IO.
+// Errors: INVALID_ARGUMENT (bad host, user, port, subsystem or option; a host, user or subsystem
+// starting with `-`), NOT_FOUND (no ssh client), IO.
 rsess_result rsess_transport_ssh_new(const char *host_spec,
                                      const char *user,
                                      uint32_t port,

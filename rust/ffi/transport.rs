@@ -53,7 +53,8 @@ pub extern "C" fn rsess_transport_process_new(
 /// (as New-PSSession -HostName does). What ssh reports on stderr (host key mismatch, authentication
 /// failure, unreachable host, no such subsystem) is in `rsess_transport_stderr` and in the
 /// TRANSPORT_BROKEN message once the connection ends.
-/// Errors: INVALID_ARGUMENT (bad host, port or option), NOT_FOUND (no ssh client), IO.
+/// Errors: INVALID_ARGUMENT (bad host, user, port, subsystem or option; a host, user or subsystem
+/// starting with `-`), NOT_FOUND (no ssh client), IO.
 #[no_mangle]
 pub extern "C" fn rsess_transport_ssh_new(
     host_spec: *const c_char,
@@ -72,7 +73,7 @@ pub extern "C" fn rsess_transport_ssh_new(
         let mut target = SshTarget::parse(req_str(host_spec, "host_spec")?, opt_str(user)?, port)?;
         target.key_file = opt_str(key_file)?.map(str::to_string);
         if let Some(s) = opt_str(subsystem)? {
-            target.subsystem = s.to_string();
+            target = target.with_subsystem(s)?;
         }
         for text in string_array(options, noptions, "options")? {
             let (k, v) = text

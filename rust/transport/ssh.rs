@@ -43,6 +43,9 @@ impl SshTarget {
         if host.is_empty() {
             return Err(bad("the host name is empty"));
         }
+        if host.starts_with('-') {
+            return Err(bad("a host name cannot start with '-'"));
+        }
         if !host.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | '%')) {
             return Err(bad("it contains characters a host name cannot have"));
         }
@@ -54,11 +57,26 @@ impl SshTarget {
             Some((domain, name)) => format!("{name}@{domain}"),
             None => u.to_string(),
         });
+        if user.as_deref().map_or(false, |u| u.starts_with('-') || u.chars().any(char::is_control)) {
+            return Err(bad("the user name cannot start with '-' or hold control characters"));
+        }
         Ok(SshTarget { host: host.to_string(), user, port, key_file: None, subsystem: "powershell".into(), options: Vec::new() })
     }
 
-    /// ssh's arguments: `[-i key] [-l user] [-p port] [-o k=v …] -s host subsystem`. Explicit settings
-    /// come before `-o` options, so they win (ssh keeps the first value it reads).
+    /// The same target asking for the server's subsystem `name` instead of `powershell`.
+    /// Errors: InvalidArgument for an empty name, one starting with '-' (ssh would read it as an
+    /// option) or one holding white space or control characters.
+    pub fn with_subsystem(mut self, name: &str) -> Result<SshTarget> {
+        if name.is_empty() || name.starts_with('-') || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(Error::new(ErrorKind::InvalidArgument, format!("'{name}' is not a valid SSH subsystem name")));
+        }
+        self.subsystem = name.to_string();
+        Ok(self)
+    }
+
+    /// ssh's arguments: `[-i key] [-l user] [-p port] [-o k=v …] -s -- host subsystem`. Explicit
+    /// settings come before `-o` options, so they win (ssh keeps the first value it reads); `--` ends
+    /// ssh's options, so neither the host nor the subsystem is ever read as one.
     pub fn args(&self) -> Vec<String> {
         let mut args = Vec::new();
         if let Some(key) = &self.key_file {
@@ -73,7 +91,7 @@ impl SshTarget {
         for (k, v) in &self.options {
             args.extend(["-o".to_string(), format!("{k}={v}")]);
         }
-        args.extend(["-s".to_string(), self.host.clone(), self.subsystem.clone()]);
+        args.extend(["-s".to_string(), "--".to_string(), self.host.clone(), self.subsystem.clone()]);
         args
     }
 }
@@ -100,8 +118,20 @@ mod tests {
         let mut t = SshTarget::parse("localhost", Some("me"), 2222).unwrap();
         t.key_file = Some("/k".into());
         t.options = vec![("StrictHostKeyChecking".into(), "no".into())];
-        assert_eq!(t.args(), ["-i", "/k", "-l", "me", "-p", "2222", "-o", "StrictHostKeyChecking=no", "-s", "localhost", "powershell"]);
-        let plain = SshTarget::parse("h", None, 0).unwrap();
-        assert_eq!(plain.args(), ["-s", "h", "powershell"]);
+        assert_eq!(t.args(), ["-i", "/k", "-l", "me", "-p", "2222", "-o", "StrictHostKeyChecking=no", "-s", "--", "localhost", "powershell"]);
+        let plain = SshTarget::parse("h", None, 0).unwrap().with_subsystem("pwsh7").unwrap();
+        assert_eq!(plain.args(), ["-s", "--", "h", "pwsh7"]);
+    }
+
+    #[test]
+    fn nothing_the_caller_names_reaches_ssh_as_an_option() {
+        for host in ["-oProxyCommand=x", "me@-oProxyCommand=x", "-h"] {
+            assert_eq!(SshTarget::parse(host, None, 0).unwrap_err().kind, ErrorKind::InvalidArgument, "{host}");
+        }
+        assert_eq!(SshTarget::parse("h", Some("-oProxyCommand=x"), 0).unwrap_err().kind, ErrorKind::InvalidArgument);
+        for subsystem in ["", "-oProxyCommand=x", "power shell", "a\nb"] {
+            let t = SshTarget::parse("h", None, 0).unwrap();
+            assert_eq!(t.with_subsystem(subsystem).unwrap_err().kind, ErrorKind::InvalidArgument, "{subsystem:?}");
+        }
     }
 }
