@@ -64,15 +64,17 @@ pub fn run<F: Future>(future: F, deadline: Instant) -> io::Result<Option<F::Outp
         if let Poll::Ready(output) = polled {
             return Ok(Some(output));
         }
+        // Checked on every round, also when the future woke itself or data trickles in: the deadline
+        // bounds the whole wait, not each sleep.
+        let now = Instant::now();
+        if now >= deadline {
+            return Ok(None);
+        }
         if signal.woken.load(Ordering::SeqCst) {
             continue;
         }
         let Waiting { mut fds, until, quick_ack: unacked } = WAITING.with(|w| std::mem::take(&mut *w.borrow_mut()));
         let wake_at = until.map_or(deadline, |u| u.min(deadline));
-        let now = Instant::now();
-        if now >= deadline {
-            return Ok(None);
-        }
         unacked.into_iter().for_each(quick_ack);
         fds.push(libc::pollfd { fd: signal.read_end, events: libc::POLLIN, revents: 0 });
         // Ceiling in ms, so the wait never ends just before the instant it waits for.
@@ -372,6 +374,21 @@ mod tests {
     use super::*;
     use std::io::Read;
     use std::time::Duration;
+
+    #[test]
+    fn a_future_that_keeps_waking_itself_still_ends_at_the_deadline() {
+        // Finishes only after far more rounds than 50 ms allow; at the deadline it must be dropped.
+        let mut rounds = 0u64;
+        let busy = std::future::poll_fn(move |cx| {
+            rounds += 1;
+            if rounds == 200_000_000 {
+                return Poll::Ready(rounds);
+            }
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        });
+        assert_eq!(run(busy, Instant::now() + Duration::from_millis(50)).unwrap(), None);
+    }
 
     #[test]
     fn a_ready_future_completes_and_a_pending_one_ends_at_the_deadline() {
