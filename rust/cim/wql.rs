@@ -56,9 +56,16 @@ pub enum Literal {
     Null,
 }
 
-/// Parses a WQL query. Errors: InvalidQuery naming what was expected and the character offset.
+/// How deep parentheses and NOTs may nest in a WHERE clause.
+pub const MAX_NESTING: usize = 64;
+/// How many comparisons a WHERE clause may hold (AND/OR chains make trees that deep, and evaluating
+/// and dropping them recurses).
+pub const MAX_TERMS: usize = 1024;
+
+/// Parses a WQL query. Errors: InvalidQuery naming what was expected and the character offset, and
+/// for conditions nested deeper than [`MAX_NESTING`] or longer than [`MAX_TERMS`] comparisons.
 pub fn parse(text: &str) -> Result<Query> {
-    let mut p = Parser { tokens: tokenize(text)?, pos: 0 };
+    let mut p = Parser { tokens: tokenize(text)?, pos: 0, depth: 0, terms: 0 };
     p.keyword("SELECT")?;
     let properties = if p.eat(&Token::Star) {
         None
@@ -352,8 +359,8 @@ fn tokenize(text: &str) -> Result<Vec<(Token, usize)>> {
     let mut tokens = Vec::new();
     let mut i = 0;
     while i < chars.len() {
-        let (at, c) = chars[i];
-        let at = text[..at].chars().count();
+        // The offset errors name, in characters: `chars` holds one entry per character.
+        let (at, c) = (i, chars[i].1);
         let next = chars.get(i + 1).map(|(_, c)| *c);
         let (token, len) = match c {
             c if c.is_whitespace() => {
@@ -416,6 +423,10 @@ fn tokenize(text: &str) -> Result<Vec<(Token, usize)>> {
 struct Parser {
     tokens: Vec<(Token, usize)>,
     pos: usize,
+    /// Parentheses and NOTs open around the current position.
+    depth: usize,
+    /// Comparisons read so far.
+    terms: usize,
 }
 
 const RESERVED: [&str; 11] = ["SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "LIKE", "IS", "NULL", "TRUE", "FALSE"];
@@ -490,16 +501,35 @@ impl Parser {
 
     fn not(&mut self) -> Result<Condition> {
         if self.eat_keyword("NOT") {
-            return Ok(Condition::Not(Box::new(self.not()?)));
+            self.nest()?;
+            let inner = self.not();
+            self.depth -= 1;
+            return Ok(Condition::Not(Box::new(inner?)));
         }
         if self.eat(&Token::Open) {
-            let inner = self.or()?;
+            self.nest()?;
+            let inner = self.or();
+            self.depth -= 1;
+            let inner = inner?;
             if !self.eat(&Token::Close) {
                 return Err(Error::invalid_query(format!("expected ')' but found {}", self.here())));
             }
             return Ok(inner);
         }
+        self.terms += 1;
+        if self.terms > MAX_TERMS {
+            return Err(Error::invalid_query(format!("the condition holds more than {MAX_TERMS} comparisons")));
+        }
         self.predicate()
+    }
+
+    /// Enters one more level of parentheses or NOT. Errors: InvalidQuery beyond [`MAX_NESTING`].
+    fn nest(&mut self) -> Result<()> {
+        if self.depth >= MAX_NESTING {
+            return Err(Error::invalid_query(format!("the condition is nested more than {MAX_NESTING} deep")));
+        }
+        self.depth += 1;
+        Ok(())
     }
 
     fn predicate(&mut self) -> Result<Condition> {
@@ -674,6 +704,20 @@ mod tests {
             assert_eq!(e.kind, ErrorKind::InvalidQuery, "{q}");
             assert!(e.message.contains(needle), "{q}: {}", e.message);
         }
+    }
+
+    #[test]
+    fn deep_or_long_conditions_are_invalid_queries_not_stack_overflows() {
+        let nested = format!("SELECT * FROM X WHERE {}Name = 1{}", "(".repeat(10_000), ")".repeat(10_000));
+        let nots = format!("SELECT * FROM X WHERE {}Name = 1", "NOT ".repeat(50_000));
+        let long = format!("SELECT * FROM X WHERE {}", vec!["Name = 1"; 50_000].join(" AND "));
+        for (q, needle) in [(nested, "nested more than"), (nots, "nested more than"), (long, "more than 1024 comparisons")] {
+            let e = parse(&q).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::InvalidQuery);
+            assert!(e.message.contains(needle), "{}", e.message);
+        }
+        let fine = format!("SELECT * FROM X WHERE {}Name = 1{}", "(NOT ".repeat(30), ")".repeat(30));
+        assert!(parse(&fine).is_ok());
     }
 
     #[test]
