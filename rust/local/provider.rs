@@ -8,7 +8,8 @@ use super::system::Machine;
 use crate::cancel::Cancel;
 use crate::cim::class::ClassSchema;
 use crate::cim::provider::{Association, CimProvider, Instances, OperationFlags};
-use crate::cim::{wql, CimInstance, CimProperty};
+use crate::cim::wql::{self, CompareOp, Condition, Literal};
+use crate::cim::{CimInstance, CimProperty};
 use crate::error::{Error, ErrorKind, Result};
 
 /// The in-process provider of `root/cimv2` (a CIM session without -ComputerName). Stateless.
@@ -59,14 +60,15 @@ impl CimProvider for LocalProvider {
         Ok(Vec::new().into())
     }
 
-    /// A WQL query on the keys.
+    /// A query on the keys, built as a condition tree (never as query text, so no key name or value
+    /// can change what is asked).
     fn get(&self, namespace: &str, class_name: &str, keys: &[(String, String)], _cancel: Option<&Cancel>) -> Result<CimInstance> {
-        let mut text = format!("SELECT * FROM {class_name}");
-        for (i, (name, value)) in keys.iter().enumerate() {
-            let literal = value.replace('\\', "\\\\").replace('\'', "\\'");
-            text.push_str(&format!("{} {name} = '{literal}'", if i == 0 { " WHERE" } else { " AND" }));
-        }
-        super::query(namespace, &wql::parse(&text)?, OperationFlags::default())?
+        let condition = keys
+            .iter()
+            .map(|(name, value)| Condition::Compare { property: name.clone(), op: CompareOp::Eq, literal: Literal::String(value.clone()) })
+            .reduce(|all, next| Condition::And(Box::new(all), Box::new(next)));
+        let query = wql::Query { class_name: class_name.to_string(), properties: None, condition };
+        super::query(namespace, &query, OperationFlags::default())?
             .into_iter()
             .next()
             .ok_or_else(|| Error::new(ErrorKind::NotFound, format!("Not found: no {class_name} instance has those keys")))
@@ -100,5 +102,21 @@ impl CimProvider for LocalProvider {
 
     fn class_names(&self, namespace: &str) -> Result<Vec<String>> {
         super::class_names(namespace)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_name_cannot_widen_a_get() {
+        let me = std::process::id().to_string();
+        let mine = LocalProvider.get("root/cimv2", "Win32_Process", &[("ProcessId".into(), me.clone())], None).unwrap();
+        assert_eq!(mine.property("ProcessId").map(|p| p.value.to_text()), Some(Some(me)));
+        let sneaky = [("ProcessId = 1 OR Name".to_string(), "x".to_string())];
+        assert_eq!(LocalProvider.get("root/cimv2", "Win32_Process", &sneaky, None).unwrap_err().kind, ErrorKind::NotFound);
+        let quoted = [("ProcessId".to_string(), "1' OR ProcessId = '1".to_string())];
+        assert_eq!(LocalProvider.get("root/cimv2", "Win32_Process", &quoted, None).unwrap_err().kind, ErrorKind::NotFound);
     }
 }
