@@ -108,12 +108,29 @@ impl Fault {
             .and_then(kind_of_cim_status)
             .or_else(|| self.subcode.as_deref().and_then(kind_of_subcode))
             .unwrap_or(ErrorKind::Fault);
-        let mut message = self.message.clone();
+        let mut message = server_text(&self.message);
         if let Some(status) = self.cim_status {
             message = format!("{message} (CIM status {status})");
         }
-        Error { kind, message, cim_status: self.cim_status, fault_code: self.subcode.or(Some(self.code)), http_status: None }
+        let fault_code = server_text(self.subcode.as_deref().unwrap_or(&self.code));
+        Error { kind, message, cim_status: self.cim_status, fault_code: Some(fault_code), http_status: None }
     }
+}
+
+/// Most bytes of a server's own text (a fault's message or code) an error carries.
+pub const MAX_SERVER_TEXT: usize = 4096;
+
+/// `text` cut to [`MAX_SERVER_TEXT`] bytes at a character boundary, with `…` where it was cut, so a
+/// hostile server's 50 MB reason does not become a 50 MB error message.
+fn server_text(text: &str) -> String {
+    if text.len() <= MAX_SERVER_TEXT {
+        return text.to_string();
+    }
+    let mut end = MAX_SERVER_TEXT;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
 }
 
 /// Windows' `f:WSManFault`: the innermost message, and a CIM status from the WMI error in
@@ -263,4 +280,21 @@ pub fn page(reply: Reply) -> Result<Page> {
         return Err(Error::new(ErrorKind::BadReply, "The server's EnumerateResponse has neither an EnumerationContext nor EndOfSequence"));
     }
     Ok(Page { document: reply.document, items, context, end_of_sequence })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_huge_fault_reason_is_cut_in_the_error() {
+        let reason = "é".repeat(100_000);
+        let xml = format!(
+            r#"<s:Envelope xmlns:s="{NS_SOAP}"><s:Body><s:Fault><s:Code><s:Value>s:Receiver</s:Value></s:Code><s:Reason><s:Text xml:lang="en-US">{reason}</s:Text></s:Reason></s:Fault></s:Body></s:Envelope>"#
+        );
+        let error = Reply::parse(xml).unwrap().fault().unwrap().into_error();
+        assert_eq!(error.kind, ErrorKind::Fault);
+        assert!(error.message.len() <= MAX_SERVER_TEXT + 3 && error.message.ends_with('…'), "{} bytes", error.message.len());
+        assert_eq!(error.fault_code.as_deref(), Some("s:Receiver"));
+    }
 }
