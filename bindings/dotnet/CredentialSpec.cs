@@ -30,23 +30,3 @@ public sealed class CredentialSpec
     /// <inheritdoc />
     public override string ToString() => UserName is null ? Mechanism.ToString() : $"{Mechanism} {UserName}";
 }
-
-/// <summary>
-/// Cancels native operations from another thread (a cmdlet's StopProcessing): pass it to an operation,
-/// then call <see cref="Cancel"/>; the waiting call throws <see cref="ResultCode.Cancelled"/>. Thread-safe.
-/// </summary>
-public sealed class CancelToken : IDisposable
-{
-    /// <summary>Makes a token that is not cancelled yet.</summary>
-    public CancelToken() => Native.Check(NativeMethods.rsess_cancel_new(out _handle));
-
-    private readonly CancelHandle _handle;
-
-    internal CancelHandle Handle => _handle;
-
-    /// <summary>Cancels every operation given this token, now and later.</summary>
-    public void Cancel() => Native.Check(NativeMethods.rsess_cancel_cancel(_handle));
-
-    /// <inheritdoc />
-    public void Dispose() => _handle.Dispose();
-}

@@ -45,26 +45,25 @@ public sealed class NativeCimSession : IDisposable
 
     /// <summary>
     /// Enumerates the instances of <paramref name="className"/> (and, unless Shallow, its subclasses).
-    /// Over WS-Management the first page is read by this call and later pages as the caller reads on;
-    /// <paramref name="cancel"/> stops the wire operation from another thread.
+    /// The operation starts when the enumeration does (each enumeration runs it anew); over WS-Management
+    /// the first page is read then and later pages as the caller reads on. Disposing the enumerator
+    /// (as <c>foreach</c> does) ends the operation; cancelling <paramref name="cancellationToken"/> stops
+    /// it mid-enumeration, from any thread.
     /// </summary>
     /// <param name="ns">Namespace such as <c>root/cimv2</c> or <c>root\cimv2</c>; null = root/cimv2.</param>
     /// <exception cref="RemoteSessionsException">InvalidNamespace, InvalidClass, SessionRemoved, Io; over
-    /// WS-Management also the server's faults and network failures, and Cancelled.</exception>
-    public IEnumerable<CimInstanceData> Enumerate(string? ns, string className, OperationFlags flags = OperationFlags.None, CancelToken? cancel = null)
-    {
-        Native.Check(NativeMethods.rsess_cim_enumerate(Handle, ns, className, flags, cancel?.Handle ?? CancelHandle.None, out InstanceIterHandle it, out IntPtr err), err);
-        return Drain(it);
-    }
+    /// WS-Management also the server's faults and network failures.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public IEnumerable<CimInstanceData> Enumerate(string? ns, string className, OperationFlags flags = OperationFlags.None, CancellationToken cancellationToken = default) =>
+        Stream((CancelHandle cancel, out InstanceIterHandle it, out IntPtr err) =>
+            NativeMethods.rsess_cim_enumerate(Handle, ns, className, flags, cancel, out it, out err), cancellationToken);
 
     /// <summary>Runs a query; <paramref name="dialect"/> null = WQL (locally the only dialect; WS-Management also takes CQL).</summary>
     /// <exception cref="RemoteSessionsException">InvalidQuery, InvalidNamespace, InvalidClass, NotSupported;
     /// over WS-Management as for <see cref="Enumerate"/>.</exception>
-    public IEnumerable<CimInstanceData> Query(string? ns, string? dialect, string query, OperationFlags flags = OperationFlags.None, CancelToken? cancel = null)
-    {
-        Native.Check(NativeMethods.rsess_cim_query(Handle, ns, dialect, query, flags, cancel?.Handle ?? CancelHandle.None, out InstanceIterHandle it, out IntPtr err), err);
-        return Drain(it);
-    }
+    public IEnumerable<CimInstanceData> Query(string? ns, string? dialect, string query, OperationFlags flags = OperationFlags.None, CancellationToken cancellationToken = default) =>
+        Stream((CancelHandle cancel, out InstanceIterHandle it, out IntPtr err) =>
+            NativeMethods.rsess_cim_query(Handle, ns, dialect, query, flags, cancel, out it, out err), cancellationToken);
 
     /// <summary>
     /// Reads the instance of <paramref name="className"/> with the given key values (text, as
@@ -72,13 +71,13 @@ public sealed class NativeCimSession : IDisposable
     /// </summary>
     /// <exception cref="RemoteSessionsException">NotFound when no instance has those keys; InvalidClass,
     /// InvalidNamespace, SessionRemoved; over WS-Management the server's faults and network failures.</exception>
-    public CimInstanceData GetInstance(string? ns, string className, IReadOnlyList<(string Name, string Value)> keys, CancelToken? cancel = null)
+    public CimInstanceData GetInstance(string? ns, string className, IReadOnlyList<(string Name, string Value)> keys, CancellationToken cancellationToken = default)
     {
-        return WithKeys(keys, (names, values) =>
-        {
-            ResultCode rc = NativeMethods.rsess_cim_get_instance(Handle, ns, className, names, values, (nuint)keys.Count, cancel?.Handle ?? CancelHandle.None, out InstanceHandle i, out IntPtr err);
-            return (rc, i, err);
-        });
+        using var cancel = new NativeCancellation(cancellationToken);
+        using var names = KeyNames(keys);
+        using var values = KeyValues(keys);
+        cancel.Check(NativeMethods.rsess_cim_get_instance(Handle, ns, className, names.Pointers, values.Pointers, names.Count, cancel.Handle, out InstanceHandle i, out IntPtr err), err);
+        using (i) return CimInstanceData.Read(i);
     }
 
     /// <summary>
@@ -91,20 +90,17 @@ public sealed class NativeCimSession : IDisposable
     /// resource URI (containing <c>://</c>), which then names the source as is.
     /// </summary>
     /// <exception cref="RemoteSessionsException">InvalidNamespace, InvalidClass, SessionRemoved,
-    /// InvalidArgument (Shallow); over WS-Management the server's faults and network failures, Cancelled.</exception>
+    /// InvalidArgument (Shallow); over WS-Management the server's faults and network failures.</exception>
     public IEnumerable<CimInstanceData> Associators(string? ns, string className, IReadOnlyList<(string Name, string Value)> keys,
         string? associationClass = null, string? resultClass = null, string? role = null, string? resultRole = null,
-        OperationFlags flags = OperationFlags.None, CancelToken? cancel = null)
-    {
-        InstanceIterHandle it = Native.WithUtf8Array(keys.Select(k => k.Name).ToArray(), names =>
-            Native.WithUtf8Array(keys.Select(k => k.Value).ToArray(), values =>
-            {
-                Native.Check(NativeMethods.rsess_cim_associators(Handle, ns, className, names, values, (nuint)keys.Count,
-                    associationClass, role, resultClass, resultRole, flags, cancel?.Handle ?? CancelHandle.None, out InstanceIterHandle i, out IntPtr err), err);
-                return i;
-            }));
-        return Drain(it);
-    }
+        OperationFlags flags = OperationFlags.None, CancellationToken cancellationToken = default) =>
+        Stream((CancelHandle cancel, out InstanceIterHandle it, out IntPtr err) =>
+        {
+            using var names = KeyNames(keys);
+            using var values = KeyValues(keys);
+            return NativeMethods.rsess_cim_associators(Handle, ns, className, names.Pointers, values.Pointers, names.Count,
+                associationClass, role, resultClass, resultRole, flags, cancel, out it, out err);
+        }, cancellationToken);
 
     /// <summary>
     /// The association instances that refer to the instance named as for <see cref="Associators"/> (CIM
@@ -112,17 +108,14 @@ public sealed class NativeCimSession : IDisposable
     /// <paramref name="role"/>. Streamed, flags and errors as for <see cref="Associators"/>.
     /// </summary>
     public IEnumerable<CimInstanceData> References(string? ns, string className, IReadOnlyList<(string Name, string Value)> keys,
-        string? resultClass = null, string? role = null, OperationFlags flags = OperationFlags.None, CancelToken? cancel = null)
-    {
-        InstanceIterHandle it = Native.WithUtf8Array(keys.Select(k => k.Name).ToArray(), names =>
-            Native.WithUtf8Array(keys.Select(k => k.Value).ToArray(), values =>
-            {
-                Native.Check(NativeMethods.rsess_cim_references(Handle, ns, className, names, values, (nuint)keys.Count,
-                    resultClass, role, flags, cancel?.Handle ?? CancelHandle.None, out InstanceIterHandle i, out IntPtr err), err);
-                return i;
-            }));
-        return Drain(it);
-    }
+        string? resultClass = null, string? role = null, OperationFlags flags = OperationFlags.None, CancellationToken cancellationToken = default) =>
+        Stream((CancelHandle cancel, out InstanceIterHandle it, out IntPtr err) =>
+        {
+            using var names = KeyNames(keys);
+            using var values = KeyValues(keys);
+            return NativeMethods.rsess_cim_references(Handle, ns, className, names.Pointers, values.Pointers, names.Count,
+                resultClass, role, flags, cancel, out it, out err);
+        }, cancellationToken);
 
     /// <summary>
     /// Invokes <paramref name="method"/> of <paramref name="className"/> on the instance with the given
@@ -133,25 +126,25 @@ public sealed class NativeCimSession : IDisposable
     /// <exception cref="RemoteSessionsException">MethodNotFound, NotFound, InvalidArgument, SessionRemoved;
     /// over WS-Management the server's faults and network failures.</exception>
     public CimInstanceData Invoke(string? ns, string className, IReadOnlyList<(string Name, string Value)> keys, string method,
-        IEnumerable<(string Name, object? Value)> parameters, CancelToken? cancel = null)
+        IEnumerable<(string Name, object? Value)> parameters, CancellationToken cancellationToken = default)
     {
+        using var cancel = new NativeCancellation(cancellationToken);
         using ParamsHandle p = Params(parameters);
-        return WithKeys(keys, (names, values) =>
-        {
-            ResultCode rc = NativeMethods.rsess_cim_invoke(Handle, ns, className, names, values, (nuint)keys.Count, method, p, cancel?.Handle ?? CancelHandle.None, out InstanceHandle o, out IntPtr err);
-            return (rc, o, err);
-        });
+        using var names = KeyNames(keys);
+        using var values = KeyValues(keys);
+        cancel.Check(NativeMethods.rsess_cim_invoke(Handle, ns, className, names.Pointers, values.Pointers, names.Count, method, p, cancel.Handle, out InstanceHandle o, out IntPtr err), err);
+        using (o) return CimInstanceData.Read(o);
     }
 
     /// <summary>Creates an instance of <paramref name="className"/> with <paramref name="properties"/>
     /// (New-CimInstance) and returns it as the server then has it.</summary>
     /// <exception cref="RemoteSessionsException">NotSupported on a local session (its provider is
     /// read-only), AlreadyExists, InvalidArgument; over WS-Management the server's faults and network failures.</exception>
-    public CimInstanceData CreateInstance(string? ns, string className, IEnumerable<(string Name, object? Value)> properties, CancelToken? cancel = null)
+    public CimInstanceData CreateInstance(string? ns, string className, IEnumerable<(string Name, object? Value)> properties, CancellationToken cancellationToken = default)
     {
+        using var cancel = new NativeCancellation(cancellationToken);
         using ParamsHandle p = Params(properties);
-        ResultCode rc = NativeMethods.rsess_cim_create_instance(Handle, ns, className, p, cancel?.Handle ?? CancelHandle.None, out InstanceHandle created, out IntPtr err);
-        Native.Check(rc, err);
+        cancel.Check(NativeMethods.rsess_cim_create_instance(Handle, ns, className, p, cancel.Handle, out InstanceHandle created, out IntPtr err), err);
         using (created) return CimInstanceData.Read(created);
     }
 
@@ -159,57 +152,24 @@ public sealed class NativeCimSession : IDisposable
     /// and returns it as the server then has it.</summary>
     /// <exception cref="RemoteSessionsException">As <see cref="CreateInstance"/>, and NotFound.</exception>
     public CimInstanceData ModifyInstance(string? ns, string className, IReadOnlyList<(string Name, string Value)> keys,
-        IEnumerable<(string Name, object? Value)> properties, CancelToken? cancel = null)
+        IEnumerable<(string Name, object? Value)> properties, CancellationToken cancellationToken = default)
     {
+        using var cancel = new NativeCancellation(cancellationToken);
         using ParamsHandle p = Params(properties);
-        return WithKeys(keys, (names, values) =>
-        {
-            ResultCode rc = NativeMethods.rsess_cim_modify_instance(Handle, ns, className, names, values, (nuint)keys.Count, p, cancel?.Handle ?? CancelHandle.None, out InstanceHandle o, out IntPtr err);
-            return (rc, o, err);
-        });
+        using var names = KeyNames(keys);
+        using var values = KeyValues(keys);
+        cancel.Check(NativeMethods.rsess_cim_modify_instance(Handle, ns, className, names.Pointers, values.Pointers, names.Count, p, cancel.Handle, out InstanceHandle o, out IntPtr err), err);
+        using (o) return CimInstanceData.Read(o);
     }
 
     /// <summary>Deletes the instance with the given keys (Remove-CimInstance).</summary>
     /// <exception cref="RemoteSessionsException">As <see cref="CreateInstance"/>, and NotFound.</exception>
-    public void DeleteInstance(string? ns, string className, IReadOnlyList<(string Name, string Value)> keys, CancelToken? cancel = null)
+    public void DeleteInstance(string? ns, string className, IReadOnlyList<(string Name, string Value)> keys, CancellationToken cancellationToken = default)
     {
-        Native.WithUtf8Array(keys.Select(k => k.Name).ToArray(), names =>
-            Native.WithUtf8Array(keys.Select(k => k.Value).ToArray(), values =>
-            {
-                Native.Check(NativeMethods.rsess_cim_delete_instance(Handle, ns, className, names, values, (nuint)keys.Count, cancel?.Handle ?? CancelHandle.None, out IntPtr err), err);
-                return 0;
-            }));
-    }
-
-    // Builds a native parameter list from names and .NET values (CimValues.Format gives type and text).
-    private static ParamsHandle Params(IEnumerable<(string Name, object? Value)> values)
-    {
-        Native.Check(NativeMethods.rsess_params_new(out ParamsHandle p));
-        foreach ((string name, object? value) in values)
-        {
-            (CimType type, string?[] texts) = CimValues.Format(value);
-            string[] present = texts.Where(t => t is not null).ToArray()!;
-            Native.WithUtf8Array(present, pointers =>
-            {
-                Native.Check(NativeMethods.rsess_params_add(p, name, type, pointers, (nuint)pointers.Length));
-                return 0;
-            });
-        }
-        return p;
-    }
-
-    // Passes the key names and values as UTF-8 arrays to a call that returns an instance.
-    private static CimInstanceData WithKeys(IReadOnlyList<(string Name, string Value)> keys,
-        Func<IntPtr[], IntPtr[], (ResultCode Code, InstanceHandle Instance, IntPtr Error)> call)
-    {
-        InstanceHandle instance = Native.WithUtf8Array(keys.Select(k => k.Name).ToArray(), names =>
-            Native.WithUtf8Array(keys.Select(k => k.Value).ToArray(), values =>
-            {
-                (ResultCode rc, InstanceHandle i, IntPtr err) = call(names, values);
-                Native.Check(rc, err);
-                return i;
-            }));
-        using (instance) return CimInstanceData.Read(instance);
+        using var cancel = new NativeCancellation(cancellationToken);
+        using var names = KeyNames(keys);
+        using var values = KeyValues(keys);
+        cancel.Check(NativeMethods.rsess_cim_delete_instance(Handle, ns, className, names.Pointers, values.Pointers, names.Count, cancel.Handle, out IntPtr err), err);
     }
 
     /// <summary>
@@ -217,19 +177,21 @@ public sealed class NativeCimSession : IDisposable
     /// (CIM-XML), locally the provider's declaration.
     /// </summary>
     /// <exception cref="RemoteSessionsException">InvalidClass, InvalidNamespace, SessionRemoved; over
-    /// WS-Management the server's faults and network failures, Cancelled.</exception>
-    public CimClassData GetClass(string? ns, string className, CancelToken? cancel = null)
+    /// WS-Management the server's faults and network failures.</exception>
+    public CimClassData GetClass(string? ns, string className, CancellationToken cancellationToken = default)
     {
-        Native.Check(NativeMethods.rsess_cim_get_class(Handle, ns, className, cancel?.Handle ?? CancelHandle.None, out ClassHandle c, out IntPtr err), err);
+        using var cancel = new NativeCancellation(cancellationToken);
+        cancel.Check(NativeMethods.rsess_cim_get_class(Handle, ns, className, cancel.Handle, out ClassHandle c, out IntPtr err), err);
         using (c) return CimClassData.Read(c);
     }
 
     /// <summary>Every class declaration in <paramref name="ns"/> (Get-CimClass with a wildcard); over
     /// WS-Management an Enumerate of the CIM-XML class resource, which not every server offers.</summary>
     /// <exception cref="RemoteSessionsException">As <see cref="GetClass"/>.</exception>
-    public IReadOnlyList<CimClassData> Classes(string? ns, CancelToken? cancel = null)
+    public IReadOnlyList<CimClassData> Classes(string? ns, CancellationToken cancellationToken = default)
     {
-        Native.Check(NativeMethods.rsess_cim_classes(Handle, ns, cancel?.Handle ?? CancelHandle.None, out ClassListHandle list, out IntPtr err), err);
+        using var cancel = new NativeCancellation(cancellationToken);
+        cancel.Check(NativeMethods.rsess_cim_classes(Handle, ns, cancel.Handle, out ClassListHandle list, out IntPtr err), err);
         using (list)
         {
             Native.Check(NativeMethods.rsess_class_list_len(list, out nuint len));
@@ -250,16 +212,40 @@ public sealed class NativeCimSession : IDisposable
         using (names) return Native.ReadStringList(names);
     }
 
-    // Instances are read one at a time as the caller asks for them; the iterator is freed at the end or
-    // when the caller stops early (foreach disposes the enumerator). Each instance is copied out and
-    // freed at once, so it needs no handle object of its own.
-    private static IEnumerable<CimInstanceData> Drain(InstanceIterHandle it)
+    // Builds a native parameter list from names and .NET values (CimValues.Format gives type and text).
+    private static ParamsHandle Params(IEnumerable<(string Name, object? Value)> values)
     {
+        Native.Check(NativeMethods.rsess_params_new(out ParamsHandle p));
+        foreach ((string name, object? value) in values)
+        {
+            (CimType type, string?[] texts) = CimValues.Format(value);
+            using var present = new Utf8Strings(texts.OfType<string>());
+            Native.Check(NativeMethods.rsess_params_add(p, name, type, present.Pointers, present.Count));
+        }
+        return p;
+    }
+
+    private static Utf8Strings KeyNames(IReadOnlyList<(string Name, string Value)> keys) => new(keys.Select(k => k.Name));
+
+    private static Utf8Strings KeyValues(IReadOnlyList<(string Name, string Value)> keys) => new(keys.Select(k => k.Value));
+
+    // Starts a streaming operation: the native call that makes the iterator, given the cancel handle.
+    private delegate ResultCode StartIteration(CancelHandle cancel, out InstanceIterHandle iterator, out IntPtr error);
+
+    // Runs a streaming operation when the caller starts enumerating. Instances are read one at a time as
+    // the caller asks for them; the iterator and the cancellation bridge are freed at the end or when the
+    // caller stops early (foreach disposes the enumerator). Each instance is copied out and freed at once,
+    // so it needs no handle object of its own.
+    private static IEnumerable<CimInstanceData> Stream(StartIteration start, CancellationToken cancellationToken)
+    {
+        using var cancel = new NativeCancellation(cancellationToken);
+        ResultCode rc = start(cancel.Handle, out InstanceIterHandle it, out IntPtr err);
         using (it)
         {
+            cancel.Check(rc, err);
             while (true)
             {
-                Native.Check(NativeMethods.rsess_instance_iter_next(it, out IntPtr instance, out IntPtr err), err);
+                cancel.Check(NativeMethods.rsess_instance_iter_next(it, out IntPtr instance, out IntPtr nextErr), nextErr);
                 if (instance == IntPtr.Zero) yield break;
                 CimInstanceData data;
                 try { data = CimInstanceData.Read(instance); }

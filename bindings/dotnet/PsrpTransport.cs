@@ -17,13 +17,9 @@ public sealed class PsrpTransport : IDisposable
     /// <exception cref="RemoteSessionsException">NotFound when there is no such program; Io.</exception>
     public static PsrpTransport StartProcess(string program, IReadOnlyList<string> arguments)
     {
-        TransportHandle h = Native.WithUtf8Array(arguments, pointers =>
-        {
-            ResultCode rc = NativeMethods.rsess_transport_process_new(program, pointers, (nuint)pointers.Length, out TransportHandle t, out IntPtr err);
-            Native.Check(rc, err);
-            return t;
-        });
-        return new PsrpTransport(h);
+        using var args = new Utf8Strings(arguments);
+        Native.Check(NativeMethods.rsess_transport_process_new(program, args.Pointers, args.Count, out TransportHandle t, out IntPtr err), err);
+        return new PsrpTransport(t);
     }
 
     /// <summary>
@@ -35,13 +31,9 @@ public sealed class PsrpTransport : IDisposable
     /// <exception cref="RemoteSessionsException">InvalidArgument (bad host, port, option); NotFound (no ssh).</exception>
     public static PsrpTransport StartSsh(string hostSpec, string? user, int port, string? keyFile, string? subsystem, IReadOnlyList<string> options)
     {
-        TransportHandle h = Native.WithUtf8Array(options, pointers =>
-        {
-            ResultCode rc = NativeMethods.rsess_transport_ssh_new(hostSpec, user, (uint)Math.Max(port, 0), keyFile, subsystem, pointers, (nuint)pointers.Length, out TransportHandle t, out IntPtr err);
-            Native.Check(rc, err);
-            return t;
-        });
-        return new PsrpTransport(h);
+        using var opts = new Utf8Strings(options);
+        Native.Check(NativeMethods.rsess_transport_ssh_new(hostSpec, user, (uint)Math.Max(port, 0), keyFile, subsystem, opts.Pointers, opts.Count, out TransportHandle t, out IntPtr err), err);
+        return new PsrpTransport(t);
     }
 
     /// <summary>Sends one packet (no line breaks inside).</summary>

@@ -26,7 +26,8 @@ public enum ResultCode : uint
     BadReply = 16,
     /// <summary>A WS-Management fault no more specific code describes.</summary>
     Fault = 17,
-    /// <summary>The operation was cancelled (<see cref="CancelToken"/>).</summary>
+    /// <summary>The operation was cancelled through its cancel handle; the C# API throws
+    /// <see cref="OperationCanceledException"/> instead, with this failure as its inner exception.</summary>
     Cancelled = 18,
     /// <summary>The CIM object already exists (CIM status 11).</summary>
     AlreadyExists = 19,

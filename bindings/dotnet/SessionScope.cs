@@ -42,12 +42,9 @@ public sealed class SessionScope : IDisposable
     /// </summary>
     public (IReadOnlyList<NativeCimSession> Found, IReadOnlyList<string> Missing) Find(Lookup kind, IEnumerable<string>? values = null)
     {
-        CimSessionListHandle list = Native.WithUtf8Array(values?.ToArray() ?? [], pointers =>
-        {
-            ResultCode rc = NativeMethods.rsess_cim_session_find(_handle, kind, pointers, (nuint)pointers.Length, out CimSessionListHandle l, out IntPtr err);
-            Native.Check(rc, err);
-            return l;
-        });
+        CimSessionListHandle list;
+        using (var strings = new Utf8Strings(values ?? []))
+            Native.Check(NativeMethods.rsess_cim_session_find(_handle, kind, strings.Pointers, strings.Count, out list, out IntPtr err), err);
         using (list)
         {
             Native.Check(NativeMethods.rsess_cim_session_list_len(list, out nuint n));
@@ -84,12 +81,9 @@ public sealed class SessionScope : IDisposable
     /// <summary>Looks PSSessions up as Get-PSSession does (spec §2.5): registration order, no duplicates.</summary>
     public (IReadOnlyList<NativePSSession> Found, IReadOnlyList<string> Missing) FindPSSessions(Lookup kind, IEnumerable<string>? values = null)
     {
-        PSSessionListHandle list = Native.WithUtf8Array(values?.ToArray() ?? [], pointers =>
-        {
-            ResultCode rc = NativeMethods.rsess_pssession_find(_handle, kind, pointers, (nuint)pointers.Length, out PSSessionListHandle l, out IntPtr err);
-            Native.Check(rc, err);
-            return l;
-        });
+        PSSessionListHandle list;
+        using (var strings = new Utf8Strings(values ?? []))
+            Native.Check(NativeMethods.rsess_pssession_find(_handle, kind, strings.Pointers, strings.Count, out list, out IntPtr err), err);
         using (list)
         {
             Native.Check(NativeMethods.rsess_pssession_list_len(list, out nuint n));

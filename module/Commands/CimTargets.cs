@@ -70,7 +70,7 @@ internal static class CimTargets
     }
 
     /// <summary>The instances an instance cmdlet works on: the input instance, or what the query returns.</summary>
-    internal static IEnumerable<CimInstance> Instances(NativeCimSession session, CimInstance? input, string? ns, string? query, string? dialect, CancelToken cancel)
+    internal static IEnumerable<CimInstance> Instances(NativeCimSession session, CimInstance? input, string? ns, string? query, string? dialect, CancellationToken cancel)
     {
         if (input is not null)
         {

@@ -2,7 +2,7 @@ using RemoteSessions.Native;
 
 // Creates a local CIM session, finds it by name, prints Win32_OperatingSystem's properties with their
 // CIM types, runs a WQL query for this process and removes the session.
-Console.WriteLine($"remote_sessions {Native.Version}");
+Console.WriteLine($"remote_sessions {RemoteSessionsLibrary.Version}");
 using var scope = new SessionScope();
 using NativeCimSession session = scope.NewSession(name: "example");
 

@@ -9,11 +9,11 @@ public sealed class BindingTests
     static BindingTests()
     {
         // The test output has no copy of the native library when it was built before cargo; use target/.
-        if (Environment.GetEnvironmentVariable(Native.Native.LibraryPathVariable) is null or "")
+        if (Environment.GetEnvironmentVariable(RemoteSessionsLibrary.PathEnvironmentVariable) is null or "")
         {
             string built = Path.Combine(Paths.Repo, "target", "release", "libremote_sessions.so");
             if (!File.Exists(Path.Combine(AppContext.BaseDirectory, "libremote_sessions.so")))
-                Environment.SetEnvironmentVariable(Native.Native.LibraryPathVariable, built);
+                Environment.SetEnvironmentVariable(RemoteSessionsLibrary.PathEnvironmentVariable, built);
         }
     }
 
