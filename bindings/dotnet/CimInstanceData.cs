@@ -8,11 +8,11 @@ public sealed record CimPropertyData(string Name, CimType CimType, bool IsKey, o
 /// <summary>A CIM instance copied out of the library.</summary>
 public sealed class CimInstanceData
 {
-    /// <summary>An instance made by the caller (e.g. New-CimInstance -ClientOnly); <paramref name="ns"/> in slash form.</summary>
-    public CimInstanceData(string className, string ns, string serverName, IReadOnlyList<string> superclasses, IReadOnlyList<CimPropertyData> properties)
+    /// <summary>An instance made by the caller (e.g. New-CimInstance -ClientOnly); <paramref name="namespaceName"/> in slash form.</summary>
+    public CimInstanceData(string className, string namespaceName, string serverName, IReadOnlyList<string> superclasses, IReadOnlyList<CimPropertyData> properties)
     {
         ClassName = className;
-        Namespace = ns;
+        Namespace = namespaceName;
         ServerName = serverName;
         Superclasses = superclasses;
         Properties = properties;
@@ -109,12 +109,12 @@ public sealed class CimInstanceData
 /// (sent to a WS-Management server as an EPR).</summary>
 public sealed record CimReference(string Path)
 {
-    /// <summary>The object path of an instance of <paramref name="className"/> in <paramref name="ns"/> with
+    /// <summary>The object path of an instance of <paramref name="className"/> in <paramref name="namespaceName"/> with
     /// these keys (values as <see cref="CimValues.Format"/> writes them; quotes and backslashes escaped).</summary>
-    public static CimReference Of(string ns, string className, IEnumerable<(string Name, string Value)> keys)
+    public static CimReference Of(string namespaceName, string className, IEnumerable<(string Name, string Value)> keys)
     {
         string keyText = string.Join(",", keys.Select(k => $"{k.Name}=\"{k.Value.Replace("\\", "\\\\").Replace("\"", "\\\"")}\""));
-        return new CimReference(keyText.Length == 0 ? $"{ns}:{className}" : $"{ns}:{className}.{keyText}");
+        return new CimReference(keyText.Length == 0 ? $"{namespaceName}:{className}" : $"{namespaceName}:{className}.{keyText}");
     }
 
     public override string ToString() => Path;

@@ -26,21 +26,21 @@ public sealed class SessionScope : IDisposable
     /// authentication mechanism not available yet; InvalidArgument for bad options or Basic over HTTP
     /// without NoEncryption; ConnectionFailed, TlsFailed, AccessDenied, Timeout, BadReply or Fault when
     /// the test connection fails.</exception>
-    public NativeCimSession NewSession(string? computerName = null, string? name = null, SessionOptionsSpec? options = null,
-        CredentialSpec? credential = null, bool skipTestConnection = false)
+    public CimSession NewSession(string? computerName = null, string? name = null, CimSessionOptions? options = null,
+        CimCredential? credential = null, bool skipTestConnection = false)
     {
         using SessionOptionsHandle opts = options?.ToNative() ?? new SessionOptionsHandle();
         using CredentialHandle cred = credential?.ToNative() ?? new CredentialHandle();
         ResultCode rc = NativeMethods.rsess_cim_session_new(_handle, computerName, name, opts, cred, skipTestConnection ? 1u : 0u, out CimSessionHandle s, out IntPtr err);
         Native.Check(rc, err);
-        return new NativeCimSession(s);
+        return new CimSession(s);
     }
 
     /// <summary>
     /// Looks sessions up (spec §1.5): results are de-duplicated and ordered by Id; <c>Missing</c> lists the
     /// values that found nothing (for names, only those without wildcard characters).
     /// </summary>
-    public (IReadOnlyList<NativeCimSession> Found, IReadOnlyList<string> Missing) Find(Lookup kind, IEnumerable<string>? values = null)
+    public (IReadOnlyList<CimSession> Found, IReadOnlyList<string> Missing) Find(Lookup kind, IEnumerable<string>? values = null)
     {
         CimSessionListHandle list;
         using (var strings = new Utf8Strings(values ?? []))
@@ -48,11 +48,11 @@ public sealed class SessionScope : IDisposable
         using (list)
         {
             Native.Check(NativeMethods.rsess_cim_session_list_len(list, out nuint n));
-            var found = new List<NativeCimSession>((int)n);
+            var found = new List<CimSession>((int)n);
             for (nuint i = 0; i < n; i++)
             {
                 Native.Check(NativeMethods.rsess_cim_session_list_get(list, i, out CimSessionHandle s));
-                found.Add(new NativeCimSession(s));
+                found.Add(new CimSession(s));
             }
             Native.Check(NativeMethods.rsess_cim_session_list_missing(list, out StringListHandle missing));
             using (missing) return (found, Native.ReadStringList(missing));
@@ -61,7 +61,7 @@ public sealed class SessionScope : IDisposable
 
     /// <summary>Removes <paramref name="session"/> from this scope.</summary>
     /// <exception cref="RemoteSessionsException">NotFound when it is not (or no longer) in this scope.</exception>
-    public void Remove(NativeCimSession session)
+    public void Remove(CimSession session)
     {
         Native.Check(NativeMethods.rsess_cim_session_remove(_handle, session.Handle, out IntPtr err), err);
     }
@@ -70,16 +70,16 @@ public sealed class SessionScope : IDisposable
     /// Registers a PSSession that reached Opened (its PowerShell Id, InstanceId, Name, ComputerName and
     /// transport name), with the transport carrying it, which <see cref="RemovePSSession"/> closes.
     /// </summary>
-    public NativePSSession RegisterPSSession(int id, Guid instanceId, string name, string computerName, string transportName, PsrpTransport? transport)
+    public PSSession RegisterPSSession(int id, Guid instanceId, string name, string computerName, string transportName, PsrpTransport? transport)
     {
         using var none = new TransportHandle();
         ResultCode rc = NativeMethods.rsess_pssession_register(_handle, transport?.Handle ?? none, id, instanceId.ToString(), name, computerName, transportName, out PSSessionHandle h, out IntPtr err);
         Native.Check(rc, err);
-        return new NativePSSession(h);
+        return new PSSession(h);
     }
 
     /// <summary>Looks PSSessions up as Get-PSSession does (spec §2.5): registration order, no duplicates.</summary>
-    public (IReadOnlyList<NativePSSession> Found, IReadOnlyList<string> Missing) FindPSSessions(Lookup kind, IEnumerable<string>? values = null)
+    public (IReadOnlyList<PSSession> Found, IReadOnlyList<string> Missing) FindPSSessions(Lookup kind, IEnumerable<string>? values = null)
     {
         PSSessionListHandle list;
         using (var strings = new Utf8Strings(values ?? []))
@@ -87,11 +87,11 @@ public sealed class SessionScope : IDisposable
         using (list)
         {
             Native.Check(NativeMethods.rsess_pssession_list_len(list, out nuint n));
-            var found = new List<NativePSSession>((int)n);
+            var found = new List<PSSession>((int)n);
             for (nuint i = 0; i < n; i++)
             {
                 Native.Check(NativeMethods.rsess_pssession_list_get(list, i, out PSSessionHandle s));
-                found.Add(new NativePSSession(s));
+                found.Add(new PSSession(s));
             }
             Native.Check(NativeMethods.rsess_pssession_list_missing(list, out StringListHandle missing));
             using (missing) return (found, Native.ReadStringList(missing));
@@ -100,14 +100,14 @@ public sealed class SessionScope : IDisposable
 
     /// <summary>Removes a PSSession from this scope, closing its transport (the server process ends).</summary>
     /// <exception cref="RemoteSessionsException">NotFound when it is not registered here.</exception>
-    public void RemovePSSession(NativePSSession session) =>
+    public void RemovePSSession(PSSession session) =>
         Native.Check(NativeMethods.rsess_pssession_remove(_handle, session.Handle, out IntPtr err), err);
 
-    /// <summary>The class names the local provider serves in <paramref name="ns"/> (null = root/cimv2).</summary>
-    public static IReadOnlyList<string> LocalClassNames(string? ns = null)
+    /// <summary>The class names the local provider serves in <paramref name="namespaceName"/> (null = root/cimv2).</summary>
+    public static IReadOnlyList<string> LocalClassNames(string? namespaceName = null)
     {
         using var local = new CimSessionHandle();
-        Native.Check(NativeMethods.rsess_cim_class_names(local, ns, out StringListHandle names, out IntPtr err), err);
+        Native.Check(NativeMethods.rsess_cim_class_names(local, namespaceName, out StringListHandle names, out IntPtr err), err);
         using (names) return Native.ReadStringList(names);
     }
 

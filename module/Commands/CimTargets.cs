@@ -16,16 +16,16 @@ internal static class CimTargets
 {
     /// <summary>The WS-Management options of temporary sessions from a cmdlet's -SessionOption,
     /// -Port and -OperationTimeoutSec; null when none are given.</summary>
-    internal static SessionOptionsSpec? TemporaryOptions(CimSessionOptions? options, uint port, uint operationTimeoutSec)
+    internal static NativeCimSessionOptions? TemporaryOptions(CimSessionOptions? options, uint port, uint operationTimeoutSec)
     {
-        SessionOptionsSpec? spec = (options?.Clone() ?? (port != 0 ? new WSManSessionOptions() : null))?.ToSpec(port);
+        NativeCimSessionOptions? spec = (options?.Clone() ?? (port != 0 ? new WSManSessionOptions() : null))?.ToSpec(port);
         if (spec is not null && operationTimeoutSec != 0) spec = spec with { TimeoutMs = operationTimeoutSec * 1000 };
         return spec;
     }
 
     /// <summary>Yields the targets; a temporary session that cannot be made is written as an error.</summary>
     internal static IEnumerable<CimTarget> Resolve(PSCmdlet cmdlet, CimSession[]? sessions, CimSession? origin, string[]? computers,
-        SessionOptionsSpec? options, CredentialSpec? credential)
+        NativeCimSessionOptions? options, CimCredential? credential)
     {
         if (sessions is not null)
         {

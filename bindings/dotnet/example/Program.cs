@@ -4,10 +4,10 @@ using RemoteSessions.Native;
 // CIM types, runs a WQL query for this process and removes the session.
 Console.WriteLine($"remote_sessions {RemoteSessionsLibrary.Version}");
 using var scope = new SessionScope();
-using NativeCimSession session = scope.NewSession(name: "example");
+using CimSession session = scope.NewSession(name: "example");
 
 var (found, _) = scope.Find(Lookup.Name, ["exa*"]);
-foreach (NativeCimSession s in found)
+foreach (CimSession s in found)
 {
     Console.WriteLine($"found Id {s.Id}, Name {s.Name}, ComputerName {s.ComputerName}, InstanceId {s.InstanceId}");
     s.Dispose();

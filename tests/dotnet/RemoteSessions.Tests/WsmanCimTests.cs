@@ -383,9 +383,9 @@ public sealed class WsmanCimTests : IClassFixture<ReplayServerFixture>, IDisposa
 /// <summary>The C# library alone (no PowerShell) against the replay server: sessions, queries, Invoke.</summary>
 public sealed class WsmanBindingTests(ReplayServerFixture server) : IClassFixture<ReplayServerFixture>
 {
-    private RemoteSessions.Native.NativeCimSession Connect(RemoteSessions.Native.SessionScope scope, string? password = null) =>
-        scope.NewSession("127.0.0.1", options: new RemoteSessions.Native.SessionOptionsSpec { Port = (uint)server.HttpPort, NoEncryption = true },
-            credential: new RemoteSessions.Native.CredentialSpec(RemoteSessions.Native.CimAuthenticationMechanism.Basic, server.User, password ?? server.Password));
+    private RemoteSessions.Native.CimSession Connect(RemoteSessions.Native.SessionScope scope, string? password = null) =>
+        scope.NewSession("127.0.0.1", options: new RemoteSessions.Native.CimSessionOptions { Port = (uint)server.HttpPort, NoEncryption = true },
+            credential: new RemoteSessions.Native.CimCredential(RemoteSessions.Native.CimAuthenticationMechanism.Basic, server.User, password ?? server.Password));
 
     [Fact]
     public void Sessions_queries_and_methods_through_the_library()
@@ -430,8 +430,8 @@ public sealed class WsmanBindingTests(ReplayServerFixture server) : IClassFixtur
         var denied = Assert.Throws<RemoteSessions.Native.RemoteSessionsException>(() => Connect(scope, "wrong"));
         Assert.Equal(RemoteSessions.Native.ResultCode.AccessDenied, denied.Code);
         Assert.DoesNotContain("wrong", denied.Message);
-        using var s = scope.NewSession("127.0.0.1", options: new RemoteSessions.Native.SessionOptionsSpec { Port = (uint)server.HttpPort, NoEncryption = true, HttpPrefix = "wsman?synthetic=70000" },
-            credential: new RemoteSessions.Native.CredentialSpec(RemoteSessions.Native.CimAuthenticationMechanism.Basic, server.User, server.Password), skipTestConnection: true);
+        using var s = scope.NewSession("127.0.0.1", options: new RemoteSessions.Native.CimSessionOptions { Port = (uint)server.HttpPort, NoEncryption = true, HttpPrefix = "wsman?synthetic=70000" },
+            credential: new RemoteSessions.Native.CimCredential(RemoteSessions.Native.CimAuthenticationMechanism.Basic, server.User, server.Password), skipTestConnection: true);
         using var cancel = new CancellationTokenSource();
         int n = 0;
         var e = Assert.Throws<OperationCanceledException>(() =>
@@ -483,8 +483,8 @@ public sealed class WsmanBindingTests(ReplayServerFixture server) : IClassFixtur
     public void Cancelling_mid_enumeration_stops_the_wire_operation()
     {
         using var scope = new RemoteSessions.Native.SessionScope();
-        using var s = scope.NewSession("127.0.0.1", options: new RemoteSessions.Native.SessionOptionsSpec { Port = (uint)server.HttpPort, NoEncryption = true, HttpPrefix = "wsman?synthetic=70000" },
-            credential: new RemoteSessions.Native.CredentialSpec(RemoteSessions.Native.CimAuthenticationMechanism.Basic, server.User, server.Password), skipTestConnection: true);
+        using var s = scope.NewSession("127.0.0.1", options: new RemoteSessions.Native.CimSessionOptions { Port = (uint)server.HttpPort, NoEncryption = true, HttpPrefix = "wsman?synthetic=70000" },
+            credential: new RemoteSessions.Native.CimCredential(RemoteSessions.Native.CimAuthenticationMechanism.Basic, server.User, server.Password), skipTestConnection: true);
         server.ClearRequests();
         using var cancel = new CancellationTokenSource();
         using (IEnumerator<RemoteSessions.Native.CimInstanceData> items = s.Enumerate("root/test", "XYZ_Number", cancellationToken: cancel.Token).GetEnumerator())
@@ -504,8 +504,8 @@ public sealed class WsmanBindingTests(ReplayServerFixture server) : IClassFixtur
     public void Cancelling_stops_a_call_that_waits_for_a_slow_server()
     {
         using var scope = new RemoteSessions.Native.SessionScope();
-        using var s = scope.NewSession("127.0.0.1", options: new RemoteSessions.Native.SessionOptionsSpec { Port = (uint)server.HttpPort, NoEncryption = true, HttpPrefix = "misbehave/slow-600000/wsman" },
-            credential: new RemoteSessions.Native.CredentialSpec(RemoteSessions.Native.CimAuthenticationMechanism.Basic, server.User, server.Password), skipTestConnection: true);
+        using var s = scope.NewSession("127.0.0.1", options: new RemoteSessions.Native.CimSessionOptions { Port = (uint)server.HttpPort, NoEncryption = true, HttpPrefix = "misbehave/slow-600000/wsman" },
+            credential: new RemoteSessions.Native.CimCredential(RemoteSessions.Native.CimAuthenticationMechanism.Basic, server.User, server.Password), skipTestConnection: true);
         Action<CancellationToken>[] operations =
         [
             token => s.Enumerate("root/omi", "OMI_Identify", cancellationToken: token).ToList(),

@@ -11,9 +11,9 @@ public enum PSSessionState : uint
 /// A PSSession registered in a <see cref="SessionScope"/>: identity read once, state live. Dispose
 /// frees this reference only; <see cref="SessionScope.RemovePSSession"/> removes the session.
 /// </summary>
-public sealed class NativePSSession : IDisposable
+public sealed class PSSession : IDisposable
 {
-    internal NativePSSession(PSSessionHandle handle)
+    internal PSSession(PSSessionHandle handle)
     {
         Handle = handle;
         Native.Check(NativeMethods.rsess_pssession_id(handle, out int id));

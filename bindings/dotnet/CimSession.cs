@@ -5,9 +5,9 @@ namespace RemoteSessions.Native;
 /// operations fail with <see cref="ResultCode.SessionRemoved"/> after the session was removed.
 /// Dispose frees this reference only; the session stays registered until removed.
 /// </summary>
-public sealed class NativeCimSession : IDisposable
+public sealed class CimSession : IDisposable
 {
-    internal NativeCimSession(CimSessionHandle handle)
+    internal CimSession(CimSessionHandle handle)
     {
         Handle = handle;
         Native.Check(NativeMethods.rsess_cim_session_id(handle, out uint id));
@@ -50,20 +50,20 @@ public sealed class NativeCimSession : IDisposable
     /// (as <c>foreach</c> does) ends the operation; cancelling <paramref name="cancellationToken"/> stops
     /// it mid-enumeration, from any thread.
     /// </summary>
-    /// <param name="ns">Namespace such as <c>root/cimv2</c> or <c>root\cimv2</c>; null = root/cimv2.</param>
+    /// <param name="namespaceName">Namespace such as <c>root/cimv2</c> or <c>root\cimv2</c>; null = root/cimv2.</param>
     /// <exception cref="RemoteSessionsException">InvalidNamespace, InvalidClass, SessionRemoved, Io; over
     /// WS-Management also the server's faults and network failures.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
-    public IEnumerable<CimInstanceData> Enumerate(string? ns, string className, OperationFlags flags = OperationFlags.None, CancellationToken cancellationToken = default) =>
+    public IEnumerable<CimInstanceData> Enumerate(string? namespaceName, string className, OperationFlags flags = OperationFlags.None, CancellationToken cancellationToken = default) =>
         Stream((CancelHandle cancel, out InstanceIterHandle it, out IntPtr err) =>
-            NativeMethods.rsess_cim_enumerate(Handle, ns, className, flags, cancel, out it, out err), cancellationToken);
+            NativeMethods.rsess_cim_enumerate(Handle, namespaceName, className, flags, cancel, out it, out err), cancellationToken);
 
     /// <summary>Runs a query; <paramref name="dialect"/> null = WQL (locally the only dialect; WS-Management also takes CQL).</summary>
     /// <exception cref="RemoteSessionsException">InvalidQuery, InvalidNamespace, InvalidClass, NotSupported;
     /// over WS-Management as for <see cref="Enumerate"/>.</exception>
-    public IEnumerable<CimInstanceData> Query(string? ns, string? dialect, string query, OperationFlags flags = OperationFlags.None, CancellationToken cancellationToken = default) =>
+    public IEnumerable<CimInstanceData> Query(string? namespaceName, string? dialect, string query, OperationFlags flags = OperationFlags.None, CancellationToken cancellationToken = default) =>
         Stream((CancelHandle cancel, out InstanceIterHandle it, out IntPtr err) =>
-            NativeMethods.rsess_cim_query(Handle, ns, dialect, query, flags, cancel, out it, out err), cancellationToken);
+            NativeMethods.rsess_cim_query(Handle, namespaceName, dialect, query, flags, cancel, out it, out err), cancellationToken);
 
     /// <summary>
     /// Reads the instance of <paramref name="className"/> with the given key values (text, as
@@ -71,12 +71,12 @@ public sealed class NativeCimSession : IDisposable
     /// </summary>
     /// <exception cref="RemoteSessionsException">NotFound when no instance has those keys; InvalidClass,
     /// InvalidNamespace, SessionRemoved; over WS-Management the server's faults and network failures.</exception>
-    public CimInstanceData GetInstance(string? ns, string className, IReadOnlyList<(string Name, string Value)> keys, CancellationToken cancellationToken = default)
+    public CimInstanceData GetInstance(string? namespaceName, string className, IReadOnlyList<(string Name, string Value)> keys, CancellationToken cancellationToken = default)
     {
         using var cancel = new NativeCancellation(cancellationToken);
         using var names = KeyNames(keys);
         using var values = KeyValues(keys);
-        cancel.Check(NativeMethods.rsess_cim_get_instance(Handle, ns, className, names.Pointers, values.Pointers, names.Count, cancel.Handle, out InstanceHandle i, out IntPtr err), err);
+        cancel.Check(NativeMethods.rsess_cim_get_instance(Handle, namespaceName, className, names.Pointers, values.Pointers, names.Count, cancel.Handle, out InstanceHandle i, out IntPtr err), err);
         using (i) return CimInstanceData.Read(i);
     }
 
@@ -91,14 +91,14 @@ public sealed class NativeCimSession : IDisposable
     /// </summary>
     /// <exception cref="RemoteSessionsException">InvalidNamespace, InvalidClass, SessionRemoved,
     /// InvalidArgument (Shallow); over WS-Management the server's faults and network failures.</exception>
-    public IEnumerable<CimInstanceData> Associators(string? ns, string className, IReadOnlyList<(string Name, string Value)> keys,
+    public IEnumerable<CimInstanceData> Associators(string? namespaceName, string className, IReadOnlyList<(string Name, string Value)> keys,
         string? associationClass = null, string? resultClass = null, string? role = null, string? resultRole = null,
         OperationFlags flags = OperationFlags.None, CancellationToken cancellationToken = default) =>
         Stream((CancelHandle cancel, out InstanceIterHandle it, out IntPtr err) =>
         {
             using var names = KeyNames(keys);
             using var values = KeyValues(keys);
-            return NativeMethods.rsess_cim_associators(Handle, ns, className, names.Pointers, values.Pointers, names.Count,
+            return NativeMethods.rsess_cim_associators(Handle, namespaceName, className, names.Pointers, values.Pointers, names.Count,
                 associationClass, role, resultClass, resultRole, flags, cancel, out it, out err);
         }, cancellationToken);
 
@@ -107,13 +107,13 @@ public sealed class NativeCimSession : IDisposable
     /// References), optionally only of class <paramref name="resultClass"/> with the source playing
     /// <paramref name="role"/>. Streamed, flags and errors as for <see cref="Associators"/>.
     /// </summary>
-    public IEnumerable<CimInstanceData> References(string? ns, string className, IReadOnlyList<(string Name, string Value)> keys,
+    public IEnumerable<CimInstanceData> References(string? namespaceName, string className, IReadOnlyList<(string Name, string Value)> keys,
         string? resultClass = null, string? role = null, OperationFlags flags = OperationFlags.None, CancellationToken cancellationToken = default) =>
         Stream((CancelHandle cancel, out InstanceIterHandle it, out IntPtr err) =>
         {
             using var names = KeyNames(keys);
             using var values = KeyValues(keys);
-            return NativeMethods.rsess_cim_references(Handle, ns, className, names.Pointers, values.Pointers, names.Count,
+            return NativeMethods.rsess_cim_references(Handle, namespaceName, className, names.Pointers, values.Pointers, names.Count,
                 resultClass, role, flags, cancel, out it, out err);
         }, cancellationToken);
 
@@ -125,14 +125,14 @@ public sealed class NativeCimSession : IDisposable
     /// </summary>
     /// <exception cref="RemoteSessionsException">MethodNotFound, NotFound, InvalidArgument, SessionRemoved;
     /// over WS-Management the server's faults and network failures.</exception>
-    public CimInstanceData Invoke(string? ns, string className, IReadOnlyList<(string Name, string Value)> keys, string method,
+    public CimInstanceData Invoke(string? namespaceName, string className, IReadOnlyList<(string Name, string Value)> keys, string method,
         IEnumerable<(string Name, object? Value)> parameters, CancellationToken cancellationToken = default)
     {
         using var cancel = new NativeCancellation(cancellationToken);
         using ParamsHandle p = Params(parameters);
         using var names = KeyNames(keys);
         using var values = KeyValues(keys);
-        cancel.Check(NativeMethods.rsess_cim_invoke(Handle, ns, className, names.Pointers, values.Pointers, names.Count, method, p, cancel.Handle, out InstanceHandle o, out IntPtr err), err);
+        cancel.Check(NativeMethods.rsess_cim_invoke(Handle, namespaceName, className, names.Pointers, values.Pointers, names.Count, method, p, cancel.Handle, out InstanceHandle o, out IntPtr err), err);
         using (o) return CimInstanceData.Read(o);
     }
 
@@ -140,36 +140,36 @@ public sealed class NativeCimSession : IDisposable
     /// (New-CimInstance) and returns it as the server then has it.</summary>
     /// <exception cref="RemoteSessionsException">NotSupported on a local session (its provider is
     /// read-only), AlreadyExists, InvalidArgument; over WS-Management the server's faults and network failures.</exception>
-    public CimInstanceData CreateInstance(string? ns, string className, IEnumerable<(string Name, object? Value)> properties, CancellationToken cancellationToken = default)
+    public CimInstanceData CreateInstance(string? namespaceName, string className, IEnumerable<(string Name, object? Value)> properties, CancellationToken cancellationToken = default)
     {
         using var cancel = new NativeCancellation(cancellationToken);
         using ParamsHandle p = Params(properties);
-        cancel.Check(NativeMethods.rsess_cim_create_instance(Handle, ns, className, p, cancel.Handle, out InstanceHandle created, out IntPtr err), err);
+        cancel.Check(NativeMethods.rsess_cim_create_instance(Handle, namespaceName, className, p, cancel.Handle, out InstanceHandle created, out IntPtr err), err);
         using (created) return CimInstanceData.Read(created);
     }
 
     /// <summary>Changes the instance with the given keys to <paramref name="properties"/> (Set-CimInstance)
     /// and returns it as the server then has it.</summary>
     /// <exception cref="RemoteSessionsException">As <see cref="CreateInstance"/>, and NotFound.</exception>
-    public CimInstanceData ModifyInstance(string? ns, string className, IReadOnlyList<(string Name, string Value)> keys,
+    public CimInstanceData ModifyInstance(string? namespaceName, string className, IReadOnlyList<(string Name, string Value)> keys,
         IEnumerable<(string Name, object? Value)> properties, CancellationToken cancellationToken = default)
     {
         using var cancel = new NativeCancellation(cancellationToken);
         using ParamsHandle p = Params(properties);
         using var names = KeyNames(keys);
         using var values = KeyValues(keys);
-        cancel.Check(NativeMethods.rsess_cim_modify_instance(Handle, ns, className, names.Pointers, values.Pointers, names.Count, p, cancel.Handle, out InstanceHandle o, out IntPtr err), err);
+        cancel.Check(NativeMethods.rsess_cim_modify_instance(Handle, namespaceName, className, names.Pointers, values.Pointers, names.Count, p, cancel.Handle, out InstanceHandle o, out IntPtr err), err);
         using (o) return CimInstanceData.Read(o);
     }
 
     /// <summary>Deletes the instance with the given keys (Remove-CimInstance).</summary>
     /// <exception cref="RemoteSessionsException">As <see cref="CreateInstance"/>, and NotFound.</exception>
-    public void DeleteInstance(string? ns, string className, IReadOnlyList<(string Name, string Value)> keys, CancellationToken cancellationToken = default)
+    public void DeleteInstance(string? namespaceName, string className, IReadOnlyList<(string Name, string Value)> keys, CancellationToken cancellationToken = default)
     {
         using var cancel = new NativeCancellation(cancellationToken);
         using var names = KeyNames(keys);
         using var values = KeyValues(keys);
-        cancel.Check(NativeMethods.rsess_cim_delete_instance(Handle, ns, className, names.Pointers, values.Pointers, names.Count, cancel.Handle, out IntPtr err), err);
+        cancel.Check(NativeMethods.rsess_cim_delete_instance(Handle, namespaceName, className, names.Pointers, values.Pointers, names.Count, cancel.Handle, out IntPtr err), err);
     }
 
     /// <summary>
@@ -178,20 +178,20 @@ public sealed class NativeCimSession : IDisposable
     /// </summary>
     /// <exception cref="RemoteSessionsException">InvalidClass, InvalidNamespace, SessionRemoved; over
     /// WS-Management the server's faults and network failures.</exception>
-    public CimClassData GetClass(string? ns, string className, CancellationToken cancellationToken = default)
+    public CimClassData GetClass(string? namespaceName, string className, CancellationToken cancellationToken = default)
     {
         using var cancel = new NativeCancellation(cancellationToken);
-        cancel.Check(NativeMethods.rsess_cim_get_class(Handle, ns, className, cancel.Handle, out ClassHandle c, out IntPtr err), err);
+        cancel.Check(NativeMethods.rsess_cim_get_class(Handle, namespaceName, className, cancel.Handle, out ClassHandle c, out IntPtr err), err);
         using (c) return CimClassData.Read(c);
     }
 
-    /// <summary>Every class declaration in <paramref name="ns"/> (Get-CimClass with a wildcard); over
+    /// <summary>Every class declaration in <paramref name="namespaceName"/> (Get-CimClass with a wildcard); over
     /// WS-Management an Enumerate of the CIM-XML class resource, which not every server offers.</summary>
     /// <exception cref="RemoteSessionsException">As <see cref="GetClass"/>.</exception>
-    public IReadOnlyList<CimClassData> Classes(string? ns, CancellationToken cancellationToken = default)
+    public IReadOnlyList<CimClassData> Classes(string? namespaceName, CancellationToken cancellationToken = default)
     {
         using var cancel = new NativeCancellation(cancellationToken);
-        cancel.Check(NativeMethods.rsess_cim_classes(Handle, ns, cancel.Handle, out ClassListHandle list, out IntPtr err), err);
+        cancel.Check(NativeMethods.rsess_cim_classes(Handle, namespaceName, cancel.Handle, out ClassListHandle list, out IntPtr err), err);
         using (list)
         {
             Native.Check(NativeMethods.rsess_class_list_len(list, out nuint len));
@@ -205,10 +205,10 @@ public sealed class NativeCimSession : IDisposable
         }
     }
 
-    /// <summary>The class names this session serves in <paramref name="ns"/>.</summary>
-    public IReadOnlyList<string> ClassNames(string? ns = null)
+    /// <summary>The class names this session serves in <paramref name="namespaceName"/>.</summary>
+    public IReadOnlyList<string> ClassNames(string? namespaceName = null)
     {
-        Native.Check(NativeMethods.rsess_cim_class_names(Handle, ns, out StringListHandle names, out IntPtr err), err);
+        Native.Check(NativeMethods.rsess_cim_class_names(Handle, namespaceName, out StringListHandle names, out IntPtr err), err);
         using (names) return Native.ReadStringList(names);
     }
 

@@ -4,10 +4,10 @@ namespace RemoteSessions.Native;
 /// New-CimSession's -Credential and -Authentication: a mechanism and, optionally, a user name and
 /// password. The password is handed to the native library only; <see cref="ToString"/> never shows it.
 /// </summary>
-public sealed class CredentialSpec
+public sealed class CimCredential
 {
     /// <summary>A credential for <paramref name="userName"/> (both null for a mechanism alone).</summary>
-    public CredentialSpec(CimAuthenticationMechanism mechanism, string? userName = null, string? password = null)
+    public CimCredential(CimAuthenticationMechanism mechanism, string? userName = null, string? password = null)
     {
         Mechanism = mechanism;
         UserName = userName;

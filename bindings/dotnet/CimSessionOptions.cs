@@ -4,7 +4,7 @@ namespace RemoteSessions.Native;
 /// What a caller asks of a new session (New-CimSessionOption, spec/cmdlet-behaviour.md §1.4, plus the
 /// -Port and -OperationTimeoutSec of New-CimSession §1.3). Null members keep the library's defaults.
 /// </summary>
-public sealed record SessionOptionsSpec
+public sealed record CimSessionOptions
 {
     public ProtocolKind Protocol { get; init; } = ProtocolKind.Default;
     public bool UseSsl { get; init; }
