@@ -23,10 +23,13 @@ internal sealed class NativeCancellation : IDisposable
             return;
         }
         Native.Check(NativeMethods.rsess_cancel_new(out _handle));
-        // Runs at once when the token was cancelled meanwhile. The result is ignored: cancelling a live
-        // handle cannot fail, and a callback must not throw into CancellationTokenSource.Cancel.
-        _registration = token.UnsafeRegister(static h => NativeMethods.rsess_cancel_cancel((CancelHandle)h!), _handle);
+        // Runs at once when the token was cancelled meanwhile.
+        _registration = token.Register(CancelNative);
     }
+
+    // The result is ignored: cancelling a live handle cannot fail, and a callback must not throw into
+    // CancellationTokenSource.Cancel. Dispose unregisters before it frees the handle.
+    private void CancelNative() => NativeMethods.rsess_cancel_cancel(_handle);
 
     /// <summary>The handle to pass to the native call (the empty handle when the token cannot be cancelled).</summary>
     internal CancelHandle Handle => _handle;

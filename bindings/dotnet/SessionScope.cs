@@ -11,6 +11,7 @@ public sealed class SessionScope : IDisposable
     private readonly ScopeHandle _handle;
 
     /// <summary>Creates a new, empty scope.</summary>
+    /// <exception cref="DllNotFoundException">The native library cannot be loaded (see <see cref="RemoteSessionsLibrary"/>).</exception>
     public SessionScope()
     {
         Native.Check(NativeMethods.rsess_scope_new(out _handle));
@@ -20,8 +21,15 @@ public sealed class SessionScope : IDisposable
     /// Creates and registers a session (spec/cmdlet-behaviour.md §1.3). <paramref name="computerName"/>
     /// null = this machine, served by the local provider; a name = WS-Management to that computer.
     /// <paramref name="name"/> null = <c>CimSession&lt;Id&gt;</c>. A WS-Management session is first
-    /// tested with Identify unless <paramref name="skipTestConnection"/>; this call blocks meanwhile.
+    /// tested with Identify (DSP0226 §11) unless <paramref name="skipTestConnection"/>; this call blocks
+    /// meanwhile, for at most the options' timeout, and cannot be cancelled.
     /// </summary>
+    /// <param name="computerName">The computer; null = this machine.</param>
+    /// <param name="name">The session's name; null = <c>CimSession&lt;Id&gt;</c>.</param>
+    /// <param name="options">Protocol, port, TLS and timeout options; null = the defaults.</param>
+    /// <param name="credential">The authentication mechanism and credential; null = none.</param>
+    /// <param name="skipTestConnection">True to send nothing until the first operation.</param>
+    /// <returns>A reference to the new session; dispose it when done (the session stays registered).</returns>
     /// <exception cref="RemoteSessionsException">NotSupported for DCOM to another computer or an
     /// authentication mechanism not available yet; InvalidArgument for bad options or Basic over HTTP
     /// without NoEncryption; ConnectionFailed, TlsFailed, AccessDenied, Timeout, BadReply or Fault when
@@ -40,6 +48,10 @@ public sealed class SessionScope : IDisposable
     /// Looks sessions up (spec §1.5): results are de-duplicated and ordered by Id; <c>Missing</c> lists the
     /// values that found nothing (for names, only those without wildcard characters).
     /// </summary>
+    /// <param name="kind">How to read <paramref name="values"/>.</param>
+    /// <param name="values">Ids, names or patterns, computer names or InstanceIds; ignored for <see cref="Lookup.All"/>.</param>
+    /// <returns>New references to the sessions found (dispose each), and the values that found none.</returns>
+    /// <exception cref="RemoteSessionsException">InvalidArgument for an unknown kind or a bad pattern.</exception>
     public (IReadOnlyList<CimSession> Found, IReadOnlyList<string> Missing) Find(Lookup kind, IEnumerable<string>? values = null)
     {
         CimSessionListHandle list;
@@ -59,7 +71,9 @@ public sealed class SessionScope : IDisposable
         }
     }
 
-    /// <summary>Removes <paramref name="session"/> from this scope.</summary>
+    /// <summary>Removes <paramref name="session"/> from this scope, releasing its connections; its
+    /// operations then fail with <see cref="ResultCode.SessionRemoved"/>.</summary>
+    /// <param name="session">The session to remove.</param>
     /// <exception cref="RemoteSessionsException">NotFound when it is not (or no longer) in this scope.</exception>
     public void Remove(CimSession session)
     {
@@ -70,6 +84,14 @@ public sealed class SessionScope : IDisposable
     /// Registers a PSSession that reached Opened (its PowerShell Id, InstanceId, Name, ComputerName and
     /// transport name), with the transport carrying it, which <see cref="RemovePSSession"/> closes.
     /// </summary>
+    /// <param name="id">PowerShell's Id of the session.</param>
+    /// <param name="instanceId">The session's InstanceId.</param>
+    /// <param name="name">The session's name.</param>
+    /// <param name="computerName">The computer name the session shows.</param>
+    /// <param name="transportName"><c>Process</c> or <c>SSH</c>.</param>
+    /// <param name="transport">The transport carrying the session, or null.</param>
+    /// <returns>A reference to the registration; dispose it when done.</returns>
+    /// <exception cref="RemoteSessionsException">InvalidArgument when the InstanceId is already registered.</exception>
     public PSSession RegisterPSSession(int id, Guid instanceId, string name, string computerName, string transportName, PsrpTransport? transport)
     {
         using var none = new TransportHandle();
@@ -79,6 +101,10 @@ public sealed class SessionScope : IDisposable
     }
 
     /// <summary>Looks PSSessions up as Get-PSSession does (spec §2.5): registration order, no duplicates.</summary>
+    /// <param name="kind">How to read <paramref name="values"/>.</param>
+    /// <param name="values">Ids, names or patterns, computer names or InstanceIds; ignored for <see cref="Lookup.All"/>.</param>
+    /// <returns>New references to the sessions found (dispose each), and the values that found none.</returns>
+    /// <exception cref="RemoteSessionsException">InvalidArgument for an unknown kind or a bad pattern.</exception>
     public (IReadOnlyList<PSSession> Found, IReadOnlyList<string> Missing) FindPSSessions(Lookup kind, IEnumerable<string>? values = null)
     {
         PSSessionListHandle list;
@@ -99,11 +125,16 @@ public sealed class SessionScope : IDisposable
     }
 
     /// <summary>Removes a PSSession from this scope, closing its transport (the server process ends).</summary>
+    /// <param name="session">The registration to remove.</param>
     /// <exception cref="RemoteSessionsException">NotFound when it is not registered here.</exception>
     public void RemovePSSession(PSSession session) =>
         Native.Check(NativeMethods.rsess_pssession_remove(_handle, session.Handle, out IntPtr err), err);
 
-    /// <summary>The class names the local provider serves in <paramref name="namespaceName"/> (null = root/cimv2).</summary>
+    /// <summary>The class names this machine's provider serves in a namespace, and their superclasses, sorted
+    /// (for argument completion).</summary>
+    /// <param name="namespaceName">The namespace; null = <c>root/cimv2</c>.</param>
+    /// <returns>The class names.</returns>
+    /// <exception cref="RemoteSessionsException">InvalidNamespace.</exception>
     public static IReadOnlyList<string> LocalClassNames(string? namespaceName = null)
     {
         using var local = new CimSessionHandle();
@@ -111,6 +142,6 @@ public sealed class SessionScope : IDisposable
         using (names) return Native.ReadStringList(names);
     }
 
-    /// <summary>Removes every session of the scope and frees it.</summary>
+    /// <summary>Removes every session of the scope (closing the PSSessions' transports) and frees it.</summary>
     public void Dispose() => _handle.Dispose();
 }
