@@ -20,9 +20,11 @@ foreach (CimInstanceData os in session.Enumerate("root/cimv2", "Win32_OperatingS
         Console.WriteLine($"  {p.Name,-24} {p.CimType,-10} {p.Value ?? "(null)"}");
 }
 
+// Every operation takes a CancellationToken: here the query gives up after 30 s.
+using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
 string query = $"SELECT Name, ProcessId, ParentProcessId FROM Win32_Process WHERE ProcessId = {Environment.ProcessId}";
 Console.WriteLine(query + ":");
-foreach (CimInstanceData me in session.Query(null, "WQL", query))
+foreach (CimInstanceData me in session.Query(null, "WQL", query, cancellationToken: timeout.Token))
     foreach (CimPropertyData p in me.Properties.Where(p => p.Value is not null))
         Console.WriteLine($"  {p.Name,-24} {p.CimType,-10} {p.Value}");
 
