@@ -30,7 +30,7 @@ public abstract class CimSessionOptions
     /// <summary>A copy, so a session never shares options with the caller (spec §1.3 step 1).</summary>
     public abstract CimSessionOptions Clone();
 
-    internal abstract SessionOptionsSpec ToSpec(uint port);
+    internal abstract NativeCimSessionOptions ToSpec(uint port);
 }
 
 /// <summary>WS-Management options with Windows' defaults (certificate checks on, UTF-8, WinHttp proxy).</summary>
@@ -55,7 +55,7 @@ public sealed class WSManSessionOptions : CimSessionOptions
 
     public override CimSessionOptions Clone() => (WSManSessionOptions)MemberwiseClone();
 
-    internal override SessionOptionsSpec ToSpec(uint port) => new()
+    internal override NativeCimSessionOptions ToSpec(uint port) => new()
     {
         Protocol = ProtocolKind.Wsman,
         UseSsl = UseSsl,
@@ -82,7 +82,7 @@ public sealed class DComSessionOptions : CimSessionOptions
 
     public override CimSessionOptions Clone() => (DComSessionOptions)MemberwiseClone();
 
-    internal override SessionOptionsSpec ToSpec(uint port) => new()
+    internal override NativeCimSessionOptions ToSpec(uint port) => new()
     {
         Protocol = ProtocolKind.Dcom,
         Culture = Culture?.Name,

@@ -1,11 +1,18 @@
 namespace RemoteSessions.Native;
 
-/// <summary>A declared property or method parameter: name, CIM type, qualifiers and, for a reference,
-/// the class it refers to (null when undeclared).</summary>
+/// <summary>A declared property or method parameter.</summary>
+/// <param name="Name">The property's or parameter's name.</param>
+/// <param name="CimType">Its CIM type.</param>
+/// <param name="Qualifiers">Its boolean qualifiers (<see cref="CimQualifiers.Key"/>, <see cref="CimQualifiers.In"/>, …).</param>
+/// <param name="ReferenceClassName">For a reference, the class it refers to; null otherwise or when undeclared.</param>
 public sealed record CimPropertyDeclarationData(string Name, CimType CimType, CimQualifiers Qualifiers, string? ReferenceClassName);
 
-/// <summary>A declared method: name, return type, qualifiers (<see cref="CimQualifiers.Static"/>) and parameters
-/// (in and out alike; <see cref="CimQualifiers.In"/> / <see cref="CimQualifiers.Out"/> tell which).</summary>
+/// <summary>A declared method.</summary>
+/// <param name="Name">The method's name.</param>
+/// <param name="ReturnType">The CIM type of its return value.</param>
+/// <param name="Qualifiers">Its qualifiers (<see cref="CimQualifiers.Static"/>).</param>
+/// <param name="Parameters">Its parameters, in and out alike; <see cref="CimQualifiers.In"/> and
+/// <see cref="CimQualifiers.Out"/> tell which.</param>
 public sealed record CimMethodDeclarationData(string Name, CimType ReturnType, CimQualifiers Qualifiers, IReadOnlyList<CimPropertyDeclarationData> Parameters);
 
 /// <summary>A class declaration copied out of the library (Get-CimClass; DSP0004 §5.1).</summary>
@@ -14,6 +21,8 @@ public sealed record CimMethodDeclarationData(string Name, CimType ReturnType, C
 /// <param name="Namespace">Slash form, e.g. <c>root/cimv2</c>.</param>
 /// <param name="ServerName">The session's computer, or this machine's name for a local session.</param>
 /// <param name="Qualifiers"><see cref="CimQualifiers.Abstract"/>, <see cref="CimQualifiers.Association"/>.</param>
+/// <param name="Properties">The declared properties, inherited ones included, in declaration order.</param>
+/// <param name="Methods">The declared methods.</param>
 public sealed record CimClassData(string ClassName, string? SuperclassName, string Namespace, string ServerName, CimQualifiers Qualifiers,
     IReadOnlyList<CimPropertyDeclarationData> Properties, IReadOnlyList<CimMethodDeclarationData> Methods)
 {

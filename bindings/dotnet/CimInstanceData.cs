@@ -2,26 +2,40 @@ using System.Globalization;
 
 namespace RemoteSessions.Native;
 
-/// <summary>One property of a <see cref="CimInstanceData"/>: .NET-typed value (see <see cref="CimValues"/>).</summary>
+/// <summary>One property of a <see cref="CimInstanceData"/>.</summary>
+/// <param name="Name">The property's name.</param>
+/// <param name="CimType">Its CIM type (from the class declaration when the server gives one, else from the wire).</param>
+/// <param name="IsKey">True for a key property.</param>
+/// <param name="Value">The .NET value (<see cref="CimValues.Parse"/>; an array for array types), or null.</param>
 public sealed record CimPropertyData(string Name, CimType CimType, bool IsKey, object? Value);
 
-/// <summary>A CIM instance copied out of the library.</summary>
+/// <summary>A CIM instance copied out of the library (DSP0004 §5.1): it holds no native resources.</summary>
 public sealed class CimInstanceData
 {
-    /// <summary>An instance made by the caller (e.g. New-CimInstance -ClientOnly); <paramref name="ns"/> in slash form.</summary>
-    public CimInstanceData(string className, string ns, string serverName, IReadOnlyList<string> superclasses, IReadOnlyList<CimPropertyData> properties)
+    /// <summary>An instance made by the caller (e.g. New-CimInstance -ClientOnly).</summary>
+    /// <param name="className">The class, e.g. <c>Win32_Process</c>.</param>
+    /// <param name="namespaceName">The namespace in slash form, e.g. <c>root/cimv2</c>.</param>
+    /// <param name="serverName">The computer the instance belongs to, or empty.</param>
+    /// <param name="superclasses">The superclasses, nearest first.</param>
+    /// <param name="properties">The properties, in declaration order.</param>
+    public CimInstanceData(string className, string namespaceName, string serverName, IReadOnlyList<string> superclasses, IReadOnlyList<CimPropertyData> properties)
     {
         ClassName = className;
-        Namespace = ns;
+        Namespace = namespaceName;
         ServerName = serverName;
         Superclasses = superclasses;
         Properties = properties;
     }
 
+    /// <summary>The class, e.g. <c>Win32_Process</c>.</summary>
     public string ClassName { get; }
+
     /// <summary>Namespace in slash form, e.g. <c>root/cimv2</c>.</summary>
     public string Namespace { get; }
+
+    /// <summary>The computer the instance came from (this machine's name for a local session).</summary>
     public string ServerName { get; }
+
     /// <summary>Superclasses, nearest first.</summary>
     public IReadOnlyList<string> Superclasses { get; }
     /// <summary>Properties in class declaration order.</summary>
@@ -109,14 +123,19 @@ public sealed class CimInstanceData
 /// (sent to a WS-Management server as an EPR).</summary>
 public sealed record CimReference(string Path)
 {
-    /// <summary>The object path of an instance of <paramref name="className"/> in <paramref name="ns"/> with
-    /// these keys (values as <see cref="CimValues.Format"/> writes them; quotes and backslashes escaped).</summary>
-    public static CimReference Of(string ns, string className, IEnumerable<(string Name, string Value)> keys)
+    /// <summary>The object path of an instance: <c>namespace:Class.Key="value",…</c>, quotes and backslashes
+    /// in values escaped.</summary>
+    /// <param name="namespaceName">The namespace, e.g. <c>root/cimv2</c>.</param>
+    /// <param name="className">The class.</param>
+    /// <param name="keys">The key properties' names and values (text, as <see cref="CimValues.Format"/> writes them).</param>
+    /// <returns>The reference.</returns>
+    public static CimReference Of(string namespaceName, string className, IEnumerable<(string Name, string Value)> keys)
     {
         string keyText = string.Join(",", keys.Select(k => $"{k.Name}=\"{k.Value.Replace("\\", "\\\\").Replace("\"", "\\\"")}\""));
-        return new CimReference(keyText.Length == 0 ? $"{ns}:{className}" : $"{ns}:{className}.{keyText}");
+        return new CimReference(keyText.Length == 0 ? $"{namespaceName}:{className}" : $"{namespaceName}:{className}.{keyText}");
     }
 
+    /// <summary>The object path.</summary>
     public override string ToString() => Path;
 }
 
@@ -128,7 +147,13 @@ public sealed record CimReference(string Path)
 public static class CimValues
 {
     /// <summary>The .NET value of one scalar of <paramref name="type"/> written as <paramref name="text"/>.</summary>
+    /// <param name="type">A scalar CIM type.</param>
+    /// <param name="text">The value as the C ABI writes it: invariant culture, <c>true</c>/<c>false</c>,
+    /// DMTF datetimes.</param>
+    /// <returns>The value, typed as <see cref="DotNetType"/> says; the text itself for strings, references
+    /// and embedded instances.</returns>
     /// <exception cref="FormatException">The text is not a value of that type.</exception>
+    /// <exception cref="OverflowException">The number is out of the type's range.</exception>
     public static object Parse(CimType type, string text)
     {
         var inv = CultureInfo.InvariantCulture;
@@ -152,19 +177,26 @@ public static class CimValues
     }
 
     /// <summary>A typed array (<c>string[]</c>, <c>ushort[]</c>, …) of <paramref name="elementType"/>.</summary>
+    /// <param name="elementType">The scalar CIM type of the elements.</param>
+    /// <param name="texts">The elements as text; null elements stay null (in an array of a reference type).</param>
+    /// <returns>The array; an array of intervals is a <see cref="TimeSpan"/> array.</returns>
+    /// <exception cref="FormatException">An element is not a value of that type.</exception>
     public static Array ParseArray(CimType elementType, IReadOnlyList<string?> texts)
     {
         Type clr = ClrType(elementType, texts);
         Array result = Array.CreateInstance(clr, texts.Count);
         for (int i = 0; i < texts.Count; i++)
-            result.SetValue(texts[i] is null ? null : Parse(elementType, texts[i]!), i);
+            result.SetValue(texts[i] is string text ? Parse(elementType, text) : null, i);
         return result;
     }
 
     /// <summary>
     /// A DMTF datetime: <c>yyyymmddHHMMSS.mmmmmmsUUU</c> (a point in time, returned as local time) or
-    /// <c>ddddddddHHMMSS.mmmmmm:000</c> (an interval, returned as <see cref="TimeSpan"/>).
+    /// <c>ddddddddHHMMSS.mmmmmm:000</c> (an interval, returned as <see cref="TimeSpan"/>); DSP0004 §5.2.4.
     /// </summary>
+    /// <param name="text">The 25 characters of the datetime; <c>sUUU</c> is the UTC offset in minutes.</param>
+    /// <returns>A <see cref="DateTime"/> of kind <see cref="DateTimeKind.Local"/>, or a <see cref="TimeSpan"/>.</returns>
+    /// <exception cref="FormatException">The text is not a DMTF datetime.</exception>
     public static object ParseDateTime(string text)
     {
         if (text.Length != 25 || text[14] != '.') throw new FormatException($"'{text}' is not a DMTF datetime.");
@@ -187,15 +219,19 @@ public static class CimValues
     /// <summary>
     /// The CIM type and C ABI text of a .NET value (the inverse of <see cref="Parse"/>): integers by
     /// their .NET width, float/double, bool, char, DateTime/DateTimeOffset and TimeSpan as DMTF
-    /// datetimes, anything else as a string; arrays element by element. Null is a null string.
+    /// datetimes, <see cref="CimReference"/> as a reference, anything else as a string (invariant
+    /// culture); arrays element by element, typed by their first element.
     /// </summary>
+    /// <param name="value">The value, or null.</param>
+    /// <returns>The CIM type and the texts: one for a scalar, one per element for an array (null
+    /// elements stay null), none for null (a null string).</returns>
     public static (CimType Type, string?[] Texts) Format(object? value)
     {
         if (value is null) return (CimType.String, []);
         if (value is Array array)
         {
             object?[] items = array.Cast<object?>().ToArray();
-            CimType element = items.Length == 0 || items[0] is null ? CimType.String : Scalar(items[0]!).Type;
+            CimType element = items is [{ } first, ..] ? Scalar(first).Type : CimType.String;
             return ((CimType)((uint)element + 16), items.Select(v => v is null ? null : Scalar(v).Text).ToArray());
         }
         var (type, text) = Scalar(value);
@@ -242,6 +278,8 @@ public static class CimValues
     /// results): <c>uint</c> for UInt32, <see cref="DateTime"/> for DateTime (an interval is a
     /// <see cref="TimeSpan"/>), <c>string</c> for String; null for references and embedded instances.
     /// </summary>
+    /// <param name="type">A scalar CIM type.</param>
+    /// <returns>The .NET type, or null.</returns>
     public static Type? DotNetType(CimType type) => type switch
     {
         CimType.Boolean => typeof(bool),

@@ -6,7 +6,7 @@ namespace RemoteSessions.Native;
 /// Base of every handle: the native value is an opaque nonzero key (0 = none). Freeing goes through the
 /// matching <c>rsess_*_free</c>, which tolerates stale keys, so even a double release is harmless.
 /// </summary>
-public abstract class NativeHandle : SafeHandle
+internal abstract class NativeHandle : SafeHandle
 {
     /// <summary>An empty handle, filled by the marshaller.</summary>
     protected NativeHandle() : base(IntPtr.Zero, ownsHandle: true) { }
@@ -16,73 +16,73 @@ public abstract class NativeHandle : SafeHandle
 }
 
 /// <summary>An owner scope (<c>rsess_scope</c>): one per PowerShell runspace.</summary>
-public sealed class ScopeHandle : NativeHandle
+internal sealed class ScopeHandle : NativeHandle
 {
     protected override bool ReleaseHandle() { NativeMethods.rsess_scope_free(handle); return true; }
 }
 
 /// <summary>Session options (<c>rsess_session_options</c>).</summary>
-public sealed class SessionOptionsHandle : NativeHandle
+internal sealed class SessionOptionsHandle : NativeHandle
 {
     protected override bool ReleaseHandle() { NativeMethods.rsess_session_options_free(handle); return true; }
 }
 
 /// <summary>A reference to a registered CIM session (<c>rsess_cim_session</c>).</summary>
-public sealed class CimSessionHandle : NativeHandle
+internal sealed class CimSessionHandle : NativeHandle
 {
     protected override bool ReleaseHandle() { NativeMethods.rsess_cim_session_free(handle); return true; }
 }
 
 /// <summary>A lookup result (<c>rsess_cim_session_list</c>).</summary>
-public sealed class CimSessionListHandle : NativeHandle
+internal sealed class CimSessionListHandle : NativeHandle
 {
     protected override bool ReleaseHandle() { NativeMethods.rsess_cim_session_list_free(handle); return true; }
 }
 
 /// <summary>A list of strings (<c>rsess_string_list</c>).</summary>
-public sealed class StringListHandle : NativeHandle
+internal sealed class StringListHandle : NativeHandle
 {
     protected override bool ReleaseHandle() { NativeMethods.rsess_string_list_free(handle); return true; }
 }
 
 /// <summary>An instance iterator (<c>rsess_instance_iter</c>).</summary>
-public sealed class InstanceIterHandle : NativeHandle
+internal sealed class InstanceIterHandle : NativeHandle
 {
     protected override bool ReleaseHandle() { NativeMethods.rsess_instance_iter_free(handle); return true; }
 }
 
 /// <summary>One CIM instance (<c>rsess_instance</c>).</summary>
-public sealed class InstanceHandle : NativeHandle
+internal sealed class InstanceHandle : NativeHandle
 {
     protected override bool ReleaseHandle() { NativeMethods.rsess_instance_free(handle); return true; }
 }
 
 /// <summary>A PSRP server process (<c>rsess_transport</c>).</summary>
-public sealed class TransportHandle : NativeHandle
+internal sealed class TransportHandle : NativeHandle
 {
     protected override bool ReleaseHandle() { NativeMethods.rsess_transport_free(handle); return true; }
 }
 
 /// <summary>A reference to a registered PSSession (<c>rsess_pssession</c>).</summary>
-public sealed class PSSessionHandle : NativeHandle
+internal sealed class PSSessionHandle : NativeHandle
 {
     protected override bool ReleaseHandle() { NativeMethods.rsess_pssession_free(handle); return true; }
 }
 
 /// <summary>A PSSession lookup result (<c>rsess_pssession_list</c>).</summary>
-public sealed class PSSessionListHandle : NativeHandle
+internal sealed class PSSessionListHandle : NativeHandle
 {
     protected override bool ReleaseHandle() { NativeMethods.rsess_pssession_list_free(handle); return true; }
 }
 
 /// <summary>An <c>rsess_credential</c>.</summary>
-public sealed class CredentialHandle : NativeHandle
+internal sealed class CredentialHandle : NativeHandle
 {
     protected override bool ReleaseHandle() { NativeMethods.rsess_credential_free(handle); return true; }
 }
 
 /// <summary>An <c>rsess_cancel</c>.</summary>
-public sealed class CancelHandle : NativeHandle
+internal sealed class CancelHandle : NativeHandle
 {
     /// <summary>The empty handle (no token) passed to calls made without one; shared and never freed.</summary>
     internal static readonly CancelHandle None = new();
@@ -91,19 +91,19 @@ public sealed class CancelHandle : NativeHandle
 }
 
 /// <summary>An <c>rsess_params</c>.</summary>
-public sealed class ParamsHandle : NativeHandle
+internal sealed class ParamsHandle : NativeHandle
 {
     protected override bool ReleaseHandle() { NativeMethods.rsess_params_free(handle); return true; }
 }
 
 /// <summary>A class declaration (<c>rsess_class</c>).</summary>
-public sealed class ClassHandle : NativeHandle
+internal sealed class ClassHandle : NativeHandle
 {
     protected override bool ReleaseHandle() { NativeMethods.rsess_class_free(handle); return true; }
 }
 
 /// <summary>A list of class declarations (<c>rsess_class_list</c>).</summary>
-public sealed class ClassListHandle : NativeHandle
+internal sealed class ClassListHandle : NativeHandle
 {
     protected override bool ReleaseHandle() { NativeMethods.rsess_class_list_free(handle); return true; }
 }

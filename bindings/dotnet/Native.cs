@@ -4,21 +4,27 @@ using System.Runtime.InteropServices;
 
 namespace RemoteSessions.Native;
 
-/// <summary>Loading the native library, and the small helpers every call uses.</summary>
-public static class Native
+/// <summary>The native library <c>remote_sessions</c> (the Rust core behind this binding): which file is
+/// loaded, and its version.</summary>
+public static class RemoteSessionsLibrary
 {
-    /// <summary>Environment variable naming the native library file to load instead of the bundled one.</summary>
-    public const string LibraryPathVariable = "RSESS_NATIVE_LIBRARY";
+    /// <summary>Name of the environment variable (<c>RSESS_NATIVE_LIBRARY</c>) that names the native library
+    /// file to load instead of the one next to this assembly. Read once, before the first native call.</summary>
+    public const string PathEnvironmentVariable = "RSESS_NATIVE_LIBRARY";
+
+    /// <summary>The native library's version string, e.g. <c>0.1.0</c>.</summary>
+    /// <exception cref="DllNotFoundException">The native library cannot be loaded.</exception>
+    public static string Version => Marshal.PtrToStringUTF8(NativeMethods.rsess_version()) ?? "";
 
     [ModuleInitializer]
     internal static void RegisterResolver() =>
-        NativeLibrary.SetDllImportResolver(typeof(Native).Assembly, Resolve);
+        NativeLibrary.SetDllImportResolver(typeof(RemoteSessionsLibrary).Assembly, Resolve);
 
     // Order: $RSESS_NATIVE_LIBRARY, libremote_sessions.so next to this assembly, the default probe.
     private static IntPtr Resolve(string name, Assembly assembly, DllImportSearchPath? path)
     {
         if (name != NativeMethods.Library) return IntPtr.Zero;
-        string? explicitPath = Environment.GetEnvironmentVariable(LibraryPathVariable);
+        string? explicitPath = Environment.GetEnvironmentVariable(PathEnvironmentVariable);
         if (!string.IsNullOrEmpty(explicitPath)) return NativeLibrary.Load(explicitPath);
         string dir = Path.GetDirectoryName(assembly.Location) ?? AppContext.BaseDirectory;
         string fileName = OperatingSystem.IsMacOS() ? "libremote_sessions.dylib"
@@ -27,10 +33,11 @@ public static class Native
         if (File.Exists(beside)) return NativeLibrary.Load(beside);
         return NativeLibrary.TryLoad(name, assembly, path, out IntPtr h) ? h : IntPtr.Zero;
     }
+}
 
-    /// <summary>The native library's version string, e.g. <c>0.1.0</c>.</summary>
-    public static string Version => Marshal.PtrToStringUTF8(NativeMethods.rsess_version()) ?? "";
-
+/// <summary>The small helpers every native call uses.</summary>
+internal static class Native
+{
     /// <summary>Copies an owned UTF-8 string from the library and frees it; <see cref="IntPtr.Zero"/> gives null.</summary>
     internal static string? TakeString(IntPtr s)
     {
@@ -75,21 +82,6 @@ public static class Native
         return TakeString(value) ?? "";
     }
 
-    /// <summary>Runs <paramref name="call"/> with <paramref name="values"/> as an array of UTF-8 C strings.</summary>
-    internal static T WithUtf8Array<T>(IReadOnlyList<string> values, Func<IntPtr[], T> call)
-    {
-        var pointers = new IntPtr[values.Count];
-        try
-        {
-            for (int i = 0; i < pointers.Length; i++) pointers[i] = Marshal.StringToCoTaskMemUTF8(values[i]);
-            return call(pointers);
-        }
-        finally
-        {
-            foreach (IntPtr p in pointers) Marshal.FreeCoTaskMem(p);
-        }
-    }
-
     internal static IReadOnlyList<string> ReadStringList(StringListHandle list)
     {
         Check(NativeMethods.rsess_string_list_len(list, out nuint n));
@@ -111,4 +103,23 @@ public static class Native
         ResultCode.SessionRemoved => "The CIM session has been removed.",
         _ => $"The native call failed with {code}.",
     };
+}
+
+/// <summary>Strings as an array of UTF-8 C strings (<c>const char *const *</c>; a null string becomes a
+/// NULL pointer) for one native call; Dispose frees them.</summary>
+internal sealed class Utf8Strings : IDisposable
+{
+    internal Utf8Strings(IEnumerable<string?> values) => Pointers = values.Select(v => v is null ? IntPtr.Zero : Marshal.StringToCoTaskMemUTF8(v)).ToArray();
+
+    /// <summary>The C strings, in the order given.</summary>
+    internal IntPtr[] Pointers { get; }
+
+    /// <summary>How many strings there are.</summary>
+    internal nuint Count => (nuint)Pointers.Length;
+
+    /// <summary>Frees the C strings.</summary>
+    public void Dispose()
+    {
+        foreach (IntPtr p in Pointers) Marshal.FreeCoTaskMem(p);
+    }
 }

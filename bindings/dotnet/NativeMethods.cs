@@ -156,22 +156,6 @@ internal static partial class NativeMethods
     [LibraryImport(Library)] internal static partial void rsess_pssession_list_free(IntPtr l);
 }
 
-/// <summary>
-/// New-CimSession -Authentication (<c>rsess_authentication</c>, Windows' PasswordAuthenticationMechanism).
-/// Default is Basic with a credential; Negotiate, Kerberos and NtlmDomain are refused as not yet supported.
-/// </summary>
-public enum CimAuthenticationMechanism : uint
-{
-    // Values are rsess_authentication's RSESS_AUTH_* numbers.
-    Default = 0,
-    Digest = 1,
-    Negotiate = 2,
-    Basic = 3,
-    Kerberos = 4,
-    NtlmDomain = 5,
-    CredSsp = 6,
-}
-
 /// <summary>Session option switches (<c>rsess_option_flag</c>); WS-Management options only.</summary>
 internal enum OptionFlag : uint
 {

@@ -2,7 +2,8 @@ namespace RemoteSessions.Native;
 
 /// <summary>
 /// A PSRP server process whose stdin/stdout carry OutOfProc packets, one line of XML each
-/// (spec/cmdlet-behaviour.md §3.2): what PowerShell's engine talks to through the module's connection.
+/// (PowerShell's OutOfProc framing of MS-PSRP messages; spec/cmdlet-behaviour.md §3.2): what PowerShell's
+/// engine talks to through the module's connection.
 /// One thread may send while another receives. Disposing kills the server.
 /// </summary>
 public sealed class PsrpTransport : IDisposable
@@ -13,17 +14,16 @@ public sealed class PsrpTransport : IDisposable
 
     internal TransportHandle Handle => _handle;
 
-    /// <summary>Starts <paramref name="program"/> (path or name on PATH) with <paramref name="arguments"/>.</summary>
+    /// <summary>Starts a PSRP server process, e.g. <c>pwsh -s -NoLogo</c>.</summary>
+    /// <param name="program">A path, or a name looked up on PATH.</param>
+    /// <param name="arguments">Its arguments.</param>
+    /// <returns>The running server; dispose it to kill it.</returns>
     /// <exception cref="RemoteSessionsException">NotFound when there is no such program; Io.</exception>
     public static PsrpTransport StartProcess(string program, IReadOnlyList<string> arguments)
     {
-        TransportHandle h = Native.WithUtf8Array(arguments, pointers =>
-        {
-            ResultCode rc = NativeMethods.rsess_transport_process_new(program, pointers, (nuint)pointers.Length, out TransportHandle t, out IntPtr err);
-            Native.Check(rc, err);
-            return t;
-        });
-        return new PsrpTransport(h);
+        using var args = new Utf8Strings(arguments);
+        Native.Check(NativeMethods.rsess_transport_process_new(program, args.Pointers, args.Count, out TransportHandle t, out IntPtr err), err);
+        return new PsrpTransport(t);
     }
 
     /// <summary>
@@ -32,24 +32,29 @@ public sealed class PsrpTransport : IDisposable
     /// default), asking for <paramref name="subsystem"/> (null = <c>powershell</c>), with
     /// <paramref name="options"/> as <c>-o key=value</c>. spec/cmdlet-behaviour.md §2.4.
     /// </summary>
+    /// <param name="hostSpec">The host, <c>[user@]host[:port]</c>.</param>
+    /// <param name="user">The user name; null = ssh's default.</param>
+    /// <param name="port">The TCP port; 0 = ssh's default.</param>
+    /// <param name="keyFile">The private key file (<c>ssh -i</c>); null = ssh's default.</param>
+    /// <param name="subsystem">The SSH subsystem; null = <c>powershell</c>.</param>
+    /// <param name="options">ssh options as <c>key=value</c>.</param>
+    /// <returns>The running <c>ssh</c>; dispose it to end it.</returns>
     /// <exception cref="RemoteSessionsException">InvalidArgument (bad host, port, option); NotFound (no ssh).</exception>
     public static PsrpTransport StartSsh(string hostSpec, string? user, int port, string? keyFile, string? subsystem, IReadOnlyList<string> options)
     {
-        TransportHandle h = Native.WithUtf8Array(options, pointers =>
-        {
-            ResultCode rc = NativeMethods.rsess_transport_ssh_new(hostSpec, user, (uint)Math.Max(port, 0), keyFile, subsystem, pointers, (nuint)pointers.Length, out TransportHandle t, out IntPtr err);
-            Native.Check(rc, err);
-            return t;
-        });
-        return new PsrpTransport(h);
+        using var opts = new Utf8Strings(options);
+        Native.Check(NativeMethods.rsess_transport_ssh_new(hostSpec, user, (uint)Math.Max(port, 0), keyFile, subsystem, opts.Pointers, opts.Count, out TransportHandle t, out IntPtr err), err);
+        return new PsrpTransport(t);
     }
 
-    /// <summary>Sends one packet (no line breaks inside).</summary>
+    /// <summary>Sends one packet.</summary>
+    /// <param name="line">The packet's XML, without line breaks.</param>
     /// <exception cref="RemoteSessionsException">TransportBroken when the server is gone.</exception>
     public void Send(string line) => Native.Check(NativeMethods.rsess_transport_send(_handle, line, out IntPtr err), err);
 
-    /// <summary>The next packet, or null once the server closed its output.</summary>
+    /// <summary>Waits for the next packet.</summary>
     /// <param name="timeoutMs">Milliseconds to wait; negative = no limit.</param>
+    /// <returns>The packet's XML, or null once the server closed its output.</returns>
     /// <exception cref="RemoteSessionsException">Timeout when nothing arrived in time.</exception>
     public string? Receive(int timeoutMs = -1)
     {
@@ -73,6 +78,6 @@ public sealed class PsrpTransport : IDisposable
     /// <summary>Kills the server; a blocked <see cref="Receive"/> then returns null.</summary>
     public void Close() => Native.Check(NativeMethods.rsess_transport_close(_handle));
 
-    /// <inheritdoc />
+    /// <summary>Kills the server (if <see cref="Close"/> did not) and frees the transport.</summary>
     public void Dispose() => _handle.Dispose();
 }

@@ -33,8 +33,11 @@ public abstract class CimOperationCommand : PSCmdlet, IDisposable
     [Alias("OT")]
     public uint OperationTimeoutSec { get; set; }
 
-    /// <summary>Fired by StopProcessing; pass it to every native operation.</summary>
-    private protected CancelToken Cancel { get; } = new();
+    private readonly CancellationTokenSource _stop = new();
+
+    /// <summary>Cancelled by StopProcessing; pass it to every native operation. The operation then throws
+    /// <see cref="OperationCanceledException"/>, which the cmdlets let pass silently.</summary>
+    private protected CancellationToken Cancel => _stop.Token;
 
     /// <summary>True once StopProcessing ran.</summary>
     private protected bool StopRequested { get; private set; }
@@ -56,9 +59,9 @@ public abstract class CimOperationCommand : PSCmdlet, IDisposable
     protected override void StopProcessing()
     {
         StopRequested = true;
-        Cancel.Cancel();
+        _stop.Cancel();
     }
 
-    /// <summary>Frees the cancel token.</summary>
-    public void Dispose() => Cancel.Dispose();
+    /// <summary>Frees the cancellation source.</summary>
+    public void Dispose() => _stop.Dispose();
 }

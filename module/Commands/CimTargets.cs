@@ -16,16 +16,16 @@ internal static class CimTargets
 {
     /// <summary>The WS-Management options of temporary sessions from a cmdlet's -SessionOption,
     /// -Port and -OperationTimeoutSec; null when none are given.</summary>
-    internal static SessionOptionsSpec? TemporaryOptions(CimSessionOptions? options, uint port, uint operationTimeoutSec)
+    internal static NativeCimSessionOptions? TemporaryOptions(CimSessionOptions? options, uint port, uint operationTimeoutSec)
     {
-        SessionOptionsSpec? spec = (options?.Clone() ?? (port != 0 ? new WSManSessionOptions() : null))?.ToSpec(port);
+        NativeCimSessionOptions? spec = (options?.Clone() ?? (port != 0 ? new WSManSessionOptions() : null))?.ToSpec(port);
         if (spec is not null && operationTimeoutSec != 0) spec = spec with { TimeoutMs = operationTimeoutSec * 1000 };
         return spec;
     }
 
     /// <summary>Yields the targets; a temporary session that cannot be made is written as an error.</summary>
     internal static IEnumerable<CimTarget> Resolve(PSCmdlet cmdlet, CimSession[]? sessions, CimSession? origin, string[]? computers,
-        SessionOptionsSpec? options, CredentialSpec? credential)
+        NativeCimSessionOptions? options, CimCredential? credential)
     {
         if (sessions is not null)
         {
@@ -70,7 +70,7 @@ internal static class CimTargets
     }
 
     /// <summary>The instances an instance cmdlet works on: the input instance, or what the query returns.</summary>
-    internal static IEnumerable<CimInstance> Instances(NativeCimSession session, CimInstance? input, string? ns, string? query, string? dialect, CancelToken cancel)
+    internal static IEnumerable<CimInstance> Instances(NativeCimSession session, CimInstance? input, string? ns, string? query, string? dialect, CancellationToken cancel)
     {
         if (input is not null)
         {

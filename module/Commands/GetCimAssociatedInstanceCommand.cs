@@ -68,7 +68,7 @@ public sealed class GetCimAssociatedInstanceCommand : CimOperationCommand
                 WriteVerbose($"Perform operation 'Enumerate associated CimInstances' with following parameters, 'namespaceName' = {ns},'sourceInstance' = {source},'associationClassName' = {Association},'resultClassName' = {ResultClassName}.");
                 string? shownComputer = explicitTarget ? native.ComputerName : computer;
                 var flags = KeyOnly ? OperationFlags.KeysOnly : OperationFlags.None;
-                foreach (CimInstanceData data in native.Associators(ns, sourceClass, keys, Association, ResultClassName, flags: flags, cancel: Cancel))
+                foreach (CimInstanceData data in native.Associators(ns, sourceClass, keys, Association, ResultClassName, flags: flags, cancellationToken: Cancel))
                 {
                     if (StopRequested) return;
                     WriteObject(new CimInstance(data, session).ToPSObject(shownComputer ?? "", KeyOnly, explicitTarget));
@@ -77,6 +77,10 @@ public sealed class GetCimAssociatedInstanceCommand : CimOperationCommand
             catch (RemoteSessionsException e)
             {
                 WriteNativeError(e, source.ToString(), target);
+            }
+            catch (OperationCanceledException) when (StopRequested)
+            {
+                // Ctrl+C: the operation stopped as asked; nothing to report.
             }
             finally
             {

@@ -78,6 +78,10 @@ public sealed class GetCimClassCommand : CimOperationCommand
             {
                 WriteNativeError(e, $"{ns}:{ClassName}", target);
             }
+            catch (OperationCanceledException) when (StopRequested)
+            {
+                // Ctrl+C: the operation stopped as asked; nothing to report.
+            }
             finally
             {
                 CimTargets.Release(target);

@@ -134,6 +134,10 @@ public sealed class GetCimInstanceCommand : CimOperationCommand
             {
                 WriteNativeError(e, ErrorTarget(), target);
             }
+            catch (OperationCanceledException) when (StopRequested)
+            {
+                // Ctrl+C: the operation stopped as asked; nothing to report.
+            }
             finally
             {
                 CimTargets.Release(target);

@@ -120,6 +120,10 @@ public sealed class InvokeCimMethodCommand : CimOperationCommand
             {
                 WriteNativeError(e, InputObject?.ToString() ?? ClassName ?? Query, target);
             }
+            catch (OperationCanceledException) when (StopRequested)
+            {
+                // Ctrl+C: the operation stopped as asked; nothing to report.
+            }
             finally
             {
                 CimTargets.Release(target);

@@ -72,6 +72,10 @@ public sealed class NewCimInstanceCommand : CimOperationCommand
             {
                 WriteNativeError(e, className, target);
             }
+            catch (OperationCanceledException) when (StopRequested)
+            {
+                // Ctrl+C: the operation stopped as asked; nothing to report.
+            }
             finally
             {
                 CimTargets.Release(target);

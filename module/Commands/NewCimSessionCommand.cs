@@ -66,7 +66,7 @@ public sealed class NewCimSessionCommand : PSCmdlet
             }
             try
             {
-                SessionOptionsSpec? spec = options?.ToSpec(Port);
+                NativeCimSessionOptions? spec = options?.ToSpec(Port);
                 NativeCimSession native = state.Scope.NewSession(computer, Name, spec, CredentialOf(Credential, Authentication), SkipTestConnection);
                 WriteObject(state.Wrap(native));
             }
@@ -83,13 +83,13 @@ public sealed class NewCimSessionCommand : PSCmdlet
     }
 
     /// <summary>The native credential for -Credential/-Authentication; null when neither was given.</summary>
-    internal static CredentialSpec? CredentialOf(PSCredential? credential, PasswordAuthenticationMechanism mechanism)
+    internal static CimCredential? CredentialOf(PSCredential? credential, PasswordAuthenticationMechanism mechanism)
     {
         if (credential is null && mechanism == PasswordAuthenticationMechanism.Default) return null;
         var native = (CimAuthenticationMechanism)(uint)mechanism;
         return credential is null
-            ? new CredentialSpec(native)
-            : new CredentialSpec(native, credential.UserName, credential.GetNetworkCredential().Password);
+            ? new CimCredential(native)
+            : new CimCredential(native, credential.UserName, credential.GetNetworkCredential().Password);
     }
 
     // spec §1.3 steps 1–5: clone the options, reject DCOM with -Port/-CertificateThumbprint, let -Port or a

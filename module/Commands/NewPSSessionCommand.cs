@@ -5,6 +5,7 @@ using System.Management.Automation.Runspaces;
 using System.Runtime.CompilerServices;
 using RemoteSessions.Native;
 using RemoteSessions.PSSessions;
+using PSSession = System.Management.Automation.Runspaces.PSSession;
 
 namespace RemoteSessions.Commands;
 

@@ -60,6 +60,10 @@ public sealed class RemoveCimInstanceCommand : CimOperationCommand
             {
                 WriteNativeError(e, InputObject?.ToString() ?? Query, target);
             }
+            catch (OperationCanceledException) when (StopRequested)
+            {
+                // Ctrl+C: the operation stopped as asked; nothing to report.
+            }
             finally
             {
                 CimTargets.Release(target);

@@ -31,9 +31,9 @@ public static class WsmanBench
             "medians of rounds, each round a loop; the raw-socket baselines post the same envelopes by hand");
         using ReplayServer replay = new ReplayServer().Start(httpPorts: Listeners);
         int port = replay.HttpPort;
-        var cred = new CredentialSpec(CimAuthenticationMechanism.Basic, replay.User, replay.Password);
+        var cred = new CimCredential(CimAuthenticationMechanism.Basic, replay.User, replay.Password);
         using var scope = new SessionScope();
-        NativeCimSession Session(int p, string? prefix = null) => scope.NewSession("127.0.0.1", options: new SessionOptionsSpec
+        CimSession Session(int p, string? prefix = null) => scope.NewSession("127.0.0.1", options: new CimSessionOptions
         {
             Protocol = ProtocolKind.Wsman, NoEncryption = true, Port = (uint)p, HttpPrefix = prefix,
         }, credential: cred, skipTestConnection: true);
@@ -42,7 +42,7 @@ public static class WsmanBench
         // session's pooled connection and cached class schema. One query beforehand pays the one-time
         // costs (runtime, pool, TLS roots) outside the figure.
         Query(Session(port));
-        MemoryPerSession(replay, Session, out List<NativeCimSession> fleet);
+        MemoryPerSession(replay, Session, out List<CimSession> fleet);
 
         // (4) Fan-out over the now warm sessions: one thread per session, released together.
         double concurrentCpu = 0, sequentialCpu = 0;
@@ -80,7 +80,7 @@ public static class WsmanBench
 
         // (3) for context: 10 000 synthetic XYZ_Number end to end (the Rust figure in MB/s is cargo bench wsman_parse).
         string prefix = $"wsman?synthetic={Synthetic}";
-        NativeCimSession big = Session(port, prefix);
+        CimSession big = Session(port, prefix);
         Query(big, "root/test", "XYZ_Number", Synthetic);
         byte[] synthetic = Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(EnumerateEnvelope())
             .Replace("http://schemas.microsoft.com/wbem/wscim/1/cim-schema/2/OMI_Identify", "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/XYZ_Number")
@@ -102,7 +102,7 @@ public static class WsmanBench
         // Memory while streaming: the resident growth over 100 000 instances vs over 10 000. Pages hold up to
         // MaxElements (32 000) instances, so both hold one page at a time; memory that grew with the count
         // would make this 10x.
-        NativeCimSession huge = Session(port, "wsman?synthetic=100000");
+        CimSession huge = Session(port, "wsman?synthetic=100000");
         long growth10k = StreamingGrowthKiB(huge, 10_000), growth100k = StreamingGrowthKiB(huge, 100_000);
         Console.WriteLine($"resident growth while streaming 100000 synthetic XYZ_Number through the C# library: {growth100k} KiB; " +
             $"baseline (the first 10000 of them): {growth10k} KiB; ratio {(double)Math.Max(growth100k, 1) / Math.Max(growth10k, 1):F2}x; goal flat (far below the 10x of the counts)");
@@ -113,9 +113,9 @@ public static class WsmanBench
     public static void RunWarm()
     {
         using ReplayServer replay = new ReplayServer().Start();
-        var cred = new CredentialSpec(CimAuthenticationMechanism.Basic, replay.User, replay.Password);
+        var cred = new CimCredential(CimAuthenticationMechanism.Basic, replay.User, replay.Password);
         using var scope = new SessionScope();
-        NativeCimSession s = scope.NewSession("127.0.0.1", options: new SessionOptionsSpec
+        CimSession s = scope.NewSession("127.0.0.1", options: new CimSessionOptions
         {
             Protocol = ProtocolKind.Wsman, NoEncryption = true, Port = (uint)replay.HttpPort,
         }, credential: cred, skipTestConnection: true);
@@ -125,7 +125,7 @@ public static class WsmanBench
 
     /// <summary>(2): <paramref name="rounds"/> pairs of 100 warm Enumerates over <paramref name="s"/> and 100 posts
     /// of the same envelope on <paramref name="raw"/>; reports the medians and returns the socket's (ms per call).</summary>
-    private static double WarmEnumerate(ReplayServer replay, NativeCimSession s, RawHttp raw, int rounds)
+    private static double WarmEnumerate(ReplayServer replay, CimSession s, RawHttp raw, int rounds)
     {
         byte[] envelope = EnumerateEnvelope();
         Query(s);
@@ -134,7 +134,7 @@ public static class WsmanBench
         (double library, double socket) = MedianPair(rounds,
             () => WithCpu(() => Time(() => { for (int i = 0; i < Calls; i++) Query(s); }) / Calls, ref libraryCpu),
             () => WithCpu(() => Time(() => { for (int i = 0; i < Calls; i++) raw.Post("/wsman", envelope, "OMI_Identify"); }) / Calls, ref socketCpu));
-        Report("warm Enumerate OMI_Identify via the C# library (NativeCimSession.Enumerate), per call", library,
+        Report("warm Enumerate OMI_Identify via the C# library (CimSession.Enumerate), per call", library,
             "the same Enumerate envelope over a raw keep-alive socket", socket, "<= 1.5x");
         Console.WriteLine($"  this process's CPU per call: {libraryCpu * 1000 / Calls:F0} us via the library, {socketCpu * 1000 / Calls:F0} us via the raw socket (last round)");
         return socket;
@@ -145,7 +145,7 @@ public static class WsmanBench
 
     /// <summary>The highest VmRSS above its start (KiB) while reading the first <paramref name="count"/>
     /// instances of a synthetic enumeration, sampled every 1000 instances; the rest is released.</summary>
-    private static long StreamingGrowthKiB(NativeCimSession s, int count)
+    private static long StreamingGrowthKiB(CimSession s, int count)
     {
         Settle();
         long start = RssKiB(), peak = start;
@@ -164,7 +164,7 @@ public static class WsmanBench
     /// growth of the native heap in use (glibc mallinfo2), which RSS noise from the .NET heap cannot
     /// hide. The sessions are returned.
     /// </summary>
-    private static void MemoryPerSession(ReplayServer replay, Func<int, string?, NativeCimSession> session, out List<NativeCimSession> fleet)
+    private static void MemoryPerSession(ReplayServer replay, Func<int, string?, CimSession> session, out List<CimSession> fleet)
     {
         Settle();
         long before = RssKiB(), managedBefore = GC.GetTotalMemory(false), nativeBefore = MallocInUse();
@@ -210,7 +210,7 @@ public static class WsmanBench
         long.Parse(File.ReadLines("/proc/self/status").First(l => l.StartsWith("VmRSS:")).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]);
 
     /// <summary>Wall milliseconds of one query on each session, each on a thread of its own, all released at once.</summary>
-    private static double Concurrently(List<NativeCimSession> sessions)
+    private static double Concurrently(List<CimSession> sessions)
     {
         using var go = new ManualResetEventSlim();
         Exception? failure = null;
@@ -229,9 +229,9 @@ public static class WsmanBench
     }
 
     /// <summary>Enumerates a class (default OMI_Identify) and checks how many instances came.</summary>
-    private static void Query(NativeCimSession s) => Query(s, "root/omi", "OMI_Identify", 1);
+    private static void Query(CimSession s) => Query(s, "root/omi", "OMI_Identify", 1);
 
-    private static void Query(NativeCimSession s, string ns, string className, int expected)
+    private static void Query(CimSession s, string ns, string className, int expected)
     {
         int n = s.Enumerate(ns, className).Count();
         if (n != expected) throw new InvalidOperationException($"{className} on {s.ComputerName}: {n} instances, not {expected}");

@@ -9,11 +9,11 @@ public sealed class BindingTests
     static BindingTests()
     {
         // The test output has no copy of the native library when it was built before cargo; use target/.
-        if (Environment.GetEnvironmentVariable(Native.Native.LibraryPathVariable) is null or "")
+        if (Environment.GetEnvironmentVariable(RemoteSessionsLibrary.PathEnvironmentVariable) is null or "")
         {
             string built = Path.Combine(Paths.Repo, "target", "release", "libremote_sessions.so");
             if (!File.Exists(Path.Combine(AppContext.BaseDirectory, "libremote_sessions.so")))
-                Environment.SetEnvironmentVariable(Native.Native.LibraryPathVariable, built);
+                Environment.SetEnvironmentVariable(RemoteSessionsLibrary.PathEnvironmentVariable, built);
         }
     }
 
@@ -21,8 +21,8 @@ public sealed class BindingTests
     public void Scope_sessions_and_lookups()
     {
         using var scope = new SessionScope();
-        using NativeCimSession a = scope.NewSession();
-        using NativeCimSession b = scope.NewSession(name: "web");
+        using CimSession a = scope.NewSession();
+        using CimSession b = scope.NewSession(name: "web");
         Assert.Equal((1u, "CimSession1", "localhost", "Local"), (a.Id, a.Name, a.ComputerName, a.Protocol));
         Assert.Equal(2u, b.Id);
 
@@ -44,7 +44,7 @@ public sealed class BindingTests
     public void Enumerate_and_query_typed_values()
     {
         using var scope = new SessionScope();
-        using NativeCimSession s = scope.NewSession();
+        using CimSession s = scope.NewSession();
         CimInstanceData os = s.Enumerate("root/cimv2", "Win32_OperatingSystem").Single();
         Assert.Equal("Win32_OperatingSystem", os.ClassName);
         Assert.Equal("CIM_OperatingSystem", os.Superclasses[0]);
@@ -64,7 +64,7 @@ public sealed class BindingTests
     public void Errors_carry_result_codes(string ns, string cls, ResultCode code)
     {
         using var scope = new SessionScope();
-        using NativeCimSession s = scope.NewSession();
+        using CimSession s = scope.NewSession();
         var e = Assert.Throws<RemoteSessionsException>(() => s.Enumerate(ns, cls).ToList());
         Assert.Equal(code, e.Code);
         Assert.Contains(code == ResultCode.InvalidClass ? cls : ns, e.Message);
@@ -80,7 +80,7 @@ public sealed class BindingTests
         using var scope = new SessionScope();
         using PsrpTransport transport = PsrpTransport.StartProcess("cat", []);
         var id = Guid.NewGuid();
-        using NativePSSession s = scope.RegisterPSSession(7, id, "web", "host1", "SSH", transport);
+        using PSSession s = scope.RegisterPSSession(7, id, "web", "host1", "SSH", transport);
         Assert.Equal((7, "web", "host1", "SSH", PSSessionState.Opened), (s.Id, s.Name, s.ComputerName, s.Transport, s.State));
         s.State = PSSessionState.Broken;
         var (found, missing) = scope.FindPSSessions(Lookup.Name, ["W*", "db"]);

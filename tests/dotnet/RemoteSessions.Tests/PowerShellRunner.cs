@@ -49,6 +49,25 @@ public sealed class PowerShellRunner : IDisposable
         return output;
     }
 
+    /// <summary>
+    /// Starts <paramref name="script"/> and stops it as Ctrl+C does once <paramref name="stopWhen"/> is true
+    /// (checked every 20 ms for up to a minute); returns how the invocation ended. Errors and warnings are
+    /// kept as for <see cref="Run"/>.
+    /// </summary>
+    public PSInvocationState RunAndStop(string script, Func<bool> stopWhen)
+    {
+        using var ps = PowerShell.Create();
+        ps.Runspace = _host.Runspace!;
+        ps.AddScript(script);
+        IAsyncResult running = ps.BeginInvoke();
+        for (int i = 0; i < 3000 && !running.IsCompleted && !stopWhen(); i++) Thread.Sleep(20);
+        ps.Stop();
+        Errors = ps.Streams.Error.ToArray();
+        Warnings = ps.Streams.Warning.ToArray();
+        Verbose = ps.Streams.Verbose.ToArray();
+        return ps.InvocationStateInfo.State;
+    }
+
     /// <summary>Runs <paramref name="script"/> through Out-Default and returns the text a console shows.</summary>
     public string Format(string script)
     {

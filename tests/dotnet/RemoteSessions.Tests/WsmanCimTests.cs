@@ -177,6 +177,21 @@ public sealed class WsmanCimTests : IClassFixture<ReplayServerFixture>, IDisposa
     }
 
     [Fact]
+    public void Stopping_a_command_that_waits_for_a_slow_server_is_silent()
+    {
+        _ps.Run($"$slow = {Http("-SkipTestConnection", options: "(New-CimSessionOption -NoEncryption -HttpPrefix misbehave/slow-600000/wsman)")}");
+        _server.ClearRequests();
+        // Ctrl+C once the server holds the request: the wire operation stops, and no error is written.
+        var state = _ps.RunAndStop("Get-CimInstance -CimSession $slow -Namespace root/omi -ClassName OMI_Identify", () => _server.Requests().Count > 0);
+        Assert.Equal(PSInvocationState.Stopped, state);
+        Assert.Empty(_ps.Errors);
+        Assert.Equal(["enumerate Enumerate OMI_Identify"], _server.Requests());
+        _ps.Run($"$s = {Http()}");
+        Assert.Single(_ps.Run("Get-CimInstance -CimSession $s -Namespace root/omi -ClassName OMI_Identify"));
+        Assert.Empty(_ps.Errors);
+    }
+
+    [Fact]
     public void A_fan_out_keeps_going_past_a_failing_computer()
     {
         _ps.Run($"$good = @(({Http()}), ({Http(computer: "localhost")})); " +
@@ -368,9 +383,9 @@ public sealed class WsmanCimTests : IClassFixture<ReplayServerFixture>, IDisposa
 /// <summary>The C# library alone (no PowerShell) against the replay server: sessions, queries, Invoke.</summary>
 public sealed class WsmanBindingTests(ReplayServerFixture server) : IClassFixture<ReplayServerFixture>
 {
-    private RemoteSessions.Native.NativeCimSession Connect(RemoteSessions.Native.SessionScope scope, string? password = null) =>
-        scope.NewSession("127.0.0.1", options: new RemoteSessions.Native.SessionOptionsSpec { Port = (uint)server.HttpPort, NoEncryption = true },
-            credential: new RemoteSessions.Native.CredentialSpec(RemoteSessions.Native.CimAuthenticationMechanism.Basic, server.User, password ?? server.Password));
+    private RemoteSessions.Native.CimSession Connect(RemoteSessions.Native.SessionScope scope, string? password = null) =>
+        scope.NewSession("127.0.0.1", options: new RemoteSessions.Native.CimSessionOptions { Port = (uint)server.HttpPort, NoEncryption = true },
+            credential: new RemoteSessions.Native.CimCredential(RemoteSessions.Native.CimAuthenticationMechanism.Basic, server.User, password ?? server.Password));
 
     [Fact]
     public void Sessions_queries_and_methods_through_the_library()
@@ -420,16 +435,99 @@ public sealed class WsmanBindingTests(ReplayServerFixture server) : IClassFixtur
         Assert.Equal((ushort)401, denied.HttpStatus);
         Assert.Null(denied.CimStatus);
         Assert.DoesNotContain("wrong", denied.Message);
-        using var s = scope.NewSession("127.0.0.1", options: new RemoteSessions.Native.SessionOptionsSpec { Port = (uint)server.HttpPort, NoEncryption = true, HttpPrefix = "wsman?synthetic=70000" },
-            credential: new RemoteSessions.Native.CredentialSpec(RemoteSessions.Native.CimAuthenticationMechanism.Basic, server.User, server.Password), skipTestConnection: true);
-        using var cancel = new RemoteSessions.Native.CancelToken();
+        using var s = scope.NewSession("127.0.0.1", options: new RemoteSessions.Native.CimSessionOptions { Port = (uint)server.HttpPort, NoEncryption = true, HttpPrefix = "wsman?synthetic=70000" },
+            credential: new RemoteSessions.Native.CimCredential(RemoteSessions.Native.CimAuthenticationMechanism.Basic, server.User, server.Password), skipTestConnection: true);
+        using var cancel = new CancellationTokenSource();
         int n = 0;
-        var e = Assert.Throws<RemoteSessions.Native.RemoteSessionsException>(() =>
+        var e = Assert.Throws<OperationCanceledException>(() =>
         {
-            foreach (var _ in s.Enumerate("root/test", "XYZ_Number", cancel: cancel))
+            foreach (var _ in s.Enumerate("root/test", "XYZ_Number", cancellationToken: cancel.Token))
                 if (++n == 10) cancel.Cancel();
         });
-        Assert.Equal(RemoteSessions.Native.ResultCode.Cancelled, e.Code);
+        Assert.Equal(cancel.Token, e.CancellationToken);
+        Assert.Equal(RemoteSessions.Native.ResultCode.Cancelled, Assert.IsType<RemoteSessions.Native.RemoteSessionsException>(e.InnerException).Code);
         Assert.Equal(10, n);
+    }
+
+    [Fact]
+    public void A_cancelled_token_stops_every_operation_before_it_sends_anything()
+    {
+        using var scope = new RemoteSessions.Native.SessionScope();
+        using var s = Connect(scope);
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+        server.ClearRequests();
+        Action[] operations =
+        [
+            () => s.Enumerate("root/omi", "OMI_Identify", cancellationToken: cancelled.Token).ToList(),
+            () => s.Query("root/cimv2", "WQL", "SELECT * FROM MSFT_President", cancellationToken: cancelled.Token).ToList(),
+            () => s.Associators("root/cimv2", "MSFT_President", [("Key", "1")], cancellationToken: cancelled.Token).ToList(),
+            () => s.References("root/cimv2", "MSFT_President", [("Key", "1")], cancellationToken: cancelled.Token).ToList(),
+            () => s.GetInstance("root/cimv2", "MSFT_President", [("Key", "3")], cancelled.Token),
+            () => s.Invoke("root/cimv2", "MSFT_Person", [("Key", "8")], "Add", [("X", (object?)40f), ("Y", 2.5f)], cancelled.Token),
+            () => s.CreateInstance("root/cimv2", "MSFT_Person", [("Key", (object?)"9")], cancelled.Token),
+            () => s.ModifyInstance("root/cimv2", "MSFT_Person", [("Key", "8")], [("Last", (object?)"X")], cancelled.Token),
+            () => s.DeleteInstance("root/cimv2", "MSFT_Person", [("Key", "8")], cancelled.Token),
+            () => s.GetClass("root/cimv2", "MSFT_President", cancelled.Token),
+            () => s.Classes("root/cimv2", cancelled.Token),
+        ];
+        foreach (Action operation in operations)
+        {
+            var e = Assert.Throws<OperationCanceledException>(operation);
+            Assert.Equal(cancelled.Token, e.CancellationToken);
+            Assert.Null(e.InnerException);
+        }
+        Assert.Empty(server.Requests());
+        // A stream is lazy: making it sends nothing and throws nothing; enumerating it does.
+        IEnumerable<RemoteSessions.Native.CimInstanceData> later = s.Enumerate("root/omi", "OMI_Identify", cancellationToken: cancelled.Token);
+        Assert.Empty(server.Requests());
+        Assert.Throws<OperationCanceledException>(() => later.First());
+    }
+
+    [Fact]
+    public void Cancelling_mid_enumeration_stops_the_wire_operation()
+    {
+        using var scope = new RemoteSessions.Native.SessionScope();
+        using var s = scope.NewSession("127.0.0.1", options: new RemoteSessions.Native.CimSessionOptions { Port = (uint)server.HttpPort, NoEncryption = true, HttpPrefix = "wsman?synthetic=70000" },
+            credential: new RemoteSessions.Native.CimCredential(RemoteSessions.Native.CimAuthenticationMechanism.Basic, server.User, server.Password), skipTestConnection: true);
+        server.ClearRequests();
+        using var cancel = new CancellationTokenSource();
+        using (IEnumerator<RemoteSessions.Native.CimInstanceData> items = s.Enumerate("root/test", "XYZ_Number", cancellationToken: cancel.Token).GetEnumerator())
+        {
+            Assert.True(items.MoveNext());
+            cancel.Cancel();
+            Assert.Throws<OperationCanceledException>(() => items.MoveNext());
+        }
+        // The whole enumeration needs two Pulls after the Enumerate; the cancelled one asked for no more.
+        Assert.Contains(server.Requests(), r => r.EndsWith(" Enumerate XYZ_Number"));
+        Assert.DoesNotContain(server.Requests(), r => r.Contains(" Pull "));
+        // The session still works.
+        Assert.Equal(3, s.Enumerate("root/test", "XYZ_Number").Take(3).Count());
+    }
+
+    [Fact]
+    public void Cancelling_stops_a_call_that_waits_for_a_slow_server()
+    {
+        using var scope = new RemoteSessions.Native.SessionScope();
+        using var s = scope.NewSession("127.0.0.1", options: new RemoteSessions.Native.CimSessionOptions { Port = (uint)server.HttpPort, NoEncryption = true, HttpPrefix = "misbehave/slow-600000/wsman" },
+            credential: new RemoteSessions.Native.CimCredential(RemoteSessions.Native.CimAuthenticationMechanism.Basic, server.User, server.Password), skipTestConnection: true);
+        Action<CancellationToken>[] operations =
+        [
+            token => s.Enumerate("root/omi", "OMI_Identify", cancellationToken: token).ToList(),
+            token => s.GetInstance("root/cimv2", "MSFT_President", [("Key", "3")], token),
+        ];
+        foreach (Action<CancellationToken> operation in operations)
+        {
+            server.ClearRequests();
+            using var cancel = new CancellationTokenSource();
+            Task waiting = Task.Run(() => operation(cancel.Token));
+            // Cancel once the server holds the request (it logs a request before it delays the answer).
+            for (int i = 0; i < 3000 && server.Requests().Count == 0 && !waiting.IsCompleted; i++) Thread.Sleep(20);
+            Assert.False(waiting.IsCompleted);
+            cancel.Cancel();
+            var e = Assert.Throws<OperationCanceledException>(() => waiting.GetAwaiter().GetResult());
+            Assert.Equal(cancel.Token, e.CancellationToken);
+            Assert.Equal(RemoteSessions.Native.ResultCode.Cancelled, Assert.IsType<RemoteSessions.Native.RemoteSessionsException>(e.InnerException).Code);
+        }
     }
 }

@@ -1,0 +1,75 @@
+namespace RemoteSessions.Native;
+
+/// <summary>The states of a PSSession, numbered as PowerShell's <c>RunspaceState</c>.</summary>
+public enum PSSessionState : uint
+{
+    /// <summary>Not opened yet.</summary>
+    BeforeOpen = 0,
+    /// <summary>Being opened.</summary>
+    Opening = 1,
+    /// <summary>Open and usable.</summary>
+    Opened = 2,
+    /// <summary>Closed.</summary>
+    Closed = 3,
+    /// <summary>Being closed.</summary>
+    Closing = 4,
+    /// <summary>The server or its transport went away.</summary>
+    Broken = 5,
+    /// <summary>Being disconnected.</summary>
+    Disconnecting = 6,
+    /// <summary>Disconnected; the server keeps it.</summary>
+    Disconnected = 7,
+    /// <summary>Being reconnected.</summary>
+    Connecting = 8,
+}
+
+/// <summary>
+/// A PSSession registered in a <see cref="SessionScope"/>: identity read once, state live. Dispose
+/// frees this reference only; <see cref="SessionScope.RemovePSSession"/> removes the session.
+/// </summary>
+public sealed class PSSession : IDisposable
+{
+    internal PSSession(PSSessionHandle handle)
+    {
+        Handle = handle;
+        Native.Check(NativeMethods.rsess_pssession_id(handle, out int id));
+        Id = id;
+        Name = Native.ReadString(NativeMethods.rsess_pssession_name(handle, out IntPtr n), n);
+        InstanceId = Guid.Parse(Native.ReadString(NativeMethods.rsess_pssession_instance_id(handle, out IntPtr i), i));
+        ComputerName = Native.ReadString(NativeMethods.rsess_pssession_computer_name(handle, out IntPtr c), c);
+        Transport = Native.ReadString(NativeMethods.rsess_pssession_transport(handle, out IntPtr t), t);
+    }
+
+    internal PSSessionHandle Handle { get; }
+
+    /// <summary>PowerShell's Id of the session (as Get-PSSession shows it).</summary>
+    public int Id { get; }
+
+    /// <summary>The session's name, e.g. <c>Runspace1</c>.</summary>
+    public string Name { get; }
+
+    /// <summary>The session's InstanceId.</summary>
+    public Guid InstanceId { get; }
+
+    /// <summary>The computer name as the session shows it (<c>localhost</c> for a local server process).</summary>
+    public string ComputerName { get; }
+
+    /// <summary><c>Process</c> or <c>SSH</c>.</summary>
+    public string Transport { get; }
+
+    /// <summary>The session's state as last reported; setting it reports a new state to the registry.</summary>
+    /// <exception cref="RemoteSessionsException">InvalidArgument when setting an unknown state.</exception>
+    /// <exception cref="ObjectDisposedException">This reference was disposed.</exception>
+    public PSSessionState State
+    {
+        get
+        {
+            Native.Check(NativeMethods.rsess_pssession_state(Handle, out uint state));
+            return (PSSessionState)state;
+        }
+        set => Native.Check(NativeMethods.rsess_pssession_set_state(Handle, (uint)value));
+    }
+
+    /// <summary>Frees this reference; the session stays registered.</summary>
+    public void Dispose() => Handle.Dispose();
+}
