@@ -19,6 +19,11 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
+# Feature packages such as librust-tokio+full-dev are virtual (provided by librust-tokio-dev), so dpkg
+# never lists them as installed: ask apt whether anything would be installed before updating its lists.
+if [ "${#missing[@]}" -gt 0 ] && apt-get -s install "${missing[@]}" 2>/dev/null | grep -q '^0 upgraded, 0 newly installed'; then
+  missing=()
+fi
 if [ "${#missing[@]}" -gt 0 ]; then
   sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
   echo "setup: installing ${missing[*]}"
@@ -55,6 +60,19 @@ if ! pwsh_76; then
   # The version is named on purpose: without it the tool installs the newest PowerShell (7.7), which
   # does not run on this SDK's runtime.
   dotnet tool install PowerShell --version 7.6.10 --tool-path "$tools_dir/pwsh" >/dev/null
+fi
+if [ -d "$tools_dir/pwsh/.store" ] && [ "$(head -c 2 "$tools_dir/pwsh/pwsh")" != '#!' ]; then
+  # The tool's `pwsh` is a shim that starts PowerShell as a second process (`dotnet pwsh.dll`) and waits
+  # for it, so every pwsh would be two processes: a session's server would not be the process the module
+  # started, and a console's $PID not the process a test drives. That pwsh also puts this folder first on
+  # PATH, so the shim itself is replaced by a launcher that execs the same pwsh.dll in one process, as a
+  # packaged PowerShell runs.
+  pwsh_dll=("$tools_dir"/pwsh/.store/powershell/7.6.10/powershell/7.6.10/tools/*/any/unix/pwsh.dll)
+  [ -f "${pwsh_dll[0]}" ] || { echo "setup: no pwsh.dll in $tools_dir/pwsh" >&2; exit 1; }
+  printf '#!/bin/sh\n# PowerShell 7.6.10 from the .NET tool installed here, in one process (written by tests/setup.sh).\nexec %q %q "$@"\n' \
+    "$(command -v dotnet)" "${pwsh_dll[0]}" > "$tools_dir/pwsh/pwsh.launcher"
+  chmod +x "$tools_dir/pwsh/pwsh.launcher"
+  mv -f "$tools_dir/pwsh/pwsh.launcher" "$tools_dir/pwsh/pwsh"
   source tests/env.sh
 fi
 if ! pester_5; then
