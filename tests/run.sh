@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test suite: cargo test (unit, integration, proptest, header drift), the C example and C
 # tests under valgrind, the C# example, the xunit suite hosting the PowerShell 7 engine, and the Pester
-# suite (tests/pester) in a real pwsh 7.6.
+# suite (tests/pester) in a real pwsh 7.6 (before xunit, the longest, so its result comes early).
 # Each suite's counts come from a result meant for machines, not from its console text: cargo's
 # "test result:" summary lines, the C suite's "c-tests:" line, xunit's TRX file, and the JSON that
 # tests/pester/Invoke-Suite.ps1 writes from Pester's result object. Prints each suite's counts and time,
@@ -72,6 +72,13 @@ record c "${p:-}" "${f:-}"
 run_suite csharp-example "$repo/build/csharp-example/rsess-example"
 if [ "$suite_rc" -eq 0 ] && grep -q '^session removed$' "$logs/csharp-example.log"; then record csharp-example 1 0; else record csharp-example 0 1; fi
 
+# Pester: the counts Invoke-Suite.ps1 took from Invoke-Pester's result object.
+rm -f "$logs/pester.json"
+run_suite pester pwsh -NoProfile -NonInteractive -File tests/pester/Invoke-Suite.ps1 \
+  -ResultPath "$logs/pester.json" -ReportPath "$logs/pester.xml"
+read -r p f < <(pwsh_read "$logs/pester.json" '$j = $t | ConvertFrom-Json; "{0} {1}" -f $j.passed, $j.failed')
+record pester "${p:-}" "${f:-}"
+
 # xunit: the counters of the TRX file (failed, errors, timeouts and aborts count as failures).
 rm -f "$logs/xunit.trx"
 run_suite xunit dotnet test tests/dotnet/RemoteSessions.Tests/RemoteSessions.Tests.csproj -c Release --no-build -nologo \
@@ -79,13 +86,6 @@ run_suite xunit dotnet test tests/dotnet/RemoteSessions.Tests/RemoteSessions.Tes
 read -r p f n < <(pwsh_read "$logs/xunit.trx" \
   '$c = ([xml]$t).TestRun.ResultSummary.Counters; "{0} {1} {2}" -f [int]$c.passed, ([int]$c.failed + [int]$c.error + [int]$c.timeout + [int]$c.aborted), [int]$c.notExecuted')
 record xunit "${p:-}" "${f:-}" "$([ "${n:-0}" -gt 0 ] && echo "($n not run)")"
-
-# Pester: the counts Invoke-Suite.ps1 took from Invoke-Pester's result object.
-rm -f "$logs/pester.json"
-run_suite pester pwsh -NoProfile -NonInteractive -File tests/pester/Invoke-Suite.ps1 \
-  -ResultPath "$logs/pester.json" -ReportPath "$logs/pester.xml"
-read -r p f < <(pwsh_read "$logs/pester.json" '$j = $t | ConvertFrom-Json; "{0} {1}" -f $j.passed, $j.failed')
-record pester "${p:-}" "${f:-}"
 
 echo
 printf '%s\n' "${summary[@]}"
