@@ -5,8 +5,9 @@ param(
     [Parameter(Mandatory)] [string] $ResultPath,
     [string] $ReportPath
 )
-$ErrorActionPreference = 'Stop'
-Import-Module Pester -MinimumVersion 5.0
+# No script-wide $ErrorActionPreference = 'Stop' here: the tests inherit this scope's preferences, and
+# they test the default (Continue) a user has, e.g. that a remote Write-Error is not terminating.
+Import-Module Pester -MinimumVersion 5.0 -ErrorAction Stop
 
 $config = New-PesterConfiguration
 $config.Run.Path = $PSScriptRoot
