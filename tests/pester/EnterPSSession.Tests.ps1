@@ -21,9 +21,10 @@ BeforeAll {
         Invoke-Tmux send-keys -t $Pane Enter
     }
 
-    # The console's screen and scrollback, wrapped lines joined.
+    # The console's screen and scrollback, one row a line, without the blanks PSReadLine writes to clear
+    # the rest of a row (with -J those would join a row to the next one).
     function Get-Screen([string] $Pane) {
-        (Invoke-Tmux capture-pane -p -J -t $Pane -S -500) -join "`n"
+        (Invoke-Tmux capture-pane -p -t $Pane -S -500 | ForEach-Object TrimEnd) -join "`n"
     }
 
     # Waits until the screen matches $Pattern, then returns the match; fails with the screen otherwise.
