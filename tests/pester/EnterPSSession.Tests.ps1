@@ -68,8 +68,9 @@ Describe 'Enter-PSSession in pwsh''s console host (<Kind>)' -ForEach @(
         Send-Line $pane "Import-Module '$(Get-ModuleManifest)'"
         Send-Line $pane "`$s = $($newSession[$Kind])"
         # Markers are built from two strings so that the typed command line itself does not match.
-        Send-Line $pane "'opened-' + `$s.State"
-        Wait-Screen $pane '(?m)^opened-(\w+)$' | ForEach-Object { $_.Groups[1].Value } | Should -Be 'Opened'
+        # pwsh's own New-PSSession also speaks SSH: the session must be the module's.
+        Send-Line $pane "'opened-' + `$s.State + '-' + (Get-Command New-PSSession).ModuleName"
+        Wait-Screen $pane '(?m)^opened-(\S+)$' | ForEach-Object { $_.Groups[1].Value } | Should -Be 'Opened-RemoteSessions'
 
         Send-Line $pane 'Enter-PSSession $s'
         Wait-Screen $pane '(?m)^\[localhost\]: PS [^\n]*> ?$' | Out-Null
