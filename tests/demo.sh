@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The main job: imports the built module into PowerShell (a real pwsh when present, else the engine host
-# built from NuGet's System.Management.Automation) and shows a local CIM session at work.
+# The main job: imports the built module into a real pwsh 7.6 (the machine's own, or the one tests/setup.sh
+# installed under build/tools, which tests/env.sh puts first on PATH) and shows a local CIM session at work.
+# Without any pwsh (tests/build.sh alone) it falls back to the engine host built from NuGet's
+# System.Management.Automation.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 # Each command's output goes through Out-Default on its own, as it would typed at a prompt.
