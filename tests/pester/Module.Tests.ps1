@@ -71,6 +71,13 @@ Describe 'Help' {
         (Get-Help Get-CimInstance -Parameter ClassName).name | Should -Be 'ClassName'
         (Get-Help Get-CimInstance).Synopsis | Should -Not -BeNullOrEmpty
     }
+    It 'has an about topic that tells transports, authentication and what differs from Windows' {
+        $about = Get-Help about_RemoteSessions | Out-String
+        $about | Should -Match 'about_RemoteSessions'
+        foreach ($section in 'WS-MANAGEMENT', 'AUTHENTICATION', 'POWERSHELL SESSIONS', 'WHAT DIFFERS FROM WINDOWS') {
+            $about | Should -Match $section
+        }
+    }
 }
 
 Describe 'Mocking the module''s cmdlets in a user''s tests' {
