@@ -7,8 +7,6 @@ BeforeAll {
     $replay = Start-ReplayServer
     $cred = $replay.Credential
     $http = New-CimSessionOption -NoEncryption
-
-    function Get-Shown($e) { if ($e.ErrorDetails) { $e.ErrorDetails.Message } else { $e.Exception.Message } }
 }
 
 AfterAll {

@@ -8,9 +8,6 @@ BeforeAll {
     $cred = $replay.Credential
     # Basic over plain HTTP sends the password readably, so as on Windows it needs -NoEncryption.
     $http = New-CimSessionOption -NoEncryption
-
-    # What the user sees of an error: its details when set, else the exception's message.
-    function Get-Shown($e) { if ($e.ErrorDetails) { $e.ErrorDetails.Message } else { $e.Exception.Message } }
 }
 
 AfterAll {

@@ -153,3 +153,6 @@ function Test-ProcessExited([int] $ProcessId) {
         -not $stat -or $stat -match '\) Z '
     } -Tries 50
 }
+
+# What the user sees of an error record: its details when set, else the exception's message.
+function Get-Shown($e) { if ($e.ErrorDetails) { $e.ErrorDetails.Message } else { $e.Exception.Message } }
