@@ -1,19 +1,9 @@
 # Get-CimClass and Get-CimAssociatedInstance as a user runs them: against this machine's provider, and
 # over WS-Management to the replay server (tests/replay-server), which answers only requests that match
 # recorded OMI traffic or its synthetic XYZ_Number classes.
-BeforeAll {
-    . $PSScriptRoot/TestPeers.ps1
-    Import-Module (Get-ModuleManifest) -Force -ErrorAction Stop
-    $replay = Start-ReplayServer
-    $cred = $replay.Credential
-    $http = New-CimSessionOption -NoEncryption
-}
+BeforeAll { . $PSScriptRoot/CimSuite.ps1 }
 
-AfterAll {
-    Get-CimSession | Remove-CimSession
-    Stop-ReplayServer $replay
-    Remove-Module RemoteSessions -ErrorAction SilentlyContinue
-}
+AfterAll { Stop-CimSuite $replay }
 
 Describe 'Get-CimClass and Get-CimAssociatedInstance' {
     It 'declares a class with its keys and renders the class table' {

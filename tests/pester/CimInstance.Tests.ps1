@@ -1,19 +1,9 @@
 # Get-CimInstance, New-CimInstance, Set-CimInstance and Remove-CimInstance as a user runs them: against this
 # machine's provider, and over WS-Management to the replay server (tests/replay-server), which answers
 # only requests that match recorded OMI traffic, so each answer also proves the request was right.
-BeforeAll {
-    . $PSScriptRoot/TestPeers.ps1
-    Import-Module (Get-ModuleManifest) -Force -ErrorAction Stop
-    $replay = Start-ReplayServer
-    $cred = $replay.Credential
-    $http = New-CimSessionOption -NoEncryption
-}
+BeforeAll { . $PSScriptRoot/CimSuite.ps1 }
 
-AfterAll {
-    Get-CimSession | Remove-CimSession
-    Stop-ReplayServer $replay
-    Remove-Module RemoteSessions -ErrorAction SilentlyContinue
-}
+AfterAll { Stop-CimSuite $replay }
 
 Describe 'Get-CimInstance' {
     It 'reads the operating system' {

@@ -1,19 +1,9 @@
 # Invoke-CimMethod as a user runs it: static methods by class name and by resource URI, and methods checked
 # and typed by a class declaration from Get-CimClass, over WS-Management to the replay server
 # (tests/replay-server); the local provider's read-only answer.
-BeforeAll {
-    . $PSScriptRoot/TestPeers.ps1
-    Import-Module (Get-ModuleManifest) -Force -ErrorAction Stop
-    $replay = Start-ReplayServer
-    $cred = $replay.Credential
-    $http = New-CimSessionOption -NoEncryption
-}
+BeforeAll { . $PSScriptRoot/CimSuite.ps1 }
 
-AfterAll {
-    Get-CimSession | Remove-CimSession
-    Stop-ReplayServer $replay
-    Remove-Module RemoteSessions -ErrorAction SilentlyContinue
-}
+AfterAll { Stop-CimSuite $replay }
 
 Describe 'Invoke-CimMethod over WS-Management' {
     BeforeAll {

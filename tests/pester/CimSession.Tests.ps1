@@ -1,20 +1,9 @@
 # New-CimSession, Get-CimSession, Remove-CimSession and New-CimSessionOption as a user runs them: local
 # sessions, and WS-Management sessions to the replay server (tests/replay-server), which answers only
 # requests that match recorded OMI traffic.
-BeforeAll {
-    . $PSScriptRoot/TestPeers.ps1
-    Import-Module (Get-ModuleManifest) -Force -ErrorAction Stop
-    $replay = Start-ReplayServer
-    $cred = $replay.Credential
-    # Basic over plain HTTP sends the password readably, so as on Windows it needs -NoEncryption.
-    $http = New-CimSessionOption -NoEncryption
-}
+BeforeAll { . $PSScriptRoot/CimSuite.ps1 }
 
-AfterAll {
-    Get-CimSession | Remove-CimSession
-    Stop-ReplayServer $replay
-    Remove-Module RemoteSessions -ErrorAction SilentlyContinue
-}
+AfterAll { Stop-CimSuite $replay }
 
 Describe 'CIM sessions' {
     BeforeEach { Get-CimSession | Remove-CimSession }
