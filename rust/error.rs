@@ -54,10 +54,15 @@ pub enum ErrorKind {
 /// `w:AccessDenied`; DSP0226 §14) and the HTTP status of the reply.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {
+    /// What went wrong, as a stable kind.
     pub kind: ErrorKind,
+    /// The human-readable message (a server's own text cut to 4 KiB).
     pub message: String,
+    /// The CIM status the server reported (DSP0004 Annex), if any.
     pub cim_status: Option<u32>,
+    /// The WS-Management fault code (its subcode when it has one), if the server sent a SOAP fault.
     pub fault_code: Option<String>,
+    /// The HTTP status of the reply the error came from, if any.
     pub http_status: Option<u16>,
 }
 

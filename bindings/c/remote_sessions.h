@@ -206,6 +206,7 @@ typedef struct {
   const char *const *key_names;
   // The key values, in the order of `key_names`.
   const char *const *key_values;
+  // How many keys `key_names` and `key_values` hold.
   size_t key_count;
 } rsess_instance_name;
 

@@ -19,6 +19,7 @@ use crate::error::Result;
 /// A user name and password. The password never appears in Debug output, errors or logs.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credential {
+    /// The user name as given (`user`, `DOMAIN\\user` or `user@REALM`).
     pub user: String,
     password: String,
 }
@@ -48,11 +49,17 @@ pub enum Authentication {
     /// Basic when a credential is given (Negotiate arrives with the authentication work), none otherwise.
     #[default]
     Default,
+    /// HTTP Basic (RFC 7617): only over HTTPS or with NoEncryption.
     Basic,
+    /// HTTP Digest, which WinRM does not offer.
     Digest,
+    /// SPNEGO (RFC 4559): Kerberos, else NTLM (not yet supported).
     Negotiate,
+    /// Kerberos alone (not yet supported).
     Kerberos,
+    /// NTLM with a domain account (not yet supported).
     NtlmDomain,
+    /// CredSSP (MS-CSSP; not yet supported).
     CredSsp,
 }
 

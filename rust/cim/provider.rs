@@ -45,7 +45,9 @@ pub trait InstanceStream: Send {
 
 /// The instances of an operation, handed out one at a time: all at hand, or streaming.
 pub enum Instances {
+    /// All read already (the local provider), handed out in order.
     Ready(VecDeque<CimInstance>),
+    /// Arriving as the caller reads (a WS-Management enumeration, page by page).
     Stream(Box<dyn InstanceStream>),
 }
 

@@ -141,6 +141,7 @@ pub struct rsess_instance_name {
     pub key_names: *const *const c_char,
     /// The key values, in the order of `key_names`.
     pub key_values: *const *const c_char,
+    /// How many keys `key_names` and `key_values` hold.
     pub key_count: usize,
 }
 

@@ -31,11 +31,15 @@ use crate::wsman::options::{SessionOptions, SessionTarget};
 /// One registered CIM session.
 #[derive(Debug)]
 pub struct CimSession {
+    /// The Id, counting from 1 in its scope.
     pub id: u32,
+    /// The name (`CimSession<Id>` unless given).
     pub name: String,
+    /// A GUID unique to this session.
     pub instance_id: Uuid,
     /// As the caller gave it, not resolved; `localhost` for a local session.
     pub computer_name: String,
+    /// The options the session was made with.
     pub options: SessionOptions,
     provider: Arc<dyn CimProvider>,
     scope: ScopeId,
@@ -84,7 +88,9 @@ pub fn provider_for(computer: Option<&str>, options: &SessionOptions, credential
 /// (for names: only values without wildcard characters, spec §1.5).
 #[derive(Debug, Default)]
 pub struct Found {
+    /// The sessions found, by Id.
     pub sessions: Vec<Arc<CimSession>>,
+    /// The lookup values that found nothing.
     pub missing: Vec<String>,
 }
 

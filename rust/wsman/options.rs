@@ -10,7 +10,9 @@ pub enum Protocol {
     /// DCOM for this machine, WS-Management for a named computer (spec §1.3 step 6).
     #[default]
     Default,
+    /// DCOM: only this machine (served in-process); another computer is NotSupported here.
     Dcom,
+    /// WS-Management (DSP0226), to `localhost` when no computer is named.
     Wsman,
 }
 
@@ -19,17 +21,25 @@ pub enum Protocol {
 /// WS-Management transport.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SessionOptions {
+    /// The protocol asked for (-Protocol).
     pub protocol: Protocol,
+    /// HTTPS (port 5986 by default) instead of HTTP (5985) (-UseSsl).
     pub use_ssl: bool,
+    /// Accept a certificate whose chain leads to no trusted root (-SkipCACheck).
     pub skip_ca_check: bool,
+    /// Accept a certificate that does not name the host (-SkipCNCheck).
     pub skip_cn_check: bool,
+    /// Skip revocation checks (-SkipRevocationCheck; rustls checks none).
     pub skip_revocation_check: bool,
+    /// The server allows unencrypted traffic, e.g. Basic over HTTP (-NoEncryption).
     pub no_encryption: bool,
+    /// Name the port in the service principal, `HTTP/host:port` (-EncodePortInSPN).
     pub encode_port_in_spn: bool,
     /// Largest SOAP envelope in KiB; 0 = the default.
     pub max_envelope_size_kb: u32,
     /// Culture name such as `en-US`.
     pub culture: Option<String>,
+    /// UI (message) culture name such as `en-US`.
     pub ui_culture: Option<String>,
     /// Operation timeout in milliseconds; 0 = the default.
     pub timeout_ms: u32,
