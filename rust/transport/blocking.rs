@@ -64,6 +64,10 @@ pub fn run<F: Future>(future: F, deadline: Instant) -> io::Result<Option<F::Outp
         if let Poll::Ready(output) = polled {
             return Ok(Some(output));
         }
+        let Waiting { mut fds, until, quick_ack: unacked } = WAITING.with(|w| std::mem::take(&mut *w.borrow_mut()));
+        // Acknowledged now, also when the future woke itself and is polled again at once (hyper does,
+        // between a reply's head and its body): the server may hold the rest back until it has our ACK.
+        unacked.into_iter().for_each(quick_ack);
         // Checked on every round, also when the future woke itself or data trickles in: the deadline
         // bounds the whole wait, not each sleep.
         let now = Instant::now();
@@ -73,9 +77,7 @@ pub fn run<F: Future>(future: F, deadline: Instant) -> io::Result<Option<F::Outp
         if signal.woken.load(Ordering::SeqCst) {
             continue;
         }
-        let Waiting { mut fds, until, quick_ack: unacked } = WAITING.with(|w| std::mem::take(&mut *w.borrow_mut()));
         let wake_at = until.map_or(deadline, |u| u.min(deadline));
-        unacked.into_iter().for_each(quick_ack);
         fds.push(libc::pollfd { fd: signal.read_end, events: libc::POLLIN, revents: 0 });
         // Ceiling in ms, so the wait never ends just before the instant it waits for.
         let timeout_ms = wake_at.saturating_duration_since(now).as_micros().div_ceil(1000).min(i32::MAX as u128) as libc::c_int;
@@ -221,8 +223,10 @@ impl Drop for Signal {
 ///
 /// Delayed ACKs: WS-Management servers such as OMI write a reply's headers and body in separate
 /// segments; with Nagle on their side the body waits for our ACK of the headers, which Linux delays
-/// by ~40 ms. So when the thread goes to sleep waiting for more of a reply, [`run`] first sets
-/// TCP_QUICKACK, which acknowledges what was received at once (the kernel clears the option again).
+/// by ~40 ms. So whenever a read that had received bytes finds no more, [`run`] sets TCP_QUICKACK
+/// right after that round of polling (whether the thread then sleeps or polls again at once), which
+/// acknowledges what was received at once; the kernel clears the option again, so it is set anew
+/// each time, on every connection.
 pub struct Socket {
     tcp: std::net::TcpStream,
     /// The [`EPOCH`] (plus one; 0: never) until which a read would find nothing: one found nothing

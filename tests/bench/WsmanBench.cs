@@ -14,7 +14,7 @@ namespace RemoteSessions.Bench;
 /// <summary>
 /// The WS-Management figures, against the replay server (tests/replay-server) on 127.0.0.1, Basic over HTTP:
 /// ad hoc Get-CimInstance vs one over a session; a warm Enumerate (C# library and cmdlet) vs a bare
-/// keep-alive HTTP/1.1 loop on a raw socket; 10 000 synthetic instances end to end; 200 sessions to 200
+/// keep-alive HTTP/1.1 loop on a raw socket, also against a server writing headers and body apart as OMI does; 10 000 synthetic instances end to end; 200 sessions to 200
 /// listeners concurrently vs sequentially, and resident memory per idle session.
 /// </summary>
 public static class WsmanBench
@@ -55,6 +55,7 @@ public static class WsmanBench
         // (2) A warm Enumerate over one session vs the same envelope on a bare keep-alive socket.
         using var raw = new RawHttp(port, replay.User, replay.Password);
         double socket = WarmEnumerate(replay, Session(port), raw, 9);
+        SplitWrites(replay, Session(port, SplitPrefix), 9);
 
         using Runspace rs = RunspaceFactory.CreateRunspace(InitialSessionState.CreateDefault2());
         rs.Open();
@@ -121,7 +122,40 @@ public static class WsmanBench
         }, credential: cred, skipTestConnection: true);
         using var raw = new RawHttp(replay.HttpPort, replay.User, replay.Password);
         WarmEnumerate(replay, s, raw, 201);
+        CimSession split = scope.NewSession("127.0.0.1", options: new CimSessionOptions
+        {
+            Protocol = ProtocolKind.Wsman, NoEncryption = true, Port = (uint)replay.HttpPort, HttpPrefix = SplitPrefix,
+        }, credential: cred, skipTestConnection: true);
+        SplitWrites(replay, split, 21);
     }
+
+    /// <summary>The replay server's mode that answers as OMI does: headers and body in two writes, Nagle on.</summary>
+    private const string SplitPrefix = "misbehave/split/wsman";
+
+    /// <summary>
+    /// (1b) Warm Enumerates against a server that writes a reply's headers and body separately with Nagle on
+    /// (the replay server's split mode, as OMI): its body waits for the client's ACK of the headers. The
+    /// library over <paramref name="s"/> vs a raw keep-alive socket that re-arms TCP_QUICKACK after every
+    /// read, and, for context, one that does not (the ~40 ms delayed-ACK stall per call).
+    /// </summary>
+    private static void SplitWrites(ReplayServer replay, CimSession s, int rounds)
+    {
+        byte[] envelope = EnumerateEnvelope();
+        string path = "/" + SplitPrefix;
+        using var quick = new RawHttp(replay.HttpPort, replay.User, replay.Password, quickAck: true);
+        using var delayed = new RawHttp(replay.HttpPort, replay.User, replay.Password, quickAck: false);
+        Query(s);
+        (double library, double socket) = MedianPair(rounds,
+            () => Time(() => { for (int i = 0; i < SplitCalls; i++) Query(s); }) / SplitCalls,
+            () => Time(() => { for (int i = 0; i < SplitCalls; i++) quick.Post(path, envelope, "OMI_Identify"); }) / SplitCalls);
+        double stalled = Median(3, () => Time(() => { for (int i = 0; i < SplitCalls; i++) delayed.Post(path, envelope, "OMI_Identify"); }) / SplitCalls);
+        Report("warm Enumerate OMI_Identify via the C# library, server writing headers and body apart with Nagle on (as OMI), per call", library,
+            "the same over a raw keep-alive socket re-arming TCP_QUICKACK after every read", socket, "<= 2x");
+        Report("  context: that raw socket", socket, "a raw keep-alive socket that leaves delayed ACKs on (the stall)", stalled);
+    }
+
+    /// <summary>Calls per round against the split-write server (a stalled call costs ~40 ms).</summary>
+    private const int SplitCalls = 20;
 
     /// <summary>(2): <paramref name="rounds"/> pairs of 100 warm Enumerates over <paramref name="s"/> and 100 posts
     /// of the same envelope on <paramref name="raw"/>; reports the medians and returns the socket's (ms per call).</summary>
@@ -289,8 +323,12 @@ public static class WsmanBench
         private readonly string _headers;
         private byte[] _buffer = new byte[64 * 1024];
 
-        public RawHttp(int port, string user, string password)
+        /// <summary>Whether every read re-arms TCP_QUICKACK, so what came is acknowledged at once.</summary>
+        private readonly bool _quickAck;
+
+        public RawHttp(int port, string user, string password, bool quickAck = false)
         {
+            _quickAck = quickAck;
             _socket.Connect("127.0.0.1", port);
             string basic = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}"));
             _headers = $"Host: 127.0.0.1:{port}\r\nAuthorization: Basic {basic}\r\nContent-Type: application/soap+xml;charset=UTF-8\r\n";
@@ -324,6 +362,8 @@ public static class WsmanBench
             if (offset == _buffer.Length) Array.Resize(ref _buffer, _buffer.Length * 2);
             int n = _socket.Receive(_buffer, offset, _buffer.Length - offset, SocketFlags.None);
             if (n == 0) throw new InvalidOperationException("raw POST: the server closed the connection");
+            // Linux clears TCP_QUICKACK again by itself: set it after every read (IPPROTO_TCP 6, TCP_QUICKACK 12).
+            if (_quickAck) _socket.SetRawSocketOption(6, 12, BitConverter.GetBytes(1));
             return n;
         }
 

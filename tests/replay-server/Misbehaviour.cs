@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Connections.Features;
+using System.Net.Sockets;
 using Microsoft.AspNetCore.Http;
 
 namespace RemoteSessions.ReplayServer;
@@ -54,13 +56,36 @@ public static class Misbehaviour
                 ctx.Abort();
                 return;
             case "split":
-                // Status line and headers in one write, the body in another after 50 ms, as OMI does.
+                // As OMI: the status line and headers in one write, the body in another, with Nagle's
+                // algorithm on. The kernel then holds the body back until the client has acknowledged
+                // the headers, so a client that delays its ACKs (Linux: up to ~40 ms in interactive
+                // mode) waits that long for every reply; one that acknowledges at once does not.
+                Socket? socket = ctx.Features.Get<IConnectionSocketFeature>()?.Socket;
+                uint segmentsBefore = socket is null ? 0 : DataSegmentsOut(socket);
                 await response.StartAsync(aborted);
                 await response.Body.FlushAsync(aborted);
-                await Task.Delay(50, aborted);
+                if (socket is not null)
+                {
+                    // Kestrel sends from a pipe of its own: wait (briefly) until the headers have left, so
+                    // the body cannot join their segment, then let Nagle hold the body back.
+                    var waited = System.Diagnostics.Stopwatch.StartNew();
+                    while (DataSegmentsOut(socket) == segmentsBefore && waited.ElapsedMilliseconds < 100) await Task.Yield();
+                    socket.NoDelay = false;
+                }
                 break;
         }
         await reply.WriteBody(response.Body, aborted);
+    }
+
+    /// <summary>
+    /// How many segments carrying data <paramref name="socket"/> has sent: <c>tcpi_data_segs_out</c> of Linux's
+    /// <c>struct tcp_info</c> (getsockopt IPPROTO_TCP 6, TCP_INFO 11; a u32 at byte 156).
+    /// </summary>
+    private static uint DataSegmentsOut(Socket socket)
+    {
+        var info = new byte[232];
+        int n = socket.GetRawSocketOption(6, 11, info);
+        return n >= 160 ? BitConverter.ToUInt32(info, 156) : 0;
     }
 
     /// <summary>A write-only stream that passes on the first <c>limit</c> bytes and drops the rest.</summary>
