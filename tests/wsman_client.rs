@@ -237,6 +237,115 @@ fn items_of_several_classes_are_each_typed_by_their_own_class() {
     );
 }
 
+/// An empty Pull page that keeps the enumeration going (items cut out of pull1, its context kept).
+fn empty_pull_page() -> String {
+    let page = fixture("pull1-response.xml");
+    let (start, end) = (page.find("<wsen:Items>").unwrap(), page.find("</wsen:Items>").unwrap());
+    format!("{}<wsen:Items>{}", &page[..start], &page[end..])
+}
+
+#[test]
+fn no_declaration_is_asked_for_while_an_enumeration_context_is_open() {
+    // As OMI: while an enumeration context is open the server answers only its Pulls and Release.
+    // Pages of 3: the first Pull's second item is MSFT_Vice, a subclass whose declaration the client
+    // has not seen; it must wait, typed meanwhile by the class asked for.
+    let open = Arc::new(Mutex::new(false));
+    let pulls = Arc::new(AtomicUsize::new(0));
+    let refused = Arc::new(Mutex::new(Vec::<String>::new()));
+    let (o, p, r) = (Arc::clone(&open), Arc::clone(&pulls), Arc::clone(&refused));
+    let behaviour: Behaviour = Arc::new(move |body: &str| {
+        let mut open = o.lock().unwrap();
+        let reply = if body.contains("<n:Pull>") {
+            let page = fixture(if p.fetch_add(1, Ordering::SeqCst) == 0 { "pull1-response.xml" } else { "pull2-response.xml" })
+                .replace("cim-schema/2/MSFT_President\"><p:Key>2</p:Key>", "cim-schema/2/MSFT_Vice\"><p:Key>2</p:Key>")
+                .replace("MSFT_President xmlns:p=\"http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/MSFT_Vice", "MSFT_Vice xmlns:p=\"http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/MSFT_Vice")
+                .replace("<p:Last>Adams</p:Last></p:MSFT_President>", "<p:Last>Adams</p:Last></p:MSFT_Vice>");
+            *open = !page.contains("EndOfSequence");
+            page
+        } else if *open {
+            r.lock().unwrap().push(body.to_string());
+            return Some(vec![status(500, "text/plain", "busy")]);
+        } else if body.contains("ClassName") {
+            fixture("getclass-response.xml")
+        } else {
+            *open = true;
+            fixture("enumerate-nooptimize-response.xml")
+        };
+        Some(vec![ok(&reply)])
+    });
+    let server = serve(behaviour);
+    let mut c = client(server.port, SessionOptions::default());
+    Arc::get_mut(&mut c).unwrap().max_elements = 3;
+    let mut e = c.enumerate("root/open", "MSFT_President", None, false, false, None).unwrap();
+    let mut seen = Vec::new();
+    while let Some(i) = e.next().unwrap() {
+        seen.push((i.class_name.clone(), i.property("Key").unwrap().value.clone(), i.superclasses.clone()));
+    }
+    assert!(refused.lock().unwrap().is_empty(), "asked while the context was open: {:?}", refused.lock().unwrap());
+    // The subclass's item is typed by the class asked for (its Key a uint32) and named its subclass.
+    assert_eq!(seen.len(), 5);
+    assert_eq!(seen[1], ("MSFT_Vice".to_string(), CimValue::UInt32(2), vec!["MSFT_President".to_string()]));
+    assert!(seen.iter().filter(|s| s.0 == "MSFT_President").all(|s| s.2.is_empty()));
+    // The declaration went out before the Enumerate.
+    let requests = server.requests.lock().unwrap();
+    let getclass = requests.iter().position(|r| r.contains(">MSFT_President</w:Selector>")).expect("GetClass sent");
+    let enumerate = requests.iter().position(|r| r.contains("<n:Enumerate>")).expect("Enumerate sent");
+    assert!(getclass < enumerate);
+}
+
+#[test]
+fn endless_empty_pulls_end_with_a_clear_error_and_a_release() {
+    let empty = empty_pull_page();
+    let behaviour: Behaviour = Arc::new(move |body: &str| {
+        let reply = if body.contains("<n:Release>") {
+            r#"<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Header/><s:Body/></s:Envelope>"#.to_string()
+        } else if body.contains("ClassName") {
+            fixture("getclass-response.xml")
+        } else if body.contains("<n:Enumerate>") {
+            fixture("enumerate-nooptimize-response.xml")
+        } else {
+            empty.clone()
+        };
+        Some(vec![ok(&reply)])
+    });
+    let server = serve(behaviour);
+    let c = client(server.port, SessionOptions::default());
+    let mut e = c.enumerate("root/cimv2", "MSFT_President", None, false, false, None).unwrap();
+    let error = e.next().unwrap_err();
+    assert_eq!(error.kind, ErrorKind::BadReply, "{error:?}");
+    assert!(error.message.contains("64 Pulls in a row with no instance"), "{}", error.message);
+    drop(e);
+    let requests = server.requests.lock().unwrap();
+    assert_eq!(requests.iter().filter(|r| r.contains("<n:Pull>")).count(), 64);
+    assert!(requests.last().unwrap().contains("<n:Release>"));
+}
+
+#[test]
+fn slow_empty_pulls_end_at_the_operation_timeout() {
+    // Each empty page comes after 300 ms; together they may take the operation timeout (500 ms, plus
+    // as much again for the server's own timeout fault), not 64 of them.
+    let empty = empty_pull_page();
+    let behaviour: Behaviour = Arc::new(move |body: &str| {
+        let reply = if body.contains("ClassName") {
+            fixture("getclass-response.xml")
+        } else if body.contains("<n:Enumerate>") {
+            fixture("enumerate-nooptimize-response.xml")
+        } else if body.contains("<n:Release>") {
+            r#"<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Header/><s:Body/></s:Envelope>"#.to_string()
+        } else {
+            return Some(vec![Vec::new(), ok(&empty)]);
+        };
+        Some(vec![ok(&reply)])
+    });
+    let server = serve(behaviour);
+    let c = client(server.port, SessionOptions { timeout_ms: 500, ..SessionOptions::default() });
+    let mut e = c.enumerate("root/cimv2", "MSFT_President", None, false, false, None).unwrap();
+    let error = e.next().unwrap_err();
+    assert_eq!(error.kind, ErrorKind::Timeout, "{error:?}");
+    let pulls = server.requests.lock().unwrap().iter().filter(|r| r.contains("<n:Pull>")).count();
+    assert!((3..=6).contains(&pulls), "{pulls} Pulls");
+}
+
 #[test]
 fn an_enumeration_stopped_early_is_released() {
     let behaviour: Behaviour = Arc::new(|body: &str| {

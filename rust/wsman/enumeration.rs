@@ -1,9 +1,9 @@
 //! A running WS-Enumeration (DSP0226 §8): the Enumerate's first page, then one Pull per used-up page,
-//! each item turned into a CIM instance typed by its class declaration ([`super::schema`]); a Release
-//! when dropped before the end.
+//! each item turned into a CIM instance typed by its class declaration ([`super::schema`], fetched
+//! before the Enumerate and never while the context is open); a Release when dropped before the end.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::binding::{self, Origin};
 use super::endpoint::Endpoint;
@@ -14,11 +14,15 @@ use super::{NAMESPACE_SELECTOR, NS_ADDRESSING, NS_WSMAN};
 use crate::cancel::Cancel;
 use crate::cim::provider::InstanceStream;
 use crate::cim::CimInstance;
-use crate::error::{ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::xml::Element;
 
 /// Most time the Release of an enumeration dropped early waits for its reply.
 const RELEASE_WAIT: Duration = Duration::from_secs(5);
+
+/// Most Pull replies in a row that carry no item: a server that keeps answering with empty pages (and
+/// a fresh or the same context) is cut off rather than pulled from forever.
+pub const MAX_EMPTY_PAGES: u32 = 64;
 
 /// A running enumeration: instances are handed out as the pages arrive; each Pull is sent only when
 /// the previous page is used up, so memory holds one page at a time. Dropping an enumeration that has
@@ -37,6 +41,11 @@ pub struct Enumeration {
     context: Option<String>,
     cancel: Option<Arc<Cancel>>,
     classes: LastClass,
+    /// Pull replies in a row without an item, and the time spent waiting for them: bounded by
+    /// [`MAX_EMPTY_PAGES`] and the operation timeout ([`Endpoint::wait`]), not counting the time the
+    /// caller takes between items.
+    empty_pages: u32,
+    empty_wait: Duration,
 }
 
 impl Enumeration {
@@ -45,6 +54,15 @@ impl Enumeration {
     /// empty), `shallow` leaves out its subclasses' instances, `max_elements` bounds each Pull.
     /// Errors: the server's faults, network errors, Cancelled.
     pub fn start(endpoint: &Arc<Endpoint>, max_elements: u32, namespace: String, resource_uri: String, class_name: &str, shallow: bool, body: &str, cancel: Option<Arc<Cancel>>) -> Result<Enumeration> {
+        // A resource URI's last segment is the class it names.
+        let requested_class = class_name.rsplit('/').next().unwrap_or(class_name).to_string();
+        // Declarations are fetched now: while the enumeration context is open, some servers answer
+        // nothing else (see super::schema).
+        let classes = match requested_class.as_str() {
+            "" | "*" => LastClass::default(),
+            _ if resource_uri == envelope::CLASS_RESOURCE_URI => LastClass::default(),
+            class => LastClass::prefetch(endpoint, &namespace, class, cancel.as_deref())?,
+        };
         let selectors = envelope::namespace_selector(&namespace, &resource_uri);
         let page = reply::page(endpoint.send(envelope::ACTION_ENUMERATE, &resource_uri, &selectors, body, cancel.as_deref())?)?;
         let mut e = Enumeration {
@@ -52,14 +70,15 @@ impl Enumeration {
             max_elements,
             namespace,
             resource_uri,
-            // A resource URI's last segment is the class it names.
-            requested_class: class_name.rsplit('/').next().unwrap_or(class_name).to_string(),
+            requested_class,
             shallow,
             page: None,
             taken: 0,
             context: None,
             cancel,
-            classes: LastClass::default(),
+            classes,
+            empty_pages: 0,
+            empty_wait: Duration::ZERO,
         };
         e.take(page);
         Ok(e)
@@ -88,6 +107,8 @@ impl Enumeration {
 
     /// Moves to the next item as the server sent it ([`Enumeration::current`]); false at the end.
     /// Pulls and cancellation as for [`Enumeration::next`].
+    /// Errors: also BadReply after [`MAX_EMPTY_PAGES`] Pull replies in a row without an item, and
+    /// Timeout when such replies took longer than the operation timeout together.
     pub(super) fn advance(&mut self) -> Result<bool> {
         if self.cancel.as_deref().map_or(false, Cancel::is_cancelled) {
             return Err(Cancel::error());
@@ -102,10 +123,12 @@ impl Enumeration {
             let Some(context) = self.context.take() else { return Ok(false) };
             let body = envelope::pull_body(&context, self.max_elements);
             let selectors = envelope::namespace_selector(&self.namespace, &self.resource_uri);
+            let started = Instant::now();
             let page = self
                 .endpoint
                 .send(envelope::ACTION_PULL, &self.resource_uri, &selectors, &body, self.cancel.as_deref())
-                .and_then(reply::page);
+                .and_then(reply::page)
+                .and_then(|page| self.count_empty(page, started.elapsed(), &context));
             match page {
                 Ok(page) if page.context.is_none() && !page.end_of_sequence => {
                     self.take(page);
@@ -123,6 +146,29 @@ impl Enumeration {
         }
     }
 
+    /// Passes `page` on, counting it when it is empty and still leaves the enumeration open; fails when
+    /// there were too many such pages in a row or they took too long (`waited`: this one's wait). The
+    /// context given stays open on the server, so a failure leaves it for the Release on drop.
+    fn count_empty(&mut self, page: Page, waited: Duration, context: &str) -> Result<Page> {
+        if !page.is_empty() || page.end_of_sequence {
+            self.empty_pages = 0;
+            self.empty_wait = Duration::ZERO;
+            return Ok(page);
+        }
+        self.empty_pages += 1;
+        self.empty_wait += waited;
+        let from = self.endpoint.computer();
+        if self.empty_pages >= MAX_EMPTY_PAGES {
+            self.context = Some(page.context.clone().unwrap_or_else(|| context.to_string()));
+            return Err(Error::new(ErrorKind::BadReply, format!("{from} answered {MAX_EMPTY_PAGES} Pulls in a row with no instance and no end of sequence")));
+        }
+        if self.empty_wait > self.endpoint.wait() {
+            self.context = Some(page.context.clone().unwrap_or_else(|| context.to_string()));
+            return Err(Error::new(ErrorKind::Timeout, format!("{from} sent no instance within {} ms of Pulls", self.endpoint.wait().as_millis())));
+        }
+        Ok(page)
+    }
+
     /// The item [`Enumeration::advance`] moved to. Panics when it has not moved to one.
     pub(super) fn current(&self) -> Element<'_> {
         item_moved_to(&self.page, self.taken)
@@ -136,9 +182,11 @@ impl Enumeration {
         let hint = (!self.requested_class.is_empty()).then_some(self.requested_class.as_str());
         let origin = Origin { namespace: &self.namespace, server_name: &self.endpoint.computer(), class_hint: hint };
         let cancel = self.cancel.as_deref();
+        // Only once the server has closed the context may a declaration be asked for.
+        let may_fetch = self.context.is_none();
         if item.name() != "EndpointReference" {
             let class = binding::class_of(binding::instance_element(item), origin);
-            let (schema, ancestry) = self.classes.lookup(&self.endpoint, &self.namespace, class, cancel)?;
+            let (schema, ancestry) = self.classes.lookup(&self.endpoint, &self.namespace, class, may_fetch, cancel)?;
             return binding::instance(item, origin, schema, ancestry);
         }
         let params = item.child(NS_ADDRESSING, "ReferenceParameters");
@@ -150,7 +198,7 @@ impl Enumeration {
             .flat_map(|set| set.children_named(NS_WSMAN, "Selector"))
             .filter(|s| selector_name(s) != NAMESPACE_SELECTOR)
             .collect();
-        let (schema, ancestry) = self.classes.lookup(&self.endpoint, &self.namespace, class, cancel)?;
+        let (schema, ancestry) = self.classes.lookup(&self.endpoint, &self.namespace, class, may_fetch, cancel)?;
         let mut instance = binding::instance_of_properties(class, &selectors, selector_name, origin, schema, ancestry)?;
         instance.properties.iter_mut().for_each(|p| p.key = true);
         Ok(instance)

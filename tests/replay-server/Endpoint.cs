@@ -61,6 +61,11 @@ public sealed class Endpoint(Replayer replayer, string user, string password)
         string xml;
         using (var reader = new StreamReader(ctx.Request.Body, Encoding.UTF8, detectEncodingFromByteOrderMarks: true))
             xml = await reader.ReadToEndAsync(ctx.RequestAborted);
+        if (mode == "empty-pulls" && Misbehaviour.EmptyPage(state, xml) is { } empty)
+        {
+            await empty.WriteToAsync(ctx);
+            return;
+        }
         var traits = new RequestTraits(
             ctx.Request.IsHttps,
             ctx.Request.Headers.UserAgent.ToString().Contains("Microsoft WinRM Client", StringComparison.Ordinal),

@@ -14,7 +14,7 @@ public static class Misbehaviour
     /// <summary>Modes the server knows; <c>slow-&lt;ms&gt;</c> is checked separately.</summary>
     public static readonly IReadOnlySet<string> Modes = new HashSet<string>
     {
-        "401", "fault500", "truncated", "content-type", "drop", "split", "noauth-silent", "garbage",
+        "401", "fault500", "truncated", "content-type", "drop", "split", "noauth-silent", "garbage", "empty-pulls",
     };
 
     /// <summary>True for a known mode name.</summary>
@@ -23,6 +23,27 @@ public static class Misbehaviour
     /// <summary>The delay of a <c>slow-&lt;ms&gt;</c> mode, else null.</summary>
     public static int? SlowMilliseconds(string? mode) =>
         mode is not null && mode.StartsWith("slow-", StringComparison.Ordinal) && int.TryParse(mode[5..], out int ms) && ms >= 0 ? ms : null;
+
+    /// <summary>
+    /// The <c>empty-pulls</c> answer to an Enumerate or Pull: a page with no items and a fresh context,
+    /// never an EndOfSequence (an enumeration that never ends). Null for other requests, which are
+    /// answered normally.
+    /// </summary>
+    public static Reply? EmptyPage(PortState state, string xml)
+    {
+        RequestShape req;
+        try { req = RequestShape.Parse(xml); }
+        catch (System.Xml.XmlException) { return null; }
+        bool pull = req.Action == Ns.PullAction;
+        if (!pull && req.Action != Ns.EnumerateAction) return null;
+        string context;
+        lock (state.Lock)
+        {
+            context = (state.NextContext++).ToString();
+            state.Log.Add($"empty-pulls {req.ActionName} {req.ClassName}");
+        }
+        return Synthetic.Page(pull, context, 0, 0, false, req.MessageId);
+    }
 
     /// <summary>Sends <paramref name="reply"/> as the mode says (null: normally).</summary>
     public static async Task SendAsync(HttpContext ctx, Reply reply, string? mode)

@@ -60,6 +60,8 @@ public sealed class Replayer(FixtureSet fixtures)
             if (req.EnumerationContext is { } released) Forget(state, released);
             return (Reply.Text(200, Soap.ReleaseResponse(req.MessageId)), "release", null);
         }
+        if (Busy(state, req) is { } busy)
+            return (Reply.Text(500, Soap.SenderFault(busy, req.MessageId)), "busy", busy);
         if (traits.SyntheticCount is not null && Synthetic.ClassDeclaration(req) is { } declaration)
             return (Reply.Text(200, declaration), "synthetic", null);
         if (traits.SyntheticCount is not null && Synthetic.Spell(req) is { } spelled)
@@ -105,6 +107,23 @@ public sealed class Replayer(FixtureSet fixtures)
         }
         string reason = Explain(req);
         return (Reply.Text(400, Soap.SenderFault(reason, req.MessageId)), "NOMATCH", reason);
+    }
+
+    /// <summary>
+    /// Why <paramref name="req"/> is refused while a synthetic enumeration of the port is open (not at its
+    /// EndOfSequence, not released): as OMI, which runs one user's operations one at a time, only a Pull
+    /// or Release of that enumeration is answered meanwhile. OMI never answers the others at all, so a
+    /// client that sends one waits for its operation timeout; a fault says so at once. Null when free.
+    /// </summary>
+    private static string? Busy(PortState state, RequestShape req)
+    {
+        foreach ((string context, SyntheticEnumeration e) in state.Synthetic)
+        {
+            if (e.Done || (req.Action == Ns.PullAction && req.EnumerationContext == context)) continue;
+            return $"replay: enumeration context {context} is still open; a server that runs one user's operations " +
+                $"one at a time (as OMI) would never answer this {req.ActionName} of {req.ClassName}";
+        }
+        return null;
     }
 
     private static void Forget(PortState state, string context)

@@ -177,6 +177,24 @@ public sealed class WsmanCimTests : IClassFixture<ReplayServerFixture>, IDisposa
     }
 
     [Fact]
+    public void An_enumeration_of_endless_empty_pages_ends_with_an_error_and_the_session_goes_on()
+    {
+        _ps.Run($"$endless = {Http("-SkipTestConnection", options: "(New-CimSessionOption -NoEncryption -HttpPrefix misbehave/empty-pulls/wsman)")}");
+        _server.ClearRequests();
+        var took = System.Diagnostics.Stopwatch.StartNew();
+        Assert.Empty(_ps.Run("Get-CimInstance -CimSession $endless -Namespace root/omi -ClassName OMI_Identify"));
+        Assert.True(took.Elapsed < TimeSpan.FromSeconds(30), $"took {took.Elapsed}");
+        ErrorRecord e = SingleError();
+        Assert.Equal(("CimBadReply", ErrorCategory.ProtocolError), (e.FullyQualifiedErrorId.Split(',')[0], e.CategoryInfo.Category));
+        Assert.Contains("64 Pulls in a row with no instance", e.Exception.Message);
+        Assert.Equal(64, _server.Requests().Count(r => r == "empty-pulls Pull OMI_Identify"));
+        Assert.Contains("release Release OMI_Identify", _server.Requests());
+        _ps.Run($"$s = {Http()}");
+        Assert.Single(_ps.Run("Get-CimInstance -CimSession $s -Namespace root/omi -ClassName OMI_Identify"));
+        Assert.Empty(_ps.Errors);
+    }
+
+    [Fact]
     public void Stopping_a_command_that_waits_for_a_slow_server_is_silent()
     {
         _ps.Run($"$slow = {Http("-SkipTestConnection", options: "(New-CimSessionOption -NoEncryption -HttpPrefix misbehave/slow-600000/wsman)")}");
@@ -185,7 +203,8 @@ public sealed class WsmanCimTests : IClassFixture<ReplayServerFixture>, IDisposa
         var state = _ps.RunAndStop("Get-CimInstance -CimSession $slow -Namespace root/omi -ClassName OMI_Identify", () => _server.Requests().Count > 0);
         Assert.Equal(PSInvocationState.Stopped, state);
         Assert.Empty(_ps.Errors);
-        Assert.Equal(["enumerate Enumerate OMI_Identify"], _server.Requests());
+        // One request went out and was stopped: the class declaration's Get, which comes before the Enumerate.
+        Assert.EndsWith(" Get *", Assert.Single(_server.Requests()));
         _ps.Run($"$s = {Http()}");
         Assert.Single(_ps.Run("Get-CimInstance -CimSession $s -Namespace root/omi -ClassName OMI_Identify"));
         Assert.Empty(_ps.Errors);
@@ -210,6 +229,13 @@ public sealed class WsmanCimTests : IClassFixture<ReplayServerFixture>, IDisposa
         Assert.Equal(70000, _ps.Run("$n = 0; Get-CimInstance -CimSession $big -Namespace root/test -ClassName XYZ_Number | ForEach-Object { $n++ }; $n").Single().BaseObject);
         Assert.Empty(_ps.Errors);
         Assert.Equal(2, _server.Requests().Count(r => r.Contains(" Pull XYZ_Number")));
+        // Nothing but Pulls while the context was open (a server such as OMI would not answer): the
+        // declaration that types Number was asked for before the Enumerate, or was known.
+        Assert.DoesNotContain(_server.Requests(), r => r.StartsWith("busy "));
+        Assert.All(_server.Requests().SkipWhile(r => !r.EndsWith(" Enumerate XYZ_Number")), r => Assert.DoesNotContain(" Get ", r));
+        var first = _ps.Run("do { Get-CimInstance -CimSession $big -Namespace root/test -ClassName XYZ_Number | ForEach-Object { $_.Number.GetType().Name; break } } while ($false)");
+        Assert.Empty(_ps.Errors);
+        Assert.Equal("UInt64", first.Single().BaseObject);
 
         _server.ClearRequests();
         _ps.Run("Get-CimInstance -CimSession $big -Namespace root/test -ClassName XYZ_Number | ForEach-Object { break }");
