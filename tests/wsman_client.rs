@@ -347,6 +347,31 @@ fn slow_empty_pulls_end_at_the_operation_timeout() {
 }
 
 #[test]
+fn items_of_endless_classes_send_a_bounded_number_of_class_requests() {
+    // One closed page of 300 items, each of a class of its own: at most 64 declarations are asked
+    // for beyond the class enumerated; the rest are typed by that class.
+    let page = fixture("enumerate-response.xml");
+    let (start, end) = (page.find("<wsman:Items>").unwrap() + "<wsman:Items>".len(), page.find("</wsman:Items>").unwrap());
+    let items: String = (0..300).map(|n| format!("<p:X_{n} xmlns:p='http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/X_{n}'><p:A>{n}</p:A></p:X_{n}>")).collect();
+    let page = format!("{}{items}{}", &page[..start], &page[end..]);
+    let behaviour: Behaviour = Arc::new(move |body: &str| {
+        let reply = if body.contains("ClassName") { status(500, "text/plain", "no classes here") } else { ok(&page) };
+        Some(vec![reply])
+    });
+    let server = serve(behaviour);
+    let c = client(server.port, SessionOptions::default());
+    let mut e = c.enumerate("root/many", "X_Base", None, false, false, None).unwrap();
+    let mut n = 0;
+    while let Some(i) = e.next().unwrap() {
+        assert_eq!(i.class_name, format!("X_{n}"));
+        n += 1;
+    }
+    assert_eq!(n, 300);
+    let asked = server.requests.lock().unwrap().iter().filter(|r| r.contains("ClassName")).count();
+    assert_eq!(asked, 1 + 64);
+}
+
+#[test]
 fn an_enumeration_stopped_early_is_released() {
     let behaviour: Behaviour = Arc::new(|body: &str| {
         let reply = if body.contains("<n:Release>") {

@@ -63,11 +63,6 @@ fn key(endpoint: &Endpoint, namespace: &str, class_name: &str) -> SchemaKey {
     (endpoint.url_text().to_string(), namespace.replace('\\', "/").to_lowercase(), class_name.to_lowercase())
 }
 
-/// How many declarations the cache holds now (of every endpoint).
-pub fn cached_count() -> usize {
-    schemas().entries.len()
-}
-
 /// GetClass (DSP0227 §8.1 over the CIM-XML resource URI; Get-CimClass): the declaration of
 /// `class_name` in `namespace`, always fetched (and then cached for typing values).
 /// Errors: InvalidClass, InvalidNamespace and the server's other faults, network errors, Cancelled;
@@ -200,5 +195,24 @@ impl LastClass {
             None => (None, Vec::new()),
         };
         Ok((class.to_string(), schema, ancestry, true))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cache_forgets_its_oldest_declarations_past_its_bound() {
+        let mut cache = SchemaCache::default();
+        let key = |n: usize| ("http://h/wsman".to_string(), "root/x".to_string(), format!("c{n}"));
+        for n in 0..MAX_CACHED_CLASSES + 10 {
+            cache.insert(key(n), None);
+        }
+        // The same key again does not count twice.
+        cache.insert(key(MAX_CACHED_CLASSES + 9), None);
+        assert_eq!((cache.entries.len(), cache.order.len()), (MAX_CACHED_CLASSES, MAX_CACHED_CLASSES));
+        assert!(!cache.entries.contains_key(&key(9)));
+        assert!(cache.entries.contains_key(&key(10)));
     }
 }
