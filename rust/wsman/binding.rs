@@ -15,13 +15,20 @@ use crate::xml::Element;
 
 pub use crate::cim::class::{qualifier, ClassSchema, MethodSchema, PropertySchema};
 
+/// Most properties a class may declare, most methods, and most parameters of one method (real
+/// classes declare at most a few hundred properties). Every property of every instance read is
+/// looked up among its class's declared ones, so this bounds the cost of each lookup.
+pub const MAX_DECLARED: usize = 1024;
+
 /// Reads a CIM-XML `CLASS` element (DSP0201 §3.2.4.x) as a GetClass reply carries it.
-/// Errors: BadReply when `class` is not a CLASS element.
+/// Errors: BadReply when `class` is not a CLASS element, or declares more than [`MAX_DECLARED`]
+/// properties, methods or parameters of a method.
 pub fn class_schema(class: Element<'_>) -> Result<ClassSchema> {
     if class.name() != "CLASS" {
-        return Err(Error::new(ErrorKind::BadReply, format!("The class reply holds '{}', not a CLASS", class.name())));
+        let name: String = class.name().chars().take(100).collect();
+        return Err(Error::new(ErrorKind::BadReply, format!("The class reply holds '{name}', not a CLASS")));
     }
-    let methods = class
+    let methods: Vec<MethodSchema> = class
         .children()
         .filter(|m| m.name() == "METHOD")
         .map(|m| MethodSchema {
@@ -31,11 +38,18 @@ pub fn class_schema(class: Element<'_>) -> Result<ClassSchema> {
             parameters: declarations(m, "PARAMETER"),
         })
         .collect();
+    let properties = declarations(class, "PROPERTY");
+    if properties.len() > MAX_DECLARED || methods.len() > MAX_DECLARED || methods.iter().any(|m| m.parameters.len() > MAX_DECLARED) {
+        return Err(Error::new(
+            ErrorKind::BadReply,
+            format!("The class declaration has more than {MAX_DECLARED} properties, methods or parameters of a method, the most this client reads"),
+        ));
+    }
     Ok(ClassSchema {
         name: class.attr("", "NAME").unwrap_or_default().to_string(),
         superclass: class.attr("", "SUPERCLASS").map(str::to_string),
         qualifiers: qualifiers_of(class),
-        properties: declarations(class, "PROPERTY"),
+        properties,
         methods,
     })
 }
@@ -250,8 +264,10 @@ pub fn mark_keys<S: AsRef<str>>(instance: &mut CimInstance, names: &[S]) {
     if instance.properties.iter().any(|p| p.key) {
         return;
     }
+    // A set: a hostile reply may have tens of thousands of both.
+    let names: std::collections::HashSet<String> = names.iter().map(|n| n.as_ref().to_ascii_lowercase()).collect();
     for p in instance.properties.iter_mut() {
-        p.key = names.iter().any(|n| n.as_ref().eq_ignore_ascii_case(&p.name));
+        p.key = names.contains(&p.name.to_ascii_lowercase());
     }
 }
 
@@ -404,6 +420,33 @@ mod tests {
     /// An item whose `Inner` property holds an instance whose `Inner` holds one, `depth` times.
     fn embedded(depth: usize) -> String {
         format!("<p:X xmlns:p=\"urn:x\">{}<p:Value>1</p:Value>{}</p:X>", "<p:Inner>".repeat(depth), "</p:Inner>".repeat(depth))
+    }
+
+    #[test]
+    fn large_classes_are_refused_and_many_properties_and_selectors_are_read_in_linear_time() {
+        let mut class = String::from("<CLASS NAME=\"X\">");
+        for i in 0..=MAX_DECLARED {
+            class.push_str(&format!("<PROPERTY NAME=\"b{i}\" TYPE=\"string\"/>"));
+        }
+        class.push_str("</CLASS>");
+        let e = class_schema(crate::xml::Document::parse(class, "class").unwrap().root()).unwrap_err();
+        assert!(e.message.contains(&MAX_DECLARED.to_string()), "{}", e.message);
+        // The largest class there may be, and an item of 100k properties and 20k selectors in its EPR.
+        let schema = ClassSchema {
+            name: "X".into(),
+            properties: (0..MAX_DECLARED).map(|i| PropertySchema::new(format!("b{i}"), CimType::String)).collect(),
+            ..ClassSchema::default()
+        };
+        let mut item = format!("<w:Item xmlns:w=\"{NS_WSMAN}\" xmlns:a=\"{NS_ADDRESSING}\"><p:X xmlns:p=\"urn:x\">");
+        (0..100_000).for_each(|i| item.push_str(&format!("<p:a{i}/>")));
+        item.push_str("</p:X><a:EndpointReference><a:ReferenceParameters><w:SelectorSet>");
+        (0..20_000).for_each(|i| item.push_str(&format!("<w:Selector Name=\"a{i}\">1</w:Selector>")));
+        item.push_str("</w:SelectorSet></a:ReferenceParameters></a:EndpointReference></w:Item>");
+        let doc = crate::xml::Document::parse(item, "item").unwrap();
+        let started = std::time::Instant::now();
+        let read = instance(doc.root(), ORIGIN, Some(&schema), &[]).unwrap();
+        assert!(started.elapsed().as_secs_f64() < 2.0, "{:?}", started.elapsed());
+        assert_eq!(read.properties.iter().filter(|p| p.key).count(), 20_000);
     }
 
     #[test]
