@@ -74,13 +74,13 @@ struct AttributeNode {
 }
 
 impl Document {
-    /// Parses a whole document; the document keeps `text`.
-    /// Errors: InvalidArgument when the text is not well-formed XML (`what` names the document), or is
-    /// larger than 4 GiB.
-    /// Errors: InvalidArgument too for a document past a limit of this reader ([`MAX_DEPTH`],
-    /// [`MAX_ATTRIBUTES`], [`MAX_NAMESPACE_DECLARATIONS`], [`MAX_NAMESPACES`]), found as soon as the
-    /// reader gets there, so a hostile document costs time in proportion to its size. Parsing never
-    /// recurses.
+    /// Parses a whole document; the document keeps `text`. Parsing never recurses, and a document
+    /// past a limit of this reader ([`MAX_DEPTH`], [`MAX_ATTRIBUTES`], [`MAX_NAMESPACE_DECLARATIONS`],
+    /// [`MAX_NAMESPACES`]) is refused where the reader gets there, so any document costs time in
+    /// proportion to its size.
+    /// Errors: InvalidArgument when the text is not well-formed XML (`what` names the document; the
+    /// parser's description is cut to 300 bytes), is larger than 4 GiB, or goes past a limit (the
+    /// message names it).
     pub fn parse(text: String, what: &str) -> Result<Document> {
         let bad = |detail: String| Error::new(ErrorKind::InvalidArgument, format!("{what} is not well-formed XML: {}", cut(detail)));
         let problem = |p: Problem| match p {
@@ -335,7 +335,7 @@ impl Builder<'_> {
             // The `xml` prefix is bound by definition (Namespaces in XML 1.0 §3).
             ResolveResult::Unknown(prefix) if prefix == b"xml" => b"http://www.w3.org/XML/1998/namespace",
             ResolveResult::Unknown(prefix) => {
-                return Err(Problem::Malformed(format!("the prefix '{}' is not declared", String::from_utf8_lossy(&shortened(&prefix)))))
+                return Err(Problem::Malformed(format!("the prefix '{}' is not declared", String::from_utf8_lossy(&prefix))))
             }
         };
         if self.namespaces[usize::from(self.last_namespace)].as_bytes() == uri {
@@ -486,11 +486,6 @@ fn cut(mut detail: String) -> String {
         detail.push('…');
     }
     detail
-}
-
-/// At most the first 100 bytes of `name` (a prefix a hostile document may make huge), for messages.
-fn shortened(name: &[u8]) -> &[u8] {
-    &name[..name.len().min(100)]
 }
 
 fn utf8(bytes: &[u8]) -> std::result::Result<&str, String> {

@@ -22,11 +22,11 @@ use crate::transport::http::{self, TlsPolicy};
 
 /// Default `w:MaxEnvelopeSize`, in bytes (what Windows' client sends).
 pub const DEFAULT_MAX_ENVELOPE: u32 = 512_000;
-/// What a reply may hold beyond the `w:MaxEnvelopeSize` a request asks for, in bytes, on top of that
-/// size once more (so a reply of up to twice the envelope size and this much is read). Servers that
-/// count the envelope in characters rather than bytes, seal it (NTLM/Kerberos message encryption) or
-/// send a fault about its size may go a little past it; a larger reply is refused before it is read,
-/// so a hostile server cannot make the client hold tens of megabytes.
+/// The margin, in bytes, of a reply past the `w:MaxEnvelopeSize` its request asked for: a reply of up
+/// to twice that size and this much is read, a larger one is refused before it is read (BadReply), so
+/// a hostile server cannot make the client hold tens of megabytes. Twice, because servers that count
+/// the envelope in characters rather than bytes, seal it (NTLM/Kerberos message encryption) or send a
+/// fault about its size may go somewhat past it.
 pub const REPLY_SLACK: usize = 64 * 1024;
 /// Default `w:OperationTimeout`, in milliseconds.
 pub const DEFAULT_TIMEOUT_MS: u32 = 60_000;
