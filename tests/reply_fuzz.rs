@@ -142,8 +142,11 @@ proptest! {
 }
 
 #[test]
-fn every_real_envelope_reads() {
+fn every_real_envelope_is_within_the_reader_s_limits() {
     for e in envelopes() {
+        if let Err(error) = Reply::parse(e.clone()) {
+            panic!("{error}: {}", &e[..e.len().min(300)]);
+        }
         read_as_reply(e.as_bytes());
     }
 }
