@@ -7,11 +7,26 @@
 //! references or split text change), so parsing allocates per document, not per element. An
 //! [`Element`] is a cheap copyable view of one entry.
 
+use std::collections::HashMap;
+
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::name::ResolveResult;
 use quick_xml::NsReader;
 
 use crate::error::{Error, ErrorKind, Result};
+
+/// Deepest nesting of elements a document may have, in elements (the root alone is 1 deep). A
+/// WS-Management envelope nests about 10 deep, plus one level per embedded instance in a value.
+pub const MAX_DEPTH: usize = 256;
+/// Most attributes one element may have, namespace declarations included. quick-xml checks each
+/// attribute against the element's earlier ones (cost grows with the square of their number), so this
+/// also bounds that cost.
+pub const MAX_ATTRIBUTES: usize = 256;
+/// Most namespace declarations in scope at once (made by an element and its open ancestors). Each
+/// prefixed name is looked up among them, so this bounds the cost of every lookup.
+pub const MAX_NAMESPACE_DECLARATIONS: usize = 256;
+/// Most distinct namespace URIs one document may use (each has a 16-bit index; index 0 is "none").
+pub const MAX_NAMESPACES: usize = u16::MAX as usize;
 
 /// A parsed XML document: its text and its elements, the root first, each before its descendants.
 #[derive(Debug)]
@@ -59,11 +74,19 @@ struct AttributeNode {
 }
 
 impl Document {
-    /// Parses a whole document; the document keeps `text`.
-    /// Errors: InvalidArgument when the text is not well-formed XML (`what` names the document), or is
-    /// larger than 4 GiB.
+    /// Parses a whole document; the document keeps `text`. Parsing never recurses, and a document
+    /// past a limit of this reader ([`MAX_DEPTH`], [`MAX_ATTRIBUTES`], [`MAX_NAMESPACE_DECLARATIONS`],
+    /// [`MAX_NAMESPACES`]) is refused where the reader gets there, so any document costs time in
+    /// proportion to its size.
+    /// Errors: InvalidArgument when the text is not well-formed XML (`what` names the document; the
+    /// parser's description is cut to 300 bytes), is larger than 4 GiB, or goes past a limit (the
+    /// message names it).
     pub fn parse(text: String, what: &str) -> Result<Document> {
-        let bad = |detail: String| Error::new(ErrorKind::InvalidArgument, format!("{what} is not well-formed XML: {detail}"));
+        let bad = |detail: String| Error::new(ErrorKind::InvalidArgument, format!("{what} is not well-formed XML: {}", cut(detail)));
+        let problem = |p: Problem| match p {
+            Problem::Malformed(detail) => bad(detail),
+            Problem::Limit(detail) => Error::new(ErrorKind::InvalidArgument, format!("{what} is refused: {detail}")),
+        };
         if u32::try_from(text.len()).is_err() {
             return Err(bad("it is larger than 4 GiB".into()));
         }
@@ -71,20 +94,23 @@ impl Document {
             source: &text,
             side: String::new(),
             namespaces: vec!["".into()],
+            namespace_index: HashMap::new(),
+            last_namespace: 0,
             // Envelopes take 40-70 bytes per element, so this is one allocation; of a large one only
             // the pages the elements fill become resident.
             nodes: Vec::with_capacity(text.len() / 32 + 8),
             attributes: Vec::new(),
             open: Vec::with_capacity(16),
+            declared: Vec::with_capacity(16),
             more_text: Vec::new(),
         };
         let mut reader = NsReader::from_str(&text);
         reader.trim_text(false);
         loop {
             match reader.read_event().map_err(|e| bad(e.to_string()))? {
-                Event::Start(start) => builder.open(&reader, &start).map_err(bad)?,
+                Event::Start(start) => builder.open(&reader, &start).map_err(problem)?,
                 Event::Empty(start) => {
-                    builder.open(&reader, &start).map_err(bad)?;
+                    builder.open(&reader, &start).map_err(problem)?;
                     if builder.close() {
                         break;
                     }
@@ -256,15 +282,30 @@ impl<'d> Iterator for Children<'d> {
 
 impl ExactSizeIterator for Children<'_> {}
 
+/// Why an element could not be added.
+enum Problem {
+    /// The document is not well-formed XML (what is wrong).
+    Malformed(String),
+    /// The document goes past a limit of this reader (which, in words that name it).
+    Limit(String),
+}
+
 /// A document while it is parsed.
 struct Builder<'s> {
     source: &'s str,
     side: String,
     namespaces: Vec<Box<str>>,
+    /// Where each URI of `namespaces` is (a hostile document may use tens of thousands).
+    namespace_index: HashMap<Box<str>, u16>,
+    /// The namespace found last: consecutive names mostly share one.
+    last_namespace: u16,
     nodes: Vec<Node>,
     attributes: Vec<AttributeNode>,
     /// The elements not closed yet, outermost first.
     open: Vec<u32>,
+    /// For each open element, the namespace declarations in scope inside it (its own and its
+    /// ancestors').
+    declared: Vec<usize>,
     /// Text pieces after an element's first (text around its children, CDATA sections), in document
     /// order; joined once parsing ends, so that many pieces cost linear time.
     more_text: Vec<(u32, Span)>,
@@ -286,47 +327,84 @@ impl Builder<'_> {
         Span { start, end: self.side.len() as u32, in_side: true }
     }
 
-    /// The index of namespace `uri`. A document uses a handful, so a short list searched newest-first
-    /// (consecutive elements mostly share one) beats hashing every URI.
-    fn namespace(&mut self, resolved: ResolveResult) -> std::result::Result<u16, String> {
+    /// The index of namespace `uri`: the last one found again, else looked up in the index.
+    fn namespace(&mut self, resolved: ResolveResult) -> std::result::Result<u16, Problem> {
         let uri: &[u8] = match resolved {
             ResolveResult::Bound(ns) => ns.into_inner(),
             ResolveResult::Unbound => return Ok(0),
             // The `xml` prefix is bound by definition (Namespaces in XML 1.0 §3).
             ResolveResult::Unknown(prefix) if prefix == b"xml" => b"http://www.w3.org/XML/1998/namespace",
-            ResolveResult::Unknown(prefix) => return Err(format!("the prefix '{}' is not declared", String::from_utf8_lossy(&prefix))),
+            ResolveResult::Unknown(prefix) => {
+                return Err(Problem::Malformed(format!("the prefix '{}' is not declared", String::from_utf8_lossy(&prefix))))
+            }
         };
-        if let Some(i) = self.namespaces.iter().rposition(|n| n.as_bytes() == uri) {
-            return Ok(i as u16);
+        if self.namespaces[usize::from(self.last_namespace)].as_bytes() == uri {
+            return Ok(self.last_namespace);
         }
-        let uri = std::str::from_utf8(uri).map_err(|e| e.to_string())?;
-        let index = u16::try_from(self.namespaces.len()).map_err(|_| "it declares more than 65535 namespaces".to_string())?;
-        self.namespaces.push(uri.into());
+        let uri = std::str::from_utf8(uri).map_err(|e| Problem::Malformed(e.to_string()))?;
+        let index = match self.namespace_index.get(uri) {
+            Some(&i) => i,
+            None => {
+                if self.namespaces.len() > MAX_NAMESPACES {
+                    return Err(Problem::Limit(format!("it uses more than {MAX_NAMESPACES} namespace URIs, the most this reader takes")));
+                }
+                let i = self.namespaces.len() as u16;
+                self.namespaces.push(uri.into());
+                self.namespace_index.insert(uri.into(), i);
+                i
+            }
+        };
+        self.last_namespace = index;
         Ok(index)
     }
 
-    /// Adds the element `start` opens as the last child of the innermost open element.
-    fn open(&mut self, reader: &NsReader<&[u8]>, start: &BytesStart) -> std::result::Result<(), String> {
+    /// Adds the element `start` opens as the last child of the innermost open element. Checks the
+    /// limits first, before any name of it is looked up.
+    fn open(&mut self, reader: &NsReader<&[u8]>, start: &BytesStart) -> std::result::Result<(), Problem> {
+        if self.open.len() >= MAX_DEPTH {
+            return Err(Problem::Limit(format!("it nests elements more than {MAX_DEPTH} deep, the most this reader takes")));
+        }
+        let mut declarations = self.declared.last().copied().unwrap_or(0);
+        // Most elements have no attributes: skip the attribute parser for those.
+        let has_attributes = start.attributes_raw().iter().any(|b| !b.is_ascii_whitespace());
+        if has_attributes {
+            // Without quick-xml's duplicate checks (their cost grows with the square of the count);
+            // the loop below makes them once the count is known to be small.
+            let mut count = 0;
+            for attr in start.attributes().with_checks(false) {
+                let attr = attr.map_err(|e| Problem::Malformed(e.to_string()))?;
+                count += 1;
+                if count > MAX_ATTRIBUTES {
+                    return Err(Problem::Limit(format!("an element has more than {MAX_ATTRIBUTES} attributes, the most this reader takes")));
+                }
+                declarations += usize::from(attr.key.as_namespace_binding().is_some());
+            }
+            if declarations > MAX_NAMESPACE_DECLARATIONS {
+                return Err(Problem::Limit(format!(
+                    "it has more than {MAX_NAMESPACE_DECLARATIONS} namespace declarations in scope at once, the most this reader takes"
+                )));
+            }
+        }
+        let malformed = |e: quick_xml::Error| Problem::Malformed(e.to_string());
         let (ns, local) = reader.resolve_element(start.name());
         let namespace = self.namespace(ns)?;
         let name = self.span(local.into_inner());
         let first_attribute = self.attributes.len() as u32;
-        // Most elements have no attributes: skip the attribute parser for those.
-        if start.attributes_raw().iter().any(|b| !b.is_ascii_whitespace()) {
+        if has_attributes {
             for attr in start.attributes() {
-                let attr = attr.map_err(|e| e.to_string())?;
+                let attr = attr.map_err(|e| malformed(e.into()))?;
                 if attr.key.as_namespace_binding().is_some() {
                     continue;
                 }
                 let (attr_ns, local) = reader.resolve_attribute(attr.key);
                 let namespace = self.namespace(attr_ns)?;
                 let name = self.span(local.into_inner());
-                let value = attr.unescape_value().map_err(|e| e.to_string())?;
+                let value = attr.unescape_value().map_err(malformed)?;
                 let value = self.span(value.as_bytes());
                 self.attributes.push(AttributeNode { namespace, name, value });
             }
         }
-        let index = u32::try_from(self.nodes.len()).map_err(|_| "it has too many elements".to_string())?;
+        let index = u32::try_from(self.nodes.len()).map_err(|_| Problem::Limit("it has more elements than this reader takes".into()))?;
         self.nodes.push(Node {
             namespace,
             name,
@@ -346,12 +424,14 @@ impl Builder<'_> {
             }
         }
         self.open.push(index);
+        self.declared.push(declarations);
         Ok(())
     }
 
     /// Closes the innermost open element; true when that was the root.
     fn close(&mut self) -> bool {
         self.open.pop();
+        self.declared.pop();
         self.open.is_empty()
     }
 
@@ -389,6 +469,23 @@ impl Builder<'_> {
     fn text_of(&self, span: Span) -> &str {
         span.of(self.source, &self.side)
     }
+}
+
+/// Most bytes of the parser's description of a fault in a document that a message carries (it may
+/// quote names of the document, which a hostile one makes huge).
+const MAX_DETAIL: usize = 300;
+
+/// `detail` cut to [`MAX_DETAIL`] bytes at a character boundary, with `…` where it was cut.
+fn cut(mut detail: String) -> String {
+    if detail.len() > MAX_DETAIL {
+        let mut end = MAX_DETAIL;
+        while !detail.is_char_boundary(end) {
+            end -= 1;
+        }
+        detail.truncate(end);
+        detail.push('…');
+    }
+    detail
 }
 
 fn utf8(bytes: &[u8]) -> std::result::Result<&str, String> {
@@ -459,5 +556,85 @@ mod tests {
         for doc in ["<a><b></a>", "<a>", "not xml", "<p:a/>", "</a>"] {
             assert_eq!(parse(doc).unwrap_err().kind, ErrorKind::InvalidArgument, "{doc}");
         }
+    }
+
+    /// Parses `doc` and says how long it took; the hostile documents below must end (in an error or
+    /// not) well within a second.
+    fn timed(doc: String) -> (Result<Document>, std::time::Duration) {
+        let started = std::time::Instant::now();
+        let parsed = Document::parse(doc, "test");
+        (parsed, started.elapsed())
+    }
+
+    #[test]
+    fn elements_nested_past_the_limit_are_refused() {
+        let depth = 100_000;
+        let doc = format!("{}{}", "<a>".repeat(depth), "</a>".repeat(depth));
+        let (parsed, took) = timed(doc);
+        let e = parsed.unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidArgument);
+        assert!(e.message.contains(&MAX_DEPTH.to_string()), "{}", e.message);
+        assert!(took.as_secs_f64() < 1.0, "{took:?}");
+        let ok = MAX_DEPTH as usize;
+        assert!(parse(&format!("{}{}", "<a>".repeat(ok), "</a>".repeat(ok))).is_ok());
+    }
+
+    #[test]
+    fn an_element_with_300k_attributes_is_refused_quickly() {
+        let mut doc = String::from("<r");
+        for i in 0..300_000 {
+            doc.push_str(&format!(" a{i}=\"\""));
+        }
+        doc.push_str("/>");
+        let (parsed, took) = timed(doc);
+        let e = parsed.unwrap_err();
+        assert!(e.message.contains(&MAX_ATTRIBUTES.to_string()), "{}", e.message);
+        assert!(took.as_secs_f64() < 1.0, "{took:?}");
+    }
+
+    #[test]
+    fn nested_namespace_declarations_are_refused_quickly() {
+        // 120k elements, each declaring a prefix and named with the first one.
+        let n = 120_000;
+        let mut doc = String::new();
+        for i in 0..n {
+            doc.push_str(&format!("<p0:e xmlns:p{i}=\"urn:{i}\">"));
+        }
+        doc.push_str(&"</p0:e>".repeat(n));
+        let (parsed, took) = timed(doc);
+        assert!(parsed.is_err());
+        assert!(took.as_secs_f64() < 1.0, "{took:?}");
+        // All on one element, with children named by the first prefix.
+        let mut doc = String::from("<r");
+        for i in 0..n {
+            doc.push_str(&format!(" xmlns:p{i}=\"urn:{i}\""));
+        }
+        doc.push('>');
+        doc.push_str(&"<p0:c/>".repeat(n));
+        doc.push_str("</r>");
+        let (parsed, took) = timed(doc);
+        let e = parsed.unwrap_err();
+        assert!(e.message.contains(&MAX_NAMESPACE_DECLARATIONS.to_string()), "{}", e.message);
+        assert!(took.as_secs_f64() < 1.0, "{took:?}");
+    }
+
+    #[test]
+    fn sixty_five_thousand_namespace_uris_parse_quickly() {
+        let mut doc = String::from("<r>");
+        for i in 0..65_000 {
+            doc.push_str(&format!("<e xmlns=\"urn:n{i}\"/>"));
+        }
+        doc.push_str("</r>");
+        let (parsed, took) = timed(doc);
+        let doc = parsed.unwrap();
+        assert_eq!(doc.root().children().last().unwrap().ns(), "urn:n64999");
+        assert!(took.as_secs_f64() < 1.0, "{took:?}");
+        // One more URI than an index holds is an error, not a wrong namespace.
+        let mut doc = String::from("<r>");
+        for i in 0..70_000 {
+            doc.push_str(&format!("<e xmlns=\"urn:n{i}\"/>"));
+        }
+        doc.push_str("</r>");
+        assert!(timed(doc).0.is_err());
     }
 }

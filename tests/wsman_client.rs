@@ -508,3 +508,56 @@ fn tls_to_a_plain_http_server_fails_as_tls() {
     let e = client(server.port, options).identify(None).unwrap_err();
     assert!(matches!(e.kind, ErrorKind::TlsFailed | ErrorKind::ConnectionFailed), "{:?}: {}", e.kind, e.message);
 }
+
+/// Peak resident memory of this process so far, in KiB (VmHWM).
+fn peak_rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap()
+}
+
+#[test]
+fn a_reply_larger_than_the_envelope_size_asked_for_is_refused_unread() {
+    // 60 MB of tiny elements, announced by Content-Length, and the same again chunked (no length).
+    let identify = fixture("identify-response.xml");
+    let (head, tail) = identify.split_once("</soap:Body>").unwrap();
+    let filler = "<a/>".repeat(15_000_000);
+    let body = format!("{head}{filler}</soap:Body>{tail}");
+    let announced = ok(&body);
+    let chunked = {
+        let mut bytes = b"HTTP/1.1 200 OK\r\nContent-Type: application/soap+xml;charset=UTF-8\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+        for piece in body.as_bytes().chunks(64 * 1024) {
+            bytes.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
+            bytes.extend_from_slice(piece);
+            bytes.extend_from_slice(b"\r\n");
+        }
+        bytes.extend_from_slice(b"0\r\n\r\n");
+        bytes
+    };
+    drop((filler, body));
+    let before = peak_rss_kib();
+    for reply in [announced, chunked] {
+        let server = serve(always(reply));
+        let c = client(server.port, SessionOptions { max_envelope_size_kb: 500, ..Default::default() });
+        let started = std::time::Instant::now();
+        let e = c.identify(None).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::BadReply, "{}", e.message);
+        let limit = 2 * 500 * 1024 + 64 * 1024;
+        assert!(e.message.contains(&format!("larger than {limit} bytes")), "{}", e.message);
+        assert!(e.message.len() < 300, "{}", e.message);
+        assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    }
+    // Neither reply was read whole (each is 60 MB; the test holds both already).
+    let grew = peak_rss_kib().saturating_sub(before);
+    assert!(grew < 30 * 1024, "peak resident memory grew by {grew} KiB");
+}
+
+#[test]
+fn a_reply_within_the_limit_is_read() {
+    // Just under twice the envelope size: a server that goes a little past it is still understood.
+    let identify = fixture("identify-response.xml");
+    let (head, tail) = identify.split_once("</soap:Body>").unwrap();
+    let body = format!("{head}{}</soap:Body>{tail}", "<a/>".repeat(200_000));
+    let server = serve(always(ok(&body)));
+    let c = client(server.port, SessionOptions { max_envelope_size_kb: 500, ..Default::default() });
+    assert_eq!(c.identify(None).unwrap().product_vendor, "Open Management Infrastructure");
+}

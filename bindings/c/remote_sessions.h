@@ -837,7 +837,8 @@ rsess_result rsess_session_options_set_flag(rsess_session_options *o,
                                             rsess_option_flag flag,
                                             bool on);
 
-// Sets the largest SOAP envelope, in KiB (0 = default).
+// Sets the largest SOAP envelope a reply may hold (`w:MaxEnvelopeSize`), in KiB (0 = the default,
+// 500 KiB). A reply larger than twice that and 64 KiB is refused before it is read (BAD_REPLY).
 rsess_result rsess_session_options_set_max_envelope_size_kb(rsess_session_options *o, uint32_t kb);
 
 // Sets the data culture, e.g. `"de-DE"`. Errors: NULL_ARGUMENT, INVALID_ARGUMENT (bad UTF-8).

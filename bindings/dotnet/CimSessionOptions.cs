@@ -30,7 +30,10 @@ public sealed record CimSessionOptions
     /// <summary>Adds the port to the service principal name (<c>HTTP/host:port</c>) for Kerberos.</summary>
     public bool EncodePortInServicePrincipalName { get; init; }
 
-    /// <summary>Largest SOAP envelope in KiB (<c>w:MaxEnvelopeSize</c>, DSP0226); 0 = the default, 500 KiB.</summary>
+    /// <summary>
+    /// Largest SOAP envelope in KiB (<c>w:MaxEnvelopeSize</c>, DSP0226); 0 = the default, 500 KiB. A reply larger
+    /// than twice that and 64 KiB is refused before it is read (<see cref="ResultCode.BadReply"/>).
+    /// </summary>
     public uint MaxEnvelopeSizeKB { get; init; }
 
     /// <summary>Culture name such as <c>en-US</c> (WS-Management <c>p:DataLocale</c>, MS-WSMV); null = none sent.</summary>

@@ -190,7 +190,8 @@ pub extern "C" fn rsess_session_options_set_flag(o: *mut rsess_session_options, 
     })
 }
 
-/// Sets the largest SOAP envelope, in KiB (0 = default).
+/// Sets the largest SOAP envelope a reply may hold (`w:MaxEnvelopeSize`), in KiB (0 = the default,
+/// 500 KiB). A reply larger than twice that and 64 KiB is refused before it is read (BAD_REPLY).
 #[no_mangle]
 pub extern "C" fn rsess_session_options_set_max_envelope_size_kb(o: *mut rsess_session_options, kb: u32) -> rsess_result {
     guard(std::ptr::null_mut(), || with_options(o, |options| Ok(options.max_envelope_size_kb = kb)))

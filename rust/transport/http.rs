@@ -65,14 +65,14 @@ pub struct HttpReply {
     pub status: u16,
     /// The Content-Type header, if the server sent one HTTP can read as text.
     pub content_type: Option<String>,
-    /// The whole body (cut at a limit far above any envelope size), not decoded: SOAP is UTF-8, a
-    /// sealed body is binary.
+    /// The whole body (at most the target's [`Target::max_reply`] bytes), not decoded: SOAP is UTF-8,
+    /// a sealed body is binary.
     pub body: Vec<u8>,
 }
 
-/// Largest reply body read, in bytes: far above any MaxEnvelopeSize, it only stops a broken server
-/// from exhausting memory.
-const MAX_BODY: usize = 64 * 1024 * 1024;
+/// Largest reply body read by default, in bytes (a target's [`Target::with_max_reply`] sets its own):
+/// it only stops a broken server from exhausting memory.
+pub const MAX_BODY: usize = 64 * 1024 * 1024;
 /// How long one address may take to accept a TCP connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long an idle pooled connection is kept.
@@ -146,6 +146,8 @@ pub struct Target {
     endpoint: Endpoint,
     host: HeaderValue,
     mechanism: Option<Arc<dyn Mechanism>>,
+    /// Largest reply body accepted, in bytes.
+    max_reply: usize,
 }
 
 impl fmt::Debug for Target {
@@ -171,7 +173,21 @@ impl Target {
             .map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("The path of {url} cannot be requested: {e}")))?;
         let identity = mechanism.as_ref().map(|m| m.identity().clone());
         let endpoint = Arc::new(PoolKey::new(url.scheme_str().unwrap_or("http").to_string(), authority, policy, identity));
-        Ok(Target { url, policy, path, endpoint, host, mechanism })
+        Ok(Target { url, policy, path, endpoint, host, mechanism, max_reply: MAX_BODY })
+    }
+
+    /// The same target, accepting reply bodies of at most `bytes` bytes (as they come, before a
+    /// sealed body is opened) instead of [`MAX_BODY`]: a protocol that bounds its replies says how
+    /// large they can be, and a larger one is refused as soon as its Content-Length or its bytes go
+    /// past that, before more of it is read.
+    pub fn with_max_reply(mut self, bytes: usize) -> Target {
+        self.max_reply = bytes;
+        self
+    }
+
+    /// The largest reply body accepted, in bytes.
+    pub fn max_reply(&self) -> usize {
+        self.max_reply
     }
 
     /// A POST of `body` (its media type and bytes; None: an empty body, `Content-Length: 0`) with the
@@ -301,7 +317,8 @@ fn authorization_header(auth: Option<&dyn Authenticator>) -> Result<Option<Heade
 /// complete the requests carry no body. Blocks the calling thread, which does the I/O itself. A 401
 /// that the connection's authenticator gives up on is returned as the reply.
 /// Errors: ConnectionFailed (refused, unreachable, closed before the reply was complete, or while
-/// authenticating), TlsFailed, Timeout, Cancelled (by `cancel`, also before anything was sent),
+/// authenticating), BadReply (a body larger than [`Target::max_reply`]; the connection is closed),
+/// TlsFailed, Timeout, Cancelled (by `cancel`, also before anything was sent),
 /// AccessDenied (the server still asks for authentication after 8 requests on one connection), and
 /// the authenticator's own errors.
 pub fn post(target: &Target, body: String, timeout: Duration, cancel: Option<&Cancel>) -> Result<HttpReply> {
@@ -375,7 +392,7 @@ async fn converse(target: &Target, c: &mut Idle, body: &Bytes) -> std::result::R
         };
         let request = target.request(payload, c.authorization.as_ref());
         // Once a request went out on this connection, nothing starts over on another one.
-        let Exchanged { status, headers, body: reply, reusable } = exchange_on(c, request).await.map_err(|f| f.after(leg))?;
+        let Exchanged { status, headers, body: reply, reusable } = exchange_on(c, request, target).await.map_err(|f| f.after(leg))?;
         let Some(auth) = c.auth.as_mut() else { return Ok((HttpReply::new(status, &headers, reply), reusable)) };
         let challenges = || -> Vec<&str> { headers.get_all(WWW_AUTHENTICATE).iter().filter_map(|v| v.to_str().ok()).collect() };
         let closed = || Error::new(ErrorKind::ConnectionFailed, format!("The request to {url} failed: the server closed the connection while authenticating"));
@@ -468,14 +485,19 @@ struct Exchanged {
     reusable: bool,
 }
 
-/// Sends `request` on `c` and reads the whole reply, driving the connection meanwhile.
-async fn exchange_on(c: &mut Idle, request: Request<Body>) -> std::result::Result<Exchanged, Failure> {
+/// Sends `request` on `c` and reads the whole reply (at most `target`'s [`Target::max_reply`] bytes),
+/// driving the connection meanwhile.
+async fn exchange_on(c: &mut Idle, request: Request<Body>, target: &Target) -> std::result::Result<Exchanged, Failure> {
     let Idle { sender, connection, .. } = c;
     let work = async {
         std::future::poll_fn(|cx| sender.poll_ready(cx)).await.map_err(|error| Failure::Network { error: Some(error), written: false, in_body: false })?;
         let reply = sender.send_request(request).await.map_err(|error| Failure::Network { written: !error.is_canceled(), error: Some(error), in_body: false })?;
         let (head, body) = reply.into_parts();
-        let body = read_body(body).await.map_err(|error| Failure::Network { error: Some(error), written: true, in_body: true })?;
+        let body = match read_body(body, target.max_reply).await {
+            Ok(Some(body)) => body,
+            Ok(None) => return Err(too_large(target).into()),
+            Err(error) => return Err(Failure::Network { error: Some(error), written: true, in_body: true }),
+        };
         Ok((head.status.as_u16(), head.headers, body))
     };
     tokio::pin!(work);
@@ -502,19 +524,32 @@ async fn exchange_on(c: &mut Idle, request: Request<Body>) -> std::result::Resul
     .await
 }
 
-async fn read_body(mut body: Body) -> std::result::Result<Vec<u8>, hyper::Error> {
+/// Reads a whole body of at most `limit` bytes; None as soon as its Content-Length or the bytes read
+/// show it is larger (the rest is not read).
+async fn read_body(mut body: Body, limit: usize) -> std::result::Result<Option<Vec<u8>>, hyper::Error> {
     use hyper::body::HttpBody;
+    let hint = body.size_hint();
+    if hint.lower() > limit as u64 {
+        return Ok(None);
+    }
     // Content-Length, when the server sent one, sizes the buffer once.
-    let expected = body.size_hint().exact().map_or(0, |n| n.min(MAX_BODY as u64) as usize);
-    let mut bytes = Vec::with_capacity(expected);
+    let mut bytes = Vec::with_capacity(hint.exact().map_or(0, |n| n as usize));
     while let Some(chunk) = body.data().await {
         let chunk = chunk?;
-        if bytes.len() + chunk.len() > MAX_BODY {
-            break;
+        if bytes.len() + chunk.len() > limit {
+            return Ok(None);
         }
         bytes.extend_from_slice(&chunk);
     }
-    Ok(bytes)
+    Ok(Some(bytes))
+}
+
+/// The error for a reply larger than `target` accepts: it names the limit, not the server's text.
+fn too_large(target: &Target) -> Error {
+    Error::new(
+        ErrorKind::BadReply,
+        format!("The reply from {} is larger than {} bytes, the most this client accepts for it; it was not read", target.url, target.max_reply),
+    )
 }
 
 /// Describes a hyper failure: TLS problems as TlsFailed, everything else as ConnectionFailed, with the

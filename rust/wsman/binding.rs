@@ -15,13 +15,20 @@ use crate::xml::Element;
 
 pub use crate::cim::class::{qualifier, ClassSchema, MethodSchema, PropertySchema};
 
+/// Most properties a class may declare, most methods, and most parameters of one method (real
+/// classes declare at most a few hundred properties). Every property of every instance read is
+/// looked up among its class's declared ones, so this bounds the cost of each lookup.
+pub const MAX_DECLARED: usize = 1024;
+
 /// Reads a CIM-XML `CLASS` element (DSP0201 §3.2.4.x) as a GetClass reply carries it.
-/// Errors: BadReply when `class` is not a CLASS element.
+/// Errors: BadReply when `class` is not a CLASS element, or declares more than [`MAX_DECLARED`]
+/// properties, methods or parameters of a method.
 pub fn class_schema(class: Element<'_>) -> Result<ClassSchema> {
     if class.name() != "CLASS" {
-        return Err(Error::new(ErrorKind::BadReply, format!("The class reply holds '{}', not a CLASS", class.name())));
+        let name: String = class.name().chars().take(100).collect();
+        return Err(Error::new(ErrorKind::BadReply, format!("The class reply holds '{name}', not a CLASS")));
     }
-    let methods = class
+    let methods: Vec<MethodSchema> = class
         .children()
         .filter(|m| m.name() == "METHOD")
         .map(|m| MethodSchema {
@@ -31,11 +38,18 @@ pub fn class_schema(class: Element<'_>) -> Result<ClassSchema> {
             parameters: declarations(m, "PARAMETER"),
         })
         .collect();
+    let properties = declarations(class, "PROPERTY");
+    if properties.len() > MAX_DECLARED || methods.len() > MAX_DECLARED || methods.iter().any(|m| m.parameters.len() > MAX_DECLARED) {
+        return Err(Error::new(
+            ErrorKind::BadReply,
+            format!("The class declaration has more than {MAX_DECLARED} properties, methods or parameters of a method, the most this client reads"),
+        ));
+    }
     Ok(ClassSchema {
         name: class.attr("", "NAME").unwrap_or_default().to_string(),
         superclass: class.attr("", "SUPERCLASS").map(str::to_string),
         qualifiers: qualifiers_of(class),
-        properties: declarations(class, "PROPERTY"),
+        properties,
         methods,
     })
 }
@@ -127,6 +141,11 @@ fn type_of_xsi(name: &str) -> Option<CimType> {
     })
 }
 
+/// Deepest nesting of embedded instances read, in levels: an instance in a property of an item's
+/// instance is 1 deep, one in a property of that 2 deep, and so on. Reading an embedded instance
+/// recurses, and a deep [`CimInstance`] is dropped recursively, so this bounds the stack either takes.
+pub const MAX_EMBEDDING: usize = 64;
+
 /// Where an instance came from, stamped on what [`instance`] makes.
 #[derive(Debug, Clone, Copy)]
 pub struct Origin<'a> {
@@ -159,14 +178,20 @@ pub fn class_of<'a>(element: Element<'a>, origin: Origin<'a>) -> &'a str {
 /// Reads an item as an instance. The element's local name is the class; with EnumerateObjectAndEPR the
 /// item is a `w:Item` wrapping the instance and its EPR, and the instance is taken from it. `schema`
 /// types the values (see the module doc); `superclasses` are stamped as given, nearest first.
-/// Errors: BadReply for an item without an instance, InvalidArgument for a value its type rejects.
+/// Errors: BadReply for an item without an instance or with instances embedded more than
+/// [`MAX_EMBEDDING`] deep, InvalidArgument for a value its type rejects.
 pub fn instance(item: Element<'_>, origin: Origin<'_>, schema: Option<&ClassSchema>, superclasses: &[String]) -> Result<CimInstance> {
+    instance_at(item, origin, schema, superclasses, 0)
+}
+
+/// [`instance`] for an instance embedded `depth` deep (0: an item's own).
+fn instance_at(item: Element<'_>, origin: Origin<'_>, schema: Option<&ClassSchema>, superclasses: &[String], depth: usize) -> Result<CimInstance> {
     let element = instance_element(item);
     if element.is(NS_WSMAN, "Item") {
         return Err(Error::new(ErrorKind::BadReply, "An enumeration item holds no instance"));
     }
     let children: Vec<Element<'_>> = element.children().collect();
-    let mut instance = instance_of_properties(class_of(element, origin), &children, |c| c.name(), origin, schema, superclasses)?;
+    let mut instance = properties_at(class_of(element, origin), &children, |c| c.name(), origin, schema, superclasses, depth)?;
     // An item's own EPR (EnumerateObjectAndEPR) names its keys when the declaration does not.
     let epr = item.child(NS_ADDRESSING, "EndpointReference");
     let selectors: Vec<&str> = epr.into_iter().flat_map(selector_names).collect();
@@ -184,6 +209,19 @@ pub fn instance_of_properties<'d>(
     schema: Option<&ClassSchema>,
     superclasses: &[String],
 ) -> Result<CimInstance> {
+    properties_at(class, elements, name_of, origin, schema, superclasses, 0)
+}
+
+/// [`instance_of_properties`] for an instance embedded `depth` deep.
+fn properties_at<'d>(
+    class: &str,
+    elements: &[Element<'d>],
+    name_of: impl Fn(&Element<'d>) -> &'d str,
+    origin: Origin<'_>,
+    schema: Option<&ClassSchema>,
+    superclasses: &[String],
+    depth: usize,
+) -> Result<CimInstance> {
     let mut properties: Vec<CimProperty> = Vec::with_capacity(elements.len());
     // Repeated elements of one name are one array property, kept where its first element was.
     let mut i = 0;
@@ -191,7 +229,7 @@ pub fn instance_of_properties<'d>(
         let name = name_of(&elements[i]);
         let run = elements[i..].iter().take_while(|e| name_of(e) == name).count();
         let declared = schema.and_then(|s| s.property(name));
-        properties.push(property(name, &elements[i..i + run], declared, origin)?);
+        properties.push(property(name, &elements[i..i + run], declared, origin, depth)?);
         i += run;
     }
     if let Some(schema) = schema {
@@ -226,13 +264,16 @@ pub fn mark_keys<S: AsRef<str>>(instance: &mut CimInstance, names: &[S]) {
     if instance.properties.iter().any(|p| p.key) {
         return;
     }
+    // A set: a hostile reply may have tens of thousands of both.
+    let names: std::collections::HashSet<String> = names.iter().map(|n| n.as_ref().to_ascii_lowercase()).collect();
     for p in instance.properties.iter_mut() {
-        p.key = names.iter().any(|n| n.as_ref().eq_ignore_ascii_case(&p.name));
+        p.key = names.contains(&p.name.to_ascii_lowercase());
     }
 }
 
-/// One property from its elements (several for an array), all called `name` on the wire.
-fn property(name: &str, elements: &[Element<'_>], declared: Option<&PropertySchema>, origin: Origin<'_>) -> Result<CimProperty> {
+/// One property from its elements (several for an array), all called `name` on the wire, of an
+/// instance embedded `depth` deep.
+fn property(name: &str, elements: &[Element<'_>], declared: Option<&PropertySchema>, origin: Origin<'_>, depth: usize) -> Result<CimProperty> {
     let first = elements[0];
     let nil = |e: &Element<'_>| e.attr(NS_XSI, "nil").map_or(false, |v| v == "true" || v == "1");
     let cim_type = match declared {
@@ -253,11 +294,11 @@ fn property(name: &str, elements: &[Element<'_>], declared: Option<&PropertySche
     } else if cim_type.is_array() {
         let mut items = Vec::with_capacity(elements.len());
         for e in elements.iter().filter(|e| !nil(e)) {
-            items.push(scalar(name, *e, cim_type.element(), origin)?);
+            items.push(scalar(name, *e, cim_type.element(), origin, depth)?);
         }
         CimValue::Array(items)
     } else {
-        scalar(name, first, cim_type, origin)?
+        scalar(name, first, cim_type, origin, depth)?
     };
     let name = declared.map_or_else(|| name.to_string(), |d| d.name.clone());
     Ok(CimProperty { name, cim_type, value, key: false })
@@ -296,8 +337,9 @@ fn inferred_type(e: Element<'_>) -> CimType {
 }
 
 
-/// One value of type `t` from element `e` (of property `name`, for errors).
-fn scalar(name: &str, e: Element<'_>, t: CimType, origin: Origin<'_>) -> Result<CimValue> {
+/// One value of type `t` from element `e` (of property `name`, for errors), in an instance embedded
+/// `depth` deep. Errors: BadReply for an instance that would be more than [`MAX_EMBEDDING`] deep.
+fn scalar(name: &str, e: Element<'_>, t: CimType, origin: Origin<'_>, depth: usize) -> Result<CimValue> {
     Ok(match t {
         CimType::DateTime => {
             let inner = e.children().next().map_or(e.trimmed(), |c| c.trimmed());
@@ -305,8 +347,14 @@ fn scalar(name: &str, e: Element<'_>, t: CimType, origin: Origin<'_>) -> Result<
         }
         CimType::Reference => CimValue::Reference(reference_text(e)),
         CimType::Instance => {
+            if depth >= MAX_EMBEDDING {
+                return Err(Error::new(
+                    ErrorKind::BadReply,
+                    format!("The server's reply embeds instances more than {MAX_EMBEDDING} deep, the most this client reads"),
+                ));
+            }
             // An embedded instance names its class in xsi:type (`Class_Type`), else by its first child.
-            let mut inner = instance(e, Origin { class_hint: None, ..origin }, None, &[])?;
+            let mut inner = instance_at(e, Origin { class_hint: None, ..origin }, None, &[], depth + 1)?;
             if let Some(t) = e.attr(NS_XSI, "type") {
                 let local = t.rsplit(':').next().unwrap_or(t);
                 inner.class_name = local.strip_suffix("_Type").unwrap_or(local).to_string();
@@ -367,5 +415,58 @@ mod tests {
         assert_eq!(kinds, [("ReturnValue", CimType::UInt32), ("X", CimType::Real32), ("Out", CimType::SInt64Array)]);
     }
 
+    const ORIGIN: Origin<'static> = Origin { namespace: "root/test", server_name: "test", class_hint: None };
 
+    /// An item whose `Inner` property holds an instance whose `Inner` holds one, `depth` times.
+    fn embedded(depth: usize) -> String {
+        format!("<p:X xmlns:p=\"urn:x\">{}<p:Value>1</p:Value>{}</p:X>", "<p:Inner>".repeat(depth), "</p:Inner>".repeat(depth))
+    }
+
+    #[test]
+    fn large_classes_are_refused_and_many_properties_and_selectors_are_read_in_linear_time() {
+        let mut class = String::from("<CLASS NAME=\"X\">");
+        for i in 0..=MAX_DECLARED {
+            class.push_str(&format!("<PROPERTY NAME=\"b{i}\" TYPE=\"string\"/>"));
+        }
+        class.push_str("</CLASS>");
+        let e = class_schema(crate::xml::Document::parse(class, "class").unwrap().root()).unwrap_err();
+        assert!(e.message.contains(&MAX_DECLARED.to_string()), "{}", e.message);
+        // The largest class there may be, and an item of 100k properties and 20k selectors in its EPR.
+        let schema = ClassSchema {
+            name: "X".into(),
+            properties: (0..MAX_DECLARED).map(|i| PropertySchema::new(format!("b{i}"), CimType::String)).collect(),
+            ..ClassSchema::default()
+        };
+        let mut item = format!("<w:Item xmlns:w=\"{NS_WSMAN}\" xmlns:a=\"{NS_ADDRESSING}\"><p:X xmlns:p=\"urn:x\">");
+        (0..100_000).for_each(|i| item.push_str(&format!("<p:a{i}/>")));
+        item.push_str("</p:X><a:EndpointReference><a:ReferenceParameters><w:SelectorSet>");
+        (0..20_000).for_each(|i| item.push_str(&format!("<w:Selector Name=\"a{i}\">1</w:Selector>")));
+        item.push_str("</w:SelectorSet></a:ReferenceParameters></a:EndpointReference></w:Item>");
+        let doc = crate::xml::Document::parse(item, "item").unwrap();
+        let started = std::time::Instant::now();
+        let read = instance(doc.root(), ORIGIN, Some(&schema), &[]).unwrap();
+        assert!(started.elapsed().as_secs_f64() < 2.0, "{:?}", started.elapsed());
+        assert_eq!(read.properties.iter().filter(|p| p.key).count(), 20_000);
+    }
+
+    #[test]
+    fn instances_embedded_5000_deep_are_an_error_not_a_crash() {
+        // The document reader refuses this depth already; should it not, the binding must.
+        let outcome = crate::xml::Document::parse(embedded(5000), "item").and_then(|d| instance(d.root(), ORIGIN, None, &[]).map(|_| ()));
+        assert!(outcome.is_err());
+    }
+
+    #[test]
+    fn instances_embedded_past_the_limit_are_refused() {
+        let deep = crate::xml::Document::parse(embedded(MAX_EMBEDDING + 1), "item").unwrap();
+        let e = instance(deep.root(), ORIGIN, None, &[]).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::BadReply);
+        assert!(e.message.contains(&MAX_EMBEDDING.to_string()), "{}", e.message);
+        let ok = crate::xml::Document::parse(embedded(MAX_EMBEDDING), "item").unwrap();
+        let mut value = &instance(ok.root(), ORIGIN, None, &[]).unwrap().properties[0].value;
+        for _ in 1..MAX_EMBEDDING {
+            let CimValue::Instance(inner) = value else { panic!("{value:?}") };
+            value = &inner.properties[0].value;
+        }
+    }
 }

@@ -22,6 +22,12 @@ use crate::transport::http::{self, TlsPolicy};
 
 /// Default `w:MaxEnvelopeSize`, in bytes (what Windows' client sends).
 pub const DEFAULT_MAX_ENVELOPE: u32 = 512_000;
+/// The margin, in bytes, of a reply past the `w:MaxEnvelopeSize` its request asked for: a reply of up
+/// to twice that size and this much is read, a larger one is refused before it is read (BadReply), so
+/// a hostile server cannot make the client hold tens of megabytes. Twice, because servers that count
+/// the envelope in characters rather than bytes, seal it (NTLM/Kerberos message encryption) or send a
+/// fault about its size may go somewhat past it.
+pub const REPLY_SLACK: usize = 64 * 1024;
 /// Default `w:OperationTimeout`, in milliseconds.
 pub const DEFAULT_TIMEOUT_MS: u32 = 60_000;
 /// Most extra time the HTTP wait allows beyond the operation timeout, for the server to answer with
@@ -87,15 +93,21 @@ impl Endpoint {
             }
         };
         let policy = TlsPolicy { verify_chain: !options.skip_ca_check, verify_name: !options.skip_cn_check };
+        let max_envelope_size = if options.max_envelope_size_kb == 0 { DEFAULT_MAX_ENVELOPE } else { options.max_envelope_size_kb.saturating_mul(1024) };
         Ok(Endpoint {
             computer: computer.to_string(),
             url_text: url.to_string(),
-            target: http::Target::new(url, policy, mechanism)?,
-            max_envelope_size: if options.max_envelope_size_kb == 0 { DEFAULT_MAX_ENVELOPE } else { options.max_envelope_size_kb.saturating_mul(1024) },
+            target: http::Target::new(url, policy, mechanism)?.with_max_reply(max_reply(max_envelope_size)),
+            max_envelope_size,
             timeout_ms: if options.timeout_ms == 0 { DEFAULT_TIMEOUT_MS } else { options.timeout_ms },
             locale: options.ui_culture.clone(),
             data_locale: options.culture.clone(),
         })
+    }
+
+    /// The largest reply read, in bytes: see [`REPLY_SLACK`].
+    pub fn max_reply(&self) -> usize {
+        self.target.max_reply()
     }
 
     /// The computer name as given.
@@ -174,4 +186,9 @@ impl Endpoint {
         };
         outcome.map_err(|e| e.with_http_status(status))
     }
+}
+
+/// The largest reply read for requests that ask for envelopes of at most `max_envelope_size` bytes.
+fn max_reply(max_envelope_size: u32) -> usize {
+    (max_envelope_size as usize).saturating_mul(2).saturating_add(REPLY_SLACK)
 }

@@ -58,7 +58,7 @@ pub struct Fault {
     pub code: String,
     /// `s:Subcode/s:Value`, e.g. `wsa:DestinationUnreachable` or `w:AccessDenied`.
     pub subcode: Option<String>,
-    /// `s:Reason/s:Text`.
+    /// `s:Reason/s:Text`, cut to [`MAX_SERVER_TEXT`] bytes as every text of the server's here is.
     pub reason: String,
     /// `w:FaultDetail`, e.g. `…/faultDetail/InvalidResourceURI`.
     pub detail: Option<String>,
@@ -70,18 +70,19 @@ pub struct Fault {
 }
 
 impl Fault {
+    /// Reads a fault; each text of the server's is cut to [`MAX_SERVER_TEXT`] bytes as it is copied.
     fn read(fault: Element<'_>) -> Fault {
-        let value = |e: Option<Element<'_>>| e.and_then(|e| e.child(NS_SOAP, "Value")).map(|v| v.trimmed().to_string());
+        let value = |e: Option<Element<'_>>| e.and_then(|e| e.child(NS_SOAP, "Value")).map(|v| server_text(v.trimmed()));
         let code_el = fault.child(NS_SOAP, "Code");
         let code = value(code_el).unwrap_or_default();
         let subcode = value(code_el.and_then(|c| c.child(NS_SOAP, "Subcode")));
         let reason = fault
             .child(NS_SOAP, "Reason")
             .and_then(|r| r.child(NS_SOAP, "Text"))
-            .map(|t| t.trimmed().to_string())
+            .map(|t| server_text(t.trimmed()))
             .unwrap_or_default();
         let detail_el = fault.child(NS_SOAP, "Detail");
-        let detail = detail_el.and_then(|d| d.child_local("FaultDetail")).map(|d| d.trimmed().to_string());
+        let detail = detail_el.and_then(|d| d.child_local("FaultDetail")).map(|d| server_text(d.trimmed()));
         let mut cim_status = None;
         let mut message = None;
         if let Some(d) = detail_el {
@@ -89,7 +90,7 @@ impl Fault {
                 if e.name().ends_with("_Error") || e.children().any(|c| c.name() == "CIMStatusCode") {
                     // A CIM_Error instance (DSP0227 §7.8; OMI sends OMI_Error).
                     cim_status = e.child_local("CIMStatusCode").and_then(|c| c.trimmed().parse().ok());
-                    message = e.child_local("Message").map(|m| m.trimmed().to_string()).filter(|m| !m.is_empty());
+                    message = e.child_local("Message").map(|m| server_text(m.trimmed())).filter(|m| !m.is_empty());
                 } else if e.is(NS_WSMAN_FAULT, "WSManFault") {
                     let (status, text) = windows_fault(e);
                     cim_status = cim_status.or(status);
@@ -141,12 +142,12 @@ fn windows_fault(fault: Element<'_>) -> (Option<u32>, Option<String>) {
     let mut stack = vec![fault];
     while let Some(e) = stack.pop() {
         if e.name() == "Message" && !e.trimmed().is_empty() {
-            text = Some(e.trimmed().to_string());
+            text = Some(server_text(e.trimmed()));
         }
         if e.name() == "__ExtendedStatus" {
             status = e.child_local("StatusCode").and_then(|c| c.trimmed().parse::<u32>().ok()).and_then(cim_status_of_wmi);
             if let Some(d) = e.child_local("Description").map(|d| d.trimmed()).filter(|d| !d.is_empty()) {
-                text = Some(d.to_string());
+                text = Some(server_text(d));
             }
         }
         let children: Vec<Element<'_>> = e.children().collect();
@@ -292,7 +293,9 @@ mod tests {
         let xml = format!(
             r#"<s:Envelope xmlns:s="{NS_SOAP}"><s:Body><s:Fault><s:Code><s:Value>s:Receiver</s:Value></s:Code><s:Reason><s:Text xml:lang="en-US">{reason}</s:Text></s:Reason></s:Fault></s:Body></s:Envelope>"#
         );
-        let error = Reply::parse(xml).unwrap().fault().unwrap().into_error();
+        let fault = Reply::parse(xml).unwrap().fault().unwrap();
+        assert!(fault.reason.len() <= MAX_SERVER_TEXT + 3, "the fault keeps {} bytes of reason", fault.reason.len());
+        let error = fault.into_error();
         assert_eq!(error.kind, ErrorKind::Fault);
         assert!(error.message.len() <= MAX_SERVER_TEXT + 3 && error.message.ends_with('…'), "{} bytes", error.message.len());
         assert_eq!(error.fault_code.as_deref(), Some("s:Receiver"));

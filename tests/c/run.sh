@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds bindings/c/example.c and the C tests against the committed header and the built library,
 # and runs each under valgrind (any error or leak fails). Needs `cargo build --release` first, and for
-# tests/c/wsman.c the replay server (build/replay-server/rsess-replay, or $RSESS_REPLAY_SERVER; fixtures
+# tests/c/wsman.c and tests/c/hostile.c the replay server (build/replay-server/rsess-replay, or $RSESS_REPLAY_SERVER; fixtures
 # in ../shared/fixtures or $RSESS_FIXTURES), which this script starts and stops.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -13,6 +13,7 @@ ldflags=(-L"$lib" -lremote_sessions -Wl,-rpath,"$lib")
 gcc "${cflags[@]}" "$repo/bindings/c/example.c" "${ldflags[@]}" -o "$out/example"
 gcc "${cflags[@]}" "$repo/tests/c/misuse.c" "${ldflags[@]}" -o "$out/misuse"
 gcc "${cflags[@]}" "$repo/tests/c/wsman.c" "${ldflags[@]}" -o "$out/wsman"
+gcc "${cflags[@]}" "$repo/tests/c/hostile.c" "${ldflags[@]}" -o "$out/hostile"
 vg=(valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect)
 echo "--- example"
 "${vg[@]}" "$out/example"
@@ -36,3 +37,5 @@ read -r -t 60 ready <&"${REPLAY[0]}" || { echo "rsess-replay did not start: $(ca
 port="${ready#listening http=}"
 port="${port%% *}"
 "${vg[@]}" "$out/wsman" "$port"
+echo "--- hostile server tests (against rsess-replay's hostile modes)"
+"${vg[@]}" "$out/hostile" "$port"

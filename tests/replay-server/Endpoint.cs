@@ -70,7 +70,7 @@ public sealed class Endpoint(Replayer replayer, string user, string password)
             ctx.Request.IsHttps,
             ctx.Request.Headers.UserAgent.ToString().Contains("Microsoft WinRM Client", StringComparison.Ordinal),
             long.TryParse(ctx.Request.Query["synthetic"], out long n) && n >= 0 ? n : null);
-        (Reply reply, string? noMatch) = replayer.Answer(state, xml, traits);
+        (Reply reply, string? noMatch) = Hostile.Answer(mode, xml) is { } hostile ? (hostile, null) : replayer.Answer(state, xml, traits);
         if (noMatch is not null) Console.Error.WriteLine($"{noMatch} [port {ctx.Connection.LocalPort}]");
         if (Misbehaviour.SlowMilliseconds(mode) is int ms) await Task.Delay(ms, ctx.RequestAborted);
         if (mode == "fault500")

@@ -96,6 +96,8 @@ public sealed class RequestShape
     public string? EnumerationContext { get; private init; }
     /// <summary>The body's wsen:MaxElements or w:MaxElements, if any.</summary>
     public int? MaxElements { get; private init; }
+    /// <summary>The header's w:MaxEnvelopeSize in bytes, if any (not compared).</summary>
+    public int? MaxEnvelopeSize { get; private init; }
     /// <summary>True when the body asks for w:OptimizeEnumeration.</summary>
     public bool Optimized { get; private init; }
     /// <summary>Canonical string of everything compared; equal keys mean the same request.</summary>
@@ -137,6 +139,7 @@ public sealed class RequestShape
             MessageId = header?.Element(XName.Get("MessageID", Ns.Addressing))?.Value.Trim(),
             EnumerationContext = context,
             MaxElements = int.TryParse(max?.Trim(), out int m) ? m : null,
+            MaxEnvelopeSize = int.TryParse(H(Ns.WsMan, "MaxEnvelopeSize"), out int size) ? size : null,
             Optimized = op?.Element(XName.Get("OptimizeEnumeration", Ns.WsMan)) is not null,
             Key = key.ToString(),
         };

@@ -17,8 +17,8 @@ public static class Misbehaviour
         "401", "fault500", "truncated", "content-type", "drop", "split", "noauth-silent", "garbage", "empty-pulls",
     };
 
-    /// <summary>True for a known mode name.</summary>
-    public static bool IsKnown(string mode) => Modes.Contains(mode) || SlowMilliseconds(mode) is not null;
+    /// <summary>True for a known mode name (the hostile ones of <see cref="Hostile"/> too).</summary>
+    public static bool IsKnown(string mode) => Modes.Contains(mode) || SlowMilliseconds(mode) is not null || Hostile.IsKnown(mode);
 
     /// <summary>The delay of a <c>slow-&lt;ms&gt;</c> mode, else null.</summary>
     public static int? SlowMilliseconds(string? mode) =>

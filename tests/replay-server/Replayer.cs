@@ -77,7 +77,7 @@ public sealed class Replayer(FixtureSet fixtures)
             string context = (state.NextContext++).ToString();
             var e = new SyntheticEnumeration(n, req.MaxElements ?? 1);
             state.Synthetic[context] = e;
-            long count = req.Optimized ? Math.Min(e.PageSize, n) : 0;
+            long count = req.Optimized ? Synthetic.Fit(0, Math.Min(e.PageSize, n), req.MaxEnvelopeSize) : 0;
             e.Next = count;
             e.Done = req.Optimized && count == n;
             return (Synthetic.Page(false, context, 0, count, req.Optimized && count == n, req.MessageId), "synthetic", null);
@@ -87,7 +87,7 @@ public sealed class Replayer(FixtureSet fixtures)
             if (running.Done)
                 return (Reply.Text(500, Soap.WithRelatesTo(Fixtures.ContextNotFoundFault, req.MessageId)), "synthetic", null);
             long first = running.Next;
-            long count = Math.Min(req.MaxElements ?? running.PageSize, running.Total - first);
+            long count = Synthetic.Fit(first, Math.Min(req.MaxElements ?? running.PageSize, running.Total - first), req.MaxEnvelopeSize);
             running.Next = first + count;
             bool last = running.Next >= running.Total;
             running.Done = last; // a further Pull gets "context not found", as from OMI

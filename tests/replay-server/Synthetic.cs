@@ -33,6 +33,22 @@ public static class Synthetic
         "<p:XYZ_Number xmlns:p=\"http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/XYZ_Number\">" +
         $"<p:Description>This is a long long long long string</p:Description><p:Number>{n}</p:Number><p:NumberString>{n}</p:NumberString></p:XYZ_Number>";
 
+    /// <summary>Most bytes of a page's envelope around its items (header and closing tags).</summary>
+    private const int PageOverhead = 2048;
+
+    /// <summary>
+    /// How many of the <paramref name="count"/> instances from <paramref name="first"/> fit in an envelope
+    /// of <paramref name="maxEnvelopeSize"/> bytes (all of them when the request named no size), at least
+    /// one: as a real server, a page stops where the client's MaxEnvelopeSize would be exceeded.
+    /// </summary>
+    public static long Fit(long first, long count, int? maxEnvelopeSize)
+    {
+        if (maxEnvelopeSize is not int size) return count;
+        long room = size - PageOverhead, fit = 0;
+        for (long i = first; fit < count && (room -= ItemFixedLength + 2 * Digits(i)) >= 0; i++) fit++;
+        return Math.Min(count, Math.Max(1, fit));
+    }
+
     private static int Digits(long n) => n < 10 ? 1 : 1 + Digits(n / 10);
 
     /// <summary>

@@ -228,7 +228,8 @@ public sealed class WsmanCimTests : IClassFixture<ReplayServerFixture>, IDisposa
         _server.ClearRequests();
         Assert.Equal(70000, _ps.Run("$n = 0; Get-CimInstance -CimSession $big -Namespace root/test -ClassName XYZ_Number | ForEach-Object { $n++ }; $n").Single().BaseObject);
         Assert.Empty(_ps.Errors);
-        Assert.Equal(2, _server.Requests().Count(r => r.Contains(" Pull XYZ_Number")));
+        // Pages end where the next instance would not fit in the 512000-byte MaxEnvelopeSize (~2000 each).
+        Assert.InRange(_server.Requests().Count(r => r.Contains(" Pull XYZ_Number")), 30, 40);
         // Nothing but Pulls while the context was open (a server such as OMI would not answer): the
         // declaration that types Number was asked for before the Enumerate, or was known.
         Assert.DoesNotContain(_server.Requests(), r => r.StartsWith("busy "));
