@@ -192,11 +192,41 @@ fn instance_at(item: Element<'_>, origin: Origin<'_>, schema: Option<&ClassSchem
     }
     let children: Vec<Element<'_>> = element.children().collect();
     let mut instance = properties_at(class_of(element, origin), &children, |c| c.name(), origin, schema, superclasses, depth)?;
-    // An item's own EPR (EnumerateObjectAndEPR) names its keys when the declaration does not.
-    let epr = item.child(NS_ADDRESSING, "EndpointReference");
-    let selectors: Vec<&str> = epr.into_iter().flat_map(selector_names).collect();
-    mark_keys(&mut instance, &selectors);
+    if let Some(epr) = item.child(NS_ADDRESSING, "EndpointReference") {
+        keys_from_epr(&mut instance, epr);
+    }
     Ok(instance)
+}
+
+/// Makes the selectors of an item's own EPR (EnumerateObjectAndEPR, DSP0227 §7.1) its keys: they are
+/// what finds it again, whatever its declaration says (some servers declare no Key qualifiers). A
+/// selector whose property the item left out is added as a string key. An EPR without selectors
+/// changes nothing, and the declared keys stay.
+fn keys_from_epr(instance: &mut CimInstance, epr: Element<'_>) {
+    let selectors: Vec<(&str, &str)> = epr
+        .child(NS_ADDRESSING, "ReferenceParameters")
+        .and_then(|p| p.child(NS_WSMAN, "SelectorSet"))
+        .into_iter()
+        .flat_map(|set| set.children_named(NS_WSMAN, "Selector"))
+        .filter_map(|s| Some((s.attr("", "Name")?, s.trimmed())))
+        .filter(|(name, _)| *name != NAMESPACE_SELECTOR)
+        .collect();
+    if selectors.is_empty() {
+        return;
+    }
+    // Sets: a hostile reply may have tens of thousands of both.
+    let names: std::collections::HashSet<String> = selectors.iter().map(|(name, _)| name.to_ascii_lowercase()).collect();
+    let mut present = std::collections::HashSet::new();
+    for p in instance.properties.iter_mut() {
+        let name = p.name.to_ascii_lowercase();
+        p.key = names.contains(&name);
+        present.insert(name);
+    }
+    for (name, value) in selectors {
+        if present.insert(name.to_ascii_lowercase()) {
+            instance.properties.push(CimProperty::key(name, CimType::String, CimValue::String(value.to_string())));
+        }
+    }
 }
 
 /// An instance of `class` from its property elements, each called on the wire what `name_of` says (an
@@ -246,16 +276,6 @@ fn properties_at<'d>(
         server_name: origin.server_name.to_string(),
         properties,
     })
-}
-
-/// The selector names of an endpoint reference, `__cimnamespace` left out.
-fn selector_names(epr: Element<'_>) -> impl Iterator<Item = &str> {
-    epr.child(NS_ADDRESSING, "ReferenceParameters")
-        .and_then(|p| p.child(NS_WSMAN, "SelectorSet"))
-        .into_iter()
-        .flat_map(|set| set.children_named(NS_WSMAN, "Selector"))
-        .filter_map(|s| s.attr("", "Name"))
-        .filter(|n| *n != NAMESPACE_SELECTOR)
 }
 
 /// Marks the properties called `names` as keys, when no property of `instance` is marked yet (the

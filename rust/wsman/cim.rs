@@ -57,6 +57,7 @@ impl CimClient {
     /// `class_name` is the class it selects from when known, else empty. A WQL query goes to the
     /// wildcard resource URI `http://schemas.dmtf.org/wbem/wscim/1/*`, as Windows' client sends it;
     /// another dialect (CQL) to the class's URI when the class is known.
+    /// Each item is asked for with its EPR (EnumerateObjectAndEPR), whose selectors become its keys;
     /// `keys_only` enumerates endpoint references and hands out instances with only their keys;
     /// `shallow` leaves out instances of subclasses.
     /// Errors: the server's faults (InvalidNamespace, InvalidClass, InvalidQuery, …), network errors.
@@ -66,7 +67,8 @@ impl CimClient {
             Some((dialect, _)) if dialect == envelope::DIALECT_WQL || class_name.is_empty() => envelope::QUERY_RESOURCE_URI.to_string(),
             _ => envelope::class_resource_uri(class_name),
         };
-        let mode = if keys_only { EnumerationMode::Epr } else { EnumerationMode::Objects };
+        // As Windows' client: each instance with its EPR, whose selectors are its keys.
+        let mode = if keys_only { EnumerationMode::Epr } else { EnumerationMode::ObjectAndEpr };
         let body = envelope::enumerate_body(true, self.max_elements, mode, filter);
         Enumeration::start(&self.endpoint, self.max_elements, namespace, resource_uri, class_name, shallow, &body, cancel)
     }

@@ -102,6 +102,11 @@ public sealed class RequestShape
     public bool Optimized { get; private init; }
     /// <summary>Canonical string of everything compared; equal keys mean the same request.</summary>
     public string Key { get; private init; } = "";
+    /// <summary>True when an Enumerate asks for <c>w:EnumerationMode EnumerateObjectAndEPR</c> (each item with its EPR).</summary>
+    public bool ObjectAndEpr { get; private init; }
+    /// <summary>For an <see cref="ObjectAndEpr"/> request, the <see cref="Key"/> it would have without its
+    /// EnumerationMode (the same request asking for objects only); else null.</summary>
+    public string? KeyWithoutMode { get; private init; }
 
     /// <summary>The last segment of the ResourceURI (the class name), or "-".</summary>
     public string ClassName => ResourceUri.Length == 0 ? "-" : ResourceUri[(ResourceUri.LastIndexOf('/') + 1)..];
@@ -129,7 +134,18 @@ public sealed class RequestShape
         string resourceUri = Ns.NormalizeCimUri(H(Ns.WsMan, "ResourceURI"));
         var key = new StringBuilder();
         key.Append(action).Append('\n').Append(resourceUri).Append('\n').AppendJoin(",", selectors).Append('\n');
+        string head = key.ToString();
         bodyNode.AppendCanonical(key);
+        XElement? mode = op?.Element(XName.Get("EnumerationMode", Ns.WsMan));
+        bool objectAndEpr = op?.Name == XName.Get("Enumerate", Ns.Enumeration) && mode?.Value.Trim() == "EnumerateObjectAndEPR";
+        string? keyWithoutMode = null;
+        if (objectAndEpr)
+        {
+            mode!.Remove();
+            var without = new StringBuilder(head);
+            Node.From(body).AppendCanonical(without);
+            keyWithoutMode = without.ToString();
+        }
         return new RequestShape
         {
             Action = action,
@@ -142,6 +158,8 @@ public sealed class RequestShape
             MaxEnvelopeSize = int.TryParse(H(Ns.WsMan, "MaxEnvelopeSize"), out int size) ? size : null,
             Optimized = op?.Element(XName.Get("OptimizeEnumeration", Ns.WsMan)) is not null,
             Key = key.ToString(),
+            ObjectAndEpr = objectAndEpr,
+            KeyWithoutMode = keyWithoutMode,
         };
     }
 }

@@ -13,6 +13,8 @@ public sealed class PortState
     public Dictionary<string, SyntheticEnumeration> Synthetic { get; } = [];
     /// <summary>One line per request: <c>&lt;fixture or NOMATCH&gt; &lt;action&gt; &lt;class&gt;</c>.</summary>
     public List<string> Log { get; } = [];
+    /// <summary>Contexts of recorded enumerations asked for as EnumerateObjectAndEPR: their Pulls' items get EPRs too.</summary>
+    public HashSet<string> EprContexts { get; } = [];
     /// <summary>The next synthetic context number.</summary>
     public long NextContext { get; set; } = 700_000_001;
 }
@@ -75,34 +77,43 @@ public sealed class Replayer(FixtureSet fixtures)
         if (traits.SyntheticCount is long n && req.Action == Ns.EnumerateAction && req.ResourceUri == Synthetic.ClassUri)
         {
             string context = (state.NextContext++).ToString();
-            var e = new SyntheticEnumeration(n, req.MaxElements ?? 1);
+            var e = new SyntheticEnumeration(n, req.MaxElements ?? 1, req.ObjectAndEpr);
             state.Synthetic[context] = e;
-            long count = req.Optimized ? Synthetic.Fit(0, Math.Min(e.PageSize, n), req.MaxEnvelopeSize) : 0;
+            long count = req.Optimized ? Synthetic.Fit(0, Math.Min(e.PageSize, n), req.MaxEnvelopeSize, e.WithEpr) : 0;
             e.Next = count;
             e.Done = req.Optimized && count == n;
-            return (Synthetic.Page(false, context, 0, count, req.Optimized && count == n, req.MessageId), "synthetic", null);
+            return (Synthetic.Page(false, context, 0, count, req.Optimized && count == n, req.MessageId, e.WithEpr), "synthetic", null);
         }
         if (req.Action == Ns.PullAction && req.EnumerationContext is { } ctx && state.Synthetic.TryGetValue(ctx, out var running))
         {
             if (running.Done)
                 return (Reply.Text(500, Soap.WithRelatesTo(Fixtures.ContextNotFoundFault, req.MessageId)), "synthetic", null);
             long first = running.Next;
-            long count = Synthetic.Fit(first, Math.Min(req.MaxElements ?? running.PageSize, running.Total - first), req.MaxEnvelopeSize);
+            long count = Synthetic.Fit(first, Math.Min(req.MaxElements ?? running.PageSize, running.Total - first), req.MaxEnvelopeSize, running.WithEpr);
             running.Next = first + count;
             bool last = running.Next >= running.Total;
             running.Done = last; // a further Pull gets "context not found", as from OMI
-            return (Synthetic.Page(true, ctx, first, count, last, req.MessageId), "synthetic", null);
+            return (Synthetic.Page(true, ctx, first, count, last, req.MessageId, running.WithEpr), "synthetic", null);
         }
-        if (Fixtures.ByKey.TryGetValue(req.Key, out var groups))
+        // An EnumerateObjectAndEPR request that no recording asked is answered from the recording of the
+        // same request for objects only, each item given its EPR (as Windows' client asks and OMI answers).
+        bool addEprs = false;
+        if (!Fixtures.ByKey.TryGetValue(req.Key, out var groups) && req.KeyWithoutMode is { } objectsOnly)
+            addEprs = Fixtures.ByKey.TryGetValue(objectsOnly, out groups);
+        if (groups is not null)
         {
             ExchangeGroup group = Choose(groups, traits);
             var key = (group.Id, req.EnumerationContext ?? "");
             int index = state.Cursors.GetValueOrDefault(key);
             state.Cursors[key] = index + 1;
             Recorded answer = group.Sequence[Math.Min(index, group.Sequence.Count - 1)];
-            string body = Soap.WithRelatesTo(answer.Body, req.MessageId);
+            if (req.Action == Ns.PullAction && req.EnumerationContext is { } pulled && state.EprContexts.Contains(pulled)) addEprs = true;
+            string body = Soap.WithRelatesTo(addEprs ? ObjectAndEpr.AddEprs(answer.Body) : answer.Body, req.MessageId);
             if (req.Action == Ns.EnumerateAction && Soap.EnumerationContextOf(body) is { } returned)
+            {
                 state.Cursors.Keys.Where(k => k.Context == returned).ToList().ForEach(k => state.Cursors.Remove(k));
+                if (addEprs) state.EprContexts.Add(returned); else state.EprContexts.Remove(returned);
+            }
             return (Reply.Text(answer.Status, body), answer.Name, null);
         }
         string reason = Explain(req);
@@ -128,6 +139,7 @@ public sealed class Replayer(FixtureSet fixtures)
 
     private static void Forget(PortState state, string context)
     {
+        state.EprContexts.Remove(context);
         state.Synthetic.Remove(context);
         state.Cursors.Keys.Where(k => k.Context == context).ToList().ForEach(k => state.Cursors.Remove(k));
     }

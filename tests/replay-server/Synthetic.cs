@@ -5,8 +5,11 @@ namespace RemoteSessions.ReplayServer;
 /// <summary>An enumeration of generated XYZ_Number instances in progress.</summary>
 /// <param name="Total">How many instances the enumeration has (N).</param>
 /// <param name="PageSize">MaxElements of the Enumerate (M).</param>
-public sealed class SyntheticEnumeration(long total, int pageSize)
+/// <param name="WithEpr">Each item is the instance with its EPR (EnumerateObjectAndEPR).</param>
+public sealed class SyntheticEnumeration(long total, int pageSize, bool withEpr)
 {
+    /// <summary>Each item is the instance with its EPR (EnumerateObjectAndEPR).</summary>
+    public bool WithEpr { get; } = withEpr;
     /// <summary>How many instances the enumeration has (N).</summary>
     public long Total { get; } = total;
     /// <summary>Instances per page unless a Pull says otherwise.</summary>
@@ -27,6 +30,19 @@ public static class Synthetic
     public const string ClassUri = Ns.DmtfCimPrefix + "XYZ_Number";
 
     private static readonly int ItemFixedLength = Encoding.UTF8.GetByteCount(Item(0)) - 2;
+    private static readonly int ItemWithEprFixedLength = Encoding.UTF8.GetByteCount(ItemWithEpr(0)) - 3;
+
+    /// <summary>The endpoint reference of XYZ_Number <paramref name="n"/>: its key Number as the selector.</summary>
+    public static string Epr(long n) =>
+        "<wsa:EndpointReference><wsa:Address>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</wsa:Address>" +
+        $"<wsa:ReferenceParameters><wsman:ResourceURI>{ClassUri}</wsman:ResourceURI><wsman:SelectorSet><wsman:Selector Name=\"Number\">{n}</wsman:Selector>" +
+        "</wsman:SelectorSet></wsa:ReferenceParameters></wsa:EndpointReference>";
+
+    /// <summary>An EnumerateObjectAndEPR item: instance <paramref name="n"/> and its EPR in a <c>wsman:Item</c>.</summary>
+    public static string ItemWithEpr(long n) => $"<wsman:Item>{Item(n)}{Epr(n)}</wsman:Item>";
+
+    /// <summary>The bytes of item <paramref name="n"/>, with or without its EPR.</summary>
+    private static int ItemLength(long n, bool withEpr) => withEpr ? ItemWithEprFixedLength + 3 * Digits(n) : ItemFixedLength + 2 * Digits(n);
 
     /// <summary>One instance; Number and NumberString are <paramref name="n"/>.</summary>
     public static string Item(long n) =>
@@ -38,14 +54,15 @@ public static class Synthetic
 
     /// <summary>
     /// How many of the <paramref name="count"/> instances from <paramref name="first"/> fit in an envelope
-    /// of <paramref name="maxEnvelopeSize"/> bytes (all of them when the request named no size), at least
+    /// of <paramref name="maxEnvelopeSize"/> bytes (all of them when the request named no size; items with
+    /// their EPR when <paramref name="withEpr"/>), at least
     /// one: as a real server, a page stops where the client's MaxEnvelopeSize would be exceeded.
     /// </summary>
-    public static long Fit(long first, long count, int? maxEnvelopeSize)
+    public static long Fit(long first, long count, int? maxEnvelopeSize, bool withEpr)
     {
         if (maxEnvelopeSize is not int size) return count;
         long room = size - PageOverhead, fit = 0;
-        for (long i = first; fit < count && (room -= ItemFixedLength + 2 * Digits(i)) >= 0; i++) fit++;
+        for (long i = first; fit < count && (room -= ItemLength(i, withEpr)) >= 0; i++) fit++;
         return Math.Min(count, Math.Max(1, fit));
     }
 
@@ -53,9 +70,10 @@ public static class Synthetic
 
     /// <summary>
     /// An EnumerateResponse (<paramref name="pull"/> false; items under wsman:Items) or PullResponse
-    /// (items under wsen:Items) with instances [first, first+count) and EndOfSequence when <paramref name="last"/>.
+    /// (items under wsen:Items) with instances [first, first+count), each in a <c>wsman:Item</c> with its EPR
+    /// when <paramref name="withEpr"/>, and EndOfSequence when <paramref name="last"/>.
     /// </summary>
-    public static Reply Page(bool pull, string context, long first, long count, bool last, string? relatesTo)
+    public static Reply Page(bool pull, string context, long first, long count, bool last, string? relatesTo, bool withEpr = false)
     {
         string action = Ns.Enumeration + (pull ? "/PullResponse" : "/EnumerateResponse");
         string op = pull ? "wsen:PullResponse" : "wsen:EnumerateResponse";
@@ -65,7 +83,7 @@ public static class Synthetic
             $"<SOAP-ENV:Body><{op}><wsen:EnumerationContext>{context}</wsen:EnumerationContext><{items}>";
         string tail = $"</{items}>{end}</{op}></SOAP-ENV:Body></SOAP-ENV:Envelope>";
         long length = Encoding.UTF8.GetByteCount(head) + Encoding.UTF8.GetByteCount(tail);
-        for (long i = first; i < first + count; i++) length += ItemFixedLength + 2 * Digits(i);
+        for (long i = first; i < first + count; i++) length += ItemLength(i, withEpr);
         return new Reply
         {
             Status = 200,
@@ -75,7 +93,7 @@ public static class Synthetic
                 var chunk = new StringBuilder(head, 40_000);
                 for (long i = first; i < first + count; i++)
                 {
-                    chunk.Append(Item(i));
+                    chunk.Append(withEpr ? ItemWithEpr(i) : Item(i));
                     if (chunk.Length >= 32_000)
                     {
                         await stream.WriteAsync(Encoding.UTF8.GetBytes(chunk.ToString()), ct);
@@ -121,10 +139,7 @@ public static class Synthetic
         var items = new StringBuilder();
         foreach (long n in results.Order())
         {
-            string epr = "<wsa:EndpointReference><wsa:Address>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</wsa:Address>" +
-                $"<wsa:ReferenceParameters><wsman:ResourceURI>{ClassUri}</wsman:ResourceURI><wsman:SelectorSet><wsman:Selector Name=\"Number\">{n}</wsman:Selector>" +
-                "</wsman:SelectorSet></wsa:ReferenceParameters></wsa:EndpointReference>";
-            items.Append(eprOnly ? epr : $"<wsman:Item>{Item(n)}{epr}</wsman:Item>");
+            items.Append(eprOnly ? Epr(n) : ItemWithEpr(n));
         }
         return Soap.OmiEnvelopeStart + Soap.OmiHeader(Ns.Enumeration + "/EnumerateResponse", req.MessageId) +
             $"<SOAP-ENV:Body><wsen:EnumerateResponse><wsen:EnumerationContext>{context}</wsen:EnumerationContext>" +

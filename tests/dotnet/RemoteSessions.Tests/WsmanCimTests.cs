@@ -177,6 +177,25 @@ public sealed class WsmanCimTests : IClassFixture<ReplayServerFixture>, IDisposa
     }
 
     [Fact]
+    public void Enumerated_instances_know_their_keys_from_their_endpoint_references()
+    {
+        // OMI declares MSFT_President without Key qualifiers; asked as Windows' client asks
+        // (EnumerateObjectAndEPR), every instance comes with its EPR, whose selector Key is its key.
+        _ps.Run($"$s = {Http()}");
+        _server.ClearRequests();
+        _ps.Run("$adams = Get-CimInstance -CimSession $s -Query 'SELECT * FROM MSFT_President WHERE Key = 2' -QueryDialect CQL");
+        Assert.Empty(_ps.Errors);
+        Assert.Equal("Key", _ps.Run("($adams.CimInstanceProperties | Where-Object { $_.Flags -band [RemoteSessions.CimFlags]::Key }).Name").Single().BaseObject);
+        Assert.Equal(["enumerate-cql Enumerate MSFT_President"], _server.Requests().Where(r => r.EndsWith(" Enumerate MSFT_President")));
+        // The key finds it again: a Get with the selector Key = 2 (no recording has that Get: the
+        // server's no-match answer shows what was sent).
+        _server.ClearRequests();
+        _ps.Run("$adams | Get-CimInstance");
+        Assert.Contains("request has {__cimnamespace=root/cimv2, key=2}", Shown(SingleError()));
+        Assert.Equal(["NOMATCH Get MSFT_President"], _server.Requests());
+    }
+
+    [Fact]
     public void An_enumeration_of_endless_empty_pages_ends_with_an_error_and_the_session_goes_on()
     {
         _ps.Run($"$endless = {Http("-SkipTestConnection", options: "(New-CimSessionOption -NoEncryption -HttpPrefix misbehave/empty-pulls/wsman)")}");
@@ -228,8 +247,8 @@ public sealed class WsmanCimTests : IClassFixture<ReplayServerFixture>, IDisposa
         _server.ClearRequests();
         Assert.Equal(70000, _ps.Run("$n = 0; Get-CimInstance -CimSession $big -Namespace root/test -ClassName XYZ_Number | ForEach-Object { $n++ }; $n").Single().BaseObject);
         Assert.Empty(_ps.Errors);
-        // Pages end where the next instance would not fit in the 512000-byte MaxEnvelopeSize (~2000 each).
-        Assert.InRange(_server.Requests().Count(r => r.Contains(" Pull XYZ_Number")), 30, 40);
+        // Pages end where the next instance and its EPR would not fit in the 512000-byte MaxEnvelopeSize (~800 each).
+        Assert.InRange(_server.Requests().Count(r => r.Contains(" Pull XYZ_Number")), 70, 100);
         // Nothing but Pulls while the context was open (a server such as OMI would not answer): the
         // declaration that types Number was asked for before the Enumerate, or was known.
         Assert.DoesNotContain(_server.Requests(), r => r.StartsWith("busy "));
