@@ -122,8 +122,8 @@ mod tests {
         assert_eq!(lines(b"\xff\xfe\n", 4, 16)[0], (LineRead::Line, b"\xff\xfe".to_vec()));
     }
 
-    /// A reader that hands out `left` bytes of 'x' without a line break, in 64 KiB reads, and counts
-    /// nothing in memory: the input costs no memory, so what the test measures is the reader's.
+    /// A reader that hands out `left` bytes of 'x' without a line break and holds none of them, so the
+    /// only memory that grows is the line reader's.
     struct Endless {
         left: u64,
     }

@@ -106,6 +106,9 @@ pub fn url_host(computer: &str) -> Result<String> {
         let address = inner.strip_suffix(']').ok_or_else(|| bad("'[' is not closed by ']'"))?;
         return address.parse::<std::net::Ipv6Addr>().map(|a| format!("[{a}]")).map_err(|_| bad("it is not an IPv6 address in brackets"));
     }
+    if computer.contains("://") {
+        return Err(bad("it is a URL, not a computer name (give the port with -Port, the path with -HttpPrefix)"));
+    }
     if let Some(c) = computer.chars().find(|c| matches!(c, '/' | '?' | '#' | '\\' | '@')) {
         return Err(bad(&match c {
             '@' => "a user name cannot be part of it (use -Credential)".to_string(),
@@ -113,9 +116,10 @@ pub fn url_host(computer: &str) -> Result<String> {
         }));
     }
     if computer.contains(':') {
-        return computer.parse::<std::net::Ipv6Addr>().map(|a| format!("[{a}]")).map_err(|_| {
-            bad(if computer.contains("://") { "it is a URL, not a computer name" } else { "it is not an IPv6 address (give a port with -Port)" })
-        });
+        return computer
+            .parse::<std::net::Ipv6Addr>()
+            .map(|a| format!("[{a}]"))
+            .map_err(|_| bad("it is not an IPv6 address (give a port with -Port)"));
     }
     if computer.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
         return computer.parse::<std::net::Ipv4Addr>().map(|a| a.to_string()).map_err(|_| bad("it is not an IPv4 address"));
@@ -190,7 +194,7 @@ mod tests {
         for (given, host) in [("srv", "srv"), ("srv.example.com.", "srv.example.com."), ("10.0.0.1", "10.0.0.1"), ("::1", "[::1]"), ("[::1]", "[::1]"), ("FE80::A", "[fe80::a]"), ("my_host-2", "my_host-2")] {
             assert_eq!(url_host(given).unwrap(), host, "{given}");
         }
-        for (bad, why) in [("user@host", "user name"), ("host:80", "-Port"), ("http://x", "a URL"), ("a/b", "'/'"), ("1.2.3.4.5", "IPv4"), ("[::1", "not closed"), ("a..b", "1 to 63"), (&"a".repeat(64), "1 to 63"), ("-a", "start or end")] {
+        for (bad, why) in [("user@host", "user name"), ("host:80", "-Port"), ("http://x", "is a URL"), ("a/b", "'/'"), ("1.2.3.4.5", "IPv4"), ("[::1", "not closed"), ("a..b", "1 to 63"), (&"a".repeat(64), "1 to 63"), ("-a", "start or end")] {
             let e = url_host(bad).unwrap_err();
             assert_eq!(e.kind, ErrorKind::InvalidArgument);
             assert!(e.message.contains(why) && e.message.contains(&format!("'{bad}'")), "{bad}: {}", e.message);
