@@ -855,8 +855,10 @@ rsess_result rsess_session_options_set_timeout_ms(rsess_session_options *o, uint
 rsess_result rsess_session_options_set_port(rsess_session_options *o, uint32_t port);
 
 // Sets the URL path of the WS-Management service (New-CimSessionOption -HttpPrefix), e.g. `"wsman"`
-// (the default). Errors: NULL_ARGUMENT, INVALID_ARGUMENT (bad UTF-8).
-rsess_result rsess_session_options_set_http_prefix(rsess_session_options *o, const char *prefix);
+// (the default), optionally with a query. It is checked when a session is created with these options
+// (INVALID_ARGUMENT naming the prefix there). Errors: NULL_ARGUMENT, INVALID_ARGUMENT (bad UTF-8).
+rsess_result rsess_session_options_set_http_prefix(rsess_session_options *o,
+                                                   const char *prefix);
 
 // Frees session options. NULL and stale handles are ignored.
 void rsess_session_options_free(rsess_session_options *o);
@@ -880,9 +882,10 @@ void rsess_credential_free(rsess_credential *c);
 // has `RSESS_SESSION_SKIP_TEST_CONNECTION`, a WS-Management session is tested with Identify first and
 // registered only when it answers; Ids are consumed only on success. Blocks while testing.
 // Errors: NOT_SUPPORTED (DCOM to another computer, authentication mechanisms not available yet);
-// INVALID_ARGUMENT (empty computer name, Basic over HTTP without NoEncryption, unknown flags, bad
-// UTF-8); INVALID_HANDLE; and the test connection's failures: CONNECTION_FAILED, TLS_FAILED,
-// ACCESS_DENIED, TIMEOUT, BAD_REPLY, FAULT.
+// INVALID_ARGUMENT (empty computer name, one that is not a host name or an IPv4/IPv6 address such as
+// `user@host`, `host:80` or `host/path`, an HTTP prefix that is not a URL path, Basic over HTTP
+// without NoEncryption, unknown flags, bad UTF-8); INVALID_HANDLE; and the test connection's
+// failures: CONNECTION_FAILED, TLS_FAILED, ACCESS_DENIED, TIMEOUT, BAD_REPLY, FAULT.
 rsess_result rsess_cim_session_new(rsess_scope *scope,
                                    const char *computer_name,
                                    const char *name,
@@ -961,7 +964,8 @@ rsess_result rsess_transport_process_new(const char *program,
 // Starts `ssh` (found on PATH) for a PowerShell session to `host_spec` (`[user@]host[:port]`; a user or
 // port there wins over `user`/`port`, 0 = ssh's default port), with `key_file` (NULL = ssh's default
 // keys), `subsystem` (NULL = `powershell`) and `noptions` `key=value` strings as `-o` options
-// (as New-PSSession -HostName does). What ssh reports on stderr (host key mismatch, authentication
+// (as New-PSSession -HostName does; `ConnectTimeout=30` is added unless an option sets ConnectTimeout,
+// so a peer that never speaks SSH ends the connection). What ssh reports on stderr (host key mismatch, authentication
 // failure, unreachable host, no such subsystem) is in `rsess_transport_stderr` and in the
 // TRANSPORT_BROKEN message once the connection ends.
 // Errors: INVALID_ARGUMENT (bad host, user, port, subsystem or option; a host, user or subsystem
@@ -982,7 +986,8 @@ rsess_result rsess_transport_send(const rsess_transport *t, const char *line, rs
 
 // Waits for the next packet, up to `timeout_ms` milliseconds (negative = no limit), and returns it as
 // an owned string in `*out`; `*out` is NULL once the server closed its output.
-// Errors: TIMEOUT when nothing arrived in time.
+// Errors: TIMEOUT when nothing arrived in time; TRANSPORT_BROKEN when the server wrote a line longer
+// than 64 MiB (no packet is that long): the server is then killed and later calls return the end.
 rsess_result rsess_transport_receive(const rsess_transport *t,
                                      int32_t timeout_ms,
                                      char **out,

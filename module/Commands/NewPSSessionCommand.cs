@@ -24,7 +24,9 @@ public sealed class NewPSSessionCommand : PSCmdlet
     private const string SshHostSet = "SSHHost";
     private const string SshHashSet = "SSHHostHashParam";
 
-    /// <summary>The PowerShell server to start for a local session; default: <c>pwsh</c> on PATH.</summary>
+    /// <summary>The PowerShell server to start for a local session: an existing file, by file-system path
+    /// (relative to the current location); default: <c>pwsh</c> on PATH. Another provider's path (e.g.
+    /// <c>env:PATH</c>) is an InvalidArgument error, a missing file ObjectNotFound.</summary>
     [Parameter(ParameterSetName = ProcessSet)]
     [Parameter(ParameterSetName = WindowsPowerShellSet)]
     [ValidateNotNullOrEmpty]
@@ -156,10 +158,36 @@ public sealed class NewPSSessionCommand : PSCmdlet
     private ProcessConnectionInfo LocalInfo()
     {
         string program = PowerShellPath is { } p
-            ? SessionState.Path.GetUnresolvedProviderPathFromPSPath(p)
+            ? ServerPath(p)
             : FindOnPath("pwsh") ?? throw Terminate(new ItemNotFoundException(
                 "pwsh was not found on PATH; name the PowerShell to start with -PowerShellPath."), "PowerShellNotFound", ErrorCategory.ObjectNotFound, "pwsh");
         return new ProcessConnectionInfo(program, ["-s", "-NoLogo", "-NoProfile"]);
+    }
+
+    // -PowerShellPath names a file: a file-system path (relative to the current location), never a
+    // name looked up on PATH, nor another provider's path such as env:PATH (which would become the
+    // program name "PATH" and a PATH lookup). pwsh's own process sessions (Start-Job) start only
+    // $PSHOME/pwsh and fail when that file does not exist; so does this, for the file named.
+    private string ServerPath(string path)
+    {
+        string resolved;
+        ProviderInfo provider;
+        try
+        {
+            resolved = SessionState.Path.GetUnresolvedProviderPathFromPSPath(path, out provider, out _);
+        }
+        catch (Exception e) when (e is ProviderNotFoundException or System.Management.Automation.DriveNotFoundException or PSArgumentException or NotSupportedException)
+        {
+            throw Terminate(new ArgumentException($"-PowerShellPath '{path}' is not a file system path: {e.Message}", e),
+                "PowerShellPathNotFileSystem", ErrorCategory.InvalidArgument, path);
+        }
+        if (provider.ImplementingType != typeof(Microsoft.PowerShell.Commands.FileSystemProvider))
+            throw Terminate(new ArgumentException($"-PowerShellPath '{path}' is a path of the {provider.Name} provider, not a file; name the PowerShell executable to start, e.g. -PowerShellPath $PSHOME/pwsh."),
+                "PowerShellPathNotFileSystem", ErrorCategory.InvalidArgument, path);
+        if (!File.Exists(resolved))
+            throw Terminate(new ItemNotFoundException($"The PowerShell executable cannot be found at \"{resolved}\" (-PowerShellPath '{path}')."),
+                "PowerShellNotFound", ErrorCategory.ObjectNotFound, path);
+        return resolved;
     }
 
     private SshConnectionInfo SshInfo(string host, string? user, int port, string? keyFile, string? subsystem, Hashtable? options, int timeout)

@@ -28,7 +28,7 @@ pub struct Query {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Condition {
     Compare { property: String, op: CompareOp, literal: Literal },
-    Like { property: String, pattern: String },
+    Like { property: String, pattern: LikePattern },
     IsNull { property: String, negated: bool },
     Not(Box<Condition>),
     And(Box<Condition>, Box<Condition>),
@@ -93,8 +93,8 @@ impl Condition {
                 value_of(inst, property).and_then(|v| compare(v, literal)).map_or(false, |ord| op.accepts(ord))
             }
             Condition::Like { property, pattern } => match value_of(inst, property) {
-                Some(CimValue::String(s)) | Some(CimValue::Reference(s)) => like(pattern, s),
-                Some(CimValue::Char16(c)) => like(pattern, &c.to_string()),
+                Some(CimValue::String(s)) | Some(CimValue::Reference(s)) => pattern.matches(s),
+                Some(CimValue::Char16(c)) => pattern.matches(&c.to_string()),
                 _ => false,
             },
             Condition::IsNull { property, negated } => value_of(inst, property).is_none() != *negated,
@@ -236,36 +236,80 @@ fn compare_datetime(value: &CimDateTime, literal: &str) -> Option<Ordering> {
 
 
 /// WQL LIKE: `%` any run (also empty), `_` exactly one character, `[…]` a set or range (`^` negates);
-/// case-insensitive. Runs in O(pattern × text) time.
+/// case-insensitive. Runs in O(pattern + pattern × text) time; a query reads its patterns once
+/// ([`LikePattern`]), this reads `pattern` on every call.
 pub fn like(pattern: &str, text: &str) -> bool {
-    let pattern = parse_like(pattern);
-    let text: Vec<char> = text.chars().flat_map(char::to_lowercase).collect();
-    // reachable[j]: the pattern prefix read so far can match text[..j].
-    let mut reachable = vec![false; text.len() + 1];
-    reachable[0] = true;
-    for item in &pattern {
+    LikePattern::new(pattern.to_string()).matches(text)
+}
+
+/// A LIKE pattern read once (when its query is parsed) and matched against any number of values.
+/// Equal when their source text is equal.
+#[derive(Clone)]
+pub struct LikePattern {
+    source: String,
+    items: Vec<LikeItem>,
+}
+
+impl LikePattern {
+    /// Reads `source` (see [`like`] for the syntax) in O(length) time. Never fails: a `[` without a
+    /// closing `]` is a literal `[`.
+    pub fn new(source: String) -> LikePattern {
+        let items = parse_like(&source);
+        LikePattern { source, items }
+    }
+
+    /// The pattern as written.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Whether `text` matches, ignoring case. O(items × characters of `text`) time, O(text) memory.
+    pub fn matches(&self, text: &str) -> bool {
+        let text: Vec<char> = text.chars().flat_map(char::to_lowercase).collect();
+        // reachable[j]: the pattern prefix read so far can match text[..j].
+        let mut reachable = vec![false; text.len() + 1];
         let mut next = vec![false; text.len() + 1];
-        match item {
-            LikeItem::AnyRun => {
-                let mut seen = false;
-                for j in 0..=text.len() {
-                    seen |= reachable[j];
-                    next[j] = seen;
+        reachable[0] = true;
+        for item in &self.items {
+            next.fill(false);
+            match item {
+                LikeItem::AnyRun => {
+                    let mut seen = false;
+                    for j in 0..=text.len() {
+                        seen |= reachable[j];
+                        next[j] = seen;
+                    }
                 }
-            }
-            single => {
-                for j in 0..text.len() {
-                    if reachable[j] && single.accepts(text[j]) {
-                        next[j + 1] = true;
+                single => {
+                    for j in 0..text.len() {
+                        if reachable[j] && single.accepts(text[j]) {
+                            next[j + 1] = true;
+                        }
                     }
                 }
             }
+            std::mem::swap(&mut reachable, &mut next);
+            if !reachable.contains(&true) {
+                return false;
+            }
         }
-        reachable = next;
+        reachable[text.len()]
     }
-    reachable[text.len()]
 }
 
+impl PartialEq for LikePattern {
+    fn eq(&self, other: &LikePattern) -> bool {
+        self.source == other.source
+    }
+}
+
+impl fmt::Debug for LikePattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.source, f)
+    }
+}
+
+#[derive(Clone)]
 enum LikeItem {
     AnyRun,
     AnyOne,
@@ -283,8 +327,14 @@ impl LikeItem {
     }
 }
 
+/// Reads a LIKE pattern in linear time: where each set ends is looked up in a table of the next `]`
+/// at or after every position, built in one backward pass (a scan per `[` was quadratic).
 fn parse_like(pattern: &str) -> Vec<LikeItem> {
     let chars: Vec<char> = pattern.chars().flat_map(char::to_lowercase).collect();
+    let mut next_close = vec![None; chars.len() + 1];
+    for i in (0..chars.len()).rev() {
+        next_close[i] = if chars[i] == ']' { Some(i) } else { next_close[i + 1] };
+    }
     let mut items = Vec::new();
     let mut i = 0;
     while i < chars.len() {
@@ -296,9 +346,8 @@ fn parse_like(pattern: &str) -> Vec<LikeItem> {
                 let start = i + 1;
                 let negated = chars.get(start) == Some(&'^');
                 let first = if negated { start + 1 } else { start };
-                match chars.iter().skip(first + 1).position(|c| *c == ']') {
-                    Some(n) => {
-                        let end = first + 1 + n;
+                match next_close.get(first + 1).copied().flatten() {
+                    Some(end) => {
                         let members = &chars[first..end];
                         let mut ranges = Vec::new();
                         let mut k = 0;
@@ -548,7 +597,7 @@ impl Parser {
         }
         if self.eat_keyword("LIKE") {
             return match self.literal()? {
-                Literal::String(pattern) => Ok(Condition::Like { property, pattern }),
+                Literal::String(pattern) => Ok(Condition::Like { property, pattern: LikePattern::new(pattern) }),
                 _ => Err(Error::invalid_query("LIKE needs a string pattern")),
             };
         }
@@ -624,7 +673,7 @@ impl fmt::Display for Condition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Condition::Compare { property, op, literal } => write!(f, "{property} {} {literal}", op.symbol()),
-            Condition::Like { property, pattern } => write!(f, "{property} LIKE {}", Literal::String(pattern.clone())),
+            Condition::Like { property, pattern } => write!(f, "{property} LIKE {}", Literal::String(pattern.source.clone())),
             Condition::IsNull { property, negated } => write!(f, "{property} IS {}NULL", if *negated { "NOT " } else { "" }),
             Condition::Not(c) => write!(f, "NOT ({c})"),
             Condition::And(a, b) => write!(f, "({a}) AND ({b})"),
@@ -767,6 +816,27 @@ mod tests {
     }
 
 
+    #[test]
+    fn long_like_patterns_cost_little_per_instance() {
+        // 30 KB of '[' without a ']': each '[' looked for its ']' to the end (quadratic), and the
+        // pattern was read again for every instance.
+        let pattern = "[".repeat(30_000);
+        let started = std::time::Instant::now();
+        let condition = parse(&format!("SELECT * FROM X WHERE Name LIKE '{pattern}'")).unwrap().condition.unwrap();
+        eprintln!("30 KB LIKE pattern: parsed in {:?}", started.elapsed());
+        let p = process("sshd", 1, 1, None);
+        let started = std::time::Instant::now();
+        for _ in 0..20 {
+            assert!(!condition.matches(&p));
+        }
+        let per_instance = started.elapsed() / 20;
+        eprintln!("30 KB LIKE pattern: {per_instance:?} per instance");
+        assert!(per_instance < std::time::Duration::from_millis(20), "{per_instance:?} per instance");
+        assert!(like("[[[", "[[["));
+        assert!(like("[[a]", "a") && like("[[a]", "[") && !like("[[a]", "[a"));
+        assert!(like("x[]]", "x]") && like("[^]]", "a") && !like("[^]]", "]"));
+    }
+
     fn arb_literal() -> impl Strategy<Value = Literal> {
         prop_oneof![
             "[ -~]{0,8}".prop_map(Literal::String),
@@ -788,7 +858,7 @@ mod tests {
         ];
         let leaf = prop_oneof![
             (name.clone(), op, arb_literal()).prop_map(|(property, op, literal)| Condition::Compare { property, op, literal }),
-            (name.clone(), "[ -~]{0,8}").prop_map(|(property, pattern)| Condition::Like { property, pattern }),
+            (name.clone(), "[ -~]{0,8}").prop_map(|(property, pattern)| Condition::Like { property, pattern: LikePattern::new(pattern) }),
             (name, any::<bool>()).prop_map(|(property, negated)| Condition::IsNull { property, negated }),
         ];
         leaf.prop_recursive(4, 32, 2, |inner| {
@@ -804,6 +874,33 @@ mod tests {
         #[test]
         fn parse_never_panics(text in "\\PC{0,60}") {
             let _ = parse(&text);
+        }
+
+        #[test]
+        fn parse_takes_any_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..2000)) {
+            let _ = parse(&String::from_utf8_lossy(&bytes));
+        }
+
+        // Query-shaped input: WQL's own words and symbols in any order and number, where a panic,
+        // a stack overflow or a runaway LIKE pattern would show.
+        #[test]
+        fn parse_and_match_take_any_token_soup(
+            words in proptest::collection::vec(
+                prop_oneof![
+                    Just("SELECT"), Just("*"), Just("FROM"), Just("X"), Just("WHERE"), Just("Name"), Just("("),
+                    Just(")"), Just("NOT"), Just("AND"), Just("OR"), Just("LIKE"), Just("IS"), Just("NULL"),
+                    Just("="), Just("<>"), Just("<="), Just(","), Just("'[%_^]-'"), Just("'["), Just("'%[^a-"),
+                    Just("\"\\\""), Just("0x"), Just("-1.5e"), Just("TRUE"), Just("\u{e9}"), Just("]"),
+                ],
+                0..400,
+            ),
+            prefix in any::<bool>(),
+        ) {
+            let body = words.join(" ");
+            let text = if prefix { format!("SELECT * FROM X WHERE {body}") } else { body };
+            if let Ok(Query { condition: Some(c), .. }) = parse(&text) {
+                let _ = c.matches(&process("[%_]", 1, 1, Some("[^a-")));
+            }
         }
 
         #[test]

@@ -233,7 +233,8 @@ pub extern "C" fn rsess_session_options_set_port(o: *mut rsess_session_options, 
 }
 
 /// Sets the URL path of the WS-Management service (New-CimSessionOption -HttpPrefix), e.g. `"wsman"`
-/// (the default). Errors: NULL_ARGUMENT, INVALID_ARGUMENT (bad UTF-8).
+/// (the default), optionally with a query. It is checked when a session is created with these options
+/// (INVALID_ARGUMENT naming the prefix there). Errors: NULL_ARGUMENT, INVALID_ARGUMENT (bad UTF-8).
 #[no_mangle]
 pub extern "C" fn rsess_session_options_set_http_prefix(o: *mut rsess_session_options, prefix: *const c_char) -> rsess_result {
     guard(std::ptr::null_mut(), || {
@@ -294,9 +295,10 @@ pub extern "C" fn rsess_credential_free(c: *mut rsess_credential) {
 /// has `RSESS_SESSION_SKIP_TEST_CONNECTION`, a WS-Management session is tested with Identify first and
 /// registered only when it answers; Ids are consumed only on success. Blocks while testing.
 /// Errors: NOT_SUPPORTED (DCOM to another computer, authentication mechanisms not available yet);
-/// INVALID_ARGUMENT (empty computer name, Basic over HTTP without NoEncryption, unknown flags, bad
-/// UTF-8); INVALID_HANDLE; and the test connection's failures: CONNECTION_FAILED, TLS_FAILED,
-/// ACCESS_DENIED, TIMEOUT, BAD_REPLY, FAULT.
+/// INVALID_ARGUMENT (empty computer name, one that is not a host name or an IPv4/IPv6 address such as
+/// `user@host`, `host:80` or `host/path`, an HTTP prefix that is not a URL path, Basic over HTTP
+/// without NoEncryption, unknown flags, bad UTF-8); INVALID_HANDLE; and the test connection's
+/// failures: CONNECTION_FAILED, TLS_FAILED, ACCESS_DENIED, TIMEOUT, BAD_REPLY, FAULT.
 #[no_mangle]
 pub extern "C" fn rsess_cim_session_new(
     scope: *mut rsess_scope,

@@ -50,7 +50,8 @@ pub extern "C" fn rsess_transport_process_new(
 /// Starts `ssh` (found on PATH) for a PowerShell session to `host_spec` (`[user@]host[:port]`; a user or
 /// port there wins over `user`/`port`, 0 = ssh's default port), with `key_file` (NULL = ssh's default
 /// keys), `subsystem` (NULL = `powershell`) and `noptions` `key=value` strings as `-o` options
-/// (as New-PSSession -HostName does). What ssh reports on stderr (host key mismatch, authentication
+/// (as New-PSSession -HostName does; `ConnectTimeout=30` is added unless an option sets ConnectTimeout,
+/// so a peer that never speaks SSH ends the connection). What ssh reports on stderr (host key mismatch, authentication
 /// failure, unreachable host, no such subsystem) is in `rsess_transport_stderr` and in the
 /// TRANSPORT_BROKEN message once the connection ends.
 /// Errors: INVALID_ARGUMENT (bad host, user, port, subsystem or option; a host, user or subsystem
@@ -100,7 +101,8 @@ pub extern "C" fn rsess_transport_send(t: *const rsess_transport, line: *const c
 
 /// Waits for the next packet, up to `timeout_ms` milliseconds (negative = no limit), and returns it as
 /// an owned string in `*out`; `*out` is NULL once the server closed its output.
-/// Errors: TIMEOUT when nothing arrived in time.
+/// Errors: TIMEOUT when nothing arrived in time; TRANSPORT_BROKEN when the server wrote a line longer
+/// than 64 MiB (no packet is that long): the server is then killed and later calls return the end.
 #[no_mangle]
 pub extern "C" fn rsess_transport_receive(t: *const rsess_transport, timeout_ms: i32, out: *mut *mut c_char, err: *mut *mut rsess_error) -> rsess_result {
     guard(err, || {

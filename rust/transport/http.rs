@@ -599,10 +599,18 @@ fn causes<'a>(start: Option<&'a (dyn std::error::Error + 'static)>) -> (Option<&
     (None, innermost)
 }
 
+/// A rustls error in words, with the option that accepts the certificate where there is one.
 fn tls_text(e: &rustls::Error) -> String {
     match e {
         rustls::Error::InvalidCertificateData(d) if d.contains("UnknownIssuer") => {
             "the server's certificate is not issued by a trusted authority (use -SkipCACheck to accept it)".into()
+        }
+        // What a default self-signed certificate (basicConstraints CA:TRUE, as `openssl req -x509` and
+        // New-SelfSignedCertificate make it) gets from webpki before any trust question.
+        rustls::Error::InvalidCertificateData(d) if d.contains("CaUsedAsEndEntity") => {
+            "the server's certificate is a CA certificate used as the server's own, as a self-signed \
+             certificate often is; it is not issued by a trusted authority (use -SkipCACheck to accept it)"
+                .into()
         }
         rustls::Error::InvalidCertificateData(d) if d.contains("CertNotValidForName") => {
             "the server's certificate does not name this host (use -SkipCNCheck to accept it)".into()
@@ -671,6 +679,19 @@ impl ServerCertVerifier for PolicyVerifier {
                     .map_err(|e| rustls::Error::InvalidCertificateData(format!("invalid peer certificate: {e:?}")))
             }
             (false, false) => Ok(ServerCertVerified::assertion()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tls_text_tests {
+    use super::*;
+
+    #[test]
+    fn certificate_errors_name_the_option_that_accepts_them() {
+        for (cause, option) in [("UnknownIssuer", "-SkipCACheck"), ("CaUsedAsEndEntity", "-SkipCACheck"), ("CertNotValidForName", "-SkipCNCheck")] {
+            let text = tls_text(&rustls::Error::InvalidCertificateData(format!("invalid peer certificate: {cause}")));
+            assert!(text.contains(option), "{cause}: {text}");
         }
     }
 }

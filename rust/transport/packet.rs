@@ -16,7 +16,9 @@ pub trait PacketTransport: Send + Sync {
     fn send(&self, packet: &str) -> Result<()>;
 
     /// The next packet, waiting up to `timeout` (None: as long as it takes); None once the server
-    /// closed its side (and on every call after). Errors: Timeout when nothing arrived in time.
+    /// closed its side (and on every call after). Errors: Timeout when nothing arrived in time;
+    /// TransportBroken when the server sent a line longer than [`MAX_PACKET_LINE`] (the connection is
+    /// then closed).
     fn receive(&self, timeout: Option<Duration>) -> Result<Option<String>>;
 
     /// Ends the connection (the server process is killed); a blocked receive then returns None.
@@ -29,4 +31,168 @@ pub trait PacketTransport: Send + Sync {
 
     /// The id of the local process that carries the connection while it runs (pwsh, or ssh), if any.
     fn process_id(&self) -> Option<u32>;
+}
+
+/// The longest packet line a transport accepts, in bytes without the line break: 64 MiB. PowerShell
+/// fragments its messages (32 KiB by default), so real packets stay far below; a peer that writes more
+/// without a line break is broken or hostile, and the session ends instead of this process growing.
+pub const MAX_PACKET_LINE: usize = 64 * 1024 * 1024;
+
+/// What [`read_packet_line`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineRead {
+    /// A line is in the buffer, without its `\n` (or `\r\n`). The last line of a stream needs no `\n`.
+    Line,
+    /// The stream ended; the buffer is empty.
+    End,
+    /// More than the limit arrived without a line break. What was read is discarded (the buffer is
+    /// empty) and the stream is not usable any more: where the next packet starts is unknown.
+    TooLong,
+}
+
+/// Reads one line of at most `max` bytes before its `\n` (a `\r` there counts, and is dropped) from
+/// `reader` into `line` (cleared first). Memory held is at most `max` plus the reader's own buffer, whatever the peer sends; the bytes
+/// need not be UTF-8. Errors: what reading fails with (an interrupted read is retried).
+pub fn read_packet_line<R: std::io::BufRead>(reader: &mut R, max: usize, line: &mut Vec<u8>) -> std::io::Result<LineRead> {
+    line.clear();
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok(if line.is_empty() { LineRead::End } else { LineRead::Line });
+        }
+        let (take, ends) = match available.iter().position(|b| *b == b'\n') {
+            Some(i) => (i, true),
+            None => (available.len(), false),
+        };
+        if line.len() + take > max {
+            reader.consume(take + usize::from(ends));
+            *line = Vec::new();
+            return Ok(LineRead::TooLong);
+        }
+        line.extend_from_slice(&available[..take]);
+        reader.consume(take + usize::from(ends));
+        if ends {
+            if line.last() == Some(&b'\r') {
+                line.pop();
+            }
+            return Ok(LineRead::Line);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::io::BufReader;
+
+    fn lines(input: &[u8], max: usize, buffer: usize) -> Vec<(LineRead, Vec<u8>)> {
+        let mut reader = BufReader::with_capacity(buffer, input);
+        let mut out = Vec::new();
+        let mut line = Vec::new();
+        loop {
+            let read = read_packet_line(&mut reader, max, &mut line).unwrap();
+            out.push((read, line.clone()));
+            if read != LineRead::Line {
+                return out;
+            }
+        }
+    }
+
+    #[test]
+    fn reads_lines_up_to_the_limit() {
+        let got = lines(b"ab\r\ncd\n\nlast", 4, 3);
+        let expected: Vec<(LineRead, Vec<u8>)> = vec![
+            (LineRead::Line, b"ab".to_vec()),
+            (LineRead::Line, b"cd".to_vec()),
+            (LineRead::Line, b"".to_vec()),
+            (LineRead::Line, b"last".to_vec()),
+            (LineRead::End, b"".to_vec()),
+        ];
+        assert_eq!(got, expected);
+        assert_eq!(lines(b"abc\r\n", 4, 2)[0], (LineRead::Line, b"abc".to_vec()));
+        assert_eq!(lines(b"abcd\r\n", 4, 2)[0], (LineRead::TooLong, Vec::new()));
+        assert_eq!(lines(b"ab\r", 4, 2)[0], (LineRead::Line, b"ab\r".to_vec()));
+        assert_eq!(lines(b"abcde\n", 4, 2)[0], (LineRead::TooLong, Vec::new()));
+        assert_eq!(lines(b"abcde", 4, 16)[0], (LineRead::TooLong, Vec::new()));
+        assert_eq!(lines(b"\xff\xfe\n", 4, 16)[0], (LineRead::Line, b"\xff\xfe".to_vec()));
+    }
+
+    /// A reader that hands out `left` bytes of 'x' without a line break and holds none of them, so the
+    /// only memory that grows is the line reader's.
+    struct Endless {
+        left: u64,
+    }
+
+    impl std::io::Read for Endless {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = buf.len().min(usize::try_from(self.left).unwrap_or(usize::MAX));
+            buf[..n].fill(b'x');
+            self.left -= n as u64;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn an_endless_line_holds_no_more_than_the_limit() {
+        let mut reader = BufReader::with_capacity(64 * 1024, Endless { left: 1 << 40 });
+        let mut line = Vec::new();
+        assert_eq!(read_packet_line(&mut reader, 1 << 20, &mut line).unwrap(), LineRead::TooLong);
+        assert_eq!(line.capacity(), 0);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        // Any bytes, any limit, any buffer size: no panic; every line holds at most `max` bytes and no
+        // line break; the lines and what they dropped add up to no more than the input; the buffer
+        // never holds more than the limit plus one read.
+        #[test]
+        fn any_bytes_read_in_bounded_memory(
+            input in proptest::collection::vec(prop_oneof![4 => any::<u8>(), 1 => Just(b'\n'), 1 => Just(b'\r')], 0..4096),
+            max in 0usize..64,
+            buffer in 1usize..32,
+        ) {
+            let mut reader = BufReader::with_capacity(buffer, &input[..]);
+            let mut line = Vec::new();
+            let mut total = 0usize;
+            for _ in 0..=input.len() + 1 {
+                let read = read_packet_line(&mut reader, max, &mut line).unwrap();
+                prop_assert!(line.capacity() <= (max + buffer).next_power_of_two().max(8) * 2);
+                match read {
+                    LineRead::Line => {
+                        prop_assert!(line.len() <= max);
+                        prop_assert!(!line.contains(&b'\n'));
+                        total += line.len();
+                        prop_assert!(total <= input.len());
+                    }
+                    LineRead::End | LineRead::TooLong => {
+                        prop_assert!(line.is_empty());
+                        break;
+                    }
+                }
+            }
+            // Without an over-long line, the lines are the input split at '\n' (and "\r\n").
+            if input.split(|b| *b == b'\n').all(|l| l.len() <= max) {
+                let text: Vec<u8> = lines(&input, max, buffer).into_iter().filter(|(r, _)| *r == LineRead::Line).flat_map(|(_, mut l)| { l.push(b'\n'); l }).collect();
+                let last = input.split(|b| *b == b'\n').count() - 1;
+                let expected: Vec<u8> = input.split(|b| *b == b'\n').enumerate()
+                    .filter(|(i, l)| !(l.is_empty() && *i == last))
+                    .flat_map(|(i, l)| {
+                        let mut l = l.to_vec();
+                        if i < last && l.last() == Some(&b'\r') {
+                            l.pop();
+                        }
+                        l.push(b'\n');
+                        l
+                    })
+                    .collect();
+                prop_assert_eq!(text, expected);
+            }
+        }
+    }
 }

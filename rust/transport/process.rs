@@ -3,17 +3,18 @@
 //!
 //! The child is killed when the transport is closed or dropped and, on Linux, when this process dies
 //! (PR_SET_PDEATHSIG), so no server outlives its client. What it writes to stderr is kept (the last
-//! 64 KiB) to explain a failure.
+//! 64 KiB) to explain a failure. A line longer than [`MAX_PACKET_LINE`] ends the connection: whatever
+//! the server writes, the client holds at most that much of it.
 
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 use std::time::Duration;
 
-use super::packet::PacketTransport;
+use super::packet::{read_packet_line, LineRead, PacketTransport, MAX_PACKET_LINE};
 use crate::error::{Error, ErrorKind, Result};
 
 /// Most stderr text kept, in bytes.
@@ -43,10 +44,11 @@ fn spawn_from_lasting_thread(command: Command) -> std::io::Result<Child> {
     reply_rx.recv().map_err(|_| std::io::Error::new(std::io::ErrorKind::Other, "the spawner thread is gone"))?
 }
 
-/// A line from the child's stdout, or the end of it.
+/// A line from the child's stdout, the end of it, or a line longer than [`MAX_PACKET_LINE`].
 enum Received {
     Line(String),
     End,
+    TooLong,
 }
 
 /// A running PSRP server process. Thread-safe: one thread may send while another receives.
@@ -106,16 +108,23 @@ impl ProcessTransport {
             .name("rsess-transport-out".into())
             .spawn(move || {
                 let mut reader = BufReader::with_capacity(64 * 1024, stdout);
+                let mut line = Vec::new();
                 loop {
-                    let mut line = String::new();
-                    match reader.read_line(&mut line) {
-                        Ok(0) | Err(_) => break,
-                        Ok(_) => {
-                            let trimmed = line.trim_end_matches(['\r', '\n']).to_string();
-                            if tx.send(Received::Line(trimmed)).is_err() {
-                                return;
-                            }
+                    let received = match read_packet_line(&mut reader, MAX_PACKET_LINE, &mut line) {
+                        Ok(LineRead::Line) => Received::Line(match String::from_utf8(std::mem::take(&mut line)) {
+                            Ok(text) => text,
+                            // Not UTF-8: the engine's XML reader says what is wrong with it.
+                            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+                        }),
+                        Ok(LineRead::TooLong) => {
+                            // Stop reading: the server's next write fails and nothing more is held.
+                            let _ = tx.send(Received::TooLong);
+                            return;
                         }
+                        Ok(LineRead::End) | Err(_) => break,
+                    };
+                    if tx.send(received).is_err() {
+                        return;
                     }
                 }
                 let _ = tx.send(Received::End);
@@ -184,7 +193,9 @@ impl PacketTransport for ProcessTransport {
     /// The next packet; `None` once the server closed its output (and on every call after). At the end
     /// it waits briefly for the rest of the server's stderr, so [`PacketTransport::diagnostics`] can explain it.
     /// `timeout` None waits as long as it takes.
-    /// Errors: Timeout when nothing arrived in time.
+    /// Errors: Timeout when nothing arrived in time; TransportBroken (once; the server is then killed and
+    /// later calls return None) when the server wrote more than [`MAX_PACKET_LINE`] bytes without a
+    /// line break.
     fn receive(&self, timeout: Option<Duration>) -> Result<Option<String>> {
         if *lock(&self.ended) {
             return Ok(None);
@@ -196,6 +207,22 @@ impl PacketTransport for ProcessTransport {
         };
         match next {
             Ok(Received::Line(line)) => Ok(Some(line)),
+            Ok(Received::TooLong) => {
+                // The stream cannot be read on (where the next packet starts is unknown): the session
+                // is over. Later receives report the end.
+                *lock(&self.ended) = true;
+                drop(lines);
+                self.close();
+                Err(Error::new(
+                    ErrorKind::TransportBroken,
+                    format!(
+                        "The PowerShell server '{}' sent a line longer than {} MiB without a line break, which is no \
+                         PSRP packet; the connection was closed and the session is broken",
+                        self.program,
+                        MAX_PACKET_LINE / (1024 * 1024)
+                    ),
+                ))
+            }
             Ok(Received::End) | Err(RecvTimeoutError::Disconnected) => {
                 *lock(&self.ended) = true;
                 let _ = lock(&self.stderr_done).recv_timeout(STDERR_GRACE);
@@ -262,6 +289,18 @@ mod tests {
         let big = "x".repeat(4 * 1024 * 1024);
         t.send(&big).unwrap();
         assert_eq!(t.receive(None).unwrap().unwrap().len(), big.len());
+    }
+
+    #[test]
+    fn an_endless_line_ends_the_connection_with_a_clear_error() {
+        let t = ProcessTransport::spawn("sh", &["-c".into(), "echo first; exec cat /dev/zero".into()]).unwrap();
+        assert_eq!(t.receive(None).unwrap().as_deref(), Some("first"));
+        let e = t.receive(Some(Duration::from_secs(60))).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::TransportBroken);
+        assert!(e.message.contains("longer than 64 MiB"), "{}", e.message);
+        assert_eq!(t.receive(None).unwrap(), None);
+        assert_eq!(t.process_id(), None);
+        assert_eq!(t.send("x").unwrap_err().kind, ErrorKind::TransportBroken);
     }
 
     #[test]

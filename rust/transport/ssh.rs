@@ -5,6 +5,13 @@
 
 use crate::error::{Error, ErrorKind, Result};
 
+/// ssh's `ConnectTimeout` (seconds) when the caller's options set none: how long ssh waits for the TCP
+/// connection and the SSH banner and key exchange. Without it ssh waits for a peer that accepts and
+/// never speaks SSH for as long as the peer keeps the connection open (pwsh's own New-PSSession does,
+/// its ConnectingTimeout being infinite by default); with it ssh ends with "Connection timed out during
+/// banner exchange", which the session's error shows.
+pub const DEFAULT_CONNECT_TIMEOUT_S: u32 = 30;
+
 /// Where and how to connect.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SshTarget {
@@ -74,9 +81,11 @@ impl SshTarget {
         Ok(self)
     }
 
-    /// ssh's arguments: `[-i key] [-l user] [-p port] [-o k=v …] -s -- host subsystem`. Explicit
-    /// settings come before `-o` options, so they win (ssh keeps the first value it reads); `--` ends
-    /// ssh's options, so neither the host nor the subsystem is ever read as one.
+    /// ssh's arguments: `[-i key] [-l user] [-p port] [-o k=v …] [-o ConnectTimeout=30] -s -- host
+    /// subsystem`. Explicit settings come before `-o` options, so they win (ssh keeps the first value it
+    /// reads); [`DEFAULT_CONNECT_TIMEOUT_S`] is added unless the options set ConnectTimeout (it then
+    /// also wins over a ConnectTimeout in the user's ssh_config); `--` ends ssh's options, so neither
+    /// the host nor the subsystem is ever read as one.
     pub fn args(&self) -> Vec<String> {
         let mut args = Vec::new();
         if let Some(key) = &self.key_file {
@@ -90,6 +99,9 @@ impl SshTarget {
         }
         for (k, v) in &self.options {
             args.extend(["-o".to_string(), format!("{k}={v}")]);
+        }
+        if !self.options.iter().any(|(k, _)| k.eq_ignore_ascii_case("ConnectTimeout")) {
+            args.extend(["-o".to_string(), format!("ConnectTimeout={DEFAULT_CONNECT_TIMEOUT_S}")]);
         }
         args.extend(["-s".to_string(), "--".to_string(), self.host.clone(), self.subsystem.clone()]);
         args
@@ -118,9 +130,38 @@ mod tests {
         let mut t = SshTarget::parse("localhost", Some("me"), 2222).unwrap();
         t.key_file = Some("/k".into());
         t.options = vec![("StrictHostKeyChecking".into(), "no".into())];
-        assert_eq!(t.args(), ["-i", "/k", "-l", "me", "-p", "2222", "-o", "StrictHostKeyChecking=no", "-s", "--", "localhost", "powershell"]);
+        assert_eq!(
+            t.args(),
+            ["-i", "/k", "-l", "me", "-p", "2222", "-o", "StrictHostKeyChecking=no", "-o", "ConnectTimeout=30", "-s", "--", "localhost", "powershell"]
+        );
         let plain = SshTarget::parse("h", None, 0).unwrap().with_subsystem("pwsh7").unwrap();
-        assert_eq!(plain.args(), ["-s", "--", "h", "pwsh7"]);
+        assert_eq!(plain.args(), ["-o", "ConnectTimeout=30", "-s", "--", "h", "pwsh7"]);
+        let mut own = SshTarget::parse("h", None, 0).unwrap();
+        own.options = vec![("connecttimeout".into(), "5".into())];
+        assert_eq!(own.args(), ["-o", "connecttimeout=5", "-s", "--", "h", "powershell"]);
+    }
+
+    /// A peer that accepts TCP and never speaks SSH: ssh gives up after its ConnectTimeout and says
+    /// why, instead of waiting as long as the peer holds the connection.
+    #[test]
+    fn a_silent_peer_ends_the_connection_with_a_clear_error() {
+        use crate::transport::{PacketTransport, ProcessTransport};
+        use std::time::{Duration, Instant};
+        if std::process::Command::new("ssh").arg("-V").output().is_err() {
+            eprintln!("no ssh client: skipped");
+            return;
+        }
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let silent = std::thread::spawn(move || listener.accept().map(|(socket, _)| socket));
+        let mut target = SshTarget::parse("127.0.0.1", Some("nobody"), port).unwrap();
+        target.options = vec![("ConnectTimeout".into(), "2".into()), ("BatchMode".into(), "yes".into())];
+        let started = Instant::now();
+        let t = ProcessTransport::spawn("ssh", &target.args()).unwrap();
+        assert_eq!(t.receive(Some(Duration::from_secs(60))).unwrap(), None, "the connection ends");
+        assert!(started.elapsed() < Duration::from_secs(30), "{:?}", started.elapsed());
+        assert!(t.diagnostics().contains("timed out"), "{}", t.diagnostics());
+        drop(silent.join());
     }
 
     #[test]

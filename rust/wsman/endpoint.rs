@@ -12,7 +12,7 @@ use std::time::Duration;
 use hyper::Uri;
 
 use super::envelope::{self, Header};
-use super::options::SessionOptions;
+use super::options::{check_http_prefix, url_host, SessionOptions};
 use super::reply::{self, Identity, Reply};
 use crate::auth::basic::Basic;
 use crate::auth::{Authentication, Credential, Mechanism};
@@ -56,18 +56,25 @@ impl fmt::Debug for Endpoint {
 impl Endpoint {
     /// The endpoint of `computer` with New-CimSessionOption's `options` (scheme, port, prefix, TLS checks,
     /// envelope size, timeout, cultures) and the session's credential and mechanism.
-    /// Errors: InvalidArgument for a computer name that makes no URL, and for Basic over HTTP without
+    /// The URL is built from its parts (scheme, [`url_host`], port, prefix), so nothing in the computer
+    /// name can change where requests go.
+    /// Errors: InvalidArgument for a computer name that is not a host name or IP address, an HTTP prefix
+    /// that is not a URL path ([`check_http_prefix`]), and for Basic over HTTP without
     /// NoEncryption (the password would travel in clear text); NotSupported for the mechanisms that need
     /// GSSAPI (Negotiate, Kerberos, NtlmDomain) or that WS-Management clients here do not offer
     /// (Digest, CredSsp); InvalidArgument for Basic without a credential.
     pub fn new(computer: &str, options: &SessionOptions, credential: Option<&Credential>, authentication: Authentication) -> Result<Endpoint> {
         let scheme = if options.use_ssl { "https" } else { "http" };
         let port = if options.port != 0 { options.port } else if options.use_ssl { 5986 } else { 5985 };
-        let host = if computer.contains(':') && !computer.starts_with('[') { format!("[{computer}]") } else { computer.to_string() };
-        let prefix = options.http_prefix.as_deref().unwrap_or("wsman").trim_matches('/').to_string();
-        let url: Uri = format!("{scheme}://{host}:{port}/{prefix}")
-            .parse()
-            .map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("'{computer}' is not a computer name a URL can be made of: {e}")))?;
+        let host = url_host(computer)?;
+        let prefix = options.http_prefix.as_deref().unwrap_or("wsman").trim_matches('/');
+        check_http_prefix(prefix)?;
+        let url = Uri::builder()
+            .scheme(scheme)
+            .authority(format!("{host}:{port}"))
+            .path_and_query(format!("/{prefix}"))
+            .build()
+            .map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("No URL can be made of '{computer}' and the HTTP prefix '{prefix}': {e}")))?;
         let mechanism: Option<Arc<dyn Mechanism>> = match (authentication, credential) {
             (Authentication::Default | Authentication::Basic, Some(c)) => {
                 if !options.use_ssl && !options.no_encryption {
@@ -191,4 +198,47 @@ impl Endpoint {
 /// The largest reply read for requests that ask for envelopes of at most `max_envelope_size` bytes.
 fn max_reply(max_envelope_size: u32) -> usize {
     (max_envelope_size as usize).saturating_mul(2).saturating_add(REPLY_SLACK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url_of(computer: &str, options: &SessionOptions) -> Result<String> {
+        Endpoint::new(computer, options, None, Authentication::Default).map(|e| e.url())
+    }
+
+    #[test]
+    fn urls_are_built_from_host_port_and_prefix() {
+        let plain = SessionOptions::default();
+        assert_eq!(url_of("srv1.example.com", &plain).unwrap(), "http://srv1.example.com:5985/wsman");
+        assert_eq!(url_of("127.0.0.1", &plain).unwrap(), "http://127.0.0.1:5985/wsman");
+        assert_eq!(url_of("::1", &plain).unwrap(), "http://[::1]:5985/wsman");
+        assert_eq!(url_of("[::1]", &plain).unwrap(), "http://[::1]:5985/wsman");
+        let ssl = SessionOptions { use_ssl: true, port: 8443, http_prefix: Some("/a/b/".into()), ..Default::default() };
+        assert_eq!(url_of("HOST_1", &ssl).unwrap(), "https://HOST_1:8443/a/b");
+    }
+
+    #[test]
+    fn computer_names_that_are_not_host_names_are_refused() {
+        // Each of these made a URL whose host or port was not the computer's and -Port's: the request
+        // (and a Basic header) went elsewhere, e.g. to port 80.
+        for bad in ["127.0.0.1#frag", "localhost/m/ok?", "user@host", "host:8080", "http://host", "a b", "host?x", "-host", "host\\x", "[::1", "999.1.1.1", "::g", "a..b", "\u{e9}t\u{e9}"] {
+            let e = url_of(bad, &SessionOptions { port: 5985, ..Default::default() }).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::InvalidArgument, "{bad}");
+            assert!(e.message.contains(&format!("'{bad}'")), "{bad}: {}", e.message);
+        }
+    }
+
+    #[test]
+    fn bad_prefixes_are_refused_naming_the_prefix() {
+        for bad in ["a#b", "a b", "a\nb", "%zz", "x\\y"] {
+            let options = SessionOptions { http_prefix: Some(bad.into()), ..Default::default() };
+            let e = url_of("srv", &options).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::InvalidArgument, "{bad:?}");
+            assert!(e.message.contains(&format!("'{bad}'")), "{bad:?}: {}", e.message);
+        }
+        let query = SessionOptions { http_prefix: Some("wsman?PSVersion=7".into()), ..Default::default() };
+        assert_eq!(url_of("srv", &query).unwrap(), "http://srv:5985/wsman?PSVersion=7");
+    }
 }

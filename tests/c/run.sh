@@ -14,11 +14,14 @@ gcc "${cflags[@]}" "$repo/bindings/c/example.c" "${ldflags[@]}" -o "$out/example
 gcc "${cflags[@]}" "$repo/tests/c/misuse.c" "${ldflags[@]}" -o "$out/misuse"
 gcc "${cflags[@]}" "$repo/tests/c/wsman.c" "${ldflags[@]}" -o "$out/wsman"
 gcc "${cflags[@]}" "$repo/tests/c/hostile.c" "${ldflags[@]}" -o "$out/hostile"
+gcc "${cflags[@]}" "$repo/tests/c/hostile_input.c" "${ldflags[@]}" -o "$out/hostile_input"
 vg=(valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect)
 echo "--- example"
 "${vg[@]}" "$out/example"
 echo "--- misuse tests"
 "${vg[@]}" "$out/misuse"
+echo "--- hostile input tests"
+"${vg[@]}" "$out/hostile_input"
 
 echo "--- wsman tests (against rsess-replay)"
 replay="${RSESS_REPLAY_SERVER:-$repo/build/replay-server/rsess-replay}"
