@@ -1,8 +1,9 @@
 /* C tests of the WS-Management reply reader against hostile servers: the replay server's hostile modes
  * (tests/replay-server/Hostile.cs, `/misbehave/<mode>/wsman`) answer requests about XYZ_Hostile with
  * replies nested 5000 deep, with 300k attributes, 120k nested namespace declarations, 65k namespace
- * URIs, 60 MB of tiny elements or a 50 MB fault reason. Each must end in a clear error (or, for the
- * namespace URIs, a result) within seconds, with no crash, and the same session must still work.
+ * URIs, 60 MB of tiny elements or a 50 MB fault reason, and `empty-pulls` answers every Pull with no
+ * item and a fresh context. Each must end in a clear error (or, for the namespace URIs, a result) within
+ * seconds, with no crash, and the same session (or, after empty-pulls, another) must still work.
  * Run by tests/c/run.sh under valgrind: `hostile <port of rsess-replay>`. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,6 +138,32 @@ static void deep_get(unsigned port) {
     rsess_cim_session_free(s);
 }
 
+/* An enumeration whose every Pull answers no item and a fresh context ends with a clear error after 64
+ * of them (and Releases its context); a session to the normal endpoint still works afterwards. */
+static void endless_empty_pages(unsigned port) {
+    rsess_cim_session *s = open_session(port, "misbehave/empty-pulls/wsman", 0);
+    if (s == NULL) return;
+    rsess_instance_iter *it = NULL;
+    rsess_error *err = NULL;
+    double started = now();
+    CHECK(rsess_cim_enumerate(s, "root/omi", "OMI_Identify", 0, NULL, &it, &err) == RSESS_RESULT_OK);
+    rsess_instance *inst = NULL;
+    CHECK(rsess_instance_iter_next(it, &inst, &err) == RSESS_RESULT_BAD_REPLY && inst == NULL);
+    CHECK(now() - started < MAX_SECONDS);
+    char *message = NULL;
+    CHECK(rsess_error_message(err, &message) == RSESS_RESULT_OK && message != NULL && strstr(message, "64 Pulls in a row with no instance") != NULL);
+    rsess_string_free(message);
+    rsess_error_free(err);
+    rsess_instance_iter_free(it);
+    rsess_cim_session_remove(NULL, s, NULL);
+    rsess_cim_session_free(s);
+    rsess_cim_session *normal = open_session(port, "wsman", 0);
+    if (normal == NULL) return;
+    still_works(normal);
+    rsess_cim_session_remove(NULL, normal, NULL);
+    rsess_cim_session_free(normal);
+}
+
 int main(int argc, char **argv) {
     unsigned port = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 10) : 0;
     if (port == 0 || port > 65535) {
@@ -154,6 +181,7 @@ int main(int argc, char **argv) {
     refused(port, "xmlns", 8192, RSESS_RESULT_BAD_REPLY, "more than 256 namespace declarations");
     refused(port, "oversize", 8192, RSESS_RESULT_BAD_REPLY, "larger than 16842752 bytes");
     many_namespaces(port);
+    endless_empty_pages(port);
     printf("c-tests: %d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }

@@ -1,7 +1,8 @@
 # Get-CimInstance against hostile WS-Management servers: the replay server's hostile modes
 # (tests/replay-server/Hostile.cs) answer requests about XYZ_Hostile with replies nested 5000 deep, with
 # 300k attributes, 120k nested namespace declarations, 65k namespace URIs, 60 MB of tiny elements or a
-# 50 MB fault reason, and every other request normally. Each hostile reply must end in a clear error
+# 50 MB fault reason, and every other request normally; empty-pulls answers every Pull with no instance and
+# a fresh context. Each hostile reply must end in a clear error
 # (or a result) within seconds, PowerShell must live on, memory must stay flat, and the same session
 # must still work afterwards. Time bounds are generous: they catch minutes, not milliseconds.
 BeforeAll {
@@ -86,6 +87,25 @@ Describe 'Get-CimInstance against a hostile WS-Management server' {
         Remove-CimSession $s
         # Reading and parsing it whole took about 865 MB.
         (Get-PeakKiB) - $before | Should -BeLessThan (100 * 1024)
+    }
+
+    It 'ends an enumeration of endless empty pages with an error, and other sessions still work' {
+        # Every Pull answers no instance and a fresh context: it ran forever (217k Pulls in 30 s).
+        $s = New-HostileSession empty-pulls
+        Clear-ReplayRequests $replay
+        $watch = [Diagnostics.Stopwatch]::StartNew()
+        $out = Get-CimInstance -CimSession $s -Namespace root/omi -ClassName OMI_Identify -ErrorVariable errors -ErrorAction SilentlyContinue
+        $watch.Elapsed.TotalSeconds | Should -BeLessThan 30
+        $out | Should -BeNullOrEmpty
+        $errors.Count | Should -Be 1
+        $errors[0].FullyQualifiedErrorId | Should -Be "CimBadReply,$getId"
+        Get-Shown $errors[0] | Should -BeLike '*64 Pulls in a row with no instance*'
+        @(Get-ReplayRequests $replay | Where-Object { $_ -eq 'empty-pulls Pull OMI_Identify' }).Count | Should -Be 64
+        Get-ReplayRequests $replay | Should -Contain 'release Release OMI_Identify'
+        Remove-CimSession $s
+        $normal = New-CimSession -ComputerName 127.0.0.1 -Port $replay.Port -Credential $cred -SessionOption $http
+        (Get-CimInstance -CimSession $normal -Namespace root/omi -ClassName OMI_Identify).ProductName | Should -Be 'OMI'
+        Remove-CimSession $normal
     }
 
     It 'leaves PowerShell alive after a reply nested 5000 deep (in a child pwsh, where a crash would show)' {
