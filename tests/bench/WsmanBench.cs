@@ -33,16 +33,16 @@ public static class WsmanBench
         int port = replay.HttpPort;
         var cred = new CimCredential(CimAuthenticationMechanism.Basic, replay.User, replay.Password);
         using var scope = new SessionScope();
-        CimSession Session(int p, string? prefix = null) => scope.NewSession("127.0.0.1", options: new CimSessionOptions
+        CimSession Session(int p, string? prefix = null, uint envelopeKB = 0) => scope.NewSession("127.0.0.1", options: new CimSessionOptions
         {
-            Protocol = ProtocolKind.Wsman, NoEncryption = true, Port = (uint)p, HttpPrefix = prefix,
+            Protocol = ProtocolKind.Wsman, NoEncryption = true, Port = (uint)p, HttpPrefix = prefix, MaxEnvelopeSizeKB = envelopeKB,
         }, credential: cred, skipTestConnection: true);
 
         // Memory first, while listeners 2..200 have seen no traffic: the growth then includes each
         // session's pooled connection and cached class schema. One query beforehand pays the one-time
         // costs (runtime, pool, TLS roots) outside the figure.
         Query(Session(port));
-        MemoryPerSession(replay, Session, out List<CimSession> fleet);
+        MemoryPerSession(replay, (p, prefix) => Session(p, prefix), out List<CimSession> fleet);
 
         // (4) Fan-out over the now warm sessions: one thread per session, released together.
         double concurrentCpu = 0, sequentialCpu = 0;
@@ -81,16 +81,19 @@ public static class WsmanBench
 
         // (3) for context: 10 000 synthetic XYZ_Number end to end (the Rust figure in MB/s is cargo bench wsman_parse).
         string prefix = $"wsman?synthetic={Synthetic}";
-        CimSession big = Session(port, prefix);
+        // Envelopes of 16 MiB on both sides, so the whole enumeration is one reply (the raw socket sends no
+        // Pull) and the server, which ends a page at MaxEnvelopeSize, leaves no context open.
+        CimSession big = Session(port, prefix, BigEnvelopeKB);
         Query(big, "root/test", "XYZ_Number", Synthetic);
         byte[] synthetic = Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(EnumerateEnvelope())
             .Replace("http://schemas.microsoft.com/wbem/wscim/1/cim-schema/2/OMI_Identify", "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/XYZ_Number")
-            .Replace(">root/omi<", ">root/test<"));
+            .Replace(">root/omi<", ">root/test<")
+            .Replace(">512000</w:MaxEnvelopeSize>", $">{BigEnvelopeKB * 1024}</w:MaxEnvelopeSize>"));
         int bytes = raw.Post("/" + prefix, synthetic, "XYZ_Number");
         double rawBig = Median(5, () => Time(() => raw.Post("/" + prefix, synthetic, "XYZ_Number")));
         double libraryBig = Median(5, () => Time(() => Query(big, "root/test", "XYZ_Number", Synthetic)));
         Run(rs, $"$big = New-CimSession -ComputerName 127.0.0.1 -Port {port} -Credential $cred -SkipTestConnection " +
-            $"-SessionOption (New-CimSessionOption -NoEncryption -HttpPrefix '{prefix}')");
+            $"-SessionOption (New-CimSessionOption -NoEncryption -HttpPrefix '{prefix}' -MaxEnvelopeSizeKB {BigEnvelopeKB})");
         double cmdletBig = Median(5, () => Time(() =>
         {
             int n = (int)Run(rs, "@(Get-CimInstance -CimSession $big -Namespace root/test -ClassName XYZ_Number).Count").Single().BaseObject;
@@ -174,8 +177,16 @@ public static class WsmanBench
         return socket;
     }
 
-    /// <summary>The recorded Enumerate of OMI_Identify (what the raw-socket baselines post).</summary>
-    private static byte[] EnumerateEnvelope() => File.ReadAllBytes(Path.Combine(FixturesDir(), "omi-cim", "curl", "enumerate-request.xml"));
+    /// <summary>MaxEnvelopeSize (KiB) of the whole-enumeration figure: room for 10 000 instances with their EPRs.</summary>
+    private const uint BigEnvelopeKB = 16384;
+
+    /// <summary>
+    /// The recorded Enumerate of OMI_Identify, asking for each instance with its EPR as the library does
+    /// (EnumerateObjectAndEPR): what the raw-socket baselines post, so the server does the same work for both.
+    /// </summary>
+    private static byte[] EnumerateEnvelope() => Encoding.UTF8.GetBytes(
+        File.ReadAllText(Path.Combine(FixturesDir(), "omi-cim", "curl", "enumerate-request.xml"))
+            .Replace("<w:MaxElements>32000</w:MaxElements>", "<w:MaxElements>32000</w:MaxElements><w:EnumerationMode>EnumerateObjectAndEPR</w:EnumerationMode>"));
 
     /// <summary>The highest VmRSS above its start (KiB) while reading the first <paramref name="count"/>
     /// instances of a synthetic enumeration, sampled every 1000 instances; the rest is released.</summary>
