@@ -84,9 +84,15 @@ public sealed class CimSystemProperties
 /// </summary>
 public sealed class CimInstance
 {
-    internal CimInstance(CimInstanceData data, CimSession? session)
+    /// <param name="data">What the library read.</param>
+    /// <param name="session">The registered session it was read through (null: a temporary one, or none).</param>
+    /// <param name="from">The library session it was read through, registered or temporary (null: made
+    /// with -ClientOnly), for <see cref="GetCimSessionInstanceId"/> and <see cref="GetCimSessionComputerName"/>.</param>
+    internal CimInstance(CimInstanceData data, CimSession? session, NativeCimSession? from = null)
     {
         Session = session;
+        _sessionInstanceId = from?.InstanceId ?? session?.InstanceId ?? Guid.Empty;
+        _sessionComputerName = from?.ComputerName ?? session?.ComputerName;
         Superclasses = data.Superclasses;
         CimInstanceProperties = new CimPropertyCollection(data.Properties.Select(p => new CimProperty(p)).ToArray());
         CimSystemProperties = new CimSystemProperties(data.Namespace, data.ServerName, data.ClassName, null);
@@ -102,6 +108,21 @@ public sealed class CimInstance
 
     /// <summary>The session that produced the instance (null for a temporary one).</summary>
     internal CimSession? Session { get; }
+
+    private readonly Guid _sessionInstanceId;
+    private readonly string? _sessionComputerName;
+
+    /// <summary>
+    /// The InstanceId of the CIM session this instance was read through, as Windows' instances answer it
+    /// (scripts route follow-up calls with <c>Get-CimSession -InstanceId</c>); for an ad hoc
+    /// -ComputerName call, the temporary session's; <see cref="Guid.Empty"/> for an instance made with
+    /// <c>New-CimInstance -ClientOnly</c>.
+    /// </summary>
+    public Guid GetCimSessionInstanceId() => _sessionInstanceId;
+
+    /// <summary>The computer name of the CIM session this instance was read through (as that session
+    /// was given it); null for an instance made with <c>New-CimInstance -ClientOnly</c>.</summary>
+    public string? GetCimSessionComputerName() => _sessionComputerName;
     internal IReadOnlyList<string> Superclasses { get; }
 
     /// <summary>Windows' form: <c>Win32_Process (Handle = "42")</c>; the class name alone without keys.</summary>

@@ -1,6 +1,8 @@
 using System.Management.Automation;
 using RemoteSessions.Native;
 
+using Microsoft.Management.Infrastructure.CimCmdlets;
+
 namespace RemoteSessions.Commands;
 
 /// <summary>

@@ -78,7 +78,7 @@ internal static class CimTargets
             yield break;
         }
         foreach (CimInstanceData data in session.Query(ns ?? @"root\cimv2", dialect ?? "WQL", query!, OperationFlags.None, cancel))
-            yield return new CimInstance(data, null);
+            yield return new CimInstance(data, null, session);
     }
 
     /// <summary>The key values of an instance as the native library reads key text.</summary>

@@ -1,7 +1,15 @@
 using System.Management.Automation;
 using RemoteSessions.Native;
+using RemoteSessions;
+using RemoteSessions.Commands;
 
-namespace RemoteSessions.Commands;
+// The namespace of Windows' CimCmdlets: a FullyQualifiedErrorId ends in the cmdlet type's full name, so
+// scripts that match Windows' ids (`Should -Throw -ErrorId`, catch filters) match these too.
+namespace Microsoft.Management.Infrastructure.CimCmdlets;
+
+// Inside this namespace Microsoft.Management.Infrastructure's own types would win: these are the module's.
+using CimClass = RemoteSessions.CimClass;
+using CimSession = RemoteSessions.CimSession;
 
 /// <summary>
 /// Get-CimClass (spec/cmdlet-behaviour.md §1.8): class declarations, on the given sessions, on temporary
@@ -73,6 +81,12 @@ public sealed class GetCimClassCommand : CimOperationCommand
                     var cimClass = new CimClass(data, session);
                     if (Wanted(cimClass)) WriteObject(cimClass.ToPSObject(shownComputer));
                 }
+            }
+            catch (RemoteSessionsException e) when (e.Code == ResultCode.InvalidClass && ClassName is not null && !WildcardPattern.ContainsWildcardCharacters(ClassName))
+            {
+                // A class asked for by name that does not exist is "Not found" (0x80041002) from
+                // Windows' Get-CimClass, where Get-CimInstance says "Invalid class".
+                WriteNativeError(new RemoteSessionsException(ResultCode.NotFound, e.Message), $"{ns}:{ClassName}", target);
             }
             catch (RemoteSessionsException e)
             {

@@ -2,8 +2,17 @@ using System.Globalization;
 using System.Management.Automation;
 using System.Text.RegularExpressions;
 using RemoteSessions.Native;
+using RemoteSessions;
+using RemoteSessions.Commands;
 
-namespace RemoteSessions.Commands;
+// The namespace of Windows' CimCmdlets: a FullyQualifiedErrorId ends in the cmdlet type's full name, so
+// scripts that match Windows' ids (`Should -Throw -ErrorId`, catch filters) match these too.
+namespace Microsoft.Management.Infrastructure.CimCmdlets;
+
+// Inside this namespace Microsoft.Management.Infrastructure's own types would win: these are the module's.
+using CimInstance = RemoteSessions.CimInstance;
+using CimSession = RemoteSessions.CimSession;
+using CimSystemProperties = RemoteSessions.CimSystemProperties;
 
 /// <summary>
 /// Get-CimInstance (spec/cmdlet-behaviour.md §1.7): enumerates a class, runs a WQL query, or re-reads an
@@ -127,7 +136,7 @@ public sealed class GetCimInstanceCommand : CimOperationCommand
                 foreach (CimInstanceData data in Run(native))
                 {
                     if (StopRequested) return;
-                    WriteObject(new CimInstance(data, session).ToPSObject(shownComputer ?? "", partial, explicitTarget));
+                    WriteObject(new CimInstance(data, session, native).ToPSObject(shownComputer ?? "", partial, explicitTarget));
                 }
             }
             catch (RemoteSessionsException e)

@@ -1,8 +1,21 @@
 using System.Collections;
 using System.Management.Automation;
 using RemoteSessions.Native;
+using RemoteSessions;
+using RemoteSessions.Commands;
 
-namespace RemoteSessions.Commands;
+// The namespace of Windows' CimCmdlets: a FullyQualifiedErrorId ends in the cmdlet type's full name, so
+// scripts that match Windows' ids (`Should -Throw -ErrorId`, catch filters) match these too.
+namespace Microsoft.Management.Infrastructure.CimCmdlets;
+
+// Inside this namespace Microsoft.Management.Infrastructure's own types would win: these are the module's.
+using CimType = RemoteSessions.Native.CimType;
+using CimClass = RemoteSessions.CimClass;
+using CimInstance = RemoteSessions.CimInstance;
+using CimMethodDeclaration = RemoteSessions.CimMethodDeclaration;
+using CimMethodParameterDeclaration = RemoteSessions.CimMethodParameterDeclaration;
+using CimSession = RemoteSessions.CimSession;
+using CimSystemProperties = RemoteSessions.CimSystemProperties;
 
 /// <summary>
 /// Invoke-CimMethod (spec/cmdlet-behaviour.md §1.8): calls a static method of a class, or a method of

@@ -1,8 +1,16 @@
 using System.Collections;
 using System.Management.Automation;
 using RemoteSessions.Native;
+using RemoteSessions;
+using RemoteSessions.Commands;
 
-namespace RemoteSessions.Commands;
+// The namespace of Windows' CimCmdlets: a FullyQualifiedErrorId ends in the cmdlet type's full name, so
+// scripts that match Windows' ids (`Should -Throw -ErrorId`, catch filters) match these too.
+namespace Microsoft.Management.Infrastructure.CimCmdlets;
+
+// Inside this namespace Microsoft.Management.Infrastructure's own types would win: these are the module's.
+using CimInstance = RemoteSessions.CimInstance;
+using CimSession = RemoteSessions.CimSession;
 
 /// <summary>
 /// New-CimInstance (spec/cmdlet-behaviour.md §1.8): creates an instance of -ClassName with -Property over
@@ -66,7 +74,7 @@ public sealed class NewCimInstanceCommand : CimOperationCommand
             {
                 if (!ShouldProcess($"{className} on {target.Native.ComputerName}", "New-CimInstance")) continue;
                 CimInstanceData created = target.Native.CreateInstance(ns, className, properties, Cancel);
-                WriteObject(new CimInstance(created, target.Session).ToPSObject(target.Native.ComputerName, false, true));
+                WriteObject(new CimInstance(created, target.Session, target.Native).ToPSObject(target.Native.ComputerName, false, true));
             }
             catch (RemoteSessionsException e)
             {

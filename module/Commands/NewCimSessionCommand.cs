@@ -1,7 +1,19 @@
 using System.Management.Automation;
 using RemoteSessions.Native;
+using RemoteSessions;
+using RemoteSessions.Commands;
 
-namespace RemoteSessions.Commands;
+// The namespace of Windows' CimCmdlets: a FullyQualifiedErrorId ends in the cmdlet type's full name, so
+// scripts that match Windows' ids (`Should -Throw -ErrorId`, catch filters) match these too.
+namespace Microsoft.Management.Infrastructure.CimCmdlets;
+
+// Inside this namespace Microsoft.Management.Infrastructure's own types would win: these are the module's.
+using CimException = RemoteSessions.CimException;
+using CimSession = RemoteSessions.CimSession;
+using CimSessionOptions = RemoteSessions.CimSessionOptions;
+using DComSessionOptions = RemoteSessions.DComSessionOptions;
+using PasswordAuthenticationMechanism = RemoteSessions.PasswordAuthenticationMechanism;
+using WSManSessionOptions = RemoteSessions.WSManSessionOptions;
 
 /// <summary>
 /// New-CimSession (spec/cmdlet-behaviour.md §1.3): creates a CIM session per computer name (none = this

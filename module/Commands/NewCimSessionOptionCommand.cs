@@ -1,7 +1,22 @@
 using System.Globalization;
 using System.Management.Automation;
+using RemoteSessions;
+using RemoteSessions.Commands;
 
-namespace RemoteSessions.Commands;
+// The namespace of Windows' CimCmdlets: a FullyQualifiedErrorId ends in the cmdlet type's full name, so
+// scripts that match Windows' ids (`Should -Throw -ErrorId`, catch filters) match these too.
+namespace Microsoft.Management.Infrastructure.CimCmdlets;
+
+// Inside this namespace Microsoft.Management.Infrastructure's own types would win: these are the module's.
+using CimSession = RemoteSessions.CimSession;
+using CimSessionOptions = RemoteSessions.CimSessionOptions;
+using DComSessionOptions = RemoteSessions.DComSessionOptions;
+using ImpersonationType = RemoteSessions.ImpersonationType;
+using PacketEncoding = RemoteSessions.PacketEncoding;
+using PasswordAuthenticationMechanism = RemoteSessions.PasswordAuthenticationMechanism;
+using ProtocolType = RemoteSessions.ProtocolType;
+using ProxyType = RemoteSessions.ProxyType;
+using WSManSessionOptions = RemoteSessions.WSManSessionOptions;
 
 /// <summary>
 /// New-CimSessionOption (spec/cmdlet-behaviour.md §1.4): WS-Management or DCOM options with Windows'

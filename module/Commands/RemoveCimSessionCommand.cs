@@ -1,7 +1,14 @@
 using System.Management.Automation;
 using RemoteSessions.Native;
+using RemoteSessions;
+using RemoteSessions.Commands;
 
-namespace RemoteSessions.Commands;
+// The namespace of Windows' CimCmdlets: a FullyQualifiedErrorId ends in the cmdlet type's full name, so
+// scripts that match Windows' ids (`Should -Throw -ErrorId`, catch filters) match these too.
+namespace Microsoft.Management.Infrastructure.CimCmdlets;
+
+// Inside this namespace Microsoft.Management.Infrastructure's own types would win: these are the module's.
+using CimSession = RemoteSessions.CimSession;
 
 /// <summary>
 /// Remove-CimSession (spec/cmdlet-behaviour.md §1.6): removes CIM sessions of this runspace given as

@@ -1,8 +1,17 @@
 using System.Collections;
 using System.Management.Automation;
 using RemoteSessions.Native;
+using RemoteSessions;
+using RemoteSessions.Commands;
 
-namespace RemoteSessions.Commands;
+// The namespace of Windows' CimCmdlets: a FullyQualifiedErrorId ends in the cmdlet type's full name, so
+// scripts that match Windows' ids (`Should -Throw -ErrorId`, catch filters) match these too.
+namespace Microsoft.Management.Infrastructure.CimCmdlets;
+
+// Inside this namespace Microsoft.Management.Infrastructure's own types would win: these are the module's.
+using CimInstance = RemoteSessions.CimInstance;
+using CimSession = RemoteSessions.CimSession;
+using CimSystemProperties = RemoteSessions.CimSystemProperties;
 
 /// <summary>
 /// Set-CimInstance (spec/cmdlet-behaviour.md §1.8): changes each instance given (-InputObject) or
@@ -69,7 +78,7 @@ public sealed class SetCimInstanceCommand : CimOperationCommand
                     if (!ShouldProcess(instance.ToString(), "Set-CimInstance")) continue;
                     CimInstanceData changed = target.Native.ModifyInstance(instance.CimSystemProperties.Namespace,
                         instance.CimSystemProperties.ClassName, CimTargets.Keys(instance), Changed(instance), Cancel);
-                    if (PassThru) WriteObject(new CimInstance(changed, target.Session).ToPSObject(target.Native.ComputerName, false, true));
+                    if (PassThru) WriteObject(new CimInstance(changed, target.Session, target.Native).ToPSObject(target.Native.ComputerName, false, true));
                 }
             }
             catch (RemoteSessionsException e)

@@ -60,10 +60,12 @@ pub enum SessionTarget<'a> {
 }
 
 impl SessionOptions {
-    /// The target for New-CimSession's `computer`. Opens no connection.
+    /// The target for New-CimSession's `computer` (`.` or None: this computer). Opens no connection.
     /// Errors: InvalidArgument for an empty computer name or one that is not a host name or an IP
     /// address ([`url_host`]), NotSupported for DCOM to another computer.
     pub fn target<'a>(&self, computer: Option<&'a str>) -> Result<SessionTarget<'a>> {
+        // "." is this computer in WMI and CIM usage: served as a session without a computer name is.
+        let computer = computer.filter(|c| *c != ".");
         match (computer, self.protocol) {
             (Some(""), _) => Err(Error::new(ErrorKind::InvalidArgument, "The computer name is empty")),
             (Some(computer), Protocol::Dcom) => Err(Error::new(
@@ -179,10 +181,13 @@ mod tests {
         assert_eq!(err.kind, ErrorKind::NotSupported);
         assert!(err.message.contains("DCOM"));
         assert_eq!(dcom.target(None).unwrap(), SessionTarget::Local);
+        assert_eq!(dcom.target(Some(".")).unwrap(), SessionTarget::Local);
+        assert_eq!(SessionOptions::default().target(Some(".")).unwrap(), SessionTarget::Local);
         assert_eq!(SessionOptions::default().target(None).unwrap(), SessionTarget::Local);
         assert_eq!(SessionOptions::default().target(Some("srv")).unwrap(), SessionTarget::Wsman("srv"));
         let wsman = SessionOptions { protocol: Protocol::Wsman, ..Default::default() };
         assert_eq!(wsman.target(None).unwrap(), SessionTarget::Wsman("localhost"));
+        assert_eq!(wsman.target(Some(".")).unwrap(), SessionTarget::Wsman("localhost"));
         assert_eq!(wsman.target(Some("")).unwrap_err().kind, ErrorKind::InvalidArgument);
         let e = wsman.target(Some("127.0.0.1#frag")).unwrap_err();
         assert_eq!(e.kind, ErrorKind::InvalidArgument);

@@ -78,7 +78,7 @@ Describe 'Get-CimInstance over WS-Management' {
         Get-CimInstance -CimSession $faulty -Namespace root/omi -ClassName OMI_Identify -ErrorVariable e -ErrorAction SilentlyContinue |
             Should -BeNullOrEmpty
         $e.Count | Should -Be 1
-        $e[0].FullyQualifiedErrorId | Should -Be 'HRESULT 0x80041002,RemoteSessions.Commands.GetCimInstanceCommand'
+        $e[0].FullyQualifiedErrorId | Should -Be 'HRESULT 0x80041002,Microsoft.Management.Infrastructure.CimCmdlets.GetCimInstanceCommand'
         $e[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
         $e[0].OriginInfo.PSComputerName | Should -Be '127.0.0.1'
         Get-Shown $e[0] | Should -Match 'CIM status 6'
@@ -89,7 +89,7 @@ Describe 'Get-CimInstance over WS-Management' {
         $faulty = New-CimSession -ComputerName 127.0.0.1 -Port $replay.Port -Credential $cred -SkipTestConnection `
             -SessionOption (New-CimSessionOption -NoEncryption -HttpPrefix misbehave/fault500/wsman)
         { Get-CimInstance -CimSession $faulty -Namespace root/omi -ClassName OMI_Identify -ErrorAction Stop } |
-            Should -Throw -ErrorId 'HRESULT 0x80041002,RemoteSessions.Commands.GetCimInstanceCommand'
+            Should -Throw -ErrorId 'HRESULT 0x80041002,Microsoft.Management.Infrastructure.CimCmdlets.GetCimInstanceCommand'
         Remove-CimSession $faulty
     }
 }

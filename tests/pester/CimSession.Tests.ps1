@@ -35,7 +35,7 @@ Describe 'CIM sessions' {
 
     It 'says DCOM is not available for a remote computer' {
         New-CimSession -SessionOption (New-CimSessionOption -Protocol Dcom) -ComputerName otherhost -ErrorVariable e -ErrorAction SilentlyContinue
-        $e[0].FullyQualifiedErrorId | Should -Be 'DcomNotAvailable,RemoteSessions.Commands.NewCimSessionCommand'
+        $e[0].FullyQualifiedErrorId | Should -Be 'DcomNotAvailable,Microsoft.Management.Infrastructure.CimCmdlets.NewCimSessionCommand'
     }
 }
 
@@ -86,7 +86,7 @@ Describe 'CIM sessions over WS-Management' {
         New-CimSession -ComputerName 127.0.0.1 -Port $replay.Port -Credential $bad -Authentication Basic -SessionOption $http `
             -ErrorVariable e -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
         $e.Count | Should -Be 1
-        $e[0].FullyQualifiedErrorId | Should -Be 'HRESULT 0x80070005,RemoteSessions.Commands.NewCimSessionCommand'
+        $e[0].FullyQualifiedErrorId | Should -Be 'HRESULT 0x80070005,Microsoft.Management.Infrastructure.CimCmdlets.NewCimSessionCommand'
         $e[0].CategoryInfo.Category | Should -Be 'PermissionDenied'
         $e[0].OriginInfo.PSComputerName | Should -Be '127.0.0.1'
         Get-Shown $e[0] | Should -Match '127\.0\.0\.1'
@@ -103,7 +103,7 @@ Describe 'CIM sessions over WS-Management' {
 
     It 'reports a port nobody listens on as a connection error' {
         New-CimSession -ComputerName 127.0.0.1 -Port (Get-FreePort) -Credential $cred -SessionOption $http -ErrorVariable e -ErrorAction SilentlyContinue
-        $e[0].FullyQualifiedErrorId | Should -Be 'HRESULT 0x80338012,RemoteSessions.Commands.NewCimSessionCommand'
+        $e[0].FullyQualifiedErrorId | Should -Be 'HRESULT 0x80338012,Microsoft.Management.Infrastructure.CimCmdlets.NewCimSessionCommand'
         $e[0].CategoryInfo.Category | Should -Be 'ConnectionError'
         Get-Shown $e[0] | Should -Match 'refused'
     }

@@ -25,7 +25,7 @@ BeforeAll {
     # This process's peak resident memory so far, in KiB.
     function Get-PeakKiB { [long] ((Get-Content /proc/self/status | Where-Object { $_ -like 'VmHWM:*' }) -replace '\D', '') }
 
-    $getId = 'RemoteSessions.Commands.GetCimInstanceCommand'
+    $getId = 'Microsoft.Management.Infrastructure.CimCmdlets.GetCimInstanceCommand'
 }
 
 AfterAll { Stop-CimSuite $replay }

@@ -45,10 +45,13 @@ public sealed class CimClassTests : IDisposable
     }
 
     [Fact]
-    public void Unknown_classes_and_namespaces_are_metadata_errors()
+    public void Unknown_classes_are_not_found_and_unknown_namespaces_are_metadata_errors()
     {
         Assert.Empty(_ps.Run("Get-CimClass Win32_Nothing"));
-        Assert.Equal(("HRESULT 0x80041010", ErrorCategory.MetadataError), (_ps.Errors.Single().FullyQualifiedErrorId.Split(',')[0], _ps.Errors.Single().CategoryInfo.Category));
+        // As Windows' Get-CimClass: "Not found", where Get-CimInstance of the same class says "Invalid class".
+        Assert.Equal(("HRESULT 0x80041002,Microsoft.Management.Infrastructure.CimCmdlets.GetCimClassCommand", ErrorCategory.ObjectNotFound), (_ps.Errors.Single().FullyQualifiedErrorId, _ps.Errors.Single().CategoryInfo.Category));
+        Assert.Empty(_ps.Run("Get-CimInstance Win32_Nothing"));
+        Assert.Equal("HRESULT 0x80041010,Microsoft.Management.Infrastructure.CimCmdlets.GetCimInstanceCommand", _ps.Errors.Single().FullyQualifiedErrorId);
         Assert.Empty(_ps.Run("Get-CimClass -Namespace root/nothing"));
         Assert.StartsWith("HRESULT 0x8004100e", _ps.Errors.Single().FullyQualifiedErrorId);
     }

@@ -41,7 +41,7 @@ public sealed class CimSessionTests : IDisposable
         var none = _ps.Run("New-CimSession -SessionOption (New-CimSessionOption -Protocol Dcom) -ComputerName otherhost");
         Assert.Empty(none);
         ErrorRecord e = Assert.Single(_ps.Errors);
-        Assert.Equal("DcomNotAvailable,RemoteSessions.Commands.NewCimSessionCommand", e.FullyQualifiedErrorId);
+        Assert.Equal("DcomNotAvailable,Microsoft.Management.Infrastructure.CimCmdlets.NewCimSessionCommand", e.FullyQualifiedErrorId);
         Assert.Equal(ErrorCategory.NotImplemented, e.CategoryInfo.Category);
         Assert.Contains("DCOM", e.Exception.Message);
         Assert.Equal(1u, _ps.Run("New-CimSession").Single().Properties["Id"].Value);
@@ -53,7 +53,7 @@ public sealed class CimSessionTests : IDisposable
         Assert.Empty(_ps.Run("New-CimSession -SessionOption (New-CimSessionOption -Protocol Dcom) -Port 5985"));
         ErrorRecord e = Assert.Single(_ps.Errors);
         Assert.Equal("Parameter 'Port' cannot be used with the parameter 'DComSessionOptions'.", e.Exception.Message);
-        Assert.Equal("New-CimSession,RemoteSessions.Commands.NewCimSessionCommand", e.FullyQualifiedErrorId);
+        Assert.Equal("New-CimSession,Microsoft.Management.Infrastructure.CimCmdlets.NewCimSessionCommand", e.FullyQualifiedErrorId);
         Assert.Empty(_ps.Run("Get-CimSession"));
     }
 
@@ -81,7 +81,7 @@ public sealed class CimSessionTests : IDisposable
         ErrorRecord e = Assert.Single(_ps.Errors);
         Assert.Equal("Could not find CimSession with the given Id = 9", e.Exception.Message);
         Assert.Equal(ErrorCategory.ObjectNotFound, e.CategoryInfo.Category);
-        Assert.Equal("RemoteSessions.Commands.GetCimSessionCommand", e.FullyQualifiedErrorId);
+        Assert.Equal("Microsoft.Management.Infrastructure.CimCmdlets.GetCimSessionCommand", e.FullyQualifiedErrorId);
 
         Assert.Single(_ps.Run("Get-CimSession -Name CimSession1, web"));
         Assert.Equal("Could not find CimSession with the given Name = web", Assert.Single(_ps.Errors).Exception.Message);

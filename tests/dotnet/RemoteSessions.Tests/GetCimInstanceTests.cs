@@ -105,7 +105,7 @@ public sealed class GetCimInstanceTests : IDisposable
     {
         Assert.Empty(_ps.Run(script));
         ErrorRecord e = Assert.Single(_ps.Errors);
-        Assert.Equal(errorId + ",RemoteSessions.Commands.GetCimInstanceCommand", e.FullyQualifiedErrorId);
+        Assert.Equal(errorId + ",Microsoft.Management.Infrastructure.CimCmdlets.GetCimInstanceCommand", e.FullyQualifiedErrorId);
         Assert.Equal(category, e.CategoryInfo.Category);
     }
 

@@ -112,7 +112,7 @@ public sealed class HostileServerTests : IClassFixture<ReplayServerFixture>, IDi
         Assert.Empty(_ps.Errors);
         Assert.Empty(_ps.Run("Get-CimInstance -CimSession $s -Namespace root/test -ClassName XYZ_Hostile"));
         ErrorRecord error = Assert.Single(_ps.Errors);
-        Assert.Equal("CimBadReply,RemoteSessions.Commands.GetCimInstanceCommand", error.FullyQualifiedErrorId);
+        Assert.Equal("CimBadReply,Microsoft.Management.Infrastructure.CimCmdlets.GetCimInstanceCommand", error.FullyQualifiedErrorId);
         Assert.Equal(System.Management.Automation.ErrorCategory.ProtocolError, error.CategoryInfo.Category);
         Assert.Contains("more than 256 deep", error.ErrorDetails?.Message ?? error.Exception.Message);
         var os = _ps.Run("Get-CimInstance -CimSession $s -Namespace root/omi -ClassName OMI_Identify");

@@ -132,7 +132,7 @@ public sealed class WsmanCimTests : IClassFixture<ReplayServerFixture>, IDisposa
         _ps.Run($"$bad = [pscredential]::new('{_server.User}', [System.Net.NetworkCredential]::new('', 'wrong').SecurePassword); " +
                 $"New-CimSession -ComputerName 127.0.0.1 -Port {_server.HttpPort} -Credential $bad -SessionOption $http");
         ErrorRecord denied = SingleError();
-        Assert.Equal("HRESULT 0x80070005,RemoteSessions.Commands.NewCimSessionCommand", denied.FullyQualifiedErrorId);
+        Assert.Equal("HRESULT 0x80070005,Microsoft.Management.Infrastructure.CimCmdlets.NewCimSessionCommand", denied.FullyQualifiedErrorId);
         Assert.Equal(ErrorCategory.PermissionDenied, denied.CategoryInfo.Category);
         Assert.Equal("127.0.0.1", Assert.IsType<System.Management.Automation.Runspaces.RemotingErrorRecord>(denied).OriginInfo.PSComputerName);
         Assert.Contains("127.0.0.1", Shown(denied));
@@ -140,7 +140,7 @@ public sealed class WsmanCimTests : IClassFixture<ReplayServerFixture>, IDisposa
 
         _ps.Run($"New-CimSession -ComputerName 127.0.0.1 -Port {ClosedPort()} -Credential $cred -SessionOption $http");
         ErrorRecord refused = SingleError();
-        Assert.Equal("HRESULT 0x80338012,RemoteSessions.Commands.NewCimSessionCommand", refused.FullyQualifiedErrorId);
+        Assert.Equal("HRESULT 0x80338012,Microsoft.Management.Infrastructure.CimCmdlets.NewCimSessionCommand", refused.FullyQualifiedErrorId);
         Assert.Equal(ErrorCategory.ConnectionError, refused.CategoryInfo.Category);
         Assert.Contains("refused", Shown(refused));
 
@@ -159,7 +159,7 @@ public sealed class WsmanCimTests : IClassFixture<ReplayServerFixture>, IDisposa
         _ps.Run($"$s = {Http("-SkipTestConnection", options: $"(New-CimSessionOption -NoEncryption -HttpPrefix misbehave/{mode}/wsman)")}");
         Assert.Empty(_ps.Run("Get-CimInstance -CimSession $s -Namespace root/omi -ClassName OMI_Identify"));
         ErrorRecord e = SingleError();
-        Assert.Equal(errorId + ",RemoteSessions.Commands.GetCimInstanceCommand", e.FullyQualifiedErrorId);
+        Assert.Equal(errorId + ",Microsoft.Management.Infrastructure.CimCmdlets.GetCimInstanceCommand", e.FullyQualifiedErrorId);
         Assert.Equal(category, e.CategoryInfo.Category);
         Assert.Contains(text, Shown(e));
         Assert.Equal("127.0.0.1", Assert.IsType<System.Management.Automation.Runspaces.RemotingErrorRecord>(e).OriginInfo.PSComputerName);

@@ -1,0 +1,60 @@
+# What scripts and Pester suites written against Windows' CimCmdlets check, checked the same way here
+# (issue "drop-in fidelity"): error ids with -ErrorId as Windows builds them (the errorId, then the cmdlet
+# type's full name), Get-CimClass's "Not found", the instance methods scripts route follow-up calls with,
+# and "." as this computer.
+BeforeAll { . $PSScriptRoot/CimSuite.ps1 }
+
+AfterAll { Stop-CimSuite $replay }
+
+Describe 'Windows CimCmdlets fidelity' {
+    BeforeEach { Get-CimSession | Remove-CimSession }
+
+    It 'builds error ids from the CimCmdlets type names' {
+        { Get-CimInstance -ClassName Win32_Nothing -ErrorAction Stop } |
+            Should -Throw -ErrorId 'HRESULT 0x80041010,Microsoft.Management.Infrastructure.CimCmdlets.GetCimInstanceCommand'
+        { Get-CimInstance -ClassName Win32_OperatingSystem -Namespace root/nothing -ErrorAction Stop } |
+            Should -Throw -ErrorId 'HRESULT 0x8004100e,Microsoft.Management.Infrastructure.CimCmdlets.GetCimInstanceCommand'
+        (Get-Command Get-CimInstance).ImplementingType.FullName | Should -Be 'Microsoft.Management.Infrastructure.CimCmdlets.GetCimInstanceCommand'
+    }
+
+    It 'says "Not found" for a class Get-CimClass does not know, as Windows does' {
+        { Get-CimClass -ClassName Win32_Nothing -ErrorAction Stop } |
+            Should -Throw -ErrorId 'HRESULT 0x80041002,Microsoft.Management.Infrastructure.CimCmdlets.GetCimClassCommand'
+        Get-CimClass -ClassName Win32_Nothing -ErrorVariable e -ErrorAction SilentlyContinue
+        $e[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        # A wildcard that matches nothing is no error.
+        Get-CimClass -ClassName Win32_Nothing* -ErrorVariable none | Should -BeNullOrEmpty
+        $none | Should -BeNullOrEmpty
+    }
+
+    It 'tells the session an instance came from' {
+        $s = New-CimSession -Name fidelity
+        $os = Get-CimInstance -CimSession $s -ClassName Win32_OperatingSystem
+        $os.GetCimSessionInstanceId() | Should -Be $s.InstanceId
+        $os.GetCimSessionComputerName() | Should -Be $s.ComputerName
+        (Get-CimSession -InstanceId $os.GetCimSessionInstanceId()).Name | Should -Be 'fidelity'
+
+        $wsman = New-CimSession -ComputerName 127.0.0.1 -Port $replay.Port -Credential $cred -SessionOption $http
+        $id = Get-CimInstance -CimSession $wsman -Namespace root/omi -ClassName OMI_Identify
+        $id.GetCimSessionInstanceId() | Should -Be $wsman.InstanceId
+        $id.GetCimSessionComputerName() | Should -Be '127.0.0.1'
+
+        # Ad hoc: the temporary session's id, which no longer exists.
+        $adhoc = Get-CimInstance -ComputerName 127.0.0.1 -Port $replay.Port -Credential $cred -SessionOption $http -Namespace root/omi -ClassName OMI_Identify
+        $adhoc.GetCimSessionInstanceId() | Should -Not -Be ([guid]::Empty)
+        $adhoc.GetCimSessionComputerName() | Should -Be '127.0.0.1'
+
+        $mine = New-CimInstance -ClassName Win32_Environment -Property @{ Name = 'x' } -ClientOnly
+        $mine.GetCimSessionInstanceId() | Should -Be ([guid]::Empty)
+        $mine.GetCimSessionComputerName() | Should -BeNullOrEmpty
+    }
+
+    It 'serves -ComputerName . on this computer' {
+        $os = Get-CimInstance -ComputerName . -ClassName Win32_OperatingSystem
+        @($os).Count | Should -Be 1
+        $os.Caption | Should -Not -BeNullOrEmpty
+        $s = New-CimSession -ComputerName .
+        $s.Protocol | Should -Be 'Local'
+        @(Get-CimInstance -CimSession $s -ClassName Win32_OperatingSystem).Count | Should -Be 1
+    }
+}
