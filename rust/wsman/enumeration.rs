@@ -9,7 +9,7 @@ use super::binding::{self, Origin};
 use super::endpoint::Endpoint;
 use super::envelope;
 use super::reply::{self, Page};
-use super::schema::LastClass;
+use super::schema::ItemClasses;
 use super::{NAMESPACE_SELECTOR, NS_ADDRESSING, NS_WSMAN};
 use crate::cancel::Cancel;
 use crate::cim::provider::InstanceStream;
@@ -40,7 +40,7 @@ pub struct Enumeration {
     taken: usize,
     context: Option<String>,
     cancel: Option<Arc<Cancel>>,
-    classes: LastClass,
+    classes: ItemClasses,
     /// Pull replies in a row without an item, and the time spent waiting for them: bounded by
     /// [`MAX_EMPTY_PAGES`] and the operation timeout ([`Endpoint::wait`]), not counting the time the
     /// caller takes between items.
@@ -59,9 +59,9 @@ impl Enumeration {
         // Declarations are fetched now: while the enumeration context is open, some servers answer
         // nothing else (see super::schema).
         let classes = match requested_class.as_str() {
-            "" | "*" => LastClass::default(),
-            _ if resource_uri == envelope::CLASS_RESOURCE_URI => LastClass::default(),
-            class => LastClass::prefetch(endpoint, &namespace, class, cancel.as_deref())?,
+            "" | "*" => ItemClasses::default(),
+            _ if resource_uri == envelope::CLASS_RESOURCE_URI => ItemClasses::default(),
+            class => ItemClasses::prefetch(endpoint, &namespace, class, cancel.as_deref())?,
         };
         let selectors = envelope::namespace_selector(&namespace, &resource_uri);
         let page = reply::page(endpoint.send(envelope::ACTION_ENUMERATE, &resource_uri, &selectors, body, cancel.as_deref())?)?;

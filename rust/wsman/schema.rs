@@ -6,7 +6,7 @@
 //! Some servers (OMI among them) run one user's operations one at a time: a GetClass sent while an
 //! enumeration context of the same user is open is never answered. So an enumeration fetches the
 //! declarations it needs before its Enumerate, and while its context is open it only reads the cache
-//! ([`LastClass::lookup`] with `may_fetch` false).
+//! ([`ItemClasses::lookup`] with `may_fetch` false).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -26,8 +26,9 @@ const MAX_ANCESTRY: usize = 16;
 /// server with endless classes cannot grow the cache without bound.
 pub const MAX_CACHED_CLASSES: usize = 1024;
 
-/// Most GetClass requests one enumeration sends for the classes of its items (beyond the class it
-/// asked for): items of yet more classes are typed by the declaration of the class asked for.
+/// Most classes of its items (beyond the class it asked for) whose declarations one enumeration asks
+/// for, each with its superclasses: items of yet more classes are typed by the declaration of the class
+/// asked for.
 pub const MAX_FETCHES_PER_ENUMERATION: usize = 64;
 
 /// Endpoint URL, namespace and class (both lower-cased).
@@ -140,7 +141,7 @@ fn cached_ancestry(endpoint: &Endpoint, namespace: &str, schema: Option<&ClassSc
 /// Enumerate, and the class of its last item, with its schema and superclasses (items mostly share one
 /// class, which is then looked up once rather than per item).
 #[derive(Default)]
-pub struct LastClass {
+pub struct ItemClasses {
     /// The class asked for, its schema and superclasses: what items of classes not yet known are typed
     /// by while no declaration may be fetched.
     requested: Option<(String, Option<Arc<ClassSchema>>, Vec<String>)>,
@@ -151,20 +152,20 @@ pub struct LastClass {
     fetches: usize,
 }
 
-impl LastClass {
+impl ItemClasses {
     /// Fetches (or finds cached) the declaration and superclasses of `class`, the class an enumeration
     /// asks for, before its Enumerate is sent.
     /// Errors: as [`class_schema`].
-    pub fn prefetch(endpoint: &Endpoint, namespace: &str, class: &str, cancel: Option<&Cancel>) -> Result<LastClass> {
+    pub fn prefetch(endpoint: &Endpoint, namespace: &str, class: &str, cancel: Option<&Cancel>) -> Result<ItemClasses> {
         let schema = class_schema(endpoint, namespace, class, cancel)?;
         let ancestry = ancestry(endpoint, namespace, schema.as_deref(), cancel)?;
-        Ok(LastClass { requested: Some((class.to_string(), schema, ancestry)), last: None, fetches: 0 })
+        Ok(ItemClasses { requested: Some((class.to_string(), schema, ancestry)), last: None, fetches: 0 })
     }
 
     /// The schema (None: the server gives none or it is unknown yet) and superclasses of `class`.
     /// With `may_fetch` false (an enumeration context is open on the server) nothing is sent: a class
     /// whose declarations are not all cached gets the requested class's schema, and that class and its
-    /// superclasses as its own. So it does once [`MAX_FETCHES_PER_ENUMERATION`] GetClass requests were sent.
+    /// superclasses as its own. So it does once declarations of [`MAX_FETCHES_PER_ENUMERATION`] classes were asked for.
     /// Errors: as [`class_schema`] (only when fetching).
     pub fn lookup(&mut self, endpoint: &Endpoint, namespace: &str, class: &str, may_fetch: bool, cancel: Option<&Cancel>) -> Result<(Option<&ClassSchema>, &[String])> {
         let known = self.last.as_ref().map_or(false, |(name, _, _, stand_in)| name.eq_ignore_ascii_case(class) && !(*stand_in && may_fetch && self.fetches < MAX_FETCHES_PER_ENUMERATION));
