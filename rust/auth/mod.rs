@@ -7,6 +7,8 @@
 //! password never leaves this module except on the wire.
 
 pub mod basic;
+pub mod gssapi;
+pub mod negotiate;
 
 use std::collections::hash_map::RandomState;
 use std::fmt;
