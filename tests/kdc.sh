@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # A throw-away MIT Kerberos realm on loopback for the authentication tests (Debian krb5-kdc and
-# krb5-admin-server; gss-ntlmssp for NTLM): tests/kdc.sh DIR PORT writes into DIR (which must exist)
+# krb5-admin-server; gss-ntlmssp for NTLM): tests/kdc.sh PORT makes a temporary folder DIR and writes
 #   krb5.conf, kdc.conf   the realm RSESS.TEST, its KDC on 127.0.0.1:PORT (TCP and UDP)
 #   principal/, stash     the database, made with kdb5_util and kadmin.local
 #   http.keytab           the keys of HTTP/127.0.0.1 and HTTP/localhost (the test server's)
 #   ntlm_users            the gss-ntlmssp user file (NTLM_USER_FILE): RSESS\ann
 #   env                   the variables a client and a server use (KRB5_CONFIG, KRB5_KDC_PROFILE,
 #                         KRB5CCNAME, KRB5_KTNAME, NTLM_USER_FILE, KRB5RCACHETYPE), one NAME=VALUE a line
-# and then becomes the KDC (exec krb5kdc -n), so the caller stops the realm by stopping this process.
+# then starts the KDC, prints "ready DIR" once it accepts connections, and runs until its standard input
+# ends (the test process that started it exits): then it stops the KDC and removes DIR.
 # Users: ann@RSESS.TEST with password Ann-Krb-Pa55, and NTLM RSESS\ann with password Ann-Ntlm-Pa55.
 # Extra service principals (e.g. HTTP/127.0.0.1:5985) may be named in RSESS_KDC_EXTRA_SPNS, space-separated.
 set -euo pipefail
-dir="$(cd "${1:?usage: kdc.sh DIR PORT}" && pwd)"
-port="${2:?usage: kdc.sh DIR PORT}"
+port="${1:?usage: kdc.sh PORT}"
+dir="$(mktemp -d "${TMPDIR:-/tmp}/rsess-kdc.XXXXXX")"
+kdc=""
+trap '[ -n "$kdc" ] && kill "$kdc" 2>/dev/null; wait; rm -rf "$dir"' EXIT
 realm=RSESS.TEST
 PATH="$PATH:/usr/sbin:/sbin"
 
@@ -50,11 +53,12 @@ cat > "$dir/kdc.conf" <<EOF
 EOF
 : > "$dir/kadm5.acl"
 export KRB5_CONFIG="$dir/krb5.conf" KRB5_KDC_PROFILE="$dir/kdc.conf"
-kdb5_util create -s -r "$realm" -P "master-$RANDOM$RANDOM" >/dev/null
-kadmin.local -q "addprinc -pw Ann-Krb-Pa55 ann@$realm" >/dev/null
+trap 'cat "$dir/setup.log" >&2' ERR
+kdb5_util create -s -r "$realm" -P "master-$RANDOM$RANDOM" >>"$dir/setup.log" 2>&1
+kadmin.local -q "addprinc -pw Ann-Krb-Pa55 ann@$realm" >>"$dir/setup.log" 2>&1
 for spn in HTTP/127.0.0.1 HTTP/localhost ${RSESS_KDC_EXTRA_SPNS:-}; do
-  kadmin.local -q "addprinc -randkey $spn@$realm" >/dev/null
-  kadmin.local -q "ktadd -k $dir/http.keytab $spn@$realm" >/dev/null
+  kadmin.local -q "addprinc -randkey $spn@$realm" >>"$dir/setup.log" 2>&1
+  kadmin.local -q "ktadd -k $dir/http.keytab $spn@$realm" >>"$dir/setup.log" 2>&1
 done
 printf 'RSESS:ann:Ann-Ntlm-Pa55\n' > "$dir/ntlm_users"
 cat > "$dir/env" <<EOF
@@ -65,4 +69,16 @@ KRB5_KTNAME=FILE:$dir/http.keytab
 NTLM_USER_FILE=$dir/ntlm_users
 KRB5RCACHETYPE=none
 EOF
-exec krb5kdc -n -P "$dir/kdc.pid"
+krb5kdc -n -P "$dir/kdc.pid" </dev/null >/dev/null 2>&1 &
+kdc=$!
+for _ in $(seq 100); do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "ready $dir"
+    cat >/dev/null || true
+    exit 0
+  fi
+  kill -0 "$kdc" 2>/dev/null || { echo "kdc.sh: krb5kdc exited; see $dir/kdc.log" >&2; cat "$dir/kdc.log" >&2; exit 1; }
+  sleep 0.05
+done
+echo "kdc.sh: the KDC does not listen on 127.0.0.1:$port" >&2
+exit 1

@@ -112,6 +112,9 @@ pub const NTLM: Oid = Oid(b"\x2b\x06\x01\x04\x01\x82\x37\x02\x02\x0a");
 pub const SPNEGO: Oid = Oid(b"\x2b\x06\x01\x05\x05\x02");
 /// `GSS_C_NT_HOSTBASED_SERVICE`, 1.2.840.113554.1.2.1.4: names such as `HTTP@host` (RFC 2743 §4.1).
 pub const NT_HOSTBASED_SERVICE: Oid = Oid(b"\x2a\x86\x48\x86\xf7\x12\x01\x02\x01\x04");
+/// `GSS_KRB5_NT_PRINCIPAL_NAME`, 1.2.840.113554.1.2.2.1: a Kerberos principal as text
+/// (`HTTP/host:port`, RFC 1964 §2.1.1), for names a host-based name cannot carry.
+pub const NT_KRB5_PRINCIPAL: Oid = Oid(b"\x2a\x86\x48\x86\xf7\x12\x01\x02\x02\x01");
 /// `GSS_C_NT_USER_NAME`, 1.2.840.113554.1.2.1.1: a user name (`user@REALM`, `DOMAIN\user`).
 pub const NT_USER_NAME: Oid = Oid(b"\x2a\x86\x48\x86\xf7\x12\x01\x02\x01\x01");
 

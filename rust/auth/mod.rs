@@ -3,8 +3,9 @@
 //! HTTP authentication mechanism has (RFC 7235 challenge and response): a [`Mechanism`] (a credential
 //! bound to a mechanism) starts one [`Authenticator`] per connection, which the HTTP layer steps
 //! through the server's 401 challenges on that connection and which seals and opens the messages
-//! sent over it. The mechanisms' own code lives beside this module, one file each ([`basic`]); a
-//! password never leaves this module except on the wire.
+//! sent over it. The mechanisms' own code lives beside this module, one file each ([`basic`],
+//! [`negotiate`] over the runtime-loaded [`gssapi`]); a password never leaves this module except on
+//! the wire (or to the system GSSAPI library).
 
 pub mod basic;
 pub mod gssapi;
@@ -48,18 +49,18 @@ impl fmt::Debug for Credential {
 /// New-CimSession -Authentication (`PasswordAuthenticationMechanism`, spec §1.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Authentication {
-    /// Basic when a credential is given (Negotiate arrives with the authentication work), none otherwise.
+    /// Basic when a credential is given (Windows means Negotiate; see [`negotiate`]), none otherwise.
     #[default]
     Default,
     /// HTTP Basic (RFC 7617): only over HTTPS or with NoEncryption.
     Basic,
     /// HTTP Digest, which WinRM does not offer.
     Digest,
-    /// SPNEGO (RFC 4559): Kerberos, else NTLM (not yet supported).
+    /// SPNEGO (RFC 4559, MS-SPNG): Kerberos, else NTLM, through the system GSSAPI ([`negotiate`]).
     Negotiate,
-    /// Kerberos alone (not yet supported).
+    /// Kerberos alone (RFC 4121), WinRM's `Kerberos` scheme ([`negotiate`]).
     Kerberos,
-    /// NTLM with a domain account (not yet supported).
+    /// NTLM with a domain account (MS-NLMP, through gss-ntlmssp; [`negotiate`]).
     NtlmDomain,
     /// CredSSP (MS-CSSP; not yet supported).
     CredSsp,

@@ -157,9 +157,16 @@ impl Mechanism for Negotiate {
     /// server principal), ConnectionFailed when no KDC answers; each names the mechanism, the service
     /// principal and GSSAPI's status.
     fn start(&self, peer: &Peer<'_>) -> Result<Box<dyn Authenticator>> {
-        let service = if self.options.port_in_spn { format!("HTTP@{}:{}", peer.host, peer.port) } else { format!("HTTP@{}", peer.host) };
-        let spn = service.replacen('@', "/", 1);
-        let target = Name::import(&service, gssapi::NT_HOSTBASED_SERVICE).map_err(|e| failure(self.package, &format!("the service name {spn} is not valid"), e))?;
+        // MIT drops a port from a host-based name (`HTTP@host:port`), so a principal with its port is
+        // named as a Kerberos principal, whose realm the library finds as for a host-based one.
+        let (spn, target) = if self.options.port_in_spn {
+            let spn = format!("HTTP/{}:{}", peer.host, peer.port);
+            let name = Name::import(&spn, gssapi::NT_KRB5_PRINCIPAL);
+            (spn, name)
+        } else {
+            (format!("HTTP/{}", peer.host), Name::import(&format!("HTTP@{}", peer.host), gssapi::NT_HOSTBASED_SERVICE))
+        };
+        let target = target.map_err(|e| failure(self.package, &format!("the service name {spn} is not valid"), e))?;
         let credential = self.gss_credential()?;
         let binding = peer.certificate.map(tls_server_end_point);
         let mut context = Context::new(target, credential, self.package.oid(), binding);
@@ -187,10 +194,18 @@ fn header(package: Package, token: &[u8]) -> String {
 }
 
 /// The error for a GSSAPI failure of `package` while doing `what`: NotSupported when the library is
-/// missing, ConnectionFailed when no KDC answers, AccessDenied otherwise.
+/// missing, ConnectionFailed when no KDC answers, AccessDenied otherwise; Kerberos errors whose text
+/// is obscure get a plain explanation first.
 fn failure(package: Package, what: &str, e: GssError) -> Error {
+    // MIT krb5 error codes (krb5_err.et) as GSSAPI minor statuses.
     /// KRB5_KDC_UNREACH, "Cannot contact any KDC for realm".
     const KDC_UNREACHABLE: u32 = 0x96c7_3a9c;
+    /// KRB5KDC_ERR_PREAUTH_FAILED.
+    const PREAUTH_FAILED: u32 = 0x96c7_3a18;
+    /// KRB5KRB_AP_ERR_BAD_INTEGRITY, "Decrypt integrity check failed": a wrong password's AS reply.
+    const BAD_INTEGRITY: u32 = 0x96c7_3a1f;
+    /// KRB5KRB_AP_ERR_SKEW, "Clock skew too great".
+    const SKEW: u32 = 0x96c7_3a25;
     let kind = if e.major == 0 && e.minor == 0 {
         ErrorKind::NotSupported
     } else if e.minor == KDC_UNREACHABLE {
@@ -198,7 +213,12 @@ fn failure(package: Package, what: &str, e: GssError) -> Error {
     } else {
         ErrorKind::AccessDenied
     };
-    Error::new(kind, format!("{}: {what}: {e}", package.name()))
+    let hint = match e.minor {
+        PREAUTH_FAILED | BAD_INTEGRITY => "the password is incorrect; ",
+        SKEW => "the clocks of this computer and the server or KDC differ by more than Kerberos allows; ",
+        _ => "",
+    };
+    Error::new(kind, format!("{}: {what}: {hint}{e}", package.name()))
 }
 
 /// One connection's context: the token to send next, whether GSSAPI has completed the context and

@@ -1,0 +1,247 @@
+// rsess-negotiate: a WS-Management endpoint on 127.0.0.1 for the Negotiate, Kerberos and NTLM tests of
+// the Rust client. Each TCP connection is authenticated with .NET's NegotiateAuthentication (server side,
+// through the system GSSAPI: Kerberos with the keytab KRB5_KTNAME names, NTLM with gss-ntlmssp and the
+// user file NTLM_USER_FILE; tests/kdc.sh makes both), as WinRM does:
+//   - a request without Authorization gets 401 with `WWW-Authenticate: Negotiate` and `Kerberos`;
+//   - the token legs are answered 401 with the next token, and the last with 200 and the final token;
+//     a refused token gets a bare 401 challenge, as Windows answers;
+//   - a request that carries a body before its connection is authenticated is refused (400): the client
+//     must authenticate with empty requests first;
+//   - once authenticated, every request must be sealed (MS-WSMV 2.2.9.1, multipart/encrypted with the
+//     protocol of the scheme: application/HTTP-SPNEGO-session-encrypted for Negotiate,
+//     application/HTTP-Kerberos-session-encrypted for Kerberos), its length must match and it must have
+//     been encrypted; anything in clear text is refused (400) and counted.
+// Every sealed request is answered with a sealed WS-Management IdentifyResponse whose ProductVersion
+// names the package and the user the server authenticated ("NTLM RSESS\ann"), and whose
+// ProtocolVersion echoes the length of the request it opened. On the path /wsman/clear-reply the reply
+// goes in clear text (a client must refuse it). Kerberos replies are sealed with gss_wrap (right-rotation
+// count 0, as non-Windows servers send them), split after the 16-byte token header; NTLM replies put
+// the 16-byte signature first, as Windows does (gss-ntlmssp writes it after the sealed message).
+// Prints "listening http=<port>" when ready; one line per event on stderr; stops at EOF on stdin.
+using System.Buffers;
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Text;
+
+var listener = new TcpListener(IPAddress.Loopback, 0);
+listener.Start();
+Console.Out.WriteLine($"listening http={((IPEndPoint)listener.LocalEndpoint).Port}");
+Console.Out.Flush();
+new Thread(() =>
+{
+    try
+    {
+        using Stream stdin = Console.OpenStandardInput();
+        var buffer = new byte[256];
+        while (stdin.Read(buffer, 0, buffer.Length) > 0) { }
+    }
+    catch (IOException) { }
+    Environment.Exit(0);
+}) { IsBackground = true }.Start();
+
+int connections = 0;
+while (true)
+{
+    TcpClient client = await listener.AcceptTcpClientAsync();
+    int id = Interlocked.Increment(ref connections);
+    _ = Task.Run(async () =>
+    {
+        try { await RemoteSessions.NegotiateServer.Connection.ServeAsync(id, client); }
+        catch (Exception e) { Console.Error.WriteLine($"connection {id}: {e.GetType().Name}: {e.Message}"); }
+        finally { client.Dispose(); }
+    });
+}
+
+namespace RemoteSessions.NegotiateServer
+{
+    /// <summary>One HTTP/1.1 request: its path, headers and body.</summary>
+    sealed record Request(string Path, List<(string Name, string Value)> Headers, byte[] Body)
+    {
+        public string? Header(string name) =>
+            Headers.Where(h => string.Equals(h.Name, name, StringComparison.OrdinalIgnoreCase)).Select(h => h.Value).FirstOrDefault();
+    }
+
+    static class Connection
+    {
+        const string Boundary = "Encrypted Boundary";
+        const string Soap = "application/soap+xml;charset=UTF-8";
+
+        public static async Task ServeAsync(int id, TcpClient client)
+        {
+            client.NoDelay = true;
+            var stream = new BufferedStream(client.GetStream());
+            NegotiateAuthentication? auth = null;
+            string scheme = "";
+            bool authenticated = false;
+            while (true)
+            {
+                Request? request = await ReadAsync(stream);
+                if (request is null) return;
+                if (!authenticated)
+                {
+                    if (request.Body.Length > 0)
+                    {
+                        Console.Error.WriteLine($"connection {id}: VIOLATION a body of {request.Body.Length} bytes before authentication was complete");
+                        await WriteAsync(stream, 400, [], "text/plain", Encoding.UTF8.GetBytes("a body was sent before authentication was complete"));
+                        return;
+                    }
+                    string? authorization = request.Header("Authorization");
+                    int space = authorization?.IndexOf(' ') ?? -1;
+                    if (authorization is null || space < 0)
+                    {
+                        await WriteAsync(stream, 401, [("WWW-Authenticate", "Negotiate"), ("WWW-Authenticate", "Kerberos")], null, []);
+                        continue;
+                    }
+                    string requested = authorization[..space];
+                    if (auth is null)
+                    {
+                        scheme = requested;
+                        auth = new NegotiateAuthentication(new NegotiateAuthenticationServerOptions
+                        {
+                            Package = scheme == "Kerberos" ? "Kerberos" : "Negotiate",
+                            RequiredProtectionLevel = ProtectionLevel.EncryptAndSign,
+                        });
+                    }
+                    byte[]? blob = auth.GetOutgoingBlob(Convert.FromBase64String(authorization[(space + 1)..].Trim()), out NegotiateAuthenticationStatusCode status);
+                    var challenge = blob is { Length: > 0 } ? new List<(string, string)> { ("WWW-Authenticate", $"{scheme} {Convert.ToBase64String(blob)}") } : [];
+                    if (status == NegotiateAuthenticationStatusCode.ContinueNeeded)
+                    {
+                        await WriteAsync(stream, 401, challenge, null, []);
+                        continue;
+                    }
+                    if (status == NegotiateAuthenticationStatusCode.Completed)
+                    {
+                        authenticated = true;
+                        Console.Error.WriteLine($"connection {id}: authenticated {auth.Package} {auth.RemoteIdentity.Name} (signed {auth.IsSigned}, encrypted {auth.IsEncrypted}, mutual {auth.IsMutuallyAuthenticated})");
+                        await WriteAsync(stream, 200, challenge, null, []);
+                        continue;
+                    }
+                    Console.Error.WriteLine($"connection {id}: refused ({status})");
+                    auth.Dispose();
+                    auth = null;
+                    await WriteAsync(stream, 401, [("WWW-Authenticate", "Negotiate"), ("WWW-Authenticate", "Kerberos")], null, []);
+                    continue;
+                }
+                await AnswerAsync(id, stream, request, auth!, scheme);
+            }
+        }
+
+        /// <summary>Opens a sealed request and answers it sealed (or, on /wsman/clear-reply, in clear text).</summary>
+        static async Task AnswerAsync(int id, Stream stream, Request request, NegotiateAuthentication auth, string scheme)
+        {
+            string protocol = scheme == "Kerberos" ? "application/HTTP-Kerberos-session-encrypted" : "application/HTTP-SPNEGO-session-encrypted";
+            bool ntlm = auth.Package == "NTLM";
+            string contentType = request.Header("Content-Type") ?? "";
+            if (!contentType.StartsWith("multipart/encrypted", StringComparison.OrdinalIgnoreCase) || !contentType.Contains($"protocol=\"{protocol}\"", StringComparison.OrdinalIgnoreCase))
+            {
+                Console.Error.WriteLine($"connection {id}: VIOLATION a request in clear text or sealed for another protocol ({contentType})");
+                await WriteAsync(stream, 400, [], "text/plain", Encoding.UTF8.GetBytes("requests must be encrypted"));
+                return;
+            }
+            (int length, byte[] signature, byte[] data) = Parse(request.Body);
+            byte[] token = ntlm ? [.. data, .. signature] : [.. signature, .. data];
+            var opened = new ArrayBufferWriter<byte>();
+            NegotiateAuthenticationStatusCode status = auth.Unwrap(token, opened, out bool wasEncrypted);
+            if (status != NegotiateAuthenticationStatusCode.Completed || !wasEncrypted || opened.WrittenCount != length)
+            {
+                Console.Error.WriteLine($"connection {id}: VIOLATION a sealed request that does not open ({status}, encrypted {wasEncrypted}, {opened.WrittenCount} bytes of {length})");
+                await WriteAsync(stream, 400, [], "text/plain", Encoding.UTF8.GetBytes("the request does not decrypt"));
+                return;
+            }
+            string soap = Encoding.UTF8.GetString(opened.WrittenSpan);
+            if (!soap.Contains("Envelope", StringComparison.Ordinal))
+            {
+                await WriteAsync(stream, 400, [], "text/plain", Encoding.UTF8.GetBytes("not a SOAP envelope"));
+                return;
+            }
+            string reply = "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\" xmlns:wsmid=\"http://schemas.dmtf.org/wbem/wsman/identity/1/wsmanidentity.xsd\">"
+                + "<s:Header/><s:Body><wsmid:IdentifyResponse>"
+                + $"<wsmid:ProtocolVersion>{length}</wsmid:ProtocolVersion>"
+                + "<wsmid:ProductVendor>rsess-negotiate</wsmid:ProductVendor>"
+                + $"<wsmid:ProductVersion>{SecurityElement(auth.Package)} {SecurityElement(auth.RemoteIdentity.Name ?? "")}</wsmid:ProductVersion>"
+                + "</wsmid:IdentifyResponse></s:Body></s:Envelope>";
+            byte[] plain = Encoding.UTF8.GetBytes(reply);
+            if (request.Path.EndsWith("/clear-reply", StringComparison.Ordinal))
+            {
+                await WriteAsync(stream, 200, [], Soap, plain);
+                return;
+            }
+            var sealedWriter = new ArrayBufferWriter<byte>();
+            status = auth.Wrap(plain, sealedWriter, true, out bool isEncrypted);
+            if (status != NegotiateAuthenticationStatusCode.Completed || !isEncrypted) throw new InvalidOperationException($"Wrap failed: {status}");
+            byte[] wrapped = sealedWriter.WrittenSpan.ToArray();
+            (byte[] sig, byte[] payload) = ntlm ? (wrapped[^16..], wrapped[..^16]) : (wrapped[..16], wrapped[16..]);
+            await WriteAsync(stream, 200, [], $"multipart/encrypted;protocol=\"{protocol}\";boundary=\"{Boundary}\"", Seal(protocol, plain.Length, sig, payload));
+        }
+
+        static string SecurityElement(string text) => System.Security.SecurityElement.Escape(text) ?? "";
+
+        static byte[] Seal(string protocol, int length, byte[] signature, byte[] data)
+        {
+            var body = new MemoryStream();
+            void Text(string s) { byte[] b = Encoding.ASCII.GetBytes(s); body.Write(b); }
+            Text($"--{Boundary}\r\n\tContent-Type: {protocol}\r\n\tOriginalContent: type={Soap};Length={length}\r\n--{Boundary}\r\n\tContent-Type: application/octet-stream\r\n");
+            body.Write(BitConverter.GetBytes(signature.Length));
+            body.Write(signature);
+            body.Write(data);
+            Text($"--{Boundary}--\r\n");
+            return body.ToArray();
+        }
+
+        /// <summary>Reads a sealed body: the announced length, the signature and the encrypted data.</summary>
+        static (int Length, byte[] Signature, byte[] Data) Parse(byte[] body)
+        {
+            string head = Encoding.Latin1.GetString(body);
+            int lengthAt = head.IndexOf("Length=", StringComparison.Ordinal) + "Length=".Length;
+            int lengthEnd = head.IndexOf("\r\n", lengthAt, StringComparison.Ordinal);
+            int length = int.Parse(head[lengthAt..lengthEnd]);
+            const string octet = "\tContent-Type: application/octet-stream\r\n";
+            int start = head.IndexOf(octet, StringComparison.Ordinal) + octet.Length;
+            int end = head.LastIndexOf($"--{Boundary}--", StringComparison.Ordinal);
+            int signatureLength = BitConverter.ToInt32(body, start);
+            byte[] signature = body[(start + 4)..(start + 4 + signatureLength)];
+            byte[] data = body[(start + 4 + signatureLength)..end];
+            return (length, signature, data);
+        }
+
+        static async Task<Request?> ReadAsync(Stream stream)
+        {
+            var line = new List<byte>();
+            var lines = new List<string>();
+            while (true)
+            {
+                int b = stream.ReadByte();
+                if (b < 0) return null;
+                if (b == '\n')
+                {
+                    string text = Encoding.Latin1.GetString(line.ToArray()).TrimEnd('\r');
+                    line.Clear();
+                    if (text.Length == 0) break;
+                    lines.Add(text);
+                    continue;
+                }
+                line.Add((byte)b);
+            }
+            string path = lines[0].Split(' ')[1];
+            var headers = lines.Skip(1).Select(l => { int c = l.IndexOf(':'); return (l[..c].Trim(), l[(c + 1)..].Trim()); }).ToList();
+            var request = new Request(path, headers, []);
+            int length = int.Parse(request.Header("Content-Length") ?? "0");
+            byte[] body = new byte[length];
+            await stream.ReadExactlyAsync(body);
+            return request with { Body = body };
+        }
+
+        static async Task WriteAsync(Stream stream, int status, List<(string Name, string Value)> headers, string? contentType, byte[] body)
+        {
+            string reason = status switch { 200 => "OK", 400 => "Bad Request", 401 => "Unauthorized", _ => "Error" };
+            var head = new StringBuilder($"HTTP/1.1 {status} {reason}\r\n");
+            foreach ((string name, string value) in headers) head.Append($"{name}: {value}\r\n");
+            if (contentType is not null) head.Append($"Content-Type: {contentType}\r\n");
+            head.Append($"Content-Length: {body.Length}\r\n\r\n");
+            await stream.WriteAsync(Encoding.ASCII.GetBytes(head.ToString()));
+            await stream.WriteAsync(body);
+            await stream.FlushAsync();
+        }
+    }
+}
