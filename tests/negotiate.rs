@@ -32,6 +32,8 @@ struct Peers {
     _kdc: Child,
     _server: Child,
     port: u16,
+    /// The endpoint's HTTPS port (channel binding enforced, bodies in clear).
+    https_port: u16,
     dir: PathBuf,
     /// The endpoint's event lines (authentications, violations).
     events: Arc<Mutex<Vec<String>>>,
@@ -65,7 +67,9 @@ fn start() -> Peers {
     let mut server = Command::new(&server_bin).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let mut line = String::new();
     BufReader::new(server.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let port = line.trim().strip_prefix("listening http=").unwrap_or_else(|| panic!("rsess-negotiate: {line:?}")).parse().unwrap();
+    let ports = line.trim().strip_prefix("listening http=").unwrap_or_else(|| panic!("rsess-negotiate: {line:?}"));
+    let (port, https_port) = ports.split_once(" https=").unwrap();
+    let (port, https_port) = (port.parse().unwrap(), https_port.parse().unwrap());
     let events = Arc::new(Mutex::new(Vec::new()));
     let (sink, stderr) = (Arc::clone(&events), server.stderr.take().unwrap());
     std::thread::spawn(move || {
@@ -73,7 +77,7 @@ fn start() -> Peers {
             sink.lock().unwrap().push(l);
         }
     });
-    Peers { _kdc: kdc, _server: server, port, dir, events }
+    Peers { _kdc: kdc, _server: server, port, https_port, dir, events }
 }
 
 fn peers() -> &'static Peers {
@@ -98,10 +102,11 @@ fn violations() -> Vec<String> {
     peers().events.lock().unwrap().iter().filter(|l| l.contains("VIOLATION")).cloned().collect()
 }
 
-/// Posts three requests and checks each came back opened, from the server that authenticated `who`.
+/// Posts three requests and checks each came back (opened, when sealed) from the server that
+/// authenticated `who`.
 fn three_sealed_exchanges(t: &Target, who: &str) {
     for _ in 0..3 {
-        let r = post(t).unwrap();
+        let r = post(t).unwrap_or_else(|e| panic!("{e:?}\nthe endpoint's events: {:#?}", peers().events.lock().unwrap()));
         let body = text(&r);
         assert_eq!((r.status, r.content_type.as_deref()), (200, Some("application/soap+xml;charset=UTF-8")), "{body}");
         assert!(body.contains(&format!("<wsmid:ProductVersion>{who}</wsmid:ProductVersion>")), "{body}");
@@ -195,6 +200,7 @@ fn wsman_sessions_authenticate_with_each_mechanism() {
         let identity = endpoint.identify(None).unwrap_or_else(|e| panic!("{authentication:?}: {e:?}"));
         assert_eq!(identity.product_version, who);
     }
+    eprintln!("endpoint events: {:#?}", peers().events.lock().unwrap());
     assert_eq!(violations(), Vec::<String>::new());
 }
 
@@ -204,4 +210,29 @@ fn time_to_first_reply_is_small() {
     let t = target("/wsman", Negotiate::new(Package::Ntlm, Some(&Credential::new(NTLM_USER, NTLM_PASSWORD)), NegotiateOptions::default()));
     post(&t).unwrap();
     assert!(started.elapsed() < Duration::from_secs(15));
+}
+
+#[test]
+fn negotiate_falls_back_to_ntlm_with_a_domain_credential() {
+    let t = target("/wsman", Negotiate::new(Package::Negotiate, Some(&Credential::new(NTLM_USER, NTLM_PASSWORD)), NegotiateOptions::default()));
+    three_sealed_exchanges(&t, "NTLM RSESS\\ann");
+}
+
+#[test]
+fn over_https_contexts_carry_the_channel_binding_and_bodies_go_in_clear() {
+    // The contexts carry tls-server-end-point (SHA-384 of the endpoint's certificate, which is signed
+    // with SHA-384) and bodies go unsealed. The endpoint (.NET on Linux) cannot enforce the binding,
+    // so this shows that bound contexts are accepted by NTLM and Kerberos acceptors, not that a wrong
+    // binding would be refused.
+    let policy = TlsPolicy { verify_chain: false, verify_name: false };
+    for (package, user, password, who) in [
+        (Package::Ntlm, NTLM_USER, NTLM_PASSWORD, "NTLM RSESS\\ann"),
+        (Package::Kerberos, KERBEROS_USER, KERBEROS_PASSWORD, "Kerberos ann@RSESS.TEST"),
+        (Package::Negotiate, KERBEROS_USER, KERBEROS_PASSWORD, "Kerberos ann@RSESS.TEST"),
+    ] {
+        let mechanism = Negotiate::new(package, Some(&Credential::new(user, password)), NegotiateOptions::default());
+        let url = format!("https://127.0.0.1:{}/wsman", peers().https_port).parse().unwrap();
+        let t = Target::new(url, policy, Some(Arc::new(mechanism) as Arc<dyn Mechanism>)).unwrap();
+        three_sealed_exchanges(&t, who);
+    }
 }

@@ -17,16 +17,42 @@
 // goes in clear text (a client must refuse it). Kerberos replies are sealed with gss_wrap (right-rotation
 // count 0, as non-Windows servers send them), split after the 16-byte token header; NTLM replies put
 // the 16-byte signature first, as Windows does (gss-ntlmssp writes it after the sealed message).
-// Prints "listening http=<port>" when ready; one line per event on stderr; stops at EOF on stdin.
+// A second port speaks HTTPS (a self-signed ECDSA certificate signed with SHA-384): requests and replies
+// are SOAP in clear text there, as WinRM over HTTPS, and the acceptor is given the channel binding
+// tls-server-end-point of that certificate. NOTE: .NET on Linux does not enforce it (an
+// ExtendedProtectionPolicy throws PlatformNotSupportedException, and a context with another binding
+// is accepted too), so this endpoint shows that contexts carrying a binding work, not that a wrong
+// one is refused.
+// Prints "listening http=<port> https=<port>" when ready; one line per event on stderr; stops at EOF on stdin.
 using System.Buffers;
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Security.Authentication.ExtendedProtection;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 
 var listener = new TcpListener(IPAddress.Loopback, 0);
 listener.Start();
-Console.Out.WriteLine($"listening http={((IPEndPoint)listener.LocalEndpoint).Port}");
+var tlsListener = new TcpListener(IPAddress.Loopback, 0);
+tlsListener.Start();
+// A self-signed ECDSA P-256 certificate signed with SHA-384 (ecdsa-with-SHA384), so the channel binding's hash is SHA-384
+// (RFC 5929 §4.1), not the default SHA-256.
+using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+var certificateRequest = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA384);
+var names = new SubjectAlternativeNameBuilder();
+names.AddDnsName("localhost");
+names.AddIpAddress(IPAddress.Loopback);
+certificateRequest.CertificateExtensions.Add(names.Build());
+certificateRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
+certificateRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
+certificateRequest.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
+certificateRequest.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(certificateRequest.PublicKey, false));
+using var ephemeral = certificateRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+X509Certificate2 certificate = X509CertificateLoader.LoadPkcs12(ephemeral.Export(X509ContentType.Pfx), null);
+Console.Out.WriteLine($"listening http={((IPEndPoint)listener.LocalEndpoint).Port} https={((IPEndPoint)tlsListener.LocalEndpoint).Port}");
 Console.Out.Flush();
 new Thread(() =>
 {
@@ -41,17 +67,21 @@ new Thread(() =>
 }) { IsBackground = true }.Start();
 
 int connections = 0;
-while (true)
+async Task AcceptAsync(TcpListener on, X509Certificate2? tls)
 {
-    TcpClient client = await listener.AcceptTcpClientAsync();
-    int id = Interlocked.Increment(ref connections);
-    _ = Task.Run(async () =>
+    while (true)
     {
-        try { await RemoteSessions.NegotiateServer.Connection.ServeAsync(id, client); }
-        catch (Exception e) { Console.Error.WriteLine($"connection {id}: {e.GetType().Name}: {e.Message}"); }
-        finally { client.Dispose(); }
-    });
+        TcpClient client = await on.AcceptTcpClientAsync();
+        int id = Interlocked.Increment(ref connections);
+        _ = Task.Run(async () =>
+        {
+            try { await RemoteSessions.NegotiateServer.Connection.ServeAsync(id, client, tls); }
+            catch (Exception e) { Console.Error.WriteLine($"connection {id}: {e.GetType().Name}: {e.Message}"); }
+            finally { client.Dispose(); }
+        });
+    }
 }
+await Task.WhenAll(AcceptAsync(listener, null), AcceptAsync(tlsListener, certificate));
 
 namespace RemoteSessions.NegotiateServer
 {
@@ -62,15 +92,58 @@ namespace RemoteSessions.NegotiateServer
             Headers.Where(h => string.Equals(h.Name, name, StringComparison.OrdinalIgnoreCase)).Select(h => h.Value).FirstOrDefault();
     }
 
+    /// <summary>
+    /// The channel binding tls-server-end-point (RFC 5929 §4.1) of this server's certificate, in the
+    /// SEC_CHANNEL_BINDINGS layout .NET hands to GSSAPI: eight 32-bit fields, then the application data
+    /// ("tls-server-end-point:" and the certificate's hash). The certificate is signed with SHA-384, so
+    /// the hash is SHA-384.
+    /// </summary>
+    sealed class EndpointBinding : ChannelBinding
+    {
+        readonly int size;
+
+        public EndpointBinding(X509Certificate2 certificate) : base(true)
+        {
+            byte[] hash = SHA384.HashData(certificate.RawData);
+            byte[] data = [.. Encoding.ASCII.GetBytes("tls-server-end-point:"), .. hash];
+            size = 32 + data.Length;
+            IntPtr memory = Marshal.AllocHGlobal(size);
+            Marshal.Copy(new byte[32], 0, memory, 32);
+            Marshal.WriteInt32(memory, 24, data.Length);
+            Marshal.WriteInt32(memory, 28, 32);
+            Marshal.Copy(data, 0, memory + 32, data.Length);
+            SetHandle(memory);
+        }
+
+        public override int Size => size;
+
+        protected override bool ReleaseHandle()
+        {
+            Marshal.FreeHGlobal(handle);
+            return true;
+        }
+    }
+
     static class Connection
     {
         const string Boundary = "Encrypted Boundary";
         const string Soap = "application/soap+xml;charset=UTF-8";
 
-        public static async Task ServeAsync(int id, TcpClient client)
+        public static async Task ServeAsync(int id, TcpClient client, X509Certificate2? tls)
         {
             client.NoDelay = true;
-            var stream = new BufferedStream(client.GetStream());
+            Stream stream = client.GetStream();
+            ChannelBinding? binding = null;
+            if (tls is not null)
+            {
+                var ssl = new SslStream(stream);
+                await ssl.AuthenticateAsServerAsync(tls);
+                // .NET on Linux cannot give a server its own endpoint binding (GetChannelBinding(Endpoint)
+                // asks OpenSSL for the peer's certificate and throws), so it is made here.
+                binding = new EndpointBinding(tls);
+                stream = ssl;
+            }
+            stream = new BufferedStream(stream);
             NegotiateAuthentication? auth = null;
             string scheme = "";
             bool authenticated = false;
@@ -101,6 +174,11 @@ namespace RemoteSessions.NegotiateServer
                         {
                             Package = scheme == "Kerberos" ? "Kerberos" : "Negotiate",
                             RequiredProtectionLevel = ProtectionLevel.EncryptAndSign,
+                            // Over TLS the context is bound to this certificate (as WinRM's
+                            // CbtHardeningLevel Strict). An ExtendedProtectionPolicy throws
+                            // PlatformNotSupportedException on Linux; the binding alone goes to
+                            // gss_accept_sec_context, whose mechanisms compare it with the client's.
+                            Binding = binding,
                         });
                     }
                     byte[]? blob = auth.GetOutgoingBlob(Convert.FromBase64String(authorization[(space + 1)..].Trim()), out NegotiateAuthenticationStatusCode status);
@@ -123,9 +201,33 @@ namespace RemoteSessions.NegotiateServer
                     await WriteAsync(stream, 401, [("WWW-Authenticate", "Negotiate"), ("WWW-Authenticate", "Kerberos")], null, []);
                     continue;
                 }
-                await AnswerAsync(id, stream, request, auth!, scheme);
+                if (tls is not null)
+                    await AnswerClearAsync(id, stream, request, auth!);
+                else
+                    await AnswerAsync(id, stream, request, auth!, scheme);
             }
         }
+
+        /// <summary>Over TLS: a SOAP request in clear text (TLS protects it), answered likewise.</summary>
+        static async Task AnswerClearAsync(int id, Stream stream, Request request, NegotiateAuthentication auth)
+        {
+            string contentType = request.Header("Content-Type") ?? "";
+            if (!contentType.StartsWith("application/soap+xml", StringComparison.OrdinalIgnoreCase))
+            {
+                Console.Error.WriteLine($"connection {id}: VIOLATION over TLS a request of type {contentType}");
+                await WriteAsync(stream, 400, [], "text/plain", Encoding.UTF8.GetBytes("over HTTPS requests are SOAP"));
+                return;
+            }
+            await WriteAsync(stream, 200, [], Soap, Encoding.UTF8.GetBytes(Identify(request.Body.Length, auth)));
+        }
+
+        static string Identify(int length, NegotiateAuthentication auth) =>
+            "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\" xmlns:wsmid=\"http://schemas.dmtf.org/wbem/wsman/identity/1/wsmanidentity.xsd\">"
+                + "<s:Header/><s:Body><wsmid:IdentifyResponse>"
+                + $"<wsmid:ProtocolVersion>{length}</wsmid:ProtocolVersion>"
+                + "<wsmid:ProductVendor>rsess-negotiate</wsmid:ProductVendor>"
+                + $"<wsmid:ProductVersion>{SecurityElement(auth.Package)} {SecurityElement(auth.RemoteIdentity.Name ?? "")}</wsmid:ProductVersion>"
+                + "</wsmid:IdentifyResponse></s:Body></s:Envelope>";
 
         /// <summary>Opens a sealed request and answers it sealed (or, on /wsman/clear-reply, in clear text).</summary>
         static async Task AnswerAsync(int id, Stream stream, Request request, NegotiateAuthentication auth, string scheme)
@@ -155,12 +257,7 @@ namespace RemoteSessions.NegotiateServer
                 await WriteAsync(stream, 400, [], "text/plain", Encoding.UTF8.GetBytes("not a SOAP envelope"));
                 return;
             }
-            string reply = "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\" xmlns:wsmid=\"http://schemas.dmtf.org/wbem/wsman/identity/1/wsmanidentity.xsd\">"
-                + "<s:Header/><s:Body><wsmid:IdentifyResponse>"
-                + $"<wsmid:ProtocolVersion>{length}</wsmid:ProtocolVersion>"
-                + "<wsmid:ProductVendor>rsess-negotiate</wsmid:ProductVendor>"
-                + $"<wsmid:ProductVersion>{SecurityElement(auth.Package)} {SecurityElement(auth.RemoteIdentity.Name ?? "")}</wsmid:ProductVersion>"
-                + "</wsmid:IdentifyResponse></s:Body></s:Envelope>";
+            string reply = Identify(length, auth);
             byte[] plain = Encoding.UTF8.GetBytes(reply);
             if (request.Path.EndsWith("/clear-reply", StringComparison.Ordinal))
             {
