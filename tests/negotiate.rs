@@ -128,6 +128,20 @@ fn kerberos_authenticates_mutually_and_seals_every_message() {
 }
 
 #[test]
+fn sealed_requests_carry_the_signatures_windows_sends() {
+    // NTLM: the 16-byte signature first. Kerberos (AES): the 60-byte header of gss_wrap_iov, the
+    // trailer rotated into it (RRC 28), as SSPI seals for WinRM.
+    let _ = peers();
+    let events = || peers().events.lock().unwrap().join("\n");
+    let ntlm = target("/wsman", Negotiate::new(Package::Ntlm, Some(&Credential::new(NTLM_USER, NTLM_PASSWORD)), NegotiateOptions::default()));
+    post(&ntlm).unwrap();
+    assert!(events().contains("sealed NTLM request, signature 16 bytes"), "{}", events());
+    let kerberos = target("/wsman", Negotiate::new(Package::Kerberos, Some(&Credential::new(KERBEROS_USER, KERBEROS_PASSWORD)), NegotiateOptions::default()));
+    post(&kerberos).unwrap();
+    assert!(events().contains("sealed Kerberos request, signature 60 bytes rrc 28"), "{}", events());
+}
+
+#[test]
 fn negotiate_chooses_kerberos_with_a_kerberos_credential() {
     let t = target("/wsman", Negotiate::new(Package::Negotiate, Some(&Credential::new(KERBEROS_USER, KERBEROS_PASSWORD)), NegotiateOptions::default()));
     three_sealed_exchanges(&t, "Kerberos ann@RSESS.TEST");

@@ -242,6 +242,10 @@ namespace RemoteSessions.NegotiateServer
                 return;
             }
             (int length, byte[] signature, byte[] data) = Parse(request.Body);
+            // What the client's signature is: NTLM's 16 bytes; Kerberos' token header (RFC 4121 §4.2.6.2)
+            // with the right-rotation count in bytes 6-7 (SSPI: 28, the trailer rotated into the header).
+            string rrc = !ntlm && signature.Length >= 16 ? $" rrc {(signature[6] << 8) | signature[7]}" : "";
+            Console.Error.WriteLine($"connection {id}: sealed {auth.Package} request, signature {signature.Length} bytes{rrc}");
             byte[] token = ntlm ? [.. data, .. signature] : [.. signature, .. data];
             var opened = new ArrayBufferWriter<byte>();
             NegotiateAuthenticationStatusCode status = auth.Unwrap(token, opened, out bool wasEncrypted);
