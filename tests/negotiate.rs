@@ -98,8 +98,25 @@ fn text(reply: &HttpReply) -> String {
     String::from_utf8_lossy(&reply.body).into_owned()
 }
 
+/// The endpoint's complaints of requests in clear text (but for the test that sends one on purpose).
 fn violations() -> Vec<String> {
-    peers().events.lock().unwrap().iter().filter(|l| l.contains("VIOLATION")).cloned().collect()
+    peers().events.lock().unwrap().iter().filter(|l| l.contains("VIOLATION") && !l.contains(CLEAR_ON_PURPOSE)).cloned().collect()
+}
+
+/// The path of the test whose client is told not to encrypt.
+const CLEAR_ON_PURPOSE: &str = "/wsman/told-not-to-encrypt";
+
+#[test]
+fn a_client_told_not_to_encrypt_sends_clear_text_which_this_server_refuses() {
+    let options = NegotiateOptions { no_encryption: true, ..Default::default() };
+    let t = target(CLEAR_ON_PURPOSE, Negotiate::new(Package::Ntlm, Some(&Credential::new(NTLM_USER, NTLM_PASSWORD)), options));
+    let r = post(&t).unwrap();
+    assert_eq!((r.status, text(&r).as_str()), (400, "requests must be encrypted"));
+    // Its connection is not one of the sealing mechanism's (same user and password).
+    let sealing = target(CLEAR_ON_PURPOSE, Negotiate::new(Package::Ntlm, Some(&Credential::new(NTLM_USER, NTLM_PASSWORD)), NegotiateOptions::default()));
+    assert_eq!(post(&sealing).unwrap().status, 200);
+    let r = post(&t).unwrap();
+    assert_eq!(r.status, 400);
 }
 
 /// Posts three requests and checks each came back (opened, when sealed) from the server that
@@ -153,7 +170,7 @@ fn a_wrong_password_is_access_denied_naming_the_mechanism() {
     let e = post(&ntlm).unwrap_err();
     assert_eq!(e.kind, ErrorKind::AccessDenied, "{}", e.message);
     eprintln!("NTLM, wrong password: {}", e.message);
-    assert!(e.message.starts_with("NTLM: ") && e.message.contains("RSESS\\ann") && !e.message.contains("wrong-Pa55"), "{}", e.message);
+    assert!(e.message.starts_with("NTLM: logon failure: ") && e.message.contains("RSESS\\ann") && !e.message.contains("wrong-Pa55"), "{}", e.message);
     let kerberos = target("/wsman", Negotiate::new(Package::Kerberos, Some(&Credential::new(KERBEROS_USER, "wrong-Pa55")), NegotiateOptions::default()));
     let e = post(&kerberos).unwrap_err();
     assert_eq!(e.kind, ErrorKind::AccessDenied, "{}", e.message);

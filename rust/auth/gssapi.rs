@@ -387,6 +387,9 @@ impl Name {
 
 impl Drop for Name {
     fn drop(&mut self) {
+        if self.handle.is_null() {
+            return;
+        }
         if let Ok(api) = api() {
             let mut minor = 0;
             // SAFETY: a name this value owns.
@@ -531,6 +534,13 @@ impl Context {
             self.actual = self.inquire_mechanism();
         }
         Ok(Step { token, complete })
+    }
+
+    /// Gives back the target name (to start a new context to the same service).
+    pub fn into_target(mut self) -> Name {
+        // The context handle is deleted here; the name moves out.
+        let target = std::mem::replace(&mut self.target, Name { handle: ptr::null_mut() });
+        target
     }
 
     /// The flags the context has (RFC 2744 §3.9), as the last step reported them.

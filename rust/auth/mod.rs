@@ -77,6 +77,9 @@ pub struct Identity {
     mechanism: &'static str,
     user: String,
     fingerprint: u64,
+    /// How the mechanism uses its connections, when that differs between mechanisms of one kind
+    /// (e.g. Negotiate with and without message encryption): such connections are not shared.
+    variant: String,
 }
 
 /// The per-process random key of [`Identity`]'s fingerprints.
@@ -86,7 +89,14 @@ impl Identity {
     /// The identity of `user` authenticating with `mechanism` (e.g. "Basic", "Negotiate") and `secret`
     /// (a password; None for a credential the system holds, such as a Kerberos ticket cache).
     pub fn new(mechanism: &'static str, user: &str, secret: Option<&[u8]>) -> Identity {
-        Identity { mechanism, user: user.to_string(), fingerprint: secret.map_or(0, |s| FINGERPRINT_KEY.hash_one(s)) }
+        Identity { mechanism, user: user.to_string(), fingerprint: secret.map_or(0, |s| FINGERPRINT_KEY.hash_one(s)), variant: String::new() }
+    }
+
+    /// The same identity for connections used another way, described by `variant` (no secret: e.g.
+    /// "no-encryption"), so they are pooled apart from the others.
+    pub fn with_variant(mut self, variant: impl Into<String>) -> Identity {
+        self.variant = variant.into();
+        self
     }
 
     /// The mechanism's name, as the Authorization header spells it (e.g. "Basic").
@@ -102,7 +112,7 @@ impl Identity {
 
 impl fmt::Debug for Identity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Identity").field("mechanism", &self.mechanism).field("user", &self.user).finish_non_exhaustive()
+        f.debug_struct("Identity").field("mechanism", &self.mechanism).field("user", &self.user).field("variant", &self.variant).finish_non_exhaustive()
     }
 }
 

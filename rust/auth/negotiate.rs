@@ -125,6 +125,8 @@ impl Negotiate {
             Some(c) => c.identity(package.name()),
             None => Identity::new(package.name(), "", None),
         };
+        // Connections sealed or not, and bound to one service principal or another, are not shared.
+        let identity = identity.with_variant(format!("{}{}", if options.no_encryption { "no-encryption;" } else { "" }, if options.port_in_spn { "port-in-spn;" } else { "" }));
         Negotiate { package, identity, credential: credential.cloned(), options, acquired: Mutex::new(None) }
     }
 
@@ -143,6 +145,13 @@ impl Negotiate {
         let c = Arc::new(c);
         *acquired = Some(Arc::clone(&c));
         Ok(Some(c))
+    }
+}
+
+impl Negotiate {
+    /// Drops the credential acquired from the password, so the next connection acquires it again.
+    fn forget_credential(&self) {
+        *self.acquired.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 }
 
@@ -167,16 +176,29 @@ impl Mechanism for Negotiate {
             (format!("HTTP/{}", peer.host), Name::import(&format!("HTTP@{}", peer.host), gssapi::NT_HOSTBASED_SERVICE))
         };
         let target = target.map_err(|e| failure(self.package, &format!("the service name {spn} is not valid"), e))?;
-        let credential = self.gss_credential()?;
         let binding = peer.certificate.map(tls_server_end_point);
-        let mut context = Context::new(target, credential, self.package.oid(), binding);
-        let first = context.step(None).map_err(|e| failure(self.package, &format!("cannot authenticate to {spn}"), e))?;
+        let credential = self.gss_credential()?;
+        let cached = credential.is_some();
+        let mut context = Context::new(target, credential, self.package.oid(), binding.clone());
+        let first = match context.step(None) {
+            Ok(first) => first,
+            // A credential acquired earlier may have expired (its initial ticket): acquire it again
+            // from the password, once.
+            Err(_) if cached => {
+                self.forget_credential();
+                let target = context.into_target();
+                context = Context::new(target, self.gss_credential()?, self.package.oid(), binding);
+                context.step(None).map_err(|e| failure(self.package, &format!("cannot authenticate to {spn}"), e))?
+            }
+            Err(e) => return Err(failure(self.package, &format!("cannot authenticate to {spn}"), e)),
+        };
         if first.token.is_empty() {
             return Err(Error::new(ErrorKind::AccessDenied, format!("{}: GSSAPI made no token for {spn}", self.package.name())));
         }
         Ok(Box::new(NegotiateAuthenticator {
             package: self.package,
             spn,
+            host: peer.host.to_string(),
             user: self.credential.as_ref().map(|c| c.user.clone()),
             header: Some(header(self.package, &first.token)),
             established: first.complete,
@@ -227,6 +249,8 @@ struct NegotiateAuthenticator {
     package: Package,
     /// `HTTP/host` as errors name it.
     spn: String,
+    /// The host the connection goes to.
+    host: String,
     user: Option<String>,
     header: Option<String>,
     /// GSSAPI says the context is complete.
@@ -294,7 +318,7 @@ impl Authenticator for NegotiateAuthenticator {
         }
         let Some(token) = find_challenge(challenges, self.package.scheme()) else { return Ok(false) };
         if token.is_empty() {
-            return Err(self.denied(format!("{} refused the credentials of {} (HTTP 401)", self.spn, self.who())));
+            return Err(self.denied(format!("logon failure: {} refused the credentials of {} (HTTP 401)", self.host, self.who())));
         }
         if self.established {
             return Err(self.denied(format!("{} asked for more after the context was complete (HTTP 401)", self.spn)));

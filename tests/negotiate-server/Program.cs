@@ -237,7 +237,7 @@ namespace RemoteSessions.NegotiateServer
             string contentType = request.Header("Content-Type") ?? "";
             if (!contentType.StartsWith("multipart/encrypted", StringComparison.OrdinalIgnoreCase) || !contentType.Contains($"protocol=\"{protocol}\"", StringComparison.OrdinalIgnoreCase))
             {
-                Console.Error.WriteLine($"connection {id}: VIOLATION a request in clear text or sealed for another protocol ({contentType})");
+                Console.Error.WriteLine($"connection {id}: VIOLATION a request to {request.Path} in clear text or sealed for another protocol ({contentType})");
                 await WriteAsync(stream, 400, [], "text/plain", Encoding.UTF8.GetBytes("requests must be encrypted"));
                 return;
             }
