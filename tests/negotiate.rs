@@ -267,3 +267,14 @@ fn over_https_contexts_carry_the_channel_binding_and_bodies_go_in_clear() {
         three_sealed_exchanges(&t, who);
     }
 }
+
+#[test]
+fn a_server_that_does_not_prove_its_identity_is_refused() {
+    for package in [Package::Kerberos, Package::Negotiate] {
+        let t = target("/wsman/no-final-token", Negotiate::new(package, Some(&Credential::new(KERBEROS_USER, KERBEROS_PASSWORD)), NegotiateOptions::default()));
+        let e = post(&t).unwrap_err();
+        eprintln!("no final token: {}", e.message);
+        assert_eq!(e.kind, ErrorKind::AccessDenied, "{}", e.message);
+        assert!(e.message.starts_with(package.name()) && e.message.contains("did not prove its identity"), "{}", e.message);
+    }
+}

@@ -14,7 +14,8 @@
 // Every sealed request is answered with a sealed WS-Management IdentifyResponse whose ProductVersion
 // names the package and the user the server authenticated ("NTLM RSESS\ann"), and whose
 // ProtocolVersion echoes the length of the request it opened. On the path /wsman/clear-reply the reply
-// goes in clear text (a client must refuse it). Kerberos replies are sealed with gss_wrap (right-rotation
+// goes in clear text (a client must refuse it); on /wsman/no-final-token the 200 that completes the
+// context leaves out the server's final token (a Kerberos client must refuse: no mutual authentication). Kerberos replies are sealed with gss_wrap (right-rotation
 // count 0, as non-Windows servers send them), split after the 16-byte token header; NTLM replies put
 // the 16-byte signature first, as Windows does (gss-ntlmssp writes it after the sealed message).
 // A second port speaks HTTPS (a self-signed ECDSA certificate signed with SHA-384): requests and replies
@@ -192,7 +193,9 @@ namespace RemoteSessions.NegotiateServer
                     {
                         authenticated = true;
                         Console.Error.WriteLine($"connection {id}: authenticated {auth.Package} {auth.RemoteIdentity.Name} (signed {auth.IsSigned}, encrypted {auth.IsEncrypted}, mutual {auth.IsMutuallyAuthenticated})");
-                        await WriteAsync(stream, 200, challenge, null, []);
+                        // On /wsman/no-final-token the server's last token (Kerberos' AP-REP, which proves
+                        // its identity) is left out: a client must refuse to go on.
+                        await WriteAsync(stream, 200, request.Path.EndsWith("/no-final-token", StringComparison.Ordinal) ? [] : challenge, null, []);
                         continue;
                     }
                     Console.Error.WriteLine($"connection {id}: refused ({status})");
