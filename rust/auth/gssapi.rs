@@ -374,7 +374,9 @@ impl Name {
     pub fn import(text: &str, kind: Oid) -> Result<Name> {
         let api = api()?;
         let (mut minor, mut handle) = (0, ptr::null_mut());
-        let input = Buffer::borrowing(text.as_bytes());
+        // Followed by a NUL (not counted), for mechanisms that read names as C strings.
+        let terminated = [text.as_bytes(), b"\0"].concat();
+        let input = Buffer { length: text.len(), value: terminated.as_ptr() as *mut c_void };
         let oid = kind.desc();
         // SAFETY: valid buffers that outlive the call.
         let major = unsafe { (api.import_name)(&mut minor, &input, &oid, &mut handle) };
@@ -426,9 +428,16 @@ impl Credential {
                 let Some(with_password) = api.acquire_cred_with_password else {
                     return Err(GssError { major: 0, minor: 0, text: "The GSSAPI library cannot take a password (gss_acquire_cred_with_password is missing)".into() });
                 };
-                let secret = Buffer::borrowing(password);
+                // gss-ntlmssp reads the password with strlen(3) whatever the buffer's length says:
+                // it gets a NUL after its bytes (not counted), and the copy is wiped afterwards.
+                let mut terminated = Vec::with_capacity(password.len() + 1);
+                terminated.extend_from_slice(password);
+                terminated.push(0);
+                let secret = Buffer { length: password.len(), value: terminated.as_mut_ptr() as *mut c_void };
                 // SAFETY: valid inputs that outlive the call; outputs not wanted are null.
-                unsafe { with_password(&mut minor, name, &secret, GSS_C_INDEFINITE, &set, GSS_C_INITIATE, &mut handle, ptr::null_mut(), ptr::null_mut()) }
+                let major = unsafe { with_password(&mut minor, name, &secret, GSS_C_INDEFINITE, &set, GSS_C_INITIATE, &mut handle, ptr::null_mut(), ptr::null_mut()) };
+                terminated.iter_mut().for_each(|b| unsafe { ptr::write_volatile(b, 0) });
+                major
             }
             // SAFETY: as above.
             None => unsafe { (api.acquire_cred)(&mut minor, name, GSS_C_INDEFINITE, &set, GSS_C_INITIATE, &mut handle, ptr::null_mut(), ptr::null_mut()) },
