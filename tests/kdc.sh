@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A throw-away MIT Kerberos realm on loopback for the authentication tests (Debian krb5-kdc and
-# krb5-admin-server; gss-ntlmssp for NTLM): tests/kdc.sh PORT makes a temporary folder DIR and writes
+# krb5-admin-server; gss-ntlmssp for NTLM): tests/kdc.sh PORT (0: a free port) makes a temporary folder
+# DIR and writes
 #   krb5.conf, kdc.conf   the realm RSESS.TEST, its KDC on 127.0.0.1:PORT (TCP and UDP)
 #   principal/, stash     the database, made with kdb5_util and kadmin.local
 #   http.keytab           the keys of HTTP/127.0.0.1 and HTTP/localhost (the test server's)
@@ -12,7 +13,14 @@
 # Users: ann@RSESS.TEST with password Ann-Krb-Pa55, and NTLM RSESS\ann with password Ann-Ntlm-Pa55.
 # Extra service principals (e.g. HTTP/127.0.0.1:5985) may be named in RSESS_KDC_EXTRA_SPNS, space-separated.
 set -euo pipefail
-port="${1:?usage: kdc.sh PORT}"
+port="${1:?usage: kdc.sh PORT (0: a free one)}"
+if [ "$port" = 0 ]; then
+  # A port nothing listens on (the KDC binds it a moment later).
+  for _ in $(seq 50); do
+    port=$((20000 + RANDOM % 40000))
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break
+  done
+fi
 dir="$(mktemp -d "${TMPDIR:-/tmp}/rsess-kdc.XXXXXX")"
 kdc=""
 trap '[ -n "$kdc" ] && kill "$kdc" 2>/dev/null; wait; rm -rf "$dir"' EXIT
