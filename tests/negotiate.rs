@@ -335,7 +335,12 @@ mod acceptor {
                 assert!(!lib.is_null());
                 let accept = libc::dlsym(lib, c"gss_accept_sec_context".as_ptr());
                 let delete = libc::dlsym(lib, c"gss_delete_sec_context".as_ptr());
-                Acceptor { accept: std::mem::transmute(accept), delete: std::mem::transmute(delete), context: ptr::null_mut(), application_data }
+                Acceptor {
+                    accept: std::mem::transmute::<*mut c_void, Accept>(accept),
+                    delete: std::mem::transmute::<*mut c_void, Delete>(delete),
+                    context: ptr::null_mut(),
+                    application_data,
+                }
             }
         }
 

@@ -237,14 +237,14 @@ fn load_named(chosen: Option<String>) -> std::result::Result<Api, String> {
                 return Err(format!("The GSSAPI library has no function {}; MIT Kerberos 1.11 or newer is needed", $name));
             }
             // SAFETY: the symbol is the function of that name, whose C signature the field declares.
-            unsafe { std::mem::transmute::<*mut c_void, _>(p) }
+            unsafe { function(p) }
         }};
     }
     macro_rules! optional {
         ($name:literal) => {{
             let p = symbol($name);
             // SAFETY: as above; None when the library lacks it.
-            (!p.is_null()).then(|| unsafe { std::mem::transmute::<*mut c_void, _>(p) })
+            (!p.is_null()).then(|| unsafe { function(p) })
         }};
     }
     Ok(Api {
@@ -263,6 +263,15 @@ fn load_named(chosen: Option<String>) -> std::result::Result<Api, String> {
         release_buffer: required!("gss_release_buffer"),
         display_status: required!("gss_display_status"),
     })
+}
+
+/// A symbol's address as the function pointer type `F`.
+///
+/// # Safety
+/// `address` is a function whose C signature `F` is (an `unsafe extern "C" fn`, pointer-sized).
+unsafe fn function<F: Copy>(address: *mut c_void) -> F {
+    assert_eq!(std::mem::size_of::<F>(), std::mem::size_of::<*mut c_void>());
+    std::mem::transmute_copy::<*mut c_void, F>(&address)
 }
 
 /// Whether the GSSAPI library can be loaded (and has what is needed).
@@ -548,8 +557,7 @@ impl Context {
     /// Gives back the target name (to start a new context to the same service).
     pub fn into_target(mut self) -> Name {
         // The context handle is deleted here; the name moves out.
-        let target = std::mem::replace(&mut self.target, Name { handle: ptr::null_mut() });
-        target
+        std::mem::replace(&mut self.target, Name { handle: ptr::null_mut() })
     }
 
     /// The flags the context has (RFC 2744 §3.9), as the last step reported them.

@@ -314,6 +314,9 @@ impl Authenticator for NegotiateAuthenticator {
     /// the server's refusal: AccessDenied, naming the mechanism and the user.
     fn challenge(&mut self, challenges: &[&str]) -> Result<bool> {
         if self.accepted {
+            // The server no longer takes this connection's context (e.g. it expired there): the 401
+            // stands, and the connection, no longer complete, is not pooled again.
+            self.accepted = false;
             return Ok(false);
         }
         let Some(token) = find_challenge(challenges, self.package.scheme()) else { return Ok(false) };
@@ -483,7 +486,7 @@ pub fn open_body(media: &str, protocol: &str, body: &[u8]) -> std::result::Resul
         let original_type = original_type.strip_prefix("type=").unwrap_or(original_type).to_string();
         // The data part: a header line, then the bytes up to the next boundary (or the end).
         let line = find(rest, b"\r\n").ok_or("the second part has no header")?;
-        if !std::str::from_utf8(&rest[..line]).map_or(false, |h| h.trim().to_ascii_lowercase().starts_with("content-type: application/octet-stream")) {
+        if !std::str::from_utf8(&rest[..line]).is_ok_and(|h| h.trim().to_ascii_lowercase().starts_with("content-type: application/octet-stream")) {
             return Err("the second part is not application/octet-stream".into());
         }
         rest = &rest[line + 2..];
