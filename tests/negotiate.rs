@@ -420,3 +420,17 @@ fn channel_bindings_are_what_an_acceptor_given_the_certificate_expects() {
         assert_eq!(bound_exchange(package, user, password, certificate, other.clone()) & 0x00ff_0000, refusal, "{package:?}");
     }
 }
+
+#[test]
+fn large_messages_are_sealed_and_opened_whole() {
+    // 300 KB of SOAP, sealed in one piece (MS-WSMV 2.2.9.1 splits only CredSSP messages).
+    let big = format!("<s:Envelope xmlns:s='http://www.w3.org/2003/05/soap-envelope'><s:Body>{}</s:Body></s:Envelope>", "x".repeat(300_000));
+    for (package, user, password) in [(Package::Ntlm, NTLM_USER, NTLM_PASSWORD), (Package::Kerberos, KERBEROS_USER, KERBEROS_PASSWORD)] {
+        let t = target("/wsman", Negotiate::new(package, Some(&Credential::new(user, password)), NegotiateOptions::default()));
+        for _ in 0..2 {
+            let r = http::post(&t, big.clone(), Duration::from_secs(20), None).unwrap();
+            assert!(text(&r).contains(&format!("<wsmid:ProtocolVersion>{}</wsmid:ProtocolVersion>", big.len())), "{package:?}: {}", text(&r));
+        }
+    }
+    assert_eq!(violations(), Vec::<String>::new());
+}
