@@ -319,7 +319,19 @@ impl Authenticator for NegotiateAuthenticator {
             self.accepted = false;
             return Ok(false);
         }
-        let Some(token) = find_challenge(challenges, self.package.scheme()) else { return Ok(false) };
+        let Some(token) = find_challenge(challenges, self.package.scheme()) else {
+            if self.sent == 1 {
+                // The first 401: the server does not speak this mechanism at all.
+                let offered = offered_schemes(challenges);
+                return Err(self.denied(format!(
+                    "{} does not offer {} authentication (it offers {})",
+                    self.host,
+                    self.package.scheme(),
+                    if offered.is_empty() { "none".to_string() } else { offered.join(", ") }
+                )));
+            }
+            return Ok(false);
+        };
         if token.is_empty() {
             return Err(self.denied(format!("logon failure: {} refused the credentials of {} (HTTP 401)", self.host, self.who())));
         }
@@ -408,6 +420,19 @@ impl Authenticator for NegotiateAuthenticator {
         }
         Ok(Some((original.unwrap_or_else(|| "application/soap+xml;charset=UTF-8".into()), message)))
     }
+}
+
+/// The scheme names among `WWW-Authenticate` values (RFC 7235 §4.1): each challenge's first word,
+/// skipping the auth-params that follow a scheme.
+fn offered_schemes(challenges: &[&str]) -> Vec<String> {
+    let mut schemes: Vec<String> = Vec::new();
+    for part in challenges.iter().flat_map(|v| v.split(',')) {
+        let word = part.split_whitespace().next().unwrap_or("");
+        if !word.is_empty() && !word.contains('=') && !word.contains('"') && !schemes.iter().any(|s| s.eq_ignore_ascii_case(word)) {
+            schemes.push(word.to_string());
+        }
+    }
+    schemes
 }
 
 /// Length of an NTLM signature (MS-NLMP 2.2.2.9), in bytes.
@@ -617,6 +642,22 @@ mod tests {
         assert!(binding.starts_with(b"tls-server-end-point:"));
         assert_eq!(binding.len(), 21 + 48);
         assert_eq!(tls_server_end_point(b"not DER").len(), 21 + 32);
+    }
+
+    #[test]
+    fn a_server_without_the_scheme_is_named_with_what_it_offers() {
+        assert_eq!(offered_schemes(&["Basic realm=\"WSMAN\", Digest nonce=\"a,b\"", "Basic"]), ["Basic", "Digest"]);
+        // NTLM starts without a KDC (gss-ntlmssp makes its first message alone); skipped without it.
+        let ntlm = Negotiate::new(Package::Ntlm, Some(&Credential::new("RSESS\\ann", "pw")), NegotiateOptions::default());
+        let Ok(mut a) = ntlm.start(&Peer { host: "srv1", port: 5985, certificate: None }) else {
+            eprintln!("skipped: no GSSAPI NTLM here");
+            return;
+        };
+        assert!(a.authorization().unwrap().starts_with("Negotiate TlRMTVNTUAAB"), "an NTLM NEGOTIATE message");
+        assert!(!a.is_complete());
+        let e = a.challenge(&["Basic realm=\"WSMAN\""]).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::AccessDenied);
+        assert_eq!(e.message, "NTLM: srv1 does not offer Negotiate authentication (it offers Basic)");
     }
 
     #[test]
