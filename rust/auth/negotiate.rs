@@ -146,9 +146,7 @@ impl Negotiate {
         *acquired = Some(Arc::clone(&c));
         Ok(Some(c))
     }
-}
 
-impl Negotiate {
     /// Drops the credential acquired from the password, so the next connection acquires it again.
     fn forget_credential(&self) {
         *self.acquired.lock().unwrap_or_else(|p| p.into_inner()) = None;
