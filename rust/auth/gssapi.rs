@@ -325,7 +325,8 @@ fn status_text(api: &Api, value: Status, kind: i32, mech: Option<Oid>) -> Vec<St
         }
         // SAFETY: the library filled the buffer.
         let text = unsafe { take_buffer(api, &mut buf) };
-        let text = String::from_utf8_lossy(&text).trim().to_string();
+        // MIT counts a terminating NUL in some texts' length.
+        let text = String::from_utf8_lossy(&text).trim_matches(|c: char| c.is_whitespace() || c == '\0').to_string();
         if !text.is_empty() && !texts.contains(&text) {
             texts.push(text);
         }

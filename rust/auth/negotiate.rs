@@ -175,6 +175,19 @@ impl Mechanism for Negotiate {
         };
         let target = target.map_err(|e| failure(self.package, &format!("the service name {spn} is not valid"), e))?;
         let binding = peer.certificate.map(tls_server_end_point);
+        let failed = |e: GssError| {
+            // Without -Credential, SPNEGO's and NTLM's "no credential" is the caller's to fix.
+            let what = match (self.credential.is_none(), self.package) {
+                (true, Package::Ntlm) => {
+                    format!("cannot authenticate to {spn}: the current user has no NTLM credential here (gss-ntlmssp reads one from NTLM_USER_FILE), give -Credential")
+                }
+                (true, Package::Negotiate) if e.routine() == NO_CRED => {
+                    format!("cannot authenticate to {spn}: the current user has no credential for it (get a Kerberos ticket with kinit, or give -Credential)")
+                }
+                _ => format!("cannot authenticate to {spn}"),
+            };
+            failure(self.package, &what, e)
+        };
         let credential = self.gss_credential()?;
         let cached = credential.is_some();
         let mut context = Context::new(target, credential, self.package.oid(), binding.clone());
@@ -186,9 +199,9 @@ impl Mechanism for Negotiate {
                 self.forget_credential();
                 let target = context.into_target();
                 context = Context::new(target, self.gss_credential()?, self.package.oid(), binding);
-                context.step(None).map_err(|e| failure(self.package, &format!("cannot authenticate to {spn}"), e))?
+                context.step(None).map_err(failed)?
             }
-            Err(e) => return Err(failure(self.package, &format!("cannot authenticate to {spn}"), e)),
+            Err(e) => return Err(failed(e)),
         };
         if first.token.is_empty() {
             return Err(Error::new(ErrorKind::AccessDenied, format!("{}: GSSAPI made no token for {spn}", self.package.name())));
@@ -208,6 +221,9 @@ impl Mechanism for Negotiate {
     }
 }
 
+/// GSS_S_NO_CRED (RFC 2744 §3.9.1), the routine error.
+const NO_CRED: u32 = 7;
+
 /// `scheme base64`: an Authorization value.
 fn header(package: Package, token: &[u8]) -> String {
     format!("{} {}", package.scheme(), base64::encode(token))
@@ -226,6 +242,14 @@ fn failure(package: Package, what: &str, e: GssError) -> Error {
     const BAD_INTEGRITY: u32 = 0x96c7_3a1f;
     /// KRB5KRB_AP_ERR_SKEW, "Clock skew too great".
     const SKEW: u32 = 0x96c7_3a25;
+    /// KRB5KRB_AP_ERR_TKT_EXPIRED, "Ticket expired".
+    const TICKET_EXPIRED: u32 = 0x96c7_3a20;
+    /// KRB5_FCC_NOFILE, "No credentials cache found".
+    const NO_CACHE: u32 = 0x96c7_3ac3;
+    /// KRB5_CC_NOTFOUND, what MIT's GSSAPI reports as "No Kerberos credentials available".
+    const NO_CREDENTIALS: u32 = 0x96c7_3a8d;
+    /// GSS_S_CREDENTIALS_EXPIRED (routine error 11).
+    const CREDENTIALS_EXPIRED: u32 = 11;
     let kind = if e.major == 0 && e.minor == 0 {
         ErrorKind::NotSupported
     } else if e.minor == KDC_UNREACHABLE {
@@ -236,6 +260,9 @@ fn failure(package: Package, what: &str, e: GssError) -> Error {
     let hint = match e.minor {
         PREAUTH_FAILED | BAD_INTEGRITY => "the password is incorrect; ",
         SKEW => "the clocks of this computer and the server or KDC differ by more than Kerberos allows; ",
+        TICKET_EXPIRED => "the Kerberos ticket has expired (renew it with kinit, or give -Credential); ",
+        NO_CACHE | NO_CREDENTIALS => "there is no Kerberos ticket (get one with kinit, or give -Credential); ",
+        _ if e.routine() == CREDENTIALS_EXPIRED => "the credential has expired (renew it with kinit, or give -Credential); ",
         _ => "",
     };
     Error::new(kind, format!("{}: {what}: {hint}{e}", package.name()))
@@ -656,6 +683,20 @@ mod tests {
         let e = a.challenge(&["Basic realm=\"WSMAN\""]).unwrap_err();
         assert_eq!(e.kind, ErrorKind::AccessDenied);
         assert_eq!(e.message, "NTLM: srv1 does not offer Negotiate authentication (it offers Basic)");
+    }
+
+    #[test]
+    fn obscure_kerberos_failures_are_explained() {
+        let gss = |major: u32, minor: u32| GssError { major, minor, text: "library text".into() };
+        let e = failure(Package::Kerberos, "cannot authenticate to HTTP/srv1", gss(11 << 16, 0x96c7_3a20));
+        assert_eq!((e.kind, e.message.as_str()), (
+            ErrorKind::AccessDenied,
+            "Kerberos: cannot authenticate to HTTP/srv1: the Kerberos ticket has expired (renew it with kinit, or give -Credential); library text (GSSAPI major 0x000b0000, minor -1765328352)"
+        ));
+        assert!(failure(Package::Kerberos, "x", gss(7 << 16, 0x96c7_3ac3)).message.contains("there is no Kerberos ticket"));
+        assert!(failure(Package::Kerberos, "x", gss(13 << 16, 0x96c7_3a25)).message.contains("clocks"));
+        assert_eq!(failure(Package::Negotiate, "x", gss(13 << 16, 0x96c7_3a9c)).kind, ErrorKind::ConnectionFailed);
+        assert_eq!(failure(Package::Ntlm, "x", gss(0, 0)).kind, ErrorKind::NotSupported);
     }
 
     #[test]
