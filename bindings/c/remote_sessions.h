@@ -338,7 +338,10 @@ typedef struct {
 
 #define RSESS_CIM_TYPE_INSTANCE_ARRAY 32
 
-// Basic with a credential (until Negotiate is available), none without.
+// Basic with a credential (Windows means Negotiate; not switched yet), none without. Negotiate,
+// Kerberos and NtlmDomain go through the system GSSAPI (MIT krb5's libgssapi_krb5.so.2, loaded when
+// first used; gss-ntlmssp for NTLM); without a user and password they use the system's credential
+// (the Kerberos ticket cache). Digest and CredSsp are not supported.
 #define RSESS_AUTH_DEFAULT 0
 
 #define RSESS_AUTH_DIGEST 1
@@ -881,7 +884,8 @@ void rsess_credential_free(rsess_credential *c);
 // `name` NULL = `CimSession<Id>`; `opts` NULL = defaults; `cred` NULL = no credential. Unless `flags`
 // has `RSESS_SESSION_SKIP_TEST_CONNECTION`, a WS-Management session is tested with Identify first and
 // registered only when it answers; Ids are consumed only on success. Blocks while testing.
-// Errors: NOT_SUPPORTED (DCOM to another computer, authentication mechanisms not available yet);
+// Errors: NOT_SUPPORTED (DCOM to another computer, Digest and CredSsp, Negotiate/Kerberos/NtlmDomain
+// without the system GSSAPI library);
 // INVALID_ARGUMENT (empty computer name, one that is not a host name or an IPv4/IPv6 address such as
 // `user@host`, `host:80` or `host/path`, an HTTP prefix that is not a URL path, Basic over HTTP
 // without NoEncryption, unknown flags, bad UTF-8); INVALID_HANDLE; and the test connection's

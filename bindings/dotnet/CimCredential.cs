@@ -3,7 +3,7 @@ namespace RemoteSessions.Native;
 /// <summary>
 /// The authentication mechanism of a CIM session (New-CimSession -Authentication; the C ABI's
 /// <c>rsess_authentication</c>, numbered as Windows' <c>PasswordAuthenticationMechanism</c>).
-/// Basic is supported; Negotiate, Kerberos, NtlmDomain, Digest and CredSsp are refused as not yet supported.
+/// Basic, Negotiate, Kerberos and NtlmDomain are supported (the last three through the system GSSAPI, MIT krb5 and gss-ntlmssp); Digest and CredSsp are refused as not supported.
 /// </summary>
 public enum CimAuthenticationMechanism : uint
 {

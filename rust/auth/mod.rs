@@ -3,10 +3,13 @@
 //! HTTP authentication mechanism has (RFC 7235 challenge and response): a [`Mechanism`] (a credential
 //! bound to a mechanism) starts one [`Authenticator`] per connection, which the HTTP layer steps
 //! through the server's 401 challenges on that connection and which seals and opens the messages
-//! sent over it. The mechanisms' own code lives beside this module, one file each ([`basic`]); a
-//! password never leaves this module except on the wire.
+//! sent over it. The mechanisms' own code lives beside this module, one file each ([`basic`],
+//! [`negotiate`] over the runtime-loaded [`gssapi`]); a password never leaves this module except on
+//! the wire (or to the system GSSAPI library).
 
 pub mod basic;
+pub mod gssapi;
+pub mod negotiate;
 
 use std::collections::hash_map::RandomState;
 use std::fmt;
@@ -46,18 +49,18 @@ impl fmt::Debug for Credential {
 /// New-CimSession -Authentication (`PasswordAuthenticationMechanism`, spec §1.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Authentication {
-    /// Basic when a credential is given (Negotiate arrives with the authentication work), none otherwise.
+    /// Basic when a credential is given (Windows means Negotiate; see [`negotiate`]), none otherwise.
     #[default]
     Default,
     /// HTTP Basic (RFC 7617): only over HTTPS or with NoEncryption.
     Basic,
     /// HTTP Digest, which WinRM does not offer.
     Digest,
-    /// SPNEGO (RFC 4559): Kerberos, else NTLM (not yet supported).
+    /// SPNEGO (RFC 4559, MS-SPNG): Kerberos, else NTLM, through the system GSSAPI ([`negotiate`]).
     Negotiate,
-    /// Kerberos alone (not yet supported).
+    /// Kerberos alone (RFC 4121), WinRM's `Kerberos` scheme ([`negotiate`]).
     Kerberos,
-    /// NTLM with a domain account (not yet supported).
+    /// NTLM with a domain account (MS-NLMP, through gss-ntlmssp; [`negotiate`]).
     NtlmDomain,
     /// CredSSP (MS-CSSP; not yet supported).
     CredSsp,
@@ -74,6 +77,9 @@ pub struct Identity {
     mechanism: &'static str,
     user: String,
     fingerprint: u64,
+    /// How the mechanism uses its connections, when that differs between mechanisms of one kind
+    /// (e.g. Negotiate with and without message encryption): such connections are not shared.
+    variant: String,
 }
 
 /// The per-process random key of [`Identity`]'s fingerprints.
@@ -83,7 +89,14 @@ impl Identity {
     /// The identity of `user` authenticating with `mechanism` (e.g. "Basic", "Negotiate") and `secret`
     /// (a password; None for a credential the system holds, such as a Kerberos ticket cache).
     pub fn new(mechanism: &'static str, user: &str, secret: Option<&[u8]>) -> Identity {
-        Identity { mechanism, user: user.to_string(), fingerprint: secret.map_or(0, |s| FINGERPRINT_KEY.hash_one(s)) }
+        Identity { mechanism, user: user.to_string(), fingerprint: secret.map_or(0, |s| FINGERPRINT_KEY.hash_one(s)), variant: String::new() }
+    }
+
+    /// The same identity for connections used another way, described by `variant` (no secret: e.g.
+    /// "no-encryption"), so they are pooled apart from the others.
+    pub fn with_variant(mut self, variant: impl Into<String>) -> Identity {
+        self.variant = variant.into();
+        self
     }
 
     /// The mechanism's name, as the Authorization header spells it (e.g. "Basic").
@@ -99,7 +112,7 @@ impl Identity {
 
 impl fmt::Debug for Identity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Identity").field("mechanism", &self.mechanism).field("user", &self.user).finish_non_exhaustive()
+        f.debug_struct("Identity").field("mechanism", &self.mechanism).field("user", &self.user).field("variant", &self.variant).finish_non_exhaustive()
     }
 }
 

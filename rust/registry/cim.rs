@@ -321,8 +321,8 @@ mod tests {
         let allowed = SessionOptions { no_encryption: true, ..Default::default() };
         let provider = provider_for(Some("srv"), &allowed, Some(&cred), Authentication::Default).unwrap();
         assert!(!format!("{provider:?} {cred:?}").contains("s3cret"));
-        let kerberos = provider_for(Some("srv"), &allowed, Some(&cred), Authentication::Kerberos).unwrap_err();
-        assert_eq!(kerberos.kind, ErrorKind::NotSupported);
+        let credssp = provider_for(Some("srv"), &allowed, Some(&cred), Authentication::CredSsp).unwrap_err();
+        assert_eq!(credssp.kind, ErrorKind::NotSupported);
     }
 
     #[test]

@@ -15,6 +15,7 @@ use super::envelope::{self, Header};
 use super::options::{check_http_prefix, url_host, SessionOptions};
 use super::reply::{self, Identity, Reply};
 use crate::auth::basic::Basic;
+use crate::auth::negotiate::{Negotiate, NegotiateOptions, Package};
 use crate::auth::{Authentication, Credential, Mechanism};
 use crate::cancel::Cancel;
 use crate::error::{Error, ErrorKind, Result};
@@ -60,9 +61,11 @@ impl Endpoint {
     /// name can change where requests go.
     /// Errors: InvalidArgument for a computer name that is not a host name or IP address, an HTTP prefix
     /// that is not a URL path ([`check_http_prefix`]), and for Basic over HTTP without
-    /// NoEncryption (the password would travel in clear text); NotSupported for the mechanisms that need
-    /// GSSAPI (Negotiate, Kerberos, NtlmDomain) or that WS-Management clients here do not offer
-    /// (Digest, CredSsp); InvalidArgument for Basic without a credential.
+    /// NoEncryption (the password would travel in clear text); NotSupported for the mechanisms that
+    /// WS-Management clients here do not offer (Digest, CredSsp); InvalidArgument for Basic without a
+    /// credential. Negotiate, Kerberos and NtlmDomain go through the system GSSAPI
+    /// ([`crate::auth::negotiate`]), with the credential given or, without one, the system's (the
+    /// Kerberos ticket cache); over HTTP their messages are encrypted unless NoEncryption.
     pub fn new(computer: &str, options: &SessionOptions, credential: Option<&Credential>, authentication: Authentication) -> Result<Endpoint> {
         let scheme = if options.use_ssl { "https" } else { "http" };
         let port = if options.port != 0 { options.port } else if options.use_ssl { 5986 } else { 5985 };
@@ -92,6 +95,15 @@ impl Endpoint {
                 return Err(Error::new(ErrorKind::InvalidArgument, "Basic authentication needs a credential (-Credential)"));
             }
             (Authentication::Default, None) => None,
+            (Authentication::Negotiate | Authentication::Kerberos | Authentication::NtlmDomain, c) => {
+                let package = match authentication {
+                    Authentication::Kerberos => Package::Kerberos,
+                    Authentication::NtlmDomain => Package::Ntlm,
+                    _ => Package::Negotiate,
+                };
+                let negotiate = NegotiateOptions { no_encryption: options.no_encryption, port_in_spn: options.encode_port_in_spn };
+                Some(Arc::new(Negotiate::new(package, c, negotiate)))
+            }
             (other, _) => {
                 return Err(Error::new(
                     ErrorKind::NotSupported,

@@ -232,10 +232,10 @@ static void operations_and_their_arguments(void) {
     rsess_error_free(err);
     err = NULL;
     CHECK(rsess_cim_session_new(NULL, "127.0.0.1", NULL, NULL, NULL, 0x40, &remote, NULL) == RSESS_RESULT_INVALID_ARGUMENT);
-    rsess_credential *kerberos = NULL;
-    rsess_credential_new(RSESS_AUTH_KERBEROS, "me", "pw", &kerberos);
-    CHECK(rsess_cim_session_new(NULL, "srv", NULL, NULL, kerberos, RSESS_SESSION_SKIP_TEST_CONNECTION, &remote, NULL) == RSESS_RESULT_NOT_SUPPORTED);
-    rsess_credential_free(kerberos);
+    rsess_credential *credssp = NULL;
+    rsess_credential_new(RSESS_AUTH_CREDSSP, "me", "pw", &credssp);
+    CHECK(rsess_cim_session_new(NULL, "srv", NULL, NULL, credssp, RSESS_SESSION_SKIP_TEST_CONNECTION, &remote, NULL) == RSESS_RESULT_NOT_SUPPORTED);
+    rsess_credential_free(credssp);
 
     CHECK(rsess_params_new(&params) == RSESS_RESULT_OK);
     const char *one[] = {"42"};

@@ -2,7 +2,8 @@
 # Builds bindings/c/example.c and the C tests against the committed header and the built library,
 # and runs each under valgrind (any error or leak fails). Needs `cargo build --release` first, and for
 # tests/c/wsman.c and tests/c/hostile.c the replay server (build/replay-server/rsess-replay, or $RSESS_REPLAY_SERVER; fixtures
-# in ../shared/fixtures or $RSESS_FIXTURES), which this script starts and stops.
+# in ../shared/fixtures or $RSESS_FIXTURES), which this script starts and stops; for tests/c/negotiate.c a
+# loopback Kerberos realm (tests/kdc.sh) and the Negotiate endpoint (build/negotiate-server), likewise.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 lib="$repo/target/release"
@@ -15,6 +16,7 @@ gcc "${cflags[@]}" "$repo/tests/c/misuse.c" "${ldflags[@]}" -o "$out/misuse"
 gcc "${cflags[@]}" "$repo/tests/c/wsman.c" "${ldflags[@]}" -o "$out/wsman"
 gcc "${cflags[@]}" "$repo/tests/c/hostile.c" "${ldflags[@]}" -o "$out/hostile"
 gcc "${cflags[@]}" "$repo/tests/c/hostile_input.c" "${ldflags[@]}" -o "$out/hostile_input"
+gcc "${cflags[@]}" "$repo/tests/c/negotiate.c" "${ldflags[@]}" -o "$out/negotiate"
 vg=(valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect)
 echo "--- example"
 "${vg[@]}" "$out/example"
@@ -42,3 +44,37 @@ port="${port%% *}"
 "${vg[@]}" "$out/wsman" "$port"
 echo "--- hostile server tests (against rsess-replay's hostile modes)"
 "${vg[@]}" "$out/hostile" "$port"
+
+echo "--- negotiate tests (against rsess-negotiate, in a loopback realm from tests/kdc.sh)"
+stop_replay
+# Both peers run until their standard input ends: each reads a FIFO this script holds open.
+pipes="$(mktemp -d)"
+mkfifo "$pipes/kdc" "$pipes/server"
+stop_peers() {
+  [ -n "${kdc_in:-}" ] && eval "exec ${kdc_in}>&-" 2>/dev/null
+  [ -n "${server_in:-}" ] && eval "exec ${server_in}>&-" 2>/dev/null
+  wait 2>/dev/null || true
+  rm -rf "$pipes"
+  stop_replay
+}
+trap stop_peers EXIT
+bash "$repo/tests/kdc.sh" 0 <"$pipes/kdc" >"$pipes/kdc.out" 2>"$out/kdc.stderr" &
+exec {kdc_in}>"$pipes/kdc"
+# waits (up to 10 s) for the line starting with $2 in file $1, and prints it
+first_line() {
+  for _ in $(seq 100); do
+    grep -m1 "^$2" "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+realm="$(first_line "$pipes/kdc.out" 'ready ')" || { echo "tests/kdc.sh did not start the realm: $(cat "$out/kdc.stderr")"; exit 1; }
+set -a
+source "${realm#ready }/env"
+set +a
+"$repo/build/negotiate-server/rsess-negotiate" <"$pipes/server" >"$pipes/server.out" 2>"$out/negotiate.stderr" &
+exec {server_in}>"$pipes/server"
+listening="$(first_line "$pipes/server.out" 'listening ')" || { echo "rsess-negotiate did not start: $(cat "$out/negotiate.stderr")"; exit 1; }
+port="${listening#listening http=}"
+port="${port%% *}"
+"${vg[@]}" --num-callers=40 --suppressions="$repo/tests/c/gssapi.supp" "$out/negotiate" "$port"

@@ -1,0 +1,96 @@
+# New-CimSession -Authentication NtlmDomain | Kerberos | Negotiate as a user runs them, against the
+# Negotiate test endpoint (tests/negotiate-server: .NET's NegotiateAuthentication, every message sealed)
+# in a loopback MIT realm (tests/kdc.sh). MIT Kerberos and gss-ntlmssp read their settings (KRB5_CONFIG,
+# KRB5CCNAME, ...) with getenv(3), which does not see $env: changes made in a running pwsh, so the
+# sessions are made in child pwsh processes that inherit the realm's environment.
+BeforeAll {
+    . $PSScriptRoot/TestPeers.ps1
+
+    # A peer that runs until its stdin closes, once its first line matches $Ready (then in $Matches).
+    function Start-Peer([string] $Exe, [string[]] $Arguments, [string] $Ready) {
+        $psi = [Diagnostics.ProcessStartInfo]::new($Exe)
+        foreach ($a in $Arguments) { $psi.ArgumentList.Add($a) }
+        $psi.RedirectStandardInput = $true
+        $psi.RedirectStandardOutput = $true
+        $psi.RedirectStandardError = $true
+        $psi.UseShellExecute = $false
+        $p = [Diagnostics.Process]::Start($psi)
+        # Its event lines are not needed here, but must not fill the pipe.
+        $null = $p.StandardError.ReadToEndAsync()
+        $line = $p.StandardOutput.ReadLineAsync()
+        if (-not $line.Wait(60000) -or $line.Result -notmatch $Ready) {
+            try { $p.Kill($true) } catch { }
+            throw "$Exe did not start: $($line.Result)"
+        }
+        [pscustomobject]@{ Process = $p; Value = $Matches[1] }
+    }
+
+    function Stop-Peer($Peer) {
+        if (-not $Peer) { return }
+        try { $Peer.Process.StandardInput.Close() } catch { }
+        if (-not $Peer.Process.WaitForExit(10000)) { try { $Peer.Process.Kill($true) } catch { } }
+    }
+
+    $kdc = Start-Peer 'bash' @((Join-Path $Repo 'tests/kdc.sh'), '0') '^ready (.+)$'
+    # The realm's variables, for the children; the suite's own values come back in AfterAll.
+    $saved = @{}
+    foreach ($line in Get-Content (Join-Path $kdc.Value 'env')) {
+        $name, $value = $line -split '=', 2
+        $saved[$name] = [Environment]::GetEnvironmentVariable($name)
+        Set-Item "env:$name" $value
+    }
+    $server = Start-Peer (Join-Path $Repo 'build/negotiate-server/rsess-negotiate') @() '^listening http=(\d+)'
+    $port = [int] $server.Value
+    $manifest = Get-ModuleManifest
+
+    # Runs $Script in a new pwsh with the module imported, $port set and errors terminating; returns
+    # its output (and error) lines as text.
+    function Invoke-Child([string] $Script) {
+        $prelude = "`$ErrorActionPreference = 'Stop'; Import-Module '$manifest'; `$port = $port`n" +
+            "function Cred(`$u, `$p) { [pscredential]::new(`$u, (ConvertTo-SecureString `$p -AsPlainText -Force)) }`n"
+        & (Get-PwshPath) -NoProfile -NonInteractive -Command ($prelude + $Script) 2>&1 | ForEach-Object { "$_" }
+    }
+}
+
+AfterAll {
+    Stop-Peer $server
+    Stop-Peer $kdc
+    foreach ($name in $saved.Keys) { [Environment]::SetEnvironmentVariable($name, $saved[$name]) }
+}
+
+Describe 'Negotiate, Kerberos and NTLM sessions' {
+    It 'opens a session with each mechanism and a credential, every message encrypted' {
+        $out = Invoke-Child @'
+$ntlm = Cred 'RSESS\ann' 'Ann-Ntlm-Pa55'
+$kerberos = Cred 'ann@RSESS.TEST' 'Ann-Krb-Pa55'
+foreach ($m in @(@('NtlmDomain', $ntlm), @('Kerberos', $kerberos), @('Negotiate', $kerberos))) {
+    $s = New-CimSession -ComputerName 127.0.0.1 -Port $port -Authentication $m[0] -Credential $m[1]
+    "$($m[0]) $($s.Protocol) $($s.ComputerName)"
+}
+'@
+        $out | Should -Be @('NtlmDomain WSMAN 127.0.0.1', 'Kerberos WSMAN 127.0.0.1', 'Negotiate WSMAN 127.0.0.1')
+    }
+
+    It 'uses the Kerberos ticket cache when no credential is given' {
+        'Ann-Krb-Pa55' | & kinit 'ann@RSESS.TEST' | Out-Null
+        $LASTEXITCODE | Should -Be 0
+        $out = Invoke-Child @'
+$s = New-CimSession -ComputerName 127.0.0.1 -Port $port -Authentication Kerberos
+"$($s.Protocol)"
+'@
+        $out | Should -Be 'WSMAN'
+    }
+
+    It 'refuses a wrong password, naming the mechanism and not the password' {
+        $out = Invoke-Child @'
+foreach ($m in @(@('NtlmDomain', 'RSESS\ann'), @('Kerberos', 'ann@RSESS.TEST'))) {
+    try { New-CimSession -ComputerName 127.0.0.1 -Port $port -Authentication $m[0] -Credential (Cred $m[1] 'Wrong-Pa55') | Out-Null; 'no error' }
+    catch { "$($_.CategoryInfo.Category) $($_.FullyQualifiedErrorId): $($_.ErrorDetails.Message)" }
+}
+'@
+        $out.Count | Should -Be 2
+        $out[0] | Should -Match '^PermissionDenied HRESULT 0x80070005,.*: NTLM: logon failure'
+        $out[1] | Should -Match '^PermissionDenied HRESULT 0x80070005,.*: Kerberos: .*the password is incorrect'
+        $out | Should -Not -Match 'Wrong-Pa55'
+    }
+}
