@@ -228,6 +228,8 @@ fn wsman_sessions_authenticate_with_each_mechanism() {
         (Authentication::NtlmDomain, NTLM_USER, NTLM_PASSWORD, "NTLM RSESS\\ann"),
         (Authentication::Kerberos, KERBEROS_USER, KERBEROS_PASSWORD, "Kerberos ann@RSESS.TEST"),
         (Authentication::Negotiate, KERBEROS_USER, KERBEROS_PASSWORD, "Kerberos ann@RSESS.TEST"),
+        // Default is Negotiate, as WinRM's client means it.
+        (Authentication::Default, KERBEROS_USER, KERBEROS_PASSWORD, "Kerberos ann@RSESS.TEST"),
     ] {
         let endpoint = Endpoint::new("127.0.0.1", &options, Some(&Credential::new(user, password)), authentication).unwrap();
         let identity = endpoint.identify(None).unwrap_or_else(|e| panic!("{authentication:?}: {e:?}"));

@@ -338,8 +338,8 @@ typedef struct {
 
 #define RSESS_CIM_TYPE_INSTANCE_ARRAY 32
 
-// Basic with a credential (Windows means Negotiate; not switched yet), none without. Negotiate,
-// Kerberos and NtlmDomain go through the system GSSAPI (MIT krb5's libgssapi_krb5.so.2, loaded when
+// Negotiate, as on Windows (never Basic: ask for `RSESS_AUTH_BASIC` where a server offers only that).
+// Negotiate, Kerberos and NtlmDomain go through the system GSSAPI (MIT krb5's libgssapi_krb5.so.2, loaded when
 // first used; gss-ntlmssp for NTLM); without a user and password they use the system's credential
 // (the Kerberos ticket cache). Digest and CredSsp are not supported.
 #define RSESS_AUTH_DEFAULT 0

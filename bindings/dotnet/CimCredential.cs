@@ -7,7 +7,7 @@ namespace RemoteSessions.Native;
 /// </summary>
 public enum CimAuthenticationMechanism : uint
 {
-    /// <summary>Basic when a credential is given, none without.</summary>
+    /// <summary>Negotiate, as on Windows: the credential given, else the system's (the Kerberos ticket cache).</summary>
     Default = 0,
     /// <summary>HTTP Digest (RFC 7616).</summary>
     Digest = 1,
@@ -44,7 +44,7 @@ public sealed class CimCredential
 
     private readonly string? _password;
 
-    /// <summary>The mechanism (Default = Basic with a credential, none without).</summary>
+    /// <summary>The mechanism (Default = Negotiate, as on Windows; Basic only when asked for).</summary>
     public CimAuthenticationMechanism Mechanism { get; }
 
     /// <summary>The user name as the server expects it (<c>user</c>, <c>DOMAIN\user</c>, <c>user@realm</c>); null for none.</summary>

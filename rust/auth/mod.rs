@@ -49,7 +49,8 @@ impl fmt::Debug for Credential {
 /// New-CimSession -Authentication (`PasswordAuthenticationMechanism`, spec §1.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Authentication {
-    /// Basic when a credential is given (Windows means Negotiate; see [`negotiate`]), none otherwise.
+    /// Negotiate, as WinRM's client means it: the credential given, else the system's (the Kerberos
+    /// ticket cache). Never Basic, which must be asked for.
     #[default]
     Default,
     /// HTTP Basic (RFC 7617): only over HTTPS or with NoEncryption.

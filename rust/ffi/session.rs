@@ -52,8 +52,8 @@ impl Handle for rsess_credential {
 
 /// Authentication mechanism (`PasswordAuthenticationMechanism`): values of `RSESS_AUTH_*`.
 pub type rsess_authentication = u32;
-/// Basic with a credential (Windows means Negotiate; not switched yet), none without. Negotiate,
-/// Kerberos and NtlmDomain go through the system GSSAPI (MIT krb5's libgssapi_krb5.so.2, loaded when
+/// Negotiate, as on Windows (never Basic: ask for `RSESS_AUTH_BASIC` where a server offers only that).
+/// Negotiate, Kerberos and NtlmDomain go through the system GSSAPI (MIT krb5's libgssapi_krb5.so.2, loaded when
 /// first used; gss-ntlmssp for NTLM); without a user and password they use the system's credential
 /// (the Kerberos ticket cache). Digest and CredSsp are not supported.
 pub const RSESS_AUTH_DEFAULT: rsess_authentication = 0;

@@ -63,7 +63,8 @@ impl Endpoint {
     /// that is not a URL path ([`check_http_prefix`]), and for Basic over HTTP without
     /// NoEncryption (the password would travel in clear text); NotSupported for the mechanisms that
     /// WS-Management clients here do not offer (Digest, CredSsp); InvalidArgument for Basic without a
-    /// credential. Negotiate, Kerberos and NtlmDomain go through the system GSSAPI
+    /// credential. Default means Negotiate, as on Windows (never Basic: a server that offers only Basic
+    /// needs `Basic` asked for). Negotiate, Kerberos and NtlmDomain go through the system GSSAPI
     /// ([`crate::auth::negotiate`]), with the credential given or, without one, the system's (the
     /// Kerberos ticket cache); over HTTP their messages are encrypted unless NoEncryption.
     pub fn new(computer: &str, options: &SessionOptions, credential: Option<&Credential>, authentication: Authentication) -> Result<Endpoint> {
@@ -79,7 +80,7 @@ impl Endpoint {
             .build()
             .map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("No URL can be made of '{computer}' and the HTTP prefix '{prefix}': {e}")))?;
         let mechanism: Option<Arc<dyn Mechanism>> = match (authentication, credential) {
-            (Authentication::Default | Authentication::Basic, Some(c)) => {
+            (Authentication::Basic, Some(c)) => {
                 if !options.use_ssl && !options.no_encryption {
                     return Err(Error::new(
                         ErrorKind::InvalidArgument,
@@ -94,8 +95,7 @@ impl Endpoint {
             (Authentication::Basic, None) => {
                 return Err(Error::new(ErrorKind::InvalidArgument, "Basic authentication needs a credential (-Credential)"));
             }
-            (Authentication::Default, None) => None,
-            (Authentication::Negotiate | Authentication::Kerberos | Authentication::NtlmDomain, c) => {
+            (Authentication::Default | Authentication::Negotiate | Authentication::Kerberos | Authentication::NtlmDomain, c) => {
                 let package = match authentication {
                     Authentication::Kerberos => Package::Kerberos,
                     Authentication::NtlmDomain => Package::Ntlm,

@@ -62,8 +62,8 @@ public static class WsmanBench
         Run(rs, $"Import-Module '{manifest}'; " +
             $"$cred = [pscredential]::new('{replay.User}', [System.Net.NetworkCredential]::new('', '{replay.Password}').SecurePassword); " +
             "$http = New-CimSessionOption -NoEncryption; " +
-            $"$s = New-CimSession -ComputerName 127.0.0.1 -Port {port} -Credential $cred -SessionOption $http");
-        string adHoc = $"Get-CimInstance -ComputerName 127.0.0.1 -Port {port} -Credential $cred -SessionOption $http {Identify}";
+            $"$s = New-CimSession -ComputerName 127.0.0.1 -Port {port} -Credential $cred -Authentication Basic -SessionOption $http");
+        string adHoc = $"Get-CimInstance -ComputerName 127.0.0.1 -Port {port} -Credential $cred -Authentication Basic -SessionOption $http {Identify}";
         string overSession = $"Get-CimInstance -CimSession $s {Identify}";
         Wire(replay, port, "Get-CimInstance -ComputerName (ad hoc)", () => Run(rs, adHoc));
         Wire(replay, port, "Get-CimInstance -CimSession", () => Run(rs, overSession));
@@ -92,7 +92,7 @@ public static class WsmanBench
         int bytes = raw.Post("/" + prefix, synthetic, "XYZ_Number");
         double rawBig = Median(5, () => Time(() => raw.Post("/" + prefix, synthetic, "XYZ_Number")));
         double libraryBig = Median(5, () => Time(() => Query(big, "root/test", "XYZ_Number", Synthetic)));
-        Run(rs, $"$big = New-CimSession -ComputerName 127.0.0.1 -Port {port} -Credential $cred -SkipTestConnection " +
+        Run(rs, $"$big = New-CimSession -ComputerName 127.0.0.1 -Port {port} -Credential $cred -Authentication Basic -SkipTestConnection " +
             $"-SessionOption (New-CimSessionOption -NoEncryption -HttpPrefix '{prefix}' -MaxEnvelopeSizeKB {BigEnvelopeKB})");
         double cmdletBig = Median(5, () => Time(() =>
         {

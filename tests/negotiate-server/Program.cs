@@ -24,6 +24,9 @@
 // ExtendedProtectionPolicy throws PlatformNotSupportedException, and a context with another binding
 // is accepted too), so this endpoint shows that contexts carrying a binding work, not that a wrong
 // one is refused.
+// With `--upstream <url> --upstream-user <user> --upstream-password <password>` the opened SOAP of every
+// request is forwarded to that WS-Management server (e.g. tests/replay-server) with Basic over HTTP, and
+// its reply (status and body) is sealed back: a Negotiate front for full CIM conversations.
 // Prints "listening http=<port> https=<port>" when ready; one line per event on stderr; stops at EOF on stdin.
 using System.Buffers;
 using System.Net;
@@ -35,6 +38,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 
+RemoteSessions.NegotiateServer.Upstream.Configure(args);
 var listener = new TcpListener(IPAddress.Loopback, 0);
 listener.Start();
 var tlsListener = new TcpListener(IPAddress.Loopback, 0);
@@ -122,6 +126,33 @@ namespace RemoteSessions.NegotiateServer
         {
             Marshal.FreeHGlobal(handle);
             return true;
+        }
+    }
+
+    /// <summary>Where opened requests go when `--upstream` is given; else each is answered with an IdentifyResponse.</summary>
+    static class Upstream
+    {
+        static HttpClient? client;
+        static Uri? url;
+
+        public static void Configure(string[] args)
+        {
+            string? Arg(string name) { int i = Array.IndexOf(args, name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : null; }
+            if (Arg("--upstream") is not { } target) return;
+            url = new Uri(target);
+            client = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = Timeout.InfiniteTimeSpan }) { Timeout = TimeSpan.FromMinutes(2) };
+            string basic = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{Arg("--upstream-user")}:{Arg("--upstream-password")}"));
+            client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Basic", basic);
+        }
+
+        /// <summary>The reply to an opened request: the upstream server's status and body, or 200 with `identify`.</summary>
+        public static async Task<(int Status, byte[] Body)> AnswerAsync(string soap, Func<string> identify)
+        {
+            if (client is null) return (200, Encoding.UTF8.GetBytes(identify()));
+            using var content = new ByteArrayContent(Encoding.UTF8.GetBytes(soap));
+            content.Headers.TryAddWithoutValidation("Content-Type", "application/soap+xml;charset=UTF-8");
+            using HttpResponseMessage reply = await client.PostAsync(url, content);
+            return ((int)reply.StatusCode, await reply.Content.ReadAsByteArrayAsync());
         }
     }
 
@@ -221,7 +252,8 @@ namespace RemoteSessions.NegotiateServer
                 await WriteAsync(stream, 400, [], "text/plain", Encoding.UTF8.GetBytes("over HTTPS requests are SOAP"));
                 return;
             }
-            await WriteAsync(stream, 200, [], Soap, Encoding.UTF8.GetBytes(Identify(request.Body.Length, auth)));
+            (int code, byte[] reply) = await Upstream.AnswerAsync(Encoding.UTF8.GetString(request.Body), () => Identify(request.Body.Length, auth));
+            await WriteAsync(stream, code, [], Soap, reply);
         }
 
         static string Identify(int length, NegotiateAuthentication auth) =>
@@ -264,11 +296,10 @@ namespace RemoteSessions.NegotiateServer
                 await WriteAsync(stream, 400, [], "text/plain", Encoding.UTF8.GetBytes("not a SOAP envelope"));
                 return;
             }
-            string reply = Identify(length, auth);
-            byte[] plain = Encoding.UTF8.GetBytes(reply);
+            (int code, byte[] plain) = await Upstream.AnswerAsync(soap, () => Identify(length, auth));
             if (request.Path.EndsWith("/clear-reply", StringComparison.Ordinal))
             {
-                await WriteAsync(stream, 200, [], Soap, plain);
+                await WriteAsync(stream, code, [], Soap, plain);
                 return;
             }
             var sealedWriter = new ArrayBufferWriter<byte>();
@@ -276,7 +307,7 @@ namespace RemoteSessions.NegotiateServer
             if (status != NegotiateAuthenticationStatusCode.Completed || !isEncrypted) throw new InvalidOperationException($"Wrap failed: {status}");
             byte[] wrapped = sealedWriter.WrittenSpan.ToArray();
             (byte[] sig, byte[] payload) = ntlm ? (wrapped[^16..], wrapped[..^16]) : (wrapped[..16], wrapped[16..]);
-            await WriteAsync(stream, 200, [], $"multipart/encrypted;protocol=\"{protocol}\";boundary=\"{Boundary}\"", Seal(protocol, plain.Length, sig, payload));
+            await WriteAsync(stream, code, [], $"multipart/encrypted;protocol=\"{protocol}\";boundary=\"{Boundary}\"", Seal(protocol, plain.Length, sig, payload));
         }
 
         static string SecurityElement(string text) => System.Security.SecurityElement.Escape(text) ?? "";

@@ -61,7 +61,7 @@ Describe 'Get-CimClass over WS-Management' {
 Describe 'Get-CimAssociatedInstance over WS-Management' {
     BeforeAll {
         # The replay server's synthetic XYZ_Number k is associated with k - 1 and k + 1.
-        $n = New-CimSession -ComputerName 127.0.0.1 -Port $replay.Port -Credential $cred -SkipTestConnection `
+        $n = New-CimSession -ComputerName 127.0.0.1 -Port $replay.Port -Credential $cred -Authentication Basic -SkipTestConnection `
             -SessionOption (New-CimSessionOption -NoEncryption -HttpPrefix 'wsman?synthetic=10')
         $five = New-CimInstance -ClassName XYZ_Number -Namespace root/test -Property @{ Number = [uint32]5 } -Key Number -ClientOnly
     }

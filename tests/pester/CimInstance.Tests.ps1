@@ -67,13 +67,13 @@ Describe 'Get-CimInstance over WS-Management' {
 
     It 'runs ad hoc with -ComputerName and leaves no session behind' {
         $before = @(Get-CimSession).Count
-        $id = Get-CimInstance -ComputerName 127.0.0.1 -Port $replay.Port -Credential $cred -SessionOption $http -Namespace root/omi -ClassName OMI_Identify
+        $id = Get-CimInstance -ComputerName 127.0.0.1 -Port $replay.Port -Credential $cred -Authentication Basic -SessionOption $http -Namespace root/omi -ClassName OMI_Identify
         $id.PSComputerName | Should -Be '127.0.0.1'
         @(Get-CimSession).Count | Should -Be $before
     }
 
     It 'turns a server fault into an error with the CIM status in its id' {
-        $faulty = New-CimSession -ComputerName 127.0.0.1 -Port $replay.Port -Credential $cred -SkipTestConnection `
+        $faulty = New-CimSession -ComputerName 127.0.0.1 -Port $replay.Port -Credential $cred -Authentication Basic -SkipTestConnection `
             -SessionOption (New-CimSessionOption -NoEncryption -HttpPrefix misbehave/fault500/wsman)
         Get-CimInstance -CimSession $faulty -Namespace root/omi -ClassName OMI_Identify -ErrorVariable e -ErrorAction SilentlyContinue |
             Should -BeNullOrEmpty
@@ -86,7 +86,7 @@ Describe 'Get-CimInstance over WS-Management' {
     }
 
     It 'stops with -ErrorAction Stop on a fault, as a script relies on' {
-        $faulty = New-CimSession -ComputerName 127.0.0.1 -Port $replay.Port -Credential $cred -SkipTestConnection `
+        $faulty = New-CimSession -ComputerName 127.0.0.1 -Port $replay.Port -Credential $cred -Authentication Basic -SkipTestConnection `
             -SessionOption (New-CimSessionOption -NoEncryption -HttpPrefix misbehave/fault500/wsman)
         { Get-CimInstance -CimSession $faulty -Namespace root/omi -ClassName OMI_Identify -ErrorAction Stop } |
             Should -Throw -ErrorId 'HRESULT 0x80041002,Microsoft.Management.Infrastructure.CimCmdlets.GetCimInstanceCommand'
@@ -96,7 +96,7 @@ Describe 'Get-CimInstance over WS-Management' {
 
 Describe 'New-, Set- and Remove-CimInstance over WS-Management' {
     BeforeAll {
-        $s = New-CimSession -ComputerName 127.0.0.1 -Port $replay.Port -Credential $cred -SessionOption $http
+        $s = New-CimSession -ComputerName 127.0.0.1 -Port $replay.Port -Credential $cred -Authentication Basic -SessionOption $http
     }
     BeforeEach { Clear-ReplayRequests $replay }
 

@@ -9,7 +9,7 @@ Describe 'Invoke-CimMethod over WS-Management' {
     BeforeAll {
         $s = New-CimSession -ComputerName 127.0.0.1 -Port $replay.Port -Credential $cred -Authentication Basic -SessionOption $http
         # The synthetic XYZ_Number declares static `string Spell([In] uint64 num, [Out] uint8 digits[])`.
-        $n = New-CimSession -ComputerName 127.0.0.1 -Port $replay.Port -Credential $cred -SkipTestConnection `
+        $n = New-CimSession -ComputerName 127.0.0.1 -Port $replay.Port -Credential $cred -Authentication Basic -SkipTestConnection `
             -SessionOption (New-CimSessionOption -NoEncryption -HttpPrefix 'wsman?synthetic=10')
     }
     BeforeEach { Clear-ReplayRequests $replay }

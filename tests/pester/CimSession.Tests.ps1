@@ -66,13 +66,13 @@ Describe 'CIM sessions over WS-Management' {
     }
 
     It 'sends nothing before first use with -SkipTestConnection' {
-        $s = New-CimSession -ComputerName 127.0.0.1 -Port $replay.Port -Credential $cred -SessionOption $http -SkipTestConnection
+        $s = New-CimSession -ComputerName 127.0.0.1 -Port $replay.Port -Credential $cred -Authentication Basic -SessionOption $http -SkipTestConnection
         $s.Protocol | Should -Be 'WSMAN'
         Get-ReplayRequests $replay | Should -BeNullOrEmpty
     }
 
     It 'finds WS-Management sessions by computer name and removes them' {
-        New-CimSession -ComputerName 127.0.0.1 -Port $replay.Port -Credential $cred -SessionOption $http -Name remote | Out-Null
+        New-CimSession -ComputerName 127.0.0.1 -Port $replay.Port -Credential $cred -Authentication Basic -SessionOption $http -Name remote | Out-Null
         New-CimSession -Name here | Out-Null
         (Get-CimSession -ComputerName 127.0.0.1).Name | Should -Be 'remote'
         Remove-CimSession -ComputerName 127.0.0.1 -WhatIf
@@ -95,14 +95,14 @@ Describe 'CIM sessions over WS-Management' {
     }
 
     It 'asks for -NoEncryption before sending Basic over plain HTTP' {
-        New-CimSession -ComputerName 127.0.0.1 -Port $replay.Port -Credential $cred -ErrorVariable e -ErrorAction SilentlyContinue
+        New-CimSession -ComputerName 127.0.0.1 -Port $replay.Port -Credential $cred -Authentication Basic -ErrorVariable e -ErrorAction SilentlyContinue
         $e[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
         Get-Shown $e[0] | Should -Match '-NoEncryption'
         Get-ReplayRequests $replay | Should -BeNullOrEmpty
     }
 
     It 'reports a port nobody listens on as a connection error' {
-        New-CimSession -ComputerName 127.0.0.1 -Port (Get-FreePort) -Credential $cred -SessionOption $http -ErrorVariable e -ErrorAction SilentlyContinue
+        New-CimSession -ComputerName 127.0.0.1 -Port (Get-FreePort) -Credential $cred -Authentication Basic -SessionOption $http -ErrorVariable e -ErrorAction SilentlyContinue
         $e[0].FullyQualifiedErrorId | Should -Be 'HRESULT 0x80338012,Microsoft.Management.Infrastructure.CimCmdlets.NewCimSessionCommand'
         $e[0].CategoryInfo.Category | Should -Be 'ConnectionError'
         Get-Shown $e[0] | Should -Match 'refused'

@@ -12,7 +12,7 @@ BeforeAll {
     function New-HostileSession([string] $Mode, [uint32] $EnvelopeKB = 0) {
         $option = @{ NoEncryption = $true; HttpPrefix = "misbehave/$Mode/wsman" }
         if ($EnvelopeKB) { $option.MaxEnvelopeSizeKB = $EnvelopeKB }
-        New-CimSession -ComputerName 127.0.0.1 -Port $replay.Port -Credential $cred -SessionOption (New-CimSessionOption @option)
+        New-CimSession -ComputerName 127.0.0.1 -Port $replay.Port -Credential $cred -Authentication Basic -SessionOption (New-CimSessionOption @option)
     }
 
     # Get-CimInstance of XYZ_Hostile on $Session: its output, errors and how long it took.
@@ -103,7 +103,7 @@ Describe 'Get-CimInstance against a hostile WS-Management server' {
         @(Get-ReplayRequests $replay | Where-Object { $_ -eq 'empty-pulls Pull OMI_Identify' }).Count | Should -Be 64
         Get-ReplayRequests $replay | Should -Contain 'release Release OMI_Identify'
         Remove-CimSession $s
-        $normal = New-CimSession -ComputerName 127.0.0.1 -Port $replay.Port -Credential $cred -SessionOption $http
+        $normal = New-CimSession -ComputerName 127.0.0.1 -Port $replay.Port -Credential $cred -Authentication Basic -SessionOption $http
         (Get-CimInstance -CimSession $normal -Namespace root/omi -ClassName OMI_Identify).ProductName | Should -Be 'OMI'
         Remove-CimSession $normal
     }
@@ -114,7 +114,7 @@ param($Manifest, $Port, $Password)
 $ErrorActionPreference = 'Stop'
 Import-Module $Manifest
 $cred = [pscredential]::new('rsess', (ConvertTo-SecureString $Password -AsPlainText -Force))
-$s = New-CimSession -ComputerName 127.0.0.1 -Port $Port -Credential $cred -SessionOption (New-CimSessionOption -NoEncryption -HttpPrefix misbehave/deep/wsman)
+$s = New-CimSession -ComputerName 127.0.0.1 -Port $Port -Credential $cred -Authentication Basic -SessionOption (New-CimSessionOption -NoEncryption -HttpPrefix misbehave/deep/wsman)
 try { Get-CimInstance -CimSession $s -Namespace root/test -ClassName XYZ_Hostile; 'no error' } catch { $_.FullyQualifiedErrorId }
 $names = New-CimInstance -ClassName XYZ_Hostile -Property @{ Name = 'hostile' } -Key Name -ClientOnly -Namespace root/test
 try { $names | Get-CimInstance -CimSession $s; 'no error' } catch { $_.FullyQualifiedErrorId }

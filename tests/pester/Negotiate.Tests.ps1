@@ -81,6 +81,35 @@ $s = New-CimSession -ComputerName 127.0.0.1 -Port $port -Authentication Kerberos
         $out | Should -Be 'WSMAN'
     }
 
+    It 'means Negotiate by -Authentication Default and by no -Authentication, as Windows does' {
+        $out = Invoke-Child @'
+$kerberos = Cred 'ann@RSESS.TEST' 'Ann-Krb-Pa55'
+$a = New-CimSession -ComputerName 127.0.0.1 -Port $port -Authentication Default -Credential $kerberos
+$b = New-CimSession -ComputerName 127.0.0.1 -Port $port -Credential (Cred 'RSESS\ann' 'Ann-Ntlm-Pa55')
+"$($a.Protocol) $($b.Protocol)"
+'@
+        $out | Should -Be 'WSMAN WSMAN'
+    }
+
+    It 'does not fall back to Basic by default: a Basic-only server is refused, naming what it offers' {
+        $replay = Start-ReplayServer
+        try {
+            $user, $password = $replay.Credential.UserName, $replay.Credential.GetNetworkCredential().Password
+            $out = Invoke-Child @"
+`$c = Cred '$user' '$password'
+`$o = New-CimSessionOption -NoEncryption
+try { New-CimSession -ComputerName 127.0.0.1 -Port $($replay.Port) -Credential `$c -SessionOption `$o | Out-Null; 'no error' }
+catch { "`$(`$_.CategoryInfo.Category): `$(`$_.ErrorDetails.Message)" }
+`$s = New-CimSession -ComputerName 127.0.0.1 -Port $($replay.Port) -Credential `$c -Authentication Basic -SessionOption `$o
+"Basic `$(`$s.Protocol)"
+"@
+            $out[0] | Should -Match '^PermissionDenied: .*does not offer Negotiate authentication \(it offers Basic\)'
+            $out[1] | Should -Be 'Basic WSMAN'
+            $out | Should -Not -Match ([regex]::Escape($password))
+        }
+        finally { Stop-ReplayServer $replay }
+    }
+
     It 'refuses a wrong password, naming the mechanism and not the password' {
         $out = Invoke-Child @'
 foreach ($m in @(@('NtlmDomain', 'RSESS\ann'), @('Kerberos', 'ann@RSESS.TEST'))) {

@@ -34,13 +34,13 @@ Describe 'Windows CimCmdlets fidelity' {
         $os.GetCimSessionComputerName() | Should -Be $s.ComputerName
         (Get-CimSession -InstanceId $os.GetCimSessionInstanceId()).Name | Should -Be 'fidelity'
 
-        $wsman = New-CimSession -ComputerName 127.0.0.1 -Port $replay.Port -Credential $cred -SessionOption $http
+        $wsman = New-CimSession -ComputerName 127.0.0.1 -Port $replay.Port -Credential $cred -Authentication Basic -SessionOption $http
         $id = Get-CimInstance -CimSession $wsman -Namespace root/omi -ClassName OMI_Identify
         $id.GetCimSessionInstanceId() | Should -Be $wsman.InstanceId
         $id.GetCimSessionComputerName() | Should -Be '127.0.0.1'
 
         # Ad hoc: the temporary session's id, which no longer exists.
-        $adhoc = Get-CimInstance -ComputerName 127.0.0.1 -Port $replay.Port -Credential $cred -SessionOption $http -Namespace root/omi -ClassName OMI_Identify
+        $adhoc = Get-CimInstance -ComputerName 127.0.0.1 -Port $replay.Port -Credential $cred -Authentication Basic -SessionOption $http -Namespace root/omi -ClassName OMI_Identify
         $adhoc.GetCimSessionInstanceId() | Should -Not -Be ([guid]::Empty)
         $adhoc.GetCimSessionComputerName() | Should -Be '127.0.0.1'
 

@@ -107,7 +107,7 @@ public sealed class HostileServerTests : IClassFixture<ReplayServerFixture>, IDi
     public void Get_CimInstance_reports_a_deep_reply_as_CimBadReply_and_the_session_goes_on()
     {
         _ps.Run($"$cred = [pscredential]::new('{_server.User}', [System.Net.NetworkCredential]::new('', '{_server.Password}').SecurePassword); " +
-                $"$s = New-CimSession -ComputerName 127.0.0.1 -Port {_server.HttpPort} -Credential $cred " +
+                $"$s = New-CimSession -ComputerName 127.0.0.1 -Port {_server.HttpPort} -Credential $cred -Authentication Basic " +
                 "-SessionOption (New-CimSessionOption -NoEncryption -HttpPrefix misbehave/deep/wsman)");
         Assert.Empty(_ps.Errors);
         Assert.Empty(_ps.Run("Get-CimInstance -CimSession $s -Namespace root/test -ClassName XYZ_Hostile"));

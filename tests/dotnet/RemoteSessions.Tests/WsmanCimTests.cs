@@ -30,7 +30,7 @@ public sealed class WsmanCimTests : IClassFixture<ReplayServerFixture>, IDisposa
     }
 
     private string Http(string extra = "", string computer = "127.0.0.1", string options = "$http") =>
-        $"New-CimSession -ComputerName {computer} -Port {_server.HttpPort} -Credential $cred -SessionOption {options} {extra}";
+        $"New-CimSession -ComputerName {computer} -Port {_server.HttpPort} -Credential $cred -Authentication Basic -SessionOption {options} {extra}";
 
     /// <summary>What the user sees of an error: its details when set, else the exception's message.</summary>
     private static string Shown(ErrorRecord e) => e.ErrorDetails?.Message ?? e.Exception.Message;
@@ -66,7 +66,7 @@ public sealed class WsmanCimTests : IClassFixture<ReplayServerFixture>, IDisposa
         Assert.Empty(_ps.Errors);
         Assert.Empty(_server.Requests());
         int closed = ClosedPort();
-        PSObject lazy = _ps.Run($"New-CimSession -ComputerName 127.0.0.1 -Port {closed} -Credential $cred -SessionOption $http -SkipTestConnection").Single();
+        PSObject lazy = _ps.Run($"New-CimSession -ComputerName 127.0.0.1 -Port {closed} -Credential $cred -Authentication Basic -SessionOption $http -SkipTestConnection").Single();
         Assert.Empty(_ps.Errors);
         Assert.Equal(2u, lazy.Properties["Id"].Value);
     }
@@ -88,7 +88,7 @@ public sealed class WsmanCimTests : IClassFixture<ReplayServerFixture>, IDisposa
     [Fact]
     public void Ad_hoc_computer_names_run_without_a_registered_session()
     {
-        var got = _ps.Run($"Get-CimInstance -ComputerName 127.0.0.1 -Port {_server.HttpPort} -Credential $cred -SessionOption $http -Namespace root/omi -ClassName OMI_Identify");
+        var got = _ps.Run($"Get-CimInstance -ComputerName 127.0.0.1 -Port {_server.HttpPort} -Credential $cred -Authentication Basic -SessionOption $http -Namespace root/omi -ClassName OMI_Identify");
         Assert.Empty(_ps.Errors);
         Assert.Equal("127.0.0.1", Assert.Single(got).Properties["PSComputerName"].Value);
         Assert.Empty(_ps.Run("Get-CimSession"));
@@ -97,7 +97,7 @@ public sealed class WsmanCimTests : IClassFixture<ReplayServerFixture>, IDisposa
     [Fact]
     public void Https_checks_the_certificate_unless_told_not_to()
     {
-        string https = $"-Port {_server.HttpsPort} -Credential $cred";
+        string https = $"-Port {_server.HttpsPort} -Credential $cred -Authentication Basic";
         _ps.Run($"New-CimSession -ComputerName localhost {https} -SessionOption (New-CimSessionOption -UseSsl)");
         ErrorRecord untrusted = SingleError();
         Assert.Equal(ErrorCategory.SecurityError, untrusted.CategoryInfo.Category);
@@ -119,7 +119,7 @@ public sealed class WsmanCimTests : IClassFixture<ReplayServerFixture>, IDisposa
     [Fact]
     public void Basic_over_http_needs_no_encryption()
     {
-        _ps.Run($"New-CimSession -ComputerName 127.0.0.1 -Port {_server.HttpPort} -Credential $cred");
+        _ps.Run($"New-CimSession -ComputerName 127.0.0.1 -Port {_server.HttpPort} -Credential $cred -Authentication Basic");
         ErrorRecord e = SingleError();
         Assert.Equal(ErrorCategory.InvalidArgument, e.CategoryInfo.Category);
         Assert.Contains("-NoEncryption", Shown(e));
@@ -130,7 +130,7 @@ public sealed class WsmanCimTests : IClassFixture<ReplayServerFixture>, IDisposa
     public void Refused_credentials_and_closed_ports_are_clear_errors_that_consume_no_id()
     {
         _ps.Run($"$bad = [pscredential]::new('{_server.User}', [System.Net.NetworkCredential]::new('', 'wrong').SecurePassword); " +
-                $"New-CimSession -ComputerName 127.0.0.1 -Port {_server.HttpPort} -Credential $bad -SessionOption $http");
+                $"New-CimSession -ComputerName 127.0.0.1 -Port {_server.HttpPort} -Credential $bad -Authentication Basic -SessionOption $http");
         ErrorRecord denied = SingleError();
         Assert.Equal("HRESULT 0x80070005,Microsoft.Management.Infrastructure.CimCmdlets.NewCimSessionCommand", denied.FullyQualifiedErrorId);
         Assert.Equal(ErrorCategory.PermissionDenied, denied.CategoryInfo.Category);
@@ -138,7 +138,7 @@ public sealed class WsmanCimTests : IClassFixture<ReplayServerFixture>, IDisposa
         Assert.Contains("127.0.0.1", Shown(denied));
         Assert.DoesNotContain("wrong", Shown(denied) + denied.Exception);
 
-        _ps.Run($"New-CimSession -ComputerName 127.0.0.1 -Port {ClosedPort()} -Credential $cred -SessionOption $http");
+        _ps.Run($"New-CimSession -ComputerName 127.0.0.1 -Port {ClosedPort()} -Credential $cred -Authentication Basic -SessionOption $http");
         ErrorRecord refused = SingleError();
         Assert.Equal("HRESULT 0x80338012,Microsoft.Management.Infrastructure.CimCmdlets.NewCimSessionCommand", refused.FullyQualifiedErrorId);
         Assert.Equal(ErrorCategory.ConnectionError, refused.CategoryInfo.Category);
@@ -233,7 +233,7 @@ public sealed class WsmanCimTests : IClassFixture<ReplayServerFixture>, IDisposa
     public void A_fan_out_keeps_going_past_a_failing_computer()
     {
         _ps.Run($"$good = @(({Http()}), ({Http(computer: "localhost")})); " +
-                $"$bad = New-CimSession -ComputerName 127.0.0.1 -Port {ClosedPort()} -Credential $cred -SessionOption $http -SkipTestConnection -Name bad");
+                $"$bad = New-CimSession -ComputerName 127.0.0.1 -Port {ClosedPort()} -Credential $cred -Authentication Basic -SessionOption $http -SkipTestConnection -Name bad");
         var got = _ps.Run("Get-CimInstance -CimSession $good[0], $bad, $good[1] -Namespace root/omi -ClassName OMI_Identify");
         Assert.Equal(["127.0.0.1", "localhost"], got.Select(o => (string)o.Properties["PSComputerName"].Value));
         Assert.Equal(ErrorCategory.ConnectionError, SingleError().CategoryInfo.Category);
@@ -319,7 +319,7 @@ public sealed class WsmanCimTests : IClassFixture<ReplayServerFixture>, IDisposa
         Assert.Contains(_server.Requests(), r => r.EndsWith(" Get MSFT_President") && !r.StartsWith("NOMATCH"));
         _ps.Run("Remove-CimSession $s");
         _server.ClearRequests();
-        Assert.Equal("Jefferson", _ps.Run($"($third | Get-CimInstance -Credential $cred -SessionOption $http -Port {_server.HttpPort}).Last").Single().BaseObject);
+        Assert.Equal("Jefferson", _ps.Run($"($third | Get-CimInstance -Credential $cred -Authentication Basic -SessionOption $http -Port {_server.HttpPort}).Last").Single().BaseObject);
         Assert.Empty(_ps.Errors);
         Assert.Contains(_server.Requests(), r => r.EndsWith(" Get MSFT_President") && !r.StartsWith("NOMATCH"));
         Assert.Empty(_ps.Run("Get-CimSession"));
