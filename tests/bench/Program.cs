@@ -8,23 +8,28 @@ using System.Management.Automation.Runspaces;
 //  3. over one sshd on loopback: Invoke-Command -Session latency and New-PSSession time, this module's
 //     SSH transport vs PowerShell's built-in `New-PSSession -HostName`;
 //  4. WS-Management against the replay server (WsmanBench.cs): ad hoc vs session Get-CimInstance, a warm
-//     Enumerate vs a raw socket, 10 000 instances end to end, 200 sessions at once, memory per session.
+//     Enumerate vs a raw socket, 10 000 instances end to end, 200 sessions at once, memory per session;
+//  5. Negotiate (NegotiateBench.cs): a warm Enumerate sealed with NTLM and Kerberos vs Basic, and the first
+//     request of a new connection vs a warm one.
 // The MB/s of the WS-Man reply parser is a cargo bench (tests/bench/wsman_parse.rs), run by tests/bench.sh.
 // Medians of several rounds; nothing here asserts, it only reports.
 using RemoteSessions.TestPeers;
 using RemoteSessions.Bench;
 using static RemoteSessions.Bench.Measure;
 
-if (args.Length is not (2 or 3) || (args.Length == 3 && args[2] is not ("wsman" or "wsman-warm")))
+if (args.Length is not (2 or 3) || (args.Length == 3 && args[2] is not ("wsman" or "wsman-warm" or "negotiate")))
 {
-    Console.Error.WriteLine("usage: rsess-bench <path to RemoteSessions.psd1> <PSRP server for sshd's powershell subsystem> [wsman | wsman-warm]");
-    Console.Error.WriteLine("       (with 'wsman' only the WS-Management figures; 'wsman-warm' only the warm Enumerate vs the raw socket, for profiling)");
+    Console.Error.WriteLine("usage: rsess-bench <path to RemoteSessions.psd1> <PSRP server for sshd's powershell subsystem> [wsman | wsman-warm | negotiate]");
+    Console.Error.WriteLine("       (with 'wsman' only the WS-Management figures; 'wsman-warm' only the warm Enumerate vs the raw socket, for profiling;");
+    Console.Error.WriteLine("       'negotiate' only the cost of Negotiate: sealed NTLM/Kerberos vs Basic, a new connection vs a warm one)");
     return 2;
 }
 string manifest = Path.GetFullPath(args[0]);
 if (args.Length == 3)
 {
-    if (args[2] == "wsman") WsmanBench.Run(manifest); else WsmanBench.RunWarm();
+    if (args[2] == "wsman") WsmanBench.Run(manifest);
+    else if (args[2] == "negotiate") NegotiateBench.Run();
+    else WsmanBench.RunWarm();
     return 0;
 }
 string psrpServer = Path.GetFullPath(args[1]);
@@ -61,6 +66,7 @@ using (Runspace rs = RunspaceFactory.CreateRunspace(InitialSessionState.CreateDe
 Directory.Delete(trivialDir, recursive: true);
 
 WsmanBench.Run(manifest);
+NegotiateBench.Run();
 
 using (SshServer sshd = new SshServer(psrpServer).Start())
 using (Runspace rs = RunspaceFactory.CreateRunspace(InitialSessionState.CreateDefault2()))

@@ -37,9 +37,10 @@ public sealed partial class NegotiatePeers : IDisposable
 
     /// <summary>
     /// Starts the realm and the endpoint; with <paramref name="upstream"/> (a WS-Man URL and its Basic user
-    /// and password) the endpoint forwards every opened request there. Call once.
+    /// and password) the endpoint forwards every opened request there, and with <paramref name="allowBasic"/>
+    /// also Basic requests in clear text. Call once.
     /// </summary>
-    public NegotiatePeers Start((string Url, string User, string Password)? upstream = null)
+    public NegotiatePeers Start((string Url, string User, string Password)? upstream = null, bool allowBasic = false)
     {
         string repo = FindRepo();
         _kdc = StartPeer("bash", [Path.Combine(repo, "tests", "kdc.sh"), "0"], null, out string kdcReady);
@@ -54,6 +55,7 @@ public sealed partial class NegotiatePeers : IDisposable
             SetEnvironment(kv[0], kv[1]);
         }
         List<string> args = upstream is { } u ? ["--upstream", u.Url, "--upstream-user", u.User, "--upstream-password", u.Password] : [];
+        if (allowBasic) args.Add("--allow-basic");
         _server = StartPeer(Path.Combine(repo, "build", "negotiate-server", "rsess-negotiate"), args, environment, out string ready);
         // "listening http=P https=P"
         foreach (string part in ready.Split(' ').Skip(1))

@@ -26,7 +26,11 @@
 // one is refused.
 // With `--upstream <url> --upstream-user <user> --upstream-password <password>` the opened SOAP of every
 // request is forwarded to that WS-Management server (e.g. tests/replay-server) with Basic over HTTP, and
-// its reply (status and body) is sealed back: a Negotiate front for full CIM conversations.
+// its reply (status and body) is sealed back: a Negotiate front for full CIM conversations. With
+// `--allow-basic` as well, a request with `Authorization: Basic` is forwarded in clear text with that header
+// (the upstream server checks it), for comparisons of Basic with sealed Negotiate through the same front.
+// On a path that ends in /close every reply carries `Connection: close` and ends its connection, so each
+// request pays for a new connection and its authentication.
 // Prints "listening http=<port> https=<port>" when ready; one line per event on stderr; stops at EOF on stdin.
 using System.Buffers;
 using System.Net;
@@ -135,6 +139,9 @@ namespace RemoteSessions.NegotiateServer
         static HttpClient? client;
         static Uri? url;
 
+        /// <summary>Whether Basic requests are forwarded in clear text (`--allow-basic`).</summary>
+        public static bool AllowBasic { get; private set; }
+
         public static void Configure(string[] args)
         {
             string? Arg(string name) { int i = Array.IndexOf(args, name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : null; }
@@ -143,6 +150,17 @@ namespace RemoteSessions.NegotiateServer
             client = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = Timeout.InfiniteTimeSpan }) { Timeout = TimeSpan.FromMinutes(2) };
             string basic = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{Arg("--upstream-user")}:{Arg("--upstream-password")}"));
             client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Basic", basic);
+            AllowBasic = args.Contains("--allow-basic");
+        }
+
+        /// <summary>Forwards a Basic request as it came (its own Authorization header, clear text).</summary>
+        public static async Task<(int Status, byte[] Body)> ForwardBasicAsync(string authorization, byte[] soap)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(soap) };
+            request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/soap+xml;charset=UTF-8");
+            request.Headers.TryAddWithoutValidation("Authorization", authorization);
+            using HttpResponseMessage reply = await client!.SendAsync(request);
+            return ((int)reply.StatusCode, await reply.Content.ReadAsByteArrayAsync());
         }
 
         /// <summary>The reply to an opened request: the upstream server's status and body, or 200 with `identify`.</summary>
@@ -183,6 +201,15 @@ namespace RemoteSessions.NegotiateServer
             {
                 Request? request = await ReadAsync(stream);
                 if (request is null) return;
+                bool close = request.Path.EndsWith("/close", StringComparison.Ordinal);
+                List<(string, string)> closing = close ? [("Connection", "close")] : [];
+                if (Upstream.AllowBasic && request.Header("Authorization") is { } basic && basic.StartsWith("Basic ", StringComparison.Ordinal))
+                {
+                    (int code, byte[] reply) = await Upstream.ForwardBasicAsync(basic, request.Body);
+                    await WriteAsync(stream, code, closing, Soap, reply);
+                    if (close) return;
+                    continue;
+                }
                 if (!authenticated)
                 {
                     if (request.Body.Length > 0)
@@ -236,14 +263,15 @@ namespace RemoteSessions.NegotiateServer
                     continue;
                 }
                 if (tls is not null)
-                    await AnswerClearAsync(id, stream, request, auth!);
+                    await AnswerClearAsync(id, stream, request, auth!, closing);
                 else
-                    await AnswerAsync(id, stream, request, auth!, scheme);
+                    await AnswerAsync(id, stream, request, auth!, scheme, closing);
+                if (close) return;
             }
         }
 
         /// <summary>Over TLS: a SOAP request in clear text (TLS protects it), answered likewise.</summary>
-        static async Task AnswerClearAsync(int id, Stream stream, Request request, NegotiateAuthentication auth)
+        static async Task AnswerClearAsync(int id, Stream stream, Request request, NegotiateAuthentication auth, List<(string, string)> headers)
         {
             string contentType = request.Header("Content-Type") ?? "";
             if (!contentType.StartsWith("application/soap+xml", StringComparison.OrdinalIgnoreCase))
@@ -253,7 +281,7 @@ namespace RemoteSessions.NegotiateServer
                 return;
             }
             (int code, byte[] reply) = await Upstream.AnswerAsync(Encoding.UTF8.GetString(request.Body), () => Identify(request.Body.Length, auth));
-            await WriteAsync(stream, code, [], Soap, reply);
+            await WriteAsync(stream, code, headers, Soap, reply);
         }
 
         static string Identify(int length, NegotiateAuthentication auth) =>
@@ -265,7 +293,7 @@ namespace RemoteSessions.NegotiateServer
                 + "</wsmid:IdentifyResponse></s:Body></s:Envelope>";
 
         /// <summary>Opens a sealed request and answers it sealed (or, on /wsman/clear-reply, in clear text).</summary>
-        static async Task AnswerAsync(int id, Stream stream, Request request, NegotiateAuthentication auth, string scheme)
+        static async Task AnswerAsync(int id, Stream stream, Request request, NegotiateAuthentication auth, string scheme, List<(string, string)> headers)
         {
             string protocol = scheme == "Kerberos" ? "application/HTTP-Kerberos-session-encrypted" : "application/HTTP-SPNEGO-session-encrypted";
             bool ntlm = auth.Package == "NTLM";
@@ -299,7 +327,7 @@ namespace RemoteSessions.NegotiateServer
             (int code, byte[] plain) = await Upstream.AnswerAsync(soap, () => Identify(length, auth));
             if (request.Path.EndsWith("/clear-reply", StringComparison.Ordinal))
             {
-                await WriteAsync(stream, code, [], Soap, plain);
+                await WriteAsync(stream, code, headers, Soap, plain);
                 return;
             }
             var sealedWriter = new ArrayBufferWriter<byte>();
@@ -307,7 +335,7 @@ namespace RemoteSessions.NegotiateServer
             if (status != NegotiateAuthenticationStatusCode.Completed || !isEncrypted) throw new InvalidOperationException($"Wrap failed: {status}");
             byte[] wrapped = sealedWriter.WrittenSpan.ToArray();
             (byte[] sig, byte[] payload) = ntlm ? (wrapped[^16..], wrapped[..^16]) : (wrapped[..16], wrapped[16..]);
-            await WriteAsync(stream, code, [], $"multipart/encrypted;protocol=\"{protocol}\";boundary=\"{Boundary}\"", Seal(protocol, plain.Length, sig, payload));
+            await WriteAsync(stream, code, headers, $"multipart/encrypted;protocol=\"{protocol}\";boundary=\"{Boundary}\"", Seal(protocol, plain.Length, sig, payload));
         }
 
         static string SecurityElement(string text) => System.Security.SecurityElement.Escape(text) ?? "";
