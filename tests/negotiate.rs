@@ -218,7 +218,29 @@ fn the_ticket_cache_serves_when_no_password_is_given() {
     assert!(kinit.wait().unwrap().success());
     let t = target("/wsman", Negotiate::new(Package::Kerberos, None, NegotiateOptions::default()));
     three_sealed_exchanges(&t, "Kerberos ann@RSESS.TEST");
-    let _ = Path::new(&peers().dir);
+
+    // Clock skew, in the same test as it changes the shared ticket cache: the cache's header records
+    // the KDC's time offset (MIT's kdc_timesync), which the client adds to its clock. Ten minutes ahead
+    // (Kerberos allows five) make the KDC refuse the next ticket request; a new service principal
+    // (HTTP/localhost, not yet in the cache) on a new connection makes one.
+    let cache = peers().dir.join("ccache");
+    set_time_offset(&cache, 600);
+    let skewed = Target::new(format!("http://localhost:{}/wsman", peers().port).parse().unwrap(), TlsPolicy::default(),
+        Some(Arc::new(Negotiate::new(Package::Kerberos, None, NegotiateOptions::default())) as Arc<dyn Mechanism>)).unwrap();
+    let e = post(&skewed).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::AccessDenied, "{e:?}");
+    assert!(e.message.starts_with("Kerberos: ") && e.message.contains("clocks of this computer and the server or KDC differ"), "{}", e.message);
+    set_time_offset(&cache, 0);
+    post(&skewed).unwrap();
+}
+
+/// Sets the KDC time offset (seconds) in the header of an MIT ticket cache file (format 4: version
+/// 0x0504, header length, then tag 1 holding the offset's seconds and microseconds, big-endian).
+fn set_time_offset(cache: &Path, seconds: i32) {
+    let mut bytes = std::fs::read(cache).unwrap_or_else(|e| panic!("{}: {e}", cache.display()));
+    assert_eq!(&bytes[..8], &[0x05, 0x04, 0x00, 0x0c, 0x00, 0x01, 0x00, 0x08], "kinit wrote an unexpected cache header");
+    bytes[8..12].copy_from_slice(&seconds.to_be_bytes());
+    std::fs::write(cache, bytes).unwrap();
 }
 
 #[test]
