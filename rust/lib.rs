@@ -5,11 +5,13 @@
 //! - [`registry`]: CIM sessions and PSSessions per owner scope (bookkeeping and lookups);
 //! - protocols: [`wsman`] (WS-Management envelopes, replies, the CIM binding, an endpoint and the CIM
 //!   operations on it) and [`local`] (the in-process provider of `root/cimv2` read from /proc, /sys and
-//!   /etc), both implementing [`cim::provider::CimProvider`];
+//!   /etc), both implementing [`cim::provider::CimProvider`]; [`psrp`] (the PowerShell Remoting Protocol's
+//!   client, sans-IO);
 //! - [`cim`] (typed CIM values, datetimes, class declarations, WQL, the provider trait), [`transport`]
 //!   (pooled HTTP(S) for WS-Management, each connection with its own authenticator; a local server
 //!   process or ssh carrying PSRP packets);
-//! - [`auth`] (credentials, mechanisms and their sans-IO per-connection authenticators: Basic);
+//! - [`auth`] (credentials, mechanisms and their sans-IO per-connection authenticators: Basic, and
+//!   Negotiate, Kerberos and NTLM through the system GSSAPI);
 //! - [`xml`] (the element tree replies are read into), [`wildcard`], [`cancel`];
 //! - [`error`].
 
@@ -24,6 +26,8 @@ pub mod error;
 pub mod ffi;
 /// cbindgen:ignore
 pub mod local;
+/// cbindgen:ignore
+pub mod psrp;
 /// cbindgen:ignore
 pub mod registry;
 /// cbindgen:ignore

@@ -1,0 +1,9 @@
+//! The PowerShell Remoting Protocol (MS-PSRP) as a client speaks it, sans-IO: nothing here reads or
+//! writes a socket or starts a thread; the caller moves the bytes (OutOfProc packets over a process or
+//! ssh, WinRS Send/Receive over WS-Management) and pumps the core.
+//!
+//! - [`fragment`]: messages as fragments (2.2.4), out under a byte budget and back from any split;
+//! - [`message`]: the message header (2.2.1) and the message types.
+
+pub mod fragment;
+pub mod message;
