@@ -3,7 +3,9 @@
 //! ssh, WinRS Send/Receive over WS-Management) and pumps the core.
 //!
 //! - [`fragment`]: messages as fragments (2.2.4), out under a byte budget and back from any split;
-//! - [`message`]: the message header (2.2.1) and the message types.
+//! - [`message`]: the message header (2.2.1) and the message types;
+//! - [`clixml`]: the objects messages carry (2.2.5), read into and written from a typed tree.
 
+pub mod clixml;
 pub mod fragment;
 pub mod message;
