@@ -59,6 +59,7 @@ internal static class CimErrors
             ResultCode.Cancelled => ("CimOperationCancelled", ErrorCategory.OperationStopped, "The operation was cancelled."),
             ResultCode.AlreadyExists => ("HRESULT 0x80041019", ErrorCategory.ResourceExists, "Already exists "),
             ResultCode.MethodNotFound => ("CimMethodNotFound", ErrorCategory.MetadataError, e.Message),
+            ResultCode.InvalidState => ("CimInvalidState", ErrorCategory.InvalidOperation, e.Message),
             _ => ("CimCmdlet_" + e.Code, ErrorCategory.InvalidResult, e.Message),
         };
         var record = new ErrorRecord(new CimException(message, e.Code, e.Message, e), id, category, target);

@@ -46,6 +46,9 @@ pub enum ErrorKind {
     AlreadyExists,
     /// The method is not defined by the class (CIM status 17).
     MethodNotFound,
+    /// The object is not in a state that allows the call (e.g. a pipeline on a runspace pool that is
+    /// not open, input to a pipeline that has ended).
+    InvalidState,
 }
 
 /// An error with its kind and a human-readable message (never containing credentials). Errors from a

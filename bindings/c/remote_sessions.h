@@ -130,6 +130,8 @@ enum rsess_result
   RSESS_RESULT_ALREADY_EXISTS = 19,
   // The class defines no such method (CIM status 17).
   RSESS_RESULT_METHOD_NOT_FOUND = 20,
+  // The object is not in a state that allows the call (e.g. a runspace pool that is not open).
+  RSESS_RESULT_INVALID_STATE = 21,
   // A panic inside the library was caught; the library is still usable.
   RSESS_RESULT_PANIC = 99,
 };

@@ -47,6 +47,8 @@ public enum ResultCode : uint
     AlreadyExists = 19,
     /// <summary>The class defines no such method (CIM status 17).</summary>
     MethodNotFound = 20,
+    /// <summary>The object is not in a state that allows the call (e.g. a runspace pool that is not open).</summary>
+    InvalidState = 21,
     /// <summary>A panic inside the library was caught (a bug); the library is still usable.</summary>
     Panic = 99,
 }

@@ -50,6 +50,8 @@ pub enum rsess_result {
     AlreadyExists = 19,
     /// The class defines no such method (CIM status 17).
     MethodNotFound = 20,
+    /// The object is not in a state that allows the call (e.g. a runspace pool that is not open).
+    InvalidState = 21,
     /// A panic inside the library was caught; the library is still usable.
     Panic = 99,
 }
@@ -138,6 +140,7 @@ impl From<ErrorKind> for rsess_result {
             ErrorKind::Cancelled => rsess_result::Cancelled,
             ErrorKind::AlreadyExists => rsess_result::AlreadyExists,
             ErrorKind::MethodNotFound => rsess_result::MethodNotFound,
+            ErrorKind::InvalidState => rsess_result::InvalidState,
         }
     }
 }

@@ -353,7 +353,8 @@ pub fn encode(text: &str) -> String {
 }
 
 /// Writes `value` as CLIXML: one element, a primitive or an `<Obj>` (objects shared in the tree are
-/// written again, not as `<Ref>`). RefIds count from 0, for objects and type name lists alike.
+/// written again, not as `<Ref>`; a repeated type name list is a `<TNRef>`). RefIds count from 0, for
+/// objects and type name lists alike.
 pub fn write(value: &Value) -> String {
     let mut w = Writer::default();
     w.value(value, None);
@@ -364,7 +365,8 @@ pub fn write(value: &Value) -> String {
 struct Writer {
     out: String,
     objects: usize,
-    types: usize,
+    /// Type name lists written so far, by their RefId (a repeated list is written as `<TNRef>`).
+    types: HashMap<Vec<String>, usize>,
 }
 
 impl Writer {
@@ -405,9 +407,12 @@ impl Writer {
         let id = self.objects;
         self.objects += 1;
         let _ = write!(self.out, "<Obj{n} RefId=\"{id}\">");
-        if !o.type_names.is_empty() {
-            let _ = write!(self.out, "<TN RefId=\"{}\">", self.types);
-            self.types += 1;
+        if let Some(id) = self.types.get(o.type_names.as_slice()) {
+            let _ = write!(self.out, "<TNRef RefId=\"{id}\" />");
+        } else if !o.type_names.is_empty() {
+            let id = self.types.len();
+            self.types.insert(o.type_names.to_vec(), id);
+            let _ = write!(self.out, "<TN RefId=\"{id}\">");
             for t in o.type_names.iter() {
                 let _ = write!(self.out, "<T>{}</T>", encode(t));
             }

@@ -4,8 +4,15 @@
 //!
 //! - [`fragment`]: messages as fragments (2.2.4), out under a byte budget and back from any split;
 //! - [`message`]: the message header (2.2.1) and the message types;
-//! - [`clixml`]: the objects messages carry (2.2.5), read into and written from a typed tree.
+//! - [`clixml`]: the objects messages carry (2.2.5), read into and written from a typed tree;
+//! - [`request`]: what a client's messages hold (2.2.2), as PowerShell's client writes them;
+//! - [`pool`]: a runspace pool and its pipelines, client side (3.1): requests in, fragments out,
+//!   fragments in, events out;
+//! - [`outofproc`]: the line framing of PSRP over a server process or ssh.
 
 pub mod clixml;
 pub mod fragment;
 pub mod message;
+pub mod outofproc;
+pub mod pool;
+pub mod request;

@@ -1,0 +1,436 @@
+//! A runspace pool as a client sees it (MS-PSRP 3.1), sans-IO, in the shape of psrpcore's client: the
+//! caller asks for what to send ([`RunspacePool::data_to_send`]), hands over what came
+//! ([`RunspacePool::receive_data`]) and takes [`Event`]s ([`RunspacePool::next_event`]). Requests
+//! (open, create a pipeline, send input, …) only queue messages.
+//!
+//! Channels: the pool's own messages and each pipeline's go on separate channels (OutOfProc: the
+//! `PSGuid` of a `Data` packet; WinRS: the shell's and each command's streams), so fragments are
+//! reassembled per channel. A channel is named by the pipeline's id, or the nil id for the pool.
+
+use std::collections::{HashMap, VecDeque};
+
+use uuid::Uuid;
+
+use super::clixml::{self, Value};
+use super::fragment::{Defragmenter, Outgoing};
+use super::message::{Destination, Message, MessageType};
+use super::request::{self, Command};
+use crate::error::{Error, ErrorKind, Result};
+
+/// RunspacePoolState (MS-PSRP 2.2.3.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PoolState {
+    /// 0: not opened yet.
+    BeforeOpen,
+    /// 1: opening.
+    Opening,
+    /// 2: open: pipelines may run.
+    Opened,
+    /// 3: closed.
+    Closed,
+    /// 4: closing.
+    Closing,
+    /// 5: broken (the server failed it).
+    Broken,
+    /// 6, 7, 8: disconnecting, disconnected, connecting.
+    Disconnecting,
+    /// 7.
+    Disconnected,
+    /// 8.
+    Connecting,
+}
+
+impl PoolState {
+    fn from_i64(v: i64) -> Option<PoolState> {
+        use PoolState::*;
+        Some([BeforeOpen, Opening, Opened, Closed, Closing, Broken, Disconnecting, Disconnected, Connecting][usize::try_from(v).ok().filter(|v| *v <= 8)?])
+    }
+}
+
+/// PSInvocationState (MS-PSRP 2.2.3.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PipelineState {
+    /// 0.
+    NotStarted,
+    /// 1.
+    Running,
+    /// 2.
+    Stopping,
+    /// 3: stopped by the client.
+    Stopped,
+    /// 4: finished.
+    Completed,
+    /// 5: ended by an error (the event carries it).
+    Failed,
+    /// 6.
+    Disconnected,
+}
+
+impl PipelineState {
+    fn from_i64(v: i64) -> Option<PipelineState> {
+        use PipelineState::*;
+        Some([NotStarted, Running, Stopping, Stopped, Completed, Failed, Disconnected][usize::try_from(v).ok().filter(|v| *v <= 6)?])
+    }
+
+    /// Whether the pipeline has ended (Stopped, Completed or Failed).
+    pub fn is_finished(self) -> bool {
+        matches!(self, PipelineState::Stopped | PipelineState::Completed | PipelineState::Failed)
+    }
+}
+
+/// The record streams besides output (MS-PSRP 2.2.2.20–2.2.2.25).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    /// ERROR_RECORD.
+    Error,
+    /// WARNING_RECORD.
+    Warning,
+    /// VERBOSE_RECORD.
+    Verbose,
+    /// DEBUG_RECORD.
+    Debug,
+    /// INFORMATION_RECORD.
+    Information,
+    /// PROGRESS_RECORD.
+    Progress,
+}
+
+/// What the server said, in the order it said it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// Its SESSION_CAPABILITY: the protocol version it speaks.
+    SessionCapability {
+        /// `protocolversion`, e.g. `2.3`.
+        protocol_version: String,
+    },
+    /// APPLICATION_PRIVATE_DATA (the server's `PSVersionTable` and more).
+    ApplicationPrivateData(Value),
+    /// RUNSPACEPOOL_STATE, with the error record of a Broken pool.
+    PoolState(PoolState, Option<Value>),
+    /// RUNSPACE_AVAILABILITY: the answer to the call `call` (SET_MAX/MIN_RUNSPACES: 1 or 0 as success;
+    /// GET_AVAILABLE_RUNSPACES: how many).
+    RunspaceAvailability {
+        /// The call id the request carried.
+        call: i64,
+        /// The answer.
+        value: Value,
+    },
+    /// PIPELINE_OUTPUT: an object `pipeline` wrote.
+    Output(Uuid, Value),
+    /// A record of one of the other streams.
+    Record(Uuid, Stream, Value),
+    /// PIPELINE_STATE, with the error record of a Failed or Stopped pipeline.
+    PipelineState(Uuid, PipelineState, Option<Value>),
+    /// PIPELINE_HOST_CALL or RUNSPACEPOOL_HOST_CALL (pipeline None): the server asks the client's host
+    /// for something (the whole call, with `ci`, `mi` and `mp`).
+    HostCall(Option<Uuid>, Value),
+    /// USER_EVENT.
+    UserEvent(Value),
+    /// A message this client does not act on (e.g. ENCRYPTED_SESSION_KEY, PUBLIC_KEY_REQUEST), as it came.
+    Other(Message),
+}
+
+/// What to send next: bytes of fragments for one channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payload {
+    /// The channel: a pipeline's id, or nil for the pool.
+    pub channel: Uuid,
+    /// Whether these are answers to host calls (OutOfProc's `PromptResponse` stream) rather than data.
+    pub prompt_response: bool,
+    /// The fragments.
+    pub bytes: Vec<u8>,
+}
+
+/// The most bytes of unfinished messages held per channel.
+const MAX_HELD: usize = 64 << 20;
+
+/// A runspace pool, client side. Not thread-safe by itself: one owner pumps it.
+pub struct RunspacePool {
+    id: Uuid,
+    state: PoolState,
+    /// Outgoing queues by (channel, prompt response), in the order they were made; the flag marks a
+    /// queue that holds one message alone (a CREATE_PIPELINE).
+    outgoing: Vec<((Uuid, bool), (Outgoing, bool))>,
+    incoming: HashMap<Uuid, Defragmenter>,
+    events: VecDeque<Event>,
+    pipelines: HashMap<Uuid, PipelineState>,
+    next_call: i64,
+}
+
+impl RunspacePool {
+    /// A pool with id `id`, not yet opened.
+    pub fn new(id: Uuid) -> RunspacePool {
+        RunspacePool { id, state: PoolState::BeforeOpen, outgoing: Vec::new(), incoming: HashMap::new(), events: VecDeque::new(), pipelines: HashMap::new(), next_call: 1 }
+    }
+
+    /// The pool's id (RPID).
+    pub fn id(&self) -> Uuid {
+        self.id
+    }
+
+    /// The pool's state as last reported.
+    pub fn state(&self) -> PoolState {
+        self.state
+    }
+
+    /// A pipeline's state as last reported (NotStarted until the server says otherwise); None for
+    /// an unknown pipeline.
+    pub fn pipeline_state(&self, pipeline: Uuid) -> Option<PipelineState> {
+        self.pipelines.get(&pipeline).copied()
+    }
+
+    fn queue(&mut self, channel: Uuid, prompt_response: bool, message_type: MessageType, pipeline: Uuid, data: Option<&Value>) {
+        let data = data.map(|d| clixml::write(d).into_bytes()).unwrap_or_default();
+        let message = Message { destination: Destination::Server, message_type, runspace_pool: self.id, pipeline, data };
+        // A CREATE_PIPELINE goes alone (a server takes a pipeline's input only once the pipeline
+        // exists; WinRS carries it in the Command, input in Sends): later messages of its channel
+        // queue behind it, separately.
+        let alone = message_type == MessageType::CreatePipeline;
+        let key = (channel, prompt_response);
+        let at = match self.outgoing.iter().rposition(|(k, q)| *k == key && !q.1) {
+            Some(at) if !alone => at,
+            _ => {
+                self.outgoing.push((key, (Outgoing::new(), alone)));
+                self.outgoing.len() - 1
+            }
+        };
+        self.outgoing[at].1 .0.push(message.encode());
+    }
+
+    /// Opens the pool with `min`..=`max` runspaces (SESSION_CAPABILITY and INIT_RUNSPACEPOOL); an
+    /// Opened (or Broken) [`Event::PoolState`] follows. Errors: InvalidState unless BeforeOpen.
+    pub fn open(&mut self, min: i32, max: i32, arguments: Option<Value>) -> Result<()> {
+        if self.state != PoolState::BeforeOpen {
+            return Err(Error::new(ErrorKind::InvalidState, format!("The runspace pool is {:?}, not BeforeOpen", self.state)));
+        }
+        self.queue(Uuid::nil(), false, MessageType::SessionCapability, Uuid::nil(), Some(&request::session_capability()));
+        self.queue(Uuid::nil(), false, MessageType::InitRunspacePool, Uuid::nil(), Some(&request::init_runspace_pool(min, max, arguments)));
+        self.state = PoolState::Opening;
+        Ok(())
+    }
+
+    fn opened(&self) -> Result<()> {
+        if self.state != PoolState::Opened {
+            return Err(Error::new(ErrorKind::InvalidState, format!("The runspace pool is {:?}, not Opened", self.state)));
+        }
+        Ok(())
+    }
+
+    /// Starts a pipeline of `commands` (CREATE_PIPELINE on the pipeline's own channel); with `input`
+    /// the caller then sends [`RunspacePool::send_input`] and [`RunspacePool::end_input`]. Returns the
+    /// pipeline's id. Errors: InvalidState unless the pool is Opened; InvalidArgument for no commands.
+    pub fn create_pipeline(&mut self, commands: &[Command], input: bool) -> Result<Uuid> {
+        self.opened()?;
+        if commands.is_empty() {
+            return Err(Error::new(ErrorKind::InvalidArgument, "A pipeline needs at least one command"));
+        }
+        let id = Uuid::new_v4();
+        self.pipelines.insert(id, PipelineState::NotStarted);
+        self.queue(id, false, MessageType::CreatePipeline, id, Some(&request::create_pipeline(commands, !input)));
+        Ok(id)
+    }
+
+    fn running(&self, pipeline: Uuid) -> Result<()> {
+        match self.pipelines.get(&pipeline) {
+            None => Err(Error::new(ErrorKind::InvalidArgument, format!("No pipeline {pipeline} in this runspace pool"))),
+            Some(s) if s.is_finished() => Err(Error::new(ErrorKind::InvalidState, format!("Pipeline {pipeline} has ended ({s:?})"))),
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// Sends one input object to a pipeline made with input (PIPELINE_INPUT).
+    /// Errors: InvalidArgument for an unknown pipeline; InvalidState for one that has ended.
+    pub fn send_input(&mut self, pipeline: Uuid, value: &Value) -> Result<()> {
+        self.running(pipeline)?;
+        self.queue(pipeline, false, MessageType::PipelineInput, pipeline, Some(value));
+        Ok(())
+    }
+
+    /// Ends a pipeline's input (END_OF_PIPELINE_INPUT). Errors: as [`RunspacePool::send_input`].
+    pub fn end_input(&mut self, pipeline: Uuid) -> Result<()> {
+        self.running(pipeline)?;
+        self.queue(pipeline, false, MessageType::EndOfPipelineInput, pipeline, None);
+        Ok(())
+    }
+
+    /// Asks to change the pool's maximum (or minimum) number of runspaces; returns the call id its
+    /// [`Event::RunspaceAvailability`] answer carries. Errors: InvalidState unless Opened.
+    pub fn set_runspaces(&mut self, max: bool, count: i32) -> Result<i64> {
+        self.opened()?;
+        let call = self.call();
+        let t = if max { MessageType::SetMaxRunspaces } else { MessageType::SetMinRunspaces };
+        self.queue(Uuid::nil(), false, t, Uuid::nil(), Some(&request::set_runspaces(max, count, call)));
+        Ok(call)
+    }
+
+    /// Asks how many runspaces are free (GET_AVAILABLE_RUNSPACES); returns the call id.
+    /// Errors: InvalidState unless Opened.
+    pub fn get_available_runspaces(&mut self) -> Result<i64> {
+        self.opened()?;
+        let call = self.call();
+        self.queue(Uuid::nil(), false, MessageType::GetAvailableRunspaces, Uuid::nil(), Some(&request::call_only(call)));
+        Ok(call)
+    }
+
+    /// Resets the runspace's state (RESET_RUNSPACE_STATE, protocol 2.3); returns the call id.
+    /// Errors: InvalidState unless Opened.
+    pub fn reset_runspace_state(&mut self) -> Result<i64> {
+        self.opened()?;
+        let call = self.call();
+        self.queue(Uuid::nil(), false, MessageType::ResetRunspaceState, Uuid::nil(), Some(&request::call_only(call)));
+        Ok(call)
+    }
+
+    fn call(&mut self) -> i64 {
+        self.next_call += 1;
+        self.next_call - 1
+    }
+
+    /// The next fragments to send, at most `budget` bytes (None: no limit), for one channel; None
+    /// when nothing waits. Messages go in the order they were asked for; a CREATE_PIPELINE goes in a
+    /// payload of its own, so the caller can send a pipeline's input only once the server has it.
+    /// Errors: InvalidArgument when `budget` cannot hold a fragment.
+    pub fn data_to_send(&mut self, budget: Option<usize>) -> Result<Option<Payload>> {
+        while let Some(((channel, prompt_response), (queue, _))) = self.outgoing.first_mut() {
+            if let Some(bytes) = queue.take(budget)? {
+                let payload = Payload { channel: *channel, prompt_response: *prompt_response, bytes };
+                if queue.is_empty() {
+                    self.outgoing.remove(0);
+                }
+                return Ok(Some(payload));
+            }
+            self.outgoing.remove(0);
+        }
+        Ok(None)
+    }
+
+    /// Takes bytes the server sent on `channel` (a pipeline's id, nil for the pool); the messages they
+    /// complete become events. Errors (BadReply): malformed fragments, messages or CLIXML, a message
+    /// for another pool; the pool is then Broken.
+    pub fn receive_data(&mut self, channel: Uuid, bytes: &[u8]) -> Result<()> {
+        let whole = self.incoming.entry(channel).or_insert_with(|| Defragmenter::new(MAX_HELD)).push(bytes);
+        let result = whole.and_then(|messages| messages.iter().try_for_each(|m| self.on_message(m)));
+        if result.is_err() {
+            self.state = PoolState::Broken;
+        }
+        result
+    }
+
+    /// The next event, in the order the server sent them; None when there is none yet.
+    pub fn next_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    fn on_message(&mut self, bytes: &[u8]) -> Result<()> {
+        let m = Message::decode(bytes)?;
+        if m.runspace_pool != self.id && m.runspace_pool != Uuid::nil() {
+            return Err(Error::new(ErrorKind::BadReply, format!("A PSRP message for runspace pool {} came to pool {}", m.runspace_pool, self.id)));
+        }
+        let value = || -> Result<Value> {
+            let text = std::str::from_utf8(&m.data).map_err(|_| Error::new(ErrorKind::BadReply, "PSRP message data is not UTF-8"))?;
+            // PowerShell sends a null output object as no data at all.
+            if text.trim().is_empty() {
+                return Ok(Value::Null);
+            }
+            clixml::parse(text).map_err(|e| Error::new(ErrorKind::BadReply, format!("{} in {}: {}", e.message, m.message_type.name(), text.chars().take(200).collect::<String>())))
+        };
+        let pipeline = m.pipeline;
+        let number = |v: &Value, name: &str| v.property(name).and_then(Value::as_i64);
+        let event = match m.message_type {
+            MessageType::SessionCapability => {
+                let v = value()?;
+                let version = match v.property("protocolversion") {
+                    Some(Value::Version(t)) => t.clone(),
+                    _ => return Err(Error::new(ErrorKind::BadReply, "SESSION_CAPABILITY without a protocolversion")),
+                };
+                Event::SessionCapability { protocol_version: version }
+            }
+            MessageType::ApplicationPrivateData => Event::ApplicationPrivateData(value()?),
+            MessageType::RunspacePoolState => {
+                let v = value()?;
+                let state = number(&v, "RunspaceState").and_then(PoolState::from_i64).ok_or_else(|| Error::new(ErrorKind::BadReply, "RUNSPACEPOOL_STATE without a known RunspaceState"))?;
+                self.state = state;
+                Event::PoolState(state, v.property("ExceptionAsErrorRecord").cloned())
+            }
+            MessageType::RunspaceAvailability => {
+                let v = value()?;
+                let call = number(&v, "ci").ok_or_else(|| Error::new(ErrorKind::BadReply, "RUNSPACE_AVAILABILITY without a call id (ci)"))?;
+                Event::RunspaceAvailability { call, value: v.property("SetMinMaxRunspacesResponse").cloned().unwrap_or(Value::Null) }
+            }
+            MessageType::PipelineOutput => Event::Output(pipeline, value()?),
+            MessageType::ErrorRecord => Event::Record(pipeline, Stream::Error, value()?),
+            MessageType::WarningRecord => Event::Record(pipeline, Stream::Warning, value()?),
+            MessageType::VerboseRecord => Event::Record(pipeline, Stream::Verbose, value()?),
+            MessageType::DebugRecord => Event::Record(pipeline, Stream::Debug, value()?),
+            MessageType::InformationRecord => Event::Record(pipeline, Stream::Information, value()?),
+            MessageType::ProgressRecord => Event::Record(pipeline, Stream::Progress, value()?),
+            MessageType::PipelineState => {
+                let v = value()?;
+                let state = number(&v, "PipelineState").and_then(PipelineState::from_i64).ok_or_else(|| Error::new(ErrorKind::BadReply, "PIPELINE_STATE without a known PipelineState"))?;
+                self.pipelines.insert(pipeline, state);
+                Event::PipelineState(pipeline, state, v.property("ExceptionAsErrorRecord").cloned())
+            }
+            MessageType::PipelineHostCall => Event::HostCall(Some(pipeline), value()?),
+            MessageType::RunspacePoolHostCall => Event::HostCall(None, value()?),
+            MessageType::UserEvent => Event::UserEvent(value()?),
+            _ => Event::Other(m.clone()),
+        };
+        self.events.push_back(event);
+        Ok(())
+    }
+}
+
+/// The text of a record of `stream`: a warning's, verbose or debug record's message
+/// (`InformationalRecord_Message`, 2.2.3.16), an information record's data (`MessageData`, as text), a
+/// progress record's activity and status, an error record's message ([`ErrorInfo`]).
+pub fn record_text(stream: Stream, record: &Value) -> String {
+    let text = |v: Option<&Value>| match v {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Object(o)) => o.to_string.clone().unwrap_or_default(),
+        _ => String::new(),
+    };
+    match stream {
+        Stream::Error => ErrorInfo::from_record(record).message,
+        Stream::Warning | Stream::Verbose | Stream::Debug => text(record.property("InformationalRecord_Message")),
+        Stream::Information => text(record.property("MessageData")),
+        Stream::Progress => {
+            let (activity, status) = (text(record.property("Activity")), text(record.property("StatusDescription")));
+            if status.is_empty() { activity } else { format!("{activity}: {status}") }
+        }
+    }
+}
+
+/// The parts of an error record (MS-PSRP 2.2.3.15) a caller shows: FullyQualifiedErrorId, the
+/// ErrorCategory's number, the message, and the target object as text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorInfo {
+    /// E.g. `CommandNotFoundException`.
+    pub fully_qualified_error_id: String,
+    /// `ErrorCategory` as a number (e.g. 13 ObjectNotFound).
+    pub category: i64,
+    /// ErrorDetails' message if there is one, else the exception's, else the record's text.
+    pub message: String,
+    /// The target object's text (empty when none).
+    pub target: String,
+}
+
+impl ErrorInfo {
+    /// Reads an ERROR_RECORD's (or an ExceptionAsErrorRecord's) parts; missing parts are empty.
+    pub fn from_record(record: &Value) -> ErrorInfo {
+        let text = |v: Option<&Value>| match v {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Object(o)) => o.to_string.clone().unwrap_or_default(),
+            Some(Value::Null) | None => String::new(),
+            Some(other) => format!("{other:?}"),
+        };
+        let details = text(record.property("ErrorDetails_Message"));
+        let exception = record.property("Exception").and_then(|e| e.property("Message")).map(|m| text(Some(m))).unwrap_or_default();
+        let message = [details, exception, text(Some(record))].into_iter().find(|s| !s.is_empty()).unwrap_or_default();
+        ErrorInfo {
+            fully_qualified_error_id: text(record.property("FullyQualifiedErrorId")),
+            category: record.property("ErrorCategory_Category").and_then(Value::as_i64).unwrap_or(0),
+            message,
+            target: text(record.property("TargetObject")),
+        }
+    }
+}
