@@ -3,6 +3,7 @@
 //! Layers, top to bottom; a module imports only from layers below it (tests/layers.rs checks this):
 //! - [`ffi`]: the C ABI (`rsess_*`), handles and result codes only, no logic;
 //! - [`registry`]: CIM sessions and PSSessions per owner scope (bookkeeping and lookups);
+//! - [`pssession`]: PSSessions the library opens itself (a runspace pool driven over a packet transport);
 //! - protocols: [`wsman`] (WS-Management envelopes, replies, the CIM binding, an endpoint and the CIM
 //!   operations on it) and [`local`] (the in-process provider of `root/cimv2` read from /proc, /sys and
 //!   /etc), both implementing [`cim::provider::CimProvider`]; [`psrp`] (the PowerShell Remoting Protocol's
@@ -28,6 +29,8 @@ pub mod ffi;
 pub mod local;
 /// cbindgen:ignore
 pub mod psrp;
+/// cbindgen:ignore
+pub mod pssession;
 /// cbindgen:ignore
 pub mod registry;
 /// cbindgen:ignore

@@ -1,18 +1,17 @@
-//! The sans-IO PSRP client (rust/psrp) against a real PowerShell server: `pwsh -s` (PowerShell 7.6,
-//! installed by tests/setup.sh) over the process transport, pumped here by a small blocking driver that
-//! keeps OutOfProc's flow control (one Data per channel until its DataAck; a pipeline's channel opened
-//! with Command/CommandAck and closed with Close/CloseAck).
+//! The PSRP client (rust/psrp, driven by rust/pssession) against a real PowerShell server: `pwsh -s`
+//! (PowerShell 7.6, installed by tests/setup.sh) over the process transport.
 
-use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
-use remote_sessions::psrp::clixml::{Collection, Value};
-use remote_sessions::psrp::outofproc::{self, ServerPacket};
-use remote_sessions::psrp::pool::{record_text, ErrorInfo, Event, PipelineState, PoolState, RunspacePool, Stream};
+use remote_sessions::psrp::clixml::{Collection, ListKind, Object, Value};
+use remote_sessions::psrp::pool::{record_text, ErrorInfo, PipelineState, Stream};
 use remote_sessions::psrp::request::Command;
-use remote_sessions::transport::packet::PacketTransport;
+use remote_sessions::pssession::{ClientSession, Item};
 use remote_sessions::transport::process::ProcessTransport;
+use remote_sessions::transport::PacketTransport;
+use remote_sessions::ErrorKind;
 use uuid::Uuid;
 
 /// The PowerShell to serve: RSESS_PWSH, else the one tests/setup.sh installed, else `pwsh` on PATH.
@@ -24,7 +23,15 @@ fn pwsh() -> String {
     if installed.exists() { installed.to_string_lossy().into_owned() } else { "pwsh".into() }
 }
 
-/// What one pipeline gave.
+const WAIT: Duration = Duration::from_secs(60);
+
+fn start() -> (ClientSession, Arc<ProcessTransport>) {
+    let transport = Arc::new(ProcessTransport::spawn(&pwsh(), &["-s".into(), "-NoLogo".into(), "-NoProfile".into()]).expect("pwsh -s"));
+    let session = ClientSession::open(Arc::clone(&transport) as Arc<dyn PacketTransport>, WAIT).expect("open");
+    (session, transport)
+}
+
+/// What one pipeline gave: output, records, and how it ended.
 #[derive(Debug, Default)]
 struct Run {
     output: Vec<Value>,
@@ -33,153 +40,62 @@ struct Run {
     reason: Option<Value>,
 }
 
-struct Client {
-    transport: ProcessTransport,
-    pool: RunspacePool,
-    /// Payloads taken from the pool, waiting for their channel.
-    waiting: HashMap<Uuid, VecDeque<String>>,
-    /// Channels with a Data line not yet acknowledged.
-    unacked: HashSet<Uuid>,
-    /// Pipeline channels opened (CommandAck received) and those asked for.
-    open: HashSet<Uuid>,
-    asked: HashSet<Uuid>,
-    events: VecDeque<Event>,
+fn run(s: &ClientSession, commands: &[Command], input: Option<&[Value]>) -> Run {
+    let p = s.invoke(commands, input).unwrap();
+    let mut r = Run::default();
+    while let Some(item) = p.next(Some(WAIT)).unwrap() {
+        match item {
+            Item::Output(v) => r.output.push(v),
+            Item::Record(k, v) => r.records.push((k, v)),
+        }
+    }
+    let (state, reason) = p.ending().unwrap();
+    (r.state, r.reason) = (Some(state), reason);
+    r
 }
 
-impl Client {
-    fn start() -> Client {
-        let transport = ProcessTransport::spawn(&pwsh(), &["-s".into(), "-NoLogo".into(), "-NoProfile".into()]).expect("pwsh -s");
-        let mut pool = RunspacePool::new(Uuid::new_v4());
-        pool.open(1, 1, None).unwrap();
-        let mut c = Client { transport, pool, waiting: HashMap::new(), unacked: HashSet::new(), open: HashSet::from([Uuid::nil()]), asked: HashSet::new(), events: VecDeque::new() };
-        let capability = c.until(|e| matches!(e, Event::SessionCapability { .. }));
-        assert!(matches!(capability, Event::SessionCapability { ref protocol_version } if protocol_version == "2.3"), "{capability:?}");
-        let state = c.until(|e| matches!(e, Event::PoolState(..)));
-        assert_eq!(state, Event::PoolState(PoolState::Opened, None), "{}", c.transport.diagnostics());
-        c
-    }
-
-    /// Sends what may go now.
-    fn flush(&mut self) {
-        while let Some(p) = self.pool.data_to_send(None).unwrap() {
-            self.waiting.entry(p.channel).or_default().push_back(outofproc::data(p.channel, p.prompt_response, &p.bytes));
-        }
-        for (channel, lines) in self.waiting.iter_mut() {
-            if lines.is_empty() || self.unacked.contains(channel) {
-                continue;
-            }
-            if !self.open.contains(channel) {
-                if self.asked.insert(*channel) {
-                    self.transport.send(&outofproc::command(*channel)).unwrap();
-                }
-                continue;
-            }
-            self.transport.send(&lines.pop_front().unwrap()).unwrap();
-            self.unacked.insert(*channel);
-        }
-    }
-
-    /// Reads one server line and acts on it.
-    fn step(&mut self) -> ServerPacket {
-        self.flush();
-        let line = self.transport.receive(Some(Duration::from_secs(60))).unwrap().unwrap_or_else(|| panic!("pwsh -s ended: {}", self.transport.diagnostics()));
-        let packet = outofproc::parse(&line).unwrap();
-        match &packet {
-            ServerPacket::Data(channel, bytes) => self.pool.receive_data(*channel, bytes).unwrap(),
-            ServerPacket::DataAck(channel) => {
-                self.unacked.remove(channel);
-            }
-            ServerPacket::CommandAck(channel) => {
-                self.open.insert(*channel);
-            }
-            ServerPacket::SignalAck(_) | ServerPacket::CloseAck(_) => {}
-        }
-        while let Some(e) = self.pool.next_event() {
-            self.events.push_back(e);
-        }
-        packet
-    }
-
-    fn until(&mut self, wanted: impl Fn(&Event) -> bool) -> Event {
-        loop {
-            if let Some(at) = self.events.iter().position(&wanted) {
-                return self.events.remove(at).unwrap();
-            }
-            self.step();
-        }
-    }
-
-    /// Runs `commands` (with `input` piped in, if any) to the end; closes the pipeline's channel.
-    fn run(&mut self, commands: &[Command], input: Option<Vec<Value>>) -> Run {
-        let id = self.pool.create_pipeline(commands, input.is_some()).unwrap();
-        if let Some(items) = input {
-            for item in &items {
-                self.pool.send_input(id, item).unwrap();
-            }
-            self.pool.end_input(id).unwrap();
-        }
-        let mut run = Run::default();
-        while run.state.is_none() {
-            match self.until(|e| matches!(e, Event::Output(p, _) | Event::Record(p, ..) | Event::PipelineState(p, ..) if *p == id)) {
-                Event::Output(_, v) => run.output.push(v),
-                Event::Record(_, s, v) => run.records.push((s, v)),
-                Event::PipelineState(_, s, reason) if s.is_finished() => {
-                    run.state = Some(s);
-                    run.reason = reason;
-                }
-                _ => {}
-            }
-        }
-        self.transport.send(&outofproc::close(id)).unwrap();
-        while self.step() != ServerPacket::CloseAck(id) {}
-        run
-    }
-
-    fn script(&mut self, text: &str) -> Run {
-        self.run(&[Command::script(text)], None)
-    }
-
-    fn close(mut self) {
-        self.transport.send(&outofproc::close(Uuid::nil())).unwrap();
-        while self.step() != ServerPacket::CloseAck(Uuid::nil()) {}
-        self.transport.close();
-    }
+fn script(s: &ClientSession, text: &str) -> Run {
+    run(s, &[Command::script(text)], None)
 }
 
 fn strings(run: &Run) -> Vec<String> {
     run.output.iter().map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| format!("{v:?}"))).collect()
 }
 
+fn array(items: Vec<Value>) -> Value {
+    Value::Object(Arc::new(Object {
+        type_names: Arc::new(vec!["System.Object[]".into(), "System.Array".into(), "System.Object".into()]),
+        items: Some(Collection::List(ListKind::Enumerable, items)),
+        ..Default::default()
+    }))
+}
+
 #[test]
 fn a_real_pwsh_keeps_state_between_pipelines_and_sends_every_stream() {
-    let mut c = Client::start();
-    assert_eq!(c.script("$x = 40 + 2").state, Some(PipelineState::Completed));
-    let again = c.script("$x; 'π ≈ 3.14159 — ünïcödé ✓'");
+    let (s, _) = start();
+    let version = s.private_data().and_then(|d| d.property("ApplicationPrivateData").cloned());
+    assert!(version.is_some(), "APPLICATION_PRIVATE_DATA");
+    assert_eq!(script(&s, "$x = 40 + 2").state, Some(PipelineState::Completed));
+    let again = script(&s, "$x; 'π ≈ 3.14159 — ünïcödé ✓'");
     assert_eq!(again.output, vec![Value::Int32(42), Value::String("π ≈ 3.14159 — ünïcödé ✓".into())]);
 
-    let streams = c.script(
+    let streams = script(
+        &s,
         "$VerbosePreference = $DebugPreference = 'Continue'; Write-Warning 'w1'; Write-Verbose 'v1'; Write-Debug 'd1'; \
          Write-Information 'i1'; Write-Error 'e1'; Write-Progress -Activity a1 -Status s1; 'out'",
     );
     assert_eq!(strings(&streams), vec!["out"]);
-    let kinds: Vec<Stream> = streams.records.iter().map(|(s, _)| *s).collect();
-    for k in [Stream::Warning, Stream::Verbose, Stream::Debug, Stream::Information, Stream::Error, Stream::Progress] {
-        assert!(kinds.contains(&k), "{k:?} not in {kinds:?}");
-    }
-    let (_, error) = streams.records.iter().find(|(s, _)| *s == Stream::Error).unwrap();
-    let info = ErrorInfo::from_record(error);
-    assert_eq!(info.message, "e1");
-    assert_eq!(info.fully_qualified_error_id, "Microsoft.PowerShell.Commands.WriteErrorException");
-    let texts: Vec<(Stream, String)> = streams.records.iter().map(|(s, v)| (*s, record_text(*s, v))).collect();
+    let texts: Vec<(Stream, String)> = streams.records.iter().map(|(k, v)| (*k, record_text(*k, v))).collect();
     for expected in [(Stream::Warning, "w1"), (Stream::Verbose, "v1"), (Stream::Debug, "d1"), (Stream::Information, "i1"), (Stream::Error, "e1"), (Stream::Progress, "a1: s1")] {
         assert!(texts.contains(&(expected.0, expected.1.to_string())), "{expected:?} not in {texts:?}");
     }
-    c.close();
+    let (_, error) = streams.records.iter().find(|(k, _)| *k == Stream::Error).unwrap();
+    assert_eq!(ErrorInfo::from_record(error).fully_qualified_error_id, "Microsoft.PowerShell.Commands.WriteErrorException");
 }
 
 #[test]
 fn commands_take_arguments_and_input_of_every_type_back_unchanged() {
-    let mut c = Client::start();
+    let (s, _) = start();
     let values = vec![
         Value::String("a_x0041_b\r\n\t<&>".into()),
         Value::Int32(-7),
@@ -193,44 +109,61 @@ fn commands_take_arguments_and_input_of_every_type_back_unchanged() {
         Value::Char(0x263A),
         Value::Null,
     ];
-    // Write-Output -NoEnumerate $args' items one by one: each comes back as it went.
-    let echo = c.run(&[Command::script("param($a) foreach ($i in $a) { ,$i }").parameter("a", list(values.clone()))], None);
+    let echo = run(&s, &[Command::script("param($a) foreach ($i in $a) { ,$i }").parameter("a", array(values.clone()))], None);
     assert_eq!(echo.state, Some(PipelineState::Completed), "{:?}", echo.reason.as_ref().map(ErrorInfo::from_record));
     assert_eq!(echo.output, values);
-    // Pipeline input, through a command by name with a named parameter and a switch.
-    let piped = c.run(
+    let piped = run(
+        &s,
         &[Command::named("Sort-Object").parameter("Descending", Value::Bool(true)), Command::named("Select-Object").parameter("First", Value::Int32(2))],
-        Some(vec![Value::Int32(3), Value::Int32(9), Value::Int32(5)]),
+        Some(&[Value::Int32(3), Value::Int32(9), Value::Int32(5)]),
     );
     assert_eq!(piped.output, vec![Value::Int32(9), Value::Int32(5)]);
-    // A hashtable comes back as a dictionary.
-    let table = c.script("@{ k = 'v' }");
-    let dict = table.output[0].as_object().unwrap();
-    assert_eq!(dict.items, Some(Collection::Dictionary(vec![(Value::String("k".into()), Value::String("v".into()))])));
-    c.close();
+    let table = script(&s, "@{ k = 'v' }");
+    assert_eq!(table.output[0].as_object().unwrap().items, Some(Collection::Dictionary(vec![(Value::String("k".into()), Value::String("v".into()))])));
 }
 
 #[test]
-fn a_script_that_throws_fails_with_its_error_record() {
-    let mut c = Client::start();
-    let run = c.script("throw 'boom'");
-    assert_eq!(run.state, Some(PipelineState::Failed));
-    let info = ErrorInfo::from_record(run.reason.as_ref().expect("the reason"));
+fn a_script_that_throws_fails_with_its_error_record_and_the_pool_goes_on() {
+    let (s, _) = start();
+    let thrown = script(&s, "throw 'boom'");
+    assert_eq!(thrown.state, Some(PipelineState::Failed));
+    let info = ErrorInfo::from_record(thrown.reason.as_ref().expect("the reason"));
     assert_eq!((info.message.as_str(), info.fully_qualified_error_id.as_str()), ("boom", "boom"));
-    let missing = c.script("Get-NoSuchCommand");
-    assert_eq!(missing.state, Some(PipelineState::Failed));
+    let missing = script(&s, "Get-NoSuchCommand");
     assert_eq!(ErrorInfo::from_record(missing.reason.as_ref().unwrap()).fully_qualified_error_id, "CommandNotFoundException");
-    // The pool is still usable.
-    assert_eq!(strings(&c.script("'still here'")), vec!["still here"]);
-    c.close();
+    assert_eq!(strings(&script(&s, "'still here'")), vec!["still here"]);
 }
 
-fn list(items: Vec<Value>) -> Value {
-    use remote_sessions::psrp::clixml::{ListKind, Object};
-    use std::sync::Arc;
-    Value::Object(Arc::new(Object {
-        type_names: Arc::new(vec!["System.Object[]".into(), "System.Array".into(), "System.Object".into()]),
-        items: Some(Collection::List(ListKind::Enumerable, items)),
-        ..Default::default()
-    }))
+#[test]
+fn a_pipeline_stopped_midway_ends_stopped_and_a_large_output_arrives_whole() {
+    let (s, _) = start();
+    let p = s.invoke(&[Command::script("1..1000000 | ForEach-Object { $_; Start-Sleep -Milliseconds 10 }")], None).unwrap();
+    assert_eq!(p.next(Some(WAIT)).unwrap(), Some(Item::Output(Value::Int32(1))));
+    p.stop().unwrap();
+    while p.next(Some(WAIT)).unwrap().is_some() {}
+    assert_eq!(p.ending().unwrap().0, PipelineState::Stopped);
+    drop(p);
+    // 50 MB of output: 50 strings of 1 MiB.
+    let big = script(&s, "1..50 | ForEach-Object { [string]::new([char](64 + $_ % 26), 1MB) }");
+    assert_eq!(big.output.len(), 50);
+    assert!(big.output.iter().all(|v| v.as_str().map_or(false, |t| t.len() == 1 << 20)));
+}
+
+#[test]
+fn a_server_killed_mid_pipeline_is_a_clear_error() {
+    let (s, transport) = start();
+    let p = s.invoke(&[Command::script("1..100 | ForEach-Object { $_; Start-Sleep -Milliseconds 200 }")], None).unwrap();
+    assert!(p.next(Some(WAIT)).unwrap().is_some());
+    let pid = transport.process_id().unwrap();
+    unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+    // Not a Timeout: the reader sees the end at once and says so.
+    let e = loop {
+        match p.next(Some(WAIT)) {
+            Ok(Some(_)) => continue,
+            Ok(None) => panic!("the pipeline ended normally"),
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(e.kind, ErrorKind::TransportBroken, "{e:?}");
+    assert_eq!(s.invoke(&[Command::script("1")], None).err().map(|e| e.kind), Some(ErrorKind::TransportBroken));
 }

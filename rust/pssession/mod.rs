@@ -1,0 +1,298 @@
+//! PSSessions that this library opens itself, for C and C# callers with no PowerShell in their process:
+//! a runspace pool ([`crate::psrp::pool`]) on a PowerShell server reached over a packet transport
+//! (a local `pwsh -s`, ssh's `powershell` subsystem), with OutOfProc's framing
+//! ([`crate::psrp::outofproc`]) and flow control: one `Data` per channel until its `DataAck`, a pipeline's
+//! channel opened with `Command` and closed with `Close`.
+//!
+//! One reader thread per session reads the server's lines and feeds the pool; callers block on their
+//! pipeline's items. Thread-safe: a session and its pipelines may be used from any threads.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use uuid::Uuid;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::psrp::clixml::Value;
+use crate::psrp::outofproc::{self, ServerPacket};
+use crate::psrp::pool::{ErrorInfo, Event, PipelineState, PoolState, RunspacePool, Stream};
+use crate::psrp::request::Command;
+use crate::transport::PacketTransport;
+
+/// What a pipeline wrote, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Item {
+    /// An output object.
+    Output(Value),
+    /// A record of another stream (error, warning, verbose, debug, information, progress).
+    Record(Stream, Value),
+}
+
+/// How a pipeline ended, with the error record of a Failed or Stopped one.
+pub type Ending = (PipelineState, Option<Value>);
+
+#[derive(Default)]
+struct PipelineQueue {
+    items: VecDeque<Item>,
+    ending: Option<Ending>,
+}
+
+struct Inner {
+    pool: RunspacePool,
+    /// Data lines taken from the pool, waiting for their channel to be free.
+    waiting: HashMap<Uuid, VecDeque<String>>,
+    unacked: HashSet<Uuid>,
+    /// Channels the server has opened (the pool's always), and those asked for.
+    open: HashSet<Uuid>,
+    asked: HashSet<Uuid>,
+    pipelines: HashMap<Uuid, PipelineQueue>,
+    /// CloseAcks received.
+    closed: HashSet<Uuid>,
+    /// The server's APPLICATION_PRIVATE_DATA.
+    private_data: Option<Value>,
+    /// Why the session can no longer be used.
+    broken: Option<Error>,
+}
+
+struct Shared {
+    transport: Arc<dyn PacketTransport>,
+    inner: Mutex<Inner>,
+    changed: Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Sends what may go now: the pool's next payloads, each when its channel is open and free.
+    fn flush(&self, inner: &mut Inner) -> Result<()> {
+        while let Some(p) = inner.pool.data_to_send(None)? {
+            inner.waiting.entry(p.channel).or_default().push_back(outofproc::data(p.channel, p.prompt_response, &p.bytes));
+        }
+        let ready: Vec<Uuid> = inner.waiting.iter().filter(|(c, lines)| !lines.is_empty() && !inner.unacked.contains(c)).map(|(c, _)| *c).collect();
+        for channel in ready {
+            if !inner.open.contains(&channel) {
+                if inner.asked.insert(channel) {
+                    self.transport.send(&outofproc::command(channel))?;
+                }
+                continue;
+            }
+            if let Some(line) = inner.waiting.get_mut(&channel).and_then(VecDeque::pop_front) {
+                self.transport.send(&line)?;
+                inner.unacked.insert(channel);
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits until `done` holds or the session breaks, up to `timeout` (None: as long as it takes).
+    fn wait<T>(&self, timeout: Option<Duration>, what: &str, mut done: impl FnMut(&mut Inner) -> Option<T>) -> Result<T> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut inner = self.lock();
+        loop {
+            if let Some(v) = done(&mut inner) {
+                return Ok(v);
+            }
+            if let Some(e) = &inner.broken {
+                return Err(e.clone());
+            }
+            inner = match deadline {
+                None => self.changed.wait(inner).unwrap_or_else(|p| p.into_inner()),
+                Some(d) => {
+                    let left = d.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(Error::new(ErrorKind::Timeout, format!("The PowerShell server did not {what} within {} ms", timeout.unwrap_or_default().as_millis())));
+                    }
+                    self.changed.wait_timeout(inner, left).unwrap_or_else(|p| p.into_inner()).0
+                }
+            };
+        }
+    }
+
+    /// The reader thread: the server's lines into the pool, events to their queues.
+    fn read(self: Arc<Self>) {
+        loop {
+            let line = self.transport.receive(None);
+            let mut inner = self.lock();
+            let outcome = match line {
+                Ok(Some(line)) => self.on_line(&mut inner, &line),
+                Ok(None) => Err(Error::new(ErrorKind::TransportBroken, format!("The PowerShell server closed the connection. {}", self.transport.diagnostics()).trim_end().to_string())),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = outcome {
+                // Pipelines still running now fail their callers with this error (see `wait`).
+                inner.broken.get_or_insert(e);
+                self.changed.notify_all();
+                return;
+            }
+            self.changed.notify_all();
+        }
+    }
+
+    fn on_line(&self, inner: &mut Inner, line: &str) -> Result<()> {
+        match outofproc::parse(line)? {
+            ServerPacket::Data(channel, bytes) => inner.pool.receive_data(channel, &bytes)?,
+            ServerPacket::DataAck(channel) => {
+                inner.unacked.remove(&channel);
+            }
+            ServerPacket::CommandAck(channel) => {
+                inner.open.insert(channel);
+            }
+            ServerPacket::SignalAck(_) => {}
+            ServerPacket::CloseAck(channel) => {
+                inner.closed.insert(channel);
+            }
+        }
+        while let Some(event) = inner.pool.next_event() {
+            match event {
+                Event::Output(p, v) => inner.pipelines.entry(p).or_default().items.push_back(Item::Output(v)),
+                Event::Record(p, s, v) => inner.pipelines.entry(p).or_default().items.push_back(Item::Record(s, v)),
+                Event::PipelineState(p, s, reason) if s.is_finished() => inner.pipelines.entry(p).or_default().ending = Some((s, reason)),
+                Event::ApplicationPrivateData(v) => inner.private_data = Some(v),
+                Event::PoolState(PoolState::Broken, reason) => {
+                    let why = reason.map(|r| format!(": {}", ErrorInfo::from_record(&r).message)).unwrap_or_default();
+                    inner.broken.get_or_insert(Error::new(ErrorKind::TransportBroken, format!("The PowerShell server broke the runspace pool{why}")));
+                }
+                _ => {}
+            }
+        }
+        self.flush(inner)
+    }
+}
+
+/// A runspace pool on a PowerShell server, opened by [`ClientSession::open`].
+pub struct ClientSession {
+    shared: Arc<Shared>,
+    reader: Option<JoinHandle<()>>,
+}
+
+impl ClientSession {
+    /// Opens a runspace pool of one runspace (as a PSSession has) over `transport`, waiting up to
+    /// `timeout` for the server to report it Opened.
+    /// Errors: Timeout; TransportBroken when the server ends or breaks the pool (the message carries
+    /// the server's diagnostics, e.g. ssh's); BadReply for what is not PSRP.
+    pub fn open(transport: Arc<dyn PacketTransport>, timeout: Duration) -> Result<ClientSession> {
+        let mut pool = RunspacePool::new(Uuid::new_v4());
+        pool.open(1, 1, None)?;
+        let inner = Inner {
+            pool,
+            waiting: HashMap::new(),
+            unacked: HashSet::new(),
+            open: HashSet::from([Uuid::nil()]),
+            asked: HashSet::new(),
+            pipelines: HashMap::new(),
+            closed: HashSet::new(),
+            private_data: None,
+            broken: None,
+        };
+        let shared = Arc::new(Shared { transport, inner: Mutex::new(inner), changed: Condvar::new() });
+        let reader = {
+            let s = Arc::clone(&shared);
+            std::thread::Builder::new().name("rsess-psrp-reader".into()).spawn(move || s.read()).map_err(|e| Error::new(ErrorKind::Io, format!("Cannot start a reader thread: {e}")))?
+        };
+        let session = ClientSession { shared, reader: Some(reader) };
+        session.shared.flush(&mut session.shared.lock())?;
+        let opened = session.shared.wait(Some(timeout), "open the runspace pool", |i| (i.pool.state() == PoolState::Opened).then_some(()));
+        if let Err(e) = opened {
+            session.shared.transport.close();
+            return Err(e);
+        }
+        Ok(session)
+    }
+
+    /// The server's APPLICATION_PRIVATE_DATA (its `PSVersionTable` under `ApplicationPrivateData`).
+    pub fn private_data(&self) -> Option<Value> {
+        self.shared.lock().private_data.clone()
+    }
+
+    /// Starts a pipeline of `commands` (each piped into the next) with `input` piped into the first
+    /// (None: no input). Errors: InvalidState when the pool is not open; TransportBroken.
+    pub fn invoke(&self, commands: &[Command], input: Option<&[Value]>) -> Result<Pipeline> {
+        let mut inner = self.shared.lock();
+        if let Some(e) = &inner.broken {
+            return Err(e.clone());
+        }
+        let id = inner.pool.create_pipeline(commands, input.is_some())?;
+        inner.pipelines.insert(id, PipelineQueue::default());
+        if let Some(items) = input {
+            for item in items {
+                inner.pool.send_input(id, item)?;
+            }
+            inner.pool.end_input(id)?;
+        }
+        self.shared.flush(&mut inner)?;
+        Ok(Pipeline { shared: Arc::clone(&self.shared), id })
+    }
+
+    /// Closes the pool (OutOfProc `Close` for the session), waiting up to `timeout` for the server's
+    /// answer, then ends the transport. Idempotent.
+    pub fn close(&mut self, timeout: Duration) {
+        let needs_close = self.shared.lock().broken.is_none();
+        if needs_close && self.shared.transport.send(&outofproc::close(Uuid::nil())).is_ok() {
+            let _ = self.shared.wait(Some(timeout), "close the session", |i| i.closed.contains(&Uuid::nil()).then_some(()));
+        }
+        self.shared.lock().broken.get_or_insert(Error::new(ErrorKind::InvalidState, "The PowerShell session is closed"));
+        self.shared.transport.close();
+        if let Some(r) = self.reader.take() {
+            let _ = r.join();
+        }
+    }
+}
+
+impl Drop for ClientSession {
+    fn drop(&mut self) {
+        self.close(Duration::from_secs(5));
+    }
+}
+
+/// A pipeline started by [`ClientSession::invoke`]. Dropping it closes its channel.
+pub struct Pipeline {
+    shared: Arc<Shared>,
+    id: Uuid,
+}
+
+impl Pipeline {
+    /// The pipeline's id (PID).
+    pub fn id(&self) -> Uuid {
+        self.id
+    }
+
+    /// The next item the pipeline wrote, waiting up to `timeout` (None: as long as it takes); None once
+    /// it has ended and every item was taken (then see [`Pipeline::ending`]).
+    /// Errors: Timeout; TransportBroken when the server went away before the pipeline ended.
+    pub fn next(&self, timeout: Option<Duration>) -> Result<Option<Item>> {
+        let id = self.id;
+        self.shared.wait(timeout, "write more", |inner| {
+            let q = inner.pipelines.get_mut(&id)?;
+            match q.items.pop_front() {
+                Some(item) => Some(Some(item)),
+                None if q.ending.is_some() => Some(None),
+                None => None,
+            }
+        })
+    }
+
+    /// How the pipeline ended; None while it runs.
+    pub fn ending(&self) -> Option<Ending> {
+        self.shared.lock().pipelines.get(&self.id).and_then(|q| q.ending.clone())
+    }
+
+    /// Asks the server to stop the pipeline (OutOfProc `Signal`); it then ends Stopped.
+    /// Errors: TransportBroken.
+    pub fn stop(&self) -> Result<()> {
+        self.shared.transport.send(&outofproc::signal(self.id))
+    }
+}
+
+impl Drop for Pipeline {
+    fn drop(&mut self) {
+        let mut inner = self.shared.lock();
+        inner.pipelines.remove(&self.id);
+        if inner.broken.is_none() && inner.asked.contains(&self.id) {
+            let _ = self.shared.transport.send(&outofproc::close(self.id));
+        }
+    }
+}
