@@ -16,6 +16,9 @@
 //! [`Authenticator`], stepped through the server's 401 challenges on that same connection (RFC 7235)
 //! and kept with it in the pool. Bodies are sent only once its context is complete; the requests that
 //! authenticate a connection-based mechanism carry none (`Content-Length: 0`).
+//! A mechanism with a TLS client certificate ([`Mechanism::client_certificate`]) gets a TLS
+//! configuration of its own that presents it; its identity names the certificate, so such
+//! connections are pooled apart.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -37,6 +40,7 @@ use rustls::{Certificate, ClientConfig, RootCertStore, ServerName};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::blocking::{self, Socket};
+use crate::auth::certificate::ClientCertificate;
 use crate::auth::{Authenticator, Identity, Mechanism, Peer};
 use crate::cancel::Cancel;
 use crate::error::{Error, ErrorKind, Result};
@@ -212,9 +216,9 @@ impl Target {
     }
 }
 
-/// The TLS configurations (one per policy) and the idle connections.
+/// The TLS configurations (one per policy and client certificate thumbprint) and the idle connections.
 struct Pools {
-    tls: HashMap<TlsPolicy, Arc<ClientConfig>>,
+    tls: HashMap<(TlsPolicy, Option<String>), Arc<ClientConfig>>,
     idle: HashMap<Endpoint, Vec<Idle>>,
 }
 
@@ -224,12 +228,14 @@ fn pools() -> std::sync::MutexGuard<'static, Pools> {
     POOLS.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn tls(policy: TlsPolicy) -> Result<Arc<ClientConfig>> {
-    if let Some(c) = pools().tls.get(&policy) {
+/// The TLS configuration for `policy`, presenting `certificate` when the server asks for one.
+fn tls(policy: TlsPolicy, certificate: Option<&ClientCertificate>) -> Result<Arc<ClientConfig>> {
+    let key = (policy, certificate.map(|c| c.thumbprint().to_string()));
+    if let Some(c) = pools().tls.get(&key) {
         return Ok(Arc::clone(c));
     }
-    let config = Arc::new(tls_config(policy)?);
-    pools().tls.insert(policy, Arc::clone(&config));
+    let config = Arc::new(tls_config(policy, certificate)?);
+    pools().tls.insert(key, Arc::clone(&config));
     Ok(config)
 }
 
@@ -288,7 +294,7 @@ async fn connect(url: &Uri, policy: TlsPolicy, mechanism: Option<&dyn Mechanism>
     let (stream, auth) = if https {
         let name = ServerName::try_from(host)
             .map_err(|_| Error::new(ErrorKind::InvalidArgument, format!("'{host}' is not a host name TLS can check")))?;
-        let tls = tokio_rustls::TlsConnector::from(tls(policy)?).connect(name, socket).await.map_err(|e| connect_error(url, &e))?;
+        let tls = tokio_rustls::TlsConnector::from(tls(policy, mechanism.and_then(|m| m.client_certificate()).map(|c| &**c))?).connect(name, socket).await.map_err(|e| connect_error(url, &e))?;
         let auth = start(tls.get_ref().1.peer_certificates().and_then(<[Certificate]>::first).map(|c| c.0.as_slice()))?;
         (Box::new(tls) as Stream, auth)
     } else {
@@ -620,7 +626,10 @@ fn tls_text(e: &rustls::Error) -> String {
     }
 }
 
-fn tls_config(policy: TlsPolicy) -> Result<ClientConfig> {
+/// A TLS configuration checking servers as `policy` says and presenting `certificate` (its chain and
+/// key) to servers that ask for a client certificate.
+/// Errors: TlsFailed when the trusted roots cannot be read or rustls refuses the certificate or key.
+fn tls_config(policy: TlsPolicy, certificate: Option<&ClientCertificate>) -> Result<ClientConfig> {
     let mut roots = RootCertStore::empty();
     if policy.verify_chain {
         // rustls-native-certs honours SSL_CERT_FILE, then the system store.
@@ -631,7 +640,13 @@ fn tls_config(policy: TlsPolicy) -> Result<ClientConfig> {
         }
     }
     let verifier = Arc::new(PolicyVerifier { policy, inner: WebPkiVerifier::new(roots, None) });
-    Ok(ClientConfig::builder().with_safe_defaults().with_custom_certificate_verifier(verifier).with_no_client_auth())
+    let builder = ClientConfig::builder().with_safe_defaults().with_custom_certificate_verifier(verifier);
+    match certificate {
+        None => Ok(builder.with_no_client_auth()),
+        Some(c) => builder.with_single_cert(c.chain().to_vec(), c.key().clone()).map_err(|e| {
+            Error::new(ErrorKind::TlsFailed, format!("The client certificate {} from {} cannot be used for TLS: {e}", c.thumbprint(), c.source()))
+        }),
+    }
 }
 
 /// Checks what the policy asks for. rustls 0.20 checks names only for DNS names, so a host given as an
