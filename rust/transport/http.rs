@@ -643,9 +643,16 @@ fn tls_config(policy: TlsPolicy, certificate: Option<&ClientCertificate>) -> Res
     let builder = ClientConfig::builder().with_safe_defaults().with_custom_certificate_verifier(verifier);
     match certificate {
         None => Ok(builder.with_no_client_auth()),
-        Some(c) => builder.with_single_cert(c.chain().to_vec(), c.key().clone()).map_err(|e| {
-            Error::new(ErrorKind::TlsFailed, format!("The client certificate {} from {} cannot be used for TLS: {e}", c.thumbprint(), c.source()))
-        }),
+        Some(c) => {
+            let mut config = builder.with_single_cert(c.chain().to_vec(), c.key().clone()).map_err(|e| {
+                Error::new(ErrorKind::TlsFailed, format!("The client certificate {} from {} cannot be used for TLS: {e}", c.thumbprint(), c.source()))
+            })?;
+            // Sessions are remembered per host name, not per port: resuming one on another port of
+            // the same host, whose TLS server expects no certificate or another one, fails the
+            // handshake (OpenSSL-based servers refuse it). Each connection authenticates in full.
+            config.session_storage = Arc::new(rustls::client::NoClientSessionStorage {});
+            Ok(config)
+        }
     }
 }
 
