@@ -214,8 +214,12 @@ fn thumbprints_are_found_in_store_folders_by_content_or_by_file_name() {
     // A certificate without its key in the store is found, and the missing key named.
     let keyless = folder("store-c");
     copy("other.crt", &keyless.join("other.pem"));
-    let e = store::find_in(&[keyless], &thumbprint("other")).unwrap_err();
+    let e = store::find_in(&[keyless.clone()], &thumbprint("other")).unwrap_err();
     assert!(e.message.contains("no private key") && e.message.contains("other.pem"), "{}", e.message);
+    // A later file with the key serves.
+    let with_key = folder("store-c2");
+    copy("other.pem", &with_key.join("z.pem"));
+    assert!(store::find_in(&[keyless, with_key], &thumbprint("other")).unwrap().source().ends_with("z.pem"));
     // A .pfx named by its thumbprint, as .NET's CurrentUser\My store on Linux holds them.
     let pfx = folder("store-d");
     copy("client.pfx", &pfx.join(format!("{}.pfx", thumbprint("client"))));

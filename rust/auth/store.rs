@@ -42,10 +42,10 @@ pub fn folders() -> Vec<PathBuf> {
 }
 
 /// The client certificate with `thumbprint` (as a user writes it: see [`normalize_thumbprint`])
-/// and its key, from the first file of [`folders`] that holds it.
+/// and its key, from the first file of [`folders`] that holds both.
 /// Errors: InvalidArgument for a malformed thumbprint; NotFound when no file holds it (the message
-/// lists the folders searched); the errors of [`ClientCertificate::from_file`] for the file that
-/// holds the certificate (no key, a key that does not match, unreadable).
+/// lists the folders searched); when files hold the certificate but none serves, the error of
+/// [`ClientCertificate::from_file`] for the first of them (no key, a key that does not match).
 pub fn find(thumbprint: &str) -> Result<ClientCertificate> {
     find_in(&folders(), thumbprint)
 }
@@ -53,6 +53,8 @@ pub fn find(thumbprint: &str) -> Result<ClientCertificate> {
 /// [`find`] in `folders`.
 pub fn find_in(folders: &[PathBuf], thumbprint: &str) -> Result<ClientCertificate> {
     let wanted = normalize_thumbprint(thumbprint)?;
+    // The first file that held the certificate but did not serve (e.g. no key), and why.
+    let mut failure = None;
     for folder in folders {
         let Ok(entries) = std::fs::read_dir(folder) else { continue };
         let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| kind(p).is_some() && p.is_file()).collect();
@@ -60,9 +62,15 @@ pub fn find_in(folders: &[PathBuf], thumbprint: &str) -> Result<ClientCertificat
         files.sort_by_key(|p| (stem(p) != wanted, p.clone()));
         for file in files {
             if stem(&file) == wanted || holds(&file, &wanted) {
-                return ClientCertificate::from_file(&file, Some(&wanted), None);
+                match ClientCertificate::from_file(&file, Some(&wanted), None) {
+                    Ok(found) => return Ok(found),
+                    Err(e) => failure = failure.or(Some(e)),
+                }
             }
         }
+    }
+    if let Some(e) = failure {
+        return Err(e);
     }
     let searched: Vec<String> = folders.iter().map(|f| f.display().to_string()).collect();
     Err(Error::new(
