@@ -98,6 +98,7 @@ fn no_certificate_or_another_one_is_refused_even_after_a_good_one_was_pooled() {
     let other = Credential::from_certificate(load("other.pem"));
     let e = identify(peer().mutual_port, Some(&other), Authentication::Default).unwrap_err();
     assert!(matches!(e.kind, ErrorKind::TlsFailed | ErrorKind::ConnectionFailed), "{e:?}");
+    assert!(e.message.contains(&format!("may not accept the client certificate {}", thumbprint("other"))), "{e:?}");
     let e = identify(peer().mutual_port, None, Authentication::Default).unwrap_err();
     assert!(matches!(e.kind, ErrorKind::TlsFailed | ErrorKind::ConnectionFailed), "{e:?}");
     // The good one still works: its pooled connection was not given to the others.
@@ -232,7 +233,11 @@ fn the_store_variable_names_the_first_folder_and_a_found_certificate_authenticat
     copy("client.pem", &dir.join("mine.pem"));
     // The only test that sets the variable; the others name their folders.
     std::env::set_var(store::STORE_VARIABLE, &dir);
-    assert_eq!(store::folders()[0], dir);
-    let found = store::find(&thumbprint("client")).unwrap();
+    assert_eq!(store::folders(None)[0], dir);
+    let found = store::find(&thumbprint("client"), None).unwrap();
+    // A folder the caller names comes first instead.
+    let named = folder("store-named");
+    assert_eq!(store::folders(Some(&named))[0], named);
+    assert_eq!(store::find(&thumbprint("client"), Some(&named)).unwrap_err().kind, ErrorKind::NotFound);
     identify(peer().mutual_port, Some(&Credential::from_certificate(Arc::new(found))), Authentication::Default).unwrap();
 }

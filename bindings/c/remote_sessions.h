@@ -434,8 +434,8 @@ rsess_result rsess_credential_new_certificate_file(const char *path,
 
 // Makes a credential in `*out` like `rsess_credential_new_certificate_file`, from the certificate
 // whose SHA-1 thumbprint is `thumbprint` (40 hexadecimal digits as Windows shows them; case, spaces
-// and colons do not matter), found now in the per-user certificate store: first the folder named by
-// the environment variable `RSESS_CERTIFICATE_STORE`, else `$XDG_CONFIG_HOME/RemoteSessions/certificates`,
+// and colons do not matter), found now in the per-user certificate store: first `store_folder`
+// (NULL: the folder named by the environment variable `RSESS_CERTIFICATE_STORE`), else `$XDG_CONFIG_HOME/RemoteSessions/certificates`,
 // else `~/.config/RemoteSessions/certificates`; then .NET's CurrentUser\My store,
 // `~/.dotnet/corefx/cryptography/x509stores/my` (`<THUMBPRINT>.pfx` files). A file there serves when
 // it holds that certificate and its key: PEM (`.pem`, `.crt`, `.cer`, `.key`) or .pfx/.p12 without a
@@ -444,6 +444,7 @@ rsess_result rsess_credential_new_certificate_file(const char *path,
 // `rsess_credential_new_certificate_file` for the file that holds the certificate); NOT_FOUND (no
 // file holds it: the message lists the folders searched).
 rsess_result rsess_credential_new_certificate_thumbprint(const char *thumbprint,
+                                                         const char *store_folder,
                                                          rsess_credential **out,
                                                          rsess_error **err);
 

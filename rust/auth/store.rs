@@ -1,6 +1,8 @@
 //! The per-user certificate store: where New-CimSession -CertificateThumbprint finds a client
 //! certificate and its key by thumbprint. Searched in this order, each folder without its subfolders:
-//! 1. RemoteSessions' folder: `$RSESS_CERTIFICATE_STORE` when set, else
+//! 1. RemoteSessions' folder: the one the caller names (the module passes PowerShell's
+//!    `$env:RSESS_CERTIFICATE_STORE`, which getenv(3) does not see once changed in a running pwsh),
+//!    else `$RSESS_CERTIFICATE_STORE` when set, else
 //!    `$XDG_CONFIG_HOME/RemoteSessions/certificates`, else `~/.config/RemoteSessions/certificates`;
 //! 2. .NET's CurrentUser\My store on Linux and macOS, `~/.dotnet/corefx/cryptography/x509stores/my`,
 //!    where `[X509Store]::new('My', 'CurrentUser').Add($certificateWithKey)` writes `<THUMBPRINT>.pfx`.
@@ -24,13 +26,13 @@ const PEM_EXTENSIONS: &[&str] = &["pem", "crt", "cer", "key"];
 /// The file name extensions read as PKCS#12.
 const PFX_EXTENSIONS: &[&str] = &["pfx", "p12"];
 
-/// The folders searched, in order (see the module documentation); a folder that cannot be named
-/// (no HOME) is left out.
-pub fn folders() -> Vec<PathBuf> {
+/// The folders searched, in order (see the module documentation), the first being `store` when
+/// given; a folder that cannot be named (no HOME) is left out.
+pub fn folders(store: Option<&Path>) -> Vec<PathBuf> {
     let env = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
     let home = env("HOME");
     let mut folders = Vec::new();
-    if let Some(store) = env(STORE_VARIABLE) {
+    if let Some(store) = store.map(Path::to_path_buf).or_else(|| env(STORE_VARIABLE)) {
         folders.push(store);
     } else if let Some(config) = env("XDG_CONFIG_HOME").or_else(|| home.as_ref().map(|h| h.join(".config"))) {
         folders.push(config.join("RemoteSessions").join("certificates"));
@@ -42,12 +44,12 @@ pub fn folders() -> Vec<PathBuf> {
 }
 
 /// The client certificate with `thumbprint` (as a user writes it: see [`normalize_thumbprint`])
-/// and its key, from the first file of [`folders`] that holds both.
+/// and its key, from the first file of [`folders`]`(store)` that holds both.
 /// Errors: InvalidArgument for a malformed thumbprint; NotFound when no file holds it (the message
 /// lists the folders searched); when files hold the certificate but none serves, the error of
 /// [`ClientCertificate::from_file`] for the first of them (no key, a key that does not match).
-pub fn find(thumbprint: &str) -> Result<ClientCertificate> {
-    find_in(&folders(), thumbprint)
+pub fn find(thumbprint: &str, store: Option<&Path>) -> Result<ClientCertificate> {
+    find_in(&folders(store), thumbprint)
 }
 
 /// [`find`] in `folders`.

@@ -49,8 +49,8 @@ pub extern "C" fn rsess_credential_new_certificate_file(
 
 /// Makes a credential in `*out` like `rsess_credential_new_certificate_file`, from the certificate
 /// whose SHA-1 thumbprint is `thumbprint` (40 hexadecimal digits as Windows shows them; case, spaces
-/// and colons do not matter), found now in the per-user certificate store: first the folder named by
-/// the environment variable `RSESS_CERTIFICATE_STORE`, else `$XDG_CONFIG_HOME/RemoteSessions/certificates`,
+/// and colons do not matter), found now in the per-user certificate store: first `store_folder`
+/// (NULL: the folder named by the environment variable `RSESS_CERTIFICATE_STORE`), else `$XDG_CONFIG_HOME/RemoteSessions/certificates`,
 /// else `~/.config/RemoteSessions/certificates`; then .NET's CurrentUser\My store,
 /// `~/.dotnet/corefx/cryptography/x509stores/my` (`<THUMBPRINT>.pfx` files). A file there serves when
 /// it holds that certificate and its key: PEM (`.pem`, `.crt`, `.cer`, `.key`) or .pfx/.p12 without a
@@ -61,12 +61,13 @@ pub extern "C" fn rsess_credential_new_certificate_file(
 #[no_mangle]
 pub extern "C" fn rsess_credential_new_certificate_thumbprint(
     thumbprint: *const c_char,
+    store_folder: *const c_char,
     out: *mut *mut rsess_credential,
     err: *mut *mut rsess_error,
 ) -> rsess_result {
     guard(err, || {
         let out = out_ptr(out)?;
-        let certificate = store::find(req_str(thumbprint, "thumbprint")?)?;
+        let certificate = store::find(req_str(thumbprint, "thumbprint")?, opt_str(store_folder)?.map(Path::new))?;
         certificate_credential(certificate, out);
         Ok(())
     })

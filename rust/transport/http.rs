@@ -372,10 +372,26 @@ pub fn post(target: &Target, body: String, timeout: Duration, cancel: Option<&Ca
         }
     };
     match blocking::run(cancellable, Instant::now() + timeout) {
-        Ok(Some(result)) => result,
+        Ok(Some(result)) => result.map_err(|e| certificate_hint(e, target)),
         Ok(None) => Err(Error::new(ErrorKind::Timeout, format!("{url} did not answer within {} ms", timeout.as_millis()))),
         Err(e) => Err(Error::new(ErrorKind::ConnectionFailed, format!("The request to {url} cannot wait for its reply: {e}"))),
     }
+}
+
+/// `e`, for a target that presents a client certificate, with a hint when the server ended the TLS
+/// handshake or the connection right after it: that is how a TLS server refuses a client certificate
+/// (in TLS 1.3 the refusal comes after the client's side of the handshake is done).
+fn certificate_hint(mut e: Error, target: &Target) -> Error {
+    let Some(certificate) = target.mechanism.as_deref().and_then(|m| m.client_certificate()) else { return e };
+    let ended = match e.kind {
+        ErrorKind::TlsFailed => true,
+        ErrorKind::ConnectionFailed => !e.message.contains("no connection could be made"),
+        _ => false,
+    };
+    if ended {
+        e.message.push_str(&format!("; the server may not accept the client certificate {}", certificate.thumbprint()));
+    }
+    e
 }
 
 /// Sends `body` to `target` on `c`, authenticating on this connection (RFC 7235): while the

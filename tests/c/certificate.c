@@ -107,22 +107,26 @@ int main(int argc, char **argv) {
     CHECK(rsess_credential_new_certificate_file(at("client.pem"), NULL, NULL, NULL) == RSESS_RESULT_NULL_ARGUMENT);
 
     /* By thumbprint, from the store folder. */
-    CHECK(setenv("RSESS_CERTIFICATE_STORE", argv[3], 1) == 0);
     char thumbprint[64] = {0};
     FILE *f = fopen(at("client.thumbprint"), "r");
     CHECK(f != NULL && fgets(thumbprint, sizeof thumbprint, f) != NULL);
     if (f != NULL) fclose(f);
     thumbprint[strcspn(thumbprint, "\r\n")] = '\0';
-    CHECK(rsess_credential_new_certificate_thumbprint(thumbprint, &cred, &err) == RSESS_RESULT_OK);
+    CHECK(rsess_credential_new_certificate_thumbprint(thumbprint, argv[3], &cred, &err) == RSESS_RESULT_OK);
     if (err != NULL) CHECK(says(err, "(none)"));
     err = NULL;
     CHECK(session(scope, port, cred, true, NULL) == RSESS_RESULT_OK);
     rsess_credential_free(cred);
     cred = NULL;
-    CHECK(rsess_credential_new_certificate_thumbprint("00112233445566778899aabbccddeeff00112233", &cred, &err) == RSESS_RESULT_NOT_FOUND);
+    /* The folder from the environment when none is named. */
+    CHECK(setenv("RSESS_CERTIFICATE_STORE", argv[3], 1) == 0);
+    CHECK(rsess_credential_new_certificate_thumbprint(thumbprint, NULL, &cred, NULL) == RSESS_RESULT_OK);
+    rsess_credential_free(cred);
+    cred = NULL;
+    CHECK(rsess_credential_new_certificate_thumbprint("00112233445566778899aabbccddeeff00112233", NULL, &cred, &err) == RSESS_RESULT_NOT_FOUND);
     CHECK(cred == NULL && says(err, argv[3]));
     err = NULL;
-    CHECK(rsess_credential_new_certificate_thumbprint("not a thumbprint", &cred, &err) == RSESS_RESULT_INVALID_ARGUMENT);
+    CHECK(rsess_credential_new_certificate_thumbprint("not a thumbprint", NULL, &cred, &err) == RSESS_RESULT_INVALID_ARGUMENT);
     CHECK(says(err, "thumbprint"));
 
     rsess_scope_free(scope);
