@@ -11,7 +11,8 @@ use std::sync::Arc;
 
 use once_cell::sync::Lazy;
 use remote_sessions::auth::certificate::ClientCertificate;
-use remote_sessions::auth::{store, Authentication, Credential};
+use remote_sessions::auth::mutual::Mutual;
+use remote_sessions::auth::{self, store, Authentication, Credential, Mechanism};
 use remote_sessions::wsman::endpoint::Endpoint;
 use remote_sessions::wsman::options::SessionOptions;
 use remote_sessions::ErrorKind;
@@ -167,6 +168,22 @@ fn files_without_a_key_with_a_wrong_key_or_unreadable_are_clear_errors() {
 }
 
 #[test]
+fn each_certificate_is_an_identity_of_its_own_and_debug_shows_only_the_thumbprint() {
+    let (pem, rsa, other) = (Mutual::new(load("client.pem")), Mutual::new(load("client-rsa.pem")), Mutual::new(load("other.pem")));
+    assert_ne!(pem.identity(), other.identity());
+    // The same certificate with its CA after it is another TLS configuration, pooled apart.
+    assert_ne!(pem.identity(), rsa.identity());
+    assert_eq!(pem.identity(), Mutual::new(load("client.pem")).identity());
+    assert_eq!(pem.identity().user(), thumbprint("client"));
+    let shown = format!("{pem:?} {:?}", pem.identity());
+    assert!(shown.contains(&thumbprint("client")), "{shown}");
+    assert_no_key_material(&shown);
+    let authenticator = pem.start(&auth::Peer { host: "srv", port: 5986, certificate: None }).unwrap();
+    assert_eq!(authenticator.authorization(), Some("http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/https/mutual"));
+    assert!(authenticator.is_complete());
+}
+
+#[test]
 fn every_key_format_gives_the_same_certificate_and_chain_order() {
     let pem = load("client.pem");
     assert_eq!(pem.thumbprint(), thumbprint("client"));
@@ -215,7 +232,7 @@ fn thumbprints_are_found_in_store_folders_by_content_or_by_file_name() {
     // A certificate without its key in the store is found, and the missing key named.
     let keyless = folder("store-c");
     copy("other.crt", &keyless.join("other.pem"));
-    let e = store::find_in(&[keyless.clone()], &thumbprint("other")).unwrap_err();
+    let e = store::find_in(std::slice::from_ref(&keyless), &thumbprint("other")).unwrap_err();
     assert!(e.message.contains("no private key") && e.message.contains("other.pem"), "{}", e.message);
     // A later file with the key serves.
     let with_key = folder("store-c2");

@@ -81,9 +81,9 @@ impl ClientCertificate {
         let source = path.display().to_string();
         let bytes = std::fs::read(path).map_err(|e| Error::new(ErrorKind::Io, format!("The certificate file {source} cannot be read: {e}")))?;
         if bytes.first() == Some(&0x30) {
-            let (certificates, key) = pkcs12::parse(&bytes, password, &source)?;
-            let key = key.ok_or_else(|| no_key(&source))?;
-            return Self::from_parts(certificates, key, wanted, &source);
+            let contents = pkcs12::parse(&bytes, password, &source)?;
+            let key = contents.key.ok_or_else(|| no_key(&source))?;
+            return Self::from_parts(contents.certificates, key, wanted, &source);
         }
         Self::from_pem(&bytes, wanted, &source)
     }
@@ -197,7 +197,7 @@ fn key_matches(signer: &dyn rustls::sign::SigningKey, der: &[u8]) -> bool {
     let Some((_, algorithm)) = SCHEMES.iter().find(|(s, _)| *s == signing.scheme()) else { return false };
     let message = b"RemoteSessions: does this key belong to this certificate?";
     let Ok(signature) = signing.sign(message) else { return false };
-    webpki::EndEntityCert::try_from(der).map_or(false, |cert| cert.verify_signature(algorithm, message, &signature).is_ok())
+    webpki::EndEntityCert::try_from(der).is_ok_and(|cert| cert.verify_signature(algorithm, message, &signature).is_ok())
 }
 
 #[cfg(test)]

@@ -16,8 +16,9 @@ use crate::error::Result;
 pub const AUTHORIZATION: &str = "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/https/mutual";
 
 /// Authentication with one client certificate. Its [`Identity`] is the thumbprint under the
-/// mechanism name "Certificate" (with a fingerprint of the certificate and key), so connections made
-/// with different certificates are never shared. Debug shows the thumbprint only.
+/// mechanism name "Certificate" (with a fingerprint of the whole chain and the key), so connections
+/// and TLS configurations of different certificates are never shared. Debug shows the thumbprint
+/// only.
 pub struct Mutual {
     identity: Identity,
     certificate: Arc<ClientCertificate>,
@@ -26,7 +27,7 @@ pub struct Mutual {
 impl Mutual {
     /// Authentication with `certificate` (over HTTPS only: the caller checks the scheme).
     pub fn new(certificate: Arc<ClientCertificate>) -> Mutual {
-        let mut secret = certificate.chain()[0].0.clone();
+        let mut secret: Vec<u8> = certificate.chain().iter().flat_map(|c| c.0.iter().copied()).collect();
         secret.extend_from_slice(&certificate.key().0);
         let identity = Identity::new("Certificate", certificate.thumbprint(), Some(&secret));
         Mutual { identity, certificate }

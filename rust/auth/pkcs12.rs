@@ -15,17 +15,20 @@ use crate::error::{Error, ErrorKind, Result};
 /// The library names tried in turn.
 const LIBRARIES: &[&str] = &["libcrypto.so.3", "libcrypto.3.dylib", "libcrypto.dylib"];
 
+/// An `i2d_*` function: DER of an object, into `*out` (advanced) or, with NULL, only its length.
+type I2d = unsafe extern "C" fn(*mut c_void, *mut *mut u8) -> c_int;
+
 /// The functions used, resolved once.
 #[allow(clippy::type_complexity)]
 struct Api {
     d2i_pkcs12: unsafe extern "C" fn(*mut *mut c_void, *mut *const u8, c_long) -> *mut c_void,
     pkcs12_parse: unsafe extern "C" fn(*mut c_void, *const c_char, *mut *mut c_void, *mut *mut c_void, *mut *mut c_void) -> c_int,
     pkcs12_free: unsafe extern "C" fn(*mut c_void),
-    i2d_x509: unsafe extern "C" fn(*mut c_void, *mut *mut u8) -> c_int,
+    i2d_x509: I2d,
     x509_free: unsafe extern "C" fn(*mut c_void),
     evp_pkey_free: unsafe extern "C" fn(*mut c_void),
     evp_pkey2pkcs8: unsafe extern "C" fn(*mut c_void) -> *mut c_void,
-    i2d_pkcs8: unsafe extern "C" fn(*mut c_void, *mut *mut u8) -> c_int,
+    i2d_pkcs8: I2d,
     pkcs8_free: unsafe extern "C" fn(*mut c_void),
     sk_num: unsafe extern "C" fn(*const c_void) -> c_int,
     sk_value: unsafe extern "C" fn(*const c_void, c_int) -> *mut c_void,
@@ -120,7 +123,7 @@ fn library_error(api: &Api) -> String {
 }
 
 /// DER of an object through its `i2d_*` function (None when it cannot be encoded).
-fn encode(i2d: unsafe extern "C" fn(*mut c_void, *mut *mut u8) -> c_int, object: *mut c_void) -> Option<Vec<u8>> {
+fn encode(i2d: I2d, object: *mut c_void) -> Option<Vec<u8>> {
     // SAFETY: with a NULL output pointer, i2d only returns the length.
     let length = unsafe { i2d(object, ptr::null_mut()) };
     let length = usize::try_from(length).ok().filter(|n| *n > 0)?;
@@ -164,13 +167,21 @@ impl Drop for Owned<'_> {
     }
 }
 
+/// What a PKCS#12 file holds: its certificates (DER; the one its key belongs to first) and its
+/// private key (PKCS#8 DER), if any. Debug is not offered: the key is secret.
+pub struct Contents {
+    /// The certificates, DER.
+    pub certificates: Vec<Vec<u8>>,
+    /// The private key, PKCS#8 DER.
+    pub key: Option<Vec<u8>>,
+}
+
 /// Opens a PKCS#12 file's bytes with `password` (None: no password or the empty one, as .NET's
-/// X509Store writes them): its certificates (DER; the one its key belongs to first) and its private
-/// key (PKCS#8 DER), if any. `source` names the file in messages.
+/// X509Store writes them): its [`Contents`]. `source` names the file in messages.
 /// Errors: NotSupported without the system libcrypto; InvalidArgument for bytes that are not PKCS#12,
 /// a wrong password or an algorithm the library does not offer (with libcrypto's reason and how to
 /// convert the file to PEM).
-pub fn parse(bytes: &[u8], password: Option<&str>, source: &str) -> Result<(Vec<Vec<u8>>, Option<Vec<u8>>)> {
+pub fn parse(bytes: &[u8], password: Option<&str>, source: &str) -> Result<Contents> {
     let api = api()?;
     let password = password
         .map(|p| CString::new(p).map_err(|_| Error::new(ErrorKind::InvalidArgument, "A certificate password cannot hold a NUL character")))
@@ -221,5 +232,5 @@ pub fn parse(bytes: &[u8], password: Option<&str>, source: &str) -> Result<(Vec<
         }
         Some(encode(api.i2d_pkcs8, owned.pkcs8).ok_or_else(|| failed("holds a private key that cannot be encoded as PKCS#8"))?)
     };
-    Ok((certificates, key))
+    Ok(Contents { certificates, key })
 }

@@ -109,7 +109,7 @@ fn holds(path: &Path, wanted: &str) -> bool {
     let certificates = if kind(path) == Some(true) && bytes.first() != Some(&0x30) {
         rustls_pemfile::certs(&mut &bytes[..]).unwrap_or_default()
     } else {
-        pkcs12::parse(&bytes, None, &path.display().to_string()).map(|(c, _)| c).unwrap_or_default()
+        pkcs12::parse(&bytes, None, &path.display().to_string()).map(|c| c.certificates).unwrap_or_default()
     };
     certificates.iter().any(|c| thumbprint_of(c) == wanted)
 }

@@ -216,9 +216,10 @@ impl Target {
     }
 }
 
-/// The TLS configurations (one per policy and client certificate thumbprint) and the idle connections.
+/// The TLS configurations (one per policy, and per identity of a mechanism with a client
+/// certificate) and the idle connections.
 struct Pools {
-    tls: HashMap<(TlsPolicy, Option<String>), Arc<ClientConfig>>,
+    tls: HashMap<(TlsPolicy, Option<Identity>), Arc<ClientConfig>>,
     idle: HashMap<Endpoint, Vec<Idle>>,
 }
 
@@ -228,9 +229,12 @@ fn pools() -> std::sync::MutexGuard<'static, Pools> {
     POOLS.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// The TLS configuration for `policy`, presenting `certificate` when the server asks for one.
-fn tls(policy: TlsPolicy, certificate: Option<&ClientCertificate>) -> Result<Arc<ClientConfig>> {
-    let key = (policy, certificate.map(|c| c.thumbprint().to_string()));
+/// The TLS configuration for `policy`, presenting `mechanism`'s client certificate (if it has one)
+/// when the server asks for one.
+fn tls(policy: TlsPolicy, mechanism: Option<&dyn Mechanism>) -> Result<Arc<ClientConfig>> {
+    let certificate = mechanism.and_then(|m| m.client_certificate().map(|c| (m.identity().clone(), &**c)));
+    let key = (policy, certificate.as_ref().map(|(identity, _)| identity.clone()));
+    let certificate = certificate.map(|(_, c)| c);
     if let Some(c) = pools().tls.get(&key) {
         return Ok(Arc::clone(c));
     }
@@ -294,7 +298,7 @@ async fn connect(url: &Uri, policy: TlsPolicy, mechanism: Option<&dyn Mechanism>
     let (stream, auth) = if https {
         let name = ServerName::try_from(host)
             .map_err(|_| Error::new(ErrorKind::InvalidArgument, format!("'{host}' is not a host name TLS can check")))?;
-        let tls = tokio_rustls::TlsConnector::from(tls(policy, mechanism.and_then(|m| m.client_certificate()).map(|c| &**c))?).connect(name, socket).await.map_err(|e| connect_error(url, &e))?;
+        let tls = tokio_rustls::TlsConnector::from(tls(policy, mechanism)?).connect(name, socket).await.map_err(|e| connect_error(url, &e))?;
         let auth = start(tls.get_ref().1.peer_certificates().and_then(<[Certificate]>::first).map(|c| c.0.as_slice()))?;
         (Box::new(tls) as Stream, auth)
     } else {
