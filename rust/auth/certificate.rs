@@ -90,8 +90,8 @@ impl ClientCertificate {
 
     /// Reads PEM text: its certificates and its one private key (`PRIVATE KEY`, `RSA PRIVATE KEY` or
     /// `EC PRIVATE KEY`); other blocks are ignored. `source` names it in messages.
-    /// Errors: InvalidArgument as [`ClientCertificate::from_file`] says, and for text that is not PEM
-    /// or that holds more than one key.
+    /// Errors: InvalidArgument as [`ClientCertificate::from_file`] says, and for text that is not PEM,
+    /// that holds more than one key, or whose key is encrypted (`ENCRYPTED PRIVATE KEY`).
     pub fn from_pem(bytes: &[u8], wanted: Option<&str>, source: &str) -> Result<ClientCertificate> {
         let items = rustls_pemfile::read_all(&mut &bytes[..])
             .map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("The certificate file {source} is not valid PEM: {e}")))?;
@@ -106,6 +106,13 @@ impl ClientCertificate {
         }
         if keys.len() > 1 {
             return Err(Error::new(ErrorKind::InvalidArgument, format!("The certificate file {source} holds {} private keys; keep only the certificate's own", keys.len())));
+        }
+        let encrypted = |marker: &[u8]| bytes.windows(marker.len()).any(|w| w == marker);
+        if keys.is_empty() && (encrypted(b"-----BEGIN ENCRYPTED PRIVATE KEY-----") || encrypted(b"Proc-Type: 4,ENCRYPTED")) {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!("The private key in {source} is encrypted; store it decrypted (openssl pkey -in {source} -out key.pem) in a file only you can read"),
+            ));
         }
         let key = keys.pop().ok_or_else(|| no_key(source))?;
         Self::from_parts(certificates, key, wanted, source)
@@ -223,6 +230,9 @@ mod tests {
         let cert_only = b"-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n";
         let e = ClientCertificate::from_pem(cert_only, None, "c.pem").unwrap_err();
         assert!(e.message.contains("no private key"), "{}", e.message);
+        let encrypted = b"-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n-----BEGIN ENCRYPTED PRIVATE KEY-----\nMAA=\n-----END ENCRYPTED PRIVATE KEY-----\n";
+        let e = ClientCertificate::from_pem(encrypted, None, "e.pem").unwrap_err();
+        assert!(e.message.contains("e.pem") && e.message.contains("encrypted"), "{}", e.message);
         let key_only = b"-----BEGIN PRIVATE KEY-----\nMAA=\n-----END PRIVATE KEY-----\n";
         let e = ClientCertificate::from_pem(key_only, None, "k.pem").unwrap_err();
         assert!(e.message.contains("no certificate"), "{}", e.message);
