@@ -3,7 +3,8 @@
 # folder $1 (created): a test CA (ca.pem) whose certificate rsess-replay --client-ca trusts, and
 #   client.pem      an RSA client certificate issued by the CA with its PKCS#8 key ("PRIVATE KEY")
 #   client-rsa.pem  the same certificate with its key as PKCS#1 ("RSA PRIVATE KEY"), the CA after it
-#   client.pfx      the same as PKCS#12 without a password, client-pw.pfx with the password Pfx-Pa55
+#   client.pfx      the same as PKCS#12 without a password, client-pw.pfx with the password Pfx-Pa55,
+#                   client-legacy.pfx with RC2-40 (OpenSSL's -legacy, as older Windows exports)
 #   client.crt      the certificate alone (no key)
 #   client-ec.pem   an ECDSA P-256 client certificate issued by the CA, its key as SEC1 ("EC PRIVATE KEY")
 #   other.pem       a self-signed client certificate the CA did not issue, with its key
@@ -29,6 +30,7 @@ q openssl pkey -in client.key -traditional -out client.rsa.key
 cat client.rsa.key client.crt ca.pem > client-rsa.pem
 q openssl pkcs12 -export -in client.crt -inkey client.key -out client.pfx -passout pass:
 q openssl pkcs12 -export -in client.crt -inkey client.key -out client-pw.pfx -passout pass:Pfx-Pa55
+q openssl pkcs12 -export -legacy -in client.crt -inkey client.key -out client-legacy.pfx -passout pass:
 q openssl ecparam -name prime256v1 -genkey -noout -out client-ec.key
 issue client-ec client-ec.key "/CN=rsess-client-ec"
 cat client-ec.crt client-ec.key > client-ec.pem

@@ -2,8 +2,12 @@
 //! loaded at run time: OpenSSL 3's `libcrypto.so.3` (Debian/Ubuntu: libssl3) is opened with dlopen(3)
 //! the first time a .pfx is read, so PEM-only users need nothing more. The library decrypts the file
 //! (`d2i_PKCS12`, `PKCS12_parse`) and encodes what it holds as DER (`i2d_X509`, the key as PKCS#8
-//! through `EVP_PKEY2PKCS8`); nothing cryptographic is done here. The environment variable
-//! `RSESS_LIBCRYPTO` names another library.
+//! through `EVP_PKEY2PKCS8`); nothing cryptographic is done here. A file that OpenSSL 3 does not
+//! open by default because it uses legacy algorithms (RC2-40, as older Windows and OpenSSL 1.1 export
+//! .pfx files) is tried again in a library context of its own with OpenSSL's `legacy` provider, made
+//! the calling thread's default for that one call (`OSSL_LIB_CTX_set0_default`), so the process's
+//! other users of libcrypto (e.g. .NET) are not affected. The environment variable `RSESS_LIBCRYPTO`
+//! names another library.
 
 use std::ffi::{c_char, c_int, c_long, c_ulong, c_void, CString};
 use std::ptr;
@@ -35,6 +39,9 @@ struct Api {
     sk_pop_free: unsafe extern "C" fn(*mut c_void, unsafe extern "C" fn(*mut c_void)),
     err_get_error: unsafe extern "C" fn() -> c_ulong,
     err_error_string_n: unsafe extern "C" fn(c_ulong, *mut c_char, usize),
+    lib_ctx_new: Option<unsafe extern "C" fn() -> *mut c_void>,
+    lib_ctx_set0_default: Option<unsafe extern "C" fn(*mut c_void) -> *mut c_void>,
+    provider_load: Option<unsafe extern "C" fn(*mut c_void, *const c_char) -> *mut c_void>,
 }
 
 // Plain code addresses of a library that is never unloaded.
@@ -84,6 +91,15 @@ fn load() -> std::result::Result<Api, String> {
             unsafe { std::mem::transmute_copy(&p) }
         }};
     }
+    macro_rules! optional {
+        ($name:literal) => {{
+            let c = CString::new($name).expect("a symbol name has no NUL");
+            // SAFETY: a valid handle and a NUL-terminated name.
+            let p = unsafe { libc::dlsym(handle, c.as_ptr()) };
+            // SAFETY: as above; None when the library lacks it.
+            (!p.is_null()).then(|| unsafe { std::mem::transmute_copy(&p) })
+        }};
+    }
     Ok(Api {
         d2i_pkcs12: required!("d2i_PKCS12"),
         pkcs12_parse: required!("PKCS12_parse"),
@@ -99,7 +115,49 @@ fn load() -> std::result::Result<Api, String> {
         sk_pop_free: required!("OPENSSL_sk_pop_free"),
         err_get_error: required!("ERR_get_error"),
         err_error_string_n: required!("ERR_error_string_n"),
+        lib_ctx_new: optional!("OSSL_LIB_CTX_new"),
+        lib_ctx_set0_default: optional!("OSSL_LIB_CTX_set0_default"),
+        provider_load: optional!("OSSL_PROVIDER_load"),
     })
+}
+
+/// A library context with OpenSSL's `default` and `legacy` providers, made once (and kept: the
+/// providers stay loaded); None when the library or the `legacy` provider is not there.
+struct LegacyContext(*mut c_void);
+
+// The context is only handed to libcrypto, which locks it.
+unsafe impl Send for LegacyContext {}
+unsafe impl Sync for LegacyContext {}
+
+static LEGACY: OnceCell<Option<LegacyContext>> = OnceCell::new();
+
+fn legacy_context(api: &Api) -> Option<*mut c_void> {
+    let made = LEGACY.get_or_init(|| {
+        let (new, load) = (api.lib_ctx_new?, api.provider_load?);
+        // SAFETY: a new context, and providers loaded into it by NUL-terminated names.
+        unsafe {
+            let ctx = new();
+            if ctx.is_null() {
+                return None;
+            }
+            let default = load(ctx, c"default".as_ptr());
+            let legacy = load(ctx, c"legacy".as_ptr());
+            (!default.is_null() && !legacy.is_null()).then_some(LegacyContext(ctx))
+        }
+    });
+    made.as_ref().map(|c| c.0)
+}
+
+/// PKCS12_parse in `ctx`, made this thread's default library context for the call.
+///
+/// # Safety
+/// `p12` is a valid PKCS12 object and the out-pointers are NULL; `ctx` a valid library context.
+unsafe fn parse_in(api: &Api, ctx: *mut c_void, p12: *mut c_void, pass: *const c_char, key: &mut *mut c_void, cert: &mut *mut c_void, ca: &mut *mut c_void) -> c_int {
+    let Some(set_default) = api.lib_ctx_set0_default else { return 0 };
+    let previous = set_default(ctx);
+    let ok = (api.pkcs12_parse)(p12, pass, key, cert, ca);
+    set_default(previous);
+    ok
 }
 
 /// What libcrypto's error queue says (the oldest error, e.g. "mac verify failure"), emptied.
@@ -205,7 +263,15 @@ pub fn parse(bytes: &[u8], password: Option<&str>, source: &str) -> Result<Conte
     }
     let pass = password.as_ref().map_or(ptr::null(), |p| p.as_ptr());
     // SAFETY: a valid PKCS12 object; the out-pointers receive objects this code then owns.
-    let ok = unsafe { (api.pkcs12_parse)(owned.p12, pass, &mut owned.key, &mut owned.cert, &mut owned.ca) };
+    let mut ok = unsafe { (api.pkcs12_parse)(owned.p12, pass, &mut owned.key, &mut owned.cert, &mut owned.ca) };
+    if ok != 1 {
+        if let Some(ctx) = legacy_context(api) {
+            // OpenSSL 3 leaves the outputs NULL when it fails; the queue's reason is that of the retry.
+            library_error(api);
+            // SAFETY: as above, with the outputs NULL again and a valid context.
+            ok = unsafe { parse_in(api, ctx, owned.p12, pass, &mut owned.key, &mut owned.cert, &mut owned.ca) };
+        }
+    }
     if ok != 1 {
         return Err(failed("cannot be opened without the right password, or uses an algorithm the system libcrypto does not offer"));
     }

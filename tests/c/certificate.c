@@ -1,7 +1,7 @@
 /* C tests of client certificate credentials through the C ABI against rsess-replay's client
  * certificate port (--client-ca, the test CA of tests/client-certs.sh): a credential from a PEM file,
- * a .pfx with and without its password and a thumbprint found in the store folder
- * ($RSESS_CERTIFICATE_STORE) opens a session over HTTPS; a certificate the CA did not issue is
+ * a .pfx with and without its password (and one in RC2-40, OpenSSL's legacy provider) and a
+ * thumbprint found in the store folder (named, or $RSESS_CERTIFICATE_STORE) opens a session over HTTPS; a certificate the CA did not issue is
  * refused; files without a key, wrong passwords, unknown thumbprints and HTTP are clear errors.
  * Run by tests/c/run.sh under valgrind:
  * `certificate <mutual HTTPS port> <folder of tests/client-certs.sh> <store folder>`. */
@@ -75,6 +75,7 @@ int main(int argc, char **argv) {
     file_works(scope, port, "client-ec.pem", NULL);
     file_works(scope, port, "client.pfx", NULL);
     file_works(scope, port, "client-pw.pfx", "Pfx-Pa55");
+    file_works(scope, port, "client-legacy.pfx", NULL);
 
     rsess_credential *cred = NULL;
     rsess_error *err = NULL;
