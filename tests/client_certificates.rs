@@ -8,11 +8,13 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
+use std::time::Duration;
 
 use once_cell::sync::Lazy;
 use remote_sessions::auth::certificate::ClientCertificate;
 use remote_sessions::auth::mutual::Mutual;
-use remote_sessions::auth::{self, store, Authentication, Credential, Mechanism};
+use remote_sessions::auth::{self, store, Authentication, Authenticator, Credential, Identity, Mechanism};
+use remote_sessions::transport::http::{self, Target, TlsPolicy};
 use remote_sessions::wsman::endpoint::Endpoint;
 use remote_sessions::wsman::options::SessionOptions;
 use remote_sessions::ErrorKind;
@@ -113,6 +115,54 @@ fn the_mutual_authorization_value_is_what_the_server_checks() {
     let e = identify(peer().https_port, Some(&credential), Authentication::Default).unwrap_err();
     assert_eq!(e.kind, ErrorKind::AccessDenied, "{e:?}");
     assert_eq!(e.http_status, Some(401), "{e:?}");
+}
+
+/// The right certificate with the replay server's valid Basic credentials instead of the mutual
+/// Authorization value.
+struct BasicWithCertificate {
+    identity: Identity,
+    certificate: Arc<ClientCertificate>,
+}
+
+impl Mechanism for BasicWithCertificate {
+    fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    fn start(&self, _peer: &auth::Peer<'_>) -> remote_sessions::error::Result<Box<dyn Authenticator>> {
+        Ok(Box::new(BasicHeader))
+    }
+
+    fn client_certificate(&self) -> Option<&Arc<ClientCertificate>> {
+        Some(&self.certificate)
+    }
+}
+
+struct BasicHeader;
+
+impl Authenticator for BasicHeader {
+    fn authorization(&self) -> Option<&str> {
+        Some("Basic cnNlc3M6UmVwbGF5LVBhNTU=")
+    }
+
+    fn is_complete(&self) -> bool {
+        true
+    }
+
+    fn challenge(&mut self, _challenges: &[&str]) -> remote_sessions::error::Result<bool> {
+        Ok(false)
+    }
+}
+
+#[test]
+fn on_the_certificate_port_the_certificate_alone_is_not_enough() {
+    let certificate = load("client.pem");
+    let mechanism = BasicWithCertificate { identity: Identity::new("BasicWithCertificate", certificate.thumbprint(), None), certificate };
+    let url = format!("https://127.0.0.1:{}/wsman", peer().mutual_port).parse().unwrap();
+    let policy = TlsPolicy { verify_chain: false, verify_name: false };
+    let target = Target::new(url, policy, Some(Arc::new(mechanism) as Arc<dyn Mechanism>)).unwrap();
+    let reply = http::post(&target, "<s:Envelope/>".into(), Duration::from_secs(20), None).unwrap();
+    assert_eq!(reply.status, 401);
 }
 
 #[test]
