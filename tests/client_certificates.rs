@@ -35,7 +35,8 @@ fn repo() -> PathBuf {
 }
 
 fn start() -> Peer {
-    let certs = std::env::temp_dir().join(format!("rsess-client-certs-{}", std::process::id()));
+    // Under cargo's scratch folder for tests (target/tmp): nothing is left in the system's /tmp.
+    let certs = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("client-certs-{}", std::process::id()));
     let made = Command::new("bash").arg(repo().join("tests/client-certs.sh")).arg(&certs).status().expect("bash tests/client-certs.sh");
     assert!(made.success(), "tests/client-certs.sh failed (is openssl installed? tests/setup.sh)");
     let server_bin = repo().join("build/replay-server/rsess-replay");
