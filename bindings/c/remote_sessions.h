@@ -416,6 +416,40 @@ rsess_result rsess_cancel_cancel(const rsess_cancel *c);
 // ignored.
 void rsess_cancel_free(rsess_cancel *c);
 
+// Makes a credential in `*out` that authenticates with a TLS client certificate and its private key,
+// read from the file at `path` now: PEM (the certificate, optionally its chain, and its key as a
+// `PRIVATE KEY`, `RSA PRIVATE KEY` or `EC PRIVATE KEY` block, in any order) or PKCS#12 (.pfx, read
+// through the system's OpenSSL 3 libcrypto.so.3, loaded when first needed) opened with `password`
+// (NULL: none or the empty one; ignored for PEM). A session made with it sends the certificate in
+// the TLS handshake and `Authorization:
+// http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/https/mutual` (DSP0226), whatever
+// mechanism is asked for, and only over HTTPS (`rsess_cim_session_new` fails with INVALID_ARGUMENT
+// without `RSESS_OPTION_USE_SSL`). Free it with `rsess_credential_free`.
+// Errors: NULL_ARGUMENT (`path`, `out`); IO (the file cannot be read); INVALID_ARGUMENT (bad UTF-8, a
+// file without a certificate or without a private key, a key that belongs to none of its
+// certificates, a key type TLS cannot use, a .pfx that does not open with `password`);
+// NOT_SUPPORTED (a .pfx without the system libcrypto). Messages name the file, never key material.
+rsess_result rsess_credential_new_certificate_file(const char *path,
+                                                   const char *password,
+                                                   rsess_credential **out,
+                                                   rsess_error **err);
+
+// Makes a credential in `*out` like `rsess_credential_new_certificate_file`, from the certificate
+// whose SHA-1 thumbprint is `thumbprint` (40 hexadecimal digits as Windows shows them; case, spaces
+// and colons do not matter), found now in the per-user certificate store: first `store_folder`
+// (NULL: the folder named by the environment variable `RSESS_CERTIFICATE_STORE`), else `$XDG_CONFIG_HOME/RemoteSessions/certificates`,
+// else `~/.config/RemoteSessions/certificates`; then .NET's CurrentUser\My store,
+// `~/.dotnet/corefx/cryptography/x509stores/my` (`<THUMBPRINT>.pfx` files). A file there serves when
+// it holds that certificate and its key: PEM (`.pem`, `.crt`, `.cer`, `.key`) or .pfx/.p12 without a
+// password. Free it with `rsess_credential_free`.
+// Errors: NULL_ARGUMENT; INVALID_ARGUMENT (not a thumbprint, bad UTF-8, and the file errors of
+// `rsess_credential_new_certificate_file` for the file that holds the certificate); NOT_FOUND (no
+// file holds it: the message lists the folders searched).
+rsess_result rsess_credential_new_certificate_thumbprint(const char *thumbprint,
+                                                         const char *store_folder,
+                                                         rsess_credential **out,
+                                                         rsess_error **err);
+
 // Reads the declaration of `class_name` in `ns` (NULL = `root/cimv2`) on session `s` into `*out`
 // (free it with `rsess_class_free`): over WS-Management a GetClass (DSP0227 §8.1, CIM-XML), locally
 // the provider's declaration. `cancel` (NULL = none) stops it.
@@ -890,7 +924,8 @@ void rsess_credential_free(rsess_credential *c);
 // without the system GSSAPI library);
 // INVALID_ARGUMENT (empty computer name, one that is not a host name or an IPv4/IPv6 address such as
 // `user@host`, `host:80` or `host/path`, an HTTP prefix that is not a URL path, Basic over HTTP
-// without NoEncryption, unknown flags, bad UTF-8); INVALID_HANDLE; and the test connection's
+// without NoEncryption, a client certificate credential without HTTPS, unknown flags, bad UTF-8);
+// INVALID_HANDLE; and the test connection's
 // failures: CONNECTION_FAILED, TLS_FAILED, ACCESS_DENIED, TIMEOUT, BAD_REPLY, FAULT.
 rsess_result rsess_cim_session_new(rsess_scope *scope,
                                    const char *computer_name,

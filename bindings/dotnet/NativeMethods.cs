@@ -41,6 +41,10 @@ internal static partial class NativeMethods
 
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial ResultCode rsess_credential_new(CimAuthenticationMechanism mechanism, string? user, string? password, out CredentialHandle credential);
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial ResultCode rsess_credential_new_certificate_file(string path, string? password, out CredentialHandle credential, out IntPtr error);
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial ResultCode rsess_credential_new_certificate_thumbprint(string thumbprint, string? storeFolder, out CredentialHandle credential, out IntPtr error);
     [LibraryImport(Library)] internal static partial void rsess_credential_free(IntPtr c);
     [LibraryImport(Library)] internal static partial ResultCode rsess_cancel_new(out CancelHandle cancel);
     [LibraryImport(Library)] internal static partial ResultCode rsess_cancel_cancel(CancelHandle cancel);

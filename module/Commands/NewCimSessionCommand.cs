@@ -67,6 +67,7 @@ public sealed class NewCimSessionCommand : PSCmdlet
     protected override void ProcessRecord()
     {
         CimSessionOptions? options = BuildOptions();
+        CimCredential? credential = CertificateThumbprint is null ? CredentialOf(Credential, Authentication) : CertificateCredential(CertificateThumbprint, options);
         RunspaceSessions state = RunspaceSessions.Current;
         foreach (string? computer in (string?[]?)ComputerName ?? [null])
         {
@@ -79,7 +80,7 @@ public sealed class NewCimSessionCommand : PSCmdlet
             try
             {
                 NativeCimSessionOptions? spec = options?.ToSpec(Port);
-                NativeCimSession native = state.Scope.NewSession(computer, Name, spec, CredentialOf(Credential, Authentication), SkipTestConnection);
+                NativeCimSession native = state.Scope.NewSession(computer, Name, spec, credential, SkipTestConnection);
                 WriteObject(state.Wrap(native));
             }
             catch (RemoteSessionsException e) when (e.Code == ResultCode.NotSupported && options is DComSessionOptions)
@@ -102,6 +103,33 @@ public sealed class NewCimSessionCommand : PSCmdlet
         return credential is null
             ? new CimCredential(native)
             : new CimCredential(native, credential.UserName, credential.GetNetworkCredential().Password);
+    }
+
+    /// <summary>
+    /// -CertificateThumbprint: the client certificate and key found now in the per-user store (see
+    /// about_RemoteSessions), for HTTPS only. Terminating errors, before any connection:
+    /// ClientCertificateNeedsHttps (the options are not -UseSsl), ClientCertificateNotFound (no file
+    /// holds it; the message lists the folders searched), ClientCertificateUnusable (a malformed
+    /// thumbprint, a file without the key, a key that does not match, an unreadable file).
+    /// </summary>
+    private CimCredential CertificateCredential(string thumbprint, CimSessionOptions? options)
+    {
+        if (options is WSManSessionOptions { UseSsl: false })
+            ThrowTerminatingError(new ErrorRecord(
+                new PSArgumentException($"The client certificate {thumbprint} can be used only over HTTPS: create the session options with New-CimSessionOption -UseSsl."),
+                "ClientCertificateNeedsHttps", ErrorCategory.InvalidArgument, thumbprint));
+        try
+        {
+            return CimCredential.FromCertificateThumbprint(thumbprint);
+        }
+        catch (RemoteSessionsException e)
+        {
+            bool missing = e.Code == ResultCode.NotFound;
+            ThrowTerminatingError(new ErrorRecord(new CimException(e.Message, e.Code, e.Message, e),
+                missing ? "ClientCertificateNotFound" : "ClientCertificateUnusable",
+                missing ? ErrorCategory.ObjectNotFound : ErrorCategory.InvalidData, thumbprint));
+            throw; // not reached: ThrowTerminatingError throws
+        }
     }
 
     // spec §1.3 steps 1–5: clone the options, reject DCOM with -Port/-CertificateThumbprint, let -Port or a

@@ -4,33 +4,55 @@
 //! bound to a mechanism) starts one [`Authenticator`] per connection, which the HTTP layer steps
 //! through the server's 401 challenges on that connection and which seals and opens the messages
 //! sent over it. The mechanisms' own code lives beside this module, one file each ([`basic`],
-//! [`negotiate`] over the runtime-loaded [`gssapi`]); a password never leaves this module except on
-//! the wire (or to the system GSSAPI library).
+//! [`negotiate`] over the runtime-loaded [`gssapi`], [`mutual`]: a TLS client certificate, read by
+//! [`certificate`] and found by thumbprint in the per-user [`store`], .pfx files through the
+//! runtime-loaded libcrypto of [`pkcs12`]); a password never leaves this module except on the wire
+//! (or to the system GSSAPI library), a private key never except to rustls.
 
 pub mod basic;
+pub mod certificate;
 pub mod gssapi;
+pub mod mutual;
 pub mod negotiate;
+pub mod pkcs12;
+pub mod store;
 
 use std::collections::hash_map::RandomState;
 use std::fmt;
 use std::hash::BuildHasher;
+use std::sync::Arc;
 
 use once_cell::sync::Lazy;
 
 use crate::error::Result;
+use certificate::ClientCertificate;
 
-/// A user name and password. The password never appears in Debug output, errors or logs.
+/// A user name and password, or a TLS client certificate (New-CimSession -CertificateThumbprint).
+/// The password and the private key never appear in Debug output, errors or logs.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credential {
-    /// The user name as given (`user`, `DOMAIN\\user` or `user@REALM`).
+    /// The user name as given (`user`, `DOMAIN\\user` or `user@REALM`); empty for a certificate.
     pub user: String,
     password: String,
+    /// The client certificate, for a credential made by [`Credential::from_certificate`].
+    certificate: Option<Arc<ClientCertificate>>,
 }
 
 impl Credential {
     /// A credential for `user` (`DOMAIN\user` or `user@realm` as the server expects) with `password`.
     pub fn new(user: impl Into<String>, password: impl Into<String>) -> Self {
-        Credential { user: user.into(), password: password.into() }
+        Credential { user: user.into(), password: password.into(), certificate: None }
+    }
+
+    /// A credential that is a TLS client certificate and its key: sessions made with it authenticate
+    /// with [`mutual::Mutual`] over HTTPS, whatever mechanism is asked for.
+    pub fn from_certificate(certificate: Arc<ClientCertificate>) -> Self {
+        Credential { user: String::new(), password: String::new(), certificate: Some(certificate) }
+    }
+
+    /// The client certificate, when this credential is one.
+    pub fn client_certificate(&self) -> Option<&Arc<ClientCertificate>> {
+        self.certificate.as_ref()
     }
 
     /// The [`Identity`] this credential has under `mechanism`: the user name and a fingerprint of the
@@ -42,7 +64,10 @@ impl Credential {
 
 impl fmt::Debug for Credential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Credential {{ user: {:?}, password: <hidden> }}", self.user)
+        match &self.certificate {
+            Some(c) => write!(f, "Credential {{ certificate: {:?} }}", c.thumbprint()),
+            None => write!(f, "Credential {{ user: {:?}, password: <hidden> }}", self.user),
+        }
     }
 }
 
@@ -141,6 +166,13 @@ pub trait Mechanism: Send + Sync {
     /// Errors: the mechanism cannot start (e.g. no credential, a missing system library); the error
     /// names the mechanism and never holds a secret.
     fn start(&self, peer: &Peer<'_>) -> Result<Box<dyn Authenticator>>;
+
+    /// The TLS client certificate this mechanism's connections present (RFC 8446 §4.4.2), if any
+    /// (the default: none). The HTTP layer gives it to rustls; the [`Identity`] of such a mechanism
+    /// must tell certificates apart, as connections are pooled by it.
+    fn client_certificate(&self) -> Option<&Arc<ClientCertificate>> {
+        None
+    }
 }
 
 /// The authentication (and message protection) state of one connection, sans-IO: the HTTP layer asks

@@ -12,13 +12,15 @@
 //!
 //! Files, each importing only those listed before it: [`result`] (codes and failures), [`handles`]
 //! (the typed table), [`call`] (the calling convention), [`constants`], [`error`], [`lists`],
-//! [`cancel`], [`session`] (scopes, options, credentials, CIM sessions), [`instance`], [`view`],
+//! [`cancel`], [`session`] (scopes, options, credentials, CIM sessions), [`certificate`] (client
+//! certificate credentials), [`instance`], [`view`],
 //! [`class`], [`transport`], [`pssession`].
 
 #![allow(non_camel_case_types)]
 
 pub mod call;
 pub mod cancel;
+pub mod certificate;
 pub mod class;
 pub mod constants;
 pub mod error;

@@ -301,7 +301,8 @@ pub extern "C" fn rsess_credential_free(c: *mut rsess_credential) {
 /// without the system GSSAPI library);
 /// INVALID_ARGUMENT (empty computer name, one that is not a host name or an IPv4/IPv6 address such as
 /// `user@host`, `host:80` or `host/path`, an HTTP prefix that is not a URL path, Basic over HTTP
-/// without NoEncryption, unknown flags, bad UTF-8); INVALID_HANDLE; and the test connection's
+/// without NoEncryption, a client certificate credential without HTTPS, unknown flags, bad UTF-8);
+/// INVALID_HANDLE; and the test connection's
 /// failures: CONNECTION_FAILED, TLS_FAILED, ACCESS_DENIED, TIMEOUT, BAD_REPLY, FAULT.
 #[no_mangle]
 pub extern "C" fn rsess_cim_session_new(

@@ -16,6 +16,9 @@
 //! [`Authenticator`], stepped through the server's 401 challenges on that same connection (RFC 7235)
 //! and kept with it in the pool. Bodies are sent only once its context is complete; the requests that
 //! authenticate a connection-based mechanism carry none (`Content-Length: 0`).
+//! A mechanism with a TLS client certificate ([`Mechanism::client_certificate`]) gets a TLS
+//! configuration of its own that presents it; its identity names the certificate, so such
+//! connections are pooled apart.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -37,6 +40,7 @@ use rustls::{Certificate, ClientConfig, RootCertStore, ServerName};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::blocking::{self, Socket};
+use crate::auth::certificate::ClientCertificate;
 use crate::auth::{Authenticator, Identity, Mechanism, Peer};
 use crate::cancel::Cancel;
 use crate::error::{Error, ErrorKind, Result};
@@ -212,9 +216,10 @@ impl Target {
     }
 }
 
-/// The TLS configurations (one per policy) and the idle connections.
+/// The TLS configurations (one per policy, and per identity of a mechanism with a client
+/// certificate) and the idle connections.
 struct Pools {
-    tls: HashMap<TlsPolicy, Arc<ClientConfig>>,
+    tls: HashMap<(TlsPolicy, Option<Identity>), Arc<ClientConfig>>,
     idle: HashMap<Endpoint, Vec<Idle>>,
 }
 
@@ -224,12 +229,17 @@ fn pools() -> std::sync::MutexGuard<'static, Pools> {
     POOLS.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn tls(policy: TlsPolicy) -> Result<Arc<ClientConfig>> {
-    if let Some(c) = pools().tls.get(&policy) {
+/// The TLS configuration for `policy`, presenting `mechanism`'s client certificate (if it has one)
+/// when the server asks for one.
+fn tls(policy: TlsPolicy, mechanism: Option<&dyn Mechanism>) -> Result<Arc<ClientConfig>> {
+    let certificate = mechanism.and_then(|m| m.client_certificate().map(|c| (m.identity().clone(), &**c)));
+    let key = (policy, certificate.as_ref().map(|(identity, _)| identity.clone()));
+    let certificate = certificate.map(|(_, c)| c);
+    if let Some(c) = pools().tls.get(&key) {
         return Ok(Arc::clone(c));
     }
-    let config = Arc::new(tls_config(policy)?);
-    pools().tls.insert(policy, Arc::clone(&config));
+    let config = Arc::new(tls_config(policy, certificate)?);
+    pools().tls.insert(key, Arc::clone(&config));
     Ok(config)
 }
 
@@ -288,7 +298,7 @@ async fn connect(url: &Uri, policy: TlsPolicy, mechanism: Option<&dyn Mechanism>
     let (stream, auth) = if https {
         let name = ServerName::try_from(host)
             .map_err(|_| Error::new(ErrorKind::InvalidArgument, format!("'{host}' is not a host name TLS can check")))?;
-        let tls = tokio_rustls::TlsConnector::from(tls(policy)?).connect(name, socket).await.map_err(|e| connect_error(url, &e))?;
+        let tls = tokio_rustls::TlsConnector::from(tls(policy, mechanism)?).connect(name, socket).await.map_err(|e| connect_error(url, &e))?;
         let auth = start(tls.get_ref().1.peer_certificates().and_then(<[Certificate]>::first).map(|c| c.0.as_slice()))?;
         (Box::new(tls) as Stream, auth)
     } else {
@@ -366,10 +376,26 @@ pub fn post(target: &Target, body: String, timeout: Duration, cancel: Option<&Ca
         }
     };
     match blocking::run(cancellable, Instant::now() + timeout) {
-        Ok(Some(result)) => result,
+        Ok(Some(result)) => result.map_err(|e| certificate_hint(e, target)),
         Ok(None) => Err(Error::new(ErrorKind::Timeout, format!("{url} did not answer within {} ms", timeout.as_millis()))),
         Err(e) => Err(Error::new(ErrorKind::ConnectionFailed, format!("The request to {url} cannot wait for its reply: {e}"))),
     }
+}
+
+/// `e`, for a target that presents a client certificate, with a hint when the server ended the TLS
+/// handshake or the connection right after it: that is how a TLS server refuses a client certificate
+/// (in TLS 1.3 the refusal comes after the client's side of the handshake is done).
+fn certificate_hint(mut e: Error, target: &Target) -> Error {
+    let Some(certificate) = target.mechanism.as_deref().and_then(|m| m.client_certificate()) else { return e };
+    let ended = match e.kind {
+        ErrorKind::TlsFailed => true,
+        ErrorKind::ConnectionFailed => !e.message.contains("no connection could be made"),
+        _ => false,
+    };
+    if ended {
+        e.message.push_str(&format!("; the server may not accept the client certificate {}", certificate.thumbprint()));
+    }
+    e
 }
 
 /// Sends `body` to `target` on `c`, authenticating on this connection (RFC 7235): while the
@@ -620,7 +646,10 @@ fn tls_text(e: &rustls::Error) -> String {
     }
 }
 
-fn tls_config(policy: TlsPolicy) -> Result<ClientConfig> {
+/// A TLS configuration checking servers as `policy` says and presenting `certificate` (its chain and
+/// key) to servers that ask for a client certificate.
+/// Errors: TlsFailed when the trusted roots cannot be read or rustls refuses the certificate or key.
+fn tls_config(policy: TlsPolicy, certificate: Option<&ClientCertificate>) -> Result<ClientConfig> {
     let mut roots = RootCertStore::empty();
     if policy.verify_chain {
         // rustls-native-certs honours SSL_CERT_FILE, then the system store.
@@ -631,7 +660,20 @@ fn tls_config(policy: TlsPolicy) -> Result<ClientConfig> {
         }
     }
     let verifier = Arc::new(PolicyVerifier { policy, inner: WebPkiVerifier::new(roots, None) });
-    Ok(ClientConfig::builder().with_safe_defaults().with_custom_certificate_verifier(verifier).with_no_client_auth())
+    let builder = ClientConfig::builder().with_safe_defaults().with_custom_certificate_verifier(verifier);
+    match certificate {
+        None => Ok(builder.with_no_client_auth()),
+        Some(c) => {
+            let mut config = builder.with_single_cert(c.chain().to_vec(), c.key().clone()).map_err(|e| {
+                Error::new(ErrorKind::TlsFailed, format!("The client certificate {} from {} cannot be used for TLS: {e}", c.thumbprint(), c.source()))
+            })?;
+            // Sessions are remembered per host name, not per port: resuming one on another port of
+            // the same host, whose TLS server expects no certificate or another one, fails the
+            // handshake (OpenSSL-based servers refuse it). Each connection authenticates in full.
+            config.session_storage = Arc::new(rustls::client::NoClientSessionStorage {});
+            Ok(config)
+        }
+    }
 }
 
 /// Checks what the policy asks for. rustls 0.20 checks names only for DNS names, so a host given as an

@@ -15,6 +15,7 @@ use super::envelope::{self, Header};
 use super::options::{check_http_prefix, url_host, SessionOptions};
 use super::reply::{self, Identity, Reply};
 use crate::auth::basic::Basic;
+use crate::auth::mutual::Mutual;
 use crate::auth::negotiate::{Negotiate, NegotiateOptions, Package};
 use crate::auth::{Authentication, Credential, Mechanism};
 use crate::cancel::Cancel;
@@ -66,7 +67,9 @@ impl Endpoint {
     /// credential. Default means Negotiate, as on Windows (never Basic: a server that offers only Basic
     /// needs `Basic` asked for). Negotiate, Kerberos and NtlmDomain go through the system GSSAPI
     /// ([`crate::auth::negotiate`]), with the credential given or, without one, the system's (the
-    /// Kerberos ticket cache); over HTTP their messages are encrypted unless NoEncryption.
+    /// Kerberos ticket cache); over HTTP their messages are encrypted unless NoEncryption. A credential
+    /// that is a client certificate ([`Credential::from_certificate`]) authenticates with it
+    /// ([`Mutual`]) whatever `authentication` says, over HTTPS only (InvalidArgument over HTTP).
     pub fn new(computer: &str, options: &SessionOptions, credential: Option<&Credential>, authentication: Authentication) -> Result<Endpoint> {
         let scheme = if options.use_ssl { "https" } else { "http" };
         let port = if options.port != 0 { options.port } else if options.use_ssl { 5986 } else { 5985 };
@@ -80,6 +83,7 @@ impl Endpoint {
             .build()
             .map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("No URL can be made of '{computer}' and the HTTP prefix '{prefix}': {e}")))?;
         let mechanism: Option<Arc<dyn Mechanism>> = match (authentication, credential) {
+            (_, Some(c)) if c.client_certificate().is_some() => Some(Arc::new(client_certificate(computer, options, c)?)),
             (Authentication::Basic, Some(c)) => {
                 if !options.use_ssl && !options.no_encryption {
                     return Err(Error::new(
@@ -205,6 +209,19 @@ impl Endpoint {
         };
         outcome.map_err(|e| e.with_http_status(status))
     }
+}
+
+/// Client certificate authentication ([`Mutual`]) with `credential`'s certificate, for HTTPS only.
+/// Errors: InvalidArgument over HTTP (WinRM accepts certificates only over HTTPS).
+fn client_certificate(computer: &str, options: &SessionOptions, credential: &Credential) -> Result<Mutual> {
+    let certificate = credential.client_certificate().expect("the caller checked for a certificate");
+    if !options.use_ssl {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!("Client certificate authentication to {computer} needs HTTPS: the certificate {} can be used only with -UseSsl (New-CimSessionOption -UseSsl)", certificate.thumbprint()),
+        ));
+    }
+    Ok(Mutual::new(Arc::clone(certificate)))
 }
 
 /// The largest reply read for requests that ask for envelopes of at most `max_envelope_size` bytes.

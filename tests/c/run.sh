@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds bindings/c/example.c and the C tests against the committed header and the built library,
 # and runs each under valgrind (any error or leak fails). Needs `cargo build --release` first, and for
-# tests/c/wsman.c and tests/c/hostile.c the replay server (build/replay-server/rsess-replay, or $RSESS_REPLAY_SERVER; fixtures
+# tests/c/wsman.c, tests/c/hostile.c and tests/c/certificate.c (with certificates from tests/client-certs.sh) the replay server (build/replay-server/rsess-replay, or $RSESS_REPLAY_SERVER; fixtures
 # in ../shared/fixtures or $RSESS_FIXTURES), which this script starts and stops; for tests/c/negotiate.c a
 # loopback Kerberos realm (tests/kdc.sh) and the Negotiate endpoint (build/negotiate-server), likewise.
 set -euo pipefail
@@ -17,6 +17,7 @@ gcc "${cflags[@]}" "$repo/tests/c/wsman.c" "${ldflags[@]}" -o "$out/wsman"
 gcc "${cflags[@]}" "$repo/tests/c/hostile.c" "${ldflags[@]}" -o "$out/hostile"
 gcc "${cflags[@]}" "$repo/tests/c/hostile_input.c" "${ldflags[@]}" -o "$out/hostile_input"
 gcc "${cflags[@]}" "$repo/tests/c/negotiate.c" "${ldflags[@]}" -o "$out/negotiate"
+gcc "${cflags[@]}" "$repo/tests/c/certificate.c" "${ldflags[@]}" -o "$out/certificate"
 vg=(valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect)
 echo "--- example"
 "${vg[@]}" "$out/example"
@@ -44,6 +45,18 @@ port="${port%% *}"
 "${vg[@]}" "$out/wsman" "$port"
 echo "--- hostile server tests (against rsess-replay's hostile modes)"
 "${vg[@]}" "$out/hostile" "$port"
+
+echo "--- client certificate tests (against rsess-replay --client-ca, certificates from tests/client-certs.sh)"
+stop_replay
+certs="$(mktemp -d)"
+bash "$repo/tests/client-certs.sh" "$certs"
+mkdir "$certs/store" && cp "$certs/client.pem" "$certs/store/mine.pem"
+coproc REPLAY { exec "$replay" --fixtures "$fixtures" --client-ca "$certs/ca.pem" 2>"$out/replay-certificate.stderr"; }
+replay_pid=$REPLAY_PID replay_in=${REPLAY[1]}
+# First line: "listening http=P https=0 mutual=P".
+read -r -t 60 ready <&"${REPLAY[0]}" || { echo "rsess-replay did not start: $(cat "$out/replay-certificate.stderr")"; exit 1; }
+"${vg[@]}" "$out/certificate" "${ready##*mutual=}" "$certs" "$certs/store"
+rm -rf "$certs"
 
 echo "--- negotiate tests (against rsess-negotiate, in a loopback realm from tests/kdc.sh)"
 stop_replay

@@ -16,8 +16,9 @@ public class ReplayServer(string? executable = null, string? fixtures = null) : 
     private readonly StringBuilder _stderr = new();
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(30) };
 
-    /// <summary>Starts the server with <paramref name="httpPorts"/> HTTP ports and, if asked, one HTTPS port; call once.</summary>
-    public ReplayServer Start(int httpPorts = 1, bool https = false, string user = "rsess", string password = "Replay-Pa55")
+    /// <summary>Starts the server with <paramref name="httpPorts"/> HTTP ports and, if asked, one HTTPS port; call once.
+    /// With <paramref name="clientCa"/> (a CA certificate PEM) also an HTTPS port that requires a client certificate that CA issued (<see cref="MutualPort"/>).</summary>
+    public ReplayServer Start(int httpPorts = 1, bool https = false, string user = "rsess", string password = "Replay-Pa55", string? clientCa = null)
     {
         User = user;
         Password = password;
@@ -39,6 +40,11 @@ public class ReplayServer(string? executable = null, string? fixtures = null) : 
             psi.ArgumentList.Add("--cert-out");
             psi.ArgumentList.Add(CertificatePath);
         }
+        if (clientCa is not null)
+        {
+            psi.ArgumentList.Add("--client-ca");
+            psi.ArgumentList.Add(clientCa);
+        }
         _process = Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {exe}");
         _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_stderr) _stderr.AppendLine(e.Data); };
         _process.BeginErrorReadLine();
@@ -51,6 +57,7 @@ public class ReplayServer(string? executable = null, string? fixtures = null) : 
             string[] kv = part.Split('=', 2);
             if (kv[0] == "http") HttpPorts = kv[1].Split(',', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToArray();
             if (kv[0] == "https") HttpsPort = int.Parse(kv[1]);
+            if (kv[0] == "mutual") MutualPort = int.Parse(kv[1]);
         }
         return this;
     }
@@ -61,6 +68,8 @@ public class ReplayServer(string? executable = null, string? fixtures = null) : 
     public IReadOnlyList<int> HttpPorts { get; private set; } = [];
     /// <summary>The HTTPS port, 0 when not started with HTTPS.</summary>
     public int HttpsPort { get; private set; }
+    /// <summary>The HTTPS port that requires a client certificate, 0 when not started with a client CA.</summary>
+    public int MutualPort { get; private set; }
     /// <summary>PEM file of the server's self-signed certificate (for SSL_CERT_FILE), or null without HTTPS.</summary>
     public string? CertificatePath { get; private set; }
     /// <summary>The Basic user name the server accepts.</summary>

@@ -42,15 +42,18 @@ function Wait-Until([scriptblock] $Condition, [int] $Tries = 100) {
 
 # The WS-Management replay server (tests/replay-server) on an OS-chosen 127.0.0.1 port, answering from
 # the recorded traffic in ../shared/fixtures (RSESS_FIXTURES overrides). Returns an object with Port, User,
-# Credential and Process; stop it with Stop-ReplayServer. Its stderr (the explanation of any request that
+# Credential and Process; stop it with Stop-ReplayServer. With -ClientCa (a CA certificate PEM, e.g. from
+# tests/client-certs.sh) it also listens on an HTTPS port that requires a client certificate that CA
+# issued, returned as MutualPort. Its stderr (the explanation of any request that
 # matched no recording) goes to the test log.
 function Start-ReplayServer {
-    param([string] $User = 'rsess', [string] $Password = 'Replay-Pa55')
+    param([string] $User = 'rsess', [string] $Password = 'Replay-Pa55', [string] $ClientCa)
     $exe = if ($env:RSESS_REPLAY_SERVER) { $env:RSESS_REPLAY_SERVER } else { Join-Path $script:Repo 'build/replay-server/rsess-replay' }
     $fixtures = if ($env:RSESS_FIXTURES) { $env:RSESS_FIXTURES } else { [IO.Path]::GetFullPath((Join-Path $script:Repo '../shared/fixtures')) }
     if (-not (Test-Path $fixtures)) { throw "No fixtures at $fixtures (set RSESS_FIXTURES)" }
     $psi = [Diagnostics.ProcessStartInfo]::new($exe)
     foreach ($a in '--fixtures', $fixtures, '--user', $User, '--password', $Password) { $psi.ArgumentList.Add($a) }
+    if ($ClientCa) { $psi.ArgumentList.Add('--client-ca'); $psi.ArgumentList.Add($ClientCa) }
     # The server exits when its stdin reaches EOF, so closing it stops the server and a test process
     # that dies leaves no orphan.
     $psi.RedirectStandardInput = $true
@@ -58,13 +61,14 @@ function Start-ReplayServer {
     $psi.UseShellExecute = $false
     $process = [Diagnostics.Process]::Start($psi)
     $line = $process.StandardOutput.ReadLineAsync()
-    if (-not $line.Wait(60000) -or $line.Result -notmatch '^listening http=(\d+)') {
+    if (-not $line.Wait(60000) -or $line.Result -notmatch '^listening http=(\d+)\S* https=\d+(?: mutual=(\d+))?') {
         try { $process.Kill($true) } catch { }
         throw "$exe did not report its port"
     }
     [pscustomobject]@{
         Process    = $process
         Port       = [int] $Matches[1]
+        MutualPort = [int] $Matches[2]
         User       = $User
         # NetworkCredential makes the SecureString without putting the password on a command line.
         Credential = [pscredential]::new($User, [Net.NetworkCredential]::new('', $Password).SecurePassword)

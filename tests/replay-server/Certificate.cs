@@ -28,4 +28,16 @@ public static class Certificate
         // Round-trip through PKCS#12 so the private key is a persisted one SslStream can use everywhere.
         return X509CertificateLoader.LoadPkcs12(created.Export(X509ContentType.Pkcs12), null);
     }
+
+    /// <summary>Whether <paramref name="client"/> chains to <paramref name="issuer"/> (the only root trusted; no revocation check).</summary>
+    public static bool IssuedBy(X509Certificate2 client, X509Certificate2 issuer)
+    {
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.Add(issuer);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        bool ok = chain.Build(client);
+        if (!ok) Console.Error.WriteLine($"replay: refused the client certificate {client.Thumbprint} ({client.Subject}): not issued by {issuer.Subject}");
+        return ok;
+    }
 }

@@ -16,6 +16,15 @@ public sealed class Endpoint(Replayer replayer, string user, string password)
     private readonly ConcurrentDictionary<int, PortState> _states = new();
     private readonly string _expectedAuth = "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes(user + ":" + password));
 
+    /// <summary>The Authorization value of WinRM's client certificate authentication (DSP0226 HTTPS mutual security profile).</summary>
+    public const string MutualAuthorization = "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/https/mutual";
+
+    /// <summary>
+    /// The HTTPS port that requires a client certificate (0: none). Requests there must carry
+    /// <see cref="MutualAuthorization"/> instead of Basic credentials, and come with a certificate.
+    /// </summary>
+    public int MutualPort { get; set; }
+
     /// <summary>Handles one HTTP request.</summary>
     public async Task HandleAsync(HttpContext ctx)
     {
@@ -51,7 +60,14 @@ public sealed class Endpoint(Replayer replayer, string user, string password)
             try { await Task.Delay(Timeout.Infinite, ctx.RequestAborted); } catch (OperationCanceledException) { }
             return;
         }
-        if (mode == "401" || auth != _expectedAuth)
+        bool mutual = MutualPort != 0 && ctx.Connection.LocalPort == MutualPort;
+        string expected = mutual ? MutualAuthorization : _expectedAuth;
+        if (mutual && ctx.Connection.ClientCertificate is null)
+        {
+            Console.Error.WriteLine("replay: a request on the client-certificate port came without a certificate");
+            expected = "(a client certificate)";
+        }
+        if (mode == "401" || auth != expected)
         {
             ctx.Response.StatusCode = 401;
             ctx.Response.Headers.WWWAuthenticate = "Basic realm=\"WSMAN\"";

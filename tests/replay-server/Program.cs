@@ -4,13 +4,15 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using RemoteSessions.ReplayServer;
 
-string? fixturesDir = null, certOut = null;
+string? fixturesDir = null, certOut = null, clientCa = null;
 string user = "rsess", password = "Replay-Pa55";
 int httpPorts = 1;
 bool https = false, list = false;
@@ -25,10 +27,11 @@ for (int i = 0; i < args.Length; i++)
         case "--http-ports": httpPorts = int.Parse(Value()); break;
         case "--https": https = true; break;
         case "--cert-out": certOut = Value(); break;
+        case "--client-ca": clientCa = Value(); break;
         case "--list": list = true; break;
         default:
             Console.Error.WriteLine($"rsess-replay: unknown argument {args[i]}");
-            Console.Error.WriteLine("usage: rsess-replay --fixtures <dir> [--user U --password P] [--http-ports N] [--https] [--cert-out <pem>]");
+            Console.Error.WriteLine("usage: rsess-replay --fixtures <dir> [--user U --password P] [--http-ports N] [--https] [--cert-out <pem>] [--client-ca <pem>]");
             return 2;
     }
 }
@@ -47,7 +50,10 @@ if (list)
 }
 var replayer = new Replayer(fixtureSet);
 var endpoint = new Endpoint(replayer, user, password);
-var certificate = https ? Certificate.CreateSelfSigned() : null;
+var certificate = https || clientCa is not null ? Certificate.CreateSelfSigned() : null;
+// --client-ca: one more HTTPS port that requires a client certificate issued by that CA (WinRM's
+// certificate authentication, New-CimSession -CertificateThumbprint).
+X509Certificate2? issuer = clientCa is null ? null : X509CertificateLoader.LoadCertificateFromFile(clientCa);
 if (certificate is not null && certOut is not null) File.WriteAllText(certOut, certificate.ExportCertificatePem() + "\n");
 
 var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
@@ -57,8 +63,19 @@ builder.WebHost.ConfigureKestrel(k =>
 {
     k.AddServerHeader = false;
     for (int i = 0; i < httpPorts; i++) k.Listen(IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http1);
-    if (certificate is not null)
+    if (certificate is not null && https)
         k.Listen(IPAddress.Loopback, 0, l => { l.Protocols = HttpProtocols.Http1; l.UseHttps(certificate); });
+    if (certificate is not null && issuer is not null)
+        k.Listen(IPAddress.Loopback, 0, l =>
+        {
+            l.Protocols = HttpProtocols.Http1;
+            l.UseHttps(new HttpsConnectionAdapterOptions
+            {
+                ServerCertificate = certificate,
+                ClientCertificateMode = ClientCertificateMode.RequireCertificate,
+                ClientCertificateValidation = (client, _, _) => Certificate.IssuedBy(client, issuer),
+            });
+        });
 });
 var app = builder.Build();
 app.Run(endpoint.HandleAsync);
@@ -67,8 +84,11 @@ await app.StartAsync();
 var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
     .Select(a => new Uri(a)).ToList();
 string httpList = string.Join(",", addresses.Where(u => u.Scheme == "http").Select(u => u.Port));
-int httpsPort = addresses.FirstOrDefault(u => u.Scheme == "https")?.Port ?? 0;
-Console.Out.WriteLine($"listening http={httpList} https={httpsPort}");
+var httpsPorts = addresses.Where(u => u.Scheme == "https").Select(u => u.Port).ToList();
+// Kestrel reports its listeners in the order they were added: the plain HTTPS one (if any) first.
+int httpsPort = https ? httpsPorts[0] : 0;
+endpoint.MutualPort = issuer is not null ? httpsPorts[^1] : 0;
+Console.Out.WriteLine(issuer is null ? $"listening http={httpList} https={httpsPort}" : $"listening http={httpList} https={httpsPort} mutual={endpoint.MutualPort}");
 Console.Out.Flush();
 
 // Stop when stdin reaches EOF, so a test process that dies leaves no orphan; SIGTERM stops the host too.
