@@ -103,7 +103,8 @@ fn no_certificate_or_another_one_is_refused_even_after_a_good_one_was_pooled() {
     let e = identify(peer().mutual_port, Some(&other), Authentication::Default).unwrap_err();
     assert!(matches!(e.kind, ErrorKind::TlsFailed | ErrorKind::ConnectionFailed), "{e:?}");
     assert!(e.message.contains(&format!("may not accept the client certificate {}", thumbprint("other"))), "{e:?}");
-    let e = identify(peer().mutual_port, None, Authentication::Default).unwrap_err();
+    // No certificate at all (a password instead): the handshake fails.
+    let e = identify(peer().mutual_port, Some(&Credential::new("rsess", "Replay-Pa55")), Authentication::Basic).unwrap_err();
     assert!(matches!(e.kind, ErrorKind::TlsFailed | ErrorKind::ConnectionFailed), "{e:?}");
     // The good one still works: its pooled connection was not given to the others.
     identify(peer().mutual_port, Some(&good), Authentication::Default).unwrap();
