@@ -8,8 +8,10 @@
 //! - [`request`]: what a client's messages hold (2.2.2), as PowerShell's client writes them;
 //! - [`pool`]: a runspace pool and its pipelines, client side (3.1): requests in, fragments out,
 //!   fragments in, events out;
-//! - [`outofproc`]: the line framing of PSRP over a server process or ssh.
+//! - [`outofproc`]: the line framing of PSRP over a server process or ssh;
+//! - [`capture`]: recorded traffic (WinRS envelopes, OutOfProc lines) back into messages.
 
+pub mod capture;
 pub mod clixml;
 pub mod fragment;
 pub mod message;

@@ -41,7 +41,8 @@ pub enum PoolState {
 }
 
 impl PoolState {
-    fn from_i64(v: i64) -> Option<PoolState> {
+    /// The state with this RunspacePoolState number, None for another number.
+    pub fn from_i64(v: i64) -> Option<PoolState> {
         use PoolState::*;
         Some([BeforeOpen, Opening, Opened, Closed, Closing, Broken, Disconnecting, Disconnected, Connecting][usize::try_from(v).ok().filter(|v| *v <= 8)?])
     }
@@ -67,7 +68,8 @@ pub enum PipelineState {
 }
 
 impl PipelineState {
-    fn from_i64(v: i64) -> Option<PipelineState> {
+    /// The state with this PSInvocationState number, None for another number.
+    pub fn from_i64(v: i64) -> Option<PipelineState> {
         use PipelineState::*;
         Some([NotStarted, Running, Stopping, Stopped, Completed, Failed, Disconnected][usize::try_from(v).ok().filter(|v| *v <= 6)?])
     }
