@@ -75,8 +75,13 @@ internal sealed class RunspaceSessions : IDisposable
     }
 }
 
-/// <summary>Frees native state when the module is removed (Remove-Module), so it can be imported again.</summary>
+/// <summary>Frees native state when the module is removed (Remove-Module), so it can be imported again,
+/// and puts PowerShell's type accelerators back.</summary>
 public sealed class ModuleCleanup : System.Management.Automation.IModuleAssemblyCleanup
 {
-    public void OnRemove(System.Management.Automation.PSModuleInfo psModuleInfo) => RunspaceSessions.DisposeCurrent();
+    public void OnRemove(System.Management.Automation.PSModuleInfo psModuleInfo)
+    {
+        RunspaceSessions.DisposeCurrent();
+        TypeAccelerators.Uninstall();
+    }
 }

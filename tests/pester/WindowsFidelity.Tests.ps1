@@ -1,7 +1,7 @@
 # What scripts and Pester suites written against Windows' CimCmdlets check, checked the same way here
 # (issue "drop-in fidelity"): error ids with -ErrorId as Windows builds them (the errorId, then the cmdlet
 # type's full name), Get-CimClass's "Not found", the instance methods scripts route follow-up calls with,
-# and "." as this computer.
+# "." as this computer, and the [CimInstance]-style type accelerators.
 BeforeAll { . $PSScriptRoot/CimSuite.ps1 }
 
 AfterAll { Stop-CimSuite $replay }
@@ -56,5 +56,34 @@ Describe 'Windows CimCmdlets fidelity' {
         $s = New-CimSession -ComputerName .
         $s.Protocol | Should -Be 'Local'
         @(Get-CimInstance -CimSession $s -ClassName Win32_OperatingSystem).Count | Should -Be 1
+    }
+
+    It 'lets [CimInstance], [CimSession], [CimClass] and [CimType] in scripts name the module''s types, and puts PowerShell''s back on Remove-Module' {
+        # In a new pwsh: a script written for Windows, compiled after the import (as a .ps1 file run then
+        # is), with [CimInstance] resolved once before the import too. This also pins the engine internals
+        # the module changes (module/TypeAccelerators.cs) to this pwsh.
+        $script = @'
+. ([scriptblock]::Create('[CimInstance].FullName'))
+Import-Module '{0}'
+. ([scriptblock]::Create(@"
+function Get-Caption {{ param([Parameter(Mandatory, ValueFromPipeline)] [CimInstance[]] `$InputObject) process {{ `$InputObject.Caption }} }}
+`$os = Get-CimInstance -ClassName Win32_OperatingSystem
+[bool](`$os | Get-Caption)
+`$os -is [CimInstance]
+(New-CimSession) -is [CimSession]
+(Get-CimClass -ClassName Win32_OperatingSystem) -is [CimClass]
+[CimType]::String -eq (Get-CimClass Win32_OperatingSystem).CimClassProperties['Caption'].CimType
+[CimInstance].FullName
+"@))
+Remove-Module RemoteSessions
+. ([scriptblock]::Create('[CimInstance].FullName'))
+'@ -f (Get-ModuleManifest)
+        $out = & (Get-PwshPath) -NoProfile -NonInteractive -Command $script 2>&1 | ForEach-Object { "$_" }
+        $out | Should -Be @(
+            'Microsoft.Management.Infrastructure.CimInstance',
+            'True', 'True', 'True', 'True', 'True',
+            'RemoteSessions.CimInstance',
+            'Microsoft.Management.Infrastructure.CimInstance'
+        )
     }
 }
