@@ -13,7 +13,7 @@ packages=(
   librust-cbindgen-dev librust-proptest-dev librust-proptest+default-dev
   librust-tokio-dev librust-tokio+full-dev librust-hyper-dev librust-hyper+full-dev librust-socket2-dev
   librust-rustls-dev librust-tokio-rustls+tls12-dev librust-tokio-rustls+dangerous-configuration-dev librust-rustls-native-certs-dev
-  librust-webpki-dev librust-quick-xml-dev librust-base64-dev librust-ring-dev
+  librust-webpki-dev librust-quick-xml-dev librust-base64-dev librust-ring-dev librust-asn1-dev
   # Negotiate/Kerberos/NTLM: the runtime GSSAPI, and the tests' loopback realm (tests/kdc.sh) and NTLM
   libgssapi-krb5-2 krb5-kdc krb5-admin-server krb5-user gss-ntlmssp
 )

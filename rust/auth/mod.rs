@@ -4,12 +4,15 @@
 //! bound to a mechanism) starts one [`Authenticator`] per connection, which the HTTP layer steps
 //! through the server's 401 challenges on that connection and which seals and opens the messages
 //! sent over it. The mechanisms' own code lives beside this module, one file each ([`basic`],
-//! [`negotiate`] over the runtime-loaded [`gssapi`]); a password never leaves this module except on
-//! the wire (or to the system GSSAPI library).
+//! [`negotiate`] over the runtime-loaded [`gssapi`], [`credssp`] with its messages in
+//! [`tsrequest`]); a password never leaves this module except on the wire (or to the system GSSAPI
+//! library).
 
 pub mod basic;
+pub mod credssp;
 pub mod gssapi;
 pub mod negotiate;
+pub mod tsrequest;
 
 use std::collections::hash_map::RandomState;
 use std::fmt;
@@ -62,7 +65,8 @@ pub enum Authentication {
     Kerberos,
     /// NTLM with a domain account (MS-NLMP, through gss-ntlmssp; [`negotiate`]).
     NtlmDomain,
-    /// CredSSP (MS-CSSP; not yet supported).
+    /// CredSSP (MS-CSSP): TLS, SPNEGO inside it, then the password delegated to the server
+    /// ([`credssp`]).
     CredSsp,
 }
 

@@ -232,7 +232,7 @@ fn header(package: Package, token: &[u8]) -> String {
 /// The error for a GSSAPI failure of `package` while doing `what`: NotSupported when the library is
 /// missing, ConnectionFailed when no KDC answers, AccessDenied otherwise; Kerberos errors whose text
 /// is obscure get a plain explanation first.
-fn failure(package: Package, what: &str, e: GssError) -> Error {
+pub(super) fn failure(package: Package, what: &str, e: GssError) -> Error {
     // MIT krb5 error codes (krb5_err.et) as GSSAPI minor statuses.
     /// KRB5_KDC_UNREACH, "Cannot contact any KDC for realm".
     const KDC_UNREACHABLE: u32 = 0x96c7_3a9c;
@@ -554,7 +554,8 @@ pub fn open_body(media: &str, protocol: &str, body: &[u8]) -> std::result::Resul
         let (data, next) = if after.len() >= length && (after[length..].starts_with(&marker) || after[length..].starts_with(&end)) {
             after.split_at(length)
         } else {
-            let at = rfind(after, &end).or_else(|| find(after, &marker)).ok_or("the body does not end with its boundary")?;
+            // The nearest boundary that follows (the next pair's, or the closing one).
+            let at = [find(after, &marker), find(after, &end)].into_iter().flatten().min().ok_or("the body does not end with its boundary")?;
             after.split_at(at)
         };
         parts.push(SealedPart { original_type, length, signature: signature.to_vec(), data: data.to_vec() });
@@ -567,10 +568,6 @@ pub fn open_body(media: &str, protocol: &str, body: &[u8]) -> std::result::Resul
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
-}
-
-fn rfind(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).rposition(|w| w == needle)
 }
 
 /// The channel binding `tls-server-end-point` (RFC 5929 §4.1) of a server certificate (DER):

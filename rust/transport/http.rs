@@ -224,6 +224,13 @@ fn pools() -> std::sync::MutexGuard<'static, Pools> {
     POOLS.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// The TLS client configuration that checks servers as `policy` says (the one HTTPS connections use;
+/// also what a mechanism that runs TLS of its own inside HTTP, CredSSP, checks its server with).
+/// Errors: TlsFailed when the trusted root certificates cannot be read.
+pub fn tls_client_config(policy: TlsPolicy) -> Result<Arc<ClientConfig>> {
+    tls(policy)
+}
+
 fn tls(policy: TlsPolicy) -> Result<Arc<ClientConfig>> {
     if let Some(c) = pools().tls.get(&policy) {
         return Ok(Arc::clone(c));
