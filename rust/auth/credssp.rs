@@ -25,9 +25,9 @@
 //! stream sizes report it — then the TLS application-data record(s) of the inner session. Over
 //! HTTPS bodies are not sealed.
 //!
-//! Tokens are framed by the GSSAPI mechanism's own layout, but SSPI puts an NTLM signature before
-//! the encrypted data where gss-ntlmssp puts it after: sealed NTLM values are turned around on the
-//! way out and in (Kerberos tokens, RFC 4121, are sent as they are).
+//! Sealed values (`pubKeyAuth`, `authInfo`) are GSSAPI wrap tokens as they are: RFC 4121 tokens for
+//! Kerberos, and for NTLM the 16-byte signature then the encrypted data, which is both what
+//! gss-ntlmssp writes and what SSPI's EncryptMessage gives Windows' CredSSP.
 
 use std::fmt;
 use std::io::{Read, Write};
@@ -53,8 +53,6 @@ const VERSION: u32 = 6;
 const PART: usize = 16 * 1024;
 const CLIENT_MAGIC: &[u8] = b"CredSSP Client-To-Server Binding Hash\0";
 const SERVER_MAGIC: &[u8] = b"CredSSP Server-To-Client Binding Hash\0";
-/// Length of an NTLM signature (MS-NLMP 2.2.2.9), in bytes.
-const NTLM_SIGNATURE: usize = 16;
 
 /// How a [`CredSsp`] mechanism uses its connections.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -62,6 +60,12 @@ pub struct CredSspOptions {
     /// Send and accept bodies in clear text over HTTP (New-CimSessionOption -NoEncryption, which the
     /// server must allow). Over HTTPS bodies are never sealed.
     pub no_encryption: bool,
+    /// The TLS configuration given to [`CredSsp::new`] does not check the server certificate's chain
+    /// (-SkipCACheck). With `skip_cn_check`, part of the connections' identity: connections whose
+    /// inner certificate was checked otherwise are not shared.
+    pub skip_ca_check: bool,
+    /// The TLS configuration does not check the certificate's name (-SkipCNCheck).
+    pub skip_cn_check: bool,
 }
 
 /// CredSSP with one credential (a password is what it delegates, so one is required): a
@@ -84,10 +88,16 @@ impl fmt::Debug for CredSsp {
 
 impl CredSsp {
     /// CredSSP as `credential`; the TLS session inside checks the server's certificate with `tls`
-    /// (the session's TLS policy, as HTTPS does). Nothing is loaded or asked until the first
+    /// (the session's TLS policy, as HTTPS does), which `options` describes. Nothing is loaded or asked until the first
     /// connection.
     pub fn new(credential: &Credential, tls: Arc<ClientConfig>, options: CredSspOptions) -> CredSsp {
-        let identity = credential.identity(NAME).with_variant(if options.no_encryption { "no-encryption" } else { "" });
+        let variant = format!(
+            "{}{}{}",
+            if options.no_encryption { "no-encryption;" } else { "" },
+            if options.skip_ca_check { "skip-ca;" } else { "" },
+            if options.skip_cn_check { "skip-cn;" } else { "" }
+        );
+        let identity = credential.identity(NAME).with_variant(variant);
         CredSsp { identity, credential: credential.clone(), tls, options, acquired: Mutex::new(None) }
     }
 
@@ -144,7 +154,6 @@ impl Mechanism for CredSsp {
             nonce,
             server_version: 0,
             pub_key_sent: false,
-            ntlm: false,
             sent: 0,
             seal: peer.certificate.is_none() && !self.options.no_encryption,
         };
@@ -185,8 +194,6 @@ struct CredSspAuthenticator {
     /// The server's TSRequest version.
     server_version: u32,
     pub_key_sent: bool,
-    /// The sealed tokens are NTLM's (signature turned around for SSPI).
-    ntlm: bool,
     /// Tokens sent so far.
     sent: usize,
     seal: bool,
@@ -334,22 +341,13 @@ impl CredSspAuthenticator {
         } else {
             self.public_key.clone()
         };
-        let Ok(token) = self.context.wrap(&message) else { return Ok(None) };
-        // RFC 4121 wrap tokens start with 05 04 (RFC 1964 ones with 60); NTLM's end with a
-        // version-1 signature.
-        if token.starts_with(&[0x05, 0x04]) || token.starts_with(&[0x60]) {
-            self.ntlm = false;
-        } else if token.len() >= NTLM_SIGNATURE && token[token.len() - NTLM_SIGNATURE..].starts_with(&[1, 0, 0, 0]) {
-            self.ntlm = true;
-        } else {
-            return Err(self.denied("GSSAPI sealed the public-key proof in a form CredSSP does not know"));
-        }
-        Ok(Some(self.to_wire(token)))
+        // A context that cannot seal yet (Kerberos before the server's AP-REP) fails here.
+        Ok(self.context.wrap(&message).ok())
     }
 
     /// Checks the server's pubKeyAuth against the certificate's key.
     fn verify_server_proof(&mut self, proof: &[u8]) -> Result<()> {
-        let (opened, _) = self.context.unwrap(&self.from_wire(proof)).map_err(|e| inner_failure(&format!("the public-key proof of {} does not open", self.host), e))?;
+        let (opened, _) = self.context.unwrap(proof).map_err(|e| inner_failure(&format!("the public-key proof of {} does not open", self.host), e))?;
         let expected = if self.server_version >= 5 {
             digest::digest(&digest::SHA256, &[SERVER_MAGIC, &self.nonce, &self.public_key].concat()).as_ref().to_vec()
         } else {
@@ -369,25 +367,7 @@ impl CredSspAuthenticator {
     }
 
     fn seal_token(&mut self, message: &[u8]) -> Result<Vec<u8>> {
-        let token = self.context.wrap(message).map_err(|e| inner_failure("cannot seal the credentials", e))?;
-        Ok(self.to_wire(token))
-    }
-
-    /// A GSSAPI token as SSPI lays it out (NTLM: signature first).
-    fn to_wire(&self, mut token: Vec<u8>) -> Vec<u8> {
-        if self.ntlm && token.len() >= NTLM_SIGNATURE {
-            token.rotate_right(NTLM_SIGNATURE);
-        }
-        token
-    }
-
-    /// An SSPI token as GSSAPI reads it (NTLM: signature last).
-    fn from_wire(&self, token: &[u8]) -> Vec<u8> {
-        let mut token = token.to_vec();
-        if self.ntlm && token.len() >= NTLM_SIGNATURE {
-            token.rotate_left(NTLM_SIGNATURE);
-        }
-        token
+        self.context.wrap(message).map_err(|e| inner_failure("cannot seal the credentials", e))
     }
 
     /// The trailer length of the negotiated cipher suite (SSPI's SecPkgContext_StreamSizes.cbTrailer):

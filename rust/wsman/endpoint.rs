@@ -109,7 +109,8 @@ impl Endpoint {
             }
             (Authentication::CredSsp, Some(c)) => {
                 let tls = http::tls_client_config(TlsPolicy { verify_chain: !options.skip_ca_check, verify_name: !options.skip_cn_check })?;
-                Some(Arc::new(CredSsp::new(c, tls, CredSspOptions { no_encryption: options.no_encryption })))
+                let credssp = CredSspOptions { no_encryption: options.no_encryption, skip_ca_check: options.skip_ca_check, skip_cn_check: options.skip_cn_check };
+                Some(Arc::new(CredSsp::new(c, tls, credssp)))
             }
             (Authentication::CredSsp, None) => {
                 return Err(Error::new(ErrorKind::InvalidArgument, "CredSSP authentication needs a credential (-Credential): it delegates that password to the server"));
