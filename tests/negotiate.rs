@@ -449,7 +449,14 @@ fn credssp(user: &str, password: &str, policy: TlsPolicy) -> CredSsp {
 const SKIP_CHECKS: TlsPolicy = TlsPolicy { verify_chain: false, verify_name: false };
 
 fn credssp_target(path: &str, mechanism: CredSsp) -> Target {
-    Target::new(format!("http://127.0.0.1:{}{path}", peers().port).parse().unwrap(), SKIP_CHECKS, Some(Arc::new(mechanism) as Arc<dyn Mechanism>)).unwrap()
+    credssp_target_apart(path, mechanism, SKIP_CHECKS)
+}
+
+/// A target whose connections are pooled apart from the others' by `outer` (a TLS policy, which over
+/// HTTP checks nothing but is part of the pool's key): for the paths where the endpoint behaves
+/// otherwise while authenticating, which a connection authenticated elsewhere would skip.
+fn credssp_target_apart(path: &str, mechanism: CredSsp, outer: TlsPolicy) -> Target {
+    Target::new(format!("http://127.0.0.1:{}{path}", peers().port).parse().unwrap(), outer, Some(Arc::new(mechanism) as Arc<dyn Mechanism>)).unwrap()
 }
 
 fn events_with(text: &str) -> Vec<String> {
@@ -525,4 +532,25 @@ fn wsman_sessions_authenticate_with_credssp() {
     // Without a credential there is nothing to delegate.
     let e = Endpoint::new("127.0.0.1", &options, None, Authentication::CredSsp).unwrap_err();
     assert_eq!(e.kind, ErrorKind::InvalidArgument);
+}
+
+#[test]
+fn credssp_speaks_the_older_proof_to_a_version_3_server() {
+    let t = credssp_target_apart("/wsman/credssp-v3", credssp(NTLM_USER, NTLM_PASSWORD, SKIP_CHECKS), TlsPolicy { verify_chain: true, verify_name: true });
+    three_sealed_exchanges(&t, "CredSSP NTLM RSESS\\ann");
+    assert!(!events_with("credssp proof checked (version 3)").is_empty(), "{:#?}", peers().events.lock().unwrap());
+}
+
+#[test]
+fn credssp_delegates_nothing_to_a_server_whose_proof_does_not_match_the_certificate() {
+    let before = events_with("credssp delegated").len();
+    let t = credssp_target_apart("/wsman/credssp-wrong-proof", credssp(NTLM_USER, NTLM_PASSWORD, SKIP_CHECKS), TlsPolicy { verify_chain: true, verify_name: false });
+    let e = post(&t).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::AccessDenied, "{e:?}");
+    assert!(e.message.contains("does not match the certificate of the TLS session"), "{}", e.message);
+    // The wrong proof went out, and no connection of this test delegated anything.
+    let wrong: Vec<String> = events_with("credssp sends a wrong proof").iter().map(|l| l.split(':').next().unwrap().to_string()).collect();
+    assert!(!wrong.is_empty());
+    let delegated: Vec<String> = events_with("credssp delegated").iter().map(|l| l.split(':').next().unwrap().to_string()).collect();
+    assert!(wrong.iter().all(|c| !delegated.contains(c)), "{wrong:?} {delegated:?} (before: {before})");
 }

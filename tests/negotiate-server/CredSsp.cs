@@ -11,6 +11,9 @@
 //      realm's users (tests/kdc.sh: RSESS\ann from NTLM_USER_FILE, ann@RSESS.TEST with its Kerberos
 //      password). A refused logon is answered with a TSRequest whose errorCode is STATUS_LOGON_FAILURE.
 // Sealed values are gss_wrap tokens as they are (NTLM: the 16-byte signature first, as SSPI writes it).
+// Paths change the server's side for the tests: /credssp-v3 speaks TSRequest version 3 (the older proof:
+// the key itself, answered with its first byte plus one); /credssp-wrong-proof answers with a proof
+// that does not match the certificate (a client must stop before it delegates anything).
 // Once complete, over HTTP every request must be sealed as application/HTTP-CredSSP-session-encrypted
 // (a 4-byte trailer length, then TLS records of this session); replies are sealed likewise.
 using System.Buffers;
@@ -175,6 +178,7 @@ namespace RemoteSessions.NegotiateServer
         public const string Protocol = "application/HTTP-CredSSP-session-encrypted";
         const uint LogonFailure = 0xC000006D;
         readonly int id;
+        readonly string path;
         readonly Duplex duplex = new();
         readonly SslStream ssl;
         readonly Task conversation;
@@ -185,9 +189,10 @@ namespace RemoteSessions.NegotiateServer
         /// <summary>A refusal the last leg answered with (then the conversation is over).</summary>
         public bool Refused { get; private set; }
 
-        public CredSspSession(int id, X509Certificate2 certificate)
+        public CredSspSession(int id, X509Certificate2 certificate, string path)
         {
             this.id = id;
+            this.path = path;
             ssl = new SslStream(duplex, leaveInnerStreamOpen: true);
             conversation = RunAsync(certificate);
         }
@@ -208,10 +213,11 @@ namespace RemoteSessions.NegotiateServer
             Console.Error.WriteLine($"connection {id}: credssp tls {ssl.SslProtocol} {ssl.NegotiatedCipherSuite}");
             byte[] publicKey = certificate.GetPublicKey();
             auth = new NegotiateAuthentication(new NegotiateAuthenticationServerOptions { Package = "Negotiate", RequiredProtectionLevel = ProtectionLevel.EncryptAndSign });
+            int version = path.EndsWith("/credssp-v3", StringComparison.Ordinal) ? 3 : 6;
             while (true)
             {
                 TsRequest request = TsRequest.Decode(await ReadRecordAsync());
-                var answer = new TsRequest();
+                var answer = new TsRequest { Version = version };
                 if (request.NegoTokens.Count > 0)
                 {
                     byte[]? blob = auth.GetOutgoingBlob(request.NegoTokens[0], out NegotiateAuthenticationStatusCode status);
@@ -226,16 +232,33 @@ namespace RemoteSessions.NegotiateServer
                 if (request.PubKeyAuth is not null)
                 {
                     if (!auth.IsAuthenticated) throw new InvalidOperationException("pubKeyAuth before the context was complete");
-                    byte[] nonce = request.ClientNonce ?? throw new InvalidOperationException("version 5+ needs a clientNonce");
                     byte[] proof = Open(request.PubKeyAuth);
-                    byte[] expected = SHA256.HashData([.. Encoding.ASCII.GetBytes("CredSSP Client-To-Server Binding Hash\0"), .. nonce, .. publicKey]);
+                    byte[] expected, answerProof;
+                    if (version >= 5)
+                    {
+                        byte[] nonce = request.ClientNonce ?? throw new InvalidOperationException("version 5+ needs a clientNonce");
+                        expected = SHA256.HashData([.. Encoding.ASCII.GetBytes("CredSSP Client-To-Server Binding Hash\0"), .. nonce, .. publicKey]);
+                        answerProof = SHA256.HashData([.. Encoding.ASCII.GetBytes("CredSSP Server-To-Client Binding Hash\0"), .. nonce, .. publicKey]);
+                    }
+                    else
+                    {
+                        if (request.ClientNonce is not null) throw new InvalidOperationException("a clientNonce to a version 3 server");
+                        expected = publicKey;
+                        answerProof = [(byte)(publicKey[0] + 1), .. publicKey[1..]];
+                    }
                     if (!proof.AsSpan().SequenceEqual(expected))
                     {
                         Console.Error.WriteLine($"connection {id}: VIOLATION credssp pubKeyAuth does not match the certificate");
                         await RefuseAsync();
                         return;
                     }
-                    answer.PubKeyAuth = Seal(SHA256.HashData([.. Encoding.ASCII.GetBytes("CredSSP Server-To-Client Binding Hash\0"), .. nonce, .. publicKey]));
+                    if (path.EndsWith("/credssp-wrong-proof", StringComparison.Ordinal))
+                    {
+                        answerProof[^1] ^= 1;
+                        Console.Error.WriteLine($"connection {id}: credssp sends a wrong proof");
+                    }
+                    Console.Error.WriteLine($"connection {id}: credssp proof checked (version {version})");
+                    answer.PubKeyAuth = Seal(answerProof);
                 }
                 if (request.AuthInfo is not null)
                 {

@@ -176,7 +176,7 @@ namespace RemoteSessions.NegotiateServer
                     string requested = authorization[..space];
                     if (requested == "CredSSP" && auth is null)
                     {
-                        credssp ??= new CredSspSession(id, credsspCertificate);
+                        credssp ??= new CredSspSession(id, credsspCertificate, request.Path);
                         (byte[] records, bool done) = await credssp.StepAsync(Convert.FromBase64String(authorization[(space + 1)..].Trim()));
                         if (done && credssp.Identity is not null)
                         {
