@@ -427,8 +427,8 @@ impl Authenticator for CredSspAuthenticator {
                 self.negotiate(ts)?;
             }
             Stage::Delegated | Stage::Complete => {
-                let ts = self.ts_request(&plaintext)?;
-                let _ = ts;
+                // The server's logon with the delegated credentials failed: its errorCode says why.
+                self.ts_request(&plaintext)?;
                 return Err(self.denied(format!("{} asked for more after the credentials were delegated", self.host)));
             }
         }
@@ -558,6 +558,52 @@ mod tests {
         let e = tls_failure("srv1", &rustls::Error::InvalidCertificateData("invalid peer certificate: UnknownIssuer".into()));
         assert_eq!(e.kind, ErrorKind::TlsFailed);
         assert!(e.message.starts_with("CredSSP: ") && e.message.contains("-SkipCACheck"), "{}", e.message);
+    }
+
+    fn start(peer: &Peer<'_>) -> Option<Box<dyn Authenticator>> {
+        let config = ClientConfig::builder().with_safe_defaults().with_root_certificates(rustls::RootCertStore::empty()).with_no_client_auth();
+        let m = CredSsp::new(&Credential::new("RSESS\\ann", "pw"), Arc::new(config), CredSspOptions::default());
+        match m.start(peer) {
+            Ok(a) => Some(a),
+            Err(e) => {
+                eprintln!("skipped: no GSSAPI SPNEGO credential here ({})", e.message);
+                None
+            }
+        }
+    }
+
+    #[test]
+    fn the_first_token_is_a_tls_client_hello_and_a_server_without_credssp_is_named() {
+        let peer = Peer { host: "srv1", port: 5985, certificate: None };
+        let Some(mut a) = start(&peer) else { return };
+        let header = a.authorization().unwrap().to_string();
+        let hello = base64::decode(header.strip_prefix("CredSSP ").unwrap()).unwrap();
+        // A TLS handshake record (22) holding a ClientHello (1).
+        assert_eq!((hello[0], hello[5]), (22, 1));
+        assert!(!a.is_complete());
+        let e = a.challenge(&["Negotiate", "Basic realm=\"WSMAN\""]).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::AccessDenied);
+        assert!(e.message.starts_with("CredSSP: srv1 does not offer CredSSP authentication"), "{}", e.message);
+    }
+
+    #[test]
+    fn hostile_server_tokens_are_errors_not_panics() {
+        let peer = Peer { host: "srv1", port: 5985, certificate: None };
+        let mut record = vec![22, 3, 3, 0, 40, 2, 0, 0, 36];
+        record.extend_from_slice(&[0xee; 36]);
+        let alert = vec![21, 3, 3, 0, 2, 2, 40];
+        for token in ["CredSSP !!not-base64!!".to_string(), format!("CredSSP {}", base64::encode(&record)), format!("CredSSP {}", base64::encode(&alert)), format!("CredSSP {}", base64::encode([0u8; 3]))] {
+            let Some(mut a) = start(&peer) else { return };
+            match a.challenge(&[token.as_str()]) {
+                Err(e) => assert!(e.message.starts_with("CredSSP: ") && !e.message.contains("pw"), "{token}: {}", e.message),
+                // Too short to be a record yet: TLS waits for more, and has nothing to say.
+                Ok(_) => assert_eq!(token, format!("CredSSP {}", base64::encode([0u8; 3]))),
+            }
+        }
+        // A bare challenge after the first token: the server refused.
+        let Some(mut a) = start(&peer) else { return };
+        let e = a.challenge(&["CredSSP"]).unwrap_err();
+        assert!(e.message.contains("refused the credentials of 'RSESS\\ann'"), "{}", e.message);
     }
 
     #[test]
