@@ -115,6 +115,11 @@ impl CredSsp {
         *acquired = Some(Arc::clone(&c));
         Ok(c)
     }
+
+    /// Drops the credential acquired from the password, so the next connection acquires it again.
+    fn forget_credential(&self) {
+        *self.acquired.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
 }
 
 /// A GSSAPI failure inside CredSSP: Negotiate's error, named as CredSSP's.
@@ -128,8 +133,9 @@ impl Mechanism for CredSsp {
         &self.identity
     }
 
-    /// Starts the TLS session (its ClientHello is the first token) and prepares the SPNEGO context
-    /// for `HTTP@host`.
+    /// Starts the TLS session (its ClientHello is the first token) and the SPNEGO context for
+    /// `HTTP@host` (its first token goes once TLS is up). A credential acquired earlier that no longer
+    /// serves (e.g. its initial Kerberos ticket expired) is acquired again from the password, once.
     /// Errors: InvalidArgument for a host TLS cannot name; NotSupported when the GSSAPI library is
     /// missing; AccessDenied when no credential can be acquired from the password.
     fn start(&self, peer: &Peer<'_>) -> Result<Box<dyn Authenticator>> {
@@ -137,7 +143,19 @@ impl Mechanism for CredSsp {
         let tls = ClientConnection::new(Arc::clone(&self.tls), name).map_err(|e| Error::new(ErrorKind::TlsFailed, format!("{NAME}: the TLS session cannot start: {e}")))?;
         let spn = format!("HTTP/{}", peer.host);
         let target = Name::import(&format!("HTTP@{}", peer.host), gssapi::NT_HOSTBASED_SERVICE).map_err(|e| inner_failure(&format!("the service name {spn} is not valid"), e))?;
-        let context = Context::new(target, Some(self.gss_credential()?), gssapi::SPNEGO, None);
+        let failed = |e: GssError| inner_failure(&format!("cannot authenticate to {spn}"), e);
+        let mut context = Context::new(target, Some(self.gss_credential()?), gssapi::SPNEGO, None);
+        let first = match context.step(None) {
+            Ok(first) => first,
+            Err(_) => {
+                self.forget_credential();
+                context = Context::new(context.into_target(), Some(self.gss_credential()?), gssapi::SPNEGO, None);
+                context.step(None).map_err(failed)?
+            }
+        };
+        if first.token.is_empty() {
+            return Err(Error::new(ErrorKind::AccessDenied, format!("{NAME}: GSSAPI made no token for {spn}")));
+        }
         let mut nonce = [0u8; 32];
         SystemRandom::new().fill(&mut nonce).map_err(|_| Error::new(ErrorKind::NotSupported, format!("{NAME}: no random numbers for the client nonce")))?;
         let mut a = CredSspAuthenticator {
@@ -149,7 +167,8 @@ impl Mechanism for CredSsp {
             stage: Stage::Handshake,
             header: None,
             context,
-            established: false,
+            first_token: Some(first.token),
+            established: first.complete,
             public_key: Vec::new(),
             nonce,
             server_version: 0,
@@ -186,6 +205,8 @@ struct CredSspAuthenticator {
     stage: Stage,
     header: Option<String>,
     context: Context,
+    /// The first SPNEGO token, sent once TLS is up.
+    first_token: Option<Vec<u8>>,
     /// GSSAPI says the SPNEGO context is complete.
     established: bool,
     /// The server certificate's SubjectPublicKey.
@@ -274,13 +295,9 @@ impl CredSspAuthenticator {
     fn begin(&mut self) -> Result<()> {
         let certificate = self.tls.peer_certificates().and_then(|c| c.first()).map(|c| c.0.clone()).ok_or_else(|| self.denied("the TLS session has no server certificate"))?;
         self.public_key = tsrequest::subject_public_key(&certificate).map_err(|e| self.bad(e))?;
-        let step = self.context.step(None).map_err(|e| inner_failure(&format!("cannot authenticate to {}", self.spn), e))?;
-        self.established = step.complete;
-        if step.token.is_empty() {
-            return Err(self.denied(format!("GSSAPI made no token for {}", self.spn)));
-        }
+        let token = self.first_token.take().ok_or_else(|| self.denied("the first SPNEGO token was already sent"))?;
         self.stage = Stage::Negotiating;
-        let request = TsRequest { version: VERSION, nego_tokens: vec![step.token], ..Default::default() };
+        let request = TsRequest { version: VERSION, nego_tokens: vec![token], ..Default::default() };
         self.send(Some(&request.encode()))
     }
 

@@ -277,6 +277,27 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Any bytes: a TSRequest or an error, never a panic; what decodes encodes back to a request
+        /// that decodes the same.
+        #[test]
+        fn any_bytes_decode_or_fail_without_panicking(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
+            if let Ok(ts) = TsRequest::decode(&bytes) {
+                proptest::prop_assert_eq!(TsRequest::decode(&ts.encode()).unwrap(), ts);
+            }
+            let _ = read_password_credentials(&bytes);
+            let _ = subject_public_key(&bytes);
+        }
+
+        /// Requests of any content round-trip.
+        #[test]
+        fn any_request_round_trips(version in 0u32..10, tokens in proptest::collection::vec(proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40), 0..3),
+                                   code in proptest::option::of(proptest::prelude::any::<u32>()), nonce in proptest::option::of(proptest::collection::vec(proptest::prelude::any::<u8>(), 32))) {
+            let ts = TsRequest { version, nego_tokens: tokens, auth_info: None, pub_key_auth: nonce.clone(), error_code: code, client_nonce: nonce };
+            proptest::prop_assert_eq!(TsRequest::decode(&ts.encode()).unwrap(), ts);
+        }
+    }
+
     #[test]
     fn password_credentials_are_utf16_in_ts_credentials() {
         let der = password_credentials("RSESS", "ann", "pä55");
