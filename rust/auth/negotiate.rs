@@ -303,7 +303,8 @@ impl NegotiateAuthenticator {
     }
 
     /// The mechanism the context uses, as far as sealing goes: Kerberos (header and data apart) or
-    /// NTLM (one token, signature last as gss-ntlmssp writes it).
+    /// NTLM (one token: the 16-byte signature, then the encrypted message, as gss-ntlmssp writes it
+    /// and as MS-WSMV 2.2.9.1 sends it).
     fn kerberos(&self) -> bool {
         match self.package {
             Package::Kerberos => true,
@@ -404,8 +405,10 @@ impl Authenticator for NegotiateAuthenticator {
             self.context.wrap_iov(body).map_err(sealing)?
         } else {
             let token = self.context.wrap(body).map_err(sealing)?;
-            let cut = token.len().checked_sub(NTLM_SIGNATURE).ok_or_else(|| Error::new(ErrorKind::BadReply, format!("{}: GSSAPI sealed a message into too short a token", self.name())))?;
-            let (data, signature) = token.split_at(cut);
+            if token.len() < NTLM_SIGNATURE {
+                return Err(Error::new(ErrorKind::BadReply, format!("{}: GSSAPI sealed a message into too short a token", self.name())));
+            }
+            let (signature, data) = token.split_at(NTLM_SIGNATURE);
             (signature.to_vec(), data.to_vec())
         };
         Ok(Some((sealed_type(self.package.protocol()), seal_body(self.package.protocol(), content_type, body.len(), &signature, &data))))
@@ -429,7 +432,8 @@ impl Authenticator for NegotiateAuthenticator {
         let mut message = Vec::new();
         let mut original = None;
         for part in parts {
-            let token = if self.kerberos() { [part.signature, part.data].concat() } else { [part.data, part.signature].concat() };
+            // Kerberos' header and NTLM's signature both come first in the token.
+            let token = [part.signature, part.data].concat();
             let (opened, encrypted) = self
                 .context
                 .unwrap(&token)

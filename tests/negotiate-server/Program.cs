@@ -17,7 +17,8 @@
 // goes in clear text (a client must refuse it); on /wsman/no-final-token the 200 that completes the
 // context leaves out the server's final token (a Kerberos client must refuse: no mutual authentication). Kerberos replies are sealed with gss_wrap (right-rotation
 // count 0, as non-Windows servers send them), split after the 16-byte token header; NTLM replies put
-// the 16-byte signature first, as Windows does (gss-ntlmssp writes it after the sealed message).
+// the 16-byte signature first, as Windows does and as gss-ntlmssp writes it; an NTLM request whose
+// signature part is not an NTLM signature (version 1) is a violation.
 // A second port speaks HTTPS (a self-signed ECDSA certificate signed with SHA-384): requests and replies
 // are SOAP in clear text there, as WinRM over HTTPS, and the acceptor is given the channel binding
 // tls-server-end-point of that certificate. NOTE: .NET on Linux does not enforce it (an
@@ -319,7 +320,13 @@ namespace RemoteSessions.NegotiateServer
             // with the right-rotation count in bytes 6-7 (SSPI: 28, the trailer rotated into the header).
             string rrc = !ntlm && signature.Length >= 16 ? $" rrc {(signature[6] << 8) | signature[7]}" : "";
             Console.Error.WriteLine($"connection {id}: sealed {auth.Package} request, signature {signature.Length} bytes{rrc}");
-            byte[] token = ntlm ? [.. data, .. signature] : [.. signature, .. data];
+            if (ntlm && !(signature.Length == 16 && signature[0] == 1 && signature[1] == 0 && signature[2] == 0 && signature[3] == 0))
+            {
+                Console.Error.WriteLine($"connection {id}: VIOLATION the signature part of a sealed NTLM request is not an NTLM signature");
+                await WriteAsync(stream, 400, [], "text/plain", Encoding.UTF8.GetBytes("the signature is not an NTLM signature"));
+                return;
+            }
+            byte[] token = [.. signature, .. data];
             var opened = new ArrayBufferWriter<byte>();
             NegotiateAuthenticationStatusCode status = auth.Unwrap(token, opened, out bool wasEncrypted);
             if (status != NegotiateAuthenticationStatusCode.Completed || !wasEncrypted || opened.WrittenCount != length)
@@ -345,7 +352,7 @@ namespace RemoteSessions.NegotiateServer
             status = auth.Wrap(plain, sealedWriter, true, out bool isEncrypted);
             if (status != NegotiateAuthenticationStatusCode.Completed || !isEncrypted) throw new InvalidOperationException($"Wrap failed: {status}");
             byte[] wrapped = sealedWriter.WrittenSpan.ToArray();
-            (byte[] sig, byte[] payload) = ntlm ? (wrapped[^16..], wrapped[..^16]) : (wrapped[..16], wrapped[16..]);
+            (byte[] sig, byte[] payload) = (wrapped[..16], wrapped[16..]);
             await WriteAsync(stream, 200, [], $"multipart/encrypted;protocol=\"{protocol}\";boundary=\"{Boundary}\"", Seal(protocol, plain.Length, sig, payload));
         }
 
