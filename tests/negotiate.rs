@@ -554,3 +554,14 @@ fn credssp_delegates_nothing_to_a_server_whose_proof_does_not_match_the_certific
     let delegated: Vec<String> = events_with("credssp delegated").iter().map(|l| l.split(':').next().unwrap().to_string()).collect();
     assert!(wrong.iter().all(|c| !delegated.contains(c)), "{wrong:?} {delegated:?} (before: {before})");
 }
+
+#[test]
+fn credssp_seals_with_the_trailer_length_of_tls_1_2_and_1_3() {
+    // The endpoint checks each part's trailer length: 17 bytes in TLS 1.3 (the default here), 16 for
+    // TLS 1.2's AES-GCM and ChaCha20-Poly1305.
+    let t = credssp_target_apart("/wsman/credssp-tls12", credssp(NTLM_USER, NTLM_PASSWORD, SKIP_CHECKS), TlsPolicy { verify_chain: false, verify_name: true });
+    three_sealed_exchanges(&t, "CredSSP NTLM RSESS\\ann");
+    three_sealed_exchanges(&credssp_target("/wsman/credssp-ntlm", credssp(NTLM_USER, NTLM_PASSWORD, SKIP_CHECKS)), "CredSSP NTLM RSESS\\ann");
+    assert!(!events_with("credssp tls Tls12").is_empty(), "{:#?}", peers().events.lock().unwrap());
+    assert!(!events_with("credssp tls Tls13").is_empty(), "{:#?}", peers().events.lock().unwrap());
+}

@@ -11,11 +11,12 @@
 //      realm's users (tests/kdc.sh: RSESS\ann from NTLM_USER_FILE, ann@RSESS.TEST with its Kerberos
 //      password). A refused logon is answered with a TSRequest whose errorCode is STATUS_LOGON_FAILURE.
 // Sealed values are gss_wrap tokens as they are (NTLM: the 16-byte signature first, as SSPI writes it).
-// Paths change the server's side for the tests: /credssp-v3 speaks TSRequest version 3 (the older proof:
+// Paths change the server's side for the tests: /credssp-tls12 allows only TLS 1.2; /credssp-v3 speaks TSRequest version 3 (the older proof:
 // the key itself, answered with its first byte plus one); /credssp-wrong-proof answers with a proof
 // that does not match the certificate (a client must stop before it delegates anything).
 // Once complete, over HTTP every request must be sealed as application/HTTP-CredSSP-session-encrypted
-// (a 4-byte trailer length, then TLS records of this session); replies are sealed likewise.
+// (a 4-byte trailer length, which must be this session's, then TLS records of this session); replies
+// are sealed likewise.
 using System.Buffers;
 using System.Formats.Asn1;
 using System.Net.Security;
@@ -209,7 +210,9 @@ namespace RemoteSessions.NegotiateServer
 
         async Task RunAsync(X509Certificate2 certificate)
         {
-            await ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions { ServerCertificate = certificate });
+            var tlsOptions = new SslServerAuthenticationOptions { ServerCertificate = certificate };
+            if (path.EndsWith("/credssp-tls12", StringComparison.Ordinal)) tlsOptions.EnabledSslProtocols = SslProtocols.Tls12;
+            await ssl.AuthenticateAsServerAsync(tlsOptions);
             Console.Error.WriteLine($"connection {id}: credssp tls {ssl.SslProtocol} {ssl.NegotiatedCipherSuite}");
             byte[] publicKey = certificate.GetPublicKey();
             auth = new NegotiateAuthentication(new NegotiateAuthenticationServerOptions { Package = "Negotiate", RequiredProtectionLevel = ProtectionLevel.EncryptAndSign });
@@ -345,8 +348,9 @@ namespace RemoteSessions.NegotiateServer
             var parts = SplitParts(body);
             var plain = new MemoryStream();
             string type = "";
-            foreach ((string original, int length, byte[] records) in parts)
+            foreach ((string original, int length, int trailer, byte[] records) in parts)
             {
+                if (trailer != Trailer) { Console.Error.WriteLine($"connection {id}: VIOLATION a sealed part announces a trailer of {trailer} bytes, not {Trailer} ({ssl.SslProtocol})"); return null; }
                 type = original;
                 duplex.Feed(records);
                 var buffer = new byte[length];
@@ -388,9 +392,9 @@ namespace RemoteSessions.NegotiateServer
 
         /// <summary>The parts of a sealed body: original type, length, and the TLS records after the 4-byte
         /// trailer length (read by their own record headers, not by searching for boundaries).</summary>
-        static List<(string Type, int Length, byte[] Records)> SplitParts(byte[] body)
+        static List<(string Type, int Length, int Trailer, byte[] Records)> SplitParts(byte[] body)
         {
-            var parts = new List<(string, int, byte[])>();
+            var parts = new List<(string, int, int, byte[])>();
             string text = Encoding.Latin1.GetString(body);
             const string octet = "\tContent-Type: application/octet-stream\r\n";
             int at = 0;
@@ -403,9 +407,10 @@ namespace RemoteSessions.NegotiateServer
                 string type = text[(original + "OriginalContent: type=".Length)..(lengthAt - "Length=".Length)].TrimEnd(';');
                 int length = int.Parse(text[lengthAt..lengthEnd]);
                 int start = text.IndexOf(octet, lengthEnd, StringComparison.Ordinal) + octet.Length + 4;
+                int trailer = BitConverter.ToInt32(body, start - 4);
                 int end = start;
                 while (end + 5 <= body.Length && body[end] == 23) end += 5 + (body[end + 3] << 8 | body[end + 4]);
-                parts.Add((type, length, body[start..end]));
+                parts.Add((type, length, trailer, body[start..end]));
                 at = end;
             }
             return parts;
