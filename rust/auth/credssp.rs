@@ -261,8 +261,7 @@ impl CredSspAuthenticator {
             let read = self.tls.read_tls(&mut rest).map_err(|e| self.bad(format!("the TLS session cannot read: {e}")))?;
             let processed = self.tls.process_new_packets();
             if let Err(e) = processed {
-                // An alert for the server (e.g. a certificate not trusted) before the error.
-                let _ = self.drain();
+                // The alert rustls would send goes nowhere: the connection is given up.
                 return Err(tls_failure(&self.host, &e));
             }
             loop {
@@ -364,7 +363,10 @@ impl CredSspAuthenticator {
 
     /// Checks the server's pubKeyAuth against the certificate's key.
     fn verify_server_proof(&mut self, proof: &[u8]) -> Result<()> {
-        let (opened, _) = self.context.unwrap(proof).map_err(|e| inner_failure(&format!("the public-key proof of {} does not open", self.host), e))?;
+        let (opened, encrypted) = self.context.unwrap(proof).map_err(|e| inner_failure(&format!("the public-key proof of {} does not open", self.host), e))?;
+        if !encrypted {
+            return Err(self.denied(format!("the public-key proof of {} is signed but not encrypted", self.host)));
+        }
         let expected = if self.server_version >= 5 {
             digest::digest(&digest::SHA256, &[SERVER_MAGIC, &self.nonce, &self.public_key].concat()).as_ref().to_vec()
         } else {
