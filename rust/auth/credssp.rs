@@ -88,8 +88,8 @@ impl fmt::Debug for CredSsp {
 
 impl CredSsp {
     /// CredSSP as `credential`; the TLS session inside checks the server's certificate with `tls`
-    /// (the session's TLS policy, as HTTPS does), which `options` describes. Nothing is loaded or asked until the first
-    /// connection.
+    /// (the session's TLS policy, as HTTPS does), which `options` describes. Nothing is loaded or
+    /// asked until the first connection.
     pub fn new(credential: &Credential, tls: Arc<ClientConfig>, options: CredSspOptions) -> CredSsp {
         let variant = format!(
             "{}{}{}",
