@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use once_cell::sync::Lazy;
+use remote_sessions::auth::credssp::{CredSsp, CredSspOptions};
 use remote_sessions::auth::negotiate::{Negotiate, NegotiateOptions, Package};
 use remote_sessions::auth::{Authentication, Credential, Mechanism};
 use remote_sessions::error::Result;
@@ -457,4 +458,134 @@ fn large_messages_are_sealed_and_opened_whole() {
         }
     }
     assert_eq!(violations(), Vec::<String>::new());
+}
+
+// CredSSP (MS-CSSP) against the same endpoint: TLS inside HTTP with the endpoint's self-signed
+// certificate, SPNEGO inside it, the public-key proofs, and the password delegated to the endpoint,
+// which checks it against the realm's users and answers only requests sealed with the inner TLS session.
+
+fn credssp(user: &str, password: &str, policy: TlsPolicy) -> CredSsp {
+    let options = CredSspOptions { skip_ca_check: !policy.verify_chain, skip_cn_check: !policy.verify_name, ..Default::default() };
+    CredSsp::new(&Credential::new(user, password), http::tls_client_config(policy).unwrap(), options)
+}
+
+/// The endpoint's certificate is self-signed and the host an IP address: accepted only with both checks off.
+const SKIP_CHECKS: TlsPolicy = TlsPolicy { verify_chain: false, verify_name: false };
+
+fn credssp_target(path: &str, mechanism: CredSsp) -> Target {
+    credssp_target_apart(path, mechanism, SKIP_CHECKS)
+}
+
+/// A target whose connections are pooled apart from the others' by `outer` (a TLS policy, which over
+/// HTTP checks nothing but is part of the pool's key): for the paths where the endpoint behaves
+/// otherwise while authenticating, which a connection authenticated elsewhere would skip.
+fn credssp_target_apart(path: &str, mechanism: CredSsp, outer: TlsPolicy) -> Target {
+    Target::new(format!("http://127.0.0.1:{}{path}", peers().port).parse().unwrap(), outer, Some(Arc::new(mechanism) as Arc<dyn Mechanism>)).unwrap()
+}
+
+fn events_with(text: &str) -> Vec<String> {
+    peers().events.lock().unwrap().iter().filter(|l| l.contains(text)).cloned().collect()
+}
+
+#[test]
+fn credssp_delegates_the_password_and_seals_every_message() {
+    let t = credssp_target("/wsman/credssp-ntlm", credssp(NTLM_USER, NTLM_PASSWORD, SKIP_CHECKS));
+    three_sealed_exchanges(&t, "CredSSP NTLM RSESS\\ann");
+    assert!(!events_with("credssp delegated RSESS\\ann (password matches) over NTLM").is_empty(), "{:#?}", peers().events.lock().unwrap());
+    assert!(!events_with("sealed CredSSP request").is_empty());
+    // With a Kerberos credential SPNEGO chooses Kerberos: the proof goes once the server's AP-REP came.
+    let t = credssp_target("/wsman/credssp-kerberos", credssp(KERBEROS_USER, KERBEROS_PASSWORD, SKIP_CHECKS));
+    three_sealed_exchanges(&t, "CredSSP Kerberos ann@RSESS.TEST");
+    assert!(!events_with("credssp delegated ann@RSESS.TEST (password matches) over Kerberos").is_empty(), "{:#?}", peers().events.lock().unwrap());
+}
+
+#[test]
+fn credssp_with_a_wrong_password_is_access_denied_naming_the_status() {
+    let wrong = "Wrong-Pa55-word";
+    let t = credssp_target("/wsman/credssp-wrong", credssp(NTLM_USER, wrong, SKIP_CHECKS));
+    let e = post(&t).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::AccessDenied, "{e:?}");
+    assert!(e.message.starts_with("CredSSP: ") && e.message.contains("STATUS_LOGON_FAILURE (0xc000006d)") && e.message.contains("RSESS\\ann"), "{}", e.message);
+    assert!(!e.message.contains(wrong) && !e.message.contains(NTLM_PASSWORD), "{}", e.message);
+}
+
+#[test]
+fn credssp_refuses_a_certificate_not_trusted_unless_told_to_skip_the_check() {
+    // The chain is checked (the name is not: the URL names an IP address); the certificate is self-signed.
+    let policy = TlsPolicy { verify_chain: true, verify_name: false };
+    let t = credssp_target("/wsman/credssp-untrusted", credssp(NTLM_USER, NTLM_PASSWORD, policy));
+    let e = post(&t).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::TlsFailed, "{e:?}");
+    assert!(e.message.starts_with("CredSSP: ") && e.message.contains("-SkipCACheck"), "{}", e.message);
+    assert!(events_with("credssp delegated").iter().all(|l| !l.contains("untrusted")));
+}
+
+#[test]
+fn credssp_messages_larger_than_a_record_go_in_several_parts() {
+    let big = format!("<s:Envelope xmlns:s='http://www.w3.org/2003/05/soap-envelope'><s:Body>{}</s:Body></s:Envelope>", "x".repeat(100_000));
+    let t = credssp_target("/wsman/credssp-big", credssp(NTLM_USER, NTLM_PASSWORD, SKIP_CHECKS));
+    for _ in 0..2 {
+        let r = http::post(&t, big.clone(), Duration::from_secs(20), None).unwrap();
+        assert!(text(&r).contains(&format!("<wsmid:ProtocolVersion>{}</wsmid:ProtocolVersion>", big.len())), "{}", text(&r));
+    }
+    assert!(!events_with("(multipart/x-multi-encrypted)").is_empty(), "{:#?}", peers().events.lock().unwrap());
+    assert_eq!(violations(), Vec::<String>::new());
+}
+
+#[test]
+fn credssp_refuses_a_reply_in_clear_text() {
+    let t = credssp_target("/wsman/clear-reply", credssp(NTLM_USER, NTLM_PASSWORD, SKIP_CHECKS));
+    let e = post(&t).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::BadReply, "{e:?}");
+    assert!(e.message.starts_with("CredSSP: the reply is not encrypted"), "{}", e.message);
+}
+
+#[test]
+fn credssp_over_https_sends_bodies_in_clear() {
+    let url = format!("https://127.0.0.1:{}/wsman", peers().https_port).parse().unwrap();
+    let t = Target::new(url, SKIP_CHECKS, Some(Arc::new(credssp(NTLM_USER, NTLM_PASSWORD, SKIP_CHECKS)) as Arc<dyn Mechanism>)).unwrap();
+    three_sealed_exchanges(&t, "CredSSP NTLM RSESS\\ann");
+}
+
+#[test]
+fn wsman_sessions_authenticate_with_credssp() {
+    let options = SessionOptions { port: u32::from(peers().port), skip_ca_check: true, skip_cn_check: true, ..Default::default() };
+    let endpoint = Endpoint::new("127.0.0.1", &options, Some(&Credential::new(NTLM_USER, NTLM_PASSWORD)), Authentication::CredSsp).unwrap();
+    let identity = endpoint.identify(None).unwrap_or_else(|e| panic!("{e:?}\n{:#?}", peers().events.lock().unwrap()));
+    assert_eq!(identity.product_version, "CredSSP NTLM RSESS\\ann");
+    // Without a credential there is nothing to delegate.
+    let e = Endpoint::new("127.0.0.1", &options, None, Authentication::CredSsp).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::InvalidArgument);
+}
+
+#[test]
+fn credssp_speaks_the_older_proof_to_a_version_3_server() {
+    let t = credssp_target_apart("/wsman/credssp-v3", credssp(NTLM_USER, NTLM_PASSWORD, SKIP_CHECKS), TlsPolicy { verify_chain: true, verify_name: true });
+    three_sealed_exchanges(&t, "CredSSP NTLM RSESS\\ann");
+    assert!(!events_with("credssp proof checked (version 3)").is_empty(), "{:#?}", peers().events.lock().unwrap());
+}
+
+#[test]
+fn credssp_delegates_nothing_to_a_server_whose_proof_does_not_match_the_certificate() {
+    let before = events_with("credssp delegated").len();
+    let t = credssp_target_apart("/wsman/credssp-wrong-proof", credssp(NTLM_USER, NTLM_PASSWORD, SKIP_CHECKS), TlsPolicy { verify_chain: true, verify_name: false });
+    let e = post(&t).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::AccessDenied, "{e:?}");
+    assert!(e.message.contains("does not match the certificate of the TLS session"), "{}", e.message);
+    // The wrong proof went out, and no connection of this test delegated anything.
+    let wrong: Vec<String> = events_with("credssp sends a wrong proof").iter().map(|l| l.split(':').next().unwrap().to_string()).collect();
+    assert!(!wrong.is_empty());
+    let delegated: Vec<String> = events_with("credssp delegated").iter().map(|l| l.split(':').next().unwrap().to_string()).collect();
+    assert!(wrong.iter().all(|c| !delegated.contains(c)), "{wrong:?} {delegated:?} (before: {before})");
+}
+
+#[test]
+fn credssp_seals_with_the_trailer_length_of_tls_1_2_and_1_3() {
+    // The endpoint checks each part's trailer length: 17 bytes in TLS 1.3 (the default here), 16 for
+    // TLS 1.2's AES-GCM and ChaCha20-Poly1305.
+    let t = credssp_target_apart("/wsman/credssp-tls12", credssp(NTLM_USER, NTLM_PASSWORD, SKIP_CHECKS), TlsPolicy { verify_chain: false, verify_name: true });
+    three_sealed_exchanges(&t, "CredSSP NTLM RSESS\\ann");
+    three_sealed_exchanges(&credssp_target("/wsman/credssp-ntlm", credssp(NTLM_USER, NTLM_PASSWORD, SKIP_CHECKS)), "CredSSP NTLM RSESS\\ann");
+    assert!(!events_with("credssp tls Tls12").is_empty(), "{:#?}", peers().events.lock().unwrap());
+    assert!(!events_with("credssp tls Tls13").is_empty(), "{:#?}", peers().events.lock().unwrap());
 }

@@ -14,6 +14,8 @@ packages=(
   librust-tokio-dev librust-tokio+full-dev librust-hyper-dev librust-hyper+full-dev librust-socket2-dev
   librust-rustls-dev librust-tokio-rustls+tls12-dev librust-tokio-rustls+dangerous-configuration-dev librust-rustls-native-certs-dev
   librust-webpki-dev librust-quick-xml-dev librust-base64-dev librust-ring-dev librust-rustls-pemfile-dev
+  # CredSSP: TSRequest/TSCredentials in DER
+  librust-asn1-dev
   # Client certificates: .pfx files through the runtime libcrypto; the tests make their certificates with openssl
   libssl3 openssl
   # Negotiate/Kerberos/NTLM: the runtime GSSAPI, and the tests' loopback realm (tests/kdc.sh) and NTLM

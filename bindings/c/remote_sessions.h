@@ -343,7 +343,11 @@ typedef struct {
 // Negotiate, as on Windows (never Basic: ask for `RSESS_AUTH_BASIC` where a server offers only that).
 // Negotiate, Kerberos and NtlmDomain go through the system GSSAPI (MIT krb5's libgssapi_krb5.so.2, loaded when
 // first used; gss-ntlmssp for NTLM); without a user and password they use the system's credential
-// (the Kerberos ticket cache). Digest and CredSsp are not supported.
+// (the Kerberos ticket cache). CredSsp (MS-CSSP) needs a user and password: a TLS session inside the
+// HTTP exchange, whose server certificate is checked as HTTPS would (the session options' skip-CA /
+// skip-CN flags), SPNEGO inside it (Kerberos, else NTLM), then the user name and password are
+// delegated to the server, which can use them to reach other computers (the "second hop"); over
+// HTTP messages are encrypted with that TLS session. Digest is not supported.
 #define RSESS_AUTH_DEFAULT 0
 
 #define RSESS_AUTH_DIGEST 1
@@ -920,12 +924,12 @@ void rsess_credential_free(rsess_credential *c);
 // `name` NULL = `CimSession<Id>`; `opts` NULL = defaults; `cred` NULL = no credential. Unless `flags`
 // has `RSESS_SESSION_SKIP_TEST_CONNECTION`, a WS-Management session is tested with Identify first and
 // registered only when it answers; Ids are consumed only on success. Blocks while testing.
-// Errors: NOT_SUPPORTED (DCOM to another computer, Digest and CredSsp, Negotiate/Kerberos/NtlmDomain
+// Errors: NOT_SUPPORTED (DCOM to another computer, Digest, Negotiate/Kerberos/NtlmDomain/CredSsp
 // without the system GSSAPI library);
 // INVALID_ARGUMENT (empty computer name, one that is not a host name or an IPv4/IPv6 address such as
 // `user@host`, `host:80` or `host/path`, an HTTP prefix that is not a URL path, Basic over HTTP
-// without NoEncryption, a client certificate credential without HTTPS, unknown flags, bad UTF-8);
-// INVALID_HANDLE; and the test connection's
+// without NoEncryption, a client certificate credential without HTTPS, CredSsp without a user and
+// password, unknown flags, bad UTF-8); INVALID_HANDLE; and the test connection's
 // failures: CONNECTION_FAILED, TLS_FAILED, ACCESS_DENIED, TIMEOUT, BAD_REPLY, FAULT.
 rsess_result rsess_cim_session_new(rsess_scope *scope,
                                    const char *computer_name,

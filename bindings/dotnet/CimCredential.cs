@@ -3,7 +3,7 @@ namespace RemoteSessions.Native;
 /// <summary>
 /// The authentication mechanism of a CIM session (New-CimSession -Authentication; the C ABI's
 /// <c>rsess_authentication</c>, numbered as Windows' <c>PasswordAuthenticationMechanism</c>).
-/// Basic, Negotiate, Kerberos and NtlmDomain are supported (the last three through the system GSSAPI, MIT krb5 and gss-ntlmssp); Digest and CredSsp are refused as not supported.
+/// Basic, Negotiate, Kerberos, NtlmDomain and CredSsp are supported (the last four through the system GSSAPI, MIT krb5 and gss-ntlmssp); Digest is refused as not supported.
 /// </summary>
 public enum CimAuthenticationMechanism : uint
 {
@@ -20,7 +20,10 @@ public enum CimAuthenticationMechanism : uint
     Kerberos = 4,
     /// <summary>NTLM with a domain account.</summary>
     NtlmDomain = 5,
-    /// <summary>CredSSP (MS-CSSP).</summary>
+    /// <summary>CredSSP (MS-CSSP): a TLS session inside HTTP, SPNEGO inside it, then the user name and
+    /// password are delegated to the server (which can then reach other computers as that user). Needs a
+    /// user name and password. The inner certificate is checked as over HTTPS (SkipCACheck/SkipCNCheck
+    /// apply); over HTTP messages are encrypted with that TLS session.</summary>
     CredSsp = 6,
 }
 

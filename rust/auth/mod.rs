@@ -4,18 +4,21 @@
 //! bound to a mechanism) starts one [`Authenticator`] per connection, which the HTTP layer steps
 //! through the server's 401 challenges on that connection and which seals and opens the messages
 //! sent over it. The mechanisms' own code lives beside this module, one file each ([`basic`],
-//! [`negotiate`] over the runtime-loaded [`gssapi`], [`mutual`]: a TLS client certificate, read by
-//! [`certificate`] and found by thumbprint in the per-user [`store`], .pfx files through the
-//! runtime-loaded libcrypto of [`pkcs12`]); a password never leaves this module except on the wire
-//! (or to the system GSSAPI library), a private key never except to rustls.
+//! [`negotiate`] over the runtime-loaded [`gssapi`], [`credssp`] with its messages in [`tsrequest`],
+//! [`mutual`]: a TLS client certificate, read by [`certificate`] and found by thumbprint in the
+//! per-user [`store`], .pfx files through the runtime-loaded libcrypto of [`pkcs12`]); a password never
+//! leaves this module except on the wire (or to the system GSSAPI library), a private key never except
+//! to rustls.
 
 pub mod basic;
 pub mod certificate;
+pub mod credssp;
 pub mod gssapi;
 pub mod mutual;
 pub mod negotiate;
 pub mod pkcs12;
 pub mod store;
+pub mod tsrequest;
 
 use std::collections::hash_map::RandomState;
 use std::fmt;
@@ -88,7 +91,8 @@ pub enum Authentication {
     Kerberos,
     /// NTLM with a domain account (MS-NLMP, through gss-ntlmssp; [`negotiate`]).
     NtlmDomain,
-    /// CredSSP (MS-CSSP; not yet supported).
+    /// CredSSP (MS-CSSP): TLS, SPNEGO inside it, then the password delegated to the server
+    /// ([`credssp`]).
     CredSsp,
 }
 

@@ -232,7 +232,7 @@ fn header(package: Package, token: &[u8]) -> String {
 /// The error for a GSSAPI failure of `package` while doing `what`: NotSupported when the library is
 /// missing, ConnectionFailed when no KDC answers, AccessDenied otherwise; Kerberos errors whose text
 /// is obscure get a plain explanation first.
-fn failure(package: Package, what: &str, e: GssError) -> Error {
+pub(super) fn failure(package: Package, what: &str, e: GssError) -> Error {
     // MIT krb5 error codes (krb5_err.et) as GSSAPI minor statuses.
     /// KRB5_KDC_UNREACH, "Cannot contact any KDC for realm".
     const KDC_UNREACHABLE: u32 = 0x96c7_3a9c;
@@ -303,7 +303,8 @@ impl NegotiateAuthenticator {
     }
 
     /// The mechanism the context uses, as far as sealing goes: Kerberos (header and data apart) or
-    /// NTLM (one token, signature last as gss-ntlmssp writes it).
+    /// NTLM (one token: the 16-byte signature, then the encrypted message, as gss-ntlmssp writes it
+    /// and as MS-WSMV 2.2.9.1 sends it).
     fn kerberos(&self) -> bool {
         match self.package {
             Package::Kerberos => true,
@@ -404,8 +405,10 @@ impl Authenticator for NegotiateAuthenticator {
             self.context.wrap_iov(body).map_err(sealing)?
         } else {
             let token = self.context.wrap(body).map_err(sealing)?;
-            let cut = token.len().checked_sub(NTLM_SIGNATURE).ok_or_else(|| Error::new(ErrorKind::BadReply, format!("{}: GSSAPI sealed a message into too short a token", self.name())))?;
-            let (data, signature) = token.split_at(cut);
+            if token.len() < NTLM_SIGNATURE {
+                return Err(Error::new(ErrorKind::BadReply, format!("{}: GSSAPI sealed a message into too short a token", self.name())));
+            }
+            let (signature, data) = token.split_at(NTLM_SIGNATURE);
             (signature.to_vec(), data.to_vec())
         };
         Ok(Some((sealed_type(self.package.protocol()), seal_body(self.package.protocol(), content_type, body.len(), &signature, &data))))
@@ -429,7 +432,8 @@ impl Authenticator for NegotiateAuthenticator {
         let mut message = Vec::new();
         let mut original = None;
         for part in parts {
-            let token = if self.kerberos() { [part.signature, part.data].concat() } else { [part.data, part.signature].concat() };
+            // Kerberos' header and NTLM's signature both come first in the token.
+            let token = [part.signature, part.data].concat();
             let (opened, encrypted) = self
                 .context
                 .unwrap(&token)
@@ -554,7 +558,8 @@ pub fn open_body(media: &str, protocol: &str, body: &[u8]) -> std::result::Resul
         let (data, next) = if after.len() >= length && (after[length..].starts_with(&marker) || after[length..].starts_with(&end)) {
             after.split_at(length)
         } else {
-            let at = rfind(after, &end).or_else(|| find(after, &marker)).ok_or("the body does not end with its boundary")?;
+            // The nearest boundary that follows (the next pair's, or the closing one).
+            let at = [find(after, &marker), find(after, &end)].into_iter().flatten().min().ok_or("the body does not end with its boundary")?;
             after.split_at(at)
         };
         parts.push(SealedPart { original_type, length, signature: signature.to_vec(), data: data.to_vec() });
@@ -567,10 +572,6 @@ pub fn open_body(media: &str, protocol: &str, body: &[u8]) -> std::result::Resul
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
-}
-
-fn rfind(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).rposition(|w| w == needle)
 }
 
 /// The channel binding `tls-server-end-point` (RFC 5929 §4.1) of a server certificate (DER):

@@ -321,8 +321,8 @@ mod tests {
         let allowed = SessionOptions { no_encryption: true, ..Default::default() };
         let provider = provider_for(Some("srv"), &allowed, Some(&cred), Authentication::Default).unwrap();
         assert!(!format!("{provider:?} {cred:?}").contains("s3cret"));
-        let credssp = provider_for(Some("srv"), &allowed, Some(&cred), Authentication::CredSsp).unwrap_err();
-        assert_eq!(credssp.kind, ErrorKind::NotSupported);
+        let digest = provider_for(Some("srv"), &allowed, Some(&cred), Authentication::Digest).unwrap_err();
+        assert_eq!(digest.kind, ErrorKind::NotSupported);
     }
 
     #[test]

@@ -229,6 +229,13 @@ fn pools() -> std::sync::MutexGuard<'static, Pools> {
     POOLS.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// The TLS client configuration that checks servers as `policy` says (the one HTTPS connections use;
+/// also what a mechanism that runs TLS of its own inside HTTP, CredSSP, checks its server with).
+/// Errors: TlsFailed when the trusted root certificates cannot be read.
+pub fn tls_client_config(policy: TlsPolicy) -> Result<Arc<ClientConfig>> {
+    tls(policy, None)
+}
+
 /// The TLS configuration for `policy`, presenting `mechanism`'s client certificate (if it has one)
 /// when the server asks for one.
 fn tls(policy: TlsPolicy, mechanism: Option<&dyn Mechanism>) -> Result<Arc<ClientConfig>> {

@@ -15,6 +15,7 @@ use super::envelope::{self, Header};
 use super::options::{check_http_prefix, url_host, SessionOptions};
 use super::reply::{self, Identity, Reply};
 use crate::auth::basic::Basic;
+use crate::auth::credssp::{CredSsp, CredSspOptions};
 use crate::auth::mutual::Mutual;
 use crate::auth::negotiate::{Negotiate, NegotiateOptions, Package};
 use crate::auth::{Authentication, Credential, Mechanism};
@@ -62,10 +63,12 @@ impl Endpoint {
     /// name can change where requests go.
     /// Errors: InvalidArgument for a computer name that is not a host name or IP address, an HTTP prefix
     /// that is not a URL path ([`check_http_prefix`]), and for Basic over HTTP without
-    /// NoEncryption (the password would travel in clear text); NotSupported for the mechanisms that
-    /// WS-Management clients here do not offer (Digest, CredSsp); InvalidArgument for Basic without a
-    /// credential. Default means Negotiate, as on Windows (never Basic: a server that offers only Basic
-    /// needs `Basic` asked for). Negotiate, Kerberos and NtlmDomain go through the system GSSAPI
+    /// NoEncryption (the password would travel in clear text); NotSupported for Digest, which
+    /// WS-Management does not offer; InvalidArgument for Basic and CredSsp without a credential.
+    /// CredSsp ([`crate::auth::credssp`]) checks the certificate of its inner TLS session with the
+    /// session's TLS policy and delegates the password; over HTTP its messages are encrypted unless
+    /// NoEncryption. Default means Negotiate, as on Windows (never Basic: a server that offers only
+    /// Basic needs `Basic` asked for). Negotiate, Kerberos and NtlmDomain go through the system GSSAPI
     /// ([`crate::auth::negotiate`]), with the credential given or, without one, the system's (the
     /// Kerberos ticket cache); over HTTP their messages are encrypted unless NoEncryption. A credential
     /// that is a client certificate ([`Credential::from_certificate`]) authenticates with it
@@ -108,10 +111,18 @@ impl Endpoint {
                 let negotiate = NegotiateOptions { no_encryption: options.no_encryption, port_in_spn: options.encode_port_in_spn };
                 Some(Arc::new(Negotiate::new(package, c, negotiate)))
             }
-            (other, _) => {
+            (Authentication::CredSsp, Some(c)) => {
+                let tls = http::tls_client_config(TlsPolicy { verify_chain: !options.skip_ca_check, verify_name: !options.skip_cn_check })?;
+                let credssp = CredSspOptions { no_encryption: options.no_encryption, skip_ca_check: options.skip_ca_check, skip_cn_check: options.skip_cn_check };
+                Some(Arc::new(CredSsp::new(c, tls, credssp)))
+            }
+            (Authentication::CredSsp, None) => {
+                return Err(Error::new(ErrorKind::InvalidArgument, "CredSSP authentication needs a credential (-Credential): it delegates that password to the server"));
+            }
+            (Authentication::Digest, _) => {
                 return Err(Error::new(
                     ErrorKind::NotSupported,
-                    format!("The authentication mechanism {other:?} is not yet supported by RemoteSessions; use Basic over HTTPS"),
+                    "Digest authentication is not supported by WinRM; use Negotiate, Kerberos, NtlmDomain, CredSsp, or Basic over HTTPS",
                 ));
             }
         };

@@ -232,9 +232,14 @@ static void operations_and_their_arguments(void) {
     rsess_error_free(err);
     err = NULL;
     CHECK(rsess_cim_session_new(NULL, "127.0.0.1", NULL, NULL, NULL, 0x40, &remote, NULL) == RSESS_RESULT_INVALID_ARGUMENT);
+    rsess_credential *digest = NULL;
+    rsess_credential_new(RSESS_AUTH_DIGEST, "me", "pw", &digest);
+    CHECK(rsess_cim_session_new(NULL, "srv", NULL, NULL, digest, RSESS_SESSION_SKIP_TEST_CONNECTION, &remote, NULL) == RSESS_RESULT_NOT_SUPPORTED);
+    rsess_credential_free(digest);
+    /* CredSSP needs a user and password: it delegates them to the server. */
     rsess_credential *credssp = NULL;
-    rsess_credential_new(RSESS_AUTH_CREDSSP, "me", "pw", &credssp);
-    CHECK(rsess_cim_session_new(NULL, "srv", NULL, NULL, credssp, RSESS_SESSION_SKIP_TEST_CONNECTION, &remote, NULL) == RSESS_RESULT_NOT_SUPPORTED);
+    rsess_credential_new(RSESS_AUTH_CREDSSP, NULL, NULL, &credssp);
+    CHECK(rsess_cim_session_new(NULL, "srv", NULL, NULL, credssp, RSESS_SESSION_SKIP_TEST_CONNECTION, &remote, NULL) == RSESS_RESULT_INVALID_ARGUMENT);
     rsess_credential_free(credssp);
 
     CHECK(rsess_params_new(&params) == RSESS_RESULT_OK);

@@ -17,7 +17,8 @@
 // goes in clear text (a client must refuse it); on /wsman/no-final-token the 200 that completes the
 // context leaves out the server's final token (a Kerberos client must refuse: no mutual authentication). Kerberos replies are sealed with gss_wrap (right-rotation
 // count 0, as non-Windows servers send them), split after the 16-byte token header; NTLM replies put
-// the 16-byte signature first, as Windows does (gss-ntlmssp writes it after the sealed message).
+// the 16-byte signature first, as Windows does and as gss-ntlmssp writes it; an NTLM request whose
+// signature part is not an NTLM signature (version 1) is a violation.
 // A second port speaks HTTPS (a self-signed ECDSA certificate signed with SHA-384): requests and replies
 // are SOAP in clear text there, as WinRM over HTTPS, and the acceptor is given the channel binding
 // tls-server-end-point of that certificate. NOTE: .NET on Linux does not enforce it (an
@@ -31,6 +32,11 @@
 // (the upstream server checks it), for comparisons of Basic with sealed Negotiate through the same front.
 // On a path that ends in /close every reply carries `Connection: close` and ends its connection, so each
 // request pays for a new connection and its authentication.
+// CredSSP (scheme `CredSSP`, offered beside the others on both ports) is served by CredSsp.cs: TLS
+// inside the HTTP exchange with the same certificate, SPNEGO, the public-key proofs and the delegated
+// password, checked against the realm's users; then over HTTP only requests sealed as
+// application/HTTP-CredSSP-session-encrypted are answered (clear SOAP over HTTPS). Its replies name
+// "CredSSP <package> <delegated user>".
 // Prints "listening http=<port> https=<port>" when ready; one line per event on stderr; stops at EOF on stdin.
 using System.Buffers;
 using System.Net;
@@ -76,7 +82,7 @@ new Thread(() =>
 }) { IsBackground = true }.Start();
 
 int connections = 0;
-async Task AcceptAsync(TcpListener on, X509Certificate2? tls)
+async Task AcceptAsync(TcpListener on, X509Certificate2? tls, X509Certificate2 credssp)
 {
     while (true)
     {
@@ -84,13 +90,13 @@ async Task AcceptAsync(TcpListener on, X509Certificate2? tls)
         int id = Interlocked.Increment(ref connections);
         _ = Task.Run(async () =>
         {
-            try { await RemoteSessions.NegotiateServer.Connection.ServeAsync(id, client, tls); }
+            try { await RemoteSessions.NegotiateServer.Connection.ServeAsync(id, client, tls, credssp); }
             catch (Exception e) { Console.Error.WriteLine($"connection {id}: {e.GetType().Name}: {e.Message}"); }
             finally { client.Dispose(); }
         });
     }
 }
-await Task.WhenAll(AcceptAsync(listener, null), AcceptAsync(tlsListener, certificate));
+await Task.WhenAll(AcceptAsync(listener, null, certificate), AcceptAsync(tlsListener, certificate, certificate));
 
 namespace RemoteSessions.NegotiateServer
 {
@@ -179,7 +185,7 @@ namespace RemoteSessions.NegotiateServer
         const string Boundary = "Encrypted Boundary";
         const string Soap = "application/soap+xml;charset=UTF-8";
 
-        public static async Task ServeAsync(int id, TcpClient client, X509Certificate2? tls)
+        public static async Task ServeAsync(int id, TcpClient client, X509Certificate2? tls, X509Certificate2 credsspCertificate)
         {
             client.NoDelay = true;
             Stream stream = client.GetStream();
@@ -195,6 +201,7 @@ namespace RemoteSessions.NegotiateServer
             }
             stream = new BufferedStream(stream);
             NegotiateAuthentication? auth = null;
+            CredSspSession? credssp = null;
             string scheme = "";
             bool authenticated = false;
             while (true)
@@ -222,10 +229,32 @@ namespace RemoteSessions.NegotiateServer
                     int space = authorization?.IndexOf(' ') ?? -1;
                     if (authorization is null || space < 0)
                     {
-                        await WriteAsync(stream, 401, [("WWW-Authenticate", "Negotiate"), ("WWW-Authenticate", "Kerberos")], null, []);
+                        await WriteAsync(stream, 401, Offered, null, []);
                         continue;
                     }
                     string requested = authorization[..space];
+                    if (requested == "CredSSP" && auth is null)
+                    {
+                        credssp ??= new CredSspSession(id, credsspCertificate, request.Path);
+                        (byte[] records, bool done) = await credssp.StepAsync(Convert.FromBase64String(authorization[(space + 1)..].Trim()));
+                        if (done && credssp.Identity is not null)
+                        {
+                            authenticated = true;
+                            scheme = requested;
+                            await WriteAsync(stream, 200, records.Length > 0 ? [("WWW-Authenticate", $"CredSSP {Convert.ToBase64String(records)}")] : [], null, []);
+                        }
+                        else if (!done || credssp.Refused)
+                        {
+                            await WriteAsync(stream, 401, [("WWW-Authenticate", $"CredSSP {Convert.ToBase64String(records)}")], null, []);
+                            if (done) credssp = null;
+                        }
+                        else
+                        {
+                            credssp = null;
+                            await WriteAsync(stream, 401, Offered, null, []);
+                        }
+                        continue;
+                    }
                     if (auth is null)
                     {
                         scheme = requested;
@@ -259,19 +288,59 @@ namespace RemoteSessions.NegotiateServer
                     Console.Error.WriteLine($"connection {id}: refused ({status})");
                     auth.Dispose();
                     auth = null;
-                    await WriteAsync(stream, 401, [("WWW-Authenticate", "Negotiate"), ("WWW-Authenticate", "Kerberos")], null, []);
+                    await WriteAsync(stream, 401, Offered, null, []);
+                    continue;
+                }
+                if (credssp is not null)
+                {
+                    if (tls is not null)
+                        await AnswerClearAsync(id, stream, request, credssp.Identity!);
+                    else
+                        await AnswerCredSspAsync(id, stream, request, credssp);
                     continue;
                 }
                 if (tls is not null)
-                    await AnswerClearAsync(id, stream, request, auth!, closing);
+                    await AnswerClearAsync(id, stream, request, $"{auth!.Package} {auth.RemoteIdentity.Name}", closing);
                 else
                     await AnswerAsync(id, stream, request, auth!, scheme, closing);
                 if (close) return;
             }
         }
 
+        /// <summary>The schemes a 401 without a token offers.</summary>
+        static readonly List<(string, string)> Offered = [("WWW-Authenticate", "Negotiate"), ("WWW-Authenticate", "Kerberos"), ("WWW-Authenticate", "CredSSP")];
+
+        /// <summary>After CredSSP over HTTP: a request sealed with the CredSSP session, answered sealed.</summary>
+        static async Task AnswerCredSspAsync(int id, Stream stream, Request request, CredSspSession session)
+        {
+            string contentType = request.Header("Content-Type") ?? "";
+            bool multipart = contentType.StartsWith("multipart/encrypted", StringComparison.OrdinalIgnoreCase) || contentType.StartsWith("multipart/x-multi-encrypted", StringComparison.OrdinalIgnoreCase);
+            if (!multipart || !contentType.Contains($"protocol=\"{CredSspSession.Protocol}\"", StringComparison.OrdinalIgnoreCase))
+            {
+                Console.Error.WriteLine($"connection {id}: VIOLATION a CredSSP request to {request.Path} in clear text or sealed for another protocol ({contentType})");
+                await WriteAsync(stream, 400, [], "text/plain", Encoding.UTF8.GetBytes("requests must be encrypted"));
+                return;
+            }
+            var opened = await session.OpenBodyAsync(contentType, request.Body);
+            if (opened is not { } o || !Encoding.UTF8.GetString(o.Plain).Contains("Envelope", StringComparison.Ordinal))
+            {
+                Console.Error.WriteLine($"connection {id}: VIOLATION a CredSSP request that does not open");
+                await WriteAsync(stream, 400, [], "text/plain", Encoding.UTF8.GetBytes("the request does not decrypt"));
+                return;
+            }
+            Console.Error.WriteLine($"connection {id}: sealed CredSSP request of {o.Plain.Length} bytes ({contentType.Split(';')[0]})");
+            byte[] plain = Encoding.UTF8.GetBytes(Identify(o.Plain.Length, session.Identity!));
+            if (request.Path.EndsWith("/clear-reply", StringComparison.Ordinal))
+            {
+                await WriteAsync(stream, 200, [], Soap, plain);
+                return;
+            }
+            (string sealedType, byte[] body) = await session.SealBodyAsync(Soap, plain);
+            await WriteAsync(stream, 200, [], sealedType, body);
+        }
+
         /// <summary>Over TLS: a SOAP request in clear text (TLS protects it), answered likewise.</summary>
-        static async Task AnswerClearAsync(int id, Stream stream, Request request, NegotiateAuthentication auth, List<(string, string)> headers)
+        static async Task AnswerClearAsync(int id, Stream stream, Request request, string who, List<(string, string)> headers)
         {
             string contentType = request.Header("Content-Type") ?? "";
             if (!contentType.StartsWith("application/soap+xml", StringComparison.OrdinalIgnoreCase))
@@ -280,16 +349,18 @@ namespace RemoteSessions.NegotiateServer
                 await WriteAsync(stream, 400, [], "text/plain", Encoding.UTF8.GetBytes("over HTTPS requests are SOAP"));
                 return;
             }
-            (int code, byte[] reply) = await Upstream.AnswerAsync(Encoding.UTF8.GetString(request.Body), () => Identify(request.Body.Length, auth));
+            (int code, byte[] reply) = await Upstream.AnswerAsync(Encoding.UTF8.GetString(request.Body), () => Identify(request.Body.Length, who));
             await WriteAsync(stream, code, headers, Soap, reply);
         }
 
-        static string Identify(int length, NegotiateAuthentication auth) =>
+        static string Identify(int length, NegotiateAuthentication auth) => Identify(length, $"{auth.Package} {auth.RemoteIdentity.Name}");
+
+        static string Identify(int length, string who) =>
             "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\" xmlns:wsmid=\"http://schemas.dmtf.org/wbem/wsman/identity/1/wsmanidentity.xsd\">"
                 + "<s:Header/><s:Body><wsmid:IdentifyResponse>"
                 + $"<wsmid:ProtocolVersion>{length}</wsmid:ProtocolVersion>"
                 + "<wsmid:ProductVendor>rsess-negotiate</wsmid:ProductVendor>"
-                + $"<wsmid:ProductVersion>{SecurityElement(auth.Package)} {SecurityElement(auth.RemoteIdentity.Name ?? "")}</wsmid:ProductVersion>"
+                + $"<wsmid:ProductVersion>{SecurityElement(who)}</wsmid:ProductVersion>"
                 + "</wsmid:IdentifyResponse></s:Body></s:Envelope>";
 
         /// <summary>Opens a sealed request and answers it sealed (or, on /wsman/clear-reply, in clear text).</summary>
@@ -309,7 +380,13 @@ namespace RemoteSessions.NegotiateServer
             // with the right-rotation count in bytes 6-7 (SSPI: 28, the trailer rotated into the header).
             string rrc = !ntlm && signature.Length >= 16 ? $" rrc {(signature[6] << 8) | signature[7]}" : "";
             Console.Error.WriteLine($"connection {id}: sealed {auth.Package} request, signature {signature.Length} bytes{rrc}");
-            byte[] token = ntlm ? [.. data, .. signature] : [.. signature, .. data];
+            if (ntlm && !(signature.Length == 16 && signature[0] == 1 && signature[1] == 0 && signature[2] == 0 && signature[3] == 0))
+            {
+                Console.Error.WriteLine($"connection {id}: VIOLATION the signature part of a sealed NTLM request is not an NTLM signature");
+                await WriteAsync(stream, 400, [], "text/plain", Encoding.UTF8.GetBytes("the signature is not an NTLM signature"));
+                return;
+            }
+            byte[] token = [.. signature, .. data];
             var opened = new ArrayBufferWriter<byte>();
             NegotiateAuthenticationStatusCode status = auth.Unwrap(token, opened, out bool wasEncrypted);
             if (status != NegotiateAuthenticationStatusCode.Completed || !wasEncrypted || opened.WrittenCount != length)
@@ -334,7 +411,7 @@ namespace RemoteSessions.NegotiateServer
             status = auth.Wrap(plain, sealedWriter, true, out bool isEncrypted);
             if (status != NegotiateAuthenticationStatusCode.Completed || !isEncrypted) throw new InvalidOperationException($"Wrap failed: {status}");
             byte[] wrapped = sealedWriter.WrittenSpan.ToArray();
-            (byte[] sig, byte[] payload) = ntlm ? (wrapped[^16..], wrapped[..^16]) : (wrapped[..16], wrapped[16..]);
+            (byte[] sig, byte[] payload) = (wrapped[..16], wrapped[16..]);
             await WriteAsync(stream, code, headers, $"multipart/encrypted;protocol=\"{protocol}\";boundary=\"{Boundary}\"", Seal(protocol, plain.Length, sig, payload));
         }
 

@@ -1,4 +1,4 @@
-# New-CimSession -Authentication NtlmDomain | Kerberos | Negotiate as a user runs them, against the
+# New-CimSession -Authentication NtlmDomain | Kerberos | Negotiate | CredSsp as a user runs them, against the
 # Negotiate test endpoint (tests/negotiate-server: .NET's NegotiateAuthentication, every message sealed)
 # in a loopback MIT realm (tests/kdc.sh). MIT Kerberos and gss-ntlmssp read their settings (KRB5_CONFIG,
 # KRB5CCNAME, ...) with getenv(3), which does not see $env: changes made in a running pwsh, so the
@@ -121,5 +121,34 @@ foreach ($m in @(@('NtlmDomain', 'RSESS\ann'), @('Kerberos', 'ann@RSESS.TEST')))
         $out[0] | Should -Match '^PermissionDenied HRESULT 0x80070005,.*: NTLM: logon failure'
         $out[1] | Should -Match '^PermissionDenied HRESULT 0x80070005,.*: Kerberos: .*the password is incorrect'
         $out | Should -Not -Match 'Wrong-Pa55'
+    }
+}
+
+Describe 'CredSSP sessions' {
+    It 'delegates the credential to the server and encrypts every message' {
+        $out = Invoke-Child @'
+$o = New-CimSessionOption -SkipCACheck -SkipCNCheck
+$s = New-CimSession -ComputerName 127.0.0.1 -Port $port -Authentication CredSsp -Credential (Cred 'RSESS\ann' 'Ann-Ntlm-Pa55') -SessionOption $o
+"$($s.Protocol) $($s.ComputerName)"
+'@
+        $out | Should -Be 'WSMAN 127.0.0.1'
+    }
+
+    It 'refuses a wrong password, naming CredSSP and the status, not the password' {
+        $out = Invoke-Child @'
+$o = New-CimSessionOption -SkipCACheck -SkipCNCheck
+try { New-CimSession -ComputerName 127.0.0.1 -Port $port -Authentication CredSsp -Credential (Cred 'RSESS\ann' 'Wrong-Pa55') -SessionOption $o | Out-Null; 'no error' }
+catch { "$($_.CategoryInfo.Category) $($_.FullyQualifiedErrorId): $($_.ErrorDetails.Message)" }
+'@
+        $out | Should -Match '^PermissionDenied HRESULT 0x80070005,.*: CredSSP: 127\.0\.0\.1 refused the logon of .RSESS\\ann.: STATUS_LOGON_FAILURE'
+        $out | Should -Not -Match 'Wrong-Pa55'
+    }
+
+    It 'refuses the self-signed certificate of the TLS session inside unless told to skip the checks' {
+        $out = Invoke-Child @'
+try { New-CimSession -ComputerName 127.0.0.1 -Port $port -Authentication CredSsp -Credential (Cred 'RSESS\ann' 'Ann-Ntlm-Pa55') -SessionOption (New-CimSessionOption -SkipCNCheck) | Out-Null; 'no error' }
+catch { "$($_.FullyQualifiedErrorId): $($_.Exception.Message)" }
+'@
+        $out | Should -Match '^CimTlsFailed,.*: CredSSP: the TLS session inside CredSSP .*-SkipCACheck'
     }
 }
