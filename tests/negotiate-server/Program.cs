@@ -294,7 +294,7 @@ namespace RemoteSessions.NegotiateServer
                 if (credssp is not null)
                 {
                     if (tls is not null)
-                        await AnswerClearAsync(id, stream, request, credssp.Identity!);
+                        await AnswerClearAsync(id, stream, request, credssp.Identity!, closing);
                     else
                         await AnswerCredSspAsync(id, stream, request, credssp);
                     continue;
