@@ -65,6 +65,24 @@ public sealed class NegotiateTests(NegotiateFixture fixture) : IClassFixture<Neg
         NoViolations();
     }
 
+    [Fact]
+    public void CredSsp_delegates_the_password_once_the_inner_certificate_is_accepted()
+    {
+        using var scope = new SessionScope();
+        var credential = new CimCredential(CimAuthenticationMechanism.CredSsp, NegotiatePeers.NtlmUser, NegotiatePeers.NtlmPassword);
+        var e = Assert.Throws<RemoteSessionsException>(() => scope.NewSession("127.0.0.1", options: Http, credential: credential));
+        Assert.Equal(ResultCode.TlsFailed, e.Code);
+        using CimSession s = scope.NewSession("127.0.0.1", options: Http with { SkipCACheck = true, SkipCNCheck = true }, credential: credential);
+        Assert.Equal("WSMAN", s.Protocol);
+        Assert.True(Peers.SawEvent("(password matches)"), Peers.Events);
+        NoViolations();
+        var wrong = new CimCredential(CimAuthenticationMechanism.CredSsp, NegotiatePeers.NtlmUser, "Wrong-Pa55-x");
+        e = Assert.Throws<RemoteSessionsException>(() => scope.NewSession("127.0.0.1", options: Http with { SkipCACheck = true, SkipCNCheck = true }, credential: wrong));
+        Assert.Equal(ResultCode.AccessDenied, e.Code);
+        Assert.Contains("CredSSP", e.Message);
+        Assert.DoesNotContain("Wrong-Pa55-x", e.Message);
+    }
+
     [Theory]
     [InlineData(CimAuthenticationMechanism.NtlmDomain, NegotiatePeers.NtlmUser, "NTLM: logon failure")]
     [InlineData(CimAuthenticationMechanism.Kerberos, NegotiatePeers.KerberosUser, "Kerberos:")]
