@@ -91,6 +91,33 @@ $b = New-CimSession -ComputerName 127.0.0.1 -Port $port -Credential (Cred 'RSESS
         $out | Should -Be 'WSMAN WSMAN'
     }
 
+    It 'runs ad hoc CIM calls and whole sessions with each mechanism, every message encrypted' {
+        # The endpoint in front of the replay server: it opens each sealed request, forwards it and
+        # seals the reply, so full CIM conversations run over Negotiate, Kerberos and NTLM.
+        $replay = Start-ReplayServer
+        $front = $null
+        try {
+            $user, $password = $replay.Credential.UserName, $replay.Credential.GetNetworkCredential().Password
+            $front = Start-Peer (Join-Path $Repo 'build/negotiate-server/rsess-negotiate') @('--upstream', "http://127.0.0.1:$($replay.Port)/wsman", '--upstream-user', $user, '--upstream-password', $password) '^listening http=(\d+)'
+            $out = Invoke-Child @"
+`$port = $($front.Value)
+`$ntlm = Cred 'RSESS\ann' 'Ann-Ntlm-Pa55'
+`$kerberos = Cred 'ann@RSESS.TEST' 'Ann-Krb-Pa55'
+foreach (`$m in @(@('NtlmDomain', `$ntlm), @('Kerberos', `$kerberos), @('Negotiate', `$kerberos), @('Default', `$ntlm))) {
+    `$adhoc = Get-CimInstance -ComputerName 127.0.0.1 -Port `$port -Authentication `$m[0] -Credential `$m[1] -Namespace root/omi -ClassName OMI_Identify
+    `$s = New-CimSession -ComputerName 127.0.0.1 -Port `$port -Authentication `$m[0] -Credential `$m[1]
+    `$james = Get-CimInstance -CimSession `$s -Query "SELECT Key,Last FROM MSFT_President WHERE First = 'James'"
+    "`$(`$m[0]) `$(`$adhoc.CimClass.CimClassName) `$(`$james.Last -join ',')"
+}
+"@
+            $out | Should -Be @('NtlmDomain OMI_Identify Madison,Monroe', 'Kerberos OMI_Identify Madison,Monroe', 'Negotiate OMI_Identify Madison,Monroe', 'Default OMI_Identify Madison,Monroe')
+        }
+        finally {
+            Stop-Peer $front
+            Stop-ReplayServer $replay
+        }
+    }
+
     It 'does not fall back to Basic by default: a Basic-only server is refused, naming what it offers' {
         $replay = Start-ReplayServer
         try {
