@@ -18,6 +18,8 @@ use std::ptr;
 
 use once_cell::sync::OnceCell;
 
+use super::system_library::{function, Library};
+
 /// `OM_uint32`.
 type Status = u32;
 
@@ -205,31 +207,14 @@ fn load() -> std::result::Result<Api, String> {
 
 /// Opens the library `chosen` (None: the usual names in turn) and resolves its functions.
 fn load_named(chosen: Option<String>) -> std::result::Result<Api, String> {
-    let names: Vec<String> = match &chosen {
-        Some(name) => vec![name.clone()],
-        None => LIBRARIES.iter().map(|s| s.to_string()).collect(),
-    };
-    let handle = names
-        .iter()
-        .find_map(|name| {
-            let c = std::ffi::CString::new(name.as_str()).ok()?;
-            // SAFETY: dlopen with a NUL-terminated name; the handle is never closed.
-            let h = unsafe { libc::dlopen(c.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
-            (!h.is_null()).then_some(h)
-        })
-        .ok_or_else(|| {
-            format!(
-                "The GSSAPI library ({}) is not installed; Negotiate, Kerberos and NTLM need MIT Kerberos' \
-                 GSSAPI (Debian/Ubuntu: libgssapi-krb5-2, and gss-ntlmssp for NTLM; RHEL/Fedora: krb5-libs and \
-                 gssntlmssp; macOS: brew install krb5)",
-                chosen.as_deref().unwrap_or("libgssapi_krb5.so.2")
-            )
-        })?;
-    let symbol = |name: &str| -> *mut c_void {
-        let c = std::ffi::CString::new(name).expect("a symbol name has no NUL");
-        // SAFETY: a valid handle and a NUL-terminated name.
-        unsafe { libc::dlsym(handle, c.as_ptr()) }
-    };
+    let library = Library::open(chosen.as_deref(), LIBRARIES).map_err(|name| {
+        format!(
+            "The GSSAPI library ({name}) is not installed; Negotiate, Kerberos and NTLM need MIT Kerberos' \
+             GSSAPI (Debian/Ubuntu: libgssapi-krb5-2, and gss-ntlmssp for NTLM; RHEL/Fedora: krb5-libs and \
+             gssntlmssp; macOS: brew install krb5)"
+        )
+    })?;
+    let symbol = |name: &str| library.symbol(name);
     macro_rules! required {
         ($name:literal) => {{
             let p = symbol($name);
@@ -263,15 +248,6 @@ fn load_named(chosen: Option<String>) -> std::result::Result<Api, String> {
         release_buffer: required!("gss_release_buffer"),
         display_status: required!("gss_display_status"),
     })
-}
-
-/// A symbol's address as the function pointer type `F`.
-///
-/// # Safety
-/// `address` is a function whose C signature `F` is (an `unsafe extern "C" fn`, pointer-sized).
-unsafe fn function<F: Copy>(address: *mut c_void) -> F {
-    assert_eq!(std::mem::size_of::<F>(), std::mem::size_of::<*mut c_void>());
-    std::mem::transmute_copy::<*mut c_void, F>(&address)
 }
 
 /// Whether the GSSAPI library can be loaded (and has what is needed).

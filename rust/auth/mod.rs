@@ -18,6 +18,7 @@ pub mod mutual;
 pub mod negotiate;
 pub mod pkcs12;
 pub mod store;
+mod system_library;
 pub mod tsrequest;
 
 use std::collections::hash_map::RandomState;

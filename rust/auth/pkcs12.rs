@@ -14,6 +14,7 @@ use std::ptr;
 
 use once_cell::sync::OnceCell;
 
+use super::system_library::{function, Library};
 use crate::error::{Error, ErrorKind, Result};
 
 /// The library names tried in turn.
@@ -59,45 +60,27 @@ fn api() -> Result<&'static Api> {
 
 fn load() -> std::result::Result<Api, String> {
     let chosen = std::env::var("RSESS_LIBCRYPTO").ok().filter(|s| !s.is_empty());
-    let names: Vec<String> = match &chosen {
-        Some(name) => vec![name.clone()],
-        None => LIBRARIES.iter().map(|s| s.to_string()).collect(),
-    };
-    let handle = names
-        .iter()
-        .find_map(|name| {
-            let c = CString::new(name.as_str()).ok()?;
-            // SAFETY: dlopen with a NUL-terminated name; the handle is never closed.
-            let h = unsafe { libc::dlopen(c.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
-            (!h.is_null()).then_some(h)
-        })
-        .ok_or_else(|| {
-            format!(
-                "Reading a .pfx (PKCS#12) file needs OpenSSL 3's {} (Debian/Ubuntu: libssl3), which is not installed; \
-                 or convert the file to PEM: openssl pkcs12 -in file.pfx -out file.pem -nodes",
-                chosen.as_deref().unwrap_or("libcrypto.so.3")
-            )
-        })?;
+    let library = Library::open(chosen.as_deref(), LIBRARIES).map_err(|name| {
+        format!(
+            "Reading a .pfx (PKCS#12) file needs OpenSSL 3's {name} (Debian/Ubuntu: libssl3), which is not installed; \
+             or convert the file to PEM: openssl pkcs12 -in file.pfx -out file.pem -nodes"
+        )
+    })?;
     macro_rules! required {
         ($name:literal) => {{
-            let c = CString::new($name).expect("a symbol name has no NUL");
-            // SAFETY: a valid handle and a NUL-terminated name.
-            let p = unsafe { libc::dlsym(handle, c.as_ptr()) };
+            let p = library.symbol($name);
             if p.is_null() {
                 return Err(format!("The system libcrypto has no function {}; OpenSSL 3 is needed to read .pfx files", $name));
             }
-            assert_eq!(std::mem::size_of_val(&p), std::mem::size_of::<usize>());
             // SAFETY: the symbol is the function of that name, whose C signature the field declares.
-            unsafe { std::mem::transmute_copy(&p) }
+            unsafe { function(p) }
         }};
     }
     macro_rules! optional {
         ($name:literal) => {{
-            let c = CString::new($name).expect("a symbol name has no NUL");
-            // SAFETY: a valid handle and a NUL-terminated name.
-            let p = unsafe { libc::dlsym(handle, c.as_ptr()) };
+            let p = library.symbol($name);
             // SAFETY: as above; None when the library lacks it.
-            (!p.is_null()).then(|| unsafe { std::mem::transmute_copy(&p) })
+            (!p.is_null()).then(|| unsafe { function(p) })
         }};
     }
     Ok(Api {
