@@ -436,3 +436,105 @@ impl ErrorInfo {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::psrp::fragment::Outgoing;
+
+    /// Fragment bytes of messages from the server for `pool`.
+    fn from_server(pool: Uuid, messages: &[(MessageType, Uuid, &str)]) -> Vec<u8> {
+        let mut out = Outgoing::new();
+        for (t, pipeline, data) in messages {
+            out.push(Message { destination: Destination::Client, message_type: *t, runspace_pool: pool, pipeline: *pipeline, data: data.as_bytes().to_vec() }.encode());
+        }
+        out.take(None).unwrap().unwrap()
+    }
+
+    fn opened() -> RunspacePool {
+        let mut p = RunspacePool::new(Uuid::new_v4());
+        p.open(1, 1, None).unwrap();
+        assert_eq!(p.data_to_send(None).unwrap().map(|d| d.channel), Some(Uuid::nil()));
+        let id = p.id();
+        p.receive_data(Uuid::nil(), &from_server(id, &[(MessageType::RunspacePoolState, Uuid::nil(), r#"<Obj RefId="0"><MS><I32 N="RunspaceState">2</I32></MS></Obj>"#)])).unwrap();
+        assert_eq!(p.next_event(), Some(Event::PoolState(PoolState::Opened, None)));
+        p
+    }
+
+    #[test]
+    fn requests_wait_for_the_right_state() {
+        let mut p = RunspacePool::new(Uuid::new_v4());
+        assert_eq!(p.create_pipeline(&[Command::script("1")], false).unwrap_err().kind, ErrorKind::InvalidState);
+        p.open(1, 1, None).unwrap();
+        assert_eq!(p.open(1, 1, None).unwrap_err().kind, ErrorKind::InvalidState);
+        // SESSION_CAPABILITY and INIT_RUNSPACEPOOL go together, on the pool's channel.
+        let first = p.data_to_send(None).unwrap().unwrap();
+        assert_eq!((first.channel, first.prompt_response), (Uuid::nil(), false));
+        assert!(p.data_to_send(None).unwrap().is_none());
+        let mut p = opened();
+        assert_eq!(p.create_pipeline(&[], false).unwrap_err().kind, ErrorKind::InvalidArgument);
+        assert_eq!(p.send_input(Uuid::new_v4(), &Value::Null).unwrap_err().kind, ErrorKind::InvalidArgument);
+    }
+
+    #[test]
+    fn a_pipeline_is_created_alone_and_its_input_follows_in_order() {
+        let mut p = opened();
+        let id = p.create_pipeline(&[Command::script("$input")], true).unwrap();
+        p.send_input(id, &Value::Int32(1)).unwrap();
+        p.send_input(id, &Value::Int32(2)).unwrap();
+        p.end_input(id).unwrap();
+        let create = p.data_to_send(None).unwrap().unwrap();
+        let input = p.data_to_send(None).unwrap().unwrap();
+        assert!(p.data_to_send(None).unwrap().is_none());
+        assert_eq!((create.channel, input.channel), (id, id));
+        let mut d = Defragmenter::new(1 << 20);
+        let types = |bytes: &[u8], d: &mut Defragmenter| d.push(bytes).unwrap().iter().map(|m| Message::decode(m).unwrap().message_type).collect::<Vec<_>>();
+        assert_eq!(types(&create.bytes, &mut d), vec![MessageType::CreatePipeline]);
+        assert_eq!(types(&input.bytes, &mut d), vec![MessageType::PipelineInput, MessageType::PipelineInput, MessageType::EndOfPipelineInput]);
+        // Once the pipeline has ended, it takes no more input.
+        let pool = p.id();
+        p.receive_data(id, &from_server(pool, &[(MessageType::PipelineState, id, r#"<Obj RefId="0"><MS><I32 N="PipelineState">4</I32></MS></Obj>"#)])).unwrap();
+        assert_eq!(p.next_event(), Some(Event::PipelineState(id, PipelineState::Completed, None)));
+        assert_eq!(p.pipeline_state(id), Some(PipelineState::Completed));
+        assert_eq!(p.send_input(id, &Value::Null).unwrap_err().kind, ErrorKind::InvalidState);
+    }
+
+    #[test]
+    fn what_the_server_sends_becomes_events_and_bad_messages_break_the_pool() {
+        let mut p = opened();
+        let (pool, pipeline) = (p.id(), Uuid::new_v4());
+        p.receive_data(pipeline, &from_server(pool, &[
+            (MessageType::PipelineOutput, pipeline, ""),
+            (MessageType::WarningRecord, pipeline, r#"<Obj RefId="0"><MS><S N="InformationalRecord_Message">careful</S></MS></Obj>"#),
+            (MessageType::RunspaceAvailability, Uuid::nil(), r#"<Obj RefId="0"><MS><B N="SetMinMaxRunspacesResponse">true</B><I64 N="ci">7</I64></MS></Obj>"#),
+        ])).unwrap();
+        assert_eq!(p.next_event(), Some(Event::Output(pipeline, Value::Null)));
+        let Some(Event::Record(_, Stream::Warning, w)) = p.next_event() else { panic!() };
+        assert_eq!(record_text(Stream::Warning, &w), "careful");
+        assert_eq!(p.next_event(), Some(Event::RunspaceAvailability { call: 7, value: Value::Bool(true) }));
+        // A message for another pool, and one whose CLIXML does not parse.
+        let e = p.receive_data(Uuid::nil(), &from_server(Uuid::new_v4(), &[(MessageType::UserEvent, Uuid::nil(), "<Nil />")])).unwrap_err();
+        assert!(e.kind == ErrorKind::BadReply && e.message.contains("came to pool"), "{e:?}");
+        assert_eq!(p.state(), PoolState::Broken);
+        let mut p = opened();
+        let e = p.receive_data(Uuid::nil(), &from_server(p.id(), &[(MessageType::RunspacePoolState, Uuid::nil(), "<Obj><MS>")])).unwrap_err();
+        assert!(e.message.contains("RUNSPACEPOOL_STATE"), "{e:?}");
+        assert_eq!(p.state(), PoolState::Broken);
+    }
+
+    #[test]
+    fn error_records_give_their_parts() {
+        let record = crate::psrp::clixml::parse(concat!(
+            r#"<Obj RefId="0"><ToString>fallback</ToString><MS>"#,
+            r#"<Obj N="Exception" RefId="1"><Props><S N="Message">from the exception</S></Props></Obj>"#,
+            r#"<S N="FullyQualifiedErrorId">PathNotFound,Microsoft.PowerShell.Commands.GetItemCommand</S>"#,
+            r#"<I32 N="ErrorCategory_Category">13</I32><S N="TargetObject">/nope</S></MS></Obj>"#
+        ))
+        .unwrap();
+        let info = ErrorInfo::from_record(&record);
+        assert_eq!(info.message, "from the exception");
+        assert_eq!(info.fully_qualified_error_id, "PathNotFound,Microsoft.PowerShell.Commands.GetItemCommand");
+        assert_eq!((info.category, info.target.as_str()), (13, "/nope"));
+        assert_eq!(ErrorInfo::from_record(&Value::Null).message, "");
+    }
+}
