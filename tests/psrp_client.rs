@@ -118,6 +118,10 @@ fn commands_take_arguments_and_input_of_every_type_back_unchanged() {
         Some(&[Value::Int32(3), Value::Int32(9), Value::Int32(5)]),
     );
     assert_eq!(piped.output, vec![Value::Int32(9), Value::Int32(5)]);
+    // Input larger than one Data line (32 KiB of fragments): 3 MB in 3 objects.
+    let big: Vec<Value> = (0..3).map(|i| Value::String(char::from(b'a' + i).to_string().repeat(1 << 20))).collect();
+    let lengths = run(&s, &[Command::script("$input | ForEach-Object { $_.Length }")], Some(&big));
+    assert_eq!(lengths.output, vec![Value::Int32(1 << 20); 3]);
     let table = script(&s, "@{ k = 'v' }");
     assert_eq!(table.output[0].as_object().unwrap().items, Some(Collection::Dictionary(vec![(Value::String("k".into()), Value::String("v".into()))])));
 }

@@ -33,6 +33,11 @@ pub enum Item {
 /// How a pipeline ended, with the error record of a Failed or Stopped one.
 pub type Ending = (PipelineState, Option<Value>);
 
+/// The most fragment bytes in one `Data` line: PowerShell's own fragment size (32 KiB), so that a line
+/// (in base64, under 44 KiB) fits a pipe's buffer and sending it while holding the session's lock
+/// cannot wait long on a server that is itself writing to us.
+const DATA_BUDGET: usize = 32 * 1024;
+
 #[derive(Default)]
 struct PipelineQueue {
     items: VecDeque<Item>,
@@ -69,7 +74,7 @@ impl Shared {
 
     /// Sends what may go now: the pool's next payloads, each when its channel is open and free.
     fn flush(&self, inner: &mut Inner) -> Result<()> {
-        while let Some(p) = inner.pool.data_to_send(None)? {
+        while let Some(p) = inner.pool.data_to_send(Some(DATA_BUDGET))? {
             inner.waiting.entry(p.channel).or_default().push_back(outofproc::data(p.channel, p.prompt_response, &p.bytes));
         }
         let ready: Vec<Uuid> = inner.waiting.iter().filter(|(c, lines)| !lines.is_empty() && !inner.unacked.contains(c)).map(|(c, _)| *c).collect();
