@@ -151,11 +151,24 @@ impl Shared {
                 inner.closed.insert(channel);
             }
         }
+        // What a pipeline that was dropped (its queue removed) still writes is let go.
         while let Some(event) = inner.pool.next_event() {
             match event {
-                Event::Output(p, v) => inner.pipelines.entry(p).or_default().items.push_back(Item::Output(v)),
-                Event::Record(p, s, v) => inner.pipelines.entry(p).or_default().items.push_back(Item::Record(s, v)),
-                Event::PipelineState(p, s, reason) if s.is_finished() => inner.pipelines.entry(p).or_default().ending = Some((s, reason)),
+                Event::Output(p, v) => {
+                    if let Some(q) = inner.pipelines.get_mut(&p) {
+                        q.items.push_back(Item::Output(v));
+                    }
+                }
+                Event::Record(p, s, v) => {
+                    if let Some(q) = inner.pipelines.get_mut(&p) {
+                        q.items.push_back(Item::Record(s, v));
+                    }
+                }
+                Event::PipelineState(p, s, reason) if s.is_finished() => {
+                    if let Some(q) = inner.pipelines.get_mut(&p) {
+                        q.ending = Some((s, reason));
+                    }
+                }
                 Event::ApplicationPrivateData(v) => inner.private_data = Some(v),
                 Event::PoolState(PoolState::Broken, reason) => {
                     let why = reason.map(|r| format!(": {}", ErrorInfo::from_record(&r).message)).unwrap_or_default();
