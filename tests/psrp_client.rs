@@ -27,7 +27,7 @@ const WAIT: Duration = Duration::from_secs(60);
 
 fn start() -> (ClientSession, Arc<ProcessTransport>) {
     let transport = Arc::new(ProcessTransport::spawn(&pwsh(), &["-s".into(), "-NoLogo".into(), "-NoProfile".into()]).expect("pwsh -s"));
-    let session = ClientSession::open(Arc::clone(&transport) as Arc<dyn PacketTransport>, WAIT).expect("open");
+    let session = ClientSession::open(Arc::clone(&transport) as Arc<dyn PacketTransport>, Some(WAIT)).expect("open");
     (session, transport)
 }
 

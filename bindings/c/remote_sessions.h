@@ -174,12 +174,23 @@ typedef struct rsess_instance_iter rsess_instance_iter;
 // Method in-parameters for `rsess_cim_invoke`, added one by one with `rsess_params_add`.
 typedef struct rsess_params rsess_params;
 
+// A pipeline running (or run) in a session. Thread-safe: one thread may read its items while another
+// stops it. Freeing it closes its channel; what it still writes is dropped.
+typedef struct rsess_pipeline rsess_pipeline;
+
+// One command of a pipeline being built: a script or a command name, and its parameters and
+// arguments in order (MS-PSRP 2.2.3.12). Not thread-safe while being built.
+typedef struct rsess_pscommand rsess_pscommand;
+
 // A reference to a registered PowerShell session. Freeing it does not remove the session.
 typedef struct rsess_pssession rsess_pssession;
 
 // The result of `rsess_pssession_find`: sessions in registration order and the values that found
 // nothing.
 typedef struct rsess_pssession_list rsess_pssession_list;
+
+// A value from or for a PowerShell session. Immutable, so it may be read from several threads at once.
+typedef struct rsess_psvalue rsess_psvalue;
 
 // An owner scope of CIM sessions (a PowerShell runspace, or a part of a program). Ids count from 1 in
 // each scope. A NULL scope argument means the process-wide default scope.
@@ -225,12 +236,21 @@ typedef struct {
   const char *result_role;
 } rsess_association_filter;
 
+// A pipeline's stream, for items from `rsess_pipeline_next` (MS-PSRP 2.2.2.20–2.2.2.25).
+typedef uint32_t rsess_stream;
+
+// A pipeline's state, numbered as .NET's `PSInvocationState` (MS-PSRP 2.2.3.5).
+typedef uint32_t rsess_invocation_state;
+
 // A session state number, as .NET's `RunspaceState`: BeforeOpen 0, Opening 1, Opened 2, Closed 3,
 // Closing 4, Broken 5, Disconnecting 6, Disconnected 7, Connecting 8.
 typedef uint32_t rsess_session_state;
 
 // What `rsess_cim_session_find` matches: values of `RSESS_LOOKUP_*`.
 typedef uint32_t rsess_lookup;
+
+// What kind of value an `rsess_psvalue` holds, for choosing its accessor.
+typedef uint32_t rsess_value_kind;
 
 // Session protocol (`rsess_session_options_new`): values of `RSESS_PROTOCOL_*`.
 typedef uint32_t rsess_protocol;
@@ -339,6 +359,69 @@ typedef struct {
 #define RSESS_CIM_TYPE_REFERENCE_ARRAY 31
 
 #define RSESS_CIM_TYPE_INSTANCE_ARRAY 32
+
+#define RSESS_INVOCATION_NOT_STARTED 0
+
+#define RSESS_INVOCATION_RUNNING 1
+
+#define RSESS_INVOCATION_STOPPING 2
+
+// Stopped by `rsess_pipeline_stop`.
+#define RSESS_INVOCATION_STOPPED 3
+
+#define RSESS_INVOCATION_COMPLETED 4
+
+// Ended by a terminating error: see `rsess_pipeline_reason`.
+#define RSESS_INVOCATION_FAILED 5
+
+#define RSESS_INVOCATION_DISCONNECTED 6
+
+// Null (`$null`).
+#define RSESS_PSVALUE_NULL 0
+
+// A string (`System.String`, also `System.Char`): read with `rsess_psvalue_text`.
+#define RSESS_PSVALUE_STRING 1
+
+// A Boolean: `rsess_psvalue_bool`.
+#define RSESS_PSVALUE_BOOL 2
+
+// An integer of any .NET integer type that fits in int64_t (also an enum's value): `rsess_psvalue_int64`.
+#define RSESS_PSVALUE_INTEGER 3
+
+// A `System.Double` or `System.Single`: `rsess_psvalue_double`.
+#define RSESS_PSVALUE_DOUBLE 4
+
+// A `System.DateTime`: `rsess_psvalue_datetime`.
+#define RSESS_PSVALUE_DATETIME 5
+
+// A complex object (a deserialized .NET object, PSCustomObject, hashtable, list): its properties with
+// `rsess_psvalue_property`, its text with `rsess_psvalue_text`, all of it with `rsess_psvalue_clixml`.
+#define RSESS_PSVALUE_OBJECT 6
+
+// Any other primitive (decimal, GUID, byte array, TimeSpan, URI, version, XML, script block,
+// SecureString, a UInt64 beyond int64_t): `rsess_psvalue_text` or `rsess_psvalue_clixml`.
+#define RSESS_PSVALUE_OTHER 7
+
+// An output object (PIPELINE_OUTPUT).
+#define RSESS_STREAM_OUTPUT 0
+
+// An error record (ERROR_RECORD): see `rsess_psvalue_error_id`.
+#define RSESS_STREAM_ERROR 1
+
+// A warning record.
+#define RSESS_STREAM_WARNING 2
+
+// A verbose record.
+#define RSESS_STREAM_VERBOSE 3
+
+// A debug record.
+#define RSESS_STREAM_DEBUG 4
+
+// An information record (Write-Information, Write-Host).
+#define RSESS_STREAM_INFORMATION 5
+
+// A progress record.
+#define RSESS_STREAM_PROGRESS 6
 
 // Negotiate, as on Windows (never Basic: ask for `RSESS_AUTH_BASIC` where a server offers only that).
 // Negotiate, Kerberos and NtlmDomain go through the system GSSAPI (MIT krb5's libgssapi_krb5.so.2, loaded when
@@ -794,6 +877,100 @@ rsess_result rsess_string_list_get(const rsess_string_list *l, size_t index, cha
 // Frees a string list. NULL and stale handles are ignored.
 void rsess_string_list_free(rsess_string_list *l);
 
+// Opens a PowerShell session over `transport` (from `rsess_transport_process_new` or
+// `rsess_transport_ssh_new`, which must not have been used for anything else): a runspace pool of one
+// runspace, as New-PSSession opens, waiting up to `timeout_ms` milliseconds (negative = no limit) for
+// the server. The session is registered in `scope` (NULL = default scope) with the next free Id, a new
+// InstanceId, `name` (NULL = `Runspace<Id>`), the transport's computer name (`localhost` for a
+// process) and transport name (`Process`, `SSH`). On success the session takes the transport over:
+// the `transport` handle is freed (a later `rsess_transport_free` of it does nothing), and removing
+// the session ends the server. Run pipelines with `rsess_pssession_invoke`; `rsess_pssession_remove`
+// closes the session.
+// Errors: TIMEOUT; TRANSPORT_BROKEN when the server ends or refuses (the message carries what it or ssh
+// wrote to stderr: authentication, host key, no such subsystem); BAD_REPLY when it does not speak PSRP.
+// A failed open registers nothing and closes the transport, whose handle the caller still frees.
+rsess_result rsess_pssession_open(rsess_scope *scope,
+                                  const rsess_transport *transport,
+                                  const char *name,
+                                  int32_t timeout_ms,
+                                  rsess_pssession **out,
+                                  rsess_error **err);
+
+// A new command: the script `text` when `is_script` (as PowerShell's `AddScript`), else the command
+// named `text` (as `AddCommand`, e.g. `Get-Process`). Errors: NULL_ARGUMENT, INVALID_ARGUMENT.
+rsess_result rsess_pscommand_new(const char *text,
+                                 bool is_script,
+                                 rsess_pscommand **out,
+                                 rsess_error **err);
+
+// Adds the parameter `-name value` (the value is copied; NULL `value` = a switch, `-name`).
+// Errors: NULL_ARGUMENT, INVALID_ARGUMENT (empty name), INVALID_HANDLE.
+rsess_result rsess_pscommand_add_parameter(const rsess_pscommand *c,
+                                           const char *name,
+                                           const rsess_psvalue *value,
+                                           rsess_error **err);
+
+// Adds a positional argument (the value is copied; for a script, one of `$args`).
+// Errors: NULL_ARGUMENT, INVALID_HANDLE.
+rsess_result rsess_pscommand_add_argument(const rsess_pscommand *c,
+                                          const rsess_psvalue *value,
+                                          rsess_error **err);
+
+// Frees a command. NULL and stale handles are ignored.
+void rsess_pscommand_free(rsess_pscommand *c);
+
+// Starts a pipeline in a session this library opened: `commands` (`ncommands` ≥ 1, each piped into
+// the next; the commands are copied and may be freed) with `ninput` values from `input` piped into
+// the first (0 = no input; the values are copied). Read what it writes with `rsess_pipeline_next`.
+// Errors: INVALID_ARGUMENT (no commands), INVALID_STATE (a session PowerShell opened, a removed one),
+// TRANSPORT_BROKEN (the server is gone), NULL_ARGUMENT, INVALID_HANDLE.
+rsess_result rsess_pssession_invoke(const rsess_pssession *s,
+                                    const rsess_pscommand *const *commands,
+                                    size_t ncommands,
+                                    const rsess_psvalue *const *input,
+                                    size_t ninput,
+                                    rsess_pipeline **out,
+                                    rsess_error **err);
+
+// Starts the script `script` in a session this library opened, with no input: the same as
+// `rsess_pssession_invoke` with one script command. Errors: as `rsess_pssession_invoke`.
+rsess_result rsess_pssession_invoke_script(const rsess_pssession *s,
+                                           const char *script,
+                                           rsess_pipeline **out,
+                                           rsess_error **err);
+
+// The next thing the pipeline wrote, in order, waiting up to `timeout_ms` milliseconds (negative = no
+// limit): its stream (`RSESS_STREAM_*`) in `*stream` and the object or record as a new value in
+// `*value`. Once the pipeline has ended and everything was read, `*value` is NULL (and stays so):
+// then see `rsess_pipeline_state` and `rsess_pipeline_reason`. Several threads may wait at once; each
+// item goes to one of them.
+// Errors: TIMEOUT (nothing arrived in time; call again); TRANSPORT_BROKEN when the server went away
+// before the pipeline ended; INVALID_STATE when the session was removed; NULL_ARGUMENT, INVALID_HANDLE.
+rsess_result rsess_pipeline_next(const rsess_pipeline *p,
+                                 int32_t timeout_ms,
+                                 rsess_stream *stream,
+                                 rsess_psvalue **value,
+                                 rsess_error **err);
+
+// Asks the server to stop the pipeline (as Ctrl+C does). It then ends Stopped, unless it had already
+// ended; what it wrote before stopping can still be read. Errors: TRANSPORT_BROKEN, INVALID_HANDLE.
+rsess_result rsess_pipeline_stop(const rsess_pipeline *p,
+                                 rsess_error **err);
+
+// The pipeline's state (`RSESS_INVOCATION_*`): RUNNING until the server reports its end, then
+// COMPLETED, FAILED or STOPPED.
+rsess_result rsess_pipeline_state(const rsess_pipeline *p, rsess_invocation_state *out);
+
+// The error record a Failed or Stopped pipeline ended with (read it with `rsess_psvalue_error_id`,
+// `rsess_psvalue_record_text` and friends), as a new value in `*out`; NULL while it runs and when it
+// ended without one.
+rsess_result rsess_pipeline_reason(const rsess_pipeline *p,
+                                   rsess_psvalue **out);
+
+// Frees a pipeline handle, closing its channel (a running pipeline goes on on the server, and what it
+// writes is dropped; stop it first to end it). NULL and stale handles are ignored.
+void rsess_pipeline_free(rsess_pipeline *p);
+
 // Registers a session that reached Opened in `scope` (NULL = default scope): PowerShell's Id, the
 // InstanceId (GUID text), Name, ComputerName and transport name (`Process`, `SSH`), and the transport
 // carrying it (NULL if none), which removing the session closes. Returns a reference in `*out`.
@@ -862,6 +1039,95 @@ rsess_result rsess_pssession_list_missing(const rsess_pssession_list *l, rsess_s
 
 // Frees a session list. NULL and stale handles are ignored.
 void rsess_pssession_list_free(rsess_pssession_list *l);
+
+// A new null value.
+rsess_result rsess_psvalue_new_null(rsess_psvalue **out);
+
+// A new `System.String` holding a copy of `text`. Errors: NULL_ARGUMENT, INVALID_ARGUMENT (bad UTF-8).
+rsess_result rsess_psvalue_new_string(const char *text,
+                                      rsess_psvalue **out,
+                                      rsess_error **err);
+
+// A new `System.Int32` (what PowerShell's integer literals are).
+rsess_result rsess_psvalue_new_int32(int32_t value, rsess_psvalue **out);
+
+// A new `System.Int64`.
+rsess_result rsess_psvalue_new_int64(int64_t value, rsess_psvalue **out);
+
+// A new `System.Double`.
+rsess_result rsess_psvalue_new_double(double value, rsess_psvalue **out);
+
+// A new `System.Boolean`.
+rsess_result rsess_psvalue_new_bool(bool value, rsess_psvalue **out);
+
+// A new value read from CLIXML text (one element, as `rsess_psvalue_clixml` writes and PowerShell's
+// `[System.Management.Automation.PSSerializer]::Serialize` writes without its `<Objs>` wrapper):
+// any type, e.g. a hashtable, an array or a PSCustomObject. `<Objs>` around one value is accepted too.
+// Errors: INVALID_ARGUMENT for text that is not CLIXML (the message says where), NULL_ARGUMENT.
+rsess_result rsess_psvalue_from_clixml(const char *text,
+                                       rsess_psvalue **out,
+                                       rsess_error **err);
+
+// The value's kind (`RSESS_PSVALUE_*`).
+rsess_result rsess_psvalue_kind(const rsess_psvalue *v, rsess_value_kind *out);
+
+// The value as text, as PowerShell turns it into a string (a string as it is, numbers in invariant
+// form, `True`/`False`, a DateTime as xs:dateTime, an object as its ToString; null as ""), as an owned
+// string. A SecureString gives only its type name.
+rsess_result rsess_psvalue_text(const rsess_psvalue *v,
+                                char **out);
+
+// The value's CLIXML (MS-PSRP 2.2.5), one element, as an owned string; `rsess_psvalue_from_clixml` and
+// PowerShell's `PSSerializer.Deserialize` read it back.
+rsess_result rsess_psvalue_clixml(const rsess_psvalue *v,
+                                  char **out);
+
+// An integer value (`RSESS_PSVALUE_INTEGER`). Errors: INVALID_ARGUMENT for another kind.
+rsess_result rsess_psvalue_int64(const rsess_psvalue *v, int64_t *out);
+
+// A floating-point value (`RSESS_PSVALUE_DOUBLE`; an integer is converted too).
+// Errors: INVALID_ARGUMENT for another kind.
+rsess_result rsess_psvalue_double(const rsess_psvalue *v, double *out);
+
+// A Boolean value. Errors: INVALID_ARGUMENT for another kind.
+rsess_result rsess_psvalue_bool(const rsess_psvalue *v, bool *out);
+
+// A DateTime value as microseconds since 1970-01-01T00:00:00Z in `*unix_micros` (.NET's 100 ns ticks
+// are cut to whole microseconds) and the UTC offset it was written with, in minutes east of UTC, in
+// `*utc_offset_minutes` (0 for a UTC DateTime or one without an offset, which is taken as UTC).
+// Errors: INVALID_ARGUMENT for another kind or an unreadable date; NULL_ARGUMENT.
+rsess_result rsess_psvalue_datetime(const rsess_psvalue *v,
+                                    int64_t *unix_micros,
+                                    int16_t *utc_offset_minutes);
+
+// A property of an object value by name (case-insensitive, as PowerShell finds them; note properties
+// first, then adapted ones), as a new value. Errors: NOT_FOUND when the value has no such property
+// (or is not an object); NULL_ARGUMENT.
+rsess_result rsess_psvalue_property(const rsess_psvalue *v,
+                                    const char *name,
+                                    rsess_psvalue **out,
+                                    rsess_error **err);
+
+// The text of a record of `stream` (`RSESS_STREAM_*`): a warning's, verbose or debug message, an
+// information record's message data, a progress record's activity and status, an error record's
+// message; for `RSESS_STREAM_OUTPUT` the value's text. Errors: INVALID_ARGUMENT for an unknown stream.
+rsess_result rsess_psvalue_record_text(const rsess_psvalue *v,
+                                       rsess_stream stream,
+                                       char **out);
+
+// An error record's FullyQualifiedErrorId (e.g. `CommandNotFoundException`), as an owned string;
+// empty for a value that is not an error record.
+rsess_result rsess_psvalue_error_id(const rsess_psvalue *v, char **out);
+
+// An error record's category as .NET's `ErrorCategory` number (e.g. 13 ObjectNotFound); 0
+// (NotSpecified) for a value that is not an error record.
+rsess_result rsess_psvalue_error_category(const rsess_psvalue *v, int32_t *out);
+
+// An error record's target object as text (empty when it has none), as an owned string.
+rsess_result rsess_psvalue_error_target(const rsess_psvalue *v, char **out);
+
+// Frees a value. NULL and stale handles are ignored.
+void rsess_psvalue_free(rsess_psvalue *v);
 
 // Makes a new, empty scope in `*out`. Free it with `rsess_scope_free`, which removes its sessions.
 rsess_result rsess_scope_new(rsess_scope **out);

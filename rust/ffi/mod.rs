@@ -14,7 +14,8 @@
 //! (the typed table), [`call`] (the calling convention), [`constants`], [`error`], [`lists`],
 //! [`cancel`], [`session`] (scopes, options, credentials, CIM sessions), [`certificate`] (client
 //! certificate credentials), [`instance`], [`view`],
-//! [`class`], [`transport`], [`pssession`].
+//! [`class`], [`transport`], [`pssession`], [`psvalue`] (values crossing a PowerShell session),
+//! [`pipeline`] (sessions the library opens and the pipelines run in them).
 
 #![allow(non_camel_case_types)]
 
@@ -27,7 +28,9 @@ pub mod error;
 pub(crate) mod handles;
 pub mod instance;
 pub mod lists;
+pub mod pipeline;
 pub mod pssession;
+pub mod psvalue;
 pub mod result;
 pub mod session;
 pub mod transport;

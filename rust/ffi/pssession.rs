@@ -1,6 +1,7 @@
 //! `rsess_pssession`: PowerShell sessions registered per scope, so C callers can list, find and remove
 //! them and read their state (spec/cmdlet-behaviour.md §2.1, §2.5, §2.6). The PowerShell module
-//! registers every session it opens; creating sessions from C comes with the PSRP client.
+//! registers every session it opens; sessions the library opens itself come from `rsess_pssession_open`
+//! (ffi/pipeline.rs).
 
 use std::ffi::c_char;
 use std::sync::Arc;
@@ -45,7 +46,7 @@ impl LookupList for rsess_pssession_list {
 /// Closing 4, Broken 5, Disconnecting 6, Disconnected 7, Connecting 8.
 pub type rsess_session_state = u32;
 
-fn pssession_of(s: *const rsess_pssession) -> Result<Arc<PsSession>> {
+pub(crate) fn pssession_of(s: *const rsess_pssession) -> Result<Arc<PsSession>> {
     handles::get(s)
 }
 

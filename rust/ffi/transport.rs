@@ -17,14 +17,29 @@ pub struct rsess_transport {
     _private: [u8; 0],
 }
 
-impl Handle for rsess_transport {
-    type Object = Arc<dyn PacketTransport>;
+/// A transport and what a PSSession over it shows: the computer it reaches and the transport's name.
+#[derive(Clone)]
+pub(crate) struct Opened {
+    pub transport: Arc<dyn PacketTransport>,
+    /// `localhost` for a local process, the host for ssh.
+    pub computer_name: String,
+    /// `Process` or `SSH`, as PSSession.Transport shows it.
+    pub kind: &'static str,
 }
 
-/// The transport behind `t`. Shared, so a blocking receive runs outside the table lock.
+impl Handle for rsess_transport {
+    type Object = Opened;
+}
+
+/// The transport behind `t` and what it reaches. Shared, so a blocking receive runs outside the table lock.
 /// Errors: NullArgument, InvalidHandle.
-pub(crate) fn transport_of(t: *const rsess_transport) -> Result<Arc<dyn PacketTransport>> {
+pub(crate) fn opened_of(t: *const rsess_transport) -> Result<Opened> {
     handles::get(t)
+}
+
+/// The transport behind `t`. Errors: as `opened_of`.
+pub(crate) fn transport_of(t: *const rsess_transport) -> Result<Arc<dyn PacketTransport>> {
+    Ok(opened_of(t)?.transport)
 }
 
 /// Starts `program` (a path, or a name looked up on PATH) with `nargs` arguments from `args` as a PSRP
@@ -42,7 +57,8 @@ pub extern "C" fn rsess_transport_process_new(
         let out = out_ptr(out)?;
         let program = req_str(program, "program")?;
         let transport = ProcessTransport::spawn(program, &string_array(args, nargs, "args")?)?;
-        write(out, handles::insert::<rsess_transport>(Arc::new(transport)));
+        let opened = Opened { transport: Arc::new(transport), computer_name: "localhost".into(), kind: "Process" };
+        write(out, handles::insert::<rsess_transport>(opened));
         Ok(())
     })
 }
@@ -84,7 +100,8 @@ pub extern "C" fn rsess_transport_ssh_new(
             target.options.push((k.trim().to_string(), v.trim().to_string()));
         }
         let transport = ProcessTransport::spawn("ssh", &target.args())?;
-        write(out, handles::insert::<rsess_transport>(Arc::new(transport)));
+        let opened = Opened { transport: Arc::new(transport), computer_name: target.host.clone(), kind: "SSH" };
+        write(out, handles::insert::<rsess_transport>(opened));
         Ok(())
     })
 }
@@ -149,9 +166,9 @@ pub extern "C" fn rsess_transport_close(t: *const rsess_transport) -> rsess_resu
 #[no_mangle]
 pub extern "C" fn rsess_transport_free(t: *mut rsess_transport) {
     guard_void(|| {
-        if let Some(transport) = handles::free(t) {
+        if let Some(opened) = handles::free(t) {
             // A receive blocked on another thread holds its own reference: closing wakes it.
-            transport.close();
+            opened.transport.close();
         }
     });
 }

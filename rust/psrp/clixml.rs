@@ -173,6 +173,39 @@ impl Value {
     pub fn property(&self, name: &str) -> Option<&Value> {
         self.as_object()?.property(name)
     }
+
+    /// The value as text, as PowerShell turns it into a string: a string as it is, numbers in invariant
+    /// form, `True`/`False`, a DateTime or TimeSpan as its wire text, a GUID in lower-case hyphenated
+    /// form, a byte array or a list as its items separated by spaces, a complex object as its
+    /// `<ToString>` (else its wrapped value's text, else its type name), null as empty text. A
+    /// SecureString shows only its type name.
+    pub fn to_text(&self) -> String {
+        match self {
+            Value::Null => String::new(),
+            Value::String(s) | Value::DateTime(s) | Value::Duration(s) | Value::Decimal(s) | Value::Uri(s) | Value::Version(s) | Value::XmlDocument(s) | Value::ScriptBlock(s) => s.clone(),
+            Value::Char(c) => char::decode_utf16([*c]).map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER)).collect(),
+            Value::Bool(b) => if *b { "True" } else { "False" }.to_string(),
+            Value::UInt8(v) => v.to_string(),
+            Value::Int8(v) => v.to_string(),
+            Value::UInt16(v) => v.to_string(),
+            Value::Int16(v) => v.to_string(),
+            Value::UInt32(v) => v.to_string(),
+            Value::Int32(v) => v.to_string(),
+            Value::UInt64(v) => v.to_string(),
+            Value::Int64(v) => v.to_string(),
+            Value::Single(v) => v.to_string(),
+            Value::Double(v) => v.to_string(),
+            Value::Bytes(b) => b.iter().map(u8::to_string).collect::<Vec<_>>().join(" "),
+            Value::Guid(g) => g.hyphenated().to_string(),
+            Value::SecureString(_) => "System.Security.SecureString".to_string(),
+            Value::Object(o) => match (&o.to_string, &o.value, &o.items) {
+                (Some(text), _, _) => text.clone(),
+                (None, Some(v), _) => v.to_text(),
+                (None, None, Some(Collection::List(_, items))) => items.iter().map(Value::to_text).collect::<Vec<_>>().join(" "),
+                _ => o.type_names.first().map(|t| t.trim_start_matches("Deserialized.").to_string()).unwrap_or_default(),
+            },
+        }
+    }
 }
 
 /// Reads one value from CLIXML text (a PSRP message's data: one element, a primitive or an `<Obj>`).
@@ -181,6 +214,23 @@ impl Value {
 pub fn parse(text: &str) -> Result<Value> {
     let document = Document::parse(text.to_string(), "CLIXML").map_err(|e| Error::new(ErrorKind::BadReply, e.message))?;
     Reader::default().value(document.root())
+}
+
+/// Reads one value as [`parse`] does, also from the `<Objs>` document PowerShell's
+/// `PSSerializer.Serialize` and `Export-Clixml` write around it (which must then hold exactly one value).
+/// Errors (BadReply): as [`parse`]; an `<Objs>` with no value or more than one.
+pub fn parse_one(text: &str) -> Result<Value> {
+    let document = Document::parse(text.to_string(), "CLIXML").map_err(|e| Error::new(ErrorKind::BadReply, e.message))?;
+    let root = document.root();
+    if root.name() != "Objs" {
+        return Reader::default().value(root);
+    }
+    let mut values = root.children();
+    match (values.next(), values.next()) {
+        (Some(only), None) => Reader::default().value(only),
+        (None, _) => Err(bad("<Objs> holds no value".to_string())),
+        _ => Err(bad("<Objs> holds more than one value".to_string())),
+    }
 }
 
 /// Objects and type name lists by RefId, as given so far.
@@ -480,6 +530,34 @@ mod tests {
     /// What `[pscustomobject]@{ a = 1; b = 'x' }` and `@{ k = 1 }` look like when PowerShell 7.6 sends them.
     const CUSTOM: &str = r#"<Obj RefId="0"><TN RefId="0"><T>System.Management.Automation.PSCustomObject</T><T>System.Object</T></TN><MS><I32 N="a">1</I32><S N="b">x</S></MS></Obj>"#;
     const TABLE: &str = r#"<Obj RefId="0"><TN RefId="0"><T>System.Collections.Hashtable</T><T>System.Object</T></TN><DCT><En><S N="Key">k</S><I32 N="Value">1</I32></En></DCT></Obj>"#;
+
+    #[test]
+    fn values_as_text_as_powershell_shows_them() {
+        let cases: [(&str, &str); 9] = [
+            ("<S>h_x00E9_llo</S>", "h\u{e9}llo"),
+            ("<I32>-5</I32>", "-5"),
+            ("<B>true</B>", "True"),
+            ("<Nil />", ""),
+            ("<BA>AQI=</BA>", "1 2"),
+            ("<SS>AAAA</SS>", "System.Security.SecureString"),
+            (TABLE, "System.Collections.Hashtable"),
+            (r#"<Obj RefId="0"><TN RefId="0"><T>System.Object[]</T></TN><LST><I32>1</I32><S>a</S></LST></Obj>"#, "1 a"),
+            (r#"<Obj RefId="0"><TN RefId="0"><T>Deserialized.System.Diagnostics.Process</T></TN><ToString>System.Diagnostics.Process (pwsh)</ToString><Props /></Obj>"#, "System.Diagnostics.Process (pwsh)"),
+        ];
+        for (clixml, text) in cases {
+            assert_eq!(parse(clixml).unwrap().to_text(), text, "{clixml}");
+        }
+    }
+
+    #[test]
+    fn one_value_is_read_also_inside_objs() {
+        let objs = |inner: &str| format!(r#"<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">{inner}</Objs>"#);
+        assert_eq!(parse_one(&objs("<I32>7</I32>")).unwrap(), Value::Int32(7));
+        assert_eq!(parse_one("<I32>7</I32>").unwrap(), Value::Int32(7));
+        assert_eq!(parse_one(&objs(CUSTOM)).unwrap().property("b"), Some(&Value::String("x".into())));
+        assert_eq!(parse_one(&objs("")).unwrap_err().kind, ErrorKind::BadReply);
+        assert_eq!(parse_one(&objs("<I32>1</I32><I32>2</I32>")).unwrap_err().kind, ErrorKind::BadReply);
+    }
 
     #[test]
     fn objects_read_as_powershell_writes_them() {

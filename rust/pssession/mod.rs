@@ -189,10 +189,10 @@ pub struct ClientSession {
 
 impl ClientSession {
     /// Opens a runspace pool of one runspace (as a PSSession has) over `transport`, waiting up to
-    /// `timeout` for the server to report it Opened.
+    /// `timeout` (None: as long as it takes) for the server to report it Opened.
     /// Errors: Timeout; TransportBroken when the server ends or breaks the pool (the message carries
     /// the server's diagnostics, e.g. ssh's); BadReply for what is not PSRP.
-    pub fn open(transport: Arc<dyn PacketTransport>, timeout: Duration) -> Result<ClientSession> {
+    pub fn open(transport: Arc<dyn PacketTransport>, timeout: Option<Duration>) -> Result<ClientSession> {
         let mut pool = RunspacePool::new(Uuid::new_v4());
         pool.open(1, 1, None)?;
         let inner = Inner {
@@ -213,12 +213,17 @@ impl ClientSession {
         };
         let session = ClientSession { shared, reader: Some(reader) };
         session.shared.flush(&mut session.shared.lock())?;
-        let opened = session.shared.wait(Some(timeout), "open the runspace pool", |i| (i.pool.state() == PoolState::Opened).then_some(()));
+        let opened = session.shared.wait(timeout, "open the runspace pool", |i| (i.pool.state() == PoolState::Opened).then_some(()));
         if let Err(e) = opened {
             session.shared.transport.close();
             return Err(e);
         }
         Ok(session)
+    }
+
+    /// Whether the server or the connection failed, or the session was closed: every call then fails.
+    pub fn is_broken(&self) -> bool {
+        self.shared.lock().broken.is_some()
     }
 
     /// The server's APPLICATION_PRIVATE_DATA (its `PSVersionTable` under `ApplicationPrivateData`).

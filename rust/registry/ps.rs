@@ -3,14 +3,20 @@
 //! callers can list, find and remove sessions (spec/cmdlet-behaviour.md §2.1, §2.5, §2.6). Removing a
 //! session closes its transport: the server process (pwsh or ssh) is killed and PowerShell's side of
 //! the session sees the end.
+//!
+//! Sessions the library opens itself ([`PsRegistry::register_client`]) also keep their
+//! [`ClientSession`], through which C and C# callers run pipelines; removing one closes its runspace pool
+//! first (MS-PSRP's Close), so the server ends cleanly.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use uuid::Uuid;
 
 use crate::error::{Error, ErrorKind, Result};
 use super::lookup::{Lookup, ScopeId};
+use crate::pssession::ClientSession;
 use crate::wildcard::{has_wildcards, wildcard_regex};
 use crate::transport::PacketTransport;
 
@@ -57,15 +63,51 @@ pub struct PsSession {
     pub info: PsSessionInfo,
     state: Mutex<PsSessionState>,
     transport: Option<Arc<dyn PacketTransport>>,
+    /// The runspace pool, for a session the library opened (None for PowerShell's own sessions, and
+    /// once the session was removed).
+    client: Mutex<Option<ClientSession>>,
 }
+
+/// How long removing a session the library opened waits for the server to acknowledge the pool's close.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl PsSession {
+    /// The state last recorded; an Opened session the library opened is Broken once its server or
+    /// connection failed.
     pub fn state(&self) -> PsSessionState {
-        *lock(&self.state)
+        let state = *lock(&self.state);
+        if state == PsSessionState::Opened && lock(&self.client).as_ref().map_or(false, ClientSession::is_broken) {
+            return PsSessionState::Broken;
+        }
+        state
+    }
+
+    /// Runs `f` on the runspace pool of a session the library opened.
+    /// Errors: InvalidState when PowerShell opened the session (its engine runs the commands) or the
+    /// session was removed.
+    pub fn with_client<T>(&self, f: impl FnOnce(&ClientSession) -> Result<T>) -> Result<T> {
+        let client = lock(&self.client);
+        let client = client.as_ref().ok_or_else(|| {
+            let why = if *lock(&self.state) == PsSessionState::Closed { "is closed" } else { "was opened by PowerShell; run commands in it through PowerShell" };
+            Error::new(ErrorKind::InvalidState, format!("The session {} {why}", self.info.name))
+        })?;
+        f(client)
+    }
+
+    /// Ends the session: closes the runspace pool of one the library opened, then the transport.
+    fn close(&self) {
+        let client = lock(&self.client).take();
+        if let Some(mut c) = client {
+            c.close(CLOSE_TIMEOUT);
+        }
+        if let Some(t) = &self.transport {
+            t.close();
+        }
+        self.set_state(PsSessionState::Closed);
     }
 
     pub fn set_state(&self, state: PsSessionState) {
@@ -85,18 +127,40 @@ pub struct PsFound {
 #[derive(Default)]
 pub struct PsRegistry {
     scopes: Mutex<HashMap<ScopeId, Vec<Arc<PsSession>>>>,
+    /// The highest Id registered in any scope, so sessions the library opens take the next one.
+    last_id: Mutex<i32>,
 }
 
 impl PsRegistry {
     /// Registers a session that reached Opened, with the transport that carries it (if any).
     /// Errors: InvalidArgument when the scope already has a session with that InstanceId.
     pub fn register(&self, scope: ScopeId, info: PsSessionInfo, transport: Option<Arc<dyn PacketTransport>>) -> Result<Arc<PsSession>> {
+        self.add(scope, info, transport, None)
+    }
+
+    /// Registers a session the library opened: it takes the next Id, a new InstanceId and, when `name`
+    /// is None, PowerShell's default name `Runspace<Id>`.
+    pub fn register_client(&self, scope: ScopeId, name: Option<&str>, computer_name: &str, transport_name: &str, transport: Arc<dyn PacketTransport>, client: ClientSession) -> Result<Arc<PsSession>> {
+        let id = *lock(&self.last_id) + 1;
+        let info = PsSessionInfo {
+            id,
+            instance_id: Uuid::new_v4(),
+            name: name.map_or_else(|| format!("Runspace{id}"), str::to_string),
+            computer_name: computer_name.to_string(),
+            transport: transport_name.to_string(),
+        };
+        self.add(scope, info, Some(transport), Some(client))
+    }
+
+    fn add(&self, scope: ScopeId, info: PsSessionInfo, transport: Option<Arc<dyn PacketTransport>>, client: Option<ClientSession>) -> Result<Arc<PsSession>> {
         let mut scopes = lock(&self.scopes);
         let list = scopes.entry(scope).or_default();
         if list.iter().any(|s| s.info.instance_id == info.instance_id) {
             return Err(Error::new(ErrorKind::InvalidArgument, format!("Session {} is already registered", info.instance_id)));
         }
-        let session = Arc::new(PsSession { info, state: Mutex::new(PsSessionState::Opened), transport });
+        let mut last = lock(&self.last_id);
+        *last = (*last).max(info.id);
+        let session = Arc::new(PsSession { info, state: Mutex::new(PsSessionState::Opened), transport, client: Mutex::new(client) });
         list.push(Arc::clone(&session));
         Ok(session)
     }
@@ -142,8 +206,8 @@ impl PsRegistry {
         Ok(found)
     }
 
-    /// Removes a session from `scope`, closing its transport (the server process ends) and marking it
-    /// Closed. Errors: NotFound when it is not (or no longer) registered there.
+    /// Removes a session from `scope`, closing its runspace pool (if the library opened it) and its
+    /// transport (the server process ends) and marking it Closed. Errors: NotFound when it is not (or no longer) registered there.
     pub fn remove(&self, scope: ScopeId, session: &Arc<PsSession>) -> Result<()> {
         let removed = {
             let mut scopes = lock(&self.scopes);
@@ -153,10 +217,7 @@ impl PsRegistry {
         let session = removed.ok_or_else(|| {
             Error::new(ErrorKind::NotFound, format!("The remote session with the session ID {} is not available.", session.info.id))
         })?;
-        if let Some(t) = &session.transport {
-            t.close();
-        }
-        session.set_state(PsSessionState::Closed);
+        session.close();
         Ok(())
     }
 
@@ -164,10 +225,7 @@ impl PsRegistry {
     pub fn drop_scope(&self, scope: ScopeId) {
         let removed = lock(&self.scopes).remove(&scope).unwrap_or_default();
         for s in removed {
-            if let Some(t) = &s.transport {
-                t.close();
-            }
-            s.set_state(PsSessionState::Closed);
+            s.close();
         }
     }
 }

@@ -51,6 +51,36 @@ enum Received {
     TooLong,
 }
 
+/// Runs a write to a server's pipe so that a server that is gone gives EPIPE, not SIGPIPE: C programs
+/// calling this library keep the default SIGPIPE action, which would end them. SIGPIPE is blocked on
+/// this thread during the write, and one the write raised is taken off the pending set (POSIX
+/// sigpending and sigwait, so also on macOS).
+#[cfg(unix)]
+fn without_sigpipe<T>(write: impl FnOnce() -> std::io::Result<T>) -> std::io::Result<T> {
+    // SAFETY: signal-set calls on local sets, and the calling thread's own mask, restored before return.
+    unsafe {
+        let mut pipe_only: libc::sigset_t = std::mem::zeroed();
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        let mut pending: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut pipe_only);
+        libc::sigaddset(&mut pipe_only, libc::SIGPIPE);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &pipe_only, &mut old);
+        libc::sigpending(&mut pending);
+        let was_pending = libc::sigismember(&pending, libc::SIGPIPE) == 1;
+        let outcome = write();
+        if !was_pending {
+            libc::sigpending(&mut pending);
+            if libc::sigismember(&pending, libc::SIGPIPE) == 1 {
+                // Pending, so this returns at once.
+                let mut taken = 0;
+                libc::sigwait(&pipe_only, &mut taken);
+            }
+        }
+        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+        outcome
+    }
+}
+
 /// A running PSRP server process. Thread-safe: one thread may send while another receives.
 pub struct ProcessTransport {
     program: String,
@@ -187,7 +217,7 @@ impl PacketTransport for ProcessTransport {
         let mut data = Vec::with_capacity(line.len() + 1);
         data.extend_from_slice(line.as_bytes());
         data.push(b'\n');
-        pipe.write_all(&data).and_then(|_| pipe.flush()).map_err(|e| self.broken(&e.to_string()))
+        without_sigpipe(|| pipe.write_all(&data).and_then(|_| pipe.flush())).map_err(|e| self.broken(&e.to_string()))
     }
 
     /// The next packet; `None` once the server closed its output (and on every call after). At the end

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds bindings/c/example.c and the C tests against the committed header and the built library,
+# Builds bindings/c/example.c, bindings/c/psrp_example.c and the C tests against the committed header and the built library,
 # and runs each under valgrind (any error or leak fails). Needs `cargo build --release` first, and for
 # tests/c/wsman.c, tests/c/hostile.c and tests/c/certificate.c (with certificates from tests/client-certs.sh) the replay server (build/replay-server/rsess-replay, or $RSESS_REPLAY_SERVER; fixtures
 # in ../shared/fixtures or $RSESS_FIXTURES), which this script starts and stops; for tests/c/negotiate.c a
@@ -12,7 +12,9 @@ mkdir -p "$out"
 cflags=(-std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -g -I"$repo/bindings/c")
 ldflags=(-L"$lib" -lremote_sessions -Wl,-rpath,"$lib")
 gcc "${cflags[@]}" "$repo/bindings/c/example.c" "${ldflags[@]}" -o "$out/example"
+gcc "${cflags[@]}" "$repo/bindings/c/psrp_example.c" "${ldflags[@]}" -o "$out/psrp_example"
 gcc "${cflags[@]}" "$repo/tests/c/misuse.c" "${ldflags[@]}" -o "$out/misuse"
+gcc "${cflags[@]}" "$repo/tests/c/psrp.c" "${ldflags[@]}" -o "$out/psrp"
 gcc "${cflags[@]}" "$repo/tests/c/wsman.c" "${ldflags[@]}" -o "$out/wsman"
 gcc "${cflags[@]}" "$repo/tests/c/hostile.c" "${ldflags[@]}" -o "$out/hostile"
 gcc "${cflags[@]}" "$repo/tests/c/hostile_input.c" "${ldflags[@]}" -o "$out/hostile_input"
@@ -23,6 +25,13 @@ echo "--- example"
 "${vg[@]}" "$out/example"
 echo "--- misuse tests"
 "${vg[@]}" "$out/misuse"
+# PowerShell sessions opened from C: against the real pwsh that setup installs (env.sh puts it on PATH).
+pwsh_server="$(command -v pwsh || true)"
+[ -n "$pwsh_server" ] || { echo "no pwsh on PATH: run tests/setup.sh, then source tests/env.sh"; exit 1; }
+echo "--- PowerShell session example (bindings/c/psrp_example.c)"
+"${vg[@]}" "$out/psrp_example" "$pwsh_server"
+echo "--- PowerShell session tests"
+"${vg[@]}" "$out/psrp" "$pwsh_server"
 echo "--- hostile input tests"
 "${vg[@]}" "$out/hostile_input"
 
