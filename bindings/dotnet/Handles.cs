@@ -107,3 +107,21 @@ internal sealed class ClassListHandle : NativeHandle
 {
     protected override bool ReleaseHandle() { NativeMethods.rsess_class_list_free(handle); return true; }
 }
+
+/// <summary>A value crossing a PowerShell session (<c>rsess_psvalue</c>).</summary>
+internal sealed class PSValueHandle : NativeHandle
+{
+    protected override bool ReleaseHandle() { NativeMethods.rsess_psvalue_free(handle); return true; }
+}
+
+/// <summary>A pipeline command being built (<c>rsess_pscommand</c>).</summary>
+internal sealed class PSCommandHandle : NativeHandle
+{
+    protected override bool ReleaseHandle() { NativeMethods.rsess_pscommand_free(handle); return true; }
+}
+
+/// <summary>A pipeline in a session the library opened (<c>rsess_pipeline</c>).</summary>
+internal sealed class PipelineHandle : NativeHandle
+{
+    protected override bool ReleaseHandle() { NativeMethods.rsess_pipeline_free(handle); return true; }
+}

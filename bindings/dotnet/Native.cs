@@ -123,3 +123,44 @@ internal sealed class Utf8Strings : IDisposable
         foreach (IntPtr p in Pointers) Marshal.FreeCoTaskMem(p);
     }
 }
+
+/// <summary>Native handles as an array of raw pointers for one native call (<c>const rsess_x *const *</c>),
+/// each kept alive (AddRef) until Dispose.</summary>
+internal sealed class BorrowedHandles : IDisposable
+{
+    private readonly List<SafeHandle> _added = [];
+
+    internal BorrowedHandles(IEnumerable<SafeHandle> handles)
+    {
+        var pointers = new List<IntPtr>();
+        try
+        {
+            foreach (SafeHandle h in handles)
+            {
+                bool added = false;
+                h.DangerousAddRef(ref added);
+                if (added) _added.Add(h);
+                pointers.Add(h.DangerousGetHandle());
+            }
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+        Pointers = [.. pointers];
+    }
+
+    /// <summary>The raw handles, in the order given.</summary>
+    internal IntPtr[] Pointers { get; }
+
+    /// <summary>How many there are.</summary>
+    internal nuint Count => (nuint)Pointers.Length;
+
+    /// <summary>Releases the references taken.</summary>
+    public void Dispose()
+    {
+        foreach (SafeHandle h in _added) h.DangerousRelease();
+        _added.Clear();
+    }
+}

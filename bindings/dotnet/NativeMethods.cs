@@ -158,6 +158,46 @@ internal static partial class NativeMethods
     [LibraryImport(Library)] internal static partial ResultCode rsess_pssession_list_get(PSSessionListHandle l, nuint i, out PSSessionHandle s);
     [LibraryImport(Library)] internal static partial ResultCode rsess_pssession_list_missing(PSSessionListHandle l, out StringListHandle missing);
     [LibraryImport(Library)] internal static partial void rsess_pssession_list_free(IntPtr l);
+
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial ResultCode rsess_pssession_open(ScopeHandle scope, TransportHandle transport, string? name, int timeoutMs, out PSSessionHandle session, out IntPtr error);
+    [LibraryImport(Library)]
+    internal static partial ResultCode rsess_pssession_invoke(PSSessionHandle s, IntPtr[] commands, nuint ncommands, IntPtr[] input, nuint ninput, out PipelineHandle pipeline, out IntPtr error);
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial ResultCode rsess_pscommand_new(string text, [MarshalAs(UnmanagedType.U1)] bool isScript, out PSCommandHandle command, out IntPtr error);
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial ResultCode rsess_pscommand_add_parameter(PSCommandHandle c, string name, PSValueHandle value, out IntPtr error);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_pscommand_add_argument(PSCommandHandle c, PSValueHandle value, out IntPtr error);
+    [LibraryImport(Library)] internal static partial void rsess_pscommand_free(IntPtr c);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_pipeline_next(PipelineHandle p, int timeoutMs, out uint stream, out PSValueHandle value, out IntPtr error);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_pipeline_stop(PipelineHandle p, out IntPtr error);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_pipeline_state(PipelineHandle p, out uint state);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_pipeline_reason(PipelineHandle p, out PSValueHandle reason);
+    [LibraryImport(Library)] internal static partial void rsess_pipeline_free(IntPtr p);
+
+    [LibraryImport(Library)] internal static partial ResultCode rsess_psvalue_new_null(out PSValueHandle v);
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial ResultCode rsess_psvalue_new_string(string text, out PSValueHandle v, out IntPtr error);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_psvalue_new_int32(int value, out PSValueHandle v);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_psvalue_new_int64(long value, out PSValueHandle v);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_psvalue_new_double(double value, out PSValueHandle v);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_psvalue_new_bool([MarshalAs(UnmanagedType.U1)] bool value, out PSValueHandle v);
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial ResultCode rsess_psvalue_from_clixml(string text, out PSValueHandle v, out IntPtr error);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_psvalue_kind(PSValueHandle v, out PSValueKind kind);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_psvalue_text(PSValueHandle v, out IntPtr text);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_psvalue_clixml(PSValueHandle v, out IntPtr text);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_psvalue_int64(PSValueHandle v, out long value);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_psvalue_double(PSValueHandle v, out double value);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_psvalue_bool(PSValueHandle v, [MarshalAs(UnmanagedType.U1)] out bool value);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_psvalue_datetime(PSValueHandle v, out long unixMicros, out short utcOffsetMinutes);
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial ResultCode rsess_psvalue_property(PSValueHandle v, string name, out PSValueHandle property, out IntPtr error);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_psvalue_record_text(PSValueHandle v, uint stream, out IntPtr text);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_psvalue_error_id(PSValueHandle v, out IntPtr id);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_psvalue_error_category(PSValueHandle v, out int category);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_psvalue_error_target(PSValueHandle v, out IntPtr target);
+    [LibraryImport(Library)] internal static partial void rsess_psvalue_free(IntPtr v);
 }
 
 /// <summary>Session option switches (<c>rsess_option_flag</c>); WS-Management options only.</summary>

@@ -24,8 +24,10 @@ public enum PSSessionState : uint
 }
 
 /// <summary>
-/// A PSSession registered in a <see cref="SessionScope"/>: identity read once, state live. Dispose
-/// frees this reference only; <see cref="SessionScope.RemovePSSession"/> removes the session.
+/// A PSSession registered in a <see cref="SessionScope"/>: identity read once, state live. One the
+/// library opened (<see cref="SessionScope.OpenPSSession"/>) also runs pipelines (<see cref="Invoke(string)"/>).
+/// Dispose frees this reference only; <see cref="SessionScope.RemovePSSession"/> removes the session
+/// (closing the runspace pool of one the library opened).
 /// </summary>
 public sealed class PSSession : IDisposable
 {
@@ -68,6 +70,53 @@ public sealed class PSSession : IDisposable
             return (PSSessionState)state;
         }
         set => Native.Check(NativeMethods.rsess_pssession_set_state(Handle, (uint)value));
+    }
+
+    /// <summary>Starts a script in a session the library opened (<see cref="SessionScope.OpenPSSession"/>),
+    /// with no input.</summary>
+    /// <param name="script">The script.</param>
+    /// <returns>The running pipeline; dispose it when done.</returns>
+    /// <exception cref="RemoteSessionsException">InvalidState for a session PowerShell opened or one that
+    /// was removed; TransportBroken when the server is gone.</exception>
+    public PSPipeline Invoke(string script)
+    {
+        using PSCommand command = PSCommand.Script(script);
+        return Invoke([command]);
+    }
+
+    /// <summary>Starts a pipeline of <paramref name="commands"/> (each piped into the next) in a session
+    /// the library opened, with <paramref name="input"/> piped into the first.</summary>
+    /// <param name="commands">At least one command (copied: they may be disposed after the call).</param>
+    /// <param name="input">Values <see cref="PSValue.From"/> takes, or null for no input.</param>
+    /// <returns>The running pipeline; dispose it when done.</returns>
+    /// <exception cref="ArgumentException">An input value of a type that cannot be sent.</exception>
+    /// <exception cref="RemoteSessionsException">InvalidArgument (no commands), InvalidState (a session
+    /// PowerShell opened, a removed one), TransportBroken.</exception>
+    public PSPipeline Invoke(IReadOnlyList<PSCommand> commands, IEnumerable<object?>? input = null)
+    {
+        var converted = new List<PSValue>();
+        try
+        {
+            var values = new List<PSValue>();
+            foreach (object? item in input ?? [])
+            {
+                if (item is PSValue given) values.Add(given);
+                else
+                {
+                    PSValue v = PSValue.From(item);
+                    converted.Add(v);
+                    values.Add(v);
+                }
+            }
+            using var cmds = new BorrowedHandles(commands.Select(c => (System.Runtime.InteropServices.SafeHandle)c.Handle));
+            using var inputs = new BorrowedHandles(values.Select(v => (System.Runtime.InteropServices.SafeHandle)v.Handle));
+            Native.Check(NativeMethods.rsess_pssession_invoke(Handle, cmds.Pointers, cmds.Count, inputs.Pointers, inputs.Count, out PipelineHandle p, out IntPtr err), err);
+            return new PSPipeline(p);
+        }
+        finally
+        {
+            foreach (PSValue v in converted) v.Dispose();
+        }
     }
 
     /// <summary>Frees this reference; the session stays registered.</summary>

@@ -100,6 +100,25 @@ public sealed class SessionScope : IDisposable
         return new PSSession(h);
     }
 
+    /// <summary>
+    /// Opens a PowerShell session over <paramref name="transport"/>, as New-PSSession does: a runspace
+    /// pool on the server (MS-PSRP), registered in this scope with the next free Id, a new InstanceId,
+    /// <paramref name="name"/> (null = <c>Runspace&lt;Id&gt;</c>) and the transport's computer name. On
+    /// success the session owns the transport (the <see cref="PsrpTransport"/> object is then spent);
+    /// <see cref="RemovePSSession"/> closes both. No PowerShell runspace is needed in this process.
+    /// </summary>
+    /// <param name="transport">A transport just started, not used for anything else.</param>
+    /// <param name="name">The session's name, or null.</param>
+    /// <param name="timeoutMs">How long to wait for the server, in milliseconds; negative = no limit.</param>
+    /// <returns>The open session; run pipelines with <see cref="PSSession.Invoke(string)"/>.</returns>
+    /// <exception cref="RemoteSessionsException">Timeout; TransportBroken when the server ends or refuses
+    /// (the message carries what it or ssh wrote to stderr); BadReply when it does not speak PSRP.</exception>
+    public PSSession OpenPSSession(PsrpTransport transport, string? name = null, int timeoutMs = 60_000)
+    {
+        Native.Check(NativeMethods.rsess_pssession_open(_handle, transport.Handle, name, timeoutMs, out PSSessionHandle h, out IntPtr err), err);
+        return new PSSession(h);
+    }
+
     /// <summary>Looks PSSessions up as Get-PSSession does (spec §2.5): registration order, no duplicates.</summary>
     /// <param name="kind">How to read <paramref name="values"/>.</param>
     /// <param name="values">Ids, names or patterns, computer names or InstanceIds; ignored for <see cref="Lookup.All"/>.</param>
@@ -124,7 +143,8 @@ public sealed class SessionScope : IDisposable
         }
     }
 
-    /// <summary>Removes a PSSession from this scope, closing its transport (the server process ends).</summary>
+    /// <summary>Removes a PSSession from this scope, closing its runspace pool (for one the library opened)
+    /// and its transport (the server process ends).</summary>
     /// <param name="session">The registration to remove.</param>
     /// <exception cref="RemoteSessionsException">NotFound when it is not registered here.</exception>
     public void RemovePSSession(PSSession session) =>

@@ -240,11 +240,14 @@ impl RunspacePool {
         }
     }
 
-    /// Sends one input object to a pipeline made with input (PIPELINE_INPUT).
+    /// Sends one input object to a pipeline made with input (PIPELINE_INPUT). A null goes as a message
+    /// with no data, as PowerShell's client sends it: PowerShell's server never acts on a `<Nil />`
+    /// input (the pipeline would wait for it forever).
     /// Errors: InvalidArgument for an unknown pipeline; InvalidState for one that has ended.
     pub fn send_input(&mut self, pipeline: Uuid, value: &Value) -> Result<()> {
         self.running(pipeline)?;
-        self.queue(pipeline, false, MessageType::PipelineInput, pipeline, Some(value));
+        let data = (*value != Value::Null).then_some(value);
+        self.queue(pipeline, false, MessageType::PipelineInput, pipeline, data);
         Ok(())
     }
 
@@ -481,16 +484,20 @@ mod tests {
         let mut p = opened();
         let id = p.create_pipeline(&[Command::script("$input")], true).unwrap();
         p.send_input(id, &Value::Int32(1)).unwrap();
-        p.send_input(id, &Value::Int32(2)).unwrap();
+        p.send_input(id, &Value::Null).unwrap();
         p.end_input(id).unwrap();
         let create = p.data_to_send(None).unwrap().unwrap();
         let input = p.data_to_send(None).unwrap().unwrap();
         assert!(p.data_to_send(None).unwrap().is_none());
         assert_eq!((create.channel, input.channel), (id, id));
         let mut d = Defragmenter::new(1 << 20);
-        let types = |bytes: &[u8], d: &mut Defragmenter| d.push(bytes).unwrap().iter().map(|m| Message::decode(m).unwrap().message_type).collect::<Vec<_>>();
-        assert_eq!(types(&create.bytes, &mut d), vec![MessageType::CreatePipeline]);
-        assert_eq!(types(&input.bytes, &mut d), vec![MessageType::PipelineInput, MessageType::PipelineInput, MessageType::EndOfPipelineInput]);
+        let messages = |bytes: &[u8], d: &mut Defragmenter| d.push(bytes).unwrap().iter().map(|m| Message::decode(m).unwrap()).map(|m| (m.message_type, String::from_utf8(m.data).unwrap())).collect::<Vec<_>>();
+        assert_eq!(messages(&create.bytes, &mut d).iter().map(|m| m.0).collect::<Vec<_>>(), vec![MessageType::CreatePipeline]);
+        // A null goes with no data, as PowerShell's client sends it.
+        assert_eq!(
+            messages(&input.bytes, &mut d),
+            vec![(MessageType::PipelineInput, "<I32>1</I32>".to_string()), (MessageType::PipelineInput, String::new()), (MessageType::EndOfPipelineInput, String::new())]
+        );
         // Once the pipeline has ended, it takes no more input.
         let pool = p.id();
         p.receive_data(id, &from_server(pool, &[(MessageType::PipelineState, id, r#"<Obj RefId="0"><MS><I32 N="PipelineState">4</I32></MS></Obj>"#)])).unwrap();
