@@ -20,6 +20,9 @@ public static class PSSessionSoak
 
     private const int WarmUp = 20;
 
+    /// <summary>Rounds between the lines that show the growth so far.</summary>
+    private const int Checkpoint = 250;
+
     /// <summary>Runs the figure: <paramref name="rounds"/> rounds against the PSRP server <paramref name="server"/>.</summary>
     public static void Run(string manifest, string server, int rounds)
     {
@@ -52,6 +55,9 @@ public static class PSSessionSoak
             sw.Restart();
             if (!Succeeded(rs, Close)) failed++;
             close[i] = sw.Elapsed.TotalMilliseconds;
+            // Where the growth stands along the way: a leak grows with the rounds, a cache levels off.
+            if ((i + 1) % Checkpoint == 0 && i + 1 < rounds)
+                Console.WriteLine($"  after {i + 1} rounds: managed {(Settled() - managed) / 1024.0:+0;-0} KiB, resident {StatusKiB("VmRSS:") - rss:+0;-0} KiB, descriptors {Descriptors() - fds:+0;-0;0}");
         }
         double perRound = total.Elapsed.TotalMilliseconds / rounds;
         int left = WaitForChildren();
