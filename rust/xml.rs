@@ -558,42 +558,37 @@ mod tests {
         }
     }
 
-    /// Parses `doc` and says how long it took; the hostile documents below must end (in an error or
-    /// not) well within a second.
-    fn timed(doc: String) -> (Result<Document>, std::time::Duration) {
-        let started = std::time::Instant::now();
-        let parsed = Document::parse(doc, "test");
-        (parsed, started.elapsed())
+    /// Parses `doc`. The hostile documents below end in the error of the limit they pass (the limit is
+    /// what stops the reading); how long the once-quadratic ones take is a figure of the benchmark
+    /// (tests/bench/worst_cases.rs), not a bound of these tests.
+    fn parsed(doc: String) -> Result<Document> {
+        Document::parse(doc, "test")
     }
 
     #[test]
     fn elements_nested_past_the_limit_are_refused() {
         let depth = 100_000;
         let doc = format!("{}{}", "<a>".repeat(depth), "</a>".repeat(depth));
-        let (parsed, took) = timed(doc);
-        let e = parsed.unwrap_err();
+        let e = parsed(doc).unwrap_err();
         assert_eq!(e.kind, ErrorKind::InvalidArgument);
         assert!(e.message.contains(&MAX_DEPTH.to_string()), "{}", e.message);
-        assert!(took.as_secs_f64() < 1.0, "{took:?}");
         let ok = MAX_DEPTH as usize;
         assert!(parse(&format!("{}{}", "<a>".repeat(ok), "</a>".repeat(ok))).is_ok());
     }
 
     #[test]
-    fn an_element_with_300k_attributes_is_refused_quickly() {
+    fn an_element_with_300k_attributes_is_refused() {
         let mut doc = String::from("<r");
         for i in 0..300_000 {
             doc.push_str(&format!(" a{i}=\"\""));
         }
         doc.push_str("/>");
-        let (parsed, took) = timed(doc);
-        let e = parsed.unwrap_err();
+        let e = parsed(doc).unwrap_err();
         assert!(e.message.contains(&MAX_ATTRIBUTES.to_string()), "{}", e.message);
-        assert!(took.as_secs_f64() < 1.0, "{took:?}");
     }
 
     #[test]
-    fn nested_namespace_declarations_are_refused_quickly() {
+    fn nested_namespace_declarations_are_refused() {
         // 120k elements, each declaring a prefix and named with the first one.
         let n = 120_000;
         let mut doc = String::new();
@@ -601,9 +596,7 @@ mod tests {
             doc.push_str(&format!("<p0:e xmlns:p{i}=\"urn:{i}\">"));
         }
         doc.push_str(&"</p0:e>".repeat(n));
-        let (parsed, took) = timed(doc);
-        assert!(parsed.is_err());
-        assert!(took.as_secs_f64() < 1.0, "{took:?}");
+        assert!(parsed(doc).is_err());
         // All on one element, with children named by the first prefix.
         let mut doc = String::from("<r");
         for i in 0..n {
@@ -612,29 +605,25 @@ mod tests {
         doc.push('>');
         doc.push_str(&"<p0:c/>".repeat(n));
         doc.push_str("</r>");
-        let (parsed, took) = timed(doc);
-        let e = parsed.unwrap_err();
+        let e = parsed(doc).unwrap_err();
         assert!(e.message.contains(&MAX_NAMESPACE_DECLARATIONS.to_string()), "{}", e.message);
-        assert!(took.as_secs_f64() < 1.0, "{took:?}");
     }
 
     #[test]
-    fn sixty_five_thousand_namespace_uris_parse_quickly() {
+    fn sixty_five_thousand_namespace_uris_parse() {
         let mut doc = String::from("<r>");
         for i in 0..65_000 {
             doc.push_str(&format!("<e xmlns=\"urn:n{i}\"/>"));
         }
         doc.push_str("</r>");
-        let (parsed, took) = timed(doc);
-        let doc = parsed.unwrap();
+        let doc = parsed(doc).unwrap();
         assert_eq!(doc.root().children().last().unwrap().ns(), "urn:n64999");
-        assert!(took.as_secs_f64() < 1.0, "{took:?}");
         // One more URI than an index holds is an error, not a wrong namespace.
         let mut doc = String::from("<r>");
         for i in 0..70_000 {
             doc.push_str(&format!("<e xmlns=\"urn:n{i}\"/>"));
         }
         doc.push_str("</r>");
-        assert!(timed(doc).0.is_err());
+        assert!(parsed(doc).is_err());
     }
 }

@@ -12,7 +12,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use once_cell::sync::Lazy;
 use remote_sessions::auth::credssp::{CredSsp, CredSspOptions};
@@ -263,11 +263,15 @@ fn wsman_sessions_authenticate_with_each_mechanism() {
 }
 
 #[test]
-fn time_to_first_reply_is_small() {
-    let started = Instant::now();
+fn the_first_request_of_a_new_connection_is_answered_within_its_operation_timeout() {
+    // NTLM needs no KDC: the handshake and the first sealed request end well inside the request's own
+    // deadline, whose expiry would be a Timeout error here. How long the first request takes next to a
+    // warm one is a figure of the benchmark (tests/bench/NegotiateBench.cs), not a bound of this test.
     let t = target("/wsman", Negotiate::new(Package::Ntlm, Some(&Credential::new(NTLM_USER, NTLM_PASSWORD)), NegotiateOptions::default()));
-    post(&t).unwrap();
-    assert!(started.elapsed() < Duration::from_secs(15));
+    let r = http::post(&t, SOAP.to_string(), Duration::from_secs(15), None).unwrap_or_else(|e| panic!("{:?}: {}", e.kind, e.message));
+    let body = text(&r);
+    assert_eq!(r.status, 200, "{body}");
+    assert!(body.contains("<wsmid:ProductVersion>NTLM RSESS\\ann</wsmid:ProductVersion>"), "{body}");
 }
 
 #[test]

@@ -31,7 +31,8 @@ fn an_endless_line_breaks_the_transport_in_bounded_memory() {
     assert_eq!(e.kind, ErrorKind::TransportBroken);
     assert!(e.message.contains("64 MiB"), "{}", e.message);
     assert!(grown_mib < 300, "peak RSS grew {grown_mib} MiB");
-    assert!(elapsed < Duration::from_secs(60), "{elapsed:?}");
+    // The error is the line cap's (TransportBroken, "64 MiB"): the server's own end, after its sleep,
+    // would have been Ok(None), and the receive's deadline a Timeout, so no clock needs checking here.
     // The session is over: the server was stopped and the stream reports its end.
     assert_eq!(t.receive(Some(Duration::from_secs(10))).unwrap(), None);
     assert_eq!(t.process_id(), None);

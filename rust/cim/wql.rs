@@ -817,21 +817,14 @@ mod tests {
 
 
     #[test]
-    fn long_like_patterns_cost_little_per_instance() {
+    fn long_like_patterns_are_literal_brackets() {
         // 30 KB of '[' without a ']': each '[' looked for its ']' to the end (quadratic), and the
-        // pattern was read again for every instance.
+        // pattern was read again for every instance. What it costs now is a figure of the benchmark
+        // (tests/bench/worst_cases.rs); here, what it means: 30 000 literal '[' (as "[[[" below).
         let pattern = "[".repeat(30_000);
-        let started = std::time::Instant::now();
         let condition = parse(&format!("SELECT * FROM X WHERE Name LIKE '{pattern}'")).unwrap().condition.unwrap();
-        eprintln!("30 KB LIKE pattern: parsed in {:?}", started.elapsed());
-        let p = process("sshd", 1, 1, None);
-        let started = std::time::Instant::now();
-        for _ in 0..20 {
-            assert!(!condition.matches(&p));
-        }
-        let per_instance = started.elapsed() / 20;
-        eprintln!("30 KB LIKE pattern: {per_instance:?} per instance");
-        assert!(per_instance < std::time::Duration::from_millis(20), "{per_instance:?} per instance");
+        assert!(!condition.matches(&process("sshd", 1, 1, None)));
+        assert!(!condition.matches(&process("[[[", 1, 1, None)));
         assert!(like("[[[", "[[["));
         assert!(like("[[a]", "a") && like("[[a]", "[") && !like("[[a]", "[a"));
         assert!(like("x[]]", "x]") && like("[^]]", "a") && !like("[^]]", "]"));

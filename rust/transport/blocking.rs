@@ -432,11 +432,19 @@ mod tests {
     fn a_call_off_thread_gives_its_result_and_the_deadline_still_ends_the_wait() {
         let deadline = Instant::now() + Duration::from_secs(60);
         assert_eq!(run(off_thread(|| 7), deadline).unwrap().unwrap().unwrap(), 7);
-        // A call that blocks far longer than the deadline does not hold the waiting thread.
-        let started = Instant::now();
-        let stuck = off_thread(|| std::thread::sleep(Duration::from_secs(30)));
-        assert!(run(stuck, started + Duration::from_millis(50)).unwrap().is_none());
-        assert!(started.elapsed() < Duration::from_secs(10), "waited {:?}", started.elapsed());
+        // A call that blocks past the deadline does not hold the waiting thread: the wait ends with no
+        // result while the call still blocks (it is let go only afterwards; had the wait held on to the
+        // end of it, the call would have ended on its own after a minute, and run given its result).
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let ended = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&ended);
+        let stuck = off_thread(move || {
+            let _ = held.recv_timeout(Duration::from_secs(60));
+            flag.store(true, Ordering::SeqCst);
+        });
+        assert!(run(stuck, Instant::now() + Duration::from_millis(50)).unwrap().is_none());
+        assert!(!ended.load(Ordering::SeqCst), "the wait ended only after the blocking call did");
+        release.send(()).unwrap();
         let failed = run(off_thread(|| -> u8 { panic!("a failing call") }), deadline).unwrap().unwrap();
         assert!(failed.unwrap_err().to_string().contains("without a result"));
     }

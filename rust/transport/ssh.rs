@@ -146,7 +146,7 @@ mod tests {
     #[test]
     fn a_silent_peer_ends_the_connection_with_a_clear_error() {
         use crate::transport::{PacketTransport, ProcessTransport};
-        use std::time::{Duration, Instant};
+        use std::time::Duration;
         if std::process::Command::new("ssh").arg("-V").output().is_err() {
             eprintln!("no ssh client: skipped");
             return;
@@ -156,10 +156,9 @@ mod tests {
         let silent = std::thread::spawn(move || listener.accept().map(|(socket, _)| socket));
         let mut target = SshTarget::parse("127.0.0.1", Some("nobody"), port).unwrap();
         target.options = vec![("ConnectTimeout".into(), "2".into()), ("BatchMode".into(), "yes".into())];
-        let started = Instant::now();
         let t = ProcessTransport::spawn("ssh", &target.args()).unwrap();
+        // The end (not the receive's Timeout error) came from ssh's ConnectTimeout, which ssh names.
         assert_eq!(t.receive(Some(Duration::from_secs(60))).unwrap(), None, "the connection ends");
-        assert!(started.elapsed() < Duration::from_secs(30), "{:?}", started.elapsed());
         assert!(t.diagnostics().contains("timed out"), "{}", t.diagnostics());
         drop(silent.join());
     }

@@ -10,29 +10,38 @@ using System.Management.Automation.Runspaces;
 //  4. WS-Management against the replay server (WsmanBench.cs): ad hoc vs session Get-CimInstance, a warm
 //     Enumerate vs a raw socket, 10 000 instances end to end, 200 sessions at once, memory per session;
 //  5. Negotiate (NegotiateBench.cs): a warm Enumerate sealed with NTLM and Kerberos vs Basic, and the first
-//     request of a new connection vs a warm one.
+//     request of a new connection vs a warm one;
+//  6. process sessions in a long loop (PSSessionSoak.cs): New-PSSession/Remove-PSSession rounds, their time
+//     vs the server's own start and CPU time, and what this process kept per round (memory, descriptors,
+//     server processes still running).
 // The MB/s of the WS-Man reply parser is a cargo bench (tests/bench/wsman_parse.rs), run by tests/bench.sh.
 // Medians of several rounds; nothing here asserts, it only reports.
 using RemoteSessions.TestPeers;
 using RemoteSessions.Bench;
 using static RemoteSessions.Bench.Measure;
 
-if (args.Length is not (2 or 3) || (args.Length == 3 && args[2] is not ("wsman" or "wsman-warm" or "negotiate")))
+int soakRounds = PSSessionSoak.DefaultRounds;
+bool usage = args.Length is not (2 or 3 or 4)
+    || (args.Length >= 3 && args[2] is not ("wsman" or "wsman-warm" or "negotiate" or "pssession"))
+    || (args.Length == 4 && (args[2] != "pssession" || !int.TryParse(args[3], out soakRounds) || soakRounds < 1));
+if (usage)
 {
-    Console.Error.WriteLine("usage: rsess-bench <path to RemoteSessions.psd1> <PSRP server for sshd's powershell subsystem> [wsman | wsman-warm | negotiate]");
+    Console.Error.WriteLine("usage: rsess-bench <path to RemoteSessions.psd1> <PSRP server for sshd's powershell subsystem> [wsman | wsman-warm | negotiate | pssession [rounds]]");
     Console.Error.WriteLine("       (with 'wsman' only the WS-Management figures; 'wsman-warm' only the warm Enumerate vs the raw socket, for profiling;");
-    Console.Error.WriteLine("       'negotiate' only the cost of Negotiate: sealed NTLM/Kerberos vs Basic, a new connection vs a warm one)");
+    Console.Error.WriteLine("       'negotiate' only the cost of Negotiate: sealed NTLM/Kerberos vs Basic, a new connection vs a warm one;");
+    Console.Error.WriteLine($"       'pssession' only the process-session soak, {PSSessionSoak.DefaultRounds} rounds unless told, against the PSRP server given)");
     return 2;
 }
 string manifest = Path.GetFullPath(args[0]);
-if (args.Length == 3)
+string psrpServer = Path.GetFullPath(args[1]);
+if (args.Length >= 3)
 {
     if (args[2] == "wsman") WsmanBench.Run(manifest);
     else if (args[2] == "negotiate") NegotiateBench.Run();
+    else if (args[2] == "pssession") PSSessionSoak.Run(manifest, psrpServer, soakRounds);
     else WsmanBench.RunWarm();
     return 0;
 }
-string psrpServer = Path.GetFullPath(args[1]);
 const int Rounds = 15;
 
 string trivialDir = Directory.CreateTempSubdirectory("rsess-bench-").FullName;
@@ -85,6 +94,8 @@ using (Runspace rs = RunspaceFactory.CreateRunspace(InitialSessionState.CreateDe
     Report("Invoke-Command -Session (this module's SSH transport)", callOurs, "built-in SSH transport", callBuiltin);
     Invoke(rs, "Get-PSSession | Remove-PSSession");
 }
+
+PSSessionSoak.Run(manifest, psrpServer, soakRounds);
 return 0;
 
 static double TimeScript(Runspace rs, string script)

@@ -2,28 +2,18 @@
  * (tests/replay-server/Hostile.cs, `/misbehave/<mode>/wsman`) answer requests about XYZ_Hostile with
  * replies nested 5000 deep, with 300k attributes, 120k nested namespace declarations, 65k namespace
  * URIs, 60 MB of tiny elements or a 50 MB fault reason, and `empty-pulls` answers every Pull with no
- * item and a fresh context. Each must end in a clear error (or, for the namespace URIs, a result) within
- * seconds, with no crash, and the same session (or, after empty-pulls, another) must still work.
+ * item and a fresh context. Each must end in a clear error (or, for the namespace URIs, a result), with
+ * no crash, and the same session (or, after empty-pulls, another) must still work.
  * Run by tests/c/run.sh under valgrind: `hostile <port of rsess-replay>`. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "remote_sessions.h"
 #include "check.h"
 
 #define USER "rsess"
 #define PASSWORD "Replay-Pa55"
-/* Generous, under valgrind: the point is "not minutes", not speed. */
-#define MAX_SECONDS 60.0
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 /* A tested session (Identify answers normally in every mode) to the URL path `prefix`, asking for
  * envelopes of at most `envelope_kb` KiB (0 = the default, 512000 bytes). */
 static rsess_cim_session *open_session(unsigned port, const char *prefix, uint32_t envelope_kb) {
@@ -77,7 +67,8 @@ static void still_works(const rsess_cim_session *s) {
 }
 
 /* Mode `mode` with envelopes of `envelope_kb` KiB: the enumeration fails with `code` and a message
- * containing `says`, within MAX_SECONDS; then the session still works. */
+ * containing `says` (a reader that hung would end at the operation timeout instead, another result);
+ * then the session still works. */
 static void refused(unsigned port, const char *mode, uint32_t envelope_kb, rsess_result code, const char *says) {
     char prefix[64];
     snprintf(prefix, sizeof prefix, "misbehave/%s/wsman", mode);
@@ -85,16 +76,13 @@ static void refused(unsigned port, const char *mode, uint32_t envelope_kb, rsess
     if (s == NULL) return;
     char *message = NULL;
     size_t count = 0;
-    double started = now();
     rsess_result r = enumerate_hostile(s, &message, &count);
-    double took = now() - started;
     CHECK(r == code);
     CHECK(message != NULL && strstr(message, says) != NULL);
     /* The message names the limit; it never carries the server's megabytes. */
     CHECK(message != NULL && strlen(message) < 5000);
-    CHECK(took < MAX_SECONDS);
-    if (r != code || message == NULL || strstr(message, says) == NULL || took >= MAX_SECONDS)
-        fprintf(stderr, "%s (%u KiB): result %u after %.1f s: %.300s\n", mode, (unsigned)envelope_kb, (unsigned)r, took, message ? message : "(none)");
+    if (r != code || message == NULL || strstr(message, says) == NULL)
+        fprintf(stderr, "%s (%u KiB): result %u: %.300s\n", mode, (unsigned)envelope_kb, (unsigned)r, message ? message : "(none)");
     rsess_string_free(message);
     still_works(s);
     rsess_cim_session_remove(NULL, s, NULL);
@@ -106,11 +94,9 @@ static void many_namespaces(unsigned port) {
     rsess_cim_session *s = open_session(port, "misbehave/namespaces/wsman", 8192);
     if (s == NULL) return;
     rsess_instance_iter *it = NULL;
-    double started = now();
     CHECK(rsess_cim_enumerate(s, "root/test", "XYZ_Hostile", 0, NULL, &it, NULL) == RSESS_RESULT_OK);
     rsess_instance *inst = NULL;
     CHECK(rsess_instance_iter_next(it, &inst, NULL) == RSESS_RESULT_OK && inst != NULL);
-    CHECK(now() - started < MAX_SECONDS);
     size_t properties = 0, elements = 0;
     CHECK(rsess_instance_property_count(inst, &properties) == RSESS_RESULT_OK && properties == 2);
     CHECK(rsess_instance_property_array_len(inst, 1, &elements) == RSESS_RESULT_OK && elements == 65000);
@@ -145,11 +131,9 @@ static void endless_empty_pages(unsigned port) {
     if (s == NULL) return;
     rsess_instance_iter *it = NULL;
     rsess_error *err = NULL;
-    double started = now();
     CHECK(rsess_cim_enumerate(s, "root/omi", "OMI_Identify", 0, NULL, &it, &err) == RSESS_RESULT_OK);
     rsess_instance *inst = NULL;
     CHECK(rsess_instance_iter_next(it, &inst, &err) == RSESS_RESULT_BAD_REPLY && inst == NULL);
-    CHECK(now() - started < MAX_SECONDS);
     char *message = NULL;
     CHECK(rsess_error_message(err, &message) == RSESS_RESULT_OK && message != NULL && strstr(message, "64 Pulls in a row with no instance") != NULL);
     rsess_string_free(message);

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "remote_sessions.h"
 #include "check.h"
@@ -65,10 +64,9 @@ static void an_endless_line(void) {
     CHECK(rsess_transport_receive(t, 60000, &line, NULL) == RSESS_RESULT_OK && line != NULL && strcmp(line, "first") == 0);
     rsess_string_free(line);
     line = NULL;
-    time_t started = time(NULL);
+    /* cat never ends: only the line cap can break the transport (the deadline would be a Timeout). */
     rsess_error *err = NULL;
     CHECK(rsess_transport_receive(t, 120000, &line, &err) == RSESS_RESULT_TRANSPORT_BROKEN && line == NULL);
-    CHECK(time(NULL) - started < 60);
     char *m = message_of(err);
     CHECK(strstr(m, "longer than 64 MiB") != NULL);
     free_message(m);

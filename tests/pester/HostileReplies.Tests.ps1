@@ -3,8 +3,9 @@
 # 300k attributes, 120k nested namespace declarations, 65k namespace URIs, 60 MB of tiny elements or a
 # 50 MB fault reason, and every other request normally; empty-pulls answers every Pull with no instance and
 # a fresh context. Each hostile reply must end in a clear error
-# (or a result) within seconds, PowerShell must live on, memory must stay flat, and the same session
-# must still work afterwards. Time bounds are generous: they catch minutes, not milliseconds.
+# (or a result), PowerShell must live on, memory must stay flat, and the same session must still work
+# afterwards. A reader that hung would end at the session's operation timeout, with an error none of
+# these tests expects; how fast the reader is, the benchmark says (tests/bench.sh), not these tests.
 BeforeAll {
     . $PSScriptRoot/CimSuite.ps1
 
@@ -15,11 +16,10 @@ BeforeAll {
         New-CimSession -ComputerName 127.0.0.1 -Port $replay.Port -Credential $cred -Authentication Basic -SessionOption (New-CimSessionOption @option)
     }
 
-    # Get-CimInstance of XYZ_Hostile on $Session: its output, errors and how long it took.
+    # Get-CimInstance of XYZ_Hostile on $Session: its output and errors.
     function Get-Hostile($Session) {
-        $watch = [Diagnostics.Stopwatch]::StartNew()
         $out = Get-CimInstance -CimSession $Session -Namespace root/test -ClassName XYZ_Hostile -ErrorVariable errors -ErrorAction SilentlyContinue
-        [pscustomobject]@{ Output = $out; Errors = $errors; Seconds = $watch.Elapsed.TotalSeconds }
+        [pscustomobject]@{ Output = $out; Errors = $errors }
     }
 
     # This process's peak resident memory so far, in KiB.
@@ -49,16 +49,14 @@ Describe 'Get-CimInstance against a hostile WS-Management server' {
         $shown = Get-Shown $r.Errors[0]
         $shown | Should -BeLike "*$Says*"
         $shown.Length | Should -BeLessThan 1000
-        $r.Seconds | Should -BeLessThan 30
         (Get-CimInstance -CimSession $s -Namespace root/omi -ClassName OMI_Identify).ProductName | Should -Be 'OMI'
         Remove-CimSession $s
     }
 
-    It 'reads 65k namespace URIs in seconds' {
+    It 'reads 65k namespace URIs' {
         $s = New-HostileSession namespaces 8192
         $r = Get-Hostile $s
         $r.Errors | Should -BeNullOrEmpty
-        $r.Seconds | Should -BeLessThan 30
         @($r.Output).Count | Should -Be 1
         $r.Output.E.Count | Should -Be 65000
         (Get-CimInstance -CimSession $s -Namespace root/omi -ClassName OMI_Identify).ProductName | Should -Be 'OMI'
@@ -75,7 +73,6 @@ Describe 'Get-CimInstance against a hostile WS-Management server' {
         $shown | Should -BeLike '*hostile: reason reason*'
         $shown.Length | Should -BeLessThan 4400
         $r.Errors[0].Exception.Message.Length | Should -BeLessThan 4400
-        $r.Seconds | Should -BeLessThan 60
         (Get-CimInstance -CimSession $s -Namespace root/omi -ClassName OMI_Identify).ProductName | Should -Be 'OMI'
         Remove-CimSession $s
     }
@@ -93,9 +90,7 @@ Describe 'Get-CimInstance against a hostile WS-Management server' {
         # Every Pull answers no instance and a fresh context: it ran forever (217k Pulls in 30 s).
         $s = New-HostileSession empty-pulls
         Clear-ReplayRequests $replay
-        $watch = [Diagnostics.Stopwatch]::StartNew()
         $out = Get-CimInstance -CimSession $s -Namespace root/omi -ClassName OMI_Identify -ErrorVariable errors -ErrorAction SilentlyContinue
-        $watch.Elapsed.TotalSeconds | Should -BeLessThan 30
         $out | Should -BeNullOrEmpty
         $errors.Count | Should -Be 1
         $errors[0].FullyQualifiedErrorId | Should -Be "CimBadReply,$getId"

@@ -271,38 +271,27 @@ public sealed class PSSessionTests : IClassFixture<SshServerFixture>, IDisposabl
     }
 
     [Fact]
-    public void Sessions_created_and_removed_in_a_loop_leave_no_processes_or_descriptors()
+    public void Sessions_created_and_removed_in_a_loop_leave_no_processes_descriptors_or_memory()
     {
-        _ps.Run($"$p = {Process()}; $p | Remove-PSSession"); // warm up the engine and the library
+        _ps.Run($"$p = {Process()}; $s = {Ssh()}; $p, $s | Remove-PSSession"); // warm up the engine and the library
         int fds = Directory.GetFiles("/proc/self/fd").Length;
-        for (int i = 0; i < 25; i++)
+        long managed = Settled();
+        const int Rounds = 20;
+        for (int i = 0; i < Rounds; i++)
         {
             _ps.Run($"$p = {Process()}; $s = {Ssh()}; $p, $s | Remove-PSSession");
             Assert.Empty(_ps.Errors);
         }
+        _ps.Run("$p = $s = $null");
         for (int i = 0; i < 100 && ChildProcesses() > 0; i++) Thread.Sleep(50);
         Assert.Equal(0, ChildProcesses());
         Assert.InRange(Directory.GetFiles("/proc/self/fd").Length, 0, fds + 10);
-    }
-
-    [Fact]
-    public void A_thousand_process_sessions_leave_no_processes_descriptors_or_memory()
-    {
-        const string round = "$p = New-PSSession -PowerShellPath $server; $p | Remove-PSSession";
-        // What is counted here is this process's own resources, whatever the server, so it is the engine's
-        // bare server (tests/psrp-server) even where a real pwsh is on PATH: that starts in about two thirds
-        // of a real pwsh's time, which over 1000 rounds is minutes of the test run on a 2-core machine.
-        string server = Path.Combine(Paths.Repo, "build", "psrp-server", "rsess-psrp-server");
-        _ps.Run($"$server = '{server}'; 1..20 | ForEach-Object {{ {round} }}"); // warm up
-        int fds = Directory.GetFiles("/proc/self/fd").Length;
-        long managed = Settled();
-        _ps.Run($"1..1000 | ForEach-Object {{ {round} }}");
-        Assert.Empty(_ps.Errors);
-        for (int i = 0; i < 100 && ChildProcesses() > 0; i++) Thread.Sleep(50);
-        Assert.Equal(0, ChildProcesses());
-        Assert.InRange(Directory.GetFiles("/proc/self/fd").Length, 0, fds + 10);
-        // Managed memory after collection may drift a little (engine caches), not by a session's worth per round.
-        Assert.InRange(Settled() - managed, long.MinValue, 32L * 1024 * 1024);
+        // A removed session still referenced holds about 400 KB of managed memory (its runspace, type
+        // table, host): kept sessions would add some 15 MB over these 40; engine caches drift by about
+        // 100 KiB over the rounds.
+        // (The long soak of 1000 rounds, with figures per round, is tests/bench: rsess-bench … pssession.)
+        long grew = Settled() - managed;
+        Assert.True(grew < 8L * 1024 * 1024, $"managed memory grew by {grew / 1024} KiB over {Rounds} rounds of two sessions");
     }
 
     private static long Settled()

@@ -200,9 +200,7 @@ public sealed class WsmanCimTests : IClassFixture<ReplayServerFixture>, IDisposa
     {
         _ps.Run($"$endless = {Http("-SkipTestConnection", options: "(New-CimSessionOption -NoEncryption -HttpPrefix misbehave/empty-pulls/wsman)")}");
         _server.ClearRequests();
-        var took = System.Diagnostics.Stopwatch.StartNew();
         Assert.Empty(_ps.Run("Get-CimInstance -CimSession $endless -Namespace root/omi -ClassName OMI_Identify"));
-        Assert.True(took.Elapsed < TimeSpan.FromSeconds(30), $"took {took.Elapsed}");
         ErrorRecord e = SingleError();
         Assert.Equal(("CimBadReply", ErrorCategory.ProtocolError), (e.FullyQualifiedErrorId.Split(',')[0], e.CategoryInfo.Category));
         Assert.Contains("64 Pulls in a row with no instance", e.Exception.Message);
