@@ -126,7 +126,8 @@ public sealed class NewPSSessionCommand : PSCmdlet
                 {
                     ErrorDetails = new ErrorDetails($"[{computer}] {e.Message}"),
                 };
-                WriteError(record);
+                // The id is exactly Windows' (no ",<command type>" suffix), as the engine's New-PSSession writes it.
+                WriteError(EngineInternals.KeepErrorId(record));
                 continue;
             }
             PSSession session = PSSession.Create(runspace, transport, this);

@@ -49,6 +49,25 @@ Describe 'Windows CimCmdlets fidelity' {
         $mine.GetCimSessionComputerName() | Should -BeNullOrEmpty
     }
 
+    It 'gives the PSSession cmdlets'' errors the built-in cmdlets'' exact ids, exceptions and categories' {
+        # Exact ids (Should -Throw -ErrorId would also take a suffixed id). PSSessionOpenFailed comes
+        # without ",<command type>" as pwsh's own New-PSSession writes it, through the engine internal
+        # that module/EngineInternals.cs pins to this pwsh.
+        $e = $null
+        try { New-PSSession -HostName no-such-host.invalid -ErrorAction Stop } catch { $e = $_ }
+        $e.FullyQualifiedErrorId | Should -BeExactly 'PSSessionOpenFailed'
+        $e.Exception | Should -BeOfType ([System.Management.Automation.Remoting.PSRemotingTransportException])
+        $e.CategoryInfo.Category | Should -Be 'OpenError'
+        $e.TargetObject | Should -Be 'no-such-host.invalid'
+        $e = $null
+        try { Get-PSSession -Id 987654 -ErrorAction Stop } catch { $e = $_ }
+        $e.FullyQualifiedErrorId | Should -BeExactly 'RemoteRunspaceNotAvailableForSpecifiedSessionId,Microsoft.PowerShell.Commands.GetPSSessionCommand'
+        $e.CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $e = $null
+        try { Remove-PSSession -Id 987654 -ErrorAction Stop } catch { $e = $_ }
+        $e.FullyQualifiedErrorId | Should -BeExactly 'RemoteRunspaceNotAvailableForSpecifiedSessionId,Microsoft.PowerShell.Commands.RemovePSSessionCommand'
+    }
+
     It 'serves -ComputerName . on this computer' {
         $os = Get-CimInstance -ComputerName . -ClassName Win32_OperatingSystem
         @($os).Count | Should -Be 1
