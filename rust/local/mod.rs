@@ -7,6 +7,7 @@
 //! crosses the C ABI.
 
 mod bios;
+mod cim_error;
 mod computer;
 mod disk;
 mod os;
@@ -16,27 +17,40 @@ mod service;
 pub mod provider;
 pub(crate) mod system;
 
-use crate::cim::class::{qualifier, ClassSchema, PropertySchema};
+use crate::cim::class::{qualifier, ClassSchema, MethodSchema, PropertySchema};
 use crate::cim::provider::OperationFlags;
 use crate::cim::{wql, CimInstance, CimValue};
 use crate::error::{Error, Result};
 
 
-/// A class this provider serves: its name, superclasses (nearest first) and how to read its instances.
+/// A class this provider serves: its name, superclasses (nearest first), how to read its instances,
+/// the methods it declares, and for a class without instances its declared properties.
 struct ClassDef {
     name: &'static str,
     superclasses: &'static [&'static str],
     read: fn(&system::Machine) -> Result<Vec<CimInstance>>,
+    methods: fn() -> Vec<MethodSchema>,
+    /// The properties of a class that has no instances to read them from (None: from its instances).
+    declared: Option<fn() -> Vec<PropertySchema>>,
+}
+
+fn no_methods() -> Vec<MethodSchema> {
+    Vec::new()
+}
+
+const fn served(name: &'static str, superclasses: &'static [&'static str], read: fn(&system::Machine) -> Result<Vec<CimInstance>>) -> ClassDef {
+    ClassDef { name, superclasses, read, methods: no_methods, declared: None }
 }
 
 const CLASSES: &[ClassDef] = &[
-    ClassDef { name: "Win32_OperatingSystem", superclasses: os::SUPERCLASSES, read: os::read },
-    ClassDef { name: "Win32_ComputerSystem", superclasses: computer::SUPERCLASSES, read: computer::read },
-    ClassDef { name: "Win32_BIOS", superclasses: bios::SUPERCLASSES, read: bios::read },
-    ClassDef { name: "Win32_Process", superclasses: process::SUPERCLASSES, read: process::read },
-    ClassDef { name: "Win32_LogicalDisk", superclasses: disk::SUPERCLASSES, read: disk::read },
-    ClassDef { name: "Win32_Processor", superclasses: processor::SUPERCLASSES, read: processor::read },
-    ClassDef { name: "Win32_Service", superclasses: service::SUPERCLASSES, read: service::read },
+    served("Win32_OperatingSystem", os::SUPERCLASSES, os::read),
+    served("Win32_ComputerSystem", computer::SUPERCLASSES, computer::read),
+    served("Win32_BIOS", bios::SUPERCLASSES, bios::read),
+    ClassDef { methods: process::methods, ..served("Win32_Process", process::SUPERCLASSES, process::read) },
+    served("Win32_LogicalDisk", disk::SUPERCLASSES, disk::read),
+    served("Win32_Processor", processor::SUPERCLASSES, processor::read),
+    served("Win32_Service", service::SUPERCLASSES, service::read),
+    ClassDef { declared: Some(cim_error::declared), ..served("CIM_Error", cim_error::SUPERCLASSES, cim_error::read) },
 ];
 
 /// The namespace served, in the slash form instances carry.
@@ -141,7 +155,9 @@ pub fn query(namespace: &str, query: &wql::Query, flags: OperationFlags) -> Resu
 /// The declaration of `class_name` in `namespace` (Get-CimClass), as this provider serves it: a Win32_
 /// class declares the properties its instances carry (types and keys as read); a CIM_ ancestor
 /// declares the properties every served class derived from it has. Every property is readable
-/// (qualifier READ); no class declares methods. Errors: InvalidNamespace, InvalidClass, Io.
+/// (qualifier READ). Win32_Process declares the methods that have a meaning here (Terminate,
+/// GetOwner); CIM_Error, which has no instances, declares the DMTF schema's properties.
+/// Errors: InvalidNamespace, InvalidClass, Io.
 pub fn class(namespace: &str, class_name: &str) -> Result<ClassSchema> {
     check_namespace(namespace)?;
     let machine = system::Machine::read();
@@ -162,7 +178,8 @@ pub fn class(namespace: &str, class_name: &str) -> Result<ClassSchema> {
             Some((chain[at].to_string(), chain.get(at + 1).map(|s| s.to_string())))
         })
         .ok_or_else(|| Error::invalid_class(class_name))?;
-    Ok(ClassSchema { name, superclass, properties: declared.unwrap_or_default(), ..ClassSchema::default() })
+    let methods = CLASSES.iter().find(|c| c.name.eq_ignore_ascii_case(&name)).map_or_else(Vec::new, |c| (c.methods)());
+    Ok(ClassSchema { name, superclass, properties: declared.unwrap_or_default(), methods, ..ClassSchema::default() })
 }
 
 /// Every class declaration in `namespace`, in [`class_names`] order. Errors: InvalidNamespace, Io.
@@ -172,6 +189,9 @@ pub fn classes(namespace: &str) -> Result<Vec<ClassSchema>> {
 
 /// The properties a served class's instances carry, as declarations (from its first instance).
 fn declared_properties(class: &ClassDef, machine: &system::Machine) -> Result<Vec<PropertySchema>> {
+    if let Some(declared) = class.declared {
+        return Ok(declared());
+    }
     let instances = (class.read)(machine)?;
     let Some(first) = instances.first() else { return Ok(Vec::new()) };
     Ok(first
@@ -182,6 +202,24 @@ fn declared_properties(class: &ClassDef, machine: &system::Machine) -> Result<Ve
             ..PropertySchema::new(p.name.clone(), p.cim_type)
         })
         .collect())
+}
+
+/// Runs `method` on the instance of `class_name` with `keys` (Invoke-CimMethod): its `<method>_OUTPUT`
+/// instance with `ReturnValue` (Windows' codes) and the out-parameters.
+/// Errors: InvalidNamespace, InvalidClass, MethodNotFound (not declared, or a static call of an
+/// instance method), NotFound (no such instance).
+pub fn invoke(namespace: &str, class_name: &str, keys: &[(String, String)], method: &str, instance: Option<&CimInstance>) -> Result<CimInstance> {
+    let schema = class(namespace, class_name)?;
+    let declared = schema
+        .method(method)
+        .ok_or_else(|| Error::new(crate::error::ErrorKind::MethodNotFound, format!("Method '{method}' is not defined by class '{class_name}' on this machine")))?;
+    let Some(instance) = instance.filter(|_| !keys.is_empty()) else {
+        return Err(Error::new(crate::error::ErrorKind::MethodNotFound, format!("Method '{}' of class '{}' is called on an instance, not on the class", declared.name, schema.name)));
+    };
+    let outputs = process::invoke(&system::Machine::read(), instance, &declared.name)?;
+    let mut properties = vec![crate::cim::CimProperty::new("ReturnValue", declared.return_type, outputs.0)];
+    properties.extend(outputs.1);
+    Ok(CimInstance { namespace: NAMESPACE.to_string(), class_name: format!("{}_OUTPUT", declared.name), superclasses: Vec::new(), server_name: instance.server_name.clone(), properties })
 }
 
 fn keep_keys_only(instance: &mut CimInstance) {
@@ -242,5 +280,45 @@ mod tests {
         assert!(me[0].property("ThreadCount").unwrap().value.is_null());
         let bad = wql::parse("SELECT Nope FROM Win32_OperatingSystem").unwrap();
         assert_eq!(query("root/cimv2", &bad, OperationFlags::default()).unwrap_err().kind, ErrorKind::InvalidQuery);
+    }
+
+    #[test]
+    fn cim_error_is_declared_and_has_no_instances() {
+        let e = class("root/cimv2", "cim_error").unwrap();
+        assert_eq!((e.name.as_str(), e.superclass.as_deref()), ("CIM_Error", None));
+        assert_eq!(e.properties.len(), 15);
+        assert_eq!(e.property("MessageArguments").unwrap().cim_type, crate::cim::CimType::StringArray);
+        assert!(e.property("MessageID").unwrap().qualifiers & qualifier::REQUIRED != 0);
+        assert!(enumerate("root/cimv2", "CIM_Error", OperationFlags::default()).unwrap().is_empty());
+        assert!(class_names("root/cimv2").unwrap().iter().any(|n| n == "CIM_Error"));
+    }
+
+    #[test]
+    fn win32_process_terminates_and_tells_its_owner() {
+        let p = class("root/cimv2", "Win32_Process").unwrap();
+        assert_eq!(p.methods.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(), ["Terminate", "GetOwner"]);
+        assert!(class("root/cimv2", "CIM_Process").unwrap().methods.is_empty());
+        let me = std::process::id().to_string();
+        let keys = [("Handle".to_string(), me.clone())];
+        let mine = enumerate("root/cimv2", "Win32_Process", OperationFlags::default()).unwrap().into_iter().find(|i| i.property("Handle").unwrap().value == CimValue::String(me.clone())).unwrap();
+        let owner = invoke("root/cimv2", "Win32_Process", &keys, "getowner", Some(&mine)).unwrap();
+        assert_eq!(owner.class_name, "GetOwner_OUTPUT");
+        assert_eq!(owner.property("ReturnValue").unwrap().value, CimValue::UInt32(0));
+        let uid = unsafe { libc::getuid() };
+        let user = owner.property("User").unwrap().value.clone();
+        assert!(user == CimValue::String(std::env::var("USER").unwrap_or_default()) || uid == 0 && user == CimValue::String("root".into()), "{user:?}");
+        assert_eq!(invoke("root/cimv2", "Win32_Process", &keys, "Nope", Some(&mine)).unwrap_err().kind, ErrorKind::MethodNotFound);
+        assert_eq!(invoke("root/cimv2", "Win32_Process", &[], "Terminate", None).unwrap_err().kind, ErrorKind::MethodNotFound);
+
+        let mut child = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+        let pid = child.id().to_string();
+        let target = enumerate("root/cimv2", "Win32_Process", OperationFlags::default()).unwrap().into_iter().find(|i| i.property("Handle").unwrap().value == CimValue::String(pid.clone())).unwrap();
+        let keys = [("Handle".to_string(), pid)];
+        let ended = invoke("root/cimv2", "Win32_Process", &keys, "Terminate", Some(&target)).unwrap();
+        assert_eq!(ended.property("ReturnValue").unwrap().value, CimValue::UInt32(0));
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(child.wait().unwrap().signal(), Some(libc::SIGKILL));
+        // Once reaped, the process is gone: NotFound.
+        assert_eq!(invoke("root/cimv2", "Win32_Process", &keys, "Terminate", Some(&target)).unwrap_err().kind, ErrorKind::NotFound);
     }
 }

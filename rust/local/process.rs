@@ -3,8 +3,9 @@
 use std::fs;
 
 use super::system::{colon_field, instance, Machine};
+use crate::cim::class::{qualifier, MethodSchema, PropertySchema};
 use crate::cim::{CimInstance, CimProperty, CimType, CimValue};
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Result};
 
 pub(super) const SUPERCLASSES: &[&str] = &["CIM_Process", "CIM_LogicalElement", "CIM_ManagedSystemElement"];
 
@@ -98,6 +99,70 @@ fn read_one(m: &Machine, pid: u32, os_name: &str) -> Option<CimInstance> {
         CimProperty::key("OSCreationClassName", CimType::String, s("Win32_OperatingSystem")),
         CimProperty::key("OSName", CimType::String, s(os_name)),
     ]))
+}
+
+/// The methods of Win32_Process that have a meaning here, with Windows' names, parameters and types:
+/// `Terminate(Reason)` ends the process (SIGKILL, as Windows' TerminateProcess cannot be caught),
+/// `GetOwner(User, Domain)` gives the user owning it and this computer's name.
+pub(super) fn methods() -> Vec<MethodSchema> {
+    let param = |name: &str, way: u32| PropertySchema { qualifiers: way, ..PropertySchema::new(name, if way == qualifier::IN { CimType::UInt32 } else { CimType::String }) };
+    vec![
+        MethodSchema { name: "Terminate".into(), return_type: CimType::UInt32, qualifiers: 0, parameters: vec![param("Reason", qualifier::IN)] },
+        MethodSchema { name: "GetOwner".into(), return_type: CimType::UInt32, qualifiers: 0, parameters: vec![param("User", qualifier::OUT), param("Domain", qualifier::OUT)] },
+    ]
+}
+
+/// Windows' Win32_Process method return codes.
+const SUCCESS: u32 = 0;
+const ACCESS_DENIED: u32 = 2;
+const UNKNOWN_FAILURE: u32 = 8;
+
+/// Runs `method` (one of [`methods`], by its declared name) on `process`: the ReturnValue and the
+/// out-parameters. Errors: NotFound when the process has gone.
+pub(super) fn invoke(m: &Machine, process: &CimInstance, method: &str) -> Result<(CimValue, Vec<CimProperty>)> {
+    let pid = match process.property("Handle").map(|h| &h.value) {
+        Some(CimValue::String(handle)) => handle.parse::<u32>().ok().filter(|pid| *pid > 0),
+        _ => None,
+    };
+    let gone = || Error::new(ErrorKind::NotFound, "Not found: the process has exited".to_string());
+    let pid = pid.ok_or_else(gone)?;
+    match method {
+        "Terminate" => {
+            // SAFETY: kill(2) with a positive pid signals that one process only.
+            let code = if unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) } == 0 {
+                SUCCESS
+            } else {
+                match std::io::Error::last_os_error().raw_os_error() {
+                    Some(libc::ESRCH) => return Err(gone()),
+                    Some(libc::EPERM) => ACCESS_DENIED,
+                    _ => UNKNOWN_FAILURE,
+                }
+            };
+            Ok((CimValue::UInt32(code), Vec::new()))
+        }
+        "GetOwner" => {
+            use std::os::unix::fs::MetadataExt;
+            let uid = fs::metadata(format!("/proc/{pid}")).map_err(|_| gone())?.uid();
+            let user = user_name(uid).unwrap_or_else(|| uid.to_string());
+            let out = |name: &str, v: String| CimProperty::new(name, CimType::String, CimValue::String(v));
+            Ok((CimValue::UInt32(SUCCESS), vec![out("User", user), out("Domain", m.hostname.clone())]))
+        }
+        other => Err(Error::new(ErrorKind::MethodNotFound, format!("Method '{other}' is not defined by class 'Win32_Process' on this machine"))),
+    }
+}
+
+/// The login name of `uid` from the system's user database (getpwuid_r), if it has one.
+fn user_name(uid: u32) -> Option<String> {
+    let mut buffer = vec![0 as libc::c_char; 16 * 1024];
+    // SAFETY: getpwuid_r writes only into `entry` and `buffer` (of the length given) and `found`.
+    unsafe {
+        let mut entry: libc::passwd = std::mem::zeroed();
+        let mut found: *mut libc::passwd = std::ptr::null_mut();
+        if libc::getpwuid_r(uid, &mut entry, buffer.as_mut_ptr(), buffer.len(), &mut found) != 0 || found.is_null() || entry.pw_name.is_null() {
+            return None;
+        }
+        Some(std::ffi::CStr::from_ptr(entry.pw_name).to_string_lossy().into_owned())
+    }
 }
 
 #[cfg(test)]

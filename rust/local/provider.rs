@@ -1,6 +1,6 @@
 //! This machine's provider as a CIM session's [`CimProvider`]: reads go to the functions of this
 //! module's parent; writes are refused (the provider only reads /proc, /sys and /etc); it serves no
-//! association classes and declares no methods.
+//! association classes; Win32_Process declares the methods that have a meaning here.
 
 use std::sync::Arc;
 
@@ -86,10 +86,10 @@ impl CimProvider for LocalProvider {
         Err(Self::read_only("Deleting instances"))
     }
 
-    /// The served classes declare no methods: MethodNotFound once the namespace is known.
-    fn invoke(&self, namespace: &str, class_name: &str, _keys: &[(String, String)], method: &str, _params: &[CimProperty], _cancel: Option<&Cancel>) -> Result<CimInstance> {
-        super::class_names(namespace)?;
-        Err(Error::new(ErrorKind::MethodNotFound, format!("Method '{method}' is not defined by class '{class_name}' on this machine")))
+    /// Win32_Process's Terminate and GetOwner run here; other methods are MethodNotFound.
+    fn invoke(&self, namespace: &str, class_name: &str, keys: &[(String, String)], method: &str, _params: &[CimProperty], cancel: Option<&Cancel>) -> Result<CimInstance> {
+        let target = if keys.is_empty() { None } else { Some(self.get(namespace, class_name, keys, cancel)?) };
+        super::invoke(namespace, class_name, keys, method, target.as_ref())
     }
 
     fn get_class(&self, namespace: &str, class_name: &str, _cancel: Option<&Cancel>) -> Result<Arc<ClassSchema>> {

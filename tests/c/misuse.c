@@ -211,7 +211,7 @@ static void pssessions(void) {
 }
 
 /* Credentials, parameter lists, cancel tokens and the write operations: bad values are refused, the
- * local provider declares no methods and is read-only, WS-Management needs a usable target. */
+ * local provider declares only Win32_Process's methods and is read-only, WS-Management needs a usable target. */
 static void operations_and_their_arguments(void) {
     rsess_cim_session *s = new_session(NULL);
     rsess_credential *cred = NULL;

@@ -68,6 +68,30 @@ Describe 'Windows CimCmdlets fidelity' {
         $e.FullyQualifiedErrorId | Should -BeExactly 'RemoteRunspaceNotAvailableForSpecifiedSessionId,Microsoft.PowerShell.Commands.RemovePSSessionCommand'
     }
 
+    It 'declares CIM_Error and answers discovery by class, method and property names as Windows does' {
+        $e = Get-CimClass -ClassName CIM_Error
+        $e.CimClassName | Should -BeExactly 'CIM_Error'
+        $e.CimClassProperties.Name | Should -Contain 'CIMStatusCode'
+        $e.CimClassProperties['MessageArguments'].CimType | Should -Be 'StringArray'
+        @(Get-CimInstance -ClassName CIM_Error).Count | Should -Be 0
+        (Get-CimClass -ClassName *Process*).CimClassName | Should -Contain 'Win32_Process'
+        (Get-CimClass -MethodName Terminate).CimClassName | Should -Be 'Win32_Process'
+        (Get-CimClass -PropertyName CIMStatusCode).CimClassName | Should -Be 'CIM_Error'
+        (Get-CimClass Win32_Process).CimClassMethods['GetOwner'].Parameters.Name | Should -Be @('User', 'Domain')
+    }
+
+    It 'runs Win32_Process''s Terminate and GetOwner as Windows scripts call them' {
+        $owner = Get-CimInstance Win32_Process -Filter "ProcessId = $PID" | Invoke-CimMethod -MethodName GetOwner
+        $owner.ReturnValue | Should -Be 0
+        $owner.User | Should -BeExactly ([Environment]::UserName)
+        $owner.Domain | Should -BeExactly ([Environment]::MachineName)
+        $sleeper = Start-Process sleep -ArgumentList 60 -PassThru
+        $result = Invoke-CimMethod -Query "SELECT * FROM Win32_Process WHERE ProcessId = $($sleeper.Id)" -MethodName Terminate
+        $result.ReturnValue | Should -Be 0
+        $sleeper.WaitForExit(10000) | Should -BeTrue
+        { Invoke-CimMethod -ClassName Win32_Process -MethodName Nope -ErrorAction Stop } | Should -Throw '*Nope*'
+    }
+
     It 'serves -ComputerName . on this computer' {
         $os = Get-CimInstance -ComputerName . -ClassName Win32_OperatingSystem
         @($os).Count | Should -Be 1

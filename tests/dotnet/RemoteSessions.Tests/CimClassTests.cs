@@ -23,7 +23,7 @@ public sealed class CimClassTests : IDisposable
         Assert.Equal(true, One("$c.CimClassProperties['Handle'].Flags.HasFlag([RemoteSessions.CimFlags]::Key)"));
         Assert.Equal(true, One("$c.CimClassProperties['ProcessId'].Flags.HasFlag([RemoteSessions.CimFlags]::ReadOnly)"));
         Assert.Equal("UInt32", One("$c.CimClassProperties['ProcessId'].CimType.ToString()"));
-        Assert.Equal(0, One("$c.CimClassMethods.Count"));
+        Assert.Equal("Terminate,GetOwner", One("$c.CimClassMethods.Name -join ','"));
         Assert.Equal(true, One("$i = @(Get-CimInstance Win32_Process)[0]; ($i.CimClass.CimClassProperties.Name -join ',') -eq ($c.CimClassProperties.Name -join ',')"));
     }
 
