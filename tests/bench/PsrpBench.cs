@@ -33,7 +33,9 @@ public static class PsrpBench
         Console.WriteLine($"PSRP client: {server} {string.Join(' ', ServerArgs)} over the process transport; this library's client from C# " +
             "vs PowerShell's (Invoke-Command -Session on the module's New-PSSession -PowerShellPath) in this process");
         using var scope = new SessionScope();
-        using PSSession ours = scope.OpenPSSession(PsrpTransport.StartProcess(server, ServerArgs));
+        PsrpTransport transport = PsrpTransport.StartProcess(server, ServerArgs);
+        int serverPid = transport.ProcessId;
+        using PSSession ours = scope.OpenPSSession(transport);
         using Runspace rs = RunspaceFactory.CreateRunspace(InitialSessionState.CreateDefault2());
         rs.Open();
         Invoke(rs, $"Import-Module '{manifest}'; $s = New-PSSession -PowerShellPath '{server.Replace("'", "''")}' -ErrorAction Stop");
@@ -55,6 +57,12 @@ public static class PsrpBench
             ReportRate(what, payload, oursOutput,
                 $"reading the {wire / 1e6:F1} MB of OutOfProc lines the server sent for it, replayed by cat, with PsrpTransport.Receive until null", rawOutput);
             ReportRate(what, payload, oursAgain, "PowerShell's client, Invoke-Command -Session timed inside one runspace", theirsOutput);
+            // Where the time of one more read goes: this process (the client) vs the server producing the output.
+            TimeSpan cpu = Process.GetCurrentProcess().TotalProcessorTime;
+            double serverCpu = CpuMs(serverPid);
+            double wall = OursOutput(ours);
+            Console.WriteLine($"  one more read through this library's client: {wall:F0} ms; CPU of this process (the client) " +
+                $"{(Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds:F0} ms, of the server {CpuMs(serverPid) - serverCpu:F0} ms");
         }
         finally
         {
@@ -156,6 +164,14 @@ public static class PsrpBench
             Thread.Sleep(100);
         }
         return new FileInfo(path).Length;
+    }
+
+    /// <summary>User + system time of process <paramref name="pid"/> so far, in ms (stat(5): utime and stime, 100 Hz).</summary>
+    private static double CpuMs(int pid)
+    {
+        string stat = File.ReadAllText($"/proc/{pid}/stat");
+        string[] f = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return (long.Parse(f[11]) + long.Parse(f[12])) * 10.0;
     }
 
     private static void Check(long chars)
