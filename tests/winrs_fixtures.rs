@@ -234,7 +234,7 @@ fn rebuild(r: &Recorded, client: &mut Psrp, what: &str) -> (&'static str, envelo
         }
         shell::ACTION_SIGNAL => {
             let b = body.expect("rsp:Signal");
-            ("Signal", s.signal(b.attr("", "CommandId").unwrap_or_default(), &child_text(b, "Code").unwrap_or_default()))
+            ("Signal", s.signal(b.attr("", "CommandId"), &child_text(b, "Code").unwrap_or_default()))
         }
         envelope::ACTION_DELETE => ("Delete", s.delete()),
         envelope::ACTION_GET if s.resource_uri == shell::CONFIG_URI => ("Get config", s.get_config()),
@@ -491,4 +491,71 @@ fn the_comparison_reports_real_differences_only() {
     let mut d = Vec::new();
     compare("", want.root(), got.root(), &mut d);
     assert!(!d.is_empty());
+}
+
+/// The recorded responses of one file, by exchange.
+fn responses(file: &str) -> Vec<Option<String>> {
+    let text = std::fs::read_to_string(fixtures().join(format!("{file}.yml"))).unwrap();
+    exchanges(&text).into_iter().map(|e| e.response).collect()
+}
+
+fn psrp_messages(bytes: &[u8]) -> Vec<MessageType> {
+    let mut p = Psrp::new();
+    p.push("test", bytes);
+    p.messages
+}
+
+#[test]
+fn known_replies_read_to_their_values() {
+    // A cmd command's output on two streams, its end and its exit code.
+    let r = responses("test_winrs_stderr_rc");
+    let received = shell::read_receive(r[2].clone().unwrap()).unwrap();
+    assert_eq!((received.data("stdout"), received.data("stderr")), (b"out \r\n".to_vec(), b"err \r\n".to_vec()));
+    assert_eq!(received.streams.iter().filter(|s| s.end).count(), 2);
+    let state = received.command_state.clone().unwrap();
+    assert_eq!((state.state, state.exit_code, received.is_done()), (CommandStatus::Done, Some(1), true));
+
+    // A Receive that timed out: no output yet, typed so.
+    let r = responses("test_winrs_operation_timeout");
+    let e = shell::read_receive(r[3].clone().unwrap()).unwrap_err();
+    assert!(e.is_operation_timeout(), "{e}");
+    let ShellError::Fault(f) = &e else { unreachable!() };
+    assert_eq!(f.fault.wsman_code, Some(shell::WSMAN_OPERATION_TIMEOUT));
+    assert_eq!(remote_sessions::Error::from(e).kind, remote_sessions::ErrorKind::Timeout);
+
+    // Receive for a command that is gone, and a cmd shell without cmd.exe.
+    let e = shell::read_receive(responses("test_winrs_bad_cmd_id")[2].clone().unwrap()).unwrap_err();
+    assert!(matches!(e, ShellError::Fault(ref f) if f.kind == ShellFaultKind::InvalidSelectors), "{e}");
+    let e = shell::read_command(responses("test_winrs_no_cmd_shell")[1].clone().unwrap()).unwrap_err();
+    assert!(matches!(e, ShellError::Fault(ref f) if f.kind == ShellFaultKind::Win32(2)), "{e}");
+
+    // Disconnect, the Enumerate of shells, Connect from a new client and its PSRP answer.
+    let r = responses("test_psrp_disconnect_runspaces");
+    shell::read_empty(r[4].clone().unwrap(), shell::ACTION_DISCONNECT).unwrap();
+    shell::read_empty(r[5].clone().unwrap(), shell::ACTION_RECONNECT).unwrap();
+    assert!(shell::read_empty(r[5].clone().unwrap(), shell::ACTION_DISCONNECT).is_err());
+    let (shells, context) = shell::read_shells(r[11].clone().unwrap()).unwrap();
+    assert_eq!(context, None);
+    assert_eq!(
+        shells.iter().map(|s| (s.shell_id.as_str(), s.state.as_deref(), s.process_id)).collect::<Vec<_>>(),
+        [("B6631D8E-65A0-49F2-9053-A1B156C95777", Some("Disconnected"), Some(2792)), ("01AA3E43-9E21-424B-A7FC-BC16AA34F4CE", Some("Disconnected"), Some(4060))]
+    );
+    assert_eq!(shells[0].idle_timeout.as_deref(), Some("PT7200.000S"));
+    let (commands, _) = shell::read_commands(r[12].clone().unwrap()).unwrap();
+    assert!(commands.is_empty());
+    let connected = shell::read_connect(r[14].clone().unwrap()).unwrap();
+    assert_eq!(psrp_messages(&connected.connect_response_xml), [MessageType::SessionCapability, MessageType::RunspacePoolInitData]);
+
+    // Create: the shell id PowerShell chose, its EPR, and what the server says of it.
+    let created = shell::read_create(responses("test_psrp_open_runspace")[0].clone().unwrap()).unwrap();
+    assert_eq!(created.shell_id, "76056A84-51DC-4F24-9262-CA2A55464B2B");
+    assert_eq!((created.address.as_str(), created.resource_uri.as_str()), ("https://127.0.0.1:55986/wsman", "http://schemas.microsoft.com/powershell/Microsoft.PowerShell"));
+    let info = created.shell.unwrap();
+    assert_eq!((info.owner.as_deref(), info.process_id, info.buffer_mode.as_deref()), (Some("WIN-NNMU24VVKJ0\\vagrant"), Some(1868), Some("Block")));
+
+    // The server's MaxEnvelopeSize.
+    for kb in [150u32, 500, 4096] {
+        let r = responses(&format!("test_wsman_update_envelope_size_{kb}"));
+        assert_eq!(shell::read_max_envelope_size(r[0].clone().unwrap()).unwrap(), kb * 1024);
+    }
 }

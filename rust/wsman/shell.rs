@@ -1,5 +1,5 @@
-//! WinRS shells over WS-Management, as PowerShell remoting drives them (MS-WSMV 3.1.4.x with the rules
-//! of MS-PSRP 3.1.5.3): the requests of Create, Command, Send, Receive, Signal, Delete, Disconnect,
+//! WinRS shells over WS-Management, as PowerShell remoting drives them (MS-WSMV 3.1.4.5 and
+//! 3.1.4.11–3.1.4.17, with the rules of MS-PSRP 3.1.5.3): the requests of Create, Command, Send, Receive, Signal, Delete, Disconnect,
 //! Reconnect, Connect, the Get and Enumerate of shells and the Get of the service's configuration, and
 //! the reading of their replies. Sans-IO: each operation is a function of a [`Shell`]'s settings that
 //! returns an envelope; reading a reply returns a typed result or a [`ShellError`]; only the caller
@@ -17,31 +17,31 @@ use super::{NS_ADDRESSING, NS_WSMAN};
 use crate::error::{Error, ErrorKind};
 use crate::xml::{escape, Element};
 
-/// The WinRS shell namespace (MS-WSMV 2.2.4.x, prefix `rsp`).
+/// The WinRS shell namespace (MS-WSMV, prefix `rsp`).
 pub const NS_SHELL: &str = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell";
 /// PowerShell's namespace of `creationXml`, `connectXml` and `connectResponseXml` (MS-PSRP 3.1.5.3).
 pub const NS_POWERSHELL: &str = "http://schemas.microsoft.com/powershell";
-/// The namespace of the service configuration (`cfg:Config`, MS-WSMV 3.1.4.1.x).
+/// The namespace of the service configuration (`cfg:Config`, MS-WSMV).
 pub const NS_CONFIG: &str = "http://schemas.microsoft.com/wbem/wsman/1/config";
 
-/// Resource URI of the cmd shell (MS-WSMV 3.1.4.5).
+/// Resource URI of the cmd shell (MS-WSMV 3.1.4.5, the Text-based Command Shell).
 pub const CMD_SHELL_URI: &str = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/cmd";
-/// Resource URI enumerated to list the shells (MS-WSMV 3.1.4.14: every shell of the user).
+/// Resource URI enumerated to list the shells (WS-Enumeration of the shell resource, DSP0226 §8.2: every shell of the user).
 pub const SHELLS_URI: &str = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell";
-/// Resource URI enumerated to list a shell's commands (MS-WSMV 3.1.4.14, with a selector filter).
+/// Resource URI enumerated to list a shell's commands (DSP0226 §8.2, with a selector filter).
 pub const COMMANDS_URI: &str = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/Command";
-/// Resource URI of the service configuration, whose Get tells `MaxEnvelopeSizekb` (MS-WSMV 3.1.4.1.x).
+/// Resource URI of the service configuration, whose Get tells `MaxEnvelopeSizekb` (MS-WSMV).
 pub const CONFIG_URI: &str = "http://schemas.microsoft.com/wbem/wsman/1/config";
-/// The selector filter dialect (DSP0226 §8.4 / MS-WSMV 2.2.4.x), used to enumerate one shell's commands.
+/// The selector filter dialect (DSP0226), used to enumerate one shell's commands.
 pub const DIALECT_SELECTOR_FILTER: &str = "http://schemas.dmtf.org/wbem/wsman/1/wsman/SelectorFilter";
 
 /// Command (MS-WSMV 3.1.4.11).
 pub const ACTION_COMMAND: &str = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/Command";
-/// Send (MS-WSMV 3.1.4.12).
+/// Send (MS-WSMV 3.1.4.13).
 pub const ACTION_SEND: &str = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/Send";
-/// Receive (MS-WSMV 3.1.4.13).
+/// Receive (MS-WSMV 3.1.4.14).
 pub const ACTION_RECEIVE: &str = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/Receive";
-/// Signal (MS-WSMV 3.1.4.10).
+/// Signal (MS-WSMV 3.1.4.12).
 pub const ACTION_SIGNAL: &str = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/Signal";
 /// Disconnect (MS-WSMV 3.1.4.15).
 pub const ACTION_DISCONNECT: &str = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/Disconnect";
@@ -50,24 +50,24 @@ pub const ACTION_RECONNECT: &str = "http://schemas.microsoft.com/wbem/wsman/1/wi
 /// Connect (MS-WSMV 3.1.4.17).
 pub const ACTION_CONNECT: &str = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/Connect";
 
-/// Signal code: terminate the command (MS-WSMV 3.1.4.10); PowerShell sends it to end a pipeline's
-/// command after the pipeline finished (MS-PSRP 3.1.5.3.x).
+/// Signal code: terminate the shell or command (MS-WSMV 2.2.5.6 `SignalCodeEnumeration`).
 pub const SIGNAL_TERMINATE: &str = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/signal/terminate";
-/// Signal code: Ctrl+C to a cmd shell's process (MS-WSMV 3.1.4.10).
+/// Signal code: Ctrl+C to a cmd shell's process (MS-WSMV 2.2.5.6).
 pub const SIGNAL_CTRL_C: &str = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/signal/ctrl_c";
-/// Signal code: Ctrl+Break to a cmd shell's process (MS-WSMV 3.1.4.10).
+/// Signal code: Ctrl+Break to a cmd shell's process (MS-WSMV 2.2.5.6).
 pub const SIGNAL_CTRL_BREAK: &str = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/signal/ctrl_break";
-/// Signal code: stop a PowerShell pipeline (MS-PSRP 3.1.5.3.x), spelt as PowerShell spells it.
+/// Signal code: stop a PowerShell pipeline (MS-PSRP 3.1.5.3.9), spelt `crtl_c` as MS-PSRP and
+/// PowerShell spell it (MS-WSMV 2.2.5.6 lists `ctrl_c`).
 pub const SIGNAL_PS_STOP: &str = "powershell/signal/crtl_c";
 
-/// `CommandState` of a finished command (MS-WSMV 2.2.4.7).
+/// `CommandState` of a finished command (MS-WSMV `CommandStateType`).
 pub const COMMAND_STATE_DONE: &str = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/CommandState/Done";
-/// `CommandState` of a command waiting for input (MS-WSMV 2.2.4.7).
+/// `CommandState` of a command waiting for input (MS-WSMV `CommandStateType`).
 pub const COMMAND_STATE_PENDING: &str = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/CommandState/Pending";
-/// `CommandState` of a running command (MS-WSMV 2.2.4.7).
+/// `CommandState` of a running command (MS-WSMV `CommandStateType`).
 pub const COMMAND_STATE_RUNNING: &str = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/CommandState/Running";
 
-/// The resource URI of a PowerShell session configuration (MS-PSRP 3.1.5.3.1):
+/// The resource URI of a PowerShell session configuration (MS-PSRP 3.1.5.3):
 /// `http://schemas.microsoft.com/powershell/<ConfigurationName>`; a name that already is a URI is
 /// returned as is.
 pub fn powershell_uri(configuration_name: &str) -> String {
@@ -78,7 +78,7 @@ pub fn powershell_uri(configuration_name: &str) -> String {
     }
 }
 
-/// One `w:Option` of a request's `w:OptionSet` (DSP0226 §6.4, MS-WSMV 2.2.4.x).
+/// One `w:Option` of a request's `w:OptionSet` (DSP0226 §6.4).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WsmanOption {
     pub name: String,
@@ -94,7 +94,7 @@ impl WsmanOption {
     }
 }
 
-/// The options of a PowerShell shell's Create and Connect (MS-PSRP 3.1.5.3.1, 3.1.5.3.14):
+/// The options of a PowerShell shell's Create and Connect (MS-PSRP 3.1.5.3):
 /// `protocolversion` (MustComply), and `WINRS_NOPROFILE` = `TRUE` when the user's profile is not to be
 /// loaded.
 pub fn powershell_options(protocol_version: &str, no_profile: bool) -> Vec<WsmanOption> {
@@ -105,7 +105,7 @@ pub fn powershell_options(protocol_version: &str, no_profile: bool) -> Vec<Wsman
     options
 }
 
-/// The option of every Receive: `WSMAN_CMDSHELL_OPTION_KEEPALIVE` = `True` (MS-WSMV 3.1.4.13), so
+/// The option of every Receive: `WSMAN_CMDSHELL_OPTION_KEEPALIVE` = `True` (MS-WSMV 3.1.4.14), so
 /// the server keeps the shell alive while the client polls.
 pub fn receive_options() -> Vec<WsmanOption> {
     vec![WsmanOption::new("WSMAN_CMDSHELL_OPTION_KEEPALIVE", "True", false)]
@@ -117,7 +117,7 @@ pub fn command_options(skip_cmd_shell: bool) -> Vec<WsmanOption> {
     vec![WsmanOption::new("WINRS_SKIP_CMD_SHELL", if skip_cmd_shell { "True" } else { "False" }, false)]
 }
 
-/// What the client knows about one shell: where it is and how to address it (MS-WSMV 3.1.4.x). Every
+/// What the client knows about one shell: where it is and how to address it (MS-WSMV 3.1.4). Every
 /// request of the shell is built from these; only [`Shell::shell_id`] changes, once Create is answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Shell {
@@ -140,7 +140,7 @@ pub struct Shell {
     pub shell_id: Option<String>,
 }
 
-/// The body of a Create (MS-WSMV 3.1.4.5, the `rsp:Shell` of 2.2.4.37; MS-PSRP 3.1.5.3.1).
+/// The body of a Create (MS-WSMV 3.1.4.5, the `rsp:Shell` of 2.2.4.37; MS-PSRP 3.1.5.3).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ShellCreate {
     /// `rsp:InputStreams`: `stdin pr` for PowerShell, `stdin` for cmd.
@@ -160,7 +160,7 @@ pub struct ShellCreate {
     /// `rsp:WorkingDirectory`.
     pub working_directory: Option<String>,
     /// `creationXml`: the PSRP fragments of SESSION_CAPABILITY and INIT_RUNSPACEPOOL (MS-PSRP
-    /// 3.1.5.3.1), sent in base64.
+    /// 3.1.5.3), sent in base64.
     pub creation_xml: Option<Vec<u8>>,
 }
 
@@ -171,10 +171,10 @@ impl ShellCreate {
     }
 }
 
-/// One `rsp:Stream` of a Send (MS-WSMV 2.2.4.x `StreamType`).
+/// One `rsp:Stream` of a Send (MS-WSMV 3.1.4.13, `StreamType`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SendStream {
-    /// `stdin`, or `pr` for PowerShell's host responses (MS-PSRP 3.1.5.3.5).
+    /// `stdin`, or `pr` for PowerShell's host responses (MS-PSRP 3.1.5.3).
     pub name: String,
     /// The command the input is for; None for the shell (the runspace pool).
     pub command_id: Option<String>,
@@ -220,7 +220,7 @@ impl Shell {
         envelope::request_with(&self.header(action, resource_uri, selectors), &extra, body)
     }
 
-    /// Create (MS-WSMV 3.1.4.5; MS-PSRP 3.1.5.3.1): a new shell, with [`Shell::shell_id`] as its
+    /// Create (MS-WSMV 3.1.4.5; MS-PSRP 3.1.5.3): a new shell, with [`Shell::shell_id`] as its
     /// `ShellId` attribute when the client chose one (PowerShell does), and `options` such as
     /// [`powershell_options`].
     pub fn create(&self, shell: &ShellCreate, options: &[WsmanOption]) -> Request {
@@ -259,7 +259,7 @@ impl Shell {
         self.request(envelope::ACTION_CREATE, &self.resource_uri, &[], options, &b)
     }
 
-    /// Command (MS-WSMV 3.1.4.11; MS-PSRP 3.1.5.3.3): `command` (empty for PowerShell, whose pipeline
+    /// Command (MS-WSMV 3.1.4.11; MS-PSRP 3.1.5.3): `command` (empty for PowerShell, whose pipeline
     /// travels in `arguments`), with `command_id` as `CommandId` when the client chose one (PowerShell
     /// uses the pipeline's id). For PowerShell, `arguments` is one item: the CREATE_PIPELINE fragments,
     /// see [`base64_argument`]. `options`: [`command_options`].
@@ -276,7 +276,7 @@ impl Shell {
         self.request(ACTION_COMMAND, &self.resource_uri, &self.selectors(), options, &b)
     }
 
-    /// Send (MS-WSMV 3.1.4.12; MS-PSRP 3.1.5.3.5): input on `stdin` (PSRP fragments for the pool or a
+    /// Send (MS-WSMV 3.1.4.13; MS-PSRP 3.1.5.3): input on `stdin` (PSRP fragments for the pool or a
     /// pipeline) or `pr` (host responses).
     pub fn send(&self, streams: &[SendStream]) -> Request {
         let mut b = format!(r#"<rsp:Send xmlns:rsp="{NS_SHELL}">"#);
@@ -294,7 +294,7 @@ impl Shell {
         self.request(ACTION_SEND, &self.resource_uri, &self.selectors(), &[], &b)
     }
 
-    /// Receive (MS-WSMV 3.1.4.13; MS-PSRP 3.1.5.3.7): the output of `desired_streams` (e.g. `stdout`)
+    /// Receive (MS-WSMV 3.1.4.14, body 2.2.4.26; MS-PSRP 3.1.5.3.7): the output of `desired_streams` (e.g. `stdout`)
     /// of the command `command_id`, or of the shell itself (the runspace pool) when None.
     /// `options`: [`receive_options`].
     pub fn receive(&self, desired_streams: &str, command_id: Option<&str>, options: &[WsmanOption]) -> Request {
@@ -306,19 +306,23 @@ impl Shell {
         self.request(ACTION_RECEIVE, &self.resource_uri, &self.selectors(), options, &b)
     }
 
-    /// Signal (MS-WSMV 3.1.4.10; MS-PSRP 3.1.5.3.x): `code` ([`SIGNAL_PS_STOP`], [`SIGNAL_TERMINATE`],
-    /// [`SIGNAL_CTRL_C`]) to the command `command_id`.
-    pub fn signal(&self, command_id: &str, code: &str) -> Request {
-        let b = format!(r#"<rsp:Signal xmlns:rsp="{NS_SHELL}" CommandId="{}"><rsp:Code>{}</rsp:Code></rsp:Signal>"#, escape(command_id), escape(code));
+    /// Signal (MS-WSMV 3.1.4.12, body 2.2.4.38; MS-PSRP 3.1.5.3.9): `code` ([`SIGNAL_PS_STOP`], [`SIGNAL_TERMINATE`],
+    /// [`SIGNAL_CTRL_C`]) to the command `command_id`, or to the shell (the runspace pool) when None.
+    pub fn signal(&self, command_id: Option<&str>, code: &str) -> Request {
+        let mut b = format!(r#"<rsp:Signal xmlns:rsp="{NS_SHELL}""#);
+        if let Some(id) = command_id {
+            let _ = write!(b, r#" CommandId="{}""#, escape(id));
+        }
+        let _ = write!(b, "><rsp:Code>{}</rsp:Code></rsp:Signal>", escape(code));
         self.request(ACTION_SIGNAL, &self.resource_uri, &self.selectors(), &[], &b)
     }
 
-    /// Delete (MS-WSMV 3.1.4.6; MS-PSRP 3.1.5.3.10): closes the shell.
+    /// Delete (WS-Transfer Delete, DSP0226 §7; MS-WSMV 3.1.4): closes the shell.
     pub fn delete(&self) -> Request {
         self.request(envelope::ACTION_DELETE, &self.resource_uri, &self.selectors(), &[], "")
     }
 
-    /// Get of the shell (MS-WSMV 3.1.4.x): its current [`ShellInfo`] (state, idle timeout, …), as a
+    /// Get of the shell (WS-Transfer Get, DSP0226 §7; MS-WSMV 3.1.4): its current [`ShellInfo`] (state, idle timeout, …), as a
     /// client checks whether a shell is still there.
     pub fn get(&self) -> Request {
         self.request(envelope::ACTION_GET, &self.resource_uri, &self.selectors(), &[], "")
@@ -342,7 +346,7 @@ impl Shell {
         self.request(ACTION_RECONNECT, &self.resource_uri, &self.selectors(), &[], &b)
     }
 
-    /// Connect (MS-WSMV 3.1.4.17; MS-PSRP 3.1.5.3.14) from a new client session: `connect_xml` holds the
+    /// Connect (MS-WSMV 3.1.4.17; MS-PSRP 3.1.5.3) from a new client session: `connect_xml` holds the
     /// fragments of SESSION_CAPABILITY and CONNECT_RUNSPACEPOOL, sent in base64 in `connectXml`;
     /// `options`: [`powershell_options`].
     pub fn connect(&self, connect_xml: &[u8], options: &[WsmanOption]) -> Request {
@@ -350,7 +354,7 @@ impl Shell {
         self.request(ACTION_CONNECT, &self.resource_uri, &self.selectors(), options, &b)
     }
 
-    /// Enumerate of the user's shells (MS-WSMV 3.1.4.14; MS-PSRP 3.1.5.3.x, what Get-PSSession
+    /// Enumerate of the user's shells (DSP0226 §8.2 on the shell resource; what Get-PSSession
     /// -ComputerName asks): optimized, up to `max_elements` in the first reply. Read with
     /// [`read_shells`].
     pub fn enumerate_shells(&self, max_elements: u32) -> Request {
@@ -358,7 +362,7 @@ impl Shell {
         self.request(envelope::ACTION_ENUMERATE, SHELLS_URI, &[], &[], &body)
     }
 
-    /// Enumerate of the commands of shell `shell_id` (MS-WSMV 3.1.4.14, a selector filter on
+    /// Enumerate of the commands of shell `shell_id` (DSP0226 §8.2, a selector filter on
     /// `ShellId`), as a client does before connecting to a disconnected shell's pipelines.
     pub fn enumerate_commands(&self, shell_id: &str, max_elements: u32) -> Request {
         let filter = format!(r#"<w:Filter Dialect="{DIALECT_SELECTOR_FILTER}"><w:SelectorSet><w:Selector Name="ShellId">{}</w:Selector></w:SelectorSet></w:Filter>"#, escape(shell_id));
@@ -373,7 +377,7 @@ impl Shell {
     }
 }
 
-/// A Command argument carrying PSRP fragments (CREATE_PIPELINE, MS-PSRP 3.1.5.3.3), in base64.
+/// A Command argument carrying PSRP fragments (CREATE_PIPELINE, MS-PSRP 3.1.5.3), in base64.
 pub fn base64_argument(fragments: &[u8]) -> String {
     base64::encode(fragments)
 }
@@ -600,7 +604,7 @@ pub fn read_command(text: String) -> ShellResult<String> {
         .ok_or_else(|| bad("The server's CommandResponse has no CommandId"))
 }
 
-/// One `rsp:Stream` of a ReceiveResponse (MS-WSMV 2.2.4.x `StreamType`).
+/// One `rsp:Stream` of a ReceiveResponse (MS-WSMV 3.1.4.14, `StreamType`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReceivedStream {
     /// `stdout`, `stderr`, …
@@ -613,7 +617,7 @@ pub struct ReceivedStream {
     pub data: Vec<u8>,
 }
 
-/// What a command is doing (MS-WSMV 2.2.4.7 `CommandStateType`).
+/// What a command is doing (MS-WSMV `CommandStateType`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CommandStatus {
     Done,
@@ -623,7 +627,7 @@ pub enum CommandStatus {
     Other(String),
 }
 
-/// `rsp:CommandState` (MS-WSMV 2.2.4.7): the command, its state and, once Done, its exit code.
+/// `rsp:CommandState` (MS-WSMV 3.1.4.14): the command, its state and, once Done, its exit code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommandState {
     pub command_id: Option<String>,
@@ -631,7 +635,7 @@ pub struct CommandState {
     pub exit_code: Option<i64>,
 }
 
-/// A ReceiveResponse (MS-WSMV 3.1.4.13): the streams in order, and the command's state when sent.
+/// A ReceiveResponse (MS-WSMV 3.1.4.14): the streams in order, and the command's state when sent.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Received {
     pub streams: Vec<ReceivedStream>,
@@ -680,7 +684,7 @@ pub fn read_receive(text: String) -> ShellResult<Received> {
 }
 
 /// Reads the reply of an operation that answers with nothing to read — Send, Signal, Delete,
-/// Disconnect, Reconnect (MS-WSMV 3.1.4.6, .10, .12, .15, .16) — checking its action. Errors: the
+/// Disconnect, Reconnect (MS-WSMV 3.1.4, 3.1.4.12, .13, .15, .16) — checking its action. Errors: the
 /// fault; BadReply for the reply of another action.
 pub fn read_empty(text: String, request_action: &str) -> ShellResult<()> {
     let reply = parse(text)?;
@@ -784,7 +788,7 @@ mod tests {
             s.command(Some("C1"), "", &[base64_argument(b"x")], &command_options(false)),
             s.send(&[SendStream { name: "stdin".into(), command_id: None, end: Some(true), data: b"ab".to_vec() }]),
             s.receive("stdout", Some("C1"), &receive_options()),
-            s.signal("C1", SIGNAL_PS_STOP),
+            s.signal(Some("C1"), SIGNAL_PS_STOP),
             s.delete(),
             s.get(),
             s.disconnect(Some(60_000)),
