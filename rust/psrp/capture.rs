@@ -190,3 +190,20 @@ pub fn messages(chunks: &[Chunk]) -> Vec<Result<Message>> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml_exchanges_unfold_and_unquote_their_scalars() {
+        let text = "# a comment\nmessages:\n- request: <a>one\n    two</a>\n  response: '<b x=''1''>\n\n    c</b>'\n  transport_error:\n    code: 500\n\n# between\n- request: <c/>\n  response: null\n  http_error: true\n";
+        let got = exchanges(text);
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].request, "<a>one two</a>");
+        assert_eq!(got[0].response.as_deref(), Some("<b x='1'>\nc</b>"));
+        assert_eq!(got[0].extra, ["  transport_error:", "    code: 500"]);
+        assert_eq!((got[1].request.as_str(), got[1].response.as_deref()), ("<c/>", None));
+        assert_eq!(got[1].extra, ["  http_error: true"]);
+    }
+}
