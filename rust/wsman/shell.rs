@@ -294,6 +294,19 @@ impl Shell {
         self.request(ACTION_SEND, &self.resource_uri, &self.selectors(), &[], &b)
     }
 
+    /// The most PSRP fragment bytes one Send of a stream to `command_id` can carry within
+    /// [`Shell::max_envelope_size`] (MS-PSRP 3.1.5.3: fragments are sized so that each envelope fits):
+    /// what the envelope leaves after its header and the stream element, less a margin for the
+    /// authentication layer, as base64 (4 characters per 3 bytes). Pass it to
+    /// `psrp::fragment::Outgoing::take` as the budget.
+    pub fn send_budget(&self, command_id: Option<&str>) -> usize {
+        /// Room kept for what wraps the envelope on the way (message encryption headers).
+        const MARGIN: usize = 1024;
+        let stream = SendStream { name: "stdin".into(), command_id: command_id.map(str::to_string), end: None, data: Vec::new() };
+        let empty = self.send(&[stream]).xml.len();
+        (self.max_envelope_size as usize).saturating_sub(empty + MARGIN) / 4 * 3
+    }
+
     /// Receive (MS-WSMV 3.1.4.14, body 2.2.4.26; MS-PSRP 3.1.5.3.7): the output of `desired_streams` (e.g. `stdout`)
     /// of the command `command_id`, or of the shell itself (the runspace pool) when None.
     /// `options`: [`receive_options`].
@@ -809,6 +822,21 @@ mod tests {
         assert!(requests[1].xml.contains(r#"<w:Selector Name="ShellId">S&lt;1&gt;</w:Selector>"#));
         assert!(requests[7].xml.contains("<rsp:IdleTimeOut>PT60.000S</rsp:IdleTimeOut>"));
         assert!(requests[9].xml.ends_with("<s:Body></s:Body></s:Envelope>"));
+    }
+
+    #[test]
+    fn a_send_of_the_budget_fits_the_envelope() {
+        let mut s = shell();
+        for size in [153_600u32, 512_000, 4096 * 1024] {
+            s.max_envelope_size = size;
+            let budget = s.send_budget(Some("79590BBD-46E2-486A-85B0-70EA7049235E"));
+            assert!(budget > size as usize / 2, "{budget} of {size}");
+            let stream = SendStream { name: "stdin".into(), command_id: Some("79590BBD-46E2-486A-85B0-70EA7049235E".into()), end: None, data: vec![0xA5; budget] };
+            let xml = s.send(&[stream]).xml;
+            assert!(xml.len() <= size as usize - 1024, "{} > {size}", xml.len());
+        }
+        s.max_envelope_size = 100;
+        assert_eq!(s.send_budget(None), 0);
     }
 
     #[test]
