@@ -243,6 +243,16 @@ impl<'d> Element<'d> {
         self.children().filter(move |c| c.is(ns, name))
     }
 
+    /// Its attributes other than namespace declarations, in document order, as (namespace, local
+    /// name, value).
+    pub fn attributes(&self) -> impl Iterator<Item = (&'d str, &'d str, &'d str)> + 'd {
+        let (start, end) = self.node().attributes;
+        let document = self.document;
+        document.attributes[start as usize..end as usize]
+            .iter()
+            .map(move |a| (&*document.namespaces[usize::from(a.namespace)], document.text_of(a.name), document.text_of(a.value)))
+    }
+
     /// The value of attribute `{ns}name` (`ns` empty for an unprefixed attribute).
     pub fn attr(&self, ns: &str, name: &str) -> Option<&'d str> {
         let (start, end) = self.node().attributes;

@@ -68,6 +68,90 @@ pub fn winrs_chunks(text: &str) -> Vec<Chunk> {
     chunks
 }
 
+/// One request and its response as pypsrp's YAML recordings hold them (`messages:` of `- request:` /
+/// `response:` pairs). `response` is None when the recording has `null` there (the exchange ended in a
+/// connection error instead).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exchange {
+    /// The request envelope.
+    pub request: String,
+    /// The response envelope, when there is one.
+    pub response: Option<String>,
+    /// The recording's other keys of the exchange (`transport_error`, `overrides`, …), as their lines.
+    pub extra: Vec<String>,
+}
+
+/// The exchanges of a pypsrp YAML recording, in order. Reads the subset of YAML those files use: the
+/// `request` and `response` values are plain or single-quoted scalars, possibly folded over indented
+/// continuation lines; other keys of an exchange are kept as lines in [`Exchange::extra`].
+pub fn exchanges(text: &str) -> Vec<Exchange> {
+    let mut out: Vec<Exchange> = Vec::new();
+    // The scalar being read: which key, and its lines.
+    let mut open: Option<(&str, Vec<&str>)> = None;
+    let finish = |out: &mut Vec<Exchange>, open: &mut Option<(&str, Vec<&str>)>| {
+        if let (Some((key, lines)), Some(last)) = (open.take(), out.last_mut()) {
+            let value = scalar(&lines);
+            if key == "request" {
+                last.request = value.unwrap_or_default();
+            } else {
+                last.response = value;
+            }
+        }
+    };
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("- request:") {
+            finish(&mut out, &mut open);
+            out.push(Exchange { request: String::new(), response: None, extra: Vec::new() });
+            open = Some(("request", vec![rest.trim_start()]));
+        } else if let Some(rest) = line.strip_prefix("  response:") {
+            finish(&mut out, &mut open);
+            open = Some(("response", vec![rest.trim_start()]));
+        } else if line.starts_with("    ") || line.trim().is_empty() {
+            // A continuation of the open scalar, or a line of an extra key's value.
+            match (&mut open, out.last_mut()) {
+                (Some((_, lines)), _) => lines.push(line.trim()),
+                (None, Some(last)) if !line.trim().is_empty() => last.extra.push(line.to_string()),
+                _ => {}
+            }
+        } else {
+            finish(&mut out, &mut open);
+            if let (true, Some(last)) = (line.starts_with("  "), out.last_mut()) {
+                last.extra.push(line.to_string());
+            }
+        }
+    }
+    finish(&mut out, &mut open);
+    out
+}
+
+/// A YAML flow scalar from its lines (the first after the key, the rest trimmed continuation lines):
+/// lines fold to one space, an empty line to a line break; single quotes unquote (`''` is `'`);
+/// `null` and `~` are None.
+fn scalar(lines: &[&str]) -> Option<String> {
+    let mut folded = String::new();
+    let mut pending_breaks = 0;
+    for (n, line) in lines.iter().enumerate() {
+        if line.is_empty() {
+            pending_breaks += 1;
+            continue;
+        }
+        if n > 0 {
+            if pending_breaks > 0 {
+                folded.extend(std::iter::repeat('\n').take(pending_breaks));
+            } else {
+                folded.push(' ');
+            }
+        }
+        pending_breaks = 0;
+        folded.push_str(line);
+    }
+    match folded.as_str() {
+        "null" | "~" | "" => None,
+        quoted if quoted.len() >= 2 && quoted.starts_with('\'') && quoted.ends_with('\'') => Some(quoted[1..quoted.len() - 1].replace("''", "'")),
+        plain => Some(plain.to_string()),
+    }
+}
+
 /// The PSRP chunks of OutOfProc packet lines, in order: each `<Data>` line's bytes on its `PSGuid`. A
 /// line may start with `>` (client to server) or `<` followed by a space (server to client) to say who
 /// sent it; other lines (acks, commands, text) are skipped.
@@ -105,4 +189,21 @@ pub fn messages(chunks: &[Chunk]) -> Vec<Result<Message>> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml_exchanges_unfold_and_unquote_their_scalars() {
+        let text = "# a comment\nmessages:\n- request: <a>one\n    two</a>\n  response: '<b x=''1''>\n\n    c</b>'\n  transport_error:\n    code: 500\n\n# between\n- request: <c/>\n  response: null\n  http_error: true\n";
+        let got = exchanges(text);
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].request, "<a>one two</a>");
+        assert_eq!(got[0].response.as_deref(), Some("<b x='1'>\nc</b>"));
+        assert_eq!(got[0].extra, ["  transport_error:", "    code: 500"]);
+        assert_eq!((got[1].request.as_str(), got[1].response.as_deref()), ("<c/>", None));
+        assert_eq!(got[1].extra, ["  http_error: true"]);
+    }
 }

@@ -115,6 +115,12 @@ fn message_id() -> String {
 /// Writes an envelope with `header` and `body` (the body's inner XML, using the prefixes `s`, `a`,
 /// `n`, `w`, `p` declared on the envelope).
 pub fn request(header: &Header<'_>, body: &str) -> Request {
+    request_with(header, "", body)
+}
+
+/// [`request`] with `extra_header` (XML using the envelope's prefixes, e.g. a `w:OptionSet` or
+/// `p:SessionId`) written at the end of the header, after the selectors.
+pub fn request_with(header: &Header<'_>, extra_header: &str, body: &str) -> Request {
     let message_id = message_id();
     let mut x = String::with_capacity(1200 + body.len());
     // Writing to a String cannot fail.
@@ -142,6 +148,7 @@ pub fn request(header: &Header<'_>, body: &str) -> Request {
         }
         x.push_str("</w:SelectorSet>");
     }
+    x.push_str(extra_header);
     x.push_str("</s:Header><s:Body>");
     x.push_str(body);
     x.push_str("</s:Body></s:Envelope>");
@@ -207,7 +214,8 @@ fn reference_parameters(resource_uri: &str, selectors: &[(String, String)]) -> S
     x
 }
 
-fn enumerate_with(optimize: bool, max_elements: u32, mode: EnumerationMode, filter_xml: Option<&str>) -> String {
+/// The body of an Enumerate (DSP0226 §8.2) with `filter_xml` (a whole `w:Filter` element, or none).
+pub fn enumerate_with(optimize: bool, max_elements: u32, mode: EnumerationMode, filter_xml: Option<&str>) -> String {
     let mut b = String::from("<n:Enumerate>");
     if optimize {
         b.push_str(&format!("<w:OptimizeEnumeration/><w:MaxElements>{max_elements}</w:MaxElements>"));

@@ -3,6 +3,7 @@
 //! [`crate::xml`]), CIM instances and classes on the wire ([`binding`]). With I/O: an endpoint and its
 //! requests ([`endpoint`], over the pooled HTTP transport), and the CIM operations on it ([`cim`],
 //! [`enumeration`], [`schema`]). [`options`] holds the session options that choose and shape them.
+//! [`shell`]: the WinRS shell operations PowerShell remoting uses (sans-IO).
 
 pub mod binding;
 pub mod cim;
@@ -12,6 +13,7 @@ pub mod envelope;
 pub mod options;
 pub mod reply;
 pub mod schema;
+pub mod shell;
 
 /// SOAP 1.2 envelope.
 pub const NS_SOAP: &str = "http://www.w3.org/2003/05/soap-envelope";

@@ -67,6 +67,9 @@ pub struct Fault {
     pub cim_status: Option<u32>,
     /// The most specific message the detail has (the provider's), else the reason.
     pub message: String,
+    /// `f:WSManFault/@Code` of Windows' fault detail (MS-WSMV 2.2.4.43): a Windows error code such as
+    /// 0x80338029 (the operation timed out) or a Win32 code such as 87.
+    pub wsman_code: Option<u32>,
 }
 
 impl Fault {
@@ -85,6 +88,7 @@ impl Fault {
         let detail = detail_el.and_then(|d| d.child_local("FaultDetail")).map(|d| server_text(d.trimmed()));
         let mut cim_status = None;
         let mut message = None;
+        let mut wsman_code = None;
         if let Some(d) = detail_el {
             for e in d.children() {
                 if e.name().ends_with("_Error") || e.children().any(|c| c.name() == "CIMStatusCode") {
@@ -92,6 +96,7 @@ impl Fault {
                     cim_status = e.child_local("CIMStatusCode").and_then(|c| c.trimmed().parse().ok());
                     message = e.child_local("Message").map(|m| server_text(m.trimmed())).filter(|m| !m.is_empty());
                 } else if e.is(NS_WSMAN_FAULT, "WSManFault") {
+                    wsman_code = wsman_code.or_else(|| e.attr("", "Code").and_then(|c| c.trim().parse::<u32>().ok()));
                     let (status, text) = windows_fault(e);
                     cim_status = cim_status.or(status);
                     message = message.or(text);
@@ -99,7 +104,7 @@ impl Fault {
             }
         }
         let message = message.unwrap_or_else(|| reason.clone());
-        Fault { code, subcode, reason, detail, cim_status, message }
+        Fault { code, subcode, reason, detail, cim_status, message, wsman_code }
     }
 
     /// The error for this fault: its kind from the CIM status, else from the WS-Management subcode.
