@@ -1,0 +1,154 @@
+# Every ErrorRecord the module writes or throws, checked exactly (issue 18, "drop-in fidelity"): the
+# full FullyQualifiedErrorId (Windows builds it as "<errorId>,<cmdlet type full name>"), the category
+# and the exception type. Each case names the PowerShell source file whose behaviour it matches
+# (paths as in spec/cmdlet-behaviour.md: CIM/ = src/Microsoft.Management.Infrastructure.CimCmdlets/,
+# RC/ = src/System.Management.Automation/engine/remoting/commands/). Ids for what only this module does
+# are ours and say so.
+BeforeAll {
+    . $PSScriptRoot/CimSuite.ps1
+    $cim = 'Microsoft.Management.Infrastructure.CimCmdlets'
+    $ps = 'Microsoft.PowerShell.Commands'
+
+    # The error a command ends with (non-terminating ones made terminating by -ErrorAction Stop).
+    function Get-Failure([scriptblock] $Command) {
+        try { & $Command; $null } catch { $_ }
+    }
+
+    function Assert-Failure($Record, [string] $Id, [string] $Category, [string] $Exception) {
+        $Record | Should -Not -BeNullOrEmpty -Because 'the command must fail'
+        $Record.FullyQualifiedErrorId | Should -BeExactly $Id
+        $Record.CategoryInfo.Category.ToString() | Should -BeExactly $Category
+        $Record.Exception.GetType().FullName | Should -BeExactly $Exception
+    }
+}
+
+AfterAll { Stop-CimSuite $replay }
+
+Describe 'Error ids, categories and exception types' {
+    BeforeEach { Get-CimSession | Remove-CimSession }
+
+    # CIM/CimWriteError.cs: errorId = the CIM error's MessageID ("HRESULT 0x8004xxxx", lower-case hex as
+    # WMI writes it), category from the native code. Kept: the exception is RemoteSessions.CimException,
+    # not Microsoft.Management.Infrastructure.CimException (no MI on Linux; same name, same role).
+    It 'Get-CimInstance: invalid class, invalid namespace, invalid query' {
+        Assert-Failure (Get-Failure { Get-CimInstance -ClassName Win32_Nothing -ErrorAction Stop }) `
+            "HRESULT 0x80041010,$cim.GetCimInstanceCommand" MetadataError RemoteSessions.CimException
+        Assert-Failure (Get-Failure { Get-CimInstance -Namespace root/nothing -ClassName Win32_OperatingSystem -ErrorAction Stop }) `
+            "HRESULT 0x8004100e,$cim.GetCimInstanceCommand" MetadataError RemoteSessions.CimException
+        Assert-Failure (Get-Failure { Get-CimInstance -Query 'SELEC nothing' -ErrorAction Stop }) `
+            "HRESULT 0x80041017,$cim.GetCimInstanceCommand" InvalidArgument RemoteSessions.CimException
+    }
+
+    # CIM/GetCimInstanceCommand.cs CheckArgument + Utils.cs ValidationHelper: an ArgumentException thrown
+    # out of the cmdlet; the engine (utils/ExecutionExceptions.cs) names it by its type, NotSpecified.
+    It 'Get-CimInstance: a class or property name with other characters' {
+        Assert-Failure (Get-Failure { Get-CimInstance -ClassName 'Win32-Process' }) `
+            "System.ArgumentException,$cim.GetCimInstanceCommand" NotSpecified System.ArgumentException
+        Assert-Failure (Get-Failure { Get-CimInstance -ClassName Win32_Process -Property 'Name;' }) `
+            "System.ArgumentException,$cim.GetCimInstanceCommand" NotSpecified System.ArgumentException
+    }
+
+    # CIM/CimWriteError.cs with WMI's WBEM_E_NOT_FOUND, as PowerShell's own Get-CimClass.Tests.ps1 expects.
+    It 'Get-CimClass: a class that does not exist' {
+        Assert-Failure (Get-Failure { Get-CimClass -ClassName Win32_Nothing -ErrorAction Stop }) `
+            "HRESULT 0x80041002,$cim.GetCimClassCommand" ObjectNotFound RemoteSessions.CimException
+        Assert-Failure (Get-Failure { Get-CimClass -Namespace root/nothing -ClassName Win32_Process -ErrorAction Stop }) `
+            "HRESULT 0x8004100e,$cim.GetCimClassCommand" MetadataError RemoteSessions.CimException
+    }
+
+    # CIM/CimSessionOperations.cs AddErrorRecord: errorId "" so the id is the type name alone
+    # (engine/ErrorPackage.cs leaves out the comma), ObjectNotFound, a CimException.
+    It 'Get-CimSession and Remove-CimSession: no such session' {
+        Assert-Failure (Get-Failure { Get-CimSession -Id 4000000 -ErrorAction Stop }) `
+            "$cim.GetCimSessionCommand" ObjectNotFound RemoteSessions.CimException
+        Assert-Failure (Get-Failure { Get-CimSession -Name nothing-here -ErrorAction Stop }) `
+            "$cim.GetCimSessionCommand" ObjectNotFound RemoteSessions.CimException
+        Assert-Failure (Get-Failure { Remove-CimSession -Id 4000000 -ErrorAction Stop }) `
+            "$cim.RemoveCimSessionCommand" ObjectNotFound RemoteSessions.CimException
+        Assert-Failure (Get-Failure { Remove-CimSession -ComputerName nowhere -ErrorAction Stop }) `
+            "$cim.RemoveCimSessionCommand" ObjectNotFound RemoteSessions.CimException
+    }
+
+    # CIM/CimCommandBase.cs ThrowTerminatingError(exception, operation): errorId the operation name,
+    # InvalidOperation, the cmdlet as target (ThrowConflictParameterWasSet, ThrowInvalidAuthenticationTypeError).
+    It 'New-CimSession: DCOM options with -Port, -Authentication without -Credential' {
+        $dcom = New-CimSessionOption -Protocol Dcom
+        $e = Get-Failure { New-CimSession -SessionOption $dcom -Port 5985 }
+        Assert-Failure $e "New-CimSession,$cim.NewCimSessionCommand" InvalidOperation System.Management.Automation.PSArgumentException
+        $e.TargetObject.GetType().FullName | Should -BeExactly "$cim.NewCimSessionCommand"
+        $e = Get-Failure { New-CimSession -ComputerName localhost -Authentication Basic }
+        Assert-Failure $e "New-CimSession,$cim.NewCimSessionCommand" InvalidOperation System.Management.Automation.PSArgumentOutOfRangeException
+        $e.TargetObject.GetType().FullName | Should -BeExactly "$cim.NewCimSessionCommand"
+    }
+
+    # MI's own refusal of a credential for the local (DCOM) session: WBEM_E_LOCAL_CREDENTIALS through
+    # CIM/CimWriteError.cs.
+    It 'New-CimSession: a credential for the local computer' {
+        $c = [pscredential]::new('someone', (ConvertTo-SecureString 'x' -AsPlainText -Force))
+        Assert-Failure (Get-Failure { New-CimSession -Credential $c -ErrorAction Stop }) `
+            "HRESULT 0x80041064,$cim.NewCimSessionCommand" InvalidArgument RemoteSessions.CimException
+    }
+
+    # CIM/CimWriteError.cs with the WinRM client's ERROR_WSMAN_... code as MessageID, ConnectionError,
+    # in a RemotingErrorRecord naming the computer.
+    It 'New-CimSession: nothing listening' {
+        $e = Get-Failure { New-CimSession -ComputerName 127.0.0.1 -Port 1 -ErrorAction Stop }
+        Assert-Failure $e "HRESULT 0x80338012,$cim.NewCimSessionCommand" ConnectionError RemoteSessions.CimException
+        $e.OriginInfo.PSComputerName | Should -BeExactly '127.0.0.1'
+    }
+
+    # Ours only (Windows' MI reads certificates from the Windows store and has no such failures).
+    It 'New-CimSession: client certificates (ours)' {
+        $e = Get-Failure { New-CimSession -ComputerName localhost -CertificateThumbprint ('ab' * 20) -SessionOption (New-CimSessionOption -UseSsl:$false) }
+        Assert-Failure $e "ClientCertificateNeedsHttps,$cim.NewCimSessionCommand" InvalidArgument System.Management.Automation.PSArgumentException
+        $e = Get-Failure { New-CimSession -ComputerName localhost -CertificateThumbprint ('ab' * 20) -SessionOption (New-CimSessionOption -UseSsl) }
+        Assert-Failure $e "ClientCertificateNotFound,$cim.NewCimSessionCommand" ObjectNotFound RemoteSessions.CimException
+    }
+
+    # CIM/CimInvokeCimMethod.cs CreateParametersCollection: with a CimClass and arguments, an undeclared
+    # method or parameter is an ArgumentException thrown out of the cmdlet (utils/ExecutionExceptions.cs).
+    It 'Invoke-CimMethod: a method or parameter the CimClass does not declare' {
+        $c = Get-CimClass -ClassName Win32_Process
+        Assert-Failure (Get-Failure { Invoke-CimMethod -CimClass $c -MethodName Nope -Arguments @{ a = 1 } }) `
+            "System.ArgumentException,$cim.InvokeCimMethodCommand" NotSpecified System.ArgumentException
+        Assert-Failure (Get-Failure { Invoke-CimMethod -CimClass $c -MethodName Terminate -Arguments @{ Nope = 1 } }) `
+            "System.ArgumentException,$cim.InvokeCimMethodCommand" NotSpecified System.ArgumentException
+    }
+
+    # CIM/CimWriteError.cs with WMI's WBEM_E_INVALID_METHOD for a method the class does not have
+    # (no CimClass, so the provider decides).
+    It 'Invoke-CimMethod: a method the provider does not have' {
+        Assert-Failure (Get-Failure { Invoke-CimMethod -ClassName Win32_Process -MethodName Nope -ErrorAction Stop }) `
+            "HRESULT 0x8004102e,$cim.InvokeCimMethodCommand" MetadataError RemoteSessions.CimException
+    }
+
+    # RC/PSRemotingCmdlet.cs ParseSSHConnectionHashTable: PSArgumentException thrown out of the cmdlet,
+    # so "Argument", InvalidArgument (as PowerShell's SSHRemotingCmdlets.Tests.ps1 expects).
+    It 'New-PSSession: -SSHConnection hashtables it refuses' {
+        foreach ($h in @{ ComputerName = 'a'; Bogus = 1 }, @{ UserName = 'u' }, @{ ComputerName = 'a'; HostName = 'b' },
+            @{ ComputerName = 'a'; KeyFilePath = 'k'; IdentityFilePath = 'i' }, @{ HostName = $null }, @{ ComputerName = 'a'; '' = 'x' }) {
+            Assert-Failure (Get-Failure { New-PSSession -SSHConnection $h }) `
+                "Argument,$ps.NewPSSessionCommand" InvalidArgument System.Management.Automation.PSArgumentException
+        }
+    }
+
+    # Ours only: -PowerShellPath (a Linux-only parameter) and the key file checked before ssh starts
+    # (Windows' SSHConnectionInfo throws FileNotFoundException while the runspace opens).
+    It 'New-PSSession: -PowerShellPath and -KeyFilePath (ours)' {
+        Assert-Failure (Get-Failure { New-PSSession -PowerShellPath env:PATH }) `
+            "PowerShellPathNotFileSystem,$ps.NewPSSessionCommand" InvalidArgument System.ArgumentException
+        Assert-Failure (Get-Failure { New-PSSession -PowerShellPath (Join-Path $TestDrive no-such-pwsh) }) `
+            "PowerShellNotFound,$ps.NewPSSessionCommand" ObjectNotFound System.Management.Automation.ItemNotFoundException
+        Assert-Failure (Get-Failure { New-PSSession -HostName localhost -KeyFilePath (Join-Path $TestDrive no-key) }) `
+            "PathNotFound,$ps.NewPSSessionCommand" ObjectNotFound System.IO.FileNotFoundException
+    }
+
+    # RC/newrunspacecommand.cs: a session that does not open is "PSSessionOpenFailed" alone (the engine
+    # keeps the id as written), OpenError.
+    It 'New-PSSession: a server that does not open' {
+        $e = Get-Failure { New-PSSession -PowerShellPath (Get-Command true).Source -ErrorAction Stop }
+        $e | Should -Not -BeNullOrEmpty
+        $e.FullyQualifiedErrorId | Should -BeExactly 'PSSessionOpenFailed'
+        $e.CategoryInfo.Category.ToString() | Should -BeExactly 'OpenError'
+    }
+}
