@@ -48,6 +48,16 @@ Describe 'Error ids, categories and exception types' {
             "System.ArgumentException,$cim.GetCimInstanceCommand" NotSpecified System.ArgumentException
     }
 
+    # CIM/CimWriteError.cs with WBEM_E_NOT_SUPPORTED (NotSupported -> NotImplemented): this computer's
+    # provider is read-only.
+    It 'Remove-CimInstance and Set-CimInstance: the local provider does not change instances' {
+        $os = Get-CimInstance -ClassName Win32_OperatingSystem
+        Assert-Failure (Get-Failure { $os | Remove-CimInstance -ErrorAction Stop }) `
+            "HRESULT 0x8004100c,$cim.RemoveCimInstanceCommand" NotImplemented RemoteSessions.CimException
+        Assert-Failure (Get-Failure { $os | Set-CimInstance -Property @{ Description = 'x' } -ErrorAction Stop }) `
+            "HRESULT 0x8004100c,$cim.SetCimInstanceCommand" NotImplemented RemoteSessions.CimException
+    }
+
     # CIM/CimWriteError.cs with WMI's WBEM_E_NOT_FOUND, as PowerShell's own Get-CimClass.Tests.ps1 expects.
     It 'Get-CimClass: a class that does not exist' {
         Assert-Failure (Get-Failure { Get-CimClass -ClassName Win32_Nothing -ErrorAction Stop }) `
