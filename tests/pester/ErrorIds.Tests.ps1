@@ -81,7 +81,7 @@ Describe 'Error ids, categories and exception types' {
 
     # CIM/CimCommandBase.cs ThrowTerminatingError(exception, operation): errorId the operation name,
     # InvalidOperation, the cmdlet as target (ThrowConflictParameterWasSet, ThrowInvalidAuthenticationTypeError).
-    It 'New-CimSession: DCOM options with -Port, -Authentication without -Credential' {
+    It 'New-CimSession and New-CimSessionOption: DCOM options with -Port, an authentication that needs a credential' {
         $dcom = New-CimSessionOption -Protocol Dcom
         $e = Get-Failure { New-CimSession -SessionOption $dcom -Port 5985 }
         Assert-Failure $e "New-CimSession,$cim.NewCimSessionCommand" InvalidOperation System.Management.Automation.PSArgumentException
@@ -89,6 +89,9 @@ Describe 'Error ids, categories and exception types' {
         $e = Get-Failure { New-CimSession -ComputerName localhost -Authentication Basic }
         Assert-Failure $e "New-CimSession,$cim.NewCimSessionCommand" InvalidOperation System.Management.Automation.PSArgumentOutOfRangeException
         $e.TargetObject.GetType().FullName | Should -BeExactly "$cim.NewCimSessionCommand"
+        $e = Get-Failure { New-CimSessionOption -ProxyAuthentication Basic }
+        Assert-Failure $e "New-CimSessionOption,$cim.NewCimSessionOptionCommand" InvalidOperation System.Management.Automation.PSArgumentOutOfRangeException
+        $e.TargetObject.GetType().FullName | Should -BeExactly "$cim.NewCimSessionOptionCommand"
     }
 
     # MI's own refusal of a credential for the local (DCOM) session: WBEM_E_LOCAL_CREDENTIALS through
