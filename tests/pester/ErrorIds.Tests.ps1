@@ -31,8 +31,10 @@ Describe 'Error ids, categories and exception types' {
     # WMI writes it), category from the native code. Kept: the exception is RemoteSessions.CimException,
     # not Microsoft.Management.Infrastructure.CimException (no MI on Linux; same name, same role).
     It 'Get-CimInstance: invalid class, invalid namespace, invalid query' {
-        Assert-Failure (Get-Failure { Get-CimInstance -ClassName Win32_Nothing -ErrorAction Stop }) `
-            "HRESULT 0x80041010,$cim.GetCimInstanceCommand" MetadataError RemoteSessions.CimException
+        $e = Get-Failure { Get-CimInstance -ClassName Win32_Nothing -ErrorAction Stop }
+        Assert-Failure $e "HRESULT 0x80041010,$cim.GetCimInstanceCommand" MetadataError RemoteSessions.CimException
+        # Windows shows "MetadataError: (root\cimv2:Win32_Nothing:String)": the target is "<namespace>:<class>".
+        $e.TargetObject | Should -BeExactly 'root\cimv2:Win32_Nothing'
         Assert-Failure (Get-Failure { Get-CimInstance -Namespace root/nothing -ClassName Win32_OperatingSystem -ErrorAction Stop }) `
             "HRESULT 0x8004100e,$cim.GetCimInstanceCommand" MetadataError RemoteSessions.CimException
         Assert-Failure (Get-Failure { Get-CimInstance -Query 'SELEC nothing' -ErrorAction Stop }) `
