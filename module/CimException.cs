@@ -48,8 +48,11 @@ internal static class CimErrors
             ResultCode.NotFound => ("HRESULT 0x80041002", ErrorCategory.ObjectNotFound, "Not found "),
             ResultCode.NotSupported => ("HRESULT 0x8004100c", ErrorCategory.NotImplemented, "Not supported "),
             ResultCode.InvalidArgument => ("HRESULT 0x80041008", ErrorCategory.InvalidArgument, "Invalid parameter "),
-            ResultCode.Io => ("HRESULT 0x80041001", ErrorCategory.ReadError, "Generic failure "),
+            // Windows' category for MI_RESULT_FAILED is NotSpecified (CimWriteError.cs).
+            ResultCode.Io => ("HRESULT 0x80041001", ErrorCategory.NotSpecified, "Generic failure "),
             ResultCode.SessionRemoved => ("CimSessionRemoved", ErrorCategory.InvalidOperation, "The CIM session has been removed."),
+            // A WMI refusal (CIM status 2) is WBEM_E_ACCESS_DENIED; HTTP 401/403 is the Win32 access denied.
+            ResultCode.AccessDenied when e.CimStatus == 2 => ("HRESULT 0x80041003", ErrorCategory.PermissionDenied, "Access denied "),
             ResultCode.AccessDenied => ("HRESULT 0x80070005", ErrorCategory.PermissionDenied, "Access is denied. "),
             ResultCode.ConnectionFailed => ("HRESULT 0x80338012", ErrorCategory.ConnectionError, "The client cannot connect to the destination specified in the request. "),
             ResultCode.Timeout => ("HRESULT 0x80338029", ErrorCategory.OperationTimeout, "The WS-Management service cannot complete the operation within the time specified in OperationTimeout. "),
@@ -58,7 +61,8 @@ internal static class CimErrors
             ResultCode.Fault => ("CimFault", ErrorCategory.InvalidOperation, e.Message),
             ResultCode.Cancelled => ("CimOperationCancelled", ErrorCategory.OperationStopped, "The operation was cancelled."),
             ResultCode.AlreadyExists => ("HRESULT 0x80041019", ErrorCategory.ResourceExists, "Already exists "),
-            ResultCode.MethodNotFound => ("CimMethodNotFound", ErrorCategory.MetadataError, e.Message),
+            // WMI answers a method the class does not have with WBEM_E_INVALID_METHOD (0x8004102E).
+            ResultCode.MethodNotFound => ("HRESULT 0x8004102e", ErrorCategory.MetadataError, "Invalid method "),
             ResultCode.InvalidState => ("CimInvalidState", ErrorCategory.InvalidOperation, e.Message),
             _ => ("CimCmdlet_" + e.Code, ErrorCategory.InvalidResult, e.Message),
         };

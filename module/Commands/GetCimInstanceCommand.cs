@@ -222,9 +222,9 @@ public sealed class GetCimInstanceCommand : CimOperationCommand
     private void ValidateName(string value, string parameter, bool allowStar)
     {
         if (ValidName.IsMatch(value) || (allowStar && value == "*")) return;
-        ThrowTerminatingError(new ErrorRecord(
-            new ArgumentException($"Argument '{value}' contains characters that are not allowed in parameter '{parameter}'. Supply an argument that contains only letters, digits and underscores and does not start with a digit."),
-            "ArgumentValidationFailed", ErrorCategory.InvalidArgument, value));
+        // As Windows' CheckArgument (GetCimInstanceCommand.cs, ValidationHelper in Utils.cs): an ArgumentException
+        // thrown out of the cmdlet, which the engine reports as "System.ArgumentException,…", NotSpecified.
+        throw new ArgumentException($"Argument '{value}' contains characters that are not allowed in parameter '{parameter}'. Supply an argument that contains only letters, digits and underscores and does not start with a digit.");
     }
 
     private string ErrorTarget() => ParameterSetName switch

@@ -114,7 +114,7 @@ public sealed class InvokeCimMethodCommand : CimOperationCommand
         var arguments = (Arguments?.Cast<DictionaryEntry>() ?? [])
             .Select(e => (Name: e.Key.ToString() ?? "", Value: CimArguments.ToNative(e.Value)))
             .ToArray();
-        if (CimClass is not null)
+        if (CimClass is not null && arguments.Length > 0)
         {
             arguments = Declared(CimClass, arguments);
         }
@@ -172,38 +172,31 @@ public sealed class InvokeCimMethodCommand : CimOperationCommand
 
     /// <summary>
     /// The arguments checked against the method's declaration in <paramref name="c"/> and converted to the
-    /// declared types (spec §1.8). A method or parameter the class does not declare, or a value that does
-    /// not convert, is a terminating error, as Windows throws it.
+    /// declared types (spec §1.8). As Windows (CimInvokeCimMethod.cs, only when there are arguments), a
+    /// method or parameter the class does not declare, or a value that does not convert, throws an
+    /// ArgumentException out of the cmdlet: the engine makes it the error
+    /// <c>System.ArgumentException,…InvokeCimMethodCommand</c>, category NotSpecified.
     /// </summary>
     private (string Name, object? Value)[] Declared(CimClass c, (string Name, object? Value)[] arguments)
     {
-        CimMethodDeclaration method = c.CimClassMethods[MethodName!] ?? throw Terminating(
-            $"Can not find method '{MethodName}' in class '{c.CimClassName}'.", "CimCmdlet_InvokeCimMethod_MethodNotFound", ErrorCategory.MetadataError, c);
+        CimMethodDeclaration method = c.CimClassMethods[MethodName!]
+            ?? throw new ArgumentException($"Can not find method '{MethodName}' in class '{c.CimClassName}'.");
         var typed = new (string Name, object? Value)[arguments.Length];
         for (int i = 0; i < arguments.Length; i++)
         {
             (string name, object? value) = arguments[i];
-            CimMethodParameterDeclaration parameter = method.Parameters[name] ?? throw Terminating(
-                $"Can not find Parameter '{name}' in method '{method.Name}' of class '{c.CimClassName}'.", "CimCmdlet_InvokeCimMethod_ParameterNotFound", ErrorCategory.MetadataError, c);
+            CimMethodParameterDeclaration parameter = method.Parameters[name]
+                ?? throw new ArgumentException($"Can not find Parameter '{name}' in method '{method.Name}' of class '{c.CimClassName}'.");
             try
             {
                 typed[i] = (parameter.Name, ToDeclared(value, parameter.CimType));
             }
             catch (PSInvalidCastException e)
             {
-                throw Terminating($"Parameter '{name}' of method '{method.Name}' takes a {parameter.CimType}: {e.Message}",
-                    "CimCmdlet_InvokeCimMethod_ParameterType", ErrorCategory.InvalidArgument, value);
+                throw new ArgumentException($"Parameter '{name}' of method '{method.Name}' takes a {parameter.CimType}: {e.Message}", e);
             }
         }
         return typed;
-    }
-
-    /// <summary>Stops the cmdlet with a terminating error (ThrowTerminatingError throws; the result only
-    /// satisfies the compiler's flow analysis).</summary>
-    private Exception Terminating(string message, string errorId, ErrorCategory category, object? target)
-    {
-        ThrowTerminatingError(new ErrorRecord(new ArgumentException(message), errorId, category, target));
-        return new InvalidOperationException(message);
     }
 
     /// <summary>A value converted to the .NET type of CIM type <paramref name="type"/> (arrays element by

@@ -134,6 +134,8 @@ public sealed class NewCimSessionCommand : PSCmdlet
 
     // spec §1.3 steps 1–5: clone the options, reject DCOM with -Port/-CertificateThumbprint, let -Port or a
     // thumbprint force WS-Man, copy -OperationTimeoutSec, check -Authentication without -Credential.
+    // Both refusals are terminating as Windows' CimCommandBase makes them: errorId the operation
+    // ("New-CimSession"), InvalidOperation, the cmdlet itself as the target.
     private CimSessionOptions? BuildOptions()
     {
         CimSessionOptions? options = SessionOption?.Clone();
@@ -144,7 +146,7 @@ public sealed class NewCimSessionCommand : PSCmdlet
             if (offending is not null)
                 ThrowTerminatingError(new ErrorRecord(
                     new PSArgumentException($"Parameter '{offending}' cannot be used with the parameter 'DComSessionOptions'."),
-                    "New-CimSession", ErrorCategory.InvalidOperation, null));
+                    "New-CimSession", ErrorCategory.InvalidOperation, this));
         }
         if (options is null && (MyInvocation.BoundParameters.ContainsKey(nameof(Port)) || CertificateThumbprint is not null))
             options = new WSManSessionOptions { DestinationPort = Port };
@@ -157,7 +159,7 @@ public sealed class NewCimSessionCommand : PSCmdlet
             ThrowTerminatingError(new ErrorRecord(
                 new PSArgumentOutOfRangeException(nameof(Authentication), Authentication,
                     $"Authentication type '{Authentication}' is invalid without credential. Only following authentication type are allowed without credential, 'None', 'Negotiate', 'Kerberos', or 'NtlmDomain'."),
-                "InvalidAuthentication", ErrorCategory.InvalidArgument, Authentication));
+                "New-CimSession", ErrorCategory.InvalidOperation, this));
         return options;
     }
 }

@@ -58,6 +58,16 @@ public sealed class NewCimSessionOptionCommand : PSCmdlet
 
     protected override void ProcessRecord()
     {
+        // As Windows' CreateCimCredentials (CimCommandBase.cs): -ProxyAuthentication without
+        // -ProxyCredential allows only the mechanisms that need no password; any other is a terminating
+        // error with errorId the operation, InvalidOperation, the cmdlet as target.
+        if (ParameterSetName == WSManSet && Bound(nameof(ProxyAuthentication)) && ProxyCredential is null
+            && ProxyAuthentication is not (PasswordAuthenticationMechanism.Default or PasswordAuthenticationMechanism.Negotiate
+                or PasswordAuthenticationMechanism.Kerberos or PasswordAuthenticationMechanism.NtlmDomain))
+            ThrowTerminatingError(new ErrorRecord(
+                new PSArgumentOutOfRangeException(nameof(ProxyAuthentication), ProxyAuthentication,
+                    $"Authentication type '{ProxyAuthentication}' is invalid without credential. Only following authentication type are allowed without credential, 'None', 'Negotiate', 'Kerberos', or 'NtlmDomain'."),
+                "New-CimSessionOption", ErrorCategory.InvalidOperation, this));
         CimSessionOptions options = ParameterSetName switch
         {
             DcomSet => new DComSessionOptions

@@ -3,11 +3,17 @@ using System.Management.Automation;
 using System.Management.Automation.Remoting;
 using System.Management.Automation.Runspaces;
 using System.Runtime.CompilerServices;
+using RemoteSessions;
+using RemoteSessions.Commands;
 using RemoteSessions.Native;
 using RemoteSessions.PSSessions;
 using PSSession = System.Management.Automation.Runspaces.PSSession;
 
-namespace RemoteSessions.Commands;
+// The namespace of pwsh's own New-PSSession (newrunspacecommand.cs): a FullyQualifiedErrorId ends in the
+// cmdlet type's full name, so ids match Windows' ",Microsoft.PowerShell.Commands.NewPSSessionCommand".
+// (This type shadows the engine's one of the same name inside this assembly only: CS0436.)
+#pragma warning disable CS0436
+namespace Microsoft.PowerShell.Commands;
 
 /// <summary>
 /// New-PSSession over the Rust transports (spec/cmdlet-behaviour.md §2.4): a local PowerShell server
@@ -208,15 +214,28 @@ public sealed class NewPSSessionCommand : PSCmdlet
     // Port, Subsystem, ConnectingTimeout, Options.
     private SshConnectionInfo FromHashtable(Hashtable h)
     {
+        // As PSRemotingCmdlet.cs's ParseSSHConnectionHashTable: every refusal is a PSArgumentException
+        // thrown out of the cmdlet, so the id is "Argument,…NewPSSessionCommand", InvalidArgument.
         string[] known = ["ComputerName", "HostName", "UserName", "KeyFilePath", "IdentityFilePath", "Port", "Subsystem", "ConnectingTimeout", "Options"];
-        foreach (object key in h.Keys)
-            if (!known.Contains(key.ToString(), StringComparer.OrdinalIgnoreCase))
-                throw Terminate(new ArgumentException($"The provided SSHConnection hashtable parameter {key} is not supported."), "SSHConnectionParameterNotSupported", ErrorCategory.InvalidArgument, h);
         object? Get(string k) => h.Keys.Cast<object>().Where(x => string.Equals(x.ToString(), k, StringComparison.OrdinalIgnoreCase)).Select(x => h[x]).FirstOrDefault();
+        bool Has(string k) => h.Keys.Cast<object>().Any(x => string.Equals(x as string, k, StringComparison.OrdinalIgnoreCase));
+        if (Has("ComputerName") && Has("HostName"))
+            throw new PSArgumentException("An SSHConnection hashtable cannot have both ComputerName and HostName.");
+        if (Has("KeyFilePath") && Has("IdentityFilePath"))
+            throw new PSArgumentException("An SSHConnection hashtable cannot have both KeyFilePath and IdentityFilePath.");
+        foreach (object key in h.Keys)
+        {
+            if (key is not string name || name.Length == 0)
+                throw new PSArgumentException("An SSHConnection hashtable key must be a parameter name, and its value not null or empty.");
+            if (!known.Contains(name, StringComparer.OrdinalIgnoreCase))
+                throw new PSArgumentException($"The provided SSHConnection hashtable parameter {name} is not supported.");
+            if (!name.Equals("Options", StringComparison.OrdinalIgnoreCase) && string.IsNullOrEmpty(h[key] is { } v ? LanguagePrimitives.ConvertTo<string>(v) : null))
+                throw new PSArgumentException("An SSHConnection hashtable key must be a parameter name, and its value not null or empty.");
+        }
         string? Text(string k) => Get(k) is { } v ? LanguagePrimitives.ConvertTo<string>(v) : null;
         string? host = Text("ComputerName") ?? Text("HostName");
-        if (string.IsNullOrEmpty(host) || (Get("ComputerName") is not null && Get("HostName") is not null))
-            throw Terminate(new ArgumentException("An SSHConnection hashtable needs exactly one of ComputerName or HostName."), "SSHConnectionHostMissing", ErrorCategory.InvalidArgument, h);
+        if (string.IsNullOrEmpty(host))
+            throw new PSArgumentException("An SSHConnection hashtable needs ComputerName (or HostName).");
         int port = Get("Port") is { } p ? LanguagePrimitives.ConvertTo<int>(p) : 0;
         int timeout = Get("ConnectingTimeout") is { } t ? LanguagePrimitives.ConvertTo<int>(t) : -1;
         return SshInfo(host, Text("UserName"), port, Text("KeyFilePath") ?? Text("IdentityFilePath"), Text("Subsystem"), Get("Options") as Hashtable, timeout);

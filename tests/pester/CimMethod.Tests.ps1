@@ -40,8 +40,8 @@ Describe 'Invoke-CimMethod over WS-Management' {
 
     It 'stops on a method the class does not declare, as on Windows' {
         $c = Get-CimClass -CimSession $n -Namespace root/test -ClassName XYZ_Number
-        { Invoke-CimMethod -CimClass $c -MethodName Nope } |
-            Should -Throw -ErrorId 'CimCmdlet_InvokeCimMethod_MethodNotFound*' -ExpectedMessage "Can not find method 'Nope' in class 'XYZ_Number'."
+        { Invoke-CimMethod -CimClass $c -MethodName Nope -Arguments @{ n = 1 } } |
+            Should -Throw -ErrorId 'System.ArgumentException,Microsoft.Management.Infrastructure.CimCmdlets.InvokeCimMethodCommand' -ExpectedMessage "Can not find method 'Nope' in class 'XYZ_Number'."
         { Invoke-CimMethod -CimClass $c -MethodName Spell -Arguments @{ count = 1 } } |
             Should -Throw -ExpectedMessage "Can not find Parameter 'count' in method 'Spell' of class 'XYZ_Number'."
     }

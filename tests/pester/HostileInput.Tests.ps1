@@ -65,7 +65,7 @@ Describe 'New-PSSession -PowerShellPath that names no file' {
     AfterEach { Get-PSSession | Remove-PSSession }
 
     It 'refuses env:PATH as not a file-system path' {
-        { New-PSSession -PowerShellPath env:PATH -ErrorAction Stop } | Should -Throw -ErrorId 'PowerShellPathNotFileSystem,RemoteSessions.Commands.NewPSSessionCommand'
+        { New-PSSession -PowerShellPath env:PATH -ErrorAction Stop } | Should -Throw -ErrorId 'PowerShellPathNotFileSystem,Microsoft.PowerShell.Commands.NewPSSessionCommand'
         try { New-PSSession -PowerShellPath env:PATH -ErrorAction Stop } catch { $err = $_ }
         $err.CategoryInfo.Category | Should -Be 'InvalidArgument'
         $err.Exception.Message | Should -BeLike "*'env:PATH'*Environment provider*"
@@ -73,7 +73,7 @@ Describe 'New-PSSession -PowerShellPath that names no file' {
     }
 
     It 'refuses a file that does not exist' {
-        { New-PSSession -PowerShellPath (Join-Path $work 'no-such-pwsh') -ErrorAction Stop } | Should -Throw -ErrorId 'PowerShellNotFound,RemoteSessions.Commands.NewPSSessionCommand'
+        { New-PSSession -PowerShellPath (Join-Path $work 'no-such-pwsh') -ErrorAction Stop } | Should -Throw -ErrorId 'PowerShellNotFound,Microsoft.PowerShell.Commands.NewPSSessionCommand'
     }
 }
 

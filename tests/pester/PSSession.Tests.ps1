@@ -116,7 +116,7 @@ Describe 'New-PSSession over SSH' {
         New-PSSession -HostName localhost -Port $sshd.Port -KeyFilePath (Join-Path $sshd.Directory 'host_key') -Options $sshd.Options `
             -ErrorVariable e -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
         $e.Count | Should -Be 1
-        $e[0].FullyQualifiedErrorId | Should -Be 'PSSessionOpenFailed,RemoteSessions.Commands.NewPSSessionCommand'
+        $e[0].FullyQualifiedErrorId | Should -BeExactly 'PSSessionOpenFailed'
         $e[0].CategoryInfo.Category | Should -Be 'OpenError'
         $e[0].ErrorDetails.Message | Should -Match 'Permission denied'
         Get-PSSession | Should -BeNullOrEmpty

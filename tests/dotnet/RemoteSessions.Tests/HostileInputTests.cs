@@ -54,7 +54,7 @@ public sealed class HostileInputTests : IDisposable
     public void PowerShellPath_env_PATH_is_refused_as_not_a_file()
     {
         var e = (ErrorRecord)_ps.Run("try { New-PSSession -PowerShellPath env:PATH -ErrorAction Stop } catch { $_ }").Single().BaseObject;
-        Assert.Equal("PowerShellPathNotFileSystem,RemoteSessions.Commands.NewPSSessionCommand", e.FullyQualifiedErrorId);
+        Assert.Equal("PowerShellPathNotFileSystem,Microsoft.PowerShell.Commands.NewPSSessionCommand", e.FullyQualifiedErrorId);
         Assert.Equal(ErrorCategory.InvalidArgument, e.CategoryInfo.Category);
         Assert.Contains("'env:PATH'", e.Exception.Message);
         Assert.Empty(_ps.Run("Get-PSSession"));

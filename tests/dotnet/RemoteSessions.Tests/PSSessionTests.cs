@@ -245,7 +245,7 @@ public sealed class PSSessionTests : IClassFixture<SshServerFixture>, IDisposabl
         };
         Assert.Empty(_ps.Run(script));
         ErrorRecord e = Assert.Single(_ps.Errors);
-        Assert.Equal("PSSessionOpenFailed,RemoteSessions.Commands.NewPSSessionCommand", e.FullyQualifiedErrorId);
+        Assert.Equal("PSSessionOpenFailed", e.FullyQualifiedErrorId);
         Assert.Equal(ErrorCategory.OpenError, e.CategoryInfo.Category);
         Assert.Contains(expected, e.ErrorDetails.Message);
         Assert.Empty(_ps.Run("Get-PSSession"));

@@ -298,9 +298,9 @@ public sealed class WsmanCimTests : IClassFixture<ReplayServerFixture>, IDisposa
         Assert.Contains("Microsoft.Management.Infrastructure.CimMethodResult#XYZ_Number#Spell", spelled.TypeNames);
 
         // As on Windows, an undeclared method or parameter stops the cmdlet (a terminating error).
-        var noMethod = _ps.Run("try { Invoke-CimMethod -CimClass $c -MethodName Nope; 'went on' } catch { $_ }").Single().BaseObject as ErrorRecord;
+        var noMethod = _ps.Run("try { Invoke-CimMethod -CimClass $c -MethodName Nope -Arguments @{ n = 1 }; 'went on' } catch { $_ }").Single().BaseObject as ErrorRecord;
         Assert.NotNull(noMethod);
-        Assert.Equal(("CimCmdlet_InvokeCimMethod_MethodNotFound", "Can not find method 'Nope' in class 'XYZ_Number'."), (noMethod!.FullyQualifiedErrorId.Split(',')[0], noMethod.Exception.Message));
+        Assert.Equal(("System.ArgumentException", "Can not find method 'Nope' in class 'XYZ_Number'."), (noMethod!.FullyQualifiedErrorId.Split(',')[0], noMethod.Exception.Message));
         var noParameter = _ps.Run("try { Invoke-CimMethod -CimClass $c -MethodName Spell -Arguments @{ count = 1 }; 'went on' } catch { $_ }").Single().BaseObject as ErrorRecord;
         Assert.Equal("Can not find Parameter 'count' in method 'Spell' of class 'XYZ_Number'.", noParameter!.Exception.Message);
         var badValue = _ps.Run("try { Invoke-CimMethod -CimClass $c -MethodName Spell -Arguments @{ num = 'many' }; 'went on' } catch { $_ }").Single().BaseObject as ErrorRecord;
