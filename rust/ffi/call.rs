@@ -33,7 +33,8 @@ pub extern "C" fn rsess_version() -> *const c_char {
 #[no_mangle]
 pub unsafe extern "C" fn rsess_string_free(s: *mut c_char) {
     if !s.is_null() {
-        let _ = catch_unwind(AssertUnwindSafe(|| drop(CString::from_raw(s))));
+        // Zeroed before it is freed: the string may be a SecureString's text.
+        let _ = catch_unwind(AssertUnwindSafe(|| crate::auth::session_key::wipe(&mut CString::from_raw(s).into_bytes_with_nul())));
     }
 }
 
