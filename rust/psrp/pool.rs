@@ -680,6 +680,17 @@ mod tests {
     }
 
     #[test]
+    fn a_public_key_request_is_answered_with_the_public_key() {
+        let mut p = opened();
+        let mut d = Defragmenter::new(1 << 20);
+        p.receive_data(Uuid::nil(), &from_server(p.id(), &[(MessageType::PublicKeyRequest, Uuid::nil(), "<S></S>")])).unwrap();
+        assert_eq!(p.next_event(), None);
+        let out = sent(&mut p, &mut d);
+        assert_eq!(out.iter().map(|m| (m.0, m.1, m.2)).collect::<Vec<_>>(), vec![(Uuid::nil(), false, MessageType::PublicKey)]);
+        assert!(out[0].3.starts_with(r#"<Obj RefId="0"><MS><S N="PublicKey">BgIAAACkAABSU0ExAAgAAAEAAQ"#), "{}", out[0].3);
+    }
+
+    #[test]
     fn host_calls_that_wait_for_an_answer_get_an_exception_back() {
         let mut p = opened();
         let mut d = Defragmenter::new(1 << 20);
