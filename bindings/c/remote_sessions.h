@@ -490,7 +490,8 @@ extern "C" {
 // The library version, e.g. `"0.1.0"`: a static string, never freed.
 const char *rsess_version(void);
 
-// Frees a string returned by this library. NULL is ignored. Each string may be freed once.
+// Frees a string returned by this library, zeroing it first (it may be a SecureString's text from
+// `rsess_psvalue_securestring_text`). NULL is ignored. Each string may be freed once.
 //
 // # Safety
 // `s` is NULL or a string this library returned and that was not freed yet.

@@ -62,7 +62,7 @@ public sealed class PSValue : IDisposable
     public PSValueKind Kind { get; }
 
     /// <summary>A value from a .NET value: null, string, char, bool, int, long, double or float (as a
-    /// double), or a <see cref="PSValue"/> (copied).</summary>
+    /// double), a SecureString (as <see cref="FromSecureString"/>), or a <see cref="PSValue"/> (copied).</summary>
     /// <param name="value">The value.</param>
     /// <returns>A new value; dispose it when done.</returns>
     /// <exception cref="ArgumentException">Another type: pass it as CLIXML with <see cref="FromClixml"/>.</exception>
@@ -81,6 +81,7 @@ public sealed class PSValue : IDisposable
             double d => NativeMethods.rsess_psvalue_new_double(d, out h),
             float f => NativeMethods.rsess_psvalue_new_double(f, out h),
             System.Security.SecureString ss => NativeSecureString(ss, out h, out err),
+            PSValue { Kind: PSValueKind.SecureString } v => CopySecureString(v, out h, out err),
             PSValue v => NativeMethods.rsess_psvalue_from_clixml(v.ToClixml(), out h, out err),
             _ => throw new ArgumentException($"A {value.GetType()} cannot be sent as it is; serialize it to CLIXML and use PSValue.FromClixml.", nameof(value)),
         };
@@ -98,6 +99,13 @@ public sealed class PSValue : IDisposable
         ArgumentNullException.ThrowIfNull(secure);
         Native.Check(NativeSecureString(secure, out PSValueHandle h, out IntPtr err), err);
         return new PSValue(h);
+    }
+
+    // A SecureString's CLIXML does not carry its text: it is copied through a SecureString.
+    private static ResultCode CopySecureString(PSValue v, out PSValueHandle h, out IntPtr err)
+    {
+        using System.Security.SecureString text = v.ToSecureString();
+        return NativeSecureString(text, out h, out err);
     }
 
     private static unsafe ResultCode NativeSecureString(System.Security.SecureString secure, out PSValueHandle h, out IntPtr err)

@@ -26,7 +26,8 @@ pub extern "C" fn rsess_version() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
 }
 
-/// Frees a string returned by this library. NULL is ignored. Each string may be freed once.
+/// Frees a string returned by this library, zeroing it first (it may be a SecureString's text from
+/// `rsess_psvalue_securestring_text`). NULL is ignored. Each string may be freed once.
 ///
 /// # Safety
 /// `s` is NULL or a string this library returned and that was not freed yet.

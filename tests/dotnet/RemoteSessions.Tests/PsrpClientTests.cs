@@ -102,6 +102,9 @@ public sealed class PsrpClientTests(SshServerFixture sshd) : IClassFixture<SshSe
         Assert.Equal(PSValueKind.SecureString, secret.Kind);
         Assert.Equal("System.Security.SecureString", secret.ToString());
         Assert.DoesNotContain("p@ss", secret.ToClixml());
+        using PSValue copy = PSValue.From(secret);
+        using (System.Security.SecureString copied = copy.ToSecureString())
+            Assert.Equal("p@ss wörd ✓", new System.Net.NetworkCredential("", copied).Password);
         using PSCommand check = PSCommand.Script("param([securestring]$s) [System.Net.NetworkCredential]::new('', $s).Password -ceq 'p@ss wörd ✓'").AddParameter("s", secret);
         using PSPipeline p = s.Invoke([check]);
         var checkedItems = p.ReadAll().ToList();
