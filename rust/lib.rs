@@ -12,7 +12,8 @@
 //!   (pooled HTTP(S) for WS-Management, each connection with its own authenticator; a local server
 //!   process or ssh carrying PSRP packets);
 //! - [`auth`] (credentials, mechanisms and their sans-IO per-connection authenticators: Basic, and
-//!   Negotiate, Kerberos and NTLM through the system GSSAPI);
+//!   Negotiate, Kerberos and NTLM through the system GSSAPI; PSRP's SecureString session key through
+//!   the system libcrypto);
 //! - [`xml`] (the element tree replies are read into), [`wildcard`], [`cancel`];
 //! - [`error`].
 

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use remote_sessions::psrp::clixml::{Collection, ListKind, Object, Value};
+use remote_sessions::psrp::clixml::{Collection, ListKind, Object, Secret, Value};
 use remote_sessions::psrp::pool::{record_text, ErrorInfo, PipelineState, Stream};
 use remote_sessions::psrp::request::Command;
 use remote_sessions::pssession::{ClientSession, Item};
@@ -68,6 +68,42 @@ fn array(items: Vec<Value>) -> Value {
         items: Some(Collection::List(ListKind::Enumerable, items)),
         ..Default::default()
     }))
+}
+
+#[test]
+fn secure_strings_go_both_ways_encrypted_with_the_session_key() {
+    let (s, _t) = start();
+    // A SecureString parameter: the client exchanges the session key first (PUBLIC_KEY,
+    // ENCRYPTED_SESSION_KEY), then sends the text encrypted; the server sees the plain text.
+    let check = Command::script("param([securestring]$s) $s.GetType().FullName; [System.Net.NetworkCredential]::new('', $s).Password -ceq 'p@ss wörd ✓'")
+        .parameter("s", Value::Secret(Secret::new("p@ss wörd ✓".into())));
+    let r = run(&s, &[check], None);
+    assert_eq!((r.state, strings(&r)), (Some(PipelineState::Completed), vec!["System.Security.SecureString".to_string(), format!("{:?}", Value::Bool(true))]), "{r:?}");
+    // A second one (as pipeline input) uses the same key.
+    let r = run(&s, &[Command::script("$input | ForEach-Object { [System.Net.NetworkCredential]::new('', $_).Password }")], Some(&[Value::Secret(Secret::new("again".into()))]));
+    assert_eq!(strings(&r), vec!["again"], "{r:?}");
+    // What the server sends comes back decrypted, readable only through the Secret.
+    let r = script(&s, "ConvertTo-SecureString 'p@ss' -AsPlainText -Force");
+    assert_eq!(r.state, Some(PipelineState::Completed), "{r:?}");
+    let Some(Value::Secret(secret)) = r.output.first() else { panic!("{r:?}") };
+    assert_eq!(secret.expose(), "p@ss");
+    assert_eq!(r.output[0].to_text(), "System.Security.SecureString");
+    assert!(!format!("{:?}", r.output[0]).contains("p@ss"));
+}
+
+#[test]
+fn a_secure_string_from_the_server_before_any_key_exchange_is_read_once_the_key_comes() {
+    // A fresh session whose first SecureString comes from the server: it encrypts with a session key
+    // of its own (servers never start the exchange with 2.2+ clients); the client then sends its
+    // PUBLIC_KEY, gets the key, and its output is held until then.
+    let (s, _t) = start();
+    let r = script(&s, "[pscredential]::new('u', (ConvertTo-SecureString 'x1' -AsPlainText -Force)).Password");
+    let Some(Value::Secret(secret)) = r.output.first() else { panic!("{r:?}") };
+    assert_eq!(secret.expose(), "x1");
+    assert_eq!(r.state, Some(PipelineState::Completed));
+    // And the same key serves the client's own SecureStrings after.
+    let check = Command::script("param($s) [System.Net.NetworkCredential]::new('', $s).Password").parameter("s", Value::Secret(Secret::new("y2".into())));
+    assert_eq!(strings(&run(&s, &[check], None)), vec!["y2"]);
 }
 
 #[test]

@@ -398,9 +398,13 @@ typedef struct {
 // `rsess_psvalue_property`, its text with `rsess_psvalue_text`, all of it with `rsess_psvalue_clixml`.
 #define RSESS_PSVALUE_OBJECT 6
 
-// Any other primitive (decimal, GUID, byte array, TimeSpan, URI, version, XML, script block,
-// SecureString, a UInt64 beyond int64_t): `rsess_psvalue_text` or `rsess_psvalue_clixml`.
+// Any other primitive (decimal, GUID, byte array, TimeSpan, URI, version, XML, script block, a
+// UInt64 beyond int64_t): `rsess_psvalue_text` or `rsess_psvalue_clixml`.
 #define RSESS_PSVALUE_OTHER 7
+
+// A `System.Security.SecureString` (MS-PSRP 2.2.5.1.24): its plain text only through
+// `rsess_psvalue_securestring_text`; its text and CLIXML never show it.
+#define RSESS_PSVALUE_SECURESTRING 8
 
 // An output object (PIPELINE_OUTPUT).
 #define RSESS_STREAM_OUTPUT 0
@@ -486,7 +490,8 @@ extern "C" {
 // The library version, e.g. `"0.1.0"`: a static string, never freed.
 const char *rsess_version(void);
 
-// Frees a string returned by this library. NULL is ignored. Each string may be freed once.
+// Frees a string returned by this library, zeroing it first (it may be a SecureString's text from
+// `rsess_psvalue_securestring_text`). NULL is ignored. Each string may be freed once.
 //
 // # Safety
 // `s` is NULL or a string this library returned and that was not freed yet.
@@ -1048,6 +1053,22 @@ rsess_result rsess_psvalue_new_string(const char *text,
                                       rsess_psvalue **out,
                                       rsess_error **err);
 
+// A new `System.Security.SecureString` holding a copy of `text` (MS-PSRP 2.2.5.1.24). The text stays
+// in this process, zeroed when the value is freed, and goes to a server only encrypted with the
+// session's key (the session exchanges one first: PUBLIC_KEY, ENCRYPTED_SESSION_KEY, 3.1.5.4);
+// `rsess_psvalue_text` and `rsess_psvalue_clixml` never show it. Zero `text` yourself after the call
+// if it matters. Errors: NULL_ARGUMENT, INVALID_ARGUMENT (bad UTF-8).
+rsess_result rsess_psvalue_new_securestring(const char *text,
+                                            rsess_psvalue **out,
+                                            rsess_error **err);
+
+// The plain text of a SecureString (`RSESS_PSVALUE_SECURESTRING`): one made with
+// `rsess_psvalue_new_securestring`, or one a server sent, decrypted with the session key. An owned
+// string, which `rsess_string_free` zeroes before it frees it.
+// Errors: INVALID_ARGUMENT for another kind, or text with a NUL character; INVALID_STATE for a
+// SecureString that came before its session could decrypt it.
+rsess_result rsess_psvalue_securestring_text(const rsess_psvalue *v, char **out, rsess_error **err);
+
 // A new `System.Int32` (what PowerShell's integer literals are).
 rsess_result rsess_psvalue_new_int32(int32_t value, rsess_psvalue **out);
 
@@ -1073,7 +1094,7 @@ rsess_result rsess_psvalue_kind(const rsess_psvalue *v, rsess_value_kind *out);
 
 // The value as text, as PowerShell turns it into a string (a string as it is, numbers in invariant
 // form, `True`/`False`, a DateTime as xs:dateTime, an object as its ToString; null as ""), as an owned
-// string. A SecureString gives only its type name.
+// string. A SecureString gives only its type name (its text: `rsess_psvalue_securestring_text`).
 rsess_result rsess_psvalue_text(const rsess_psvalue *v,
                                 char **out);
 

@@ -178,6 +178,8 @@ internal static partial class NativeMethods
     [LibraryImport(Library)] internal static partial ResultCode rsess_psvalue_new_null(out PSValueHandle v);
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial ResultCode rsess_psvalue_new_string(string text, out PSValueHandle v, out IntPtr error);
+    [LibraryImport(Library)] internal static unsafe partial ResultCode rsess_psvalue_new_securestring(byte* text, out PSValueHandle v, out IntPtr error);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_psvalue_securestring_text(PSValueHandle v, out IntPtr text, out IntPtr error);
     [LibraryImport(Library)] internal static partial ResultCode rsess_psvalue_new_int32(int value, out PSValueHandle v);
     [LibraryImport(Library)] internal static partial ResultCode rsess_psvalue_new_int64(long value, out PSValueHandle v);
     [LibraryImport(Library)] internal static partial ResultCode rsess_psvalue_new_double(double value, out PSValueHandle v);

@@ -17,8 +17,10 @@ public enum PSValueKind : uint
     DateTime = 5,
     /// <summary>A complex object (deserialized .NET object, PSCustomObject, hashtable, list): <see cref="PSValue.Property"/>, <see cref="PSValue.ToClixml"/>.</summary>
     Object = 6,
-    /// <summary>Any other primitive (decimal, GUID, byte[], TimeSpan, URI, version, XML, script block, SecureString).</summary>
+    /// <summary>Any other primitive (decimal, GUID, byte[], TimeSpan, URI, version, XML, script block).</summary>
     Other = 7,
+    /// <summary>A SecureString: its text only through <see cref="PSValue.ToSecureString"/>.</summary>
+    SecureString = 8,
 }
 
 /// <summary>A pipeline's streams (MS-PSRP 2.2.2.20–2.2.2.25).</summary>
@@ -60,7 +62,7 @@ public sealed class PSValue : IDisposable
     public PSValueKind Kind { get; }
 
     /// <summary>A value from a .NET value: null, string, char, bool, int, long, double or float (as a
-    /// double), or a <see cref="PSValue"/> (copied).</summary>
+    /// double), a SecureString (as <see cref="FromSecureString"/>), or a <see cref="PSValue"/> (copied).</summary>
     /// <param name="value">The value.</param>
     /// <returns>A new value; dispose it when done.</returns>
     /// <exception cref="ArgumentException">Another type: pass it as CLIXML with <see cref="FromClixml"/>.</exception>
@@ -78,11 +80,84 @@ public sealed class PSValue : IDisposable
             long l => NativeMethods.rsess_psvalue_new_int64(l, out h),
             double d => NativeMethods.rsess_psvalue_new_double(d, out h),
             float f => NativeMethods.rsess_psvalue_new_double(f, out h),
+            System.Security.SecureString ss => NativeSecureString(ss, out h, out err),
+            PSValue { Kind: PSValueKind.SecureString } v => CopySecureString(v, out h, out err),
             PSValue v => NativeMethods.rsess_psvalue_from_clixml(v.ToClixml(), out h, out err),
             _ => throw new ArgumentException($"A {value.GetType()} cannot be sent as it is; serialize it to CLIXML and use PSValue.FromClixml.", nameof(value)),
         };
         Native.Check(rc, err);
         return new PSValue(h);
+    }
+
+    /// <summary>A SecureString (MS-PSRP 2.2.5.1.24) with the text of <paramref name="secure"/>: the text
+    /// is copied into the native value (zeroed when it is freed) through buffers zeroed after the call,
+    /// and goes to a server only encrypted with the session's key. Its text and CLIXML do not show it.</summary>
+    /// <param name="secure">The SecureString.</param>
+    /// <returns>A new value; dispose it when done.</returns>
+    public static PSValue FromSecureString(System.Security.SecureString secure)
+    {
+        ArgumentNullException.ThrowIfNull(secure);
+        Native.Check(NativeSecureString(secure, out PSValueHandle h, out IntPtr err), err);
+        return new PSValue(h);
+    }
+
+    // A SecureString's CLIXML does not carry its text: it is copied through a SecureString.
+    private static ResultCode CopySecureString(PSValue v, out PSValueHandle h, out IntPtr err)
+    {
+        using System.Security.SecureString text = v.ToSecureString();
+        return NativeSecureString(text, out h, out err);
+    }
+
+    private static unsafe ResultCode NativeSecureString(System.Security.SecureString secure, out PSValueHandle h, out IntPtr err)
+    {
+        IntPtr chars = System.Runtime.InteropServices.Marshal.SecureStringToGlobalAllocUnicode(secure);
+        int length = secure.Length;
+        int size = System.Text.Encoding.UTF8.GetMaxByteCount(length) + 1;
+        byte* utf8 = (byte*)System.Runtime.InteropServices.NativeMemory.AllocZeroed((nuint)size);
+        try
+        {
+            int written = System.Text.Encoding.UTF8.GetBytes((char*)chars, length, utf8, size - 1);
+            utf8[written] = 0;
+            return NativeMethods.rsess_psvalue_new_securestring(utf8, out h, out err);
+        }
+        finally
+        {
+            System.Runtime.InteropServices.NativeMemory.Clear(utf8, (nuint)size);
+            System.Runtime.InteropServices.NativeMemory.Free(utf8);
+            System.Runtime.InteropServices.Marshal.ZeroFreeGlobalAllocUnicode(chars);
+        }
+    }
+
+    /// <summary>The text of a SecureString value (<see cref="PSValueKind.SecureString"/>): one made with
+    /// <see cref="FromSecureString"/>, or one a server sent, decrypted with the session key; through
+    /// native buffers zeroed after the copy.</summary>
+    /// <returns>A new read-only SecureString; dispose it when done.</returns>
+    /// <exception cref="RemoteSessionsException">InvalidArgument for another kind; InvalidState for one
+    /// its session could not decrypt.</exception>
+    public unsafe System.Security.SecureString ToSecureString()
+    {
+        Native.Check(NativeMethods.rsess_psvalue_securestring_text(Handle, out IntPtr text, out IntPtr err), err);
+        char* chars = null;
+        int count = 0;
+        try
+        {
+            int bytes = System.Runtime.InteropServices.MemoryMarshal.CreateReadOnlySpanFromNullTerminated((byte*)text).Length;
+            count = System.Text.Encoding.UTF8.GetCharCount((byte*)text, bytes);
+            chars = (char*)System.Runtime.InteropServices.NativeMemory.Alloc((nuint)Math.Max(count, 1) * sizeof(char));
+            System.Text.Encoding.UTF8.GetChars((byte*)text, bytes, chars, count);
+            var secure = new System.Security.SecureString(chars, count);
+            secure.MakeReadOnly();
+            return secure;
+        }
+        finally
+        {
+            if (chars != null)
+            {
+                System.Runtime.InteropServices.NativeMemory.Clear(chars, (nuint)count * sizeof(char));
+                System.Runtime.InteropServices.NativeMemory.Free(chars);
+            }
+            NativeMethods.rsess_string_free(text); // zeroes it
+        }
     }
 
     /// <summary>A value read from CLIXML: one element, or PowerShell's <c>&lt;Objs&gt;</c> document (as

@@ -6,7 +6,8 @@
 //! sent over it. The mechanisms' own code lives beside this module, one file each ([`basic`],
 //! [`negotiate`] over the runtime-loaded [`gssapi`], [`credssp`] with its messages in [`tsrequest`],
 //! [`mutual`]: a TLS client certificate, read by [`certificate`] and found by thumbprint in the
-//! per-user [`store`], .pfx files through the runtime-loaded libcrypto of [`pkcs12`]); a password never
+//! per-user [`store`], .pfx files through the runtime-loaded libcrypto of [`pkcs12`]), and PSRP's
+//! SecureString session key through the same libcrypto ([`session_key`]); a password never
 //! leaves this module except on the wire (or to the system GSSAPI library), a private key never except
 //! to rustls.
 
@@ -17,6 +18,7 @@ pub mod gssapi;
 pub mod mutual;
 pub mod negotiate;
 pub mod pkcs12;
+pub mod session_key;
 pub mod store;
 mod system_library;
 pub mod tsrequest;

@@ -26,14 +26,16 @@ pub extern "C" fn rsess_version() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
 }
 
-/// Frees a string returned by this library. NULL is ignored. Each string may be freed once.
+/// Frees a string returned by this library, zeroing it first (it may be a SecureString's text from
+/// `rsess_psvalue_securestring_text`). NULL is ignored. Each string may be freed once.
 ///
 /// # Safety
 /// `s` is NULL or a string this library returned and that was not freed yet.
 #[no_mangle]
 pub unsafe extern "C" fn rsess_string_free(s: *mut c_char) {
     if !s.is_null() {
-        let _ = catch_unwind(AssertUnwindSafe(|| drop(CString::from_raw(s))));
+        // Zeroed before it is freed: the string may be a SecureString's text.
+        let _ = catch_unwind(AssertUnwindSafe(|| crate::auth::session_key::wipe(&mut CString::from_raw(s).into_bytes_with_nul())));
     }
 }
 

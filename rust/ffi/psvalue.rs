@@ -12,7 +12,7 @@ use super::handles::{self, Handle};
 use super::result::{rsess_result, Failure, Result};
 use crate::cim::datetime::{self, CimDateTime};
 use crate::error::{Error, ErrorKind};
-use crate::psrp::clixml::{self, Value};
+use crate::psrp::clixml::{self, Secret, Value};
 use crate::psrp::pool::{record_text, ErrorInfo, Stream};
 
 /// A value from or for a PowerShell session. Immutable, so it may be read from several threads at once.
@@ -41,9 +41,12 @@ pub const RSESS_PSVALUE_DATETIME: rsess_value_kind = 5;
 /// A complex object (a deserialized .NET object, PSCustomObject, hashtable, list): its properties with
 /// `rsess_psvalue_property`, its text with `rsess_psvalue_text`, all of it with `rsess_psvalue_clixml`.
 pub const RSESS_PSVALUE_OBJECT: rsess_value_kind = 6;
-/// Any other primitive (decimal, GUID, byte array, TimeSpan, URI, version, XML, script block,
-/// SecureString, a UInt64 beyond int64_t): `rsess_psvalue_text` or `rsess_psvalue_clixml`.
+/// Any other primitive (decimal, GUID, byte array, TimeSpan, URI, version, XML, script block, a
+/// UInt64 beyond int64_t): `rsess_psvalue_text` or `rsess_psvalue_clixml`.
 pub const RSESS_PSVALUE_OTHER: rsess_value_kind = 7;
+/// A `System.Security.SecureString` (MS-PSRP 2.2.5.1.24): its plain text only through
+/// `rsess_psvalue_securestring_text`; its text and CLIXML never show it.
+pub const RSESS_PSVALUE_SECURESTRING: rsess_value_kind = 8;
 
 /// A pipeline's stream, for items from `rsess_pipeline_next` (MS-PSRP 2.2.2.20–2.2.2.25).
 pub type rsess_stream = u32;
@@ -97,6 +100,7 @@ fn kind_of(v: &Value) -> rsess_value_kind {
         Value::Single(_) | Value::Double(_) => RSESS_PSVALUE_DOUBLE,
         Value::DateTime(_) => RSESS_PSVALUE_DATETIME,
         Value::Object(_) => RSESS_PSVALUE_OBJECT,
+        Value::Secret(_) | Value::SecureString(_) => RSESS_PSVALUE_SECURESTRING,
         other if other.as_i64().is_some() => RSESS_PSVALUE_INTEGER,
         _ => RSESS_PSVALUE_OTHER,
     }
@@ -111,6 +115,7 @@ fn kind_name(v: &Value) -> &'static str {
         RSESS_PSVALUE_DOUBLE => "a floating-point number",
         RSESS_PSVALUE_DATETIME => "a DateTime",
         RSESS_PSVALUE_OBJECT => "an object",
+        RSESS_PSVALUE_SECURESTRING => "a SecureString",
         _ => "another primitive type",
     }
 }
@@ -131,6 +136,41 @@ pub extern "C" fn rsess_psvalue_new_null(out: *mut *mut rsess_psvalue) -> rsess_
 #[no_mangle]
 pub extern "C" fn rsess_psvalue_new_string(text: *const c_char, out: *mut *mut rsess_psvalue, err: *mut *mut rsess_error) -> rsess_result {
     guard(err, || new_value(out, || Ok(Value::String(req_str(text, "text")?.to_string()))))
+}
+
+/// A new `System.Security.SecureString` holding a copy of `text` (MS-PSRP 2.2.5.1.24). The text stays
+/// in this process, zeroed when the value is freed, and goes to a server only encrypted with the
+/// session's key (the session exchanges one first: PUBLIC_KEY, ENCRYPTED_SESSION_KEY, 3.1.5.4);
+/// `rsess_psvalue_text` and `rsess_psvalue_clixml` never show it. Zero `text` yourself after the call
+/// if it matters. Errors: NULL_ARGUMENT, INVALID_ARGUMENT (bad UTF-8).
+#[no_mangle]
+pub extern "C" fn rsess_psvalue_new_securestring(text: *const c_char, out: *mut *mut rsess_psvalue, err: *mut *mut rsess_error) -> rsess_result {
+    guard(err, || new_value(out, || Ok(Value::Secret(Secret::new(req_str(text, "text")?.to_string())))))
+}
+
+/// The plain text of a SecureString (`RSESS_PSVALUE_SECURESTRING`): one made with
+/// `rsess_psvalue_new_securestring`, or one a server sent, decrypted with the session key. An owned
+/// string, which `rsess_string_free` zeroes before it frees it.
+/// Errors: INVALID_ARGUMENT for another kind, or text with a NUL character; INVALID_STATE for a
+/// SecureString that came before its session could decrypt it.
+#[no_mangle]
+pub extern "C" fn rsess_psvalue_securestring_text(v: *const rsess_psvalue, out: *mut *mut c_char, err: *mut *mut rsess_error) -> rsess_result {
+    guard(err, || {
+        let out = out_ptr(out)?;
+        let v = psvalue_of(v)?;
+        let text = match &*v {
+            Value::Secret(s) => s.expose(),
+            Value::SecureString(_) => return Err(Failure::Core(Error::new(ErrorKind::InvalidState, "The SecureString was not decrypted: its session had no session key for it"))),
+            other => return Err(wrong_kind("a SecureString", other)),
+        };
+        let c = std::ffi::CString::new(text).map_err(|e| {
+            let mut bytes = e.into_vec();
+            crate::auth::session_key::wipe(&mut bytes);
+            Failure::invalid("The SecureString's text holds a NUL character, which a C string cannot".to_string())
+        })?;
+        write(out, c.into_raw());
+        Ok(())
+    })
 }
 
 /// A new `System.Int32` (what PowerShell's integer literals are).
@@ -179,7 +219,7 @@ pub extern "C" fn rsess_psvalue_kind(v: *const rsess_psvalue, out: *mut rsess_va
 
 /// The value as text, as PowerShell turns it into a string (a string as it is, numbers in invariant
 /// form, `True`/`False`, a DateTime as xs:dateTime, an object as its ToString; null as ""), as an owned
-/// string. A SecureString gives only its type name.
+/// string. A SecureString gives only its type name (its text: `rsess_psvalue_securestring_text`).
 #[no_mangle]
 pub extern "C" fn rsess_psvalue_text(v: *const rsess_psvalue, out: *mut *mut c_char) -> rsess_result {
     string_out(out, || Ok(Some(psvalue_of(v)?.to_text())))

@@ -73,8 +73,142 @@ pub enum Value {
     ScriptBlock(String),
     /// `<SS>`: System.Security.SecureString, the bytes encrypted with the session key (2.2.5.1.24).
     SecureString(Vec<u8>),
+    /// A SecureString's plain text, held on this side only: what a caller sends (encrypted with the
+    /// session key when its message is written, [`seal_secrets`]) and what the server sent once
+    /// decrypted ([`open_secrets`]). Written without a key it is an empty `<SS />`.
+    Secret(Secret),
     /// `<Obj>` or `<Ref>`: a complex object.
     Object(Arc<Object>),
+}
+
+/// The plain text of a SecureString, zeroed when dropped; `Debug` does not show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Holds `text` (taken, not copied).
+    pub fn new(text: String) -> Secret {
+        Secret(text)
+    }
+
+    /// The plain text.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The text as UTF-16LE, as a SecureString holds it (the caller wipes the bytes).
+    pub fn to_utf16le(&self) -> Vec<u8> {
+        self.0.encode_utf16().flat_map(u16::to_le_bytes).collect()
+    }
+
+    /// Text from UTF-16LE bytes (unpaired surrogates become U+FFFD). Errors (BadReply): an odd length.
+    pub fn from_utf16le(bytes: &[u8]) -> Result<Secret> {
+        if bytes.len() % 2 != 0 {
+            return Err(bad("a SecureString's decrypted text is not UTF-16".to_string()));
+        }
+        let units = bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]));
+        Ok(Secret(char::decode_utf16(units).map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER)).collect()))
+    }
+}
+
+impl Drop for Secret {
+    fn drop(&mut self) {
+        // SAFETY: zeros are valid UTF-8; the string is not used after this.
+        crate::auth::session_key::wipe(unsafe { self.0.as_bytes_mut() });
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+/// Whether `value` holds a SecureString (`Secret` when `plain`, else the encrypted `SecureString`)
+/// anywhere, objects shared by `<Ref>` looked at once.
+pub fn has_secrets(value: &Value, plain: bool) -> bool {
+    fn walk(v: &Value, plain: bool, seen: &mut HashMap<*const Object, bool>) -> bool {
+        match v {
+            Value::Secret(_) => plain,
+            Value::SecureString(_) => !plain,
+            Value::Object(o) => {
+                let key = Arc::as_ptr(o);
+                if let Some(found) = seen.get(&key) {
+                    return *found;
+                }
+                seen.insert(key, false);
+                let found = o.value.iter().any(|v| walk(v, plain, seen))
+                    || o.adapted.iter().chain(&o.extended).any(|(_, v)| walk(v, plain, seen))
+                    || match &o.items {
+                        Some(Collection::List(_, items)) => items.iter().any(|v| walk(v, plain, seen)),
+                        Some(Collection::Dictionary(entries)) => entries.iter().any(|(k, v)| walk(k, plain, seen) || walk(v, plain, seen)),
+                        None => false,
+                    };
+                seen.insert(key, found);
+                found
+            }
+            _ => false,
+        }
+    }
+    walk(value, plain, &mut HashMap::new())
+}
+
+/// `value` with each leaf `f` changes replaced (f gives None to keep it), objects rebuilt only where
+/// something changed and shared ones rebuilt once.
+fn map_leaves(value: &Value, f: &mut dyn FnMut(&Value) -> Result<Option<Value>>) -> Result<Value> {
+    fn walk(v: &Value, f: &mut dyn FnMut(&Value) -> Result<Option<Value>>, done: &mut HashMap<*const Object, Arc<Object>>) -> Result<Value> {
+        let Value::Object(o) = v else { return Ok(f(v)?.unwrap_or_else(|| v.clone())) };
+        if let Some(made) = done.get(&Arc::as_ptr(o)) {
+            return Ok(Value::Object(Arc::clone(made)));
+        }
+        let mut new = Object { type_names: Arc::clone(&o.type_names), to_string: o.to_string.clone(), ..Default::default() };
+        new.value = o.value.as_ref().map(|v| walk(v, f, done)).transpose()?;
+        new.adapted = o.adapted.iter().map(|(n, v)| Ok((n.clone(), walk(v, f, done)?))).collect::<Result<_>>()?;
+        new.extended = o.extended.iter().map(|(n, v)| Ok((n.clone(), walk(v, f, done)?))).collect::<Result<_>>()?;
+        new.items = match &o.items {
+            Some(Collection::List(kind, items)) => Some(Collection::List(*kind, items.iter().map(|v| walk(v, f, done)).collect::<Result<_>>()?)),
+            Some(Collection::Dictionary(entries)) => Some(Collection::Dictionary(entries.iter().map(|(k, v)| Ok((walk(k, f, done)?, walk(v, f, done)?))).collect::<Result<_>>()?)),
+            None => None,
+        };
+        let made = Arc::new(new);
+        done.insert(Arc::as_ptr(o), Arc::clone(&made));
+        Ok(Value::Object(made))
+    }
+    walk(value, f, &mut HashMap::new())
+}
+
+/// `value` with each plain [`Value::Secret`] encrypted by `encrypt` (from its UTF-16LE bytes) into a
+/// [`Value::SecureString`], for sending (MS-PSRP 2.2.5.1.24). Errors: what `encrypt` returns.
+pub fn seal_secrets(value: &Value, encrypt: &mut dyn FnMut(&[u8]) -> Result<Vec<u8>>) -> Result<Value> {
+    if !has_secrets(value, true) {
+        return Ok(value.clone());
+    }
+    map_leaves(value, &mut |v| match v {
+        Value::Secret(s) => {
+            let mut plain = s.to_utf16le();
+            let sealed = encrypt(&plain);
+            crate::auth::session_key::wipe(&mut plain);
+            Ok(Some(Value::SecureString(sealed?)))
+        }
+        _ => Ok(None),
+    })
+}
+
+/// `value` with each encrypted [`Value::SecureString`] decrypted by `decrypt` (to UTF-16LE bytes) into
+/// a [`Value::Secret`]. Errors: what `decrypt` returns; BadReply for text that is not UTF-16.
+pub fn open_secrets(value: &Value, decrypt: &mut dyn FnMut(&[u8]) -> Result<Vec<u8>>) -> Result<Value> {
+    if !has_secrets(value, false) {
+        return Ok(value.clone());
+    }
+    map_leaves(value, &mut |v| match v {
+        Value::SecureString(b) => {
+            let mut plain = decrypt(b)?;
+            let secret = Secret::from_utf16le(&plain);
+            crate::auth::session_key::wipe(&mut plain);
+            Ok(Some(Value::Secret(secret?)))
+        }
+        _ => Ok(None),
+    })
 }
 
 /// What kind of list a complex object is (2.2.5.2.6).
@@ -197,7 +331,7 @@ impl Value {
             Value::Double(v) => v.to_string(),
             Value::Bytes(b) => b.iter().map(u8::to_string).collect::<Vec<_>>().join(" "),
             Value::Guid(g) => g.hyphenated().to_string(),
-            Value::SecureString(_) => "System.Security.SecureString".to_string(),
+            Value::SecureString(_) | Value::Secret(_) => "System.Security.SecureString".to_string(),
             Value::Object(o) => match (&o.to_string, &o.value, &o.items) {
                 (Some(text), _, _) => text.clone(),
                 (None, Some(v), _) => v.to_text(),
@@ -443,6 +577,7 @@ impl Writer {
             Value::Decimal(t) => simple("D", &escape(t)),
             Value::Bytes(b) => simple("BA", &base64::encode(b)),
             Value::SecureString(b) => simple("SS", &base64::encode(b)),
+            Value::Secret(_) => format!("<SS{n} />"),
             Value::Guid(g) => simple("G", &g.hyphenated().to_string()),
             Value::Uri(t) => simple("URI", &encode(t)),
             Value::Version(t) => simple("Version", &escape(t)),

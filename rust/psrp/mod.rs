@@ -6,6 +6,7 @@
 //! - [`message`]: the message header (2.2.1) and the message types;
 //! - [`clixml`]: the objects messages carry (2.2.5), read into and written from a typed tree;
 //! - [`request`]: what a client's messages hold (2.2.2), as PowerShell's client writes them;
+//! - [`session_key`]: the SecureString session key exchange (3.1.5.4), client side;
 //! - [`pool`]: a runspace pool and its pipelines, client side (3.1): requests in, fragments out,
 //!   fragments in, events out;
 //! - [`outofproc`]: the line framing of PSRP over a server process or ssh;
@@ -18,3 +19,4 @@ pub mod message;
 pub mod outofproc;
 pub mod pool;
 pub mod request;
+pub mod session_key;

@@ -15,6 +15,7 @@ use super::clixml::{self, Value};
 use super::fragment::{Defragmenter, Outgoing};
 use super::message::{Destination, Message, MessageType};
 use super::request::{self, Command};
+use super::session_key::KeyExchange;
 use crate::error::{Error, ErrorKind, Result};
 
 /// RunspacePoolState (MS-PSRP 2.2.3.4).
@@ -128,7 +129,8 @@ pub enum Event {
     HostCall(Option<Uuid>, Value),
     /// USER_EVENT.
     UserEvent(Value),
-    /// A message this client does not act on (e.g. ENCRYPTED_SESSION_KEY, PUBLIC_KEY_REQUEST), as it came.
+    /// A message this client does not act on, as it came (the session key exchange's,
+    /// PUBLIC_KEY_REQUEST and ENCRYPTED_SESSION_KEY, the pool answers itself).
     Other(Message),
 }
 
@@ -157,12 +159,23 @@ pub struct RunspacePool {
     events: VecDeque<Event>,
     pipelines: HashMap<Uuid, PipelineState>,
     next_call: i64,
+    /// The SecureString session key (3.1.5.4).
+    keys: KeyExchange,
+    /// Messages held, in order, until the session key comes: the first that carries a SecureString
+    /// and every one asked for after it.
+    held: VecDeque<Held>,
+    /// Events held, in order, until the session key comes: the first with a SecureString that came
+    /// before the key (which it starts the exchange for) and every one after it.
+    early: VecDeque<Event>,
 }
+
+/// A message held until the session key comes: (channel, prompt response, type, pipeline, data).
+type Held = (Uuid, bool, MessageType, Uuid, Option<Value>);
 
 impl RunspacePool {
     /// A pool with id `id`, not yet opened.
     pub fn new(id: Uuid) -> RunspacePool {
-        RunspacePool { id, state: PoolState::BeforeOpen, outgoing: Vec::new(), incoming: HashMap::new(), events: VecDeque::new(), pipelines: HashMap::new(), next_call: 1 }
+        RunspacePool { id, state: PoolState::BeforeOpen, outgoing: Vec::new(), incoming: HashMap::new(), events: VecDeque::new(), pipelines: HashMap::new(), next_call: 1, keys: KeyExchange::new(), held: VecDeque::new(), early: VecDeque::new() }
     }
 
     /// The pool's id (RPID).
@@ -181,7 +194,39 @@ impl RunspacePool {
         self.pipelines.get(&pipeline).copied()
     }
 
-    fn queue(&mut self, channel: Uuid, prompt_response: bool, message_type: MessageType, pipeline: Uuid, data: Option<&Value>) {
+    /// Queues a message, its SecureStrings encrypted with the session key. A message with one before
+    /// the key has come starts the exchange (PUBLIC_KEY, 3.1.5.4.2) and is held, with every message
+    /// after it, until ENCRYPTED_SESSION_KEY comes. Errors: NotSupported (no libcrypto).
+    fn queue(&mut self, channel: Uuid, prompt_response: bool, message_type: MessageType, pipeline: Uuid, data: Option<&Value>) -> Result<()> {
+        let secret = data.is_some_and(|d| clixml::has_secrets(d, true));
+        if !self.held.is_empty() || (secret && !self.keys.is_ready()) {
+            if secret && !self.keys.is_started() {
+                let key = self.keys.public_key()?;
+                self.enqueue(Uuid::nil(), false, MessageType::PublicKey, Uuid::nil(), Some(&key));
+            }
+            self.held.push_back((channel, prompt_response, message_type, pipeline, data.cloned()));
+            return Ok(());
+        }
+        match data {
+            Some(d) if secret => {
+                let sealed = self.keys.seal(d)?;
+                self.enqueue(channel, prompt_response, message_type, pipeline, Some(&sealed));
+            }
+            _ => self.enqueue(channel, prompt_response, message_type, pipeline, data),
+        }
+        Ok(())
+    }
+
+    /// Queues the held messages once the session key has come.
+    fn release_held(&mut self) -> Result<()> {
+        while let Some((channel, prompt_response, message_type, pipeline, data)) = self.held.pop_front() {
+            let sealed = data.as_ref().map(|d| self.keys.seal(d)).transpose()?;
+            self.enqueue(channel, prompt_response, message_type, pipeline, sealed.as_ref());
+        }
+        Ok(())
+    }
+
+    fn enqueue(&mut self, channel: Uuid, prompt_response: bool, message_type: MessageType, pipeline: Uuid, data: Option<&Value>) {
         let data = data.map(|d| clixml::write(d).into_bytes()).unwrap_or_default();
         let message = Message { destination: Destination::Server, message_type, runspace_pool: self.id, pipeline, data };
         // A CREATE_PIPELINE goes alone (a server takes a pipeline's input only once the pipeline
@@ -205,8 +250,8 @@ impl RunspacePool {
         if self.state != PoolState::BeforeOpen {
             return Err(Error::new(ErrorKind::InvalidState, format!("The runspace pool is {:?}, not BeforeOpen", self.state)));
         }
-        self.queue(Uuid::nil(), false, MessageType::SessionCapability, Uuid::nil(), Some(&request::session_capability()));
-        self.queue(Uuid::nil(), false, MessageType::InitRunspacePool, Uuid::nil(), Some(&request::init_runspace_pool(min, max, arguments)));
+        self.queue(Uuid::nil(), false, MessageType::SessionCapability, Uuid::nil(), Some(&request::session_capability()))?;
+        self.queue(Uuid::nil(), false, MessageType::InitRunspacePool, Uuid::nil(), Some(&request::init_runspace_pool(min, max, arguments)))?;
         self.state = PoolState::Opening;
         Ok(())
     }
@@ -228,7 +273,10 @@ impl RunspacePool {
         }
         let id = Uuid::new_v4();
         self.pipelines.insert(id, PipelineState::NotStarted);
-        self.queue(id, false, MessageType::CreatePipeline, id, Some(&request::create_pipeline(commands, !input)));
+        if let Err(e) = self.queue(id, false, MessageType::CreatePipeline, id, Some(&request::create_pipeline(commands, !input))) {
+            self.pipelines.remove(&id);
+            return Err(e);
+        }
         Ok(id)
     }
 
@@ -247,15 +295,13 @@ impl RunspacePool {
     pub fn send_input(&mut self, pipeline: Uuid, value: &Value) -> Result<()> {
         self.running(pipeline)?;
         let data = (*value != Value::Null).then_some(value);
-        self.queue(pipeline, false, MessageType::PipelineInput, pipeline, data);
-        Ok(())
+        self.queue(pipeline, false, MessageType::PipelineInput, pipeline, data)
     }
 
     /// Ends a pipeline's input (END_OF_PIPELINE_INPUT). Errors: as [`RunspacePool::send_input`].
     pub fn end_input(&mut self, pipeline: Uuid) -> Result<()> {
         self.running(pipeline)?;
-        self.queue(pipeline, false, MessageType::EndOfPipelineInput, pipeline, None);
-        Ok(())
+        self.queue(pipeline, false, MessageType::EndOfPipelineInput, pipeline, None)
     }
 
     /// Asks to change the pool's maximum (or minimum) number of runspaces; returns the call id its
@@ -264,7 +310,7 @@ impl RunspacePool {
         self.opened()?;
         let call = self.call();
         let t = if max { MessageType::SetMaxRunspaces } else { MessageType::SetMinRunspaces };
-        self.queue(Uuid::nil(), false, t, Uuid::nil(), Some(&request::set_runspaces(max, count, call)));
+        self.queue(Uuid::nil(), false, t, Uuid::nil(), Some(&request::set_runspaces(max, count, call)))?;
         Ok(call)
     }
 
@@ -273,7 +319,7 @@ impl RunspacePool {
     pub fn get_available_runspaces(&mut self) -> Result<i64> {
         self.opened()?;
         let call = self.call();
-        self.queue(Uuid::nil(), false, MessageType::GetAvailableRunspaces, Uuid::nil(), Some(&request::call_only(call)));
+        self.queue(Uuid::nil(), false, MessageType::GetAvailableRunspaces, Uuid::nil(), Some(&request::call_only(call)))?;
         Ok(call)
     }
 
@@ -282,8 +328,31 @@ impl RunspacePool {
     pub fn reset_runspace_state(&mut self) -> Result<i64> {
         self.opened()?;
         let call = self.call();
-        self.queue(Uuid::nil(), false, MessageType::ResetRunspaceState, Uuid::nil(), Some(&request::call_only(call)));
+        self.queue(Uuid::nil(), false, MessageType::ResetRunspaceState, Uuid::nil(), Some(&request::call_only(call)))?;
         Ok(call)
+    }
+
+    /// Answers a host call (an [`Event::HostCall`], 2.2.2.27 / 2.2.2.15) as a client without a host
+    /// does: for a method that returns something, a PIPELINE_HOST_RESPONSE (or, `pipeline` None,
+    /// RUNSPACEPOOL_HOST_RESPONSE; 2.2.2.28 / 2.2.2.16) on the prompt-response stream, carrying an
+    /// exception (`me`) that says so, so the server's pipeline goes on instead of waiting; a void
+    /// method (e.g. WriteLine, 2.2.3.17) needs no answer. Returns whether an answer was queued.
+    /// Errors: BadReply for a call without a call id (`ci`) or method (`mi`).
+    pub fn reject_host_call(&mut self, pipeline: Option<Uuid>, call: &Value) -> Result<bool> {
+        let id = call.property("ci").and_then(Value::as_i64).ok_or_else(|| Error::new(ErrorKind::BadReply, "A host call without a call id (ci)"))?;
+        let method = call.property("mi").cloned().ok_or_else(|| Error::new(ErrorKind::BadReply, "A host call without a method (mi)"))?;
+        let number = method.as_i64().ok_or_else(|| Error::new(ErrorKind::BadReply, "A host call whose method (mi) is not a number"))?;
+        if request::host_method_is_void(number) {
+            return Ok(false);
+        }
+        let name = method.to_text();
+        let message = format!("The client has no host: the server's call of the host method {name} cannot be answered");
+        let response = request::host_error_response(id, method, &message);
+        match pipeline {
+            Some(p) => self.queue(p, true, MessageType::PipelineHostResponse, p, Some(&response))?,
+            None => self.queue(Uuid::nil(), true, MessageType::RunspacePoolHostResponse, Uuid::nil(), Some(&response))?,
+        }
+        Ok(true)
     }
 
     fn call(&mut self) -> i64 {
@@ -337,7 +406,9 @@ impl RunspacePool {
             if text.trim().is_empty() {
                 return Ok(Value::Null);
             }
-            clixml::parse(text).map_err(|e| Error::new(ErrorKind::BadReply, format!("{} in {}: {}", e.message, m.message_type.name(), text.chars().take(200).collect::<String>())))
+            let v = clixml::parse(text).map_err(|e| Error::new(ErrorKind::BadReply, format!("{} in {}: {}", e.message, m.message_type.name(), text.chars().take(200).collect::<String>())))?;
+            // SecureStrings arrive decrypted (as Value::Secret) once the session key has come.
+            self.keys.open(v)
         };
         let pipeline = m.pipeline;
         let number = |v: &Value, name: &str| v.property(name).and_then(Value::as_i64);
@@ -378,10 +449,47 @@ impl RunspacePool {
             MessageType::PipelineHostCall => Event::HostCall(Some(pipeline), value()?),
             MessageType::RunspacePoolHostCall => Event::HostCall(None, value()?),
             MessageType::UserEvent => Event::UserEvent(value()?),
+            MessageType::PublicKeyRequest => {
+                // The server is about to send a SecureString (3.1.5.4.2): the client sends its key.
+                let key = self.keys.public_key()?;
+                self.enqueue(Uuid::nil(), false, MessageType::PublicKey, Uuid::nil(), Some(&key));
+                return Ok(());
+            }
+            MessageType::EncryptedSessionKey => {
+                let v = value()?;
+                self.keys.on_encrypted_session_key(&v)?;
+                while let Some(mut event) = self.early.pop_front() {
+                    if let Some(value) = event_value(&mut event) {
+                        *value = self.keys.open(std::mem::replace(value, Value::Null))?;
+                    }
+                    self.events.push_back(event);
+                }
+                return self.release_held();
+            }
             _ => Event::Other(m.clone()),
         };
-        self.events.push_back(event);
+        let mut event = event;
+        let encrypted = event_value(&mut event).is_some_and(|v| clixml::has_secrets(v, false));
+        if encrypted && !self.keys.is_ready() && !self.keys.is_started() {
+            // A server of protocol 2.2 or later never starts the exchange: it encrypts with a
+            // session key of its own making, which it sends when the client asks with its PUBLIC_KEY.
+            let key = self.keys.public_key()?;
+            self.enqueue(Uuid::nil(), false, MessageType::PublicKey, Uuid::nil(), Some(&key));
+        }
+        if !self.early.is_empty() || (encrypted && !self.keys.is_ready()) {
+            self.early.push_back(event);
+        } else {
+            self.events.push_back(event);
+        }
         Ok(())
+    }
+}
+
+/// The value an event carries that may hold SecureStrings.
+fn event_value(event: &mut Event) -> Option<&mut Value> {
+    match event {
+        Event::Output(_, v) | Event::Record(_, _, v) | Event::HostCall(_, v) | Event::UserEvent(v) | Event::ApplicationPrivateData(v) => Some(v),
+        _ => None,
     }
 }
 
@@ -527,6 +635,89 @@ mod tests {
         let e = p.receive_data(Uuid::nil(), &from_server(p.id(), &[(MessageType::RunspacePoolState, Uuid::nil(), "<Obj><MS>")])).unwrap_err();
         assert!(e.message.contains("RUNSPACEPOOL_STATE"), "{e:?}");
         assert_eq!(p.state(), PoolState::Broken);
+    }
+
+    fn sent(p: &mut RunspacePool, d: &mut Defragmenter) -> Vec<(Uuid, bool, MessageType, String)> {
+        let mut out = Vec::new();
+        while let Some(payload) = p.data_to_send(None).unwrap() {
+            for m in d.push(&payload.bytes).unwrap() {
+                let m = Message::decode(&m).unwrap();
+                out.push((payload.channel, payload.prompt_response, m.message_type, String::from_utf8(m.data).unwrap()));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_secure_string_waits_for_the_session_key_and_goes_encrypted() {
+        let mut p = opened();
+        let mut d = Defragmenter::new(1 << 20);
+        let command = Command::script("param($s) $s").parameter("s", Value::Secret(clixml::Secret::new("p@ss".into())));
+        let id = p.create_pipeline(&[command], false).unwrap();
+        // Only the PUBLIC_KEY goes; the pipeline waits for the key.
+        let first = sent(&mut p, &mut d);
+        assert_eq!(first.len(), 1);
+        let (channel, _, t, data) = &first[0];
+        assert_eq!((*channel, *t), (Uuid::nil(), MessageType::PublicKey));
+        let blob = base64::decode(clixml::parse(data).unwrap().property("PublicKey").and_then(Value::as_str).unwrap()).unwrap();
+        assert_eq!((blob.len(), blob[0]), (276, 6));
+        // The server's answer releases it, the text encrypted with the session key.
+        let (key, sealed) = p.keys.server_side();
+        let answer = format!(r#"<Obj RefId="0"><MS><S N="EncryptedSessionKey">{}</S></MS></Obj>"#, base64::encode(sealed));
+        p.receive_data(Uuid::nil(), &from_server(p.id(), &[(MessageType::EncryptedSessionKey, Uuid::nil(), &answer)])).unwrap();
+        assert_eq!(p.next_event(), None);
+        let then = sent(&mut p, &mut d);
+        assert_eq!((then.len(), then[0].0, then[0].2), (1, id, MessageType::CreatePipeline));
+        assert!(!then[0].3.contains("p@ss"));
+        let ss = then[0].3.split("<SS N=\"V\">").nth(1).and_then(|t| t.split("</SS>").next()).unwrap();
+        let plain = key.decrypt(&base64::decode(ss).unwrap()).unwrap();
+        assert_eq!(clixml::Secret::from_utf16le(&plain).unwrap().expose(), "p@ss");
+        // What the server sends encrypted comes out as plain text.
+        let output = format!("<SS>{}</SS>", base64::encode(key.encrypt(&clixml::Secret::new("back".into()).to_utf16le()).unwrap()));
+        p.receive_data(id, &from_server(p.id(), &[(MessageType::PipelineOutput, id, &output)])).unwrap();
+        let Some(Event::Output(_, Value::Secret(s))) = p.next_event() else { panic!() };
+        assert_eq!(s.expose(), "back");
+    }
+
+    #[test]
+    fn a_public_key_request_is_answered_with_the_public_key() {
+        let mut p = opened();
+        let mut d = Defragmenter::new(1 << 20);
+        p.receive_data(Uuid::nil(), &from_server(p.id(), &[(MessageType::PublicKeyRequest, Uuid::nil(), "<S></S>")])).unwrap();
+        assert_eq!(p.next_event(), None);
+        let out = sent(&mut p, &mut d);
+        assert_eq!(out.iter().map(|m| (m.0, m.1, m.2)).collect::<Vec<_>>(), vec![(Uuid::nil(), false, MessageType::PublicKey)]);
+        assert!(out[0].3.starts_with(r#"<Obj RefId="0"><MS><S N="PublicKey">BgIAAACkAABSU0ExAAgAAAEAAQ"#), "{}", out[0].3);
+    }
+
+    #[test]
+    fn host_calls_that_wait_for_an_answer_get_an_exception_back() {
+        let mut p = opened();
+        let mut d = Defragmenter::new(1 << 20);
+        let (pool, pipeline) = (p.id(), Uuid::new_v4());
+        let call = |ci: i64, name: &str, mi: i32| {
+            format!(
+                r#"<Obj RefId="0"><MS><I64 N="ci">{ci}</I64><Obj N="mi" RefId="1"><TN RefId="0"><T>System.Management.Automation.Remoting.RemoteHostMethodId</T><T>System.Enum</T><T>System.ValueType</T><T>System.Object</T></TN><ToString>{name}</ToString><I32>{mi}</I32></Obj><Obj N="mp" RefId="2"><TN RefId="1"><T>System.Collections.ArrayList</T><T>System.Object</T></TN><LST /></Obj></MS></Obj>"#
+            )
+        };
+        p.receive_data(pipeline, &from_server(pool, &[(MessageType::PipelineHostCall, pipeline, &call(1, "ReadLine", 11)), (MessageType::PipelineHostCall, pipeline, &call(2, "WriteLine2", 16))])).unwrap();
+        p.receive_data(Uuid::nil(), &from_server(pool, &[(MessageType::RunspacePoolHostCall, Uuid::nil(), &call(3, "GetName", 1))])).unwrap();
+        let mut answered = Vec::new();
+        while let Some(Event::HostCall(on, v)) = p.next_event() {
+            answered.push(p.reject_host_call(on, &v).unwrap());
+        }
+        // WriteLine returns nothing: the server waits for no answer.
+        assert_eq!(answered, vec![true, false, true]);
+        let out = sent(&mut p, &mut d);
+        assert_eq!(out.iter().map(|m| (m.0, m.1, m.2)).collect::<Vec<_>>(), vec![(pipeline, true, MessageType::PipelineHostResponse), (Uuid::nil(), true, MessageType::RunspacePoolHostResponse)]);
+        let response = clixml::parse(&out[0].3).unwrap();
+        assert_eq!(response.property("ci"), Some(&Value::Int64(1)));
+        assert_eq!(response.property("mi").and_then(Value::as_i64), Some(11));
+        let me = response.property("me").unwrap();
+        assert_eq!(ErrorInfo::from_record(me).fully_qualified_error_id, "RemoteHostExecutionException");
+        assert!(ErrorInfo::from_record(me).message.contains("no host"), "{me:?}");
+        assert!(response.property("mr").is_none());
+        assert_eq!(p.reject_host_call(None, &Value::Null).unwrap_err().kind, ErrorKind::BadReply);
     }
 
     #[test]

@@ -167,6 +167,53 @@ pub fn call_only(call: i64) -> Value {
     object(&[], vec![("ci", Value::Int64(call))])
 }
 
+/// PUBLIC_KEY (2.2.2.1): the client's public key, a base64 CAPI PUBLICKEYBLOB.
+pub fn public_key(base64_blob: &str) -> Value {
+    object(&[], vec![("PublicKey", Value::String(base64_blob.to_string()))])
+}
+
+/// A host method's number (`mi`, 2.2.3.17) for the methods that return nothing: the server does not
+/// wait for an answer to those (SetShouldExit, Enter/ExitNestedPrompt, NotifyBegin/EndApplication,
+/// Write*, the raw UI's setters, FlushInputBuffer, SetBufferContents, ScrollBufferContents,
+/// PushRunspace, PopRunspace).
+pub fn host_method_is_void(method: i64) -> bool {
+    matches!(method, 6..=10 | 13..=22 | 28 | 30 | 32 | 34 | 36 | 38 | 40 | 42 | 47..=49 | 51..=53)
+}
+
+/// PIPELINE_HOST_RESPONSE / RUNSPACEPOOL_HOST_RESPONSE (2.2.2.28, 2.2.2.16) for call `call` of
+/// method `method` (the call's `mi`, sent back as it came) that failed: `me`, an error record
+/// (2.2.3.15) whose FullyQualifiedErrorId is `RemoteHostExecutionException`, saying `message`.
+pub fn host_error_response(call: i64, method: Value, message: &str) -> Value {
+    let exception = Value::Object(Arc::new(Object {
+        type_names: Arc::new(vec!["System.Management.Automation.Host.HostException".into(), "System.Exception".into(), "System.Object".into()]),
+        to_string: Some(message.to_string()),
+        adapted: vec![("Message".into(), Value::String(message.to_string())), ("HResult".into(), Value::Int32(-2146233087))],
+        ..Default::default()
+    }));
+    let record = Value::Object(Arc::new(Object {
+        type_names: Arc::new(vec!["System.Management.Automation.ErrorRecord".into(), "System.Object".into()]),
+        to_string: Some(message.to_string()),
+        extended: [
+            ("Exception", exception),
+            ("TargetObject", Value::Null),
+            ("FullyQualifiedErrorId", Value::String("RemoteHostExecutionException".into())),
+            ("InvocationInfo", Value::Null),
+            ("ErrorCategory_Category", Value::Int32(0)),
+            ("ErrorCategory_Activity", Value::String(String::new())),
+            ("ErrorCategory_Reason", Value::String("HostException".into())),
+            ("ErrorCategory_TargetName", Value::String(String::new())),
+            ("ErrorCategory_TargetType", Value::String(String::new())),
+            ("ErrorCategory_Message", Value::String(format!("NotSpecified: (:) [], HostException"))),
+            ("SerializeExtendedInfo", Value::Bool(false)),
+        ]
+        .into_iter()
+        .map(|(n, v)| (n.to_string(), v))
+        .collect(),
+        ..Default::default()
+    }));
+    object(&[], vec![("me", record), ("ci", Value::Int64(call)), ("mi", method)])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -170,6 +170,11 @@ impl Shared {
                     }
                 }
                 Event::ApplicationPrivateData(v) => inner.private_data = Some(v),
+                // This client declares no host; a server that calls one anyway gets an exception
+                // back for each call that waits for an answer, so its pipeline does not wait forever.
+                Event::HostCall(p, call) => {
+                    inner.pool.reject_host_call(p, &call)?;
+                }
                 Event::PoolState(PoolState::Broken, reason) => {
                     let why = reason.map(|r| format!(": {}", ErrorInfo::from_record(&r).message)).unwrap_or_default();
                     inner.broken.get_or_insert(Error::new(ErrorKind::TransportBroken, format!("The PowerShell server broke the runspace pool{why}")));

@@ -128,6 +128,55 @@ static void values(void) {
 }
 
 /* What the pipeline's commands, parameters and input carry arrives as the right types. */
+/* SecureStrings: sent encrypted with the session key (the library exchanges it first) and read back
+ * decrypted only through rsess_psvalue_securestring_text. */
+static void secure_strings(rsess_pssession *s) {
+    rsess_pscommand *c = NULL;
+    rsess_psvalue *secret = NULL, *v = NULL;
+    rsess_pipeline *p = NULL;
+    rsess_value_kind kind = 0;
+    rsess_stream stream = 99;
+    char *text = NULL, out[256];
+    rsess_invocation_state state = 0;
+    CHECK(rsess_psvalue_new_securestring("p@ss w\xc3\xb6rd", &secret, NULL) == RSESS_RESULT_OK);
+    CHECK(rsess_psvalue_new_securestring(NULL, &v, NULL) == RSESS_RESULT_NULL_ARGUMENT && v == NULL);
+    CHECK(rsess_psvalue_kind(secret, &kind) == RSESS_RESULT_OK && kind == RSESS_PSVALUE_SECURESTRING);
+    /* Its text and CLIXML do not show it. */
+    CHECK(rsess_psvalue_text(secret, &text) == RSESS_RESULT_OK && strcmp(text, "System.Security.SecureString") == 0);
+    rsess_string_free(text);
+    CHECK(rsess_psvalue_clixml(secret, &text) == RSESS_RESULT_OK && strstr(text, "p@ss") == NULL);
+    rsess_string_free(text);
+    CHECK(rsess_psvalue_securestring_text(secret, &text, NULL) == RSESS_RESULT_OK && strcmp(text, "p@ss w\xc3\xb6rd") == 0);
+    rsess_string_free(text);
+    CHECK(rsess_pscommand_new("param([securestring]$s) [System.Net.NetworkCredential]::new('', $s).Password -ceq 'p@ss w\xc3\xb6rd'",
+                              true, &c, NULL) == RSESS_RESULT_OK);
+    CHECK(rsess_pscommand_add_parameter(c, "s", secret, NULL) == RSESS_RESULT_OK);
+    const rsess_pscommand *commands[] = {c};
+    CHECK(rsess_pssession_invoke(s, commands, 1, NULL, 0, &p, NULL) == RSESS_RESULT_OK);
+    CHECK(drain(p, out, sizeof out, &state) == RSESS_RESULT_OK && state == RSESS_INVOCATION_COMPLETED);
+    CHECK(strcmp(out, "True") == 0);
+    rsess_pipeline_free(p);
+    /* One from the server. */
+    CHECK(rsess_pssession_invoke_script(s, "ConvertTo-SecureString 'p@ss' -AsPlainText -Force", &p, NULL) == RSESS_RESULT_OK);
+    CHECK(rsess_pipeline_next(p, 60000, &stream, &v, NULL) == RSESS_RESULT_OK && v != NULL && stream == RSESS_STREAM_OUTPUT);
+    CHECK(rsess_psvalue_kind(v, &kind) == RSESS_RESULT_OK && kind == RSESS_PSVALUE_SECURESTRING);
+    CHECK(rsess_psvalue_securestring_text(v, &text, NULL) == RSESS_RESULT_OK && strcmp(text, "p@ss") == 0);
+    rsess_string_free(text);
+    CHECK(rsess_psvalue_text(v, &text) == RSESS_RESULT_OK && strcmp(text, "System.Security.SecureString") == 0);
+    rsess_string_free(text);
+    rsess_psvalue_free(v);
+    v = NULL;
+    CHECK(rsess_pipeline_next(p, 60000, &stream, &v, NULL) == RSESS_RESULT_OK && v == NULL);
+    rsess_pipeline_free(p);
+    /* Another kind has no SecureString text. */
+    CHECK(rsess_psvalue_new_string("plain", &v, NULL) == RSESS_RESULT_OK);
+    CHECK(rsess_psvalue_securestring_text(v, &text, NULL) == RSESS_RESULT_INVALID_ARGUMENT);
+    CHECK(rsess_psvalue_securestring_text(v, NULL, NULL) == RSESS_RESULT_NULL_ARGUMENT);
+    rsess_psvalue_free(v);
+    rsess_psvalue_free(secret);
+    rsess_pscommand_free(c);
+}
+
 static void arguments_and_input(rsess_pssession *s) {
     rsess_pscommand *c = NULL;
     rsess_psvalue *a = NULL, *b = NULL, *d = NULL, *h = NULL, *in[2] = {NULL, NULL};
@@ -210,6 +259,7 @@ static void a_session(void) {
     rsess_pipeline_free(p);
 
     arguments_and_input(s);
+    secure_strings(s);
 
     /* A pipeline that waits: a short wait times out, then it is stopped and read to its end. */
     CHECK(rsess_pssession_invoke_script(s, "'one'; 'two'; Start-Sleep 60; 'never'", &p, NULL) == RSESS_RESULT_OK);

@@ -92,6 +92,39 @@ public sealed class PsrpClientTests(SshServerFixture sshd) : IClassFixture<SshSe
     }
 
     [Fact]
+    public void SecureStrings_go_encrypted_with_the_session_key_and_come_back_readable_only_as_SecureStrings()
+    {
+        using var scope = new SessionScope();
+        using PSSession s = Open(scope);
+        using var secure = new System.Security.SecureString();
+        foreach (char c in "p@ss wörd ✓") secure.AppendChar(c);
+        using PSValue secret = PSValue.FromSecureString(secure);
+        Assert.Equal(PSValueKind.SecureString, secret.Kind);
+        Assert.Equal("System.Security.SecureString", secret.ToString());
+        Assert.DoesNotContain("p@ss", secret.ToClixml());
+        using PSValue copy = PSValue.From(secret);
+        using (System.Security.SecureString copied = copy.ToSecureString())
+            Assert.Equal("p@ss wörd ✓", new System.Net.NetworkCredential("", copied).Password);
+        using PSCommand check = PSCommand.Script("param([securestring]$s) [System.Net.NetworkCredential]::new('', $s).Password -ceq 'p@ss wörd ✓'").AddParameter("s", secret);
+        using PSPipeline p = s.Invoke([check]);
+        var checkedItems = p.ReadAll().ToList();
+        Assert.Equal(PSInvocationState.Completed, p.State);
+        Assert.True(Assert.Single(checkedItems).Value.AsBoolean());
+
+        var items = Run(s, "ConvertTo-SecureString 'p@ss' -AsPlainText -Force");
+        Assert.Equal([(PSStream.Output, "System.Security.SecureString")], items);
+        using PSPipeline again = s.Invoke("ConvertTo-SecureString 'p@ss' -AsPlainText -Force");
+        using PSValue back = Assert.Single(again.ReadAll()).Value;
+        Assert.Equal(PSValueKind.SecureString, back.Kind);
+        using System.Security.SecureString read = back.ToSecureString();
+        Assert.Equal("p@ss", new System.Net.NetworkCredential("", read).Password);
+        using PSValue plain = PSValue.From("plain");
+        var e = Assert.Throws<RemoteSessionsException>(() => plain.ToSecureString());
+        Assert.Equal(ResultCode.InvalidArgument, e.Code);
+        scope.RemovePSSession(s);
+    }
+
+    [Fact]
     public async Task Cancelling_a_read_stops_the_pipeline_and_the_session_goes_on()
     {
         using var scope = new SessionScope();
