@@ -127,6 +127,14 @@ pub enum Event {
     /// PIPELINE_HOST_CALL or RUNSPACEPOOL_HOST_CALL (pipeline None): the server asks the client's host
     /// for something (the whole call, with `ci`, `mi` and `mp`).
     HostCall(Option<Uuid>, Value),
+    /// RUNSPACEPOOL_INIT_DATA (2.2.2.4): the pool's runspace counts, the server's answer to
+    /// CONNECT_RUNSPACEPOOL; the pool is then Opened (an [`Event::PoolState`] follows).
+    InitData {
+        /// `MinRunspaces`.
+        min: i32,
+        /// `MaxRunspaces`.
+        max: i32,
+    },
     /// USER_EVENT.
     UserEvent(Value),
     /// A message this client does not act on, as it came (the session key exchange's,
@@ -253,6 +261,25 @@ impl RunspacePool {
         self.queue(Uuid::nil(), false, MessageType::SessionCapability, Uuid::nil(), Some(&request::session_capability()))?;
         self.queue(Uuid::nil(), false, MessageType::InitRunspacePool, Uuid::nil(), Some(&request::init_runspace_pool(min, max, arguments)))?;
         self.state = PoolState::Opening;
+        Ok(())
+    }
+
+    /// Connects to a pool that exists on the server already, opened by another client that then
+    /// disconnected (MS-PSRP 3.1.4.7 / 3.1.5.4.8): SESSION_CAPABILITY and CONNECT_RUNSPACEPOOL (2.2.2.3,
+    /// with the new runspace counts, None: unchanged), on the pool's channel. WinRS carries them in
+    /// the Connect's `connectXml`. The server answers SESSION_CAPABILITY and RUNSPACEPOOL_INIT_DATA,
+    /// after which the pool is Opened. This pool must have the other client's RPID ([`RunspacePool::new`]).
+    /// Errors: InvalidState unless BeforeOpen; InvalidArgument for counts below 1 or min above max.
+    pub fn connect(&mut self, min: Option<i32>, max: Option<i32>) -> Result<()> {
+        if self.state != PoolState::BeforeOpen {
+            return Err(Error::new(ErrorKind::InvalidState, format!("The runspace pool is {:?}, not BeforeOpen", self.state)));
+        }
+        if min.is_some_and(|m| m < 1) || max.is_some_and(|m| m < 1) || matches!((min, max), (Some(a), Some(b)) if a > b) {
+            return Err(Error::new(ErrorKind::InvalidArgument, format!("Runspace counts {min:?}..{max:?} are not a range of at least one")));
+        }
+        self.queue(Uuid::nil(), false, MessageType::SessionCapability, Uuid::nil(), Some(&request::session_capability()))?;
+        self.queue(Uuid::nil(), false, MessageType::ConnectRunspacePool, Uuid::nil(), Some(&request::connect_runspace_pool(min, max)))?;
+        self.state = PoolState::Connecting;
         Ok(())
     }
 
@@ -422,6 +449,18 @@ impl RunspacePool {
                 Event::SessionCapability { protocol_version: version }
             }
             MessageType::ApplicationPrivateData => Event::ApplicationPrivateData(value()?),
+            MessageType::RunspacePoolInitData => {
+                let v = value()?;
+                let count = |name: &str| number(&v, name).and_then(|n| i32::try_from(n).ok()).ok_or_else(|| Error::new(ErrorKind::BadReply, format!("RUNSPACEPOOL_INIT_DATA without {name}")));
+                let (min, max) = (count("MinRunspaces")?, count("MaxRunspaces")?);
+                if self.state == PoolState::Connecting {
+                    self.events.push_back(Event::InitData { min, max });
+                    self.state = PoolState::Opened;
+                    Event::PoolState(PoolState::Opened, None)
+                } else {
+                    Event::InitData { min, max }
+                }
+            }
             MessageType::RunspacePoolState => {
                 let v = value()?;
                 let state = number(&v, "RunspaceState").and_then(PoolState::from_i64).ok_or_else(|| Error::new(ErrorKind::BadReply, "RUNSPACEPOOL_STATE without a known RunspaceState"))?;
@@ -585,6 +624,40 @@ mod tests {
         let mut p = opened();
         assert_eq!(p.create_pipeline(&[], false).unwrap_err().kind, ErrorKind::InvalidArgument);
         assert_eq!(p.send_input(Uuid::new_v4(), &Value::Null).unwrap_err().kind, ErrorKind::InvalidArgument);
+    }
+
+    #[test]
+    fn connecting_to_a_disconnected_pool_sends_its_capability_and_opens_on_the_init_data() {
+        // The pool of another client, by its RPID (as in test_psrp_disconnect_runspaces.yml).
+        let id = Uuid::parse_str("8e1d63b6-a065-f249-9053-a1b156c95777").unwrap();
+        let mut p = RunspacePool::new(id);
+        assert_eq!(p.connect(Some(2), Some(1)).unwrap_err().kind, ErrorKind::InvalidArgument);
+        p.connect(None, None).unwrap();
+        assert_eq!(p.state(), PoolState::Connecting);
+        assert_eq!(p.connect(None, None).unwrap_err().kind, ErrorKind::InvalidState);
+        assert_eq!(p.create_pipeline(&[Command::script("1")], false).unwrap_err().kind, ErrorKind::InvalidState);
+        let sent = p.data_to_send(None).unwrap().unwrap();
+        assert_eq!(sent.channel, Uuid::nil());
+        let mut d = Defragmenter::new(1 << 20);
+        let messages: Vec<Message> = d.push(&sent.bytes).unwrap().iter().map(|m| Message::decode(m).unwrap()).collect();
+        assert_eq!(messages.iter().map(|m| (m.message_type, m.runspace_pool)).collect::<Vec<_>>(), [(MessageType::SessionCapability, id), (MessageType::ConnectRunspacePool, id)]);
+        assert_eq!(String::from_utf8(messages[1].data.clone()).unwrap(), r#"<Obj RefId="0"></Obj>"#);
+        // What Windows Server answered in connectResponseXml.
+        p.receive_data(Uuid::nil(), &from_server(id, &[
+            (MessageType::SessionCapability, Uuid::nil(), r#"<Obj RefId="0"><MS><Version N="protocolversion">2.3</Version><Version N="PSVersion">2.0</Version><Version N="SerializationVersion">1.1.0.1</Version></MS></Obj>"#),
+            (MessageType::RunspacePoolInitData, Uuid::nil(), r#"<Obj RefId="0"><MS><I32 N="MinRunspaces">1</I32><I32 N="MaxRunspaces">1</I32></MS></Obj>"#),
+        ])).unwrap();
+        assert_eq!(p.next_event(), Some(Event::SessionCapability { protocol_version: "2.3".into() }));
+        assert_eq!(p.next_event(), Some(Event::InitData { min: 1, max: 1 }));
+        assert_eq!(p.next_event(), Some(Event::PoolState(PoolState::Opened, None)));
+        assert_eq!(p.state(), PoolState::Opened);
+        assert!(p.create_pipeline(&[Command::script("1")], false).is_ok());
+        // Counts to change go as Int32 properties.
+        let mut q = RunspacePool::new(Uuid::new_v4());
+        q.connect(Some(1), Some(3)).unwrap();
+        let sent = q.data_to_send(None).unwrap().unwrap();
+        let data = Defragmenter::new(1 << 20).push(&sent.bytes).unwrap().iter().map(|m| Message::decode(m).unwrap().data).last().unwrap();
+        assert_eq!(String::from_utf8(data).unwrap(), r#"<Obj RefId="0"><MS><I32 N="MinRunspaces">1</I32><I32 N="MaxRunspaces">3</I32></MS></Obj>"#);
     }
 
     #[test]

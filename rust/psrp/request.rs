@@ -107,6 +107,12 @@ pub fn init_runspace_pool(min: i32, max: i32, arguments: Option<Value>) -> Value
     ])
 }
 
+/// CONNECT_RUNSPACEPOOL (2.2.2.3): the runspace counts to change on connecting, each left out when None.
+pub fn connect_runspace_pool(min: Option<i32>, max: Option<i32>) -> Value {
+    let counts = [("MinRunspaces", min), ("MaxRunspaces", max)];
+    object(&[], counts.into_iter().filter_map(|(n, c)| Some((n, Value::Int32(c?)))).collect())
+}
+
 /// How a command's streams are merged (`PipelineResultTypes`): nothing merged.
 fn no_merge() -> Value {
     enumeration("System.Management.Automation.Runspaces.PipelineResultTypes", "None", 0)
