@@ -173,7 +173,8 @@ fn cim_status_of_wmi(code: u32) -> Option<u32> {
         0x8004_100C => 7,  // not supported
         0x8004_1019 => 11, // already exists
         0x8004_1017 => 15, // invalid query
-        0x8004_1055 => 17, // method not available
+        0x8004_102E => 17, // invalid method: the class defines no such method
+        0x8004_1055 => 16, // method not implemented: declared, not available
         _ => return None,
     })
 }
@@ -304,5 +305,16 @@ mod tests {
         assert_eq!(error.kind, ErrorKind::Fault);
         assert!(error.message.len() <= MAX_SERVER_TEXT + 3 && error.message.ends_with('…'), "{} bytes", error.message.len());
         assert_eq!(error.fault_code.as_deref(), Some("s:Receiver"));
+    }
+
+    #[test]
+    fn wmi_error_codes_become_cim_statuses() {
+        // WBEM_E_INVALID_METHOD: what Windows answers for a method the class does not define.
+        assert_eq!(cim_status_of_wmi(0x8004_102E), Some(17));
+        assert_eq!(kind_of_cim_status(17), Some(ErrorKind::MethodNotFound));
+        // WBEM_E_METHOD_NOT_IMPLEMENTED: declared, but not available.
+        assert_eq!(cim_status_of_wmi(0x8004_1055), Some(16));
+        assert_eq!(cim_status_of_wmi(0x8004_1010), Some(5));
+        assert_eq!(cim_status_of_wmi(0x8007_0005), None);
     }
 }
