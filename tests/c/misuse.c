@@ -260,7 +260,7 @@ static void operations_and_their_arguments(void) {
     CHECK(rsess_cancel_cancel(cancel) == RSESS_RESULT_OK);
     CHECK(rsess_cancel_cancel(NULL) == RSESS_RESULT_OK);
 
-    /* The local provider: no methods, read-only, but Get by key works. */
+    /* The local provider: Win32_OperatingSystem declares no methods; read-only, but Get by key works. */
     CHECK(rsess_cim_invoke(s, NULL, "Win32_OperatingSystem", NULL, NULL, 0, "Reboot", params, cancel, &out, NULL) == RSESS_RESULT_METHOD_NOT_FOUND && out == NULL);
     CHECK(rsess_cim_invoke(s, "root/nowhere", "Win32_OperatingSystem", NULL, NULL, 0, "Reboot", NULL, NULL, &out, NULL) == RSESS_RESULT_INVALID_NAMESPACE);
     CHECK(rsess_cim_create_instance(s, NULL, "Win32_Process", params, NULL, &out, NULL) == RSESS_RESULT_NOT_SUPPORTED && out == NULL);
@@ -339,8 +339,17 @@ static void local_classes_and_associations(void) {
         if (q & RSESS_QUALIFIER_KEY) keys++;
     }
     CHECK(keys >= 1);
-    CHECK(rsess_class_method(c, 0, NULL, NULL, NULL, NULL) == RSESS_RESULT_INVALID_ARGUMENT);
-    CHECK(rsess_class_parameter(c, 0, 0, NULL, NULL, NULL, NULL) == RSESS_RESULT_INVALID_ARGUMENT);
+    /* Win32_Process declares Terminate(Reason) and GetOwner(User, Domain); indexes past them are refused. */
+    size_t methods = 0, parameters = 0;
+    char *method = NULL, *parameter = NULL;
+    uint32_t way = 0;
+    CHECK(rsess_class_method_count(c, &methods) == RSESS_RESULT_OK && methods == 2);
+    CHECK(rsess_class_method(c, 0, &method, NULL, NULL, &parameters) == RSESS_RESULT_OK && strcmp(method, "Terminate") == 0 && parameters == 1);
+    CHECK(rsess_class_parameter(c, 0, 0, &parameter, NULL, &way, NULL) == RSESS_RESULT_OK && strcmp(parameter, "Reason") == 0 && (way & RSESS_QUALIFIER_IN));
+    rsess_string_free(method);
+    rsess_string_free(parameter);
+    CHECK(rsess_class_method(c, 2, NULL, NULL, NULL, NULL) == RSESS_RESULT_INVALID_ARGUMENT);
+    CHECK(rsess_class_parameter(c, 0, 1, NULL, NULL, NULL, NULL) == RSESS_RESULT_INVALID_ARGUMENT);
     CHECK(rsess_instance_property_count((const rsess_instance *)c, &count) == RSESS_RESULT_INVALID_HANDLE);
     rsess_class_free(c);
     CHECK(rsess_class_property_count(c, &count) == RSESS_RESULT_INVALID_HANDLE);
