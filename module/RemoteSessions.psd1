@@ -5,7 +5,7 @@
     Author               = 'RemoteSessions developers'
     CompanyName          = 'RemoteSessions'
     Copyright            = '(c) RemoteSessions developers. MIT licence.'
-    Description          = 'CIM sessions and CIM cmdlets for PowerShell 7 on Linux and macOS: New-/Get-/Remove-CimSession, New-CimSessionOption, Get-CimInstance, Invoke-CimMethod, New-/Set-/Remove-CimInstance, Get-CimClass and Get-CimAssociatedInstance, locally and over WS-Management, and New-PSSession over a local PowerShell process or SSH, backed by a Rust core.'
+    Description          = 'CIM sessions and CIM cmdlets for PowerShell 7 on Linux and macOS: New-/Get-/Remove-CimSession, New-CimSessionOption, Get-CimInstance, Invoke-CimMethod, New-/Set-/Remove-CimInstance, Get-CimClass and Get-CimAssociatedInstance, locally and over WS-Management, and New-PSSession over WS-Management (WinRM), a local PowerShell process or SSH, backed by a Rust core.'
     CompatiblePSEditions = @('Core')
     PowerShellVersion    = '7.6'
     CmdletsToExport      = @(
@@ -21,6 +21,7 @@
         'Get-CimClass'
         'Get-CimAssociatedInstance'
         'New-PSSession'
+        'New-PSSessionOption'
     )
     AliasesToExport      = @('ncms', 'gcms', 'rcms', 'ncso', 'gcim', 'icim', 'ncim', 'scim', 'rcim', 'gcls', 'gcai')
     FunctionsToExport    = @()

@@ -1312,6 +1312,40 @@ rsess_result rsess_transport_ssh_new(const char *host_spec,
                                      rsess_transport **out,
                                      rsess_error **err);
 
+// A transport to a new PowerShell shell on `computer_name` over WS-Management (MS-PSRP 3.1.5.3 over
+// WinRS, MS-WSMV 3.1.4), as New-PSSession -ComputerName makes: `opts` (NULL = defaults: HTTP on
+// port 5985, path `/wsman`; see `rsess_session_options_*`: HTTPS, port, path, TLS checks, operation
+// timeout, envelope size, cultures) and `cred` (NULL = Negotiate with the system's credential).
+// `configuration_name` is the session configuration (NULL = `Microsoft.PowerShell`) or a whole
+// resource URI; `shell_name` names the shell (NULL = unnamed; PowerShell gives the session's name);
+// `idle_timeout_ms` is how long the server keeps the shell without a client (0 = the server's
+// default; WinRM takes at least 60000). Nothing goes on the wire until the runspace pool's first
+// packet is sent: that creates the shell. Errors: INVALID_ARGUMENT (bad computer name, HTTP path,
+// Basic over HTTP without the no-encryption option, a mechanism without the credential it needs),
+// NOT_SUPPORTED (Digest).
+rsess_result rsess_transport_wsman_new(const char *computer_name,
+                                       const char *configuration_name,
+                                       const char *shell_name,
+                                       uint32_t idle_timeout_ms,
+                                       const rsess_session_options *opts,
+                                       const rsess_credential *cred,
+                                       rsess_transport **out,
+                                       rsess_error **err);
+
+// Disconnects a WS-Management transport's shell (MS-WSMV 3.1.4.15): the server keeps it, and what
+// its pipelines write, for `idle_timeout_ms` milliseconds (0 = the shell's own idle timeout), and
+// `rsess_transport_receive` waits until `rsess_transport_reconnect`. Errors: NOT_SUPPORTED for a
+// process or ssh transport; INVALID_STATE unless connected; the server's refusal (the transport
+// then stays connected).
+rsess_result rsess_transport_disconnect(const rsess_transport *t,
+                                        uint32_t idle_timeout_ms,
+                                        rsess_error **err);
+
+// Reconnects a shell that `rsess_transport_disconnect` left (MS-WSMV 3.1.4.16); output written
+// meanwhile then arrives. Errors: NOT_SUPPORTED for a process or ssh transport; INVALID_STATE
+// unless disconnected; the server's refusal (e.g. the shell was deleted after its idle timeout).
+rsess_result rsess_transport_reconnect(const rsess_transport *t, rsess_error **err);
+
 // Sends one packet (`line` without its newline). Errors: TRANSPORT_BROKEN when the server is gone
 // (the message includes what it wrote to stderr), INVALID_ARGUMENT for a line break inside `line`.
 rsess_result rsess_transport_send(const rsess_transport *t, const char *line, rsess_error **err);

@@ -134,6 +134,10 @@ internal static partial class NativeMethods
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial ResultCode rsess_transport_ssh_new(string hostSpec, string? user, uint port, string? keyFile, string? subsystem, IntPtr[] options, nuint noptions, out TransportHandle transport, out IntPtr error);
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial ResultCode rsess_transport_wsman_new(string computerName, string? configurationName, string? shellName, uint idleTimeoutMs, SessionOptionsHandle options, CredentialHandle credential, out TransportHandle transport, out IntPtr error);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_transport_disconnect(TransportHandle t, uint idleTimeoutMs, out IntPtr error);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_transport_reconnect(TransportHandle t, out IntPtr error);
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial ResultCode rsess_transport_send(TransportHandle t, string line, out IntPtr error);
     [LibraryImport(Library)] internal static partial ResultCode rsess_transport_receive(TransportHandle t, int timeoutMs, out IntPtr line, out IntPtr error);
     [LibraryImport(Library)] internal static partial ResultCode rsess_transport_stderr(TransportHandle t, out IntPtr text);

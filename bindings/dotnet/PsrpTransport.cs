@@ -47,6 +47,39 @@ public sealed class PsrpTransport : IDisposable
         return new PsrpTransport(t);
     }
 
+    /// <summary>
+    /// A transport to a new PowerShell shell on <paramref name="computerName"/> over WS-Management (WinRS,
+    /// MS-PSRP 3.1.5.3), as <c>New-PSSession -ComputerName</c> makes. Nothing goes on the wire until the
+    /// runspace pool's first packet: that creates the shell.
+    /// </summary>
+    /// <param name="computerName">The host name or address.</param>
+    /// <param name="configurationName">The session configuration; null = <c>Microsoft.PowerShell</c>.</param>
+    /// <param name="shellName">The shell's name (the session's name on the server); null = none.</param>
+    /// <param name="idleTimeoutMs">How long the server keeps the shell without a client, in ms; 0 = its default.</param>
+    /// <param name="options">HTTPS, port, path, TLS checks, timeout, envelope size; null = defaults (HTTP, 5985, /wsman).</param>
+    /// <param name="credential">Who connects; null = Negotiate with the system's credential.</param>
+    /// <returns>The transport; dispose it to delete the shell (unless disconnected).</returns>
+    /// <exception cref="RemoteSessionsException">InvalidArgument (bad name, Basic over HTTP without NoEncryption); NotSupported (Digest).</exception>
+    public static PsrpTransport OpenWsman(string computerName, string? configurationName, string? shellName, uint idleTimeoutMs,
+        CimSessionOptions? options, CimCredential? credential)
+    {
+        using SessionOptionsHandle opts = options?.ToNative() ?? new SessionOptionsHandle();
+        using CredentialHandle cred = credential?.ToNative() ?? new CredentialHandle();
+        Native.Check(NativeMethods.rsess_transport_wsman_new(computerName, configurationName, shellName, idleTimeoutMs, opts, cred, out TransportHandle t, out IntPtr err), err);
+        return new PsrpTransport(t);
+    }
+
+    /// <summary>
+    /// Disconnects a WS-Management transport's shell (MS-WSMV 3.1.4.15): the server keeps it, and its
+    /// output, for <paramref name="idleTimeoutMs"/> ms (0 = the shell's own idle timeout).
+    /// </summary>
+    /// <exception cref="RemoteSessionsException">NotSupported for a process or ssh transport; InvalidState unless connected; the server's refusal.</exception>
+    public void Disconnect(uint idleTimeoutMs = 0) => Native.Check(NativeMethods.rsess_transport_disconnect(_handle, idleTimeoutMs, out IntPtr err), err);
+
+    /// <summary>Reconnects a shell <see cref="Disconnect"/> left (MS-WSMV 3.1.4.16); output written meanwhile then arrives.</summary>
+    /// <exception cref="RemoteSessionsException">NotSupported for a process or ssh transport; InvalidState unless disconnected; the server's refusal.</exception>
+    public void Reconnect() => Native.Check(NativeMethods.rsess_transport_reconnect(_handle, out IntPtr err), err);
+
     /// <summary>Sends one packet.</summary>
     /// <param name="line">The packet's XML, without line breaks.</param>
     /// <exception cref="RemoteSessionsException">TransportBroken when the server is gone.</exception>

@@ -16,15 +16,18 @@ using PSSession = System.Management.Automation.Runspaces.PSSession;
 namespace Microsoft.PowerShell.Commands;
 
 /// <summary>
-/// New-PSSession over the Rust transports (spec/cmdlet-behaviour.md §2.4): a local PowerShell server
-/// process (no target, or -UseWindowsPowerShell), or SSH (-HostName, -SSHConnection). The sessions are
+/// New-PSSession over the Rust transports (spec/cmdlet-behaviour.md §2.4): WS-Management (-ComputerName,
+/// -ConnectionUri: a WinRS shell of a session configuration, as on Windows), a local PowerShell server
+/// process (no target, -PowerShellPath or -UseWindowsPowerShell), or SSH (-HostName, -SSHConnection). The sessions are
 /// real PSSessions in this runspace's repository, so Invoke-Command, Enter-PSSession, Get-PSSession and
 /// Remove-PSSession work on them. A target that fails to open writes an OpenError and no session.
 /// </summary>
-[Cmdlet(VerbsCommon.New, "PSSession", DefaultParameterSetName = ProcessSet)]
+[Cmdlet(VerbsCommon.New, "PSSession", DefaultParameterSetName = ComputerNameSet)]
 [OutputType(typeof(PSSession))]
 public sealed class NewPSSessionCommand : PSCmdlet
 {
+    private const string ComputerNameSet = "ComputerName";
+    private const string UriSet = "Uri";
     private const string ProcessSet = "ProcessParameterSet";
     private const string WindowsPowerShellSet = "UseWindowsPowerShellParameterSet";
     private const string SshHostSet = "SSHHost";
@@ -42,8 +45,61 @@ public sealed class NewPSSessionCommand : PSCmdlet
     [Parameter(ParameterSetName = WindowsPowerShellSet, Mandatory = true)]
     public SwitchParameter UseWindowsPowerShell { get; set; }
 
+    /// <summary>Computers to reach over WS-Management (WinRM). Without any, the session is a local
+    /// PowerShell server process, as with -PowerShellPath (there is no WinRM on this computer).</summary>
+    [Parameter(ParameterSetName = ComputerNameSet, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Alias("Cn")]
+    [ValidateNotNullOrEmpty]
+    public string[]? ComputerName { get; set; }
+
+    /// <summary>WS-Management endpoints as URLs, e.g. <c>https://srv1:5986/wsman</c>.</summary>
+    [Parameter(ParameterSetName = UriSet, Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Alias("URI", "CU")]
+    [ValidateNotNullOrEmpty]
+    public Uri[]? ConnectionUri { get; set; }
+
+    /// <summary>Accepted as on Windows; redirections are not followed (a redirect is an error).</summary>
+    [Parameter(ParameterSetName = UriSet)]
+    public SwitchParameter AllowRedirection { get; set; }
+
+    /// <summary>The URL path of the service; default <c>$PSSessionApplicationName</c>, else <c>wsman</c>.</summary>
+    [Parameter(ParameterSetName = ComputerNameSet, ValueFromPipelineByPropertyName = true)]
+    public string? ApplicationName { get; set; }
+
+    /// <summary>HTTPS (port 5986 unless -Port).</summary>
+    [Parameter(ParameterSetName = ComputerNameSet)]
+    public SwitchParameter UseSSL { get; set; }
+
+    /// <summary>The session configuration; default <c>$PSSessionConfigurationName</c>, else Microsoft.PowerShell.</summary>
+    [Parameter(ParameterSetName = ComputerNameSet, ValueFromPipelineByPropertyName = true)]
+    [Parameter(ParameterSetName = UriSet, ValueFromPipelineByPropertyName = true)]
+    public string? ConfigurationName { get; set; }
+
+    [Parameter(ParameterSetName = ComputerNameSet, ValueFromPipelineByPropertyName = true)]
+    [Parameter(ParameterSetName = UriSet, ValueFromPipelineByPropertyName = true)]
+    [Credential]
+    public PSCredential? Credential { get; set; }
+
+    /// <summary>Default is Negotiate, as on Windows; Basic needs HTTPS or -SessionOption with NoEncryption.</summary>
+    [Parameter(ParameterSetName = ComputerNameSet)]
+    [Parameter(ParameterSetName = UriSet)]
+    public AuthenticationMechanism Authentication { get; set; }
+
+    /// <summary>A client certificate by thumbprint (HTTPS only), from the stores about_RemoteSessions names.</summary>
+    [Parameter(ParameterSetName = ComputerNameSet)]
+    [Parameter(ParameterSetName = UriSet)]
+    public string? CertificateThumbprint { get; set; }
+
+    /// <summary>Timeouts, TLS checks, encryption, cultures; default <c>$PSSessionOption</c>.</summary>
+    [Parameter(ParameterSetName = ComputerNameSet)]
+    [Parameter(ParameterSetName = UriSet)]
+    public PSSessionOption? SessionOption { get; set; }
+
+    /// <summary>Accepted as on Windows, where it matters only for loopback sessions.</summary>
+    [Parameter(ParameterSetName = ComputerNameSet)]
+    public SwitchParameter EnableNetworkAccess { get; set; }
+
     [Parameter(ParameterSetName = SshHostSet, Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-    [Alias("ComputerName")]
     [ValidateNotNullOrEmpty]
     public string[]? HostName { get; set; }
 
@@ -56,7 +112,8 @@ public sealed class NewPSSessionCommand : PSCmdlet
     [ValidateNotNullOrEmpty]
     public string? KeyFilePath { get; set; }
 
-    /// <summary>SSH port, 1–65535; ssh's default when not given.</summary>
+    /// <summary>Port, 1–65535: WS-Management's (default 5985, or 5986 with -UseSSL) or ssh's (default its own).</summary>
+    [Parameter(ParameterSetName = ComputerNameSet, ValueFromPipelineByPropertyName = true)]
     [Parameter(ParameterSetName = SshHostSet, ValueFromPipelineByPropertyName = true)]
     [ValidateRange(1, 65535)]
     public int Port { get; set; }
@@ -93,12 +150,19 @@ public sealed class NewPSSessionCommand : PSCmdlet
 
     private int _named;
 
+    // As Windows' PSRemotingBaseCmdlet: the effective session option's idle timeout (from -SessionOption
+    // or $PSSessionOption, whatever the transport) must be the server default or at least a minute.
+    protected override void BeginProcessing() =>
+        NewPSSessionOptionCommand.CheckIdleTimeout(SessionOption ?? GetVariableValue("PSSessionOption") as PSSessionOption);
+
     protected override void ProcessRecord()
     {
         var targets = ParameterSetName switch
         {
             SshHostSet => HostName!.Select(h => (Info: (RunspaceConnectionInfo)SshInfo(h, UserName, Port, KeyFilePath, Subsystem, Options, ConnectingTimeout), Transport: "SSH")).ToList(),
             SshHashSet => SSHConnection!.Select(h => (Info: (RunspaceConnectionInfo)FromHashtable(h), Transport: "SSH")).ToList(),
+            ComputerNameSet when ComputerName is { Length: > 0 } => ComputerName.Select(c => (Info: (RunspaceConnectionInfo)WsmanInfo(c, UseSSL, Port, ApplicationName ?? Preference("PSSessionApplicationName", "wsman")), Transport: "WSMan")).ToList(),
+            UriSet => ConnectionUri!.Select(u => (Info: (RunspaceConnectionInfo)FromUri(u), Transport: "WSMan")).ToList(),
             _ => [(Info: (RunspaceConnectionInfo)LocalInfo(), Transport: "Process")],
         };
         var opening = new List<(Runspace Runspace, string Transport, StrongBox<PsrpTransport?> Started, Task Open)>();
@@ -109,6 +173,7 @@ public sealed class NewPSSessionCommand : PSCmdlet
             Action<PsrpTransport> remember = t => started.Value = t;
             if (info is ProcessConnectionInfo p) p.TransportStarted = remember;
             if (info is SshConnectionInfo s) s.TransportStarted = remember;
+            if (info is WinRSConnectionInfo w) w.TransportStarted = remember;
             Runspace runspace = RunspaceFactory.CreateRunspace(info, Host, TypeTable.LoadDefaultTypeFiles());
             opening.Add((runspace, transport, started, Task.Run(async () =>
             {
@@ -161,6 +226,36 @@ public sealed class NewPSSessionCommand : PSCmdlet
             }
         };
     }
+
+    private WinRSConnectionInfo WsmanInfo(string computer, bool useSsl, int port, string applicationName)
+    {
+        var option = SessionOption ?? GetVariableValue("PSSessionOption") as PSSessionOption;
+        var info = new WinRSConnectionInfo(computer, useSsl, port, applicationName,
+            ConfigurationName ?? Preference("PSSessionConfigurationName", WinRSConnectionInfo.DefaultConfigurationName), option)
+        {
+            Credential = Credential,
+            AuthenticationMechanism = Authentication,
+            CertificateThumbprint = CertificateThumbprint ?? "",
+        };
+        if (Name is { } names && _shellNamed < names.Length) info.ShellName = names[_shellNamed++];
+        return info;
+    }
+
+    private int _shellNamed;
+
+    // -ConnectionUri: http or https, the host, the port (the scheme's default when the URL has none) and
+    // the path as the application name. Anything else is refused before a connection is tried.
+    private WinRSConnectionInfo FromUri(Uri uri)
+    {
+        if (!uri.IsAbsoluteUri || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+            throw Terminate(new ArgumentException($"The connection URI '{uri}' is not an http or https URL, e.g. https://srv1:5986/wsman."),
+                "InvalidConnectionUri", ErrorCategory.InvalidArgument, uri);
+        string path = uri.AbsolutePath.Trim('/');
+        return WsmanInfo(uri.IdnHost, uri.Scheme == Uri.UriSchemeHttps, uri.IsDefaultPort ? 0 : uri.Port, path.Length > 0 ? path + uri.Query : "wsman");
+    }
+
+    private string Preference(string variable, string fallback) =>
+        GetVariableValue(variable) is { } v && LanguagePrimitives.ConvertTo<string>(v) is { Length: > 0 } text ? text : fallback;
 
     private ProcessConnectionInfo LocalInfo()
     {

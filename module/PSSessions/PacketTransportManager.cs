@@ -16,6 +16,7 @@ internal sealed class PacketTransportManager : ClientSessionTransportManagerBase
     private readonly Func<PsrpTransport> _start;
     private readonly string _endedMessage;
     private readonly int _connectingTimeoutMs;
+    private readonly Func<string, bool, string> _describeFailure;
     private PsrpTransport? _transport;
     private volatile bool _closing;
 
@@ -24,12 +25,16 @@ internal sealed class PacketTransportManager : ClientSessionTransportManagerBase
     /// <param name="start">Starts the transport (runs on the engine's thread in CreateAsync).</param>
     /// <param name="endedMessage">Says that the server went away; the server's stderr is appended.</param>
     /// <param name="connectingTimeoutMs">How long to wait for the server's first packet; -1 = no limit.</param>
-    internal PacketTransportManager(Guid runspaceId, PSRemotingCryptoHelper cryptoHelper, Func<PsrpTransport> start, string endedMessage, int connectingTimeoutMs = -1)
+    /// <param name="describeFailure">Words a transport failure's message for the user, told whether the
+    /// server had answered before; null: "Receiving from the PowerShell server failed: …".</param>
+    internal PacketTransportManager(Guid runspaceId, PSRemotingCryptoHelper cryptoHelper, Func<PsrpTransport> start, string endedMessage, int connectingTimeoutMs = -1,
+        Func<string, bool, string>? describeFailure = null)
         : base(runspaceId, cryptoHelper)
     {
         _start = start;
         _endedMessage = endedMessage;
         _connectingTimeoutMs = connectingTimeoutMs;
+        _describeFailure = describeFailure ?? ((m, _) => $"Receiving from the PowerShell server failed: {m}");
     }
 
     public override void CreateAsync()
@@ -83,7 +88,7 @@ internal sealed class PacketTransportManager : ClientSessionTransportManagerBase
         }
         catch (RemoteSessionsException e)
         {
-            if (!_closing) Fail($"Receiving from the PowerShell server failed: {e.Message}", TransportMethodEnum.CloseShellOperationEx);
+            if (!_closing) Fail(_describeFailure(e.Message, connected), TransportMethodEnum.CloseShellOperationEx);
             return;
         }
         if (!_closing)

@@ -9,7 +9,12 @@ use std::time::Duration;
 use super::call::{guard, guard_void, opt_str, out_ptr, req_str, rsess_error, string_array, to_c, write};
 use super::handles::{self, Handle};
 use super::result::{rsess_result, Failure, Result};
+use super::session::{rsess_credential, rsess_session_options};
+use crate::auth::Authentication;
+use crate::pssession::winrs::{WinrsSettings, WinrsTransport};
 use crate::transport::{PacketTransport, ProcessTransport, SshTarget};
+use crate::wsman::endpoint::Endpoint;
+use crate::wsman::options::SessionOptions;
 
 /// A connection to a PowerShell server that carries PSRP packets (a local server process, or ssh).
 /// Thread-safe: one thread may send while another receives and a third closes.
@@ -104,6 +109,64 @@ pub extern "C" fn rsess_transport_ssh_new(
         write(out, handles::insert::<rsess_transport>(opened));
         Ok(())
     })
+}
+
+/// A transport to a new PowerShell shell on `computer_name` over WS-Management (MS-PSRP 3.1.5.3 over
+/// WinRS, MS-WSMV 3.1.4), as New-PSSession -ComputerName makes: `opts` (NULL = defaults: HTTP on
+/// port 5985, path `/wsman`; see `rsess_session_options_*`: HTTPS, port, path, TLS checks, operation
+/// timeout, envelope size, cultures) and `cred` (NULL = Negotiate with the system's credential).
+/// `configuration_name` is the session configuration (NULL = `Microsoft.PowerShell`) or a whole
+/// resource URI; `shell_name` names the shell (NULL = unnamed; PowerShell gives the session's name);
+/// `idle_timeout_ms` is how long the server keeps the shell without a client (0 = the server's
+/// default; WinRM takes at least 60000). Nothing goes on the wire until the runspace pool's first
+/// packet is sent: that creates the shell. Errors: INVALID_ARGUMENT (bad computer name, HTTP path,
+/// Basic over HTTP without the no-encryption option, a mechanism without the credential it needs),
+/// NOT_SUPPORTED (Digest).
+#[no_mangle]
+pub extern "C" fn rsess_transport_wsman_new(
+    computer_name: *const c_char,
+    configuration_name: *const c_char,
+    shell_name: *const c_char,
+    idle_timeout_ms: u32,
+    opts: *const rsess_session_options,
+    cred: *const rsess_credential,
+    out: *mut *mut rsess_transport,
+    err: *mut *mut rsess_error,
+) -> rsess_result {
+    guard(err, || {
+        let out = out_ptr(out)?;
+        let computer = req_str(computer_name, "computer_name")?;
+        let options: SessionOptions = if opts.is_null() { SessionOptions::default() } else { handles::get(opts)? };
+        let (credential, mechanism) = if cred.is_null() { (None, Authentication::Default) } else { handles::get(cred)? };
+        let endpoint = Endpoint::new(computer, &options, credential.as_ref(), mechanism)?;
+        let settings = WinrsSettings {
+            configuration_name: opt_str(configuration_name)?.unwrap_or("Microsoft.PowerShell").to_string(),
+            shell_name: opt_str(shell_name)?.map(str::to_string),
+            idle_timeout_ms: (idle_timeout_ms != 0).then_some(idle_timeout_ms),
+            no_profile: false,
+        };
+        let opened = Opened { transport: Arc::new(WinrsTransport::new(endpoint, settings)), computer_name: computer.to_string(), kind: "WSMan" };
+        write(out, handles::insert::<rsess_transport>(opened));
+        Ok(())
+    })
+}
+
+/// Disconnects a WS-Management transport's shell (MS-WSMV 3.1.4.15): the server keeps it, and what
+/// its pipelines write, for `idle_timeout_ms` milliseconds (0 = the shell's own idle timeout), and
+/// `rsess_transport_receive` waits until `rsess_transport_reconnect`. Errors: NOT_SUPPORTED for a
+/// process or ssh transport; INVALID_STATE unless connected; the server's refusal (the transport
+/// then stays connected).
+#[no_mangle]
+pub extern "C" fn rsess_transport_disconnect(t: *const rsess_transport, idle_timeout_ms: u32, err: *mut *mut rsess_error) -> rsess_result {
+    guard(err, || Ok(transport_of(t)?.disconnect((idle_timeout_ms != 0).then_some(idle_timeout_ms))?))
+}
+
+/// Reconnects a shell that `rsess_transport_disconnect` left (MS-WSMV 3.1.4.16); output written
+/// meanwhile then arrives. Errors: NOT_SUPPORTED for a process or ssh transport; INVALID_STATE
+/// unless disconnected; the server's refusal (e.g. the shell was deleted after its idle timeout).
+#[no_mangle]
+pub extern "C" fn rsess_transport_reconnect(t: *const rsess_transport, err: *mut *mut rsess_error) -> rsess_result {
+    guard(err, || Ok(transport_of(t)?.reconnect()?))
 }
 
 /// Sends one packet (`line` without its newline). Errors: TRANSPORT_BROKEN when the server is gone

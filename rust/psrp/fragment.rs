@@ -28,6 +28,16 @@ fn write_fragment(out: &mut Vec<u8>, object_id: u64, fragment_id: u64, start: bo
     out.extend_from_slice(blob);
 }
 
+/// The runspace pool id in the header of the message that a start fragment at the beginning of
+/// `bytes` carries (MS-PSRP 2.2.4, then the message header of 2.2.1: destination, type, RPID), e.g.
+/// to name a WinRS shell after its pool as PowerShell does. None when `bytes` does not begin with a
+/// start fragment holding a whole message header.
+pub fn first_runspace_pool(bytes: &[u8]) -> Option<uuid::Uuid> {
+    let flags = *bytes.get(16)?;
+    let rpid = bytes.get(HEADER_LEN + 8..HEADER_LEN + 24)?;
+    (flags & START != 0).then(|| uuid::Uuid::from_bytes_le(rpid.try_into().expect("16 bytes")))
+}
+
 /// A message waiting to go, and how much of it has gone.
 struct Queued {
     object_id: u64,
@@ -182,6 +192,22 @@ fn bad(what: String) -> Error {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_first_runspace_pool_is_read_from_a_start_fragment() {
+        let pool = uuid::Uuid::parse_str("0f9b4cb5-1d2e-4a2a-8c3f-5a4e0d6b7c8d").unwrap();
+        let mut message = vec![2, 0, 0, 0, 2, 0, 1, 0];
+        message.extend_from_slice(&pool.to_bytes_le());
+        message.extend_from_slice(&[0; 16]);
+        let mut out = Outgoing::new();
+        out.push(message);
+        let bytes = out.take(None).unwrap().unwrap();
+        assert_eq!(first_runspace_pool(&bytes), Some(pool));
+        assert_eq!(first_runspace_pool(&bytes[..30]), None, "a header cut short");
+        let mut middle = bytes.clone();
+        middle[16] = 0x2;
+        assert_eq!(first_runspace_pool(&middle), None, "not a start fragment");
+    }
     use super::*;
     use proptest::prelude::*;
 

@@ -7,6 +7,8 @@
 //! One reader thread per session reads the server's lines and feeds the pool; callers block on their
 //! pipeline's items. Thread-safe: a session and its pipelines may be used from any threads.
 
+pub mod winrs;
+
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Result};
 
 /// A bidirectional packet channel to a PowerShell server. Thread-safe: one thread may send while
 /// another waits in [`PacketTransport::receive`] and a third closes.
@@ -31,6 +31,22 @@ pub trait PacketTransport: Send + Sync {
 
     /// The id of the local process that carries the connection while it runs (pwsh, or ssh), if any.
     fn process_id(&self) -> Option<u32>;
+
+    /// Disconnects from the server, which keeps the session (and what it writes) for
+    /// `idle_timeout_ms` milliseconds (None: the session's own idle timeout) so that
+    /// [`PacketTransport::reconnect`] can resume it; meanwhile nothing is sent or received.
+    /// Errors: NotSupported for transports whose server ends with the connection (a process, ssh);
+    /// InvalidState unless connected.
+    fn disconnect(&self, idle_timeout_ms: Option<u32>) -> Result<()> {
+        let _ = idle_timeout_ms;
+        Err(Error::new(ErrorKind::NotSupported, "This transport cannot disconnect: its server ends with the connection"))
+    }
+
+    /// Resumes a session [`PacketTransport::disconnect`] left. Errors: NotSupported as there;
+    /// InvalidState unless disconnected.
+    fn reconnect(&self) -> Result<()> {
+        Err(Error::new(ErrorKind::NotSupported, "This transport cannot reconnect: its server ends with the connection"))
+    }
 }
 
 /// The longest packet line a transport accepts, in bytes without the line break: 64 MiB. PowerShell

@@ -14,6 +14,7 @@ use hyper::Uri;
 use super::envelope::{self, Header};
 use super::options::{check_http_prefix, url_host, SessionOptions};
 use super::reply::{self, Identity, Reply};
+use super::shell::Shell;
 use crate::auth::basic::Basic;
 use crate::auth::credssp::{CredSsp, CredSspOptions};
 use crate::auth::mutual::Mutual;
@@ -194,6 +195,27 @@ impl Endpoint {
     /// POSTs an envelope and turns the HTTP reply into a [`Reply`] (a SOAP body read as UTF-8) or an
     /// error naming this computer and carrying the HTTP status.
     fn exchange(&self, xml: String, wait: Duration, cancel: Option<&Cancel>) -> Result<Reply> {
+        let from = &self.computer;
+        let (text, status) = self.post_soap(xml, wait, cancel)?;
+        let outcome = Reply::parse(text).map_err(|e| e.context(from)).and_then(|parsed| match parsed.fault() {
+            Some(fault) => Err(fault.into_error().context(from)),
+            None if status == 200 => Ok(parsed),
+            None => Err(Error::new(ErrorKind::BadReply, format!("{from} answered HTTP {status} without a fault"))),
+        });
+        outcome.map_err(|e| e.with_http_status(status))
+    }
+
+    /// Posts a whole envelope made elsewhere (a WinRS request of [`super::shell`]) and returns the
+    /// reply's SOAP text, a fault's too, for the caller's reader, waiting at most `wait`.
+    /// Errors: AccessDenied for HTTP 401 and 403; BadReply for a reply that is not SOAP or not UTF-8
+    /// text, or another HTTP status; what [`http::post`] fails with (Timeout, Cancelled,
+    /// TransportBroken, TLS and authentication errors).
+    pub fn post_envelope(&self, xml: String, wait: Duration, cancel: Option<&Cancel>) -> Result<String> {
+        self.post_soap(xml, wait, cancel).map(|(text, _)| text)
+    }
+
+    /// The SOAP text of the reply to `xml` and its HTTP status (200, 400 or 500).
+    fn post_soap(&self, xml: String, wait: Duration, cancel: Option<&Cancel>) -> Result<(String, u16)> {
         let reply = http::post(&self.target, xml, wait, cancel)?;
         let soap = reply.content_type.as_deref().map_or(false, |t| t.to_ascii_lowercase().starts_with("application/soap+xml"));
         let from = &self.computer;
@@ -201,14 +223,9 @@ impl Endpoint {
         let outcome = match status {
             401 => Err(Error::new(ErrorKind::AccessDenied, format!("{from} refused the credentials (HTTP 401 Unauthorized)"))),
             403 => Err(Error::new(ErrorKind::AccessDenied, format!("{from} refused the request (HTTP 403 Forbidden)"))),
-            200 | 400 | 500 if soap => String::from_utf8(reply.body)
-                .map_err(|_| Error::new(ErrorKind::BadReply, format!("The reply from {} is not UTF-8 text", self.url_text)))
-                .and_then(|text| Reply::parse(text).map_err(|e| e.context(from)))
-                .and_then(|parsed| match parsed.fault() {
-                    Some(fault) => Err(fault.into_error().context(from)),
-                    None if status == 200 => Ok(parsed),
-                    None => Err(Error::new(ErrorKind::BadReply, format!("{from} answered HTTP {status} without a fault"))),
-                }),
+            200 | 400 | 500 if soap => {
+                String::from_utf8(reply.body).map_err(|_| Error::new(ErrorKind::BadReply, format!("The reply from {} is not UTF-8 text", self.url_text)))
+            }
             200 | 400 | 500 => Err(Error::new(
                 ErrorKind::BadReply,
                 format!(
@@ -218,7 +235,22 @@ impl Endpoint {
             )),
             status => Err(Error::new(ErrorKind::BadReply, format!("{from} answered HTTP {status} to a WS-Management request"))),
         };
-        outcome.map_err(|e| e.with_http_status(status))
+        outcome.map(|text| (text, status)).map_err(|e| e.with_http_status(status))
+    }
+
+    /// The settings of a WinRS shell at `resource_uri` on this endpoint ([`Shell`]: URL, envelope
+    /// size, operation timeout, locales); no ShellId or SessionId yet.
+    pub fn shell(&self, resource_uri: &str) -> Shell {
+        Shell {
+            to: self.url_text.clone(),
+            resource_uri: resource_uri.to_string(),
+            max_envelope_size: self.max_envelope_size,
+            timeout_ms: self.timeout_ms,
+            locale: self.locale.clone(),
+            data_locale: self.data_locale.clone(),
+            session_id: None,
+            shell_id: None,
+        }
     }
 }
 

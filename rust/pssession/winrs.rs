@@ -1,0 +1,487 @@
+//! A PowerShell session's packets over a WinRS shell (MS-PSRP 3.1.5.3 over MS-WSMV 3.1.4): a
+//! [`PacketTransport`] whose client side speaks OutOfProc packets, like the process and ssh
+//! transports, and whose wire is WS-Management. So PowerShell's engine (through the module's custom
+//! connection) and this library's own client ([`super::Session`]) run over WS-Management unchanged.
+//!
+//! How each client packet travels:
+//! - the pool's first `Data` (SESSION_CAPABILITY, INIT_RUNSPACEPOOL) is the shell's `creationXml`
+//!   (Create, with the pool's id as ShellId, as PowerShell names its shells); later pool `Data` is a
+//!   Send to the shell;
+//! - `Command` is answered at once; the pipeline's first `Data` (CREATE_PIPELINE) is the WinRS
+//!   Command's argument, with the pipeline's id as CommandId; later `Data` is a Send to the command;
+//! - `Signal` is the Signal `powershell/signal/crtl_c`; a pipeline's `Close` the Signal `terminate`;
+//!   the pool's `Close` the Delete of the shell;
+//! - each is acknowledged (`DataAck`, `CommandAck`, …) once the server answered it.
+//!
+//! What the server writes comes from Receive loops, one for the shell and one per running command,
+//! each a thread that long-polls within the operation timeout (a timed-out Receive is polled again);
+//! their `stdout` becomes `Data` packets. [`PacketTransport::disconnect`] stops the loops and
+//! disconnects the shell (the server keeps it, and buffers its output, for the idle timeout);
+//! [`PacketTransport::reconnect`] resumes them, so no output is lost.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use uuid::Uuid;
+
+use crate::cancel::Cancel;
+use crate::error::{Error, ErrorKind, Result};
+use crate::psrp::fragment::first_runspace_pool;
+use crate::psrp::outofproc::{self, Ack, ClientPacket};
+use crate::transport::PacketTransport;
+use crate::wsman::endpoint::Endpoint;
+use crate::wsman::envelope::Request;
+use crate::wsman::shell::{self, SendStream, Shell, ShellCreate, ShellResult};
+
+/// The PSRP protocol version announced in the `protocolversion` option of Create (MS-PSRP
+/// 3.1.5.3.2), as PowerShell 7 announces it.
+pub const PROTOCOL_VERSION: &str = "2.3";
+
+/// How long [`PacketTransport::disconnect`] lets the Receive loops finish the requests they are in
+/// (the server ends them when the shell disconnects) before it cancels them.
+const LOOPS_GRACE: Duration = Duration::from_secs(5);
+
+/// Longest wait for the Delete of a shell when the transport is closed without the pool's `Close`.
+const CLOSE_WAIT: Duration = Duration::from_secs(10);
+
+/// What a new shell is created with, besides the endpoint.
+#[derive(Debug, Clone, Default)]
+pub struct WinrsSettings {
+    /// The session configuration (`Microsoft.PowerShell`), or a whole resource URI.
+    pub configuration_name: String,
+    /// The shell's `Name` (the PSSession's name, which `Get-PSSession -ComputerName` shows later).
+    pub shell_name: Option<String>,
+    /// `rsp:IdleTimeOut` of the shell, in milliseconds; None: the server's default.
+    pub idle_timeout_ms: Option<u32>,
+    /// `WINRS_NOPROFILE`: do not load the user's profile on the server.
+    pub no_profile: bool,
+}
+
+/// Where the shell is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// No Create yet.
+    New,
+    /// The shell exists and its Receive loops run.
+    Open,
+    /// The client disconnected; the shell waits on the server.
+    Disconnected,
+    /// Deleted, or the transport closed or broke.
+    Closed,
+}
+
+/// A pipeline's channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Channel {
+    /// `Command` arrived; the WinRS Command waits for the first `Data`.
+    Opened,
+    /// The WinRS Command exists; `done` once its Receive said Done.
+    Running { done: bool },
+}
+
+struct State {
+    phase: Phase,
+    incoming: VecDeque<String>,
+    /// Why the transport broke, told once by `receive`.
+    failure: Option<Error>,
+    /// Every failure seen, for `diagnostics`.
+    history: String,
+    channels: HashMap<Uuid, Channel>,
+    /// Bumped by disconnect and close: a Receive loop of an older generation ends.
+    generation: u64,
+    /// Cancels the Receive requests of the current generation.
+    cancel: Arc<Cancel>,
+    /// Receive loops running.
+    loops: usize,
+}
+
+struct Shared {
+    endpoint: Endpoint,
+    settings: WinrsSettings,
+    shell: Mutex<Shell>,
+    state: Mutex<State>,
+    changed: Condvar,
+}
+
+/// A PowerShell session's packet transport over a WinRS shell. Thread-safe: one thread may send while
+/// another waits in `receive` and a third disconnects or closes.
+pub struct WinrsTransport {
+    shared: Arc<Shared>,
+}
+
+impl WinrsTransport {
+    /// A transport to a new shell of `settings.configuration_name` on `endpoint`; nothing goes on the
+    /// wire until the pool's first packet is sent.
+    pub fn new(endpoint: Endpoint, settings: WinrsSettings) -> WinrsTransport {
+        let mut shell = endpoint.shell(&shell::powershell_uri(&settings.configuration_name));
+        shell.session_id = Some(format!("uuid:{}", Uuid::new_v4().hyphenated().to_string().to_uppercase()));
+        let state = State {
+            phase: Phase::New,
+            incoming: VecDeque::new(),
+            failure: None,
+            history: String::new(),
+            channels: HashMap::new(),
+            generation: 0,
+            cancel: Arc::new(Cancel::default()),
+            loops: 0,
+        };
+        WinrsTransport { shared: Arc::new(Shared { endpoint, settings, shell: Mutex::new(shell), state: Mutex::new(state), changed: Condvar::new() }) }
+    }
+
+    /// The shell's id once Create was answered.
+    pub fn shell_id(&self) -> Option<String> {
+        self.shared.shell().shell_id.clone()
+    }
+
+    /// The endpoint's URL, e.g. `http://srv1:5985/wsman`.
+    pub fn url(&self) -> String {
+        self.shared.endpoint.url()
+    }
+}
+
+impl Shared {
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn shell(&self) -> MutexGuard<'_, Shell> {
+        self.shell.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn push(&self, line: String) {
+        self.state().incoming.push_back(line);
+        self.changed.notify_all();
+    }
+
+    /// Posts `request`, waiting the endpoint's time, and reads the reply with `read`.
+    fn post<T>(&self, request: Request, cancel: Option<&Cancel>, read: impl FnOnce(String) -> ShellResult<T>) -> Result<T> {
+        let text = self.endpoint.post_envelope(request.xml, self.endpoint.wait(), cancel)?;
+        read(text).map_err(Error::from)
+    }
+
+    /// Ends the transport with `error` (told once by `receive`, as TransportBroken).
+    fn fail(&self, error: Error) -> Error {
+        let error = Error::new(ErrorKind::TransportBroken, error.message);
+        let mut state = self.state();
+        if state.phase != Phase::Closed {
+            state.phase = Phase::Closed;
+            state.failure = Some(error.clone());
+            state.generation += 1;
+            state.cancel.cancel();
+        }
+        state.history.push_str(&error.message);
+        state.history.push('\n');
+        drop(state);
+        self.changed.notify_all();
+        error
+    }
+
+    /// Create (MS-WSMV 3.1.4.5) with `creation` as `creationXml`, after learning the server's
+    /// MaxEnvelopeSize (a refused configuration Get, as for users who are not administrators, keeps
+    /// the client's own).
+    fn create(&self, creation: &[u8]) -> Result<()> {
+        let config = self.shell().get_config();
+        if let Ok(kb) = self.post(config, None, shell::read_max_envelope_size) {
+            let mut s = self.shell();
+            s.max_envelope_size = s.max_envelope_size.min(kb.saturating_mul(1024));
+        }
+        let create = ShellCreate {
+            name: self.settings.shell_name.clone(),
+            idle_timeout_ms: self.settings.idle_timeout_ms,
+            ..ShellCreate::powershell(creation.to_vec())
+        };
+        let request = {
+            let mut s = self.shell();
+            s.shell_id = first_runspace_pool(creation).map(|id| id.hyphenated().to_string().to_uppercase());
+            s.create(&create, &shell::powershell_options(PROTOCOL_VERSION, self.settings.no_profile))
+        };
+        let created = self.post(request, None, shell::read_create)?;
+        self.shell().shell_id = Some(created.shell_id);
+        Ok(())
+    }
+
+    /// Sends `bytes` on `stdin` (or `pr`) of the shell or of `command`, in as many Sends as the
+    /// envelope size needs.
+    fn send_stream(&self, command: Option<&str>, prompt_response: bool, bytes: &[u8]) -> Result<()> {
+        let name = if prompt_response { "pr" } else { "stdin" };
+        let budget = self.shell().send_budget(command).max(1);
+        let mut chunks: Vec<&[u8]> = bytes.chunks(budget).collect();
+        if chunks.is_empty() {
+            chunks.push(&[]);
+        }
+        for chunk in chunks {
+            let stream = SendStream { name: name.into(), command_id: command.map(str::to_string), end: None, data: chunk.to_vec() };
+            let request = self.shell().send(&[stream]);
+            self.post(request, None, |t| shell::read_empty(t, shell::ACTION_SEND))?;
+        }
+        Ok(())
+    }
+
+    /// Starts a Receive loop for the shell (nil) or a pipeline, in the current generation.
+    fn start_loop(self: &Arc<Self>, channel: Uuid) {
+        let (generation, cancel) = {
+            let mut state = self.state();
+            state.loops += 1;
+            (state.generation, state.cancel.clone())
+        };
+        let shared = self.clone();
+        let spawned = std::thread::Builder::new().name("rsess-winrs-receive".into()).spawn(move || {
+            shared.receive_loop(channel, generation, &cancel);
+            shared.state().loops -= 1;
+            shared.changed.notify_all();
+        });
+        if let Err(e) = spawned {
+            self.state().loops -= 1;
+            self.fail(Error::new(ErrorKind::Io, format!("No thread could be started to receive from the shell: {e}")));
+        }
+    }
+
+    /// Receives the shell's or a pipeline's output until the pipeline is Done, the generation
+    /// changes (disconnect, close) or the server fails.
+    fn receive_loop(&self, channel: Uuid, generation: u64, cancel: &Cancel) {
+        let command = (!channel.is_nil()).then(|| channel.hyphenated().to_string().to_uppercase());
+        loop {
+            if self.state().generation != generation {
+                return;
+            }
+            let request = self.shell().receive("stdout", command.as_deref(), &shell::receive_options());
+            let outcome = self.endpoint.post_envelope(request.xml, self.endpoint.wait(), Some(cancel)).map(shell::read_receive);
+            let current = self.state().generation == generation;
+            match outcome {
+                Ok(Ok(received)) => {
+                    let data = received.data("stdout");
+                    if !data.is_empty() {
+                        // Output that arrives as the shell disconnects is delivered, not dropped.
+                        self.push(outofproc::data(channel, false, &data));
+                    }
+                    if received.is_done() && command.is_some() {
+                        if let Some(Channel::Running { done }) = self.state().channels.get_mut(&channel) {
+                            *done = true;
+                        }
+                        return;
+                    }
+                }
+                Ok(Err(e)) if e.is_operation_timeout() => {}
+                Ok(Err(_)) | Err(_) if !current => return,
+                // A pipeline closed (terminated) while its Receive waited: its channel is gone.
+                Ok(Err(_)) | Err(_) if command.is_some() && !self.state().channels.contains_key(&channel) => return,
+                Ok(Err(e)) => {
+                    self.fail(Error::from(e).context("Receiving from the shell failed"));
+                    return;
+                }
+                Err(e) => {
+                    self.fail(e.context("Receiving from the shell failed"));
+                    return;
+                }
+            }
+        }
+    }
+
+    /// What the pool's or a pipeline's channel does with one client packet.
+    fn handle(self: &Arc<Self>, packet: ClientPacket) -> Result<()> {
+        match packet {
+            ClientPacket::Data { channel, prompt_response, bytes } if channel.is_nil() => {
+                let phase = self.state().phase;
+                match phase {
+                    Phase::New => {
+                        self.create(&bytes)?;
+                        self.state().phase = Phase::Open;
+                        self.start_loop(Uuid::nil());
+                    }
+                    Phase::Open => self.send_stream(None, prompt_response, &bytes)?,
+                    Phase::Disconnected | Phase::Closed => return Err(not_open(phase)),
+                }
+                self.push(outofproc::ack(Ack::Data, channel));
+            }
+            ClientPacket::Data { channel, prompt_response, bytes } => {
+                let (phase, state) = {
+                    let s = self.state();
+                    (s.phase, s.channels.get(&channel).copied())
+                };
+                if phase != Phase::Open {
+                    return Err(not_open(phase));
+                }
+                let id = channel.hyphenated().to_string().to_uppercase();
+                match state {
+                    Some(Channel::Opened) => {
+                        let request = self.shell().command(Some(&id), "", &[shell::base64_argument(&bytes)], &[]);
+                        self.post(request, None, shell::read_command)?;
+                        self.state().channels.insert(channel, Channel::Running { done: false });
+                        self.start_loop(channel);
+                    }
+                    Some(Channel::Running { .. }) => self.send_stream(Some(&id), prompt_response, &bytes)?,
+                    None => return Err(Error::new(ErrorKind::InvalidArgument, format!("Data for pipeline {channel}, whose channel is not open"))),
+                }
+                self.push(outofproc::ack(Ack::Data, channel));
+            }
+            ClientPacket::Command(channel) => {
+                self.state().channels.insert(channel, Channel::Opened);
+                self.push(outofproc::ack(Ack::Command, channel));
+            }
+            ClientPacket::Signal(channel) => {
+                if matches!(self.state().channels.get(&channel), Some(Channel::Running { done: false })) {
+                    let id = channel.hyphenated().to_string().to_uppercase();
+                    let request = self.shell().signal(Some(&id), shell::SIGNAL_PS_STOP);
+                    self.post(request, None, |t| shell::read_empty(t, shell::ACTION_SIGNAL))?;
+                }
+                self.push(outofproc::ack(Ack::Signal, channel));
+            }
+            ClientPacket::Close(channel) if channel.is_nil() => {
+                let phase = self.state().phase;
+                if phase == Phase::Open || phase == Phase::Disconnected {
+                    let request = self.shell().delete();
+                    self.post(request, None, |t| shell::read_empty(t, crate::wsman::envelope::ACTION_DELETE))?;
+                }
+                self.push(outofproc::ack(Ack::Close, channel));
+                self.end();
+            }
+            ClientPacket::Close(channel) => {
+                let was = self.state().channels.remove(&channel);
+                if was == Some(Channel::Running { done: false }) && self.state().phase == Phase::Open {
+                    let id = channel.hyphenated().to_string().to_uppercase();
+                    let request = self.shell().signal(Some(&id), shell::SIGNAL_TERMINATE);
+                    self.post(request, None, |t| shell::read_empty(t, shell::ACTION_SIGNAL))?;
+                }
+                self.push(outofproc::ack(Ack::Close, channel));
+            }
+        }
+        Ok(())
+    }
+
+    /// The shell is gone: the loops end, `receive` returns what is queued, then the end.
+    fn end(&self) {
+        let mut state = self.state();
+        state.phase = Phase::Closed;
+        state.generation += 1;
+        state.cancel.cancel();
+        drop(state);
+        self.changed.notify_all();
+    }
+}
+
+fn not_open(phase: Phase) -> Error {
+    match phase {
+        Phase::Disconnected => Error::new(ErrorKind::InvalidState, "The session is disconnected; reconnect it first"),
+        _ => Error::new(ErrorKind::TransportBroken, "The shell is closed"),
+    }
+}
+
+impl PacketTransport for WinrsTransport {
+    /// Carries one client packet to the shell (see the module's documentation) and queues the
+    /// server's acknowledgement. Errors: BadReply for a line that is no OutOfProc client packet;
+    /// InvalidState while disconnected; TransportBroken when the shell is closed or the server failed
+    /// (the failure is also what `receive` reports).
+    fn send(&self, packet: &str) -> Result<()> {
+        let packet = outofproc::parse_client(packet)?;
+        match self.shared.handle(packet) {
+            Err(e) if matches!(e.kind, ErrorKind::InvalidArgument | ErrorKind::InvalidState) => Err(e),
+            Err(e) => Err(self.shared.fail(e)),
+            Ok(()) => Ok(()),
+        }
+    }
+
+    fn receive(&self, timeout: Option<Duration>) -> Result<Option<String>> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut state = self.shared.state();
+        loop {
+            if let Some(line) = state.incoming.pop_front() {
+                return Ok(Some(line));
+            }
+            if let Some(failure) = state.failure.take() {
+                return Err(failure);
+            }
+            if state.phase == Phase::Closed {
+                return Ok(None);
+            }
+            state = match deadline {
+                None => self.shared.changed.wait(state).unwrap_or_else(|e| e.into_inner()),
+                Some(d) => {
+                    let left = d.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(Error::new(ErrorKind::Timeout, "No packet arrived from the shell in time"));
+                    }
+                    self.shared.changed.wait_timeout(state, left).unwrap_or_else(|e| e.into_inner()).0
+                }
+            };
+        }
+    }
+
+    /// Deletes the shell unless the session was disconnected (a disconnected shell stays on the
+    /// server until its idle timeout, to be connected to again), then ends the transport.
+    fn close(&self) {
+        let phase = self.shared.state().phase;
+        if phase == Phase::Open {
+            let request = self.shared.shell().delete();
+            let _ = self.shared.endpoint.post_envelope(request.xml, CLOSE_WAIT.min(self.shared.endpoint.wait()), None);
+        }
+        self.shared.end();
+    }
+
+    fn diagnostics(&self) -> String {
+        self.shared.state().history.clone()
+    }
+
+    fn process_id(&self) -> Option<u32> {
+        None
+    }
+
+    /// Disconnect (MS-WSMV 3.1.4.15): the Receive loops stop, and the server keeps the shell and its
+    /// output for `idle_timeout_ms` (None: the shell's own idle timeout). Errors: InvalidState unless
+    /// the shell is open; what the Disconnect failed with (the session then stays connected).
+    fn disconnect(&self, idle_timeout_ms: Option<u32>) -> Result<()> {
+        let shared = &self.shared;
+        let cancel = {
+            let mut state = shared.state();
+            if state.phase != Phase::Open {
+                return Err(Error::new(ErrorKind::InvalidState, "Only an open session can be disconnected"));
+            }
+            state.phase = Phase::Disconnected;
+            state.generation += 1;
+            std::mem::replace(&mut state.cancel, Arc::new(Cancel::default()))
+        };
+        let request = shared.shell().disconnect(idle_timeout_ms);
+        if let Err(e) = shared.post(request, None, |t| shell::read_empty(t, shell::ACTION_DISCONNECT)) {
+            shared.state().phase = Phase::Open;
+            self.resume();
+            return Err(e);
+        }
+        // The server ends the Receives it holds; what they carry is still delivered.
+        let state = shared.state();
+        let (state, _) = shared.changed.wait_timeout_while(state, LOOPS_GRACE, |s| s.loops > 0).unwrap_or_else(|e| e.into_inner());
+        drop(state);
+        cancel.cancel();
+        Ok(())
+    }
+
+    /// Reconnect (MS-WSMV 3.1.4.16) by this client: the Receive loops resume where they stopped.
+    /// Errors: InvalidState unless disconnected; what the Reconnect failed with (the session stays
+    /// disconnected).
+    fn reconnect(&self) -> Result<()> {
+        if self.shared.state().phase != Phase::Disconnected {
+            return Err(Error::new(ErrorKind::InvalidState, "Only a disconnected session can be reconnected"));
+        }
+        let request = self.shared.shell().reconnect(None);
+        self.shared.post(request, None, |t| shell::read_empty(t, shell::ACTION_RECONNECT))?;
+        self.shared.state().phase = Phase::Open;
+        self.resume();
+        Ok(())
+    }
+}
+
+impl WinrsTransport {
+    /// Starts the Receive loops of the shell and of every pipeline not yet Done.
+    fn resume(&self) {
+        let channels: Vec<Uuid> = self.shared.state().channels.iter().filter(|(_, c)| **c == Channel::Running { done: false }).map(|(id, _)| *id).collect();
+        self.shared.start_loop(Uuid::nil());
+        for channel in channels {
+            self.shared.start_loop(channel);
+        }
+    }
+}
+
+impl Drop for WinrsTransport {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
