@@ -4,9 +4,9 @@ using System.Reflection;
 namespace RemoteSessions;
 
 /// <summary>
-/// The one internal member of PowerShell's engine the cmdlets use besides the type accelerator table
-/// (module/TypeAccelerators.cs), pinned to pwsh 7.6 LTS: tests/pester/WindowsFidelity.Tests.ps1 fails
-/// loudly when an update changes it.
+/// The internal members of PowerShell's engine the cmdlets use besides the type accelerator table
+/// (module/TypeAccelerators.cs), pinned to pwsh 7.6 LTS: tests/pester/WindowsFidelity.Tests.ps1 and
+/// tests/pester/WsmanSessions.Tests.ps1 fail loudly when an update changes them.
 /// </summary>
 internal static class EngineInternals
 {
@@ -29,5 +29,32 @@ internal static class EngineInternals
     {
         if (CanKeepErrorIds) PreserveInvocationInfoOnce!.SetValue(record, true);
         return record;
+    }
+
+    // RemoteRunspace.SetRunspaceState and RaiseRunspaceStateEvents (internal): the engine's own
+    // Disconnect-/Connect-PSSession move a session between Opened and Disconnected with them; the public
+    // API cannot, as those cmdlets and the transport's DisconnectAsync are internal or left out off Windows.
+    private const BindingFlags Internal = BindingFlags.NonPublic | BindingFlags.Instance;
+    private static readonly Type? RemoteRunspaceType = typeof(PSObject).Assembly.GetType("System.Management.Automation.RemoteRunspace");
+    private static readonly MethodInfo? SetRunspaceState = RemoteRunspaceType?.GetMethod("SetRunspaceState", Internal, [typeof(System.Management.Automation.Runspaces.RunspaceState), typeof(Exception)]);
+    private static readonly MethodInfo? RaiseRunspaceStateEvents = RemoteRunspaceType?.GetMethod("RaiseRunspaceStateEvents", Internal, Type.EmptyTypes);
+    private static readonly PropertyInfo? Availability = RemoteRunspaceType?.GetProperty("RunspaceAvailability");
+
+    /// <summary>Whether this engine has the members <see cref="ShowDisconnected"/> needs.</summary>
+    internal static bool CanShowDisconnected => SetRunspaceState is not null && RaiseRunspaceStateEvents is not null && Availability?.SetMethod is not null;
+
+    /// <summary>
+    /// Shows a PowerShell session as Disconnected (Availability None), so the engine refuses to run
+    /// commands in it with its own errors, or as Opened and Available again; the session's StateChanged
+    /// handlers run. Throws NotSupportedException on an engine without the members.
+    /// </summary>
+    internal static void ShowDisconnected(System.Management.Automation.Runspaces.Runspace runspace, bool disconnected)
+    {
+        if (!CanShowDisconnected || !RemoteRunspaceType!.IsInstanceOfType(runspace))
+            throw new NotSupportedException("This PowerShell's engine cannot show a session as disconnected: RemoteSessions supports pwsh 7.6.");
+        var state = disconnected ? System.Management.Automation.Runspaces.RunspaceState.Disconnected : System.Management.Automation.Runspaces.RunspaceState.Opened;
+        SetRunspaceState!.Invoke(runspace, [state, null]);
+        Availability!.SetValue(runspace, disconnected ? System.Management.Automation.Runspaces.RunspaceAvailability.None : System.Management.Automation.Runspaces.RunspaceAvailability.Available);
+        RaiseRunspaceStateEvents!.Invoke(runspace, []);
     }
 }

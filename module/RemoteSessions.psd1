@@ -22,6 +22,8 @@
         'Get-CimAssociatedInstance'
         'New-PSSession'
         'New-PSSessionOption'
+        'Disconnect-PSSession'
+        'Connect-PSSession'
     )
     AliasesToExport      = @('ncms', 'gcms', 'rcms', 'ncso', 'gcim', 'icim', 'ncim', 'scim', 'rcim', 'gcls', 'gcai')
     FunctionsToExport    = @()

@@ -994,6 +994,23 @@ rsess_result rsess_pssession_register(rsess_scope *scope,
 rsess_result rsess_pssession_set_state(const rsess_pssession *s,
                                        rsess_session_state state);
 
+// Disconnects a WS-Management session (New-PSSession -ComputerName, or `rsess_pssession_open` over
+// `rsess_transport_wsman_new`; MS-WSMV 3.1.4.15): the server keeps it, and what its pipelines write,
+// for `idle_timeout_ms` milliseconds (0 = the session's own idle timeout); its state becomes
+// Disconnected until `rsess_pssession_reconnect`. A disconnected session that is removed is deleted
+// on the server; one left disconnected stays there until its idle timeout. Errors: INVALID_STATE
+// unless Opened; NOT_SUPPORTED for process and ssh sessions; the server's refusal (the session stays
+// Opened).
+rsess_result rsess_pssession_disconnect(const rsess_pssession *s,
+                                        uint32_t idle_timeout_ms,
+                                        rsess_error **err);
+
+// Reconnects a session `rsess_pssession_disconnect` left (MS-WSMV 3.1.4.16): its state becomes
+// Opened and output written meanwhile arrives. Errors: INVALID_STATE unless Disconnected;
+// NOT_SUPPORTED for process and ssh sessions; the server's refusal (e.g. the shell ended after its
+// idle timeout; the session stays Disconnected).
+rsess_result rsess_pssession_reconnect(const rsess_pssession *s, rsess_error **err);
+
 // The session's state (`rsess_session_state`).
 rsess_result rsess_pssession_state(const rsess_pssession *s, rsess_session_state *out);
 

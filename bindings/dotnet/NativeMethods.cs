@@ -149,6 +149,8 @@ internal static partial class NativeMethods
     internal static partial ResultCode rsess_pssession_register(ScopeHandle scope, TransportHandle transport, int id, string instanceId, string name, string computerName, string transportName, out PSSessionHandle session, out IntPtr error);
     [LibraryImport(Library)] internal static partial ResultCode rsess_pssession_set_state(PSSessionHandle s, uint state);
     [LibraryImport(Library)] internal static partial ResultCode rsess_pssession_state(PSSessionHandle s, out uint state);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_pssession_disconnect(PSSessionHandle s, uint idleTimeoutMs, out IntPtr error);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_pssession_reconnect(PSSessionHandle s, out IntPtr error);
     [LibraryImport(Library)] internal static partial ResultCode rsess_pssession_id(PSSessionHandle s, out int id);
     [LibraryImport(Library)] internal static partial ResultCode rsess_pssession_name(PSSessionHandle s, out IntPtr name);
     [LibraryImport(Library)] internal static partial ResultCode rsess_pssession_instance_id(PSSessionHandle s, out IntPtr id);

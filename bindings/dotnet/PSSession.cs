@@ -56,7 +56,7 @@ public sealed class PSSession : IDisposable
     /// <summary>The computer name as the session shows it (<c>localhost</c> for a local server process).</summary>
     public string ComputerName { get; }
 
-    /// <summary><c>Process</c> or <c>SSH</c>.</summary>
+    /// <summary><c>WSMan</c>, <c>Process</c> or <c>SSH</c>.</summary>
     public string Transport { get; }
 
     /// <summary>The session's state as last reported; setting it reports a new state to the registry.</summary>
@@ -71,6 +71,20 @@ public sealed class PSSession : IDisposable
         }
         set => Native.Check(NativeMethods.rsess_pssession_set_state(Handle, (uint)value));
     }
+
+    /// <summary>
+    /// Disconnects a WS-Management session (MS-WSMV 3.1.4.15): the server keeps it, and what its pipelines
+    /// write, for <paramref name="idleTimeoutMs"/> ms (0 = the session's own idle timeout); <see cref="State"/>
+    /// becomes Disconnected until <see cref="Reconnect"/>. Removing a disconnected session deletes it on the server.
+    /// </summary>
+    /// <exception cref="RemoteSessionsException">InvalidState unless Opened; NotSupported for process and ssh
+    /// sessions; the server's refusal (the session stays Opened).</exception>
+    public void Disconnect(uint idleTimeoutMs = 0) => Native.Check(NativeMethods.rsess_pssession_disconnect(Handle, idleTimeoutMs, out IntPtr err), err);
+
+    /// <summary>Reconnects a session <see cref="Disconnect"/> left (MS-WSMV 3.1.4.16); output written meanwhile then arrives.</summary>
+    /// <exception cref="RemoteSessionsException">InvalidState unless Disconnected; NotSupported for process and ssh
+    /// sessions; the server's refusal (e.g. the shell ended after its idle timeout).</exception>
+    public void Reconnect() => Native.Check(NativeMethods.rsess_pssession_reconnect(Handle, out IntPtr err), err);
 
     /// <summary>Starts a script in a session the library opened (<see cref="SessionScope.OpenPSSession"/>),
     /// with no input.</summary>

@@ -95,6 +95,27 @@ pub extern "C" fn rsess_pssession_set_state(s: *const rsess_pssession, state: rs
     })
 }
 
+/// Disconnects a WS-Management session (New-PSSession -ComputerName, or `rsess_pssession_open` over
+/// `rsess_transport_wsman_new`; MS-WSMV 3.1.4.15): the server keeps it, and what its pipelines write,
+/// for `idle_timeout_ms` milliseconds (0 = the session's own idle timeout); its state becomes
+/// Disconnected until `rsess_pssession_reconnect`. A disconnected session that is removed is deleted
+/// on the server; one left disconnected stays there until its idle timeout. Errors: INVALID_STATE
+/// unless Opened; NOT_SUPPORTED for process and ssh sessions; the server's refusal (the session stays
+/// Opened).
+#[no_mangle]
+pub extern "C" fn rsess_pssession_disconnect(s: *const rsess_pssession, idle_timeout_ms: u32, err: *mut *mut rsess_error) -> rsess_result {
+    guard(err, || Ok(pssession_of(s)?.disconnect((idle_timeout_ms != 0).then_some(idle_timeout_ms))?))
+}
+
+/// Reconnects a session `rsess_pssession_disconnect` left (MS-WSMV 3.1.4.16): its state becomes
+/// Opened and output written meanwhile arrives. Errors: INVALID_STATE unless Disconnected;
+/// NOT_SUPPORTED for process and ssh sessions; the server's refusal (e.g. the shell ended after its
+/// idle timeout; the session stays Disconnected).
+#[no_mangle]
+pub extern "C" fn rsess_pssession_reconnect(s: *const rsess_pssession, err: *mut *mut rsess_error) -> rsess_result {
+    guard(err, || Ok(pssession_of(s)?.reconnect()?))
+}
+
 /// The session's state (`rsess_session_state`).
 #[no_mangle]
 pub extern "C" fn rsess_pssession_state(s: *const rsess_pssession, out: *mut rsess_session_state) -> rsess_result {

@@ -182,9 +182,9 @@ impl Shared {
     /// the client's own).
     fn create(&self, creation: &[u8]) -> Result<()> {
         let config = self.shell().get_config();
-        if let Ok(kb) = self.post(config, None, shell::read_max_envelope_size) {
+        if let Ok(bytes) = self.post(config, None, shell::read_max_envelope_size) {
             let mut s = self.shell();
-            s.max_envelope_size = s.max_envelope_size.min(kb.saturating_mul(1024));
+            s.max_envelope_size = s.max_envelope_size.min(bytes);
         }
         let create = ShellCreate {
             name: self.settings.shell_name.clone(),
@@ -478,6 +478,32 @@ impl WinrsTransport {
             self.shared.start_loop(channel);
         }
     }
+}
+
+/// Most shells asked for in one Enumerate or Pull reply.
+const SHELLS_PER_PAGE: u32 = 100;
+
+/// Most shells read from one server: a server that keeps sending pages is refused past it.
+pub const MAX_SHELLS: usize = 10_000;
+
+/// The shells the endpoint's user has on the server (DSP0226 Enumerate and Pull of the shell resource,
+/// what `Get-PSSession -ComputerName` asks), of every resource URI: PowerShell's and others (cmd).
+/// Errors: what the requests fail with (AccessDenied, TransportBroken, …); BadReply for a malformed
+/// reply or more than [`MAX_SHELLS`] shells.
+pub fn list_shells(endpoint: &Endpoint, cancel: Option<&Cancel>) -> Result<Vec<shell::ShellInfo>> {
+    let settings = endpoint.shell(shell::SHELLS_URI);
+    let first = endpoint.post_envelope(settings.enumerate_shells(SHELLS_PER_PAGE).xml, endpoint.wait(), cancel)?;
+    let (mut shells, mut context) = shell::read_shells(first)?;
+    while let Some(c) = context.take() {
+        if shells.len() > MAX_SHELLS {
+            return Err(Error::new(ErrorKind::BadReply, format!("{} lists more than {MAX_SHELLS} shells, the most this client reads", endpoint.computer())));
+        }
+        let text = endpoint.post_envelope(settings.pull_shells(&c, SHELLS_PER_PAGE).xml, endpoint.wait(), cancel)?;
+        let (more, next) = shell::read_shells(text)?;
+        shells.extend(more);
+        context = next;
+    }
+    Ok(shells)
 }
 
 impl Drop for WinrsTransport {

@@ -110,6 +110,37 @@ impl PsSession {
         self.set_state(PsSessionState::Closed);
     }
 
+    /// Disconnects the session (WS-Management only, [`PacketTransport::disconnect`]): the server keeps
+    /// it for `idle_timeout_ms` (None: its own idle timeout); the state becomes Disconnected.
+    /// Errors: InvalidState unless Opened (or for a session registered without its transport);
+    /// NotSupported for process and ssh sessions; the server's refusal (the session stays Opened).
+    pub fn disconnect(&self, idle_timeout_ms: Option<u32>) -> Result<()> {
+        if self.state() != PsSessionState::Opened {
+            return Err(Error::new(ErrorKind::InvalidState, format!("The session {} is not open, so it cannot be disconnected", self.info.name)));
+        }
+        self.transport_or_refuse()?.disconnect(idle_timeout_ms)?;
+        self.set_state(PsSessionState::Disconnected);
+        Ok(())
+    }
+
+    /// Reconnects a session [`PsSession::disconnect`] left; output written meanwhile then arrives.
+    /// Errors: InvalidState unless Disconnected; NotSupported as there; the server's refusal (e.g. the
+    /// shell ended after its idle timeout; the session stays Disconnected).
+    pub fn reconnect(&self) -> Result<()> {
+        if self.state() != PsSessionState::Disconnected {
+            return Err(Error::new(ErrorKind::InvalidState, format!("The session {} is not disconnected", self.info.name)));
+        }
+        self.transport_or_refuse()?.reconnect()?;
+        self.set_state(PsSessionState::Opened);
+        Ok(())
+    }
+
+    fn transport_or_refuse(&self) -> Result<&Arc<dyn PacketTransport>> {
+        self.transport
+            .as_ref()
+            .ok_or_else(|| Error::new(ErrorKind::InvalidState, format!("The session {} was registered without its transport", self.info.name)))
+    }
+
     pub fn set_state(&self, state: PsSessionState) {
         *lock(&self.state) = state;
     }

@@ -375,6 +375,12 @@ impl Shell {
         self.request(envelope::ACTION_ENUMERATE, SHELLS_URI, &[], &[], &body)
     }
 
+    /// Pull of the next shells of an Enumerate of shells (DSP0226 §8.3) with its `context`, up to
+    /// `max_elements`; read with [`read_shells`].
+    pub fn pull_shells(&self, context: &str, max_elements: u32) -> Request {
+        self.request(envelope::ACTION_PULL, SHELLS_URI, &[], &[], &envelope::pull_body(context, max_elements))
+    }
+
     /// Enumerate of the commands of shell `shell_id` (DSP0226 §8.2, a selector filter on
     /// `ShellId`), as a client does before connecting to a disconnected shell's pipelines.
     pub fn enumerate_commands(&self, shell_id: &str, max_elements: u32) -> Request {
@@ -735,7 +741,7 @@ pub fn read_get(text: String) -> ShellResult<ShellInfo> {
     shell_info(shell_payload(&reply, "Shell")?)
 }
 
-/// Reads the first reply of an Enumerate of shells ([`Shell::enumerate_shells`]): the shells in it,
+/// Reads a reply of an Enumerate or Pull of shells ([`Shell::enumerate_shells`], [`Shell::pull_shells`]): the shells in it,
 /// and the context to pull more with when the server did not send them all. Errors: the fault;
 /// BadReply.
 pub fn read_shells(text: String) -> ShellResult<(Vec<ShellInfo>, Option<String>)> {

@@ -1,0 +1,203 @@
+using System.Management.Automation;
+using System.Management.Automation.Runspaces;
+using RemoteSessions;
+using RemoteSessions.Native;
+using PSSession = System.Management.Automation.Runspaces.PSSession;
+
+// Windows' namespace and type names (RC/DisconnectPSSession.cs, RC/ConnectPSSession.cs), so error ids
+// end as Windows' do; pwsh off Windows has neither cmdlet.
+#pragma warning disable CS0436
+namespace Microsoft.PowerShell.Commands;
+
+/// <summary>
+/// Disconnect-PSSession (spec/cmdlet-behaviour.md §2.9) for WS-Management sessions: the server keeps the
+/// session, and what its commands write, for the idle timeout; the session shows State Disconnected and
+/// Availability None until Connect-PSSession. Process and SSH sessions cannot disconnect (their server
+/// ends with the connection) and get Windows' PSSessionDisconnectFailed.
+/// </summary>
+[Cmdlet(VerbsCommunications.Disconnect, "PSSession", SupportsShouldProcess = true, DefaultParameterSetName = SessionSet)]
+[OutputType(typeof(PSSession))]
+public sealed class DisconnectPSSessionCommand : PSCmdlet
+{
+    internal const string SessionSet = "Session";
+    internal const string NameSet = "Name";
+    internal const string IdSet = "Id";
+    internal const string InstanceIdSet = "InstanceId";
+
+    [Parameter(ParameterSetName = SessionSet, Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public PSSession[]? Session { get; set; }
+
+    [Parameter(ParameterSetName = NameSet, Mandatory = true, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string[]? Name { get; set; }
+
+    [Parameter(ParameterSetName = IdSet, Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNull]
+    public int[]? Id { get; set; }
+
+    [Parameter(ParameterSetName = InstanceIdSet, Mandatory = true, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNull]
+    public Guid[]? InstanceId { get; set; }
+
+    /// <summary>Seconds the server keeps the disconnected session (at least 60); default: the session's own idle timeout.</summary>
+    [Parameter]
+    [ValidateRange(0, int.MaxValue)]
+    public int IdleTimeoutSec { get; set; } = -1;
+
+    /// <summary>Accepted as on Windows; the server's own buffering mode applies.</summary>
+    [Parameter]
+    public OutputBufferingMode OutputBufferingMode { get; set; }
+
+    [Parameter]
+    public int ThrottleLimit { get; set; }
+
+    protected override void BeginProcessing()
+    {
+        if (IdleTimeoutSec is >= 0 and < NewPSSessionOptionCommand.MinimumIdleTimeoutMs / 1000)
+            ThrowTerminatingError(new ErrorRecord(
+                new PSArgumentException($"The specified IdleTimeoutSec {IdleTimeoutSec} is not valid: the server keeps a disconnected session at least {NewPSSessionOptionCommand.MinimumIdleTimeoutMs / 1000} seconds."),
+                "CannotDisconnectSessionWithInvalidIdleTimeout", ErrorCategory.InvalidArgument, IdleTimeoutSec));
+    }
+
+    protected override void ProcessRecord()
+    {
+        foreach (PSSession session in SessionSelection.Select(this, ParameterSetName, Session, Name, Id, InstanceId))
+        {
+            if (session.Runspace.RunspaceStateInfo.State == RunspaceState.Disconnected)
+            {
+                WriteObject(session);
+                continue;
+            }
+            if (!ShouldProcess(session.Name, "Disconnect")) continue;
+            if (session.Transport != "WSMan")
+            {
+                WriteError(new ErrorRecord(new InvalidOperationException(
+                    $"Disconnect-PSSession operation failed for runspace Id = {session.InstanceId} for the following reason: The disconnection operation is not supported on the remote computer. " +
+                    "To support disconnecting, the remote computer must be running Windows PowerShell 3.0 or a later version of Windows PowerShell and using the WSMan transport."),
+                    "PSSessionDisconnectFailed", ErrorCategory.InvalidOperation, session));
+                continue;
+            }
+            if (session.Runspace.RunspaceStateInfo.State != RunspaceState.Opened)
+            {
+                WriteError(new ErrorRecord(new InvalidOperationException(
+                    $"The session {session.Name} cannot be disconnected because it is not in the Opened state (its state is {session.Runspace.RunspaceStateInfo.State})."),
+                    "CannotDisconnectSessionWhenNotOpened", ErrorCategory.InvalidOperation, session));
+                continue;
+            }
+            try
+            {
+                using RemoteSessions.Native.PSSession native = SessionSelection.NativeOf(session);
+                native.Disconnect(IdleTimeoutSec > 0 ? (uint)Math.Min((long)IdleTimeoutSec * 1000, uint.MaxValue) : 0);
+                EngineInternals.ShowDisconnected(session.Runspace, disconnected: true);
+                WriteObject(session);
+            }
+            catch (RemoteSessionsException e)
+            {
+                WriteError(new ErrorRecord(new InvalidOperationException(
+                    $"Disconnect-PSSession operation failed for runspace Id = {session.InstanceId} for the following reason: {e.Message}", e),
+                    "PSSessionDisconnectFailed", ErrorCategory.InvalidOperation, session));
+            }
+        }
+    }
+}
+
+/// <summary>
+/// Connect-PSSession (spec/cmdlet-behaviour.md §2.9) for sessions Disconnect-PSSession left in this
+/// PowerShell: the shell is reconnected, the session shows Opened and Available again, and what its
+/// commands wrote meanwhile arrives (a job started with Invoke-Command -AsJob goes on receiving).
+/// </summary>
+[Cmdlet(VerbsCommunications.Connect, "PSSession", SupportsShouldProcess = true, DefaultParameterSetName = DisconnectPSSessionCommand.NameSet)]
+[OutputType(typeof(PSSession))]
+public sealed class ConnectPSSessionCommand : PSCmdlet
+{
+    [Parameter(ParameterSetName = DisconnectPSSessionCommand.SessionSet, Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public PSSession[]? Session { get; set; }
+
+    [Parameter(ParameterSetName = DisconnectPSSessionCommand.NameSet, Mandatory = true, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string[]? Name { get; set; }
+
+    [Parameter(ParameterSetName = DisconnectPSSessionCommand.IdSet, Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNull]
+    public int[]? Id { get; set; }
+
+    [Parameter(ParameterSetName = DisconnectPSSessionCommand.InstanceIdSet, Mandatory = true, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNull]
+    public Guid[]? InstanceId { get; set; }
+
+    [Parameter]
+    public int ThrottleLimit { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        foreach (PSSession session in SessionSelection.Select(this, ParameterSetName, Session, Name, Id, InstanceId))
+        {
+            if (!ShouldProcess(session.Name, "Connect")) continue;
+            if (session.Runspace.RunspaceStateInfo.State != RunspaceState.Disconnected)
+            {
+                WriteError(new ErrorRecord(new InvalidOperationException(
+                    $"Cannot connect PSSession \"{session.Name}\", either because it is not in the Disconnected state, or it is not available for connection."),
+                    "PSSessionConnectFailed", ErrorCategory.InvalidOperation, session));
+                continue;
+            }
+            try
+            {
+                using RemoteSessions.Native.PSSession native = SessionSelection.NativeOf(session);
+                native.Reconnect();
+                EngineInternals.ShowDisconnected(session.Runspace, disconnected: false);
+                WriteObject(session);
+            }
+            catch (RemoteSessionsException e)
+            {
+                WriteError(new ErrorRecord(new InvalidOperationException(
+                    $"Connecting to the disconnected session {session.Name} on {session.ComputerName} failed: {e.Message}", e),
+                    "PSSessionConnectFailed", ErrorCategory.OpenError, session));
+            }
+        }
+    }
+}
+
+/// <summary>The sessions of this runspace a -Session, -Name, -Id or -InstanceId selects, with Windows' "not available" errors.</summary>
+internal static class SessionSelection
+{
+    internal static IEnumerable<PSSession> Select(PSCmdlet cmdlet, string set, PSSession[]? sessions, string[]? names, int[]? ids, Guid[]? instanceIds)
+    {
+        if (set == DisconnectPSSessionCommand.SessionSet) return sessions!;
+        var all = cmdlet.InvokeCommand.InvokeScript("Microsoft.PowerShell.Core\\Get-PSSession").Select(o => o.BaseObject).OfType<PSSession>().ToList();
+        var found = new List<PSSession>();
+        void Add(IEnumerable<PSSession> matches, bool missing, string message, string id, object target)
+        {
+            if (missing) cmdlet.WriteError(new ErrorRecord(new ArgumentException(message), id, ErrorCategory.InvalidArgument, target));
+            found.AddRange(matches.Where(m => !found.Contains(m)));
+        }
+        foreach (string name in names ?? [])
+        {
+            var pattern = WildcardPattern.Get(name, WildcardOptions.IgnoreCase);
+            var matches = all.Where(s => pattern.IsMatch(s.Name)).ToList();
+            Add(matches, matches.Count == 0 && !WildcardPattern.ContainsWildcardCharacters(name),
+                $"The remote session with the name {name}  is not available.", "RemoteRunspaceNotAvailableForSpecifiedName", name);
+        }
+        foreach (int id in ids ?? [])
+        {
+            var matches = all.Where(s => s.Id == id).ToList();
+            Add(matches, matches.Count == 0, $"The remote session with the session ID {id} is not available.", "RemoteRunspaceNotAvailableForSpecifiedSessionId", id);
+        }
+        foreach (Guid instanceId in instanceIds ?? [])
+        {
+            var matches = all.Where(s => s.InstanceId == instanceId).ToList();
+            Add(matches, matches.Count == 0, $"Remote session is not available for {instanceId}.", "RemoteRunspaceNotAvailableForSpecifiedRunspaceId", instanceId);
+        }
+        return found;
+    }
+
+    /// <summary>The library's record of a session this module opened. Throws RemoteSessionsException (NotFound) for another session.</summary>
+    internal static RemoteSessions.Native.PSSession NativeOf(PSSession session)
+    {
+        var (found, _) = RunspaceSessions.Current.Scope.FindPSSessions(Lookup.InstanceId, [session.InstanceId.ToString()]);
+        return found.Count > 0
+            ? found[0]
+            : throw new RemoteSessionsException(ResultCode.NotFound, $"The session {session.Name} was not opened by RemoteSessions' New-PSSession.");
+    }
+}
