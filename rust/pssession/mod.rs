@@ -253,7 +253,14 @@ impl ClientSession {
             }
             inner.pool.end_input(id)?;
         }
-        self.shared.flush(&mut inner)?;
+        if let Err(e) = self.shared.flush(&mut inner) {
+            // A transport that refuses a new pipeline now (a disconnected WinRS shell) leaves nothing
+            // of it waiting to be sent later.
+            inner.pipelines.remove(&id);
+            inner.waiting.remove(&id);
+            inner.asked.remove(&id);
+            return Err(e);
+        }
         Ok(Pipeline { shared: Arc::clone(&self.shared), id })
     }
 

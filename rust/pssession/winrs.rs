@@ -94,6 +94,8 @@ struct State {
     cancel: Arc<Cancel>,
     /// Receive loops running.
     loops: usize,
+    /// Client packets sent while disconnected, for channels that exist: carried after reconnecting.
+    held: VecDeque<ClientPacket>,
 }
 
 struct Shared {
@@ -125,6 +127,7 @@ impl WinrsTransport {
             generation: 0,
             cancel: Arc::new(Cancel::default()),
             loops: 0,
+            held: VecDeque::new(),
         };
         WinrsTransport { shared: Arc::new(Shared { endpoint, settings, shell: Mutex::new(shell), state: Mutex::new(state), changed: Condvar::new() }) }
     }
@@ -316,6 +319,10 @@ impl Shared {
                 self.push(outofproc::ack(Ack::Data, channel));
             }
             ClientPacket::Command(channel) => {
+                let phase = self.state().phase;
+                if phase != Phase::Open {
+                    return Err(not_open(phase));
+                }
                 self.state().channels.insert(channel, Channel::Opened);
                 self.push(outofproc::ack(Ack::Command, channel));
             }
@@ -369,16 +376,22 @@ fn not_open(phase: Phase) -> Error {
 
 impl PacketTransport for WinrsTransport {
     /// Carries one client packet to the shell (see the module's documentation) and queues the
-    /// server's acknowledgement. Errors: BadReply for a line that is no OutOfProc client packet;
-    /// InvalidState while disconnected; TransportBroken when the shell is closed or the server failed
+    /// server's acknowledgement; while disconnected, packets of existing channels wait for the
+    /// reconnect. Errors: BadReply for a line that is no OutOfProc client packet; InvalidState for a
+    /// new pipeline while disconnected; TransportBroken when the shell is closed or the server failed
     /// (the failure is also what `receive` reports).
     fn send(&self, packet: &str) -> Result<()> {
         let packet = outofproc::parse_client(packet)?;
-        match self.shared.handle(packet) {
-            Err(e) if matches!(e.kind, ErrorKind::InvalidArgument | ErrorKind::InvalidState) => Err(e),
-            Err(e) => Err(self.shared.fail(e)),
-            Ok(()) => Ok(()),
+        {
+            let mut state = self.shared.state();
+            if state.phase == Phase::Disconnected && !matches!(packet, ClientPacket::Command(_)) {
+                // What a pipeline already running sends meanwhile (its input, a stop) waits for the
+                // reconnect rather than failing it.
+                state.held.push_back(packet);
+                return Ok(());
+            }
         }
+        self.carry(packet)
     }
 
     fn receive(&self, timeout: Option<Duration>) -> Result<Option<String>> {
@@ -465,11 +478,24 @@ impl PacketTransport for WinrsTransport {
         self.shared.post(request, None, |t| shell::read_empty(t, shell::ACTION_RECONNECT))?;
         self.shared.state().phase = Phase::Open;
         self.resume();
+        loop {
+            let Some(packet) = self.shared.state().held.pop_front() else { break };
+            self.carry(packet)?;
+        }
         Ok(())
     }
 }
 
 impl WinrsTransport {
+    /// Carries one client packet; a failure of the server ends the transport.
+    fn carry(&self, packet: ClientPacket) -> Result<()> {
+        match self.shared.handle(packet) {
+            Err(e) if matches!(e.kind, ErrorKind::InvalidArgument | ErrorKind::InvalidState) => Err(e),
+            Err(e) => Err(self.shared.fail(e)),
+            Ok(()) => Ok(()),
+        }
+    }
+
     /// Starts the Receive loops of the shell and of every pipeline not yet Done.
     fn resume(&self) {
         let channels: Vec<Uuid> = self.shared.state().channels.iter().filter(|(_, c)| **c == Channel::Running { done: false }).map(|(id, _)| *id).collect();

@@ -1,0 +1,208 @@
+//! PSSessions over WS-Management (rust/pssession/winrs.rs) against PowerShell's own server side of WinRS
+//! remoting: tests/wsman-endpoint runs pwsh 7.6's WSMan plugin (what wsmprovhost runs on Windows) behind
+//! a loopback WS-Management endpoint with Basic authentication. Built by tests/build.sh.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command as Process, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use remote_sessions::auth::{Authentication, Credential};
+use remote_sessions::psrp::clixml::Value;
+use remote_sessions::psrp::pool::PipelineState;
+use remote_sessions::psrp::request::Command;
+use remote_sessions::pssession::winrs::{list_shells, WinrsSettings, WinrsTransport};
+use remote_sessions::pssession::{ClientSession, Item};
+use remote_sessions::transport::PacketTransport;
+use remote_sessions::wsman::endpoint::Endpoint;
+use remote_sessions::wsman::options::SessionOptions;
+use remote_sessions::ErrorKind;
+
+const USER: &str = "ann";
+const PASSWORD: &str = "Winrs-Pa55";
+const WAIT: Duration = Duration::from_secs(60);
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The PowerShell that hosts the endpoint: RSESS_PWSH, else the one tests/setup.sh installed, else `pwsh`.
+fn pwsh() -> String {
+    if let Some(p) = std::env::var_os("RSESS_PWSH") {
+        return p.to_string_lossy().into_owned();
+    }
+    let installed = repo().join("build/tools/pwsh/pwsh");
+    if installed.exists() { installed.to_string_lossy().into_owned() } else { "pwsh".into() }
+}
+
+/// A running endpoint; it stops when dropped (EOF on its stdin, then a kill).
+struct Server {
+    child: Child,
+    _stdin: ChildStdin,
+    http: u16,
+}
+
+impl Server {
+    fn start(extra: &[&str]) -> Server {
+        let script = repo().join("build/wsman-endpoint/Start-Endpoint.ps1");
+        assert!(script.exists(), "{} is missing: run tests/build.sh", script.display());
+        let mut child = Process::new(pwsh())
+            .args(["-NoProfile", "-NonInteractive", "-File"])
+            .arg(&script)
+            .args(["--user", USER, "--password", PASSWORD])
+            .args(extra)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the endpoint starts");
+        let stdin = child.stdin.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let http = line
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("http="))
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("the endpoint did not say where it listens: {line:?}"));
+        Server { child, _stdin: stdin, http }
+    }
+
+    fn endpoint(&self, password: &str) -> Endpoint {
+        let options = SessionOptions { port: u32::from(self.http), no_encryption: true, ..SessionOptions::default() };
+        Endpoint::new("127.0.0.1", &options, Some(&Credential::new(USER, password)), Authentication::Basic).unwrap()
+    }
+
+    fn transport(&self, name: &str) -> Arc<WinrsTransport> {
+        let settings = WinrsSettings { configuration_name: "Microsoft.PowerShell".into(), shell_name: Some(name.into()), idle_timeout_ms: None, no_profile: true };
+        Arc::new(WinrsTransport::new(self.endpoint(PASSWORD), settings))
+    }
+
+    fn open(&self, name: &str) -> (ClientSession, Arc<WinrsTransport>) {
+        let transport = self.transport(name);
+        let session = ClientSession::open(Arc::clone(&transport) as Arc<dyn PacketTransport>, Some(WAIT)).expect("the session opens");
+        (session, transport)
+    }
+
+    fn shell_names(&self) -> Vec<String> {
+        list_shells(&self.endpoint(PASSWORD), None).unwrap().into_iter().filter_map(|s| s.name).collect()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn output(s: &ClientSession, script: &str) -> Vec<Value> {
+    let p = s.invoke(&[Command::script(script)], None).unwrap();
+    let mut out = Vec::new();
+    while let Some(item) = p.next(Some(WAIT)).unwrap() {
+        if let Item::Output(v) = item {
+            out.push(v);
+        }
+    }
+    assert_eq!(p.ending().unwrap().0, PipelineState::Completed, "{script}");
+    out
+}
+
+fn ints(values: &[Value]) -> Vec<i64> {
+    values.iter().map(|v| v.as_i64().unwrap_or_else(|| panic!("{v:?} is no integer"))).collect()
+}
+
+#[test]
+fn a_session_keeps_its_state_is_listed_by_name_and_its_shell_goes_when_it_closes() {
+    let server = Server::start(&[]);
+    let (mut session, transport) = server.open("rust-winrs");
+    assert!(transport.shell_id().is_some());
+    assert!(output(&session, "$x = 41").is_empty());
+    assert_eq!(ints(&output(&session, "$x + 1")), [42]);
+    assert!(server.shell_names().contains(&"rust-winrs".to_string()));
+    session.close(WAIT);
+    assert!(!server.shell_names().contains(&"rust-winrs".to_string()), "Close deletes the shell");
+}
+
+#[test]
+fn output_written_while_disconnected_arrives_after_reconnecting() {
+    let server = Server::start(&[]);
+    let (session, transport) = server.open("away");
+    let p = session.invoke(&[Command::script("1..3 | ForEach-Object { Start-Sleep -Milliseconds 300; $_ }")], None).unwrap();
+    transport.disconnect(Some(120_000)).unwrap();
+    assert_eq!(transport.disconnect(None).unwrap_err().kind, ErrorKind::InvalidState);
+    assert_eq!(session.invoke(&[Command::script("1")], None).err().map(|e| e.kind), Some(ErrorKind::InvalidState), "a disconnected session takes no new pipeline");
+    std::thread::sleep(Duration::from_millis(1500));
+    transport.reconnect().unwrap();
+    let mut seen = Vec::new();
+    while let Some(item) = p.next(Some(WAIT)).unwrap() {
+        if let Item::Output(v) = item {
+            seen.push(v);
+        }
+    }
+    assert_eq!(ints(&seen), [1, 2, 3]);
+    assert_eq!(ints(&output(&session, "7")), [7], "the session goes on after reconnecting");
+}
+
+#[test]
+fn a_stopped_pipeline_ends_stopped_and_the_session_goes_on() {
+    let server = Server::start(&[]);
+    let (session, _transport) = server.open("stop");
+    let p = session.invoke(&[Command::script("1; Start-Sleep 60; 2")], None).unwrap();
+    assert!(matches!(p.next(Some(WAIT)).unwrap(), Some(Item::Output(_))));
+    p.stop().unwrap();
+    while p.next(Some(WAIT)).unwrap().is_some() {}
+    assert_eq!(p.ending().unwrap().0, PipelineState::Stopped);
+    assert_eq!(ints(&output(&session, "3")), [3]);
+}
+
+#[test]
+fn input_and_output_larger_than_an_envelope_are_split_to_fit() {
+    // 150 KiB envelopes (Windows Server 2008's size): the client learns it from the configuration Get.
+    let server = Server::start(&["--max-envelope-kb", "150"]);
+    let (session, _transport) = server.open("big");
+    let big = "x".repeat(600_000);
+    let p = session.invoke(&[Command::script("$input | ForEach-Object Length")], Some(&[Value::String(big)])).unwrap();
+    let mut lengths = Vec::new();
+    while let Some(item) = p.next(Some(WAIT)).unwrap() {
+        if let Item::Output(v) = item {
+            lengths.push(v);
+        }
+    }
+    assert_eq!(ints(&lengths), [600_000]);
+    let out = output(&session, "'y' * 2000000");
+    assert_eq!(out.len(), 1);
+    assert!(matches!(&out[0], Value::String(s) if s.len() == 2_000_000));
+}
+
+#[test]
+fn wrong_credentials_fail_the_open_and_leave_no_shell() {
+    let server = Server::start(&[]);
+    let settings = WinrsSettings { configuration_name: "Microsoft.PowerShell".into(), shell_name: Some("refused".into()), ..WinrsSettings::default() };
+    let transport = Arc::new(WinrsTransport::new(server.endpoint("wrong"), settings));
+    let e = ClientSession::open(transport as Arc<dyn PacketTransport>, Some(WAIT)).err().expect("refused");
+    assert!(e.message.contains("401"), "{}", e.message);
+    assert!(!server.shell_names().contains(&"refused".to_string()));
+}
+
+#[test]
+fn a_server_killed_mid_command_breaks_the_session_with_a_reason() {
+    let mut server = Server::start(&[]);
+    let (session, _transport) = server.open("killed");
+    let p = session.invoke(&[Command::script("1; Start-Sleep 60")], None).unwrap();
+    assert!(matches!(p.next(Some(WAIT)).unwrap(), Some(Item::Output(_))));
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    let outcome = loop {
+        match p.next(Some(WAIT)) {
+            Ok(Some(_)) => continue,
+            other => break other,
+        }
+    };
+    match outcome {
+        Err(e) => assert_eq!(e.kind, ErrorKind::TransportBroken, "{e}"),
+        Ok(None) => assert_ne!(p.ending().map(|e| e.0), Some(PipelineState::Completed)),
+        Ok(Some(_)) => unreachable!(),
+    }
+    assert!(session.is_broken());
+}
