@@ -57,4 +57,26 @@ internal static class EngineInternals
         Availability!.SetValue(runspace, disconnected ? System.Management.Automation.Runspaces.RunspaceAvailability.None : System.Management.Automation.Runspaces.RunspaceAvailability.Available);
         RaiseRunspaceStateEvents!.Invoke(runspace, []);
     }
+
+    // PSSession.ConfigurationName (a get-only property: its backing field) and Runspace.InstanceId (internal
+    // setter): the engine sets both for its own WS-Management sessions; Get-PSSession -ComputerName builds
+    // sessions for the server's shells, whose InstanceId is the shell's id.
+    private static readonly FieldInfo? ConfigurationName = typeof(System.Management.Automation.Runspaces.PSSession).GetField("<ConfigurationName>k__BackingField", Internal);
+    private static readonly PropertyInfo? InstanceId = typeof(System.Management.Automation.Runspaces.Runspace).GetProperty("InstanceId");
+
+    /// <summary>Whether this engine has the setters <see cref="SetConfigurationName"/> and <see cref="SetInstanceId"/> need.</summary>
+    internal static bool CanSetSessionIdentity => ConfigurationName?.FieldType == typeof(string) && InstanceId?.GetSetMethod(true) is not null;
+
+    /// <summary>Shows <paramref name="name"/> as the session's ConfigurationName, as the engine's WS-Management sessions do; nothing on another engine.</summary>
+    internal static void SetConfigurationName(System.Management.Automation.Runspaces.PSSession session, string name)
+    {
+        if (CanSetSessionIdentity) ConfigurationName!.SetValue(session, name);
+    }
+
+    /// <summary>Gives a runspace not yet opened the InstanceId of the server's session it stands for. Throws NotSupportedException on an engine without the setter.</summary>
+    internal static void SetInstanceId(System.Management.Automation.Runspaces.Runspace runspace, Guid id)
+    {
+        if (!CanSetSessionIdentity) throw new NotSupportedException("This PowerShell's engine cannot show a server's session: RemoteSessions supports pwsh 7.6.");
+        InstanceId!.GetSetMethod(true)!.Invoke(runspace, [id]);
+    }
 }

@@ -24,6 +24,7 @@
         'New-PSSessionOption'
         'Disconnect-PSSession'
         'Connect-PSSession'
+        'Get-PSSession'
     )
     AliasesToExport      = @('ncms', 'gcms', 'rcms', 'ncso', 'gcim', 'icim', 'ncim', 'scim', 'rcim', 'gcls', 'gcai')
     FunctionsToExport    = @()

@@ -199,6 +199,9 @@ typedef struct rsess_scope rsess_scope;
 // New-CimSessionOption's options, plus port and timeout.
 typedef struct rsess_session_options rsess_session_options;
 
+// The shells listed by `rsess_shell_list_new`, in the server's order.
+typedef struct rsess_shell_list rsess_shell_list;
+
 // An owned list of strings.
 typedef struct rsess_string_list rsess_string_list;
 
@@ -260,6 +263,11 @@ typedef uint32_t rsess_option_flag;
 
 // Authentication mechanism (`PasswordAuthenticationMechanism`): values of `RSESS_AUTH_*`.
 typedef uint32_t rsess_authentication;
+
+// What `rsess_shell_list_get` reads of a shell (MS-WSMV 2.2.4.37 `rsp:Shell`): values of
+// `RSESS_SHELL_*`. Every value is text as the server wrote it (durations as xs:duration, e.g.
+// `PT7200.000S`); a field the server left out reads as NULL.
+typedef uint32_t rsess_shell_field;
 
 // One property as `rsess_instance_get_view` lays it out. Strings are NUL-terminated UTF-8 in the text
 // forms of `rsess_instance_property_value`.
@@ -482,6 +490,39 @@ typedef struct {
 #define RSESS_OPTION_NO_ENCRYPTION 5
 
 #define RSESS_OPTION_ENCODE_PORT_IN_SPN 6
+
+// The ShellId (for a PowerShell session: its runspace pool's InstanceId, in upper case).
+#define RSESS_SHELL_ID 0
+
+// The shell's name (a PowerShell session's name).
+#define RSESS_SHELL_NAME 1
+
+// The resource URI, e.g. `http://schemas.microsoft.com/powershell/Microsoft.PowerShell`.
+#define RSESS_SHELL_RESOURCE_URI 2
+
+// The user who owns the shell.
+#define RSESS_SHELL_OWNER 3
+
+// The address of the client that created it.
+#define RSESS_SHELL_CLIENT_IP 4
+
+// `Connected` or `Disconnected`.
+#define RSESS_SHELL_STATE 5
+
+// How long the server keeps it without a client (xs:duration).
+#define RSESS_SHELL_IDLE_TIMEOUT 6
+
+// How long it has existed (xs:duration).
+#define RSESS_SHELL_RUN_TIME 7
+
+// How long it has been idle (xs:duration).
+#define RSESS_SHELL_INACTIVITY 8
+
+// The id of the server process that serves it, in decimal.
+#define RSESS_SHELL_PROCESS_ID 9
+
+// The server's output buffering mode (`Block`, `Drop`).
+#define RSESS_SHELL_BUFFER_MODE 10
 
 #ifdef __cplusplus
 extern "C" {
@@ -1300,6 +1341,30 @@ rsess_result rsess_cim_session_list_missing(const rsess_cim_session_list *l,
 
 // Frees a session list (not the sessions). NULL and stale handles are ignored.
 void rsess_cim_session_list_free(rsess_cim_session_list *l);
+
+// Lists the shells the credential's user has on `computer_name` (DSP0226 Enumerate and Pull of the
+// shell resource, MS-WSMV 3.1.4.1.32), as Get-PSSession -ComputerName asks: `opts` and `cred` as for
+// `rsess_transport_wsman_new` (NULL = defaults; Negotiate with the system's credential).
+// Errors: INVALID_ARGUMENT (bad computer name or options), ACCESS_DENIED (HTTP 401/403), the
+// server's fault, TRANSPORT_BROKEN and TIMEOUT for an unreachable server, BAD_REPLY.
+rsess_result rsess_shell_list_new(const char *computer_name,
+                                  const rsess_session_options *opts,
+                                  const rsess_credential *cred,
+                                  rsess_shell_list **out,
+                                  rsess_error **err);
+
+// How many shells the list holds.
+rsess_result rsess_shell_list_len(const rsess_shell_list *l, size_t *out);
+
+// `field` (`RSESS_SHELL_*`) of shell `index`, as an owned string, or NULL when the server did not
+// say. Errors: INVALID_ARGUMENT for an index out of range or an unknown field.
+rsess_result rsess_shell_list_get(const rsess_shell_list *l,
+                                  size_t index,
+                                  rsess_shell_field field,
+                                  char **out);
+
+// Frees a shell list. NULL and stale handles are ignored.
+void rsess_shell_list_free(rsess_shell_list *l);
 
 // Starts `program` (a path, or a name looked up on PATH) with `nargs` arguments from `args` as a PSRP
 // server, e.g. `pwsh -s -NoLogo -NoProfile`. The child is killed when the transport is closed or freed,

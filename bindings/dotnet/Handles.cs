@@ -125,3 +125,9 @@ internal sealed class PipelineHandle : NativeHandle
 {
     protected override bool ReleaseHandle() { NativeMethods.rsess_pipeline_free(handle); return true; }
 }
+
+/// <summary>A list of a server's WinRS shells (<c>rsess_shell_list</c>).</summary>
+internal sealed class ShellListHandle : NativeHandle
+{
+    protected override bool ReleaseHandle() { NativeMethods.rsess_shell_list_free(handle); return true; }
+}

@@ -134,6 +134,11 @@ internal static partial class NativeMethods
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial ResultCode rsess_transport_ssh_new(string hostSpec, string? user, uint port, string? keyFile, string? subsystem, IntPtr[] options, nuint noptions, out TransportHandle transport, out IntPtr error);
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial ResultCode rsess_shell_list_new(string computerName, SessionOptionsHandle options, CredentialHandle credential, out ShellListHandle list, out IntPtr error);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_shell_list_len(ShellListHandle l, out nuint n);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_shell_list_get(ShellListHandle l, nuint index, uint field, out IntPtr value);
+    [LibraryImport(Library)] internal static partial void rsess_shell_list_free(IntPtr l);
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial ResultCode rsess_transport_wsman_new(string computerName, string? configurationName, string? shellName, uint idleTimeoutMs, SessionOptionsHandle options, CredentialHandle credential, out TransportHandle transport, out IntPtr error);
     [LibraryImport(Library)] internal static partial ResultCode rsess_transport_disconnect(TransportHandle t, uint idleTimeoutMs, out IntPtr error);
     [LibraryImport(Library)] internal static partial ResultCode rsess_transport_reconnect(TransportHandle t, out IntPtr error);

@@ -202,6 +202,7 @@ public sealed class NewPSSessionCommand : PSCmdlet
                 continue;
             }
             PSSession session = PSSession.Create(runspace, transport, this);
+            if (runspace.ConnectionInfo is WinRSConnectionInfo winrs) EngineInternals.SetConfigurationName(session, winrs.ShownConfigurationName);
             if (Name is { } names && _named < names.Length) session.Name = names[_named++];
             Track(owner, session, started.Value);
             WriteObject(session);

@@ -38,6 +38,17 @@ public sealed class WinRSConnectionInfo : RunspaceConnectionInfo
     public int Port { get; }
     public string ApplicationName { get; }
     public string ConfigurationName { get; }
+
+    /// <summary>What PSSession.ConfigurationName shows: the configuration's name, without the shell URI's
+    /// <c>http://schemas.microsoft.com/powershell/</c> prefix.</summary>
+    internal string ShownConfigurationName => ShownConfiguration(ConfigurationName);
+
+    /// <summary>A configuration name or shell resource URI as PSSession.ConfigurationName shows it.</summary>
+    internal static string ShownConfiguration(string nameOrUri) =>
+        nameOrUri.StartsWith(PowerShellUriPrefix, StringComparison.OrdinalIgnoreCase) ? nameOrUri[PowerShellUriPrefix.Length..] : nameOrUri;
+
+    /// <summary>The resource URI prefix of PowerShell session configurations (MS-PSRP 3.1.5.3).</summary>
+    internal const string PowerShellUriPrefix = "http://schemas.microsoft.com/powershell/";
     public PSSessionOption Option { get; }
 
     /// <summary>The URL requests go to, e.g. <c>http://srv1:5985/wsman</c>.</summary>
@@ -73,10 +84,7 @@ public sealed class WinRSConnectionInfo : RunspaceConnectionInfo
 
     private PsrpTransport Open(string? shellName)
     {
-        CimCredential? credential = CertificateThumbprint.Length > 0
-            ? CimCredential.FromCertificateThumbprint(CertificateThumbprint)
-            : CredentialOf(Credential, AuthenticationMechanism);
-        PsrpTransport transport = PsrpTransport.OpenWsman(ComputerName, ConfigurationName, shellName, IdleTimeoutMs(Option), SessionOptions(), credential);
+        PsrpTransport transport = PsrpTransport.OpenWsman(ComputerName, ConfigurationName, shellName, IdleTimeoutMs(Option), SessionOptions(), NativeCredential());
         TransportStarted?.Invoke(transport);
         return transport;
     }
@@ -85,7 +93,13 @@ public sealed class WinRSConnectionInfo : RunspaceConnectionInfo
     internal static uint IdleTimeoutMs(PSSessionOption option) =>
         option.IdleTimeout.TotalMilliseconds is >= 1 and var ms ? (uint)Math.Min(ms, uint.MaxValue) : 0;
 
-    private Native.CimSessionOptions SessionOptions() => new()
+    /// <summary>The library's credential for this connection: the client certificate, else -Credential with -Authentication.</summary>
+    internal CimCredential? NativeCredential() => CertificateThumbprint.Length > 0
+        ? CimCredential.FromCertificateThumbprint(CertificateThumbprint)
+        : CredentialOf(Credential, AuthenticationMechanism);
+
+    /// <summary>The library's options for this connection: scheme, port, path, and the session option's TLS checks, encryption, timeout and cultures.</summary>
+    internal Native.CimSessionOptions SessionOptions() => new()
     {
         Protocol = ProtocolKind.Wsman,
         UseSsl = UseSsl,

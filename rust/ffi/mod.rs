@@ -33,5 +33,6 @@ pub mod pssession;
 pub mod psvalue;
 pub mod result;
 pub mod session;
+pub mod shells;
 pub mod transport;
 pub mod view;
