@@ -42,8 +42,8 @@ sealed class Shell
     /// <summary>The plugin ended the shell (OperationComplete on the Create request).</summary>
     public (int Code, string? Info)? Ended;
     public readonly Dictionary<string, Command> Commands = new(StringComparer.OrdinalIgnoreCase);
-    /// <summary>Output not yet received, by command id ("" for the shell's own).</summary>
-    public readonly Dictionary<string, List<byte[]>> Output = new(StringComparer.OrdinalIgnoreCase);
+    /// <summary>Output not yet received, by command id ("" for the shell's own); Pending: the plugin sent it with CommandState Pending (a host call waits for the client).</summary>
+    public readonly Dictionary<string, List<(byte[] Data, bool Pending)>> Output = new(StringComparer.OrdinalIgnoreCase);
     public readonly object Lock = new();
     TaskCompletionSource changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -58,12 +58,12 @@ sealed class Shell
 
     public Task Changed { get { lock (Lock) return changed.Task; } }
 
-    public void Append(string key, byte[] data)
+    public void Append(string key, byte[] data, bool pending = false)
     {
         lock (Lock)
         {
-            if (!Output.TryGetValue(key, out List<byte[]>? list)) Output[key] = list = [];
-            list.Add(data);
+            if (!Output.TryGetValue(key, out List<(byte[], bool)>? list)) Output[key] = list = [];
+            list.Add((data, pending));
         }
         Notify();
     }
@@ -357,7 +357,7 @@ sealed class Service(Options options)
         var receive = Plugin.NewRequest("Receive", caller, shell.ResourceUri, []);
         receive.Received = (flags, stream, data, state, exit) =>
         {
-            if (data is { Length: > 0 }) shell.Append(id, data);
+            if (data is { Length: > 0 }) shell.Append(id, data, state == Ns.Shell + "/CommandState/Pending");
             if ((flags & 1) != 0 || state == Ns.Shell + "/CommandState/Done")
             {
                 lock (shell.Lock) { command.Done = true; command.ExitCode = exit; }
@@ -407,19 +407,20 @@ sealed class Service(Options options)
         {
             Task changed = shell.Changed;
             var streams = new StringBuilder();
-            bool done = false;
+            bool done = false, waiting = false;
             int exit = 0;
             lock (shell.Lock)
             {
-                if (shell.Output.TryGetValue(key, out List<byte[]>? pending))
+                if (shell.Output.TryGetValue(key, out List<(byte[] Data, bool Pending)>? pending))
                 {
                     int used = 0, taken = 0;
-                    foreach (byte[] chunk in pending)
+                    foreach ((byte[] chunk, bool isPending) in pending)
                     {
                         int size = (chunk.Length + 2) / 3 * 4 + 100;
                         if (taken > 0 && used + size > budget) break;
                         used += size;
                         taken++;
+                        waiting |= isPending;
                         streams.Append($"<rsp:Stream Name=\"stdout\"{(command is null ? "" : $" CommandId=\"{command.Id}\"")}>{Convert.ToBase64String(chunk)}</rsp:Stream>");
                     }
                     pending.RemoveRange(0, taken);
@@ -436,6 +437,7 @@ sealed class Service(Options options)
             {
                 string state = command is null ? ""
                     : done ? $"<rsp:CommandState CommandId=\"{command.Id}\" State=\"{Ns.Shell}/CommandState/Done\"><rsp:ExitCode>{exit}</rsp:ExitCode></rsp:CommandState>"
+                    : waiting ? $"<rsp:CommandState CommandId=\"{command.Id}\" State=\"{Ns.Shell}/CommandState/Pending\"></rsp:CommandState>"
                     : "";
                 return Reply.Envelope(r, Actions.Shell + "ReceiveResponse", $"<rsp:ReceiveResponse>{streams}{state}</rsp:ReceiveResponse>", "w rsp p");
             }

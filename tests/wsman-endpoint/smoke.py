@@ -19,6 +19,7 @@ import ssl
 import struct
 import subprocess
 import sys
+import threading
 import time
 import uuid
 import xml.etree.ElementTree as ET
@@ -81,11 +82,11 @@ def psrp_messages(data):
 
 
 class Endpoint:
-    def __init__(self, extra=()):
+    def __init__(self, extra=(), log="smoke-endpoint.log"):
         pwsh = os.environ.get("PWSH", os.path.join(REPO, "build", "tools", "pwsh", "pwsh"))
         if not os.path.exists(pwsh):
             pwsh = "pwsh"
-        self.log = open(os.path.join(REPO, "build", "wsman-endpoint", "smoke-endpoint.log"), "w")
+        self.log = open(os.path.join(REPO, "build", "wsman-endpoint", log), "w")
         self.proc = subprocess.Popen(
             [pwsh, "-NoProfile", "-NonInteractive", "-File", os.path.join(HERE, "Start-Endpoint.ps1"),
              "--user", USER, "--password", PASSWORD, *extra],
@@ -184,6 +185,10 @@ def receive_until(client, recorded, shell_id, old_shell, want, command_id=None, 
     return seen, done
 
 
+def dfx_name():
+    return "test_psrp_disconnect_runspaces.yml"
+
+
 def create(client, fixture):
     recorded = requests_of(fixture, "Create")[0]
     old = re.search(r'ShellId="([^"]+)"', recorded).group(1)
@@ -216,6 +221,14 @@ def main():
     finally:
         endpoint.stop()
     log = open(os.path.join(REPO, "build", "wsman-endpoint", "smoke-endpoint.log")).read()
+    other = Endpoint(log="smoke-endpoint-sigterm.log")
+    other.proc.send_signal(15)
+    try:
+        check(other.proc.wait(timeout=30) == 0, "SIGTERM stops the endpoint (exit 0)")
+    except subprocess.TimeoutExpired:
+        check(False, "SIGTERM stops the endpoint")
+        other.proc.kill()
+    other.log.close()
     check("idle timeout" in log, "the endpoint logged the idle timeout of the disconnected shell")
     check("FAULT" in log, "the endpoint logged faults on stderr")
     if "--keep-log" in sys.argv:
@@ -283,10 +296,23 @@ def run(endpoint):
     sig_old_cmd = re.search(r'CommandId="([^"]+)"', sig).group(1)
     sig = sig.replace("http://schemas.microsoft.com/wbem/wsman/1/windows/shell/signal/ctrl_c", "powershell/signal/crtl_c")
     sig = sig.replace("http://schemas.microsoft.com/wbem/wsman/1/windows/shell/cmd", "http://schemas.microsoft.com/powershell/Microsoft.PowerShell")
+    enum_cmds = [r for r in requests_of(dfx_name(), "Enumerate") if "windows/shell/Command<" in r][0]
+    old_filter = re.search(r'Name="ShellId">([^<]+)<', enum_cmds).group(1)
+    status, root = c.send(enum_cmds, shell, old_filter)
+    ids = [e.text for e in root.findall(".//w:Items/*/rsp:CommandId", NS)]
+    check(status == 200 and ids == [cmd], "Enumerate of the shell's commands (SelectorFilter ShellId) lists the running command")
+    # The Receive long-polls on one connection while the Signal comes on another.
+    poller = Client(endpoint)
+    poller.session = c.session
+    result = {}
+    thread = threading.Thread(target=lambda: result.update(zip(("seen", "done"), receive_until(poller, recv_cmd, shell, old, PIPELINE_STATE, cmd, old_cmd))))
+    thread.start()
+    time.sleep(1)
     t0 = time.time()
     status, root = c.send(sig, shell, sig_old_shell, cmd, sig_old_cmd)
-    check(status == 200 and root.find(".//rsp:SignalResponse", NS) is not None, "Signal crtl_c answered SignalResponse")
-    seen, done = receive_until(c, recv_cmd, shell, old, PIPELINE_STATE, cmd, old_cmd)
+    check(status == 200 and root.find(".//rsp:SignalResponse", NS) is not None, "Signal crtl_c answered SignalResponse while a Receive was pending on another connection")
+    thread.join(60)
+    seen, done = result.get("seen", []), result.get("done", False)
     states = [b for t, b in seen if t == PIPELINE_STATE]
     check(bool(states) and b'<I32 N="PipelineState">3</I32>' in states[-1] and done and time.time() - t0 < 8, "the pipeline stopped (PIPELINE_STATE Stopped) before Start-Sleep ended")
     term = sig.replace("powershell/signal/crtl_c", "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/signal/terminate")
@@ -294,6 +320,51 @@ def run(endpoint):
     check(status == 200, "Signal terminate of the finished command answered")
     status, root = c.send(recv_cmd, shell, old, cmd, old_cmd, timeout="PT1S")
     check(status == 500 and fault_code(root) == 2150858843, "Receive of a terminated command: InvalidSelectors")
+
+    # Host calls: the recorded conversation whose pipeline calls the host (Read-Host & co.): the plugin
+    # reports CommandState Pending with each call, the client answers on the "pr" stream.
+    hfx = "test_psrp_pshost_ui_mocked_methods.yml"
+    hshell, hold = create(c, hfx)
+    hrecv = open_pool(c, hfx, hshell, hold)
+    sends = requests_of(hfx, "Send")
+    status, root = c.send(sends[0], hshell, hold)
+    check(status == 200 and root.find(".//rsp:SendResponse", NS) is not None, "Send on stdin of the shell (PUBLIC_KEY) answered SendResponse")
+    seen, _ = receive_until(c, hrecv, hshell, hold, 0x00010006)
+    check(0x00010006 in [t for t, _ in seen], "the pool answered ENCRYPTED_SESSION_KEY (0x00010006)")
+    hcmd_rq = requests_of(hfx, "Command")[0]
+    hcmd = re.search(r'CommandId="([^"]+)"', hcmd_rq).group(1)
+    status, root = c.send(hcmd_rq, hshell, hold)
+    check(status == 200, "host-call pipeline started")
+    hrecv_cmd = [r for r in requests_of(hfx, "Receive") if "CommandId" in r][0]
+    pending, answered, done = 0, 0, False
+    deadline = time.time() + 90
+    while not done and time.time() < deadline:
+        status, root = c.send(hrecv_cmd, hshell, hold, timeout="PT5S")
+        if status == 500 and fault_code(root) == 2150858793:
+            continue
+        if not check(status == 200, "Receive of the host-call pipeline (%d %s)" % (status, fault_code(root))):
+            break
+        state = root.find(".//rsp:CommandState", NS)
+        if state is not None and state.get("State", "").endswith("/Done"):
+            done = True
+        elif state is not None and state.get("State", "").endswith("/Pending"):
+            pending += 1
+            if answered + 1 < len(sends):
+                answered += 1
+                status, root = c.send(sends[answered], hshell, hold)
+                if status == 500:
+                    # A recorded answer that carries a secure string was encrypted with the session key of
+                    # the recorded conversation: this server cannot decrypt it, and the plugin fails the
+                    # shell. Its error must come back as Windows shapes a plugin's: w:InternalError with
+                    # the plugin's code and a ProviderFault.
+                    check(root.find(".//s:Subcode/s:Value", NS).text == "w:InternalError" and fault_code(root) == 0x80540FA0
+                          and root.find(".//f:ProviderFault", NS) is not None,
+                          "a host response the plugin cannot decrypt: w:InternalError 0x80540FA0 with a ProviderFault")
+                    break
+                check(status == 200, "host response on the pr stream answered SendResponse")
+    check(pending >= 2 and answered >= 2, "the host-call pipeline reported CommandState Pending (%d times) and took %d host responses" % (pending, answered))
+    status, root = c.send(requests_of(hfx, "Delete")[0], hshell, hold)
+    check(status == 200, "Delete of the host-call shell")
 
     # Disconnect and Reconnect by the same client; Receive refused while disconnected.
     dfx = "test_psrp_disconnect_runspaces.yml"
