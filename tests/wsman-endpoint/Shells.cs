@@ -282,7 +282,7 @@ sealed class Service(Options options)
             Shell? shell = null;
             lock (sync) if (id is not null && shells.TryGetValue(id, out Shell? s) && s.Owner == caller.User) shell = s;
             if (shell is null) throw FaultException.NoShell();
-            lock (shell.Lock) items = shell.Commands.Values.Where(c => !c.Done).Select(c => $"<rsp:Command xmlns:rsp=\"{Ns.Shell}\"><rsp:CommandId>{c.Id}</rsp:CommandId></rsp:Command>").ToList();
+            lock (shell.Lock) items = shell.Commands.Values.Select(c => $"<rsp:Command xmlns:rsp=\"{Ns.Shell}\"><rsp:CommandId>{c.Id}</rsp:CommandId></rsp:Command>").ToList();
         }
         else
         {

@@ -185,6 +185,19 @@ def receive_until(client, recorded, shell_id, old_shell, want, command_id=None, 
     return seen, done
 
 
+def patch_pool(b64, rpid):
+    """The fragments in `b64` with the RunspacePoolId of each message set to `rpid` (16 bytes)."""
+    data, out = base64.b64decode(b64), b""
+    while len(data) >= 21:
+        head, flags, length = data[:21], data[16], struct.unpack(">I", data[17:21])[0]
+        blob = data[21:21 + length]
+        if flags & 1:
+            blob = blob[:8] + rpid + blob[24:]
+        out += head + blob
+        data = data[21 + length:]
+    return base64.b64encode(out).decode()
+
+
 def dfx_name():
     return "test_psrp_disconnect_runspaces.yml"
 
@@ -402,6 +415,36 @@ def run(endpoint):
     check(len(mine) == 1 and mine[0].findtext("rsp:State", None, NS) == "Connected", "after Connect the shell is Connected")
     status, root = other.send(requests_of(dfx, "Delete")[0], shell, disc_old)
     check(status == 200, "the new client deletes the shell")
+
+    # A pipeline that runs on while its shell is disconnected: nothing it wrote is lost. The recorded
+    # long-running pipeline (Start-Sleep 02 here), moved to this pool, runs; the client disconnects at
+    # once; another client connects to the pool, then to the command, and receives all of its output.
+    shell, old = create(c, dfx)
+    open_pool(c, dfx, shell, old)
+    creation = re.search(r"<creationXml[^>]*>([^<]+)<", requests_of(dfx, "Create")[0]).group(1)
+    rpid = base64.b64decode(creation)[21 + 8:21 + 24]
+    args = re.search(r"<rsp:Arguments>([^<]+)</rsp:Arguments>", cmd_rq).group(1)
+    moved = patch_pool(base64.b64encode(base64.b64decode(args).replace(b'<I32 N="V">10</I32>', b'<I32 N="V">02</I32>')).decode(), rpid)
+    fx_old = re.search(r'Name="ShellId">([^<]+)<', cmd_rq).group(1)
+    status, root = c.send(cmd_rq.replace(args, moved), shell, fx_old)
+    check(status == 200, "a pipeline of 2+2 s started in the pool of the disconnect conversation")
+    status, root = c.send(disc, shell, disc_old)
+    check(status == 200, "Disconnect while the pipeline runs")
+    time.sleep(6)
+    other = Client(endpoint)
+    status, root = other.send(con, shell, old)
+    check(status == 200 and root.find(".//ps:connectResponseXml", NS) is not None, "another client connects to the pool")
+    status, root = other.send(enum_cmds, shell, old_filter)
+    ids = [e.text for e in root.findall(".//w:Items/*/rsp:CommandId", NS)]
+    check(ids == [cmd], "Enumerate of the shell's commands lists the pipeline that ran while disconnected")
+    cmd_con = re.sub(r"<rsp:Connect>.*</rsp:Connect>", '<rsp:Connect CommandId="%s"/>' % cmd, con)
+    status, root = other.send(cmd_con, shell, old)
+    check(status == 200 and root.find(".//rsp:ConnectResponse", NS) is not None, "Connect to the command (rsp:Connect CommandId)")
+    seen, done = receive_until(other, recv_cmd, shell, fx_old, None, cmd, old_cmd)
+    check(any(b"hi" in b for t, b in seen if t == PIPELINE_OUTPUT) and PIPELINE_STATE in [t for t, _ in seen] and done,
+          "the new client received the output written while disconnected: PIPELINE_OUTPUT 'hi', PIPELINE_STATE, Done")
+    status, root = other.send(requests_of(dfx, "Delete")[0], shell, disc_old)
+    check(status == 200, "Delete by the new client")
 
     # Idle timeout of a disconnected shell (--min-idle-ms 2000: PT1S becomes 2 s).
     shell, old = create(c, "test_psrp_open_runspace.yml")
