@@ -204,7 +204,9 @@ sealed class Server(Options options, Service service)
             }
             var caller = new Caller(user, $"{scheme}://{host ?? "127.0.0.1"}{request.Path}", soap.Locale, clientIp);
             (int status, string reply) = await AnswerAsync(id, soap, caller, machine);
-            await WriteAsync(stream, status, [], Soap, Encoding.UTF8.GetBytes(reply));
+            bool close = string.Equals(request.Header("Connection"), "close", StringComparison.OrdinalIgnoreCase);
+            await WriteAsync(stream, status, close ? [("Connection", "close")] : [], Soap, Encoding.UTF8.GetBytes(reply));
+            if (close) return;
         }
     }
 
@@ -282,6 +284,11 @@ sealed class Server(Options options, Service service)
         }
         string[] parts = first.Split(' ');
         var request = new HttpRequest(parts[0], parts.Length > 1 ? parts[1] : "/", headers, [], 0);
+        if (string.Equals(request.Header("Expect"), "100-continue", StringComparison.OrdinalIgnoreCase))
+        {
+            await stream.WriteAsync("HTTP/1.1 100 Continue\r\n\r\n"u8.ToArray());
+            await stream.FlushAsync();
+        }
         var body = new MemoryStream();
         long total = 0;
         async Task Take(long count)
