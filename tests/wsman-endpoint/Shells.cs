@@ -402,7 +402,8 @@ sealed class Service(Options options)
         string key = command?.Id ?? "";
         DateTime deadline = DateTime.UtcNow + r.OperationTimeout;
         // Room for the streams: what the client's envelope allows, less the envelope around them.
-        int budget = Math.Max(4096, r.MaxEnvelopeSize - 2048);
+        // (the service's MaxEnvelopeSizekb caps the client's MaxEnvelopeSize, MS-WSMV 3.1.4.1.7).
+        int budget = Math.Max(4096, Math.Min(r.MaxEnvelopeSize, options.MaxEnvelopeKb * 1024) - 2048);
         while (true)
         {
             Task changed = shell.Changed;

@@ -286,6 +286,15 @@ def run(endpoint):
     types = [t for t, _ in seen]
     check(PIPELINE_OUTPUT in types and any(b"hi" in b for t, b in seen if t == PIPELINE_OUTPUT), "stdout of the command carried PIPELINE_OUTPUT (0x00041004) 'hi'")
     check(PIPELINE_STATE in types and done, "the command ended: PIPELINE_STATE (0x00041006) and CommandState Done")
+    sig = requests_of("test_winrs_operation_timeout.yml", "Signal")[0]
+    sig_old_shell = re.search(r'Name="ShellId">([^<]+)<', sig).group(1)
+    sig_old_cmd = re.search(r'CommandId="([^"]+)"', sig).group(1)
+    sig = sig.replace("http://schemas.microsoft.com/wbem/wsman/1/windows/shell/cmd", "http://schemas.microsoft.com/powershell/Microsoft.PowerShell")
+    term = sig.replace("http://schemas.microsoft.com/wbem/wsman/1/windows/shell/signal/ctrl_c", "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/signal/terminate")
+    t0 = time.time()
+    status, root = c.send(term, shell, sig_old_shell, cmd, sig_old_cmd)
+    check(status == 200 and root.find(".//rsp:SignalResponse", NS) is not None and time.time() - t0 < 2,
+          "Signal terminate of the completed command (as a PowerShell client sends it) answered at once")
     status, root = c.send(requests_of(fx, "Delete")[0], shell, old)
     check(status == 200 and action(root).endswith("DeleteResponse"), "Delete answered DeleteResponse")
     get = requests_of("test_psrp_is_alive_invalid_selectors.yml", "Get")[-1]
@@ -304,11 +313,7 @@ def run(endpoint):
     check(status == 200, "second Command (Start-Sleep 30) started")
     status, root = c.send(recv_cmd, shell, old, cmd, old_cmd, timeout="PT2S")
     check(status == 500 and fault_code(root) == 2150858793, "nothing to receive during Start-Sleep: w:TimedOut")
-    sig = requests_of("test_winrs_operation_timeout.yml", "Signal")[0]
-    sig_old_shell = re.search(r'Name="ShellId">([^<]+)<', sig).group(1)
-    sig_old_cmd = re.search(r'CommandId="([^"]+)"', sig).group(1)
     sig = sig.replace("http://schemas.microsoft.com/wbem/wsman/1/windows/shell/signal/ctrl_c", "powershell/signal/crtl_c")
-    sig = sig.replace("http://schemas.microsoft.com/wbem/wsman/1/windows/shell/cmd", "http://schemas.microsoft.com/powershell/Microsoft.PowerShell")
     enum_cmds = [r for r in requests_of(dfx_name(), "Enumerate") if "windows/shell/Command<" in r][0]
     old_filter = re.search(r'Name="ShellId">([^<]+)<', enum_cmds).group(1)
     status, root = c.send(enum_cmds, shell, old_filter)
@@ -328,7 +333,6 @@ def run(endpoint):
     seen, done = result.get("seen", []), result.get("done", False)
     states = [b for t, b in seen if t == PIPELINE_STATE]
     check(bool(states) and b'<I32 N="PipelineState">3</I32>' in states[-1] and done and time.time() - t0 < 8, "the pipeline stopped (PIPELINE_STATE Stopped) before Start-Sleep ended")
-    term = sig.replace("powershell/signal/crtl_c", "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/signal/terminate")
     status, root = c.send(term, shell, sig_old_shell, cmd, sig_old_cmd)
     check(status == 200, "Signal terminate of the finished command answered")
     status, root = c.send(recv_cmd, shell, old, cmd, old_cmd, timeout="PT1S")
