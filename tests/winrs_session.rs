@@ -206,3 +206,33 @@ fn a_server_killed_mid_command_breaks_the_session_with_a_reason() {
     }
     assert!(session.is_broken());
 }
+
+#[test]
+fn another_client_connects_to_a_disconnected_session_and_receives_what_ran_meanwhile() {
+    let server = Server::start(&[]);
+    let (first, transport) = server.open("nightly");
+    let running = first.invoke(&[Command::script("1..3 | ForEach-Object { Start-Sleep -Milliseconds 300; $_ }")], None).unwrap();
+    let pipeline = running.id();
+    transport.disconnect(Some(120_000)).unwrap();
+    let shell_id = transport.shell_id().unwrap();
+    drop(running);
+    drop(first);
+    drop(transport);
+    std::thread::sleep(Duration::from_millis(1500));
+
+    let settings = WinrsSettings { configuration_name: "Microsoft.PowerShell".into(), ..WinrsSettings::default() };
+    let second = Arc::new(WinrsTransport::connect_to(server.endpoint(PASSWORD), settings, &shell_id));
+    let pool_id = uuid::Uuid::parse_str(&shell_id).unwrap();
+    let session = ClientSession::connect(Arc::clone(&second) as Arc<dyn PacketTransport>, pool_id, Some(WAIT)).expect("connects");
+    assert_eq!(remote_sessions::pssession::winrs::list_commands(&server.endpoint(PASSWORD), &shell_id, None).unwrap(), [pipeline]);
+    let taken = session.attach(pipeline).unwrap();
+    let mut seen = Vec::new();
+    while let Some(item) = taken.next(Some(WAIT)).unwrap() {
+        if let Item::Output(v) = item {
+            seen.push(v);
+        }
+    }
+    assert_eq!(ints(&seen), [1, 2, 3]);
+    assert_eq!(taken.ending().unwrap().0, PipelineState::Completed);
+    assert_eq!(ints(&output(&session, "$PID -gt 0; 6")).last(), Some(&6), "the connected session runs new pipelines");
+}

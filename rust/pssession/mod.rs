@@ -48,8 +48,9 @@ struct PipelineQueue {
 
 struct Inner {
     pool: RunspacePool,
-    /// Data lines taken from the pool, waiting for their channel to be free.
-    waiting: HashMap<Uuid, VecDeque<String>>,
+    /// Payloads taken from the pool (prompt-response flag, fragment bytes), waiting for their channel
+    /// to be free; consecutive payloads of a channel travel together up to [`DATA_BUDGET`].
+    waiting: HashMap<Uuid, VecDeque<(bool, Vec<u8>)>>,
     unacked: HashSet<Uuid>,
     /// Channels the server has opened (the pool's always), and those asked for.
     open: HashSet<Uuid>,
@@ -77,7 +78,13 @@ impl Shared {
     /// Sends what may go now: the pool's next payloads, each when its channel is open and free.
     fn flush(&self, inner: &mut Inner) -> Result<()> {
         while let Some(p) = inner.pool.data_to_send(Some(DATA_BUDGET))? {
-            inner.waiting.entry(p.channel).or_default().push_back(outofproc::data(p.channel, p.prompt_response, &p.bytes));
+            // Messages queued together go in one packet (SESSION_CAPABILITY with INIT_RUNSPACEPOOL or
+            // CONNECT_RUNSPACEPOOL: a WinRS transport must carry both in one Create or Connect).
+            let queue = inner.waiting.entry(p.channel).or_default();
+            match queue.back_mut() {
+                Some((pr, bytes)) if *pr == p.prompt_response && bytes.len() + p.bytes.len() <= DATA_BUDGET => bytes.extend_from_slice(&p.bytes),
+                _ => queue.push_back((p.prompt_response, p.bytes)),
+            }
         }
         let ready: Vec<Uuid> = inner.waiting.iter().filter(|(c, lines)| !lines.is_empty() && !inner.unacked.contains(c)).map(|(c, _)| *c).collect();
         for channel in ready {
@@ -87,8 +94,8 @@ impl Shared {
                 }
                 continue;
             }
-            if let Some(line) = inner.waiting.get_mut(&channel).and_then(VecDeque::pop_front) {
-                self.transport.send(&line)?;
+            if let Some((prompt_response, bytes)) = inner.waiting.get_mut(&channel).and_then(VecDeque::pop_front) {
+                self.transport.send(&outofproc::data(channel, prompt_response, &bytes))?;
                 inner.unacked.insert(channel);
             }
         }
@@ -202,6 +209,20 @@ impl ClientSession {
     pub fn open(transport: Arc<dyn PacketTransport>, timeout: Option<Duration>) -> Result<ClientSession> {
         let mut pool = RunspacePool::new(Uuid::new_v4());
         pool.open(1, 1, None)?;
+        ClientSession::start(transport, pool, timeout, "open the runspace pool")
+    }
+
+    /// Connects to the runspace pool `pool_id` that another client opened on the server and then
+    /// disconnected (MS-PSRP 3.1.4.7: SESSION_CAPABILITY and CONNECT_RUNSPACEPOOL; over WinRS a
+    /// Connect, see [`winrs::WinrsTransport::connect_to`]), waiting up to `timeout` for it to open.
+    /// Errors: as [`ClientSession::open`]; the server's refusal (e.g. the pool is connected elsewhere).
+    pub fn connect(transport: Arc<dyn PacketTransport>, pool_id: Uuid, timeout: Option<Duration>) -> Result<ClientSession> {
+        let mut pool = RunspacePool::new(pool_id);
+        pool.connect(None, None)?;
+        ClientSession::start(transport, pool, timeout, "connect to the runspace pool")
+    }
+
+    fn start(transport: Arc<dyn PacketTransport>, pool: RunspacePool, timeout: Option<Duration>, what: &str) -> Result<ClientSession> {
         let inner = Inner {
             pool,
             waiting: HashMap::new(),
@@ -220,12 +241,43 @@ impl ClientSession {
         };
         let session = ClientSession { shared, reader: Some(reader) };
         session.shared.flush(&mut session.shared.lock())?;
-        let opened = session.shared.wait(timeout, "open the runspace pool", |i| (i.pool.state() == PoolState::Opened).then_some(()));
+        let opened = session.shared.wait(timeout, what, |i| (i.pool.state() == PoolState::Opened).then_some(()));
         if let Err(e) = opened {
             session.shared.transport.close();
             return Err(e);
         }
         Ok(session)
+    }
+
+    /// The runspace pool's id (for a WinRS session, its shell's ShellId).
+    pub fn pool_id(&self) -> Uuid {
+        self.shared.lock().pool.id()
+    }
+
+    /// Takes up a pipeline that ran on while its session was disconnected ([`ClientSession::connect`]
+    /// to the pool first): its output from then on, and what the server kept, come to the returned
+    /// [`Pipeline`]. Errors: InvalidState when the pool is not open or the pipeline is taken up
+    /// already; NotSupported for a transport that cannot reconnect pipelines (process, ssh); the
+    /// server's refusal (no such command).
+    pub fn attach(&self, pipeline: Uuid) -> Result<Pipeline> {
+        {
+            let mut inner = self.shared.lock();
+            if let Some(e) = &inner.broken {
+                return Err(e.clone());
+            }
+            if inner.pool.state() != PoolState::Opened || inner.pipelines.contains_key(&pipeline) {
+                return Err(Error::new(ErrorKind::InvalidState, format!("Pipeline {pipeline} cannot be taken up: the pool is not open or the pipeline is taken up already")));
+            }
+            inner.pipelines.insert(pipeline, PipelineQueue::default());
+            inner.open.insert(pipeline);
+        }
+        if let Err(e) = self.shared.transport.connect_pipeline(pipeline) {
+            let mut inner = self.shared.lock();
+            inner.pipelines.remove(&pipeline);
+            inner.open.remove(&pipeline);
+            return Err(e);
+        }
+        Ok(Pipeline { shared: Arc::clone(&self.shared), id: pipeline })
     }
 
     /// Whether the server or the connection failed, or the session was closed: every call then fails.

@@ -101,6 +101,8 @@ struct State {
 struct Shared {
     endpoint: Endpoint,
     settings: WinrsSettings,
+    /// The shell to Connect to instead of creating one ([`WinrsTransport::connect_to`]).
+    existing: Option<String>,
     shell: Mutex<Shell>,
     state: Mutex<State>,
     changed: Condvar,
@@ -116,7 +118,21 @@ impl WinrsTransport {
     /// A transport to a new shell of `settings.configuration_name` on `endpoint`; nothing goes on the
     /// wire until the pool's first packet is sent.
     pub fn new(endpoint: Endpoint, settings: WinrsSettings) -> WinrsTransport {
+        WinrsTransport::with_shell(endpoint, settings, None)
+    }
+
+    /// A transport to the existing shell `shell_id` of `settings.configuration_name`, which another
+    /// client disconnected: the pool's first packet (SESSION_CAPABILITY and CONNECT_RUNSPACEPOOL, see
+    /// [`super::ClientSession::connect`]) becomes a Connect (MS-WSMV 3.1.4.17) whose
+    /// `connectResponseXml` is the server's answer; pipelines that ran while disconnected are taken up
+    /// with [`PacketTransport::connect_pipeline`]. Nothing goes on the wire until then.
+    pub fn connect_to(endpoint: Endpoint, settings: WinrsSettings, shell_id: &str) -> WinrsTransport {
+        WinrsTransport::with_shell(endpoint, settings, Some(shell_id.to_string()))
+    }
+
+    fn with_shell(endpoint: Endpoint, settings: WinrsSettings, existing: Option<String>) -> WinrsTransport {
         let mut shell = endpoint.shell(&shell::powershell_uri(&settings.configuration_name));
+        shell.shell_id = existing.clone();
         shell.session_id = Some(format!("uuid:{}", Uuid::new_v4().hyphenated().to_string().to_uppercase()));
         let state = State {
             phase: Phase::New,
@@ -129,7 +145,7 @@ impl WinrsTransport {
             loops: 0,
             held: VecDeque::new(),
         };
-        WinrsTransport { shared: Arc::new(Shared { endpoint, settings, shell: Mutex::new(shell), state: Mutex::new(state), changed: Condvar::new() }) }
+        WinrsTransport { shared: Arc::new(Shared { endpoint, settings, existing, shell: Mutex::new(shell), state: Mutex::new(state), changed: Condvar::new() }) }
     }
 
     /// The shell's id once Create was answered.
@@ -287,6 +303,13 @@ impl Shared {
             ClientPacket::Data { channel, prompt_response, bytes } if channel.is_nil() => {
                 let phase = self.state().phase;
                 match phase {
+                    Phase::New if self.existing.is_some() => {
+                        let request = self.shell().connect(&bytes, &shell::powershell_options(PROTOCOL_VERSION, self.settings.no_profile));
+                        let connected = self.post(request, None, shell::read_connect)?;
+                        self.state().phase = Phase::Open;
+                        self.push(outofproc::data(Uuid::nil(), false, &connected.connect_response_xml));
+                        self.start_loop(Uuid::nil());
+                    }
                     Phase::New => {
                         self.create(&bytes)?;
                         self.state().phase = Phase::Open;
@@ -467,6 +490,22 @@ impl PacketTransport for WinrsTransport {
         Ok(())
     }
 
+    /// Connect to a command of the shell this transport connected to (MS-WSMV 3.1.4.17, with the
+    /// pipeline's id as CommandId); its Receive loop then starts. Errors: InvalidState unless open;
+    /// the server's refusal (no such command).
+    fn connect_pipeline(&self, pipeline: Uuid) -> Result<()> {
+        let phase = self.shared.state().phase;
+        if phase != Phase::Open {
+            return Err(not_open(phase));
+        }
+        let id = pipeline.hyphenated().to_string().to_uppercase();
+        let request = self.shared.shell().connect_command(&id);
+        self.shared.post(request, None, shell::read_command_connect)?;
+        self.shared.state().channels.insert(pipeline, Channel::Running { done: false });
+        self.shared.start_loop(pipeline);
+        Ok(())
+    }
+
     /// Reconnect (MS-WSMV 3.1.4.16) by this client: the Receive loops resume where they stopped.
     /// Errors: InvalidState unless disconnected; what the Reconnect failed with (the session stays
     /// disconnected).
@@ -530,6 +569,20 @@ pub fn list_shells(endpoint: &Endpoint, cancel: Option<&Cancel>) -> Result<Vec<s
         context = next;
     }
     Ok(shells)
+}
+
+/// The commands (pipelines) of shell `shell_id` on the server (DSP0226 Enumerate of the shell's
+/// commands with a selector filter), e.g. those that ran on while their session was disconnected.
+/// Errors: what the request fails with; BadReply for a malformed reply or a CommandId that is not a
+/// GUID (PowerShell's are its pipelines' ids).
+pub fn list_commands(endpoint: &Endpoint, shell_id: &str, cancel: Option<&Cancel>) -> Result<Vec<Uuid>> {
+    let settings = endpoint.shell(shell::COMMANDS_URI);
+    let text = endpoint.post_envelope(settings.enumerate_commands(shell_id, SHELLS_PER_PAGE).xml, endpoint.wait(), cancel)?;
+    let (commands, _) = shell::read_commands(text)?;
+    commands
+        .iter()
+        .map(|c| Uuid::parse_str(&c.command_id).map_err(|_| Error::new(ErrorKind::BadReply, format!("The command id '{}' is not a GUID", c.command_id.chars().take(64).collect::<String>()))))
+        .collect()
 }
 
 impl Drop for WinrsTransport {

@@ -42,6 +42,15 @@ pub trait PacketTransport: Send + Sync {
         Err(Error::new(ErrorKind::NotSupported, "This transport cannot disconnect: its server ends with the connection"))
     }
 
+    /// Takes up pipeline `pipeline`'s channel, which a previous client of a session connected to again
+    /// opened: what the server writes for it from then on, and what it kept, arrives as `Data`.
+    /// Errors: NotSupported for transports whose server ends with the connection (a process, ssh);
+    /// InvalidState unless connected; the server's refusal.
+    fn connect_pipeline(&self, pipeline: uuid::Uuid) -> Result<()> {
+        let _ = pipeline;
+        Err(Error::new(ErrorKind::NotSupported, "This transport cannot take up a pipeline of another client: its server ends with the connection"))
+    }
+
     /// Resumes a session [`PacketTransport::disconnect`] left. Errors: NotSupported as there;
     /// InvalidState unless disconnected.
     fn reconnect(&self) -> Result<()> {

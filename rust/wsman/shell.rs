@@ -367,6 +367,13 @@ impl Shell {
         self.request(ACTION_CONNECT, &self.resource_uri, &self.selectors(), options, &b)
     }
 
+    /// Connect to command `command_id` of a shell this client connected to ([`Shell::connect`];
+    /// MS-WSMV 3.1.4.17, `rsp:Connect` with a `CommandId`): its output is then received as any command's.
+    pub fn connect_command(&self, command_id: &str) -> Request {
+        let b = format!(r#"<rsp:Connect xmlns:rsp="{NS_SHELL}" CommandId="{}"/>"#, escape(command_id));
+        self.request(ACTION_CONNECT, &self.resource_uri, &self.selectors(), &[], &b)
+    }
+
     /// Enumerate of the user's shells (DSP0226 §8.2 on the shell resource; what Get-PSSession
     /// -ComputerName asks): optimized, up to `max_elements` in the first reply. Read with
     /// [`read_shells`].
@@ -722,6 +729,13 @@ pub struct Connected {
     /// `connectResponseXml` decoded: the server's PSRP fragments (SESSION_CAPABILITY and
     /// RUNSPACEPOOL_INIT_DATA).
     pub connect_response_xml: Vec<u8>,
+}
+
+/// Reads the ConnectResponse to a command's Connect ([`Shell::connect_command`]), which carries no
+/// PSRP. Errors: the fault; BadReply for another reply.
+pub fn read_command_connect(text: String) -> ShellResult<()> {
+    let reply = parse(text)?;
+    shell_payload(&reply, "ConnectResponse").map(|_| ())
 }
 
 /// Reads a ConnectResponse. Errors: the fault; BadReply.
