@@ -188,7 +188,7 @@ sealed class Service(Options options)
         }
         catch (Exception e)
         {
-            Log.Event($"create: {e.GetType().Name}: {e.Message}");
+            Log.Event($"create: {e.GetType().Name}: {e.Message} at {e.StackTrace?.Split('\n').FirstOrDefault(l => l.Contains("System.Management"))?.Trim()}");
             Plugin.Release(create);
             throw PluginFault(Configuration(r.ResourceUri), unchecked((int)0x80540FA0), e.Message);
         }

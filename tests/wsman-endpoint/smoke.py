@@ -459,6 +459,15 @@ def run(endpoint):
     status, root = c.send(get, shell, old_get)
     check(status == 500 and fault_code(root) == 2150858843, "the idle disconnected shell was deleted (Get: InvalidSelectors)")
 
+    # The plugin's own refusals come back as Windows wraps a plugin's errors.
+    rq = requests_of("test_psrp_open_runspace.yml", "Create")[0]
+    old = re.search(r'ShellId="([^"]+)"', rq).group(1)
+    status, root = c.send(rq.replace(">2.3</wsman:Option>", ">3.0</wsman:Option>"), str(uuid.uuid4()).upper(), old)
+    check(status == 500 and fault_code(root) == 0x80540BC5 and "PSProtocolVersionError" in (root.findtext(".//f:ProviderFault", "", NS) or ""),
+          "Create with protocolversion 3.0: the plugin's ProtocolVersionNotMatch 0x80540BC5 in a ProviderFault")
+    status, root = c.send(rq.replace('Name="protocolversion">2.3<', 'Name="WINRS_NOPROFILE">TRUE<'), str(uuid.uuid4()).upper(), old)
+    check(status == 500 and fault_code(root) == 0x80540BC7, "Create without protocolversion: the plugin's ProtocolVersionNotFound 0x80540BC7")
+
     # Envelope size: the service's limit (HTTP 413) and a client MaxEnvelopeSize under 8192 (w:EncodingLimit).
     big = "<x>" + "A" * (151 * 1024) + "</x>"
     status, _, _ = c.post(big)
