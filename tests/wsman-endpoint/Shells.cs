@@ -509,6 +509,8 @@ sealed class Service(Options options)
         Shell shell = Touch(Find(r, caller));
         if (shell.State != "Disconnected")
             throw new FaultException("s:Receiver", "w:InternalError", 0x803381D0, "The Reconnect operation is not valid on a shell that is not disconnected. ", provider: "Shell provider", providerPath: "%systemroot%\\system32\\WsmSvc.dll", nested: true);
+        if (shell.SessionId is not null && r.SessionId is not null && !string.Equals(shell.SessionId, r.SessionId, StringComparison.OrdinalIgnoreCase))
+            throw new FaultException("s:Receiver", "w:InternalError", 0x803381C6, "The Reconnect request comes from another client session than the one that disconnected the shell: a new client connects (Connect). ", provider: "Shell provider", providerPath: "%systemroot%\\system32\\WsmSvc.dll", nested: true);
         shell.State = "Connected";
         Log.Event($"shell {shell.Id}: reconnected ({shell.Buffered} output chunks waiting)");
         return Reply.Envelope(r, Actions.Shell + "ReconnectResponse", "", "w p");

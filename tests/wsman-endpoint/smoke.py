@@ -397,8 +397,10 @@ def run(endpoint):
           "Enumerate of shells lists the shell Disconnected with IdleTimeOut PT600.000S")
     status, root = c.send(recv_cmd.replace(' CommandId="%s"' % old_cmd, ""), shell, old, timeout="PT1S")
     check(status == 500 and fault_code(root) == 0x803381C4, "Receive on a disconnected shell: 0x803381C4 (shell disconnected)")
+    status, root = Client(endpoint).send(requests_of(dfx, "Reconnect")[0], shell, disc_old)
+    check(status == 500 and fault_code(root) == 0x803381C6, "Reconnect from another client session: 0x803381C6 (client session id mismatch)")
     status, root = c.send(requests_of(dfx, "Reconnect")[0], shell, disc_old)
-    check(status == 200 and action(root).endswith("ReconnectResponse"), "Reconnect answered ReconnectResponse")
+    check(status == 200 and action(root).endswith("ReconnectResponse"), "Reconnect by the client that disconnected answered ReconnectResponse")
     status, root = c.send(requests_of(dfx, "Delete")[0], shell, disc_old)
     check(status == 200, "Delete after Reconnect")
 
