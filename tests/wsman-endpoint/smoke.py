@@ -399,6 +399,16 @@ def run(endpoint):
     check(status == 500 and fault_code(root) == 0x803381C4, "Receive on a disconnected shell: 0x803381C4 (shell disconnected)")
     status, root = Client(endpoint).send(requests_of(dfx, "Reconnect")[0], shell, disc_old)
     check(status == 500 and fault_code(root) == 0x803381C6, "Reconnect from another client session: 0x803381C6 (client session id mismatch)")
+    # Enumerate without OptimizeEnumeration: a context, then Pull.
+    enum = requests_of(dfx, "Enumerate")[0].replace("<wsman:OptimizeEnumeration />", "")
+    status, root = c.send(enum)
+    context = root.findtext(".//n:EnumerateResponse/n:EnumerationContext", None, NS)
+    check(status == 200 and context and root.find(".//w:Items", NS) is None, "Enumerate without OptimizeEnumeration: an EnumerationContext, no items")
+    pull = re.sub(r"enumeration/Enumerate<", "enumeration/Pull<", enum)
+    pull = re.sub(r"<wsen:Enumerate>.*</wsen:Enumerate>", "<wsen:Pull><wsen:EnumerationContext>%s</wsen:EnumerationContext><wsen:MaxElements>20</wsen:MaxElements></wsen:Pull>" % context, pull)
+    status, root = c.send(pull)
+    pulled = [i.findtext("rsp:ShellId", None, NS) for i in root.findall(".//n:PullResponse/n:Items/rsp:Shell", NS)]
+    check(status == 200 and shell in pulled and root.find(".//n:EndOfSequence", NS) is not None, "Pull returns the shells and EndOfSequence")
     status, root = c.send(requests_of(dfx, "Reconnect")[0], shell, disc_old)
     check(status == 200 and action(root).endswith("ReconnectResponse"), "Reconnect by the client that disconnected answered ReconnectResponse")
     status, root = c.send(requests_of(dfx, "Delete")[0], shell, disc_old)
