@@ -229,7 +229,7 @@ sealed class Server(Options options, Service service)
         }
         catch (Exception e)
         {
-            var f = new FaultException("s:Receiver", "w:InternalError", 0x80338000 + 0x12, $"{e.GetType().Name}: {e.Message}");
+            var f = new FaultException("s:Receiver", "w:InternalError", 1359, $"{e.GetType().Name}: {e.Message}"); // ERROR_INTERNAL_ERROR
             Log.Event($"connection {id}: {soap.Short}{shellId} -> FAULT InternalError {e}");
             return (500, Reply.Fault(soap, f, machine));
         }

@@ -202,7 +202,7 @@ static unsafe class Plugin
             Marshal.WriteInt32(optionArray, 24 * i + 16, options[i].MustComply ? 1 : 0);
         }
         Marshal.WriteInt32(info, 48, options.Count);
-        Marshal.WriteIntPtr(info, 56, options.Count > 0 ? optionArray : IntPtr.Zero);
+        Marshal.WriteIntPtr(info, 56, optionArray);
         IntPtr request = Alloc(op, 48);
         Marshal.WriteIntPtr(request, 0, sender);
         Marshal.WriteIntPtr(request, 8, Text(op, caller.Locale));
@@ -236,7 +236,11 @@ static unsafe class Plugin
     {
         MethodInfo m = type.GetMethods(Any).First(x => x.Name == method && x.GetParameters().Length == args.Length);
         try { return m.Invoke(target, args); }
-        catch (TargetInvocationException e) when (e.InnerException is not null) { throw e.InnerException; }
+        catch (TargetInvocationException e) when (e.InnerException is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerException).Throw();
+            throw;
+        }
     }
 
     static object? Field(object target, string name) =>

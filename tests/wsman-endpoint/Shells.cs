@@ -100,7 +100,7 @@ sealed class Service(Options options)
             Actions.Shell + "Disconnect" => Disconnect(r, caller),
             Actions.Shell + "Reconnect" => Reconnect(r, caller),
             Actions.Shell + "Connect" => await ConnectAsync(r, caller),
-            _ => throw new FaultException("s:Sender", "a:ActionNotSupported", 0x80338011, $"The WS-Management service cannot process the request because the action '{action}' is not supported. "),
+            _ => throw new FaultException("s:Sender", "a:ActionNotSupported", 0x80338001, $"The WS-Management service cannot process the request because the action '{action}' is not supported. "),
         };
     }
 
@@ -147,9 +147,9 @@ sealed class Service(Options options)
 
     async Task<string> CreateAsync(SoapRequest r, Caller caller)
     {
-        XElement body = r.Body.Element(XName.Get("Shell", Ns.Shell)) ?? throw new FaultException("s:Sender", "w:SchemaValidationError", 0x8033801F, "The SOAP XML in the message does not match the corresponding XML schema definition. ");
+        XElement body = r.Body.Element(XName.Get("Shell", Ns.Shell)) ?? throw new FaultException("s:Sender", "w:SchemaValidationError", 0x80338043, "The SOAP XML in the message does not match the corresponding XML schema definition. ");
         if (!r.ResourceUri.StartsWith(Ns.PowerShell + "/", StringComparison.Ordinal))
-            throw new FaultException("s:Sender", "w:DestinationUnreachable", 0x80338000 + 0x11D, $"The WS-Management service cannot process the request. The resource URI ({r.ResourceUri}) was not found in the WS-Management catalog. ");
+            throw new FaultException("s:Sender", "w:DestinationUnreachable", 0x80338012, $"The WS-Management service cannot process the request. The resource URI ({r.ResourceUri}) was not found in the WS-Management catalog. ");
         string id = (string?)body.Attribute("ShellId") is { Length: > 0 } chosen ? chosen.ToUpperInvariant() : NewId();
         lock (sync)
         {
@@ -188,7 +188,7 @@ sealed class Service(Options options)
         }
         catch (Exception e)
         {
-            Log.Event($"create: {e.GetType().Name}: {e.Message}");
+            Log.Event($"create: {e.GetType().Name}: {e.Message} at {e.StackTrace?.Split('\n').FirstOrDefault(l => l.Contains("System.Management"))?.Trim()}");
             Plugin.Release(create);
             throw PluginFault(Configuration(r.ResourceUri), unchecked((int)0x80540FA0), e.Message);
         }
@@ -286,7 +286,7 @@ sealed class Service(Options options)
         }
         else
         {
-            throw new FaultException("s:Sender", "w:DestinationUnreachable", 0x8033811D, $"The WS-Management service cannot process the request. The resource URI ({r.ResourceUri}) was not found in the WS-Management catalog. ");
+            throw new FaultException("s:Sender", "w:DestinationUnreachable", 0x80338012, $"The WS-Management service cannot process the request. The resource URI ({r.ResourceUri}) was not found in the WS-Management catalog. ");
         }
         var queue = new Queue<string>(items);
         string context = "";
@@ -341,7 +341,7 @@ sealed class Service(Options options)
     {
         Shell shell = Touch(Find(r, caller));
         Connected(shell);
-        XElement line = r.Body.Element(XName.Get("CommandLine", Ns.Shell)) ?? throw new FaultException("s:Sender", "w:SchemaValidationError", 0x8033801F, "The SOAP XML in the message does not match the corresponding XML schema definition. ");
+        XElement line = r.Body.Element(XName.Get("CommandLine", Ns.Shell)) ?? throw new FaultException("s:Sender", "w:SchemaValidationError", 0x80338043, "The SOAP XML in the message does not match the corresponding XML schema definition. ");
         string id = (string?)line.Attribute("CommandId") is { Length: > 0 } chosen ? chosen.ToUpperInvariant() : NewId();
         string commandLine = line.Element(XName.Get("Command", Ns.Shell))?.Value ?? "";
         List<string> arguments = line.Elements(XName.Get("Arguments", Ns.Shell)).Select(a => a.Value.Trim()).ToList();
@@ -509,6 +509,8 @@ sealed class Service(Options options)
         Shell shell = Touch(Find(r, caller));
         if (shell.State != "Disconnected")
             throw new FaultException("s:Receiver", "w:InternalError", 0x803381D0, "The Reconnect operation is not valid on a shell that is not disconnected. ", provider: "Shell provider", providerPath: "%systemroot%\\system32\\WsmSvc.dll", nested: true);
+        if (shell.SessionId is not null && r.SessionId is not null && !string.Equals(shell.SessionId, r.SessionId, StringComparison.OrdinalIgnoreCase))
+            throw new FaultException("s:Receiver", "w:InternalError", 0x803381C6, "The Reconnect request comes from another client session than the one that disconnected the shell: a new client connects (Connect). ", provider: "Shell provider", providerPath: "%systemroot%\\system32\\WsmSvc.dll", nested: true);
         shell.State = "Connected";
         Log.Event($"shell {shell.Id}: reconnected ({shell.Buffered} output chunks waiting)");
         return Reply.Envelope(r, Actions.Shell + "ReconnectResponse", "", "w p");

@@ -397,8 +397,20 @@ def run(endpoint):
           "Enumerate of shells lists the shell Disconnected with IdleTimeOut PT600.000S")
     status, root = c.send(recv_cmd.replace(' CommandId="%s"' % old_cmd, ""), shell, old, timeout="PT1S")
     check(status == 500 and fault_code(root) == 0x803381C4, "Receive on a disconnected shell: 0x803381C4 (shell disconnected)")
+    status, root = Client(endpoint).send(requests_of(dfx, "Reconnect")[0], shell, disc_old)
+    check(status == 500 and fault_code(root) == 0x803381C6, "Reconnect from another client session: 0x803381C6 (client session id mismatch)")
+    # Enumerate without OptimizeEnumeration: a context, then Pull.
+    enum = requests_of(dfx, "Enumerate")[0].replace("<wsman:OptimizeEnumeration />", "")
+    status, root = c.send(enum)
+    context = root.findtext(".//n:EnumerateResponse/n:EnumerationContext", None, NS)
+    check(status == 200 and context and root.find(".//w:Items", NS) is None, "Enumerate without OptimizeEnumeration: an EnumerationContext, no items")
+    pull = re.sub(r"enumeration/Enumerate<", "enumeration/Pull<", enum)
+    pull = re.sub(r"<wsen:Enumerate>.*</wsen:Enumerate>", "<wsen:Pull><wsen:EnumerationContext>%s</wsen:EnumerationContext><wsen:MaxElements>20</wsen:MaxElements></wsen:Pull>" % context, pull)
+    status, root = c.send(pull)
+    pulled = [i.findtext("rsp:ShellId", None, NS) for i in root.findall(".//n:PullResponse/n:Items/rsp:Shell", NS)]
+    check(status == 200 and shell in pulled and root.find(".//n:EndOfSequence", NS) is not None, "Pull returns the shells and EndOfSequence")
     status, root = c.send(requests_of(dfx, "Reconnect")[0], shell, disc_old)
-    check(status == 200 and action(root).endswith("ReconnectResponse"), "Reconnect answered ReconnectResponse")
+    check(status == 200 and action(root).endswith("ReconnectResponse"), "Reconnect by the client that disconnected answered ReconnectResponse")
     status, root = c.send(requests_of(dfx, "Delete")[0], shell, disc_old)
     check(status == 200, "Delete after Reconnect")
 
@@ -458,6 +470,15 @@ def run(endpoint):
     time.sleep(4)
     status, root = c.send(get, shell, old_get)
     check(status == 500 and fault_code(root) == 2150858843, "the idle disconnected shell was deleted (Get: InvalidSelectors)")
+
+    # The plugin's own refusals come back as Windows wraps a plugin's errors.
+    rq = requests_of("test_psrp_open_runspace.yml", "Create")[0]
+    old = re.search(r'ShellId="([^"]+)"', rq).group(1)
+    status, root = c.send(rq.replace(">2.3</wsman:Option>", ">3.0</wsman:Option>"), str(uuid.uuid4()).upper(), old)
+    check(status == 500 and fault_code(root) == 0x80540BC5 and "PSProtocolVersionError" in (root.findtext(".//f:ProviderFault", "", NS) or ""),
+          "Create with protocolversion 3.0: the plugin's ProtocolVersionNotMatch 0x80540BC5 in a ProviderFault")
+    status, root = c.send(rq.replace('Name="protocolversion">2.3<', 'Name="WINRS_NOPROFILE">TRUE<'), str(uuid.uuid4()).upper(), old)
+    check(status == 500 and fault_code(root) == 0x80540BC7, "Create without protocolversion: the plugin's ProtocolVersionNotFound 0x80540BC7")
 
     # Envelope size: the service's limit (HTTP 413) and a client MaxEnvelopeSize under 8192 (w:EncodingLimit).
     big = "<x>" + "A" * (151 * 1024) + "</x>"
