@@ -54,7 +54,8 @@ impl Server {
             .args(extra)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            // RSESS_ENDPOINT_LOG names a file for the endpoint's log (one line per request), to debug a test.
+            .stderr(std::env::var_os("RSESS_ENDPOINT_LOG").and_then(|p| std::fs::File::create(p).ok()).map_or_else(Stdio::null, Stdio::from))
             .spawn()
             .expect("the endpoint starts");
         let stdin = child.stdin.take().unwrap();
@@ -211,14 +212,15 @@ fn a_server_killed_mid_command_breaks_the_session_with_a_reason() {
 fn another_client_connects_to_a_disconnected_session_and_receives_what_ran_meanwhile() {
     let server = Server::start(&[]);
     let (first, transport) = server.open("nightly");
-    let running = first.invoke(&[Command::script("1..3 | ForEach-Object { Start-Sleep -Milliseconds 300; $_ }")], None).unwrap();
+    let running = first.invoke(&[Command::script("'started'; Start-Sleep -Milliseconds 1500; 1; 2; 3")], None).unwrap();
     let pipeline = running.id();
+    // Once it wrote something it runs on the server; what it writes after the disconnect waits there.
+    assert!(matches!(running.next(Some(WAIT)).unwrap(), Some(Item::Output(Value::String(s))) if s == "started"));
     transport.disconnect(Some(120_000)).unwrap();
     let shell_id = transport.shell_id().unwrap();
     drop(running);
     drop(first);
     drop(transport);
-    std::thread::sleep(Duration::from_millis(1500));
 
     let settings = WinrsSettings { configuration_name: "Microsoft.PowerShell".into(), ..WinrsSettings::default() };
     let second = Arc::new(WinrsTransport::connect_to(server.endpoint(PASSWORD), settings, &shell_id));
@@ -234,5 +236,5 @@ fn another_client_connects_to_a_disconnected_session_and_receives_what_ran_meanw
     }
     assert_eq!(ints(&seen), [1, 2, 3]);
     assert_eq!(taken.ending().unwrap().0, PipelineState::Completed);
-    assert_eq!(ints(&output(&session, "$PID -gt 0; 6")).last(), Some(&6), "the connected session runs new pipelines");
+    assert_eq!(ints(&output(&session, "6")), [6], "the connected session runs new pipelines");
 }
