@@ -78,11 +78,13 @@ impl Shared {
     /// Sends what may go now: the pool's next payloads, each when its channel is open and free.
     fn flush(&self, inner: &mut Inner) -> Result<()> {
         while let Some(p) = inner.pool.data_to_send(Some(DATA_BUDGET))? {
-            // Messages queued together go in one packet (SESSION_CAPABILITY with INIT_RUNSPACEPOOL or
-            // CONNECT_RUNSPACEPOOL: a WinRS transport must carry both in one Create or Connect).
+            // The pool's messages queued together go in one packet (SESSION_CAPABILITY with
+            // INIT_RUNSPACEPOOL or CONNECT_RUNSPACEPOOL: a WinRS transport must carry both in one Create
+            // or Connect). A pipeline's go one by one: pwsh's server waits forever for input that came
+            // in the packet of its CREATE_PIPELINE.
             let queue = inner.waiting.entry(p.channel).or_default();
             match queue.back_mut() {
-                Some((pr, bytes)) if *pr == p.prompt_response && bytes.len() + p.bytes.len() <= DATA_BUDGET => bytes.extend_from_slice(&p.bytes),
+                Some((pr, bytes)) if p.channel.is_nil() && *pr == p.prompt_response && bytes.len() + p.bytes.len() <= DATA_BUDGET => bytes.extend_from_slice(&p.bytes),
                 _ => queue.push_back((p.prompt_response, p.bytes)),
             }
         }
