@@ -40,7 +40,7 @@ internal static class EngineInternals
     private static readonly MethodInfo? RaiseRunspaceStateEvents = RemoteRunspaceType?.GetMethod("RaiseRunspaceStateEvents", Internal, Type.EmptyTypes);
     private static readonly PropertyInfo? Availability = RemoteRunspaceType?.GetProperty("RunspaceAvailability");
 
-    /// <summary>Whether this engine has the members <see cref="ShowDisconnected"/> needs.</summary>
+    /// <summary>Whether this engine has the members ShowDisconnected needs.</summary>
     internal static bool CanShowDisconnected => SetRunspaceState is not null && RaiseRunspaceStateEvents is not null && Availability?.SetMethod is not null;
 
     /// <summary>
@@ -48,13 +48,18 @@ internal static class EngineInternals
     /// commands in it with its own errors, or as Opened and Available again; the session's StateChanged
     /// handlers run. Throws NotSupportedException on an engine without the members.
     /// </summary>
-    internal static void ShowDisconnected(System.Management.Automation.Runspaces.Runspace runspace, bool disconnected)
+    internal static void ShowDisconnected(System.Management.Automation.Runspaces.Runspace runspace, bool disconnected) =>
+        ShowDisconnected(runspace, disconnected, disconnected ? System.Management.Automation.Runspaces.RunspaceAvailability.None : System.Management.Automation.Runspaces.RunspaceAvailability.Available);
+
+    /// <summary>As ShowDisconnected(runspace, disconnected), with the
+    /// Availability given (Busy: a server's session connected to another client).</summary>
+    internal static void ShowDisconnected(System.Management.Automation.Runspaces.Runspace runspace, bool disconnected, System.Management.Automation.Runspaces.RunspaceAvailability availability)
     {
         if (!CanShowDisconnected || !RemoteRunspaceType!.IsInstanceOfType(runspace))
             throw new NotSupportedException("This PowerShell's engine cannot show a session as disconnected: RemoteSessions supports pwsh 7.6.");
         var state = disconnected ? System.Management.Automation.Runspaces.RunspaceState.Disconnected : System.Management.Automation.Runspaces.RunspaceState.Opened;
         SetRunspaceState!.Invoke(runspace, [state, null]);
-        Availability!.SetValue(runspace, disconnected ? System.Management.Automation.Runspaces.RunspaceAvailability.None : System.Management.Automation.Runspaces.RunspaceAvailability.Available);
+        Availability!.SetValue(runspace, availability);
         RaiseRunspaceStateEvents!.Invoke(runspace, []);
     }
 

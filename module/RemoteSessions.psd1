@@ -25,6 +25,7 @@
         'Disconnect-PSSession'
         'Connect-PSSession'
         'Get-PSSession'
+        'Receive-PSSession'
     )
     AliasesToExport      = @('ncms', 'gcms', 'rcms', 'ncso', 'gcim', 'icim', 'ncim', 'scim', 'rcim', 'gcls', 'gcai')
     FunctionsToExport    = @()

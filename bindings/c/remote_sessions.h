@@ -942,6 +942,32 @@ rsess_result rsess_pssession_open(rsess_scope *scope,
                                   rsess_pssession **out,
                                   rsess_error **err);
 
+// Connects to a PowerShell session another client disconnected (`transport` from
+// `rsess_transport_wsman_connect_new`; MS-PSRP 3.1.4.7: SESSION_CAPABILITY and CONNECT_RUNSPACEPOOL
+// in a WinRS Connect), waiting up to `timeout_ms` milliseconds (negative = no limit). The session is
+// registered in `scope` as `rsess_pssession_open` registers one, with the server session's InstanceId
+// (its ShellId) and `name` (NULL = `Runspace<Id>`); on success it takes the transport over. New
+// pipelines run in it with `rsess_pssession_invoke`; those that ran while it was disconnected are
+// taken up with `rsess_pssession_attach`. Errors: INVALID_ARGUMENT for a transport not made by
+// `rsess_transport_wsman_connect_new`; TIMEOUT; TRANSPORT_BROKEN or the server's fault when it refuses
+// (no such shell, connected to another client). A failed connect registers nothing.
+rsess_result rsess_pssession_connect(rsess_scope *scope,
+                                     const rsess_transport *transport,
+                                     const char *name,
+                                     int32_t timeout_ms,
+                                     rsess_pssession **out,
+                                     rsess_error **err);
+
+// Takes up pipeline `pipeline_id` (a GUID from `rsess_shell_commands_new`) of a session connected
+// with `rsess_pssession_connect`: a pipeline that ran on while the session was disconnected. What it
+// wrote meanwhile, and writes from then on, is read with `rsess_pipeline_next` from `*out`.
+// Errors: INVALID_ARGUMENT (not a GUID); INVALID_STATE (a session PowerShell opened, a removed one,
+// a pipeline taken up already); NOT_SUPPORTED (process and ssh sessions); the server's refusal.
+rsess_result rsess_pssession_attach(const rsess_pssession *s,
+                                    const char *pipeline_id,
+                                    rsess_pipeline **out,
+                                    rsess_error **err);
+
 // A new command: the script `text` when `is_script` (as PowerShell's `AddScript`), else the command
 // named `text` (as `AddCommand`, e.g. `Get-Process`). Errors: NULL_ARGUMENT, INVALID_ARGUMENT.
 rsess_result rsess_pscommand_new(const char *text,
@@ -1038,8 +1064,9 @@ rsess_result rsess_pssession_set_state(const rsess_pssession *s,
 // Disconnects a WS-Management session (New-PSSession -ComputerName, or `rsess_pssession_open` over
 // `rsess_transport_wsman_new`; MS-WSMV 3.1.4.15): the server keeps it, and what its pipelines write,
 // for `idle_timeout_ms` milliseconds (0 = the session's own idle timeout); its state becomes
-// Disconnected until `rsess_pssession_reconnect`. A disconnected session that is removed is deleted
-// on the server; one left disconnected stays there until its idle timeout. Errors: INVALID_STATE
+// Disconnected until `rsess_pssession_reconnect`. Removing a disconnected session only lets it go:
+// the server keeps it until its idle timeout, for another client to connect to
+// (`rsess_pssession_connect`); reconnect first to end it on the server. Errors: INVALID_STATE
 // unless Opened; NOT_SUPPORTED for process and ssh sessions; the server's refusal (the session stays
 // Opened).
 rsess_result rsess_pssession_disconnect(const rsess_pssession *s,
@@ -1363,6 +1390,17 @@ rsess_result rsess_shell_list_get(const rsess_shell_list *l,
                                   rsess_shell_field field,
                                   char **out);
 
+// The ids of the commands (pipelines) shell `shell_id` has on `computer_name` (DSP0226 Enumerate of
+// the shell's commands), e.g. those that ran on while their session was disconnected, for
+// `rsess_pssession_attach`. `opts` and `cred` as for `rsess_shell_list_new`. Errors: as there; the
+// server's fault for no such shell.
+rsess_result rsess_shell_commands_new(const char *computer_name,
+                                      const char *shell_id,
+                                      const rsess_session_options *opts,
+                                      const rsess_credential *cred,
+                                      rsess_string_list **out,
+                                      rsess_error **err);
+
 // Frees a shell list. NULL and stale handles are ignored.
 void rsess_shell_list_free(rsess_shell_list *l);
 
@@ -1413,6 +1451,19 @@ rsess_result rsess_transport_wsman_new(const char *computer_name,
                                        const rsess_credential *cred,
                                        rsess_transport **out,
                                        rsess_error **err);
+
+// A transport to the existing PowerShell shell `shell_id` on `computer_name` (a session another client
+// disconnected, as `rsess_shell_list_new` lists it), for `rsess_pssession_connect`: its first packet
+// is a WinRS Connect (MS-WSMV 3.1.4.17) instead of a Create. `configuration_name`, `opts` and `cred`
+// as for `rsess_transport_wsman_new`. Nothing goes on the wire yet. Errors: INVALID_ARGUMENT (a
+// `shell_id` that is not a GUID, and as `rsess_transport_wsman_new`), NOT_SUPPORTED (Digest).
+rsess_result rsess_transport_wsman_connect_new(const char *computer_name,
+                                               const char *configuration_name,
+                                               const char *shell_id,
+                                               const rsess_session_options *opts,
+                                               const rsess_credential *cred,
+                                               rsess_transport **out,
+                                               rsess_error **err);
 
 // Disconnects a WS-Management transport's shell (MS-WSMV 3.1.4.15): the server keeps it, and what
 // its pipelines write, for `idle_timeout_ms` milliseconds (0 = the shell's own idle timeout), and

@@ -172,6 +172,14 @@ internal static partial class NativeMethods
 
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial ResultCode rsess_pssession_open(ScopeHandle scope, TransportHandle transport, string? name, int timeoutMs, out PSSessionHandle session, out IntPtr error);
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial ResultCode rsess_pssession_connect(ScopeHandle scope, TransportHandle transport, string? name, int timeoutMs, out PSSessionHandle session, out IntPtr error);
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial ResultCode rsess_pssession_attach(PSSessionHandle s, string pipelineId, out PipelineHandle pipeline, out IntPtr error);
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial ResultCode rsess_transport_wsman_connect_new(string computerName, string? configurationName, string shellId, SessionOptionsHandle options, CredentialHandle credential, out TransportHandle transport, out IntPtr error);
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial ResultCode rsess_shell_commands_new(string computerName, string shellId, SessionOptionsHandle options, CredentialHandle credential, out StringListHandle list, out IntPtr error);
     [LibraryImport(Library)]
     internal static partial ResultCode rsess_pssession_invoke(PSSessionHandle s, IntPtr[] commands, nuint ncommands, IntPtr[] input, nuint ninput, out PipelineHandle pipeline, out IntPtr error);
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]

@@ -75,7 +75,8 @@ public sealed class PSSession : IDisposable
     /// <summary>
     /// Disconnects a WS-Management session (MS-WSMV 3.1.4.15): the server keeps it, and what its pipelines
     /// write, for <paramref name="idleTimeoutMs"/> ms (0 = the session's own idle timeout); <see cref="State"/>
-    /// becomes Disconnected until <see cref="Reconnect"/>. Removing a disconnected session deletes it on the server.
+    /// becomes Disconnected until <see cref="Reconnect"/>. Removing a disconnected session only lets it go: the
+    /// server keeps it until its idle timeout, for another client to connect to.
     /// </summary>
     /// <exception cref="RemoteSessionsException">InvalidState unless Opened; NotSupported for process and ssh
     /// sessions; the server's refusal (the session stays Opened).</exception>
@@ -85,6 +86,19 @@ public sealed class PSSession : IDisposable
     /// <exception cref="RemoteSessionsException">InvalidState unless Disconnected; NotSupported for process and ssh
     /// sessions; the server's refusal (e.g. the shell ended after its idle timeout).</exception>
     public void Reconnect() => Native.Check(NativeMethods.rsess_pssession_reconnect(Handle, out IntPtr err), err);
+
+    /// <summary>
+    /// Takes up a pipeline that ran on while this session was disconnected (a session connected with
+    /// <see cref="SessionScope.ConnectPSSession"/>; ids from <see cref="WsmanShell.Commands"/>): what it wrote
+    /// meanwhile and writes from then on is read from the returned pipeline.
+    /// </summary>
+    /// <exception cref="RemoteSessionsException">InvalidState (a session PowerShell opened, a removed one, a pipeline
+    /// taken up already); NotSupported (process and ssh sessions); the server's refusal.</exception>
+    public PSPipeline Attach(Guid pipelineId)
+    {
+        Native.Check(NativeMethods.rsess_pssession_attach(Handle, pipelineId.ToString(), out PipelineHandle p, out IntPtr err), err);
+        return new PSPipeline(p);
+    }
 
     /// <summary>Starts a script in a session the library opened (<see cref="SessionScope.OpenPSSession"/>),
     /// with no input.</summary>

@@ -70,6 +70,20 @@ public sealed class PsrpTransport : IDisposable
     }
 
     /// <summary>
+    /// A transport to the existing PowerShell shell <paramref name="shellId"/> (a session another client
+    /// disconnected, as <see cref="WsmanShell.List"/> lists it), for <see cref="SessionScope.ConnectPSSession"/>:
+    /// its first packet is a WinRS Connect instead of a Create. Nothing goes on the wire yet.
+    /// </summary>
+    /// <exception cref="RemoteSessionsException">InvalidArgument (a shell id that is not a GUID, a bad name); NotSupported (Digest).</exception>
+    public static PsrpTransport ConnectWsman(string computerName, string? configurationName, string shellId, CimSessionOptions? options, CimCredential? credential)
+    {
+        using SessionOptionsHandle opts = options?.ToNative() ?? new SessionOptionsHandle();
+        using CredentialHandle cred = credential?.ToNative() ?? new CredentialHandle();
+        Native.Check(NativeMethods.rsess_transport_wsman_connect_new(computerName, configurationName, shellId, opts, cred, out TransportHandle t, out IntPtr err), err);
+        return new PsrpTransport(t);
+    }
+
+    /// <summary>
     /// Disconnects a WS-Management transport's shell (MS-WSMV 3.1.4.15): the server keeps it, and its
     /// output, for <paramref name="idleTimeoutMs"/> ms (0 = the shell's own idle timeout).
     /// </summary>

@@ -119,6 +119,24 @@ public sealed class SessionScope : IDisposable
         return new PSSession(h);
     }
 
+    /// <summary>
+    /// Connects to a PowerShell session another client disconnected (MS-PSRP 3.1.4.7 over a WinRS Connect),
+    /// registered in this scope with the next free Id, the server session's InstanceId and <paramref name="name"/>
+    /// (null = <c>Runspace&lt;Id&gt;</c>). On success the session owns the transport. New pipelines run with
+    /// <see cref="PSSession.Invoke(string)"/>; those that ran meanwhile are taken up with <see cref="PSSession.Attach"/>.
+    /// </summary>
+    /// <param name="transport">From <see cref="PsrpTransport.ConnectWsman"/>, not used for anything else.</param>
+    /// <param name="name">The session's name, or null.</param>
+    /// <param name="timeoutMs">How long to wait for the server, in milliseconds; negative = no limit.</param>
+    /// <returns>The connected session.</returns>
+    /// <exception cref="RemoteSessionsException">InvalidArgument (another kind of transport); Timeout; TransportBroken
+    /// or the server's fault when it refuses (no such shell, connected to another client).</exception>
+    public PSSession ConnectPSSession(PsrpTransport transport, string? name = null, int timeoutMs = 60_000)
+    {
+        Native.Check(NativeMethods.rsess_pssession_connect(_handle, transport.Handle, name, timeoutMs, out PSSessionHandle h, out IntPtr err), err);
+        return new PSSession(h);
+    }
+
     /// <summary>Looks PSSessions up as Get-PSSession does (spec §2.5): registration order, no duplicates.</summary>
     /// <param name="kind">How to read <paramref name="values"/>.</param>
     /// <param name="values">Ids, names or patterns, computer names or InstanceIds; ignored for <see cref="Lookup.All"/>.</param>

@@ -41,4 +41,17 @@ public sealed record WsmanShell(string ShellId, string? Name, string? ResourceUr
             return shells;
         }
     }
+
+    /// <summary>
+    /// The commands (pipelines) shell <paramref name="shellId"/> has on <paramref name="computerName"/>, e.g. those
+    /// that ran on while their session was disconnected: DSP0226 Enumerate of the shell's commands.
+    /// </summary>
+    /// <exception cref="RemoteSessionsException">As <see cref="List"/>; the server's fault for no such shell.</exception>
+    public static IReadOnlyList<Guid> Commands(string computerName, string shellId, CimSessionOptions? options, CimCredential? credential)
+    {
+        using SessionOptionsHandle opts = options?.ToNative() ?? new SessionOptionsHandle();
+        using CredentialHandle cred = credential?.ToNative() ?? new CredentialHandle();
+        Native.Check(NativeMethods.rsess_shell_commands_new(computerName, shellId, opts, cred, out StringListHandle list, out IntPtr err), err);
+        using (list) return Native.ReadStringList(list).Select(Guid.Parse).ToList();
+    }
 }

@@ -190,7 +190,8 @@ public sealed class GetPSSessionCommand : PSCmdlet
     };
 
     // A session of another client (or of another PowerShell): a PSSession object with the shell's id and
-    // name, not opened and not put in the session list; Disconnected when the server says so.
+    // name, not opened and not put in the session list; Disconnected, with Availability None when the
+    // server says it is disconnected and Busy when another client is connected to it.
     private PSSession? ServerSession(WinRSConnectionInfo info, WsmanShell shell, Guid id, string uri, bool disconnected)
     {
         var connection = new WinRSConnectionInfo(info.ComputerName, info.UseSsl, info.Port, info.ApplicationName, uri, info.Option)
@@ -205,7 +206,8 @@ public sealed class GetPSSessionCommand : PSCmdlet
         PSSession session = PSSession.Create(runspace, "WSMan", null);
         if (shell.Name is { Length: > 0 } name) session.Name = name;
         EngineInternals.SetConfigurationName(session, WinRSConnectionInfo.ShownConfiguration(uri));
-        if (disconnected) EngineInternals.ShowDisconnected(runspace, disconnected: true);
+        // As Windows shows them: Disconnected, and Busy when another client is connected to it.
+        EngineInternals.ShowDisconnected(runspace, disconnected: true, disconnected ? RunspaceAvailability.None : RunspaceAvailability.Busy);
         return session;
     }
 }

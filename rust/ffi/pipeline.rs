@@ -93,6 +93,55 @@ pub extern "C" fn rsess_pssession_open(
     })
 }
 
+/// Connects to a PowerShell session another client disconnected (`transport` from
+/// `rsess_transport_wsman_connect_new`; MS-PSRP 3.1.4.7: SESSION_CAPABILITY and CONNECT_RUNSPACEPOOL
+/// in a WinRS Connect), waiting up to `timeout_ms` milliseconds (negative = no limit). The session is
+/// registered in `scope` as `rsess_pssession_open` registers one, with the server session's InstanceId
+/// (its ShellId) and `name` (NULL = `Runspace<Id>`); on success it takes the transport over. New
+/// pipelines run in it with `rsess_pssession_invoke`; those that ran while it was disconnected are
+/// taken up with `rsess_pssession_attach`. Errors: INVALID_ARGUMENT for a transport not made by
+/// `rsess_transport_wsman_connect_new`; TIMEOUT; TRANSPORT_BROKEN or the server's fault when it refuses
+/// (no such shell, connected to another client). A failed connect registers nothing.
+#[no_mangle]
+pub extern "C" fn rsess_pssession_connect(
+    scope: *mut rsess_scope,
+    transport: *const rsess_transport,
+    name: *const c_char,
+    timeout_ms: i32,
+    out: *mut *mut rsess_pssession,
+    err: *mut *mut rsess_error,
+) -> rsess_result {
+    guard(err, || {
+        let out = out_ptr(out)?;
+        let scope = scope_id(scope)?;
+        let name = opt_str(name)?;
+        let opened = opened_of(transport)?;
+        let pool = opened.connect_to.ok_or_else(|| Failure::invalid("The transport was not made by rsess_transport_wsman_connect_new"))?;
+        let client = ClientSession::connect(Arc::clone(&opened.transport), pool, timeout(timeout_ms))?;
+        let session = PS_REGISTRY.register_connected(scope, pool, name, &opened.computer_name, opened.kind, opened.transport, client)?;
+        drop(handles::free(transport));
+        write(out, handles::insert::<rsess_pssession>(session));
+        Ok(())
+    })
+}
+
+/// Takes up pipeline `pipeline_id` (a GUID from `rsess_shell_commands_new`) of a session connected
+/// with `rsess_pssession_connect`: a pipeline that ran on while the session was disconnected. What it
+/// wrote meanwhile, and writes from then on, is read with `rsess_pipeline_next` from `*out`.
+/// Errors: INVALID_ARGUMENT (not a GUID); INVALID_STATE (a session PowerShell opened, a removed one,
+/// a pipeline taken up already); NOT_SUPPORTED (process and ssh sessions); the server's refusal.
+#[no_mangle]
+pub extern "C" fn rsess_pssession_attach(s: *const rsess_pssession, pipeline_id: *const c_char, out: *mut *mut rsess_pipeline, err: *mut *mut rsess_error) -> rsess_result {
+    guard(err, || {
+        let out = out_ptr(out)?;
+        let text = req_str(pipeline_id, "pipeline_id")?;
+        let id = uuid::Uuid::parse_str(text).map_err(|_| Failure::invalid(format!("The pipeline id '{text}' is not a GUID")))?;
+        let pipeline = pssession_of(s)?.with_client(|c| c.attach(id))?;
+        write(out, handles::insert::<rsess_pipeline>(Arc::new(pipeline)));
+        Ok(())
+    })
+}
+
 /// A new command: the script `text` when `is_script` (as PowerShell's `AddScript`), else the command
 /// named `text` (as `AddCommand`, e.g. `Get-Process`). Errors: NULL_ARGUMENT, INVALID_ARGUMENT.
 #[no_mangle]

@@ -98,8 +98,9 @@ pub extern "C" fn rsess_pssession_set_state(s: *const rsess_pssession, state: rs
 /// Disconnects a WS-Management session (New-PSSession -ComputerName, or `rsess_pssession_open` over
 /// `rsess_transport_wsman_new`; MS-WSMV 3.1.4.15): the server keeps it, and what its pipelines write,
 /// for `idle_timeout_ms` milliseconds (0 = the session's own idle timeout); its state becomes
-/// Disconnected until `rsess_pssession_reconnect`. A disconnected session that is removed is deleted
-/// on the server; one left disconnected stays there until its idle timeout. Errors: INVALID_STATE
+/// Disconnected until `rsess_pssession_reconnect`. Removing a disconnected session only lets it go:
+/// the server keeps it until its idle timeout, for another client to connect to
+/// (`rsess_pssession_connect`); reconnect first to end it on the server. Errors: INVALID_STATE
 /// unless Opened; NOT_SUPPORTED for process and ssh sessions; the server's refusal (the session stays
 /// Opened).
 #[no_mangle]

@@ -6,11 +6,11 @@ use std::ffi::c_char;
 
 use super::call::{guard, guard_void, out_ptr, req_str, rsess_error, to_c, write};
 use super::handles::{self, Handle};
-use super::lists::out_of_range;
+use super::lists::{out_of_range, rsess_string_list};
 use super::result::{rsess_result, Failure};
 use super::session::{rsess_credential, rsess_session_options};
 use crate::auth::Authentication;
-use crate::pssession::winrs::list_shells;
+use crate::pssession::winrs::{list_commands, list_shells};
 use crate::wsman::endpoint::Endpoint;
 use crate::wsman::options::SessionOptions;
 use crate::wsman::shell::ShellInfo;
@@ -110,6 +110,32 @@ pub extern "C" fn rsess_shell_list_get(l: *const rsess_shell_list, index: usize,
             })
         })?;
         write(out, value.map_or(std::ptr::null_mut(), |v| to_c(&v)));
+        Ok(())
+    })
+}
+
+/// The ids of the commands (pipelines) shell `shell_id` has on `computer_name` (DSP0226 Enumerate of
+/// the shell's commands), e.g. those that ran on while their session was disconnected, for
+/// `rsess_pssession_attach`. `opts` and `cred` as for `rsess_shell_list_new`. Errors: as there; the
+/// server's fault for no such shell.
+#[no_mangle]
+pub extern "C" fn rsess_shell_commands_new(
+    computer_name: *const c_char,
+    shell_id: *const c_char,
+    opts: *const rsess_session_options,
+    cred: *const rsess_credential,
+    out: *mut *mut rsess_string_list,
+    err: *mut *mut rsess_error,
+) -> rsess_result {
+    guard(err, || {
+        let out = out_ptr(out)?;
+        let computer = req_str(computer_name, "computer_name")?;
+        let shell_id = req_str(shell_id, "shell_id")?;
+        let options: SessionOptions = if opts.is_null() { SessionOptions::default() } else { handles::get(opts)? };
+        let (credential, mechanism) = if cred.is_null() { (None, Authentication::Default) } else { handles::get(cred)? };
+        let endpoint = Endpoint::new(computer, &options, credential.as_ref(), mechanism)?;
+        let ids: Vec<String> = list_commands(&endpoint, shell_id, None)?.into_iter().map(|id| id.hyphenated().to_string()).collect();
+        write(out, handles::insert::<rsess_string_list>(ids));
         Ok(())
     })
 }

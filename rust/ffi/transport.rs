@@ -28,8 +28,11 @@ pub(crate) struct Opened {
     pub transport: Arc<dyn PacketTransport>,
     /// `localhost` for a local process, the host for ssh.
     pub computer_name: String,
-    /// `Process` or `SSH`, as PSSession.Transport shows it.
+    /// `Process`, `SSH` or `WSMan`, as PSSession.Transport shows it.
     pub kind: &'static str,
+    /// For a transport to an existing WinRS shell (`rsess_transport_wsman_connect_new`): the runspace
+    /// pool to connect to, its ShellId.
+    pub connect_to: Option<uuid::Uuid>,
 }
 
 impl Handle for rsess_transport {
@@ -62,7 +65,7 @@ pub extern "C" fn rsess_transport_process_new(
         let out = out_ptr(out)?;
         let program = req_str(program, "program")?;
         let transport = ProcessTransport::spawn(program, &string_array(args, nargs, "args")?)?;
-        let opened = Opened { transport: Arc::new(transport), computer_name: "localhost".into(), kind: "Process" };
+        let opened = Opened { transport: Arc::new(transport), computer_name: "localhost".into(), kind: "Process", connect_to: None };
         write(out, handles::insert::<rsess_transport>(opened));
         Ok(())
     })
@@ -105,7 +108,7 @@ pub extern "C" fn rsess_transport_ssh_new(
             target.options.push((k.trim().to_string(), v.trim().to_string()));
         }
         let transport = ProcessTransport::spawn("ssh", &target.args())?;
-        let opened = Opened { transport: Arc::new(transport), computer_name: target.host.clone(), kind: "SSH" };
+        let opened = Opened { transport: Arc::new(transport), computer_name: target.host.clone(), kind: "SSH", connect_to: None };
         write(out, handles::insert::<rsess_transport>(opened));
         Ok(())
     })
@@ -145,7 +148,41 @@ pub extern "C" fn rsess_transport_wsman_new(
             idle_timeout_ms: (idle_timeout_ms != 0).then_some(idle_timeout_ms),
             no_profile: false,
         };
-        let opened = Opened { transport: Arc::new(WinrsTransport::new(endpoint, settings)), computer_name: computer.to_string(), kind: "WSMan" };
+        let opened = Opened { transport: Arc::new(WinrsTransport::new(endpoint, settings)), computer_name: computer.to_string(), kind: "WSMan", connect_to: None };
+        write(out, handles::insert::<rsess_transport>(opened));
+        Ok(())
+    })
+}
+
+/// A transport to the existing PowerShell shell `shell_id` on `computer_name` (a session another client
+/// disconnected, as `rsess_shell_list_new` lists it), for `rsess_pssession_connect`: its first packet
+/// is a WinRS Connect (MS-WSMV 3.1.4.17) instead of a Create. `configuration_name`, `opts` and `cred`
+/// as for `rsess_transport_wsman_new`. Nothing goes on the wire yet. Errors: INVALID_ARGUMENT (a
+/// `shell_id` that is not a GUID, and as `rsess_transport_wsman_new`), NOT_SUPPORTED (Digest).
+#[no_mangle]
+pub extern "C" fn rsess_transport_wsman_connect_new(
+    computer_name: *const c_char,
+    configuration_name: *const c_char,
+    shell_id: *const c_char,
+    opts: *const rsess_session_options,
+    cred: *const rsess_credential,
+    out: *mut *mut rsess_transport,
+    err: *mut *mut rsess_error,
+) -> rsess_result {
+    guard(err, || {
+        let out = out_ptr(out)?;
+        let computer = req_str(computer_name, "computer_name")?;
+        let shell_id = req_str(shell_id, "shell_id")?;
+        let pool = uuid::Uuid::parse_str(shell_id).map_err(|_| Failure::invalid(format!("The shell id '{shell_id}' is not a GUID")))?;
+        let options: SessionOptions = if opts.is_null() { SessionOptions::default() } else { handles::get(opts)? };
+        let (credential, mechanism) = if cred.is_null() { (None, Authentication::Default) } else { handles::get(cred)? };
+        let endpoint = Endpoint::new(computer, &options, credential.as_ref(), mechanism)?;
+        let settings = WinrsSettings {
+            configuration_name: opt_str(configuration_name)?.unwrap_or("Microsoft.PowerShell").to_string(),
+            ..WinrsSettings::default()
+        };
+        let transport = WinrsTransport::connect_to(endpoint, settings, &pool.hyphenated().to_string().to_uppercase());
+        let opened = Opened { transport: Arc::new(transport), computer_name: computer.to_string(), kind: "WSMan", connect_to: Some(pool) };
         write(out, handles::insert::<rsess_transport>(opened));
         Ok(())
     })

@@ -160,6 +160,11 @@ impl Shared {
             ServerPacket::SignalAck(_) => {}
             ServerPacket::CloseAck(channel) => {
                 inner.closed.insert(channel);
+                // A pipeline taken up from another client ends with its channel when that client
+                // received its PIPELINE_STATE before disconnecting: the server said it is done.
+                if let Some(q) = inner.pipelines.get_mut(&channel) {
+                    q.ending.get_or_insert((PipelineState::Completed, None));
+                }
             }
         }
         // What a pipeline that was dropped (its queue removed) still writes is let go.

@@ -96,6 +96,8 @@ struct State {
     loops: usize,
     /// Client packets sent while disconnected, for channels that exist: carried after reconnecting.
     held: VecDeque<ClientPacket>,
+    /// Pipelines taken up from another client ([`PacketTransport::connect_pipeline`]).
+    taken_up: std::collections::HashSet<Uuid>,
 }
 
 struct Shared {
@@ -144,6 +146,7 @@ impl WinrsTransport {
             cancel: Arc::new(Cancel::default()),
             loops: 0,
             held: VecDeque::new(),
+            taken_up: std::collections::HashSet::new(),
         };
         WinrsTransport { shared: Arc::new(Shared { endpoint, settings, existing, shell: Mutex::new(shell), state: Mutex::new(state), changed: Condvar::new() }) }
     }
@@ -275,8 +278,17 @@ impl Shared {
                         self.push(outofproc::data(channel, false, &data));
                     }
                     if received.is_done() && command.is_some() {
-                        if let Some(Channel::Running { done }) = self.state().channels.get_mut(&channel) {
-                            *done = true;
+                        let taken_up = {
+                            let mut state = self.state();
+                            if let Some(Channel::Running { done }) = state.channels.get_mut(&channel) {
+                                *done = true;
+                            }
+                            state.taken_up.contains(&channel)
+                        };
+                        if taken_up {
+                            // A pipeline taken up from another client may have told that client its
+                            // end already: the command's end closes its channel here.
+                            self.push(outofproc::ack(Ack::Close, channel));
                         }
                         return;
                     }
@@ -491,8 +503,9 @@ impl PacketTransport for WinrsTransport {
     }
 
     /// Connect to a command of the shell this transport connected to (MS-WSMV 3.1.4.17, with the
-    /// pipeline's id as CommandId); its Receive loop then starts. Errors: InvalidState unless open;
-    /// the server's refusal (no such command).
+    /// pipeline's id as CommandId); its Receive loop then starts, and when the command is Done a
+    /// `CloseAck` for its channel follows its output (its PIPELINE_STATE may have gone to the client
+    /// that started it). Errors: InvalidState unless open; the server's refusal (no such command).
     fn connect_pipeline(&self, pipeline: Uuid) -> Result<()> {
         let phase = self.shared.state().phase;
         if phase != Phase::Open {
@@ -501,7 +514,11 @@ impl PacketTransport for WinrsTransport {
         let id = pipeline.hyphenated().to_string().to_uppercase();
         let request = self.shared.shell().connect_command(&id);
         self.shared.post(request, None, shell::read_command_connect)?;
-        self.shared.state().channels.insert(pipeline, Channel::Running { done: false });
+        {
+            let mut state = self.shared.state();
+            state.channels.insert(pipeline, Channel::Running { done: false });
+            state.taken_up.insert(pipeline);
+        }
         self.shared.start_loop(pipeline);
         Ok(())
     }

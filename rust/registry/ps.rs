@@ -98,11 +98,15 @@ impl PsSession {
         f(client)
     }
 
-    /// Ends the session: closes the runspace pool of one the library opened, then the transport.
+    /// Ends the session: closes the runspace pool of one the library opened, then the transport. A
+    /// Disconnected session is only let go: the server keeps it until its idle timeout, for another
+    /// client to connect to (as when the process ends).
     fn close(&self) {
         let client = lock(&self.client).take();
         if let Some(mut c) = client {
-            c.close(CLOSE_TIMEOUT);
+            if self.state() != PsSessionState::Disconnected {
+                c.close(CLOSE_TIMEOUT);
+            }
         }
         if let Some(t) = &self.transport {
             t.close();
@@ -172,10 +176,18 @@ impl PsRegistry {
     /// Registers a session the library opened: it takes the next Id, a new InstanceId and, when `name`
     /// is None, PowerShell's default name `Runspace<Id>`.
     pub fn register_client(&self, scope: ScopeId, name: Option<&str>, computer_name: &str, transport_name: &str, transport: Arc<dyn PacketTransport>, client: ClientSession) -> Result<Arc<PsSession>> {
+        self.register_connected(scope, Uuid::new_v4(), name, computer_name, transport_name, transport, client)
+    }
+
+    /// Registers a session the library connected to ([`ClientSession::connect`]) with the server
+    /// session's InstanceId `instance_id`, the next Id and `name` (None: `Runspace<Id>`).
+    /// Errors: InvalidArgument when the scope has that InstanceId already.
+    #[allow(clippy::too_many_arguments)]
+    pub fn register_connected(&self, scope: ScopeId, instance_id: Uuid, name: Option<&str>, computer_name: &str, transport_name: &str, transport: Arc<dyn PacketTransport>, client: ClientSession) -> Result<Arc<PsSession>> {
         let id = *lock(&self.last_id) + 1;
         let info = PsSessionInfo {
             id,
-            instance_id: Uuid::new_v4(),
+            instance_id,
             name: name.map_or_else(|| format!("Runspace{id}"), str::to_string),
             computer_name: computer_name.to_string(),
             transport: transport_name.to_string(),

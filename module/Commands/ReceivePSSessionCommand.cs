@@ -1,0 +1,296 @@
+using System.Management.Automation;
+using System.Management.Automation.Remoting;
+using System.Management.Automation.Runspaces;
+using RemoteSessions;
+using RemoteSessions.Native;
+using RemoteSessions.PSSessions;
+using PSSession = System.Management.Automation.Runspaces.PSSession;
+
+// Windows' namespace and type name (RC/ReceivePSSession.cs), so error ids end as Windows' do; pwsh off
+// Windows has no Receive-PSSession.
+#pragma warning disable CS0436
+namespace Microsoft.PowerShell.Commands;
+
+/// <summary>
+/// Receive-PSSession (spec/cmdlet-behaviour.md §2.9): the output of the commands that ran on in a
+/// disconnected WS-Management session, from this PowerShell or another one. The library connects to the
+/// session on the server (MS-PSRP's CONNECT_RUNSPACEPOOL in a WinRS Connect), takes up each of its
+/// commands and writes what they wrote — objects (deserialized with PSSerializer, with PSComputerName,
+/// RunspaceId and PSShowComputerName as Invoke-Command writes them) and their error, warning, verbose,
+/// debug and information records — then disconnects the session again, so it stays on the server for
+/// the next Connect-PSSession or Receive-PSSession. Not as on Windows: the session is not connected in
+/// this PowerShell afterwards (pwsh cannot attach its engine to a runspace pool another client opened),
+/// and -OutTarget Job is refused.
+/// </summary>
+[Cmdlet(VerbsCommunications.Receive, "PSSession", DefaultParameterSetName = SessionSet)]
+public sealed class ReceivePSSessionCommand : PSCmdlet
+{
+    private const string SessionSet = "Session";
+    private const string ComputerSessionNameSet = "ComputerSessionName";
+    private const string ComputerInstanceIdSet = "ComputerInstanceId";
+    private const string UriSessionNameSet = "ConnectionUriSessionName";
+    private const string UriInstanceIdSet = "ConnectionUriInstanceId";
+
+    [Parameter(ParameterSetName = SessionSet, Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNull]
+    public PSSession? Session { get; set; }
+
+    [Parameter(ParameterSetName = ComputerSessionNameSet, Mandatory = true, Position = 0)]
+    [Parameter(ParameterSetName = ComputerInstanceIdSet, Mandatory = true, Position = 0)]
+    [Alias("Cn")]
+    [ValidateNotNullOrEmpty]
+    public string? ComputerName { get; set; }
+
+    [Parameter(ParameterSetName = ComputerSessionNameSet)]
+    [Parameter(ParameterSetName = ComputerInstanceIdSet)]
+    public string? ApplicationName { get; set; }
+
+    [Parameter(ParameterSetName = ComputerSessionNameSet)]
+    [Parameter(ParameterSetName = ComputerInstanceIdSet)]
+    [Parameter(ParameterSetName = UriSessionNameSet)]
+    [Parameter(ParameterSetName = UriInstanceIdSet)]
+    public string? ConfigurationName { get; set; }
+
+    [Parameter(ParameterSetName = UriSessionNameSet, Mandatory = true, Position = 0)]
+    [Parameter(ParameterSetName = UriInstanceIdSet, Mandatory = true, Position = 0)]
+    [Alias("URI", "CU")]
+    [ValidateNotNull]
+    public Uri? ConnectionUri { get; set; }
+
+    [Parameter(ParameterSetName = UriSessionNameSet)]
+    [Parameter(ParameterSetName = UriInstanceIdSet)]
+    public SwitchParameter AllowRedirection { get; set; }
+
+    [Parameter(ParameterSetName = ComputerSessionNameSet, Mandatory = true)]
+    [Parameter(ParameterSetName = UriSessionNameSet, Mandatory = true)]
+    [ValidateNotNullOrEmpty]
+    public string? Name { get; set; }
+
+    [Parameter(ParameterSetName = ComputerInstanceIdSet, Mandatory = true)]
+    [Parameter(ParameterSetName = UriInstanceIdSet, Mandatory = true)]
+    public Guid InstanceId { get; set; }
+
+    [Parameter(ParameterSetName = ComputerSessionNameSet)]
+    [Parameter(ParameterSetName = ComputerInstanceIdSet)]
+    [Parameter(ParameterSetName = UriSessionNameSet)]
+    [Parameter(ParameterSetName = UriInstanceIdSet)]
+    [Credential]
+    public PSCredential? Credential { get; set; }
+
+    [Parameter(ParameterSetName = ComputerSessionNameSet)]
+    [Parameter(ParameterSetName = ComputerInstanceIdSet)]
+    [Parameter(ParameterSetName = UriSessionNameSet)]
+    [Parameter(ParameterSetName = UriInstanceIdSet)]
+    public AuthenticationMechanism Authentication { get; set; }
+
+    [Parameter(ParameterSetName = ComputerSessionNameSet)]
+    [Parameter(ParameterSetName = ComputerInstanceIdSet)]
+    [Parameter(ParameterSetName = UriSessionNameSet)]
+    [Parameter(ParameterSetName = UriInstanceIdSet)]
+    public string? CertificateThumbprint { get; set; }
+
+    [Parameter(ParameterSetName = ComputerSessionNameSet)]
+    [Parameter(ParameterSetName = ComputerInstanceIdSet)]
+    [ValidateRange(1, 65535)]
+    public int Port { get; set; }
+
+    [Parameter(ParameterSetName = ComputerSessionNameSet)]
+    [Parameter(ParameterSetName = ComputerInstanceIdSet)]
+    public SwitchParameter UseSSL { get; set; }
+
+    [Parameter(ParameterSetName = ComputerSessionNameSet)]
+    [Parameter(ParameterSetName = ComputerInstanceIdSet)]
+    [Parameter(ParameterSetName = UriSessionNameSet)]
+    [Parameter(ParameterSetName = UriInstanceIdSet)]
+    public PSSessionOption? SessionOption { get; set; }
+
+    /// <summary>Host (the default here) writes the output; Job is not available (see the cmdlet's remarks).</summary>
+    [Parameter]
+    public OutTarget OutTarget { get; set; }
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? JobName { get; set; }
+
+    protected override void BeginProcessing()
+    {
+        if (OutTarget == OutTarget.Job)
+            ThrowTerminatingError(new ErrorRecord(new PSNotSupportedException(
+                "Receive-PSSession -OutTarget Job is not available with RemoteSessions: the output is written to the pipeline (-OutTarget Host)."),
+                "ReceivePSSessionOutTargetJobNotSupported", ErrorCategory.NotImplemented, OutTarget));
+    }
+
+    protected override void ProcessRecord()
+    {
+        var (connection, shellId, name) = ParameterSetName == SessionSet ? FromSession(Session!) : FromServer();
+        if (connection is null) return;
+        Receive(connection, shellId, name);
+    }
+
+    // A PSSession object: one of Get-PSSession -ComputerName (another client's) or of this PowerShell.
+    private (WinRSConnectionInfo?, Guid, string) FromSession(PSSession session)
+    {
+        if (session.Runspace.ConnectionInfo is not WinRSConnectionInfo info)
+        {
+            WriteError(new ErrorRecord(new InvalidOperationException(
+                $"The session {session.Name} is not a WS-Management session: only those keep running commands while disconnected."),
+                "ReceivePSSessionNotWSMan", ErrorCategory.InvalidOperation, session));
+            return (null, Guid.Empty, "");
+        }
+        if (session.Runspace.RunspaceStateInfo.State == RunspaceState.Opened)
+        {
+            // A session this PowerShell has open: its commands' output already comes to their jobs.
+            return (null, Guid.Empty, "");
+        }
+        return (info, session.InstanceId, session.Name);
+    }
+
+    // -ComputerName/-ConnectionUri with -Name or -InstanceId: the session is looked up on the server.
+    private (WinRSConnectionInfo?, Guid, string) FromServer()
+    {
+        var option = SessionOption ?? GetVariableValue("PSSessionOption") as PSSessionOption;
+        string configuration = ConfigurationName ?? Preference("PSSessionConfigurationName", WinRSConnectionInfo.DefaultConfigurationName);
+        WinRSConnectionInfo info = ComputerName is { } computer
+            ? new WinRSConnectionInfo(computer, UseSSL, Port, ApplicationName ?? Preference("PSSessionApplicationName", "wsman"), configuration, option)
+            : new WinRSConnectionInfo(ConnectionUri!.IdnHost, ConnectionUri.Scheme == Uri.UriSchemeHttps, ConnectionUri.IsDefaultPort ? 0 : ConnectionUri.Port,
+                ConnectionUri.AbsolutePath.Trim('/') is { Length: > 0 } path ? path : "wsman", configuration, option);
+        info.Credential = Credential;
+        info.AuthenticationMechanism = Authentication;
+        info.CertificateThumbprint = CertificateThumbprint ?? "";
+        IReadOnlyList<WsmanShell> shells;
+        try
+        {
+            shells = WsmanShell.List(info.ComputerName, info.SessionOptions(), info.NativeCredential());
+        }
+        catch (RemoteSessionsException e)
+        {
+            WriteError(new ErrorRecord(new RuntimeException($"Cannot get the sessions of the remote computer {info.ComputerName}: {e.Message}", e),
+                "ReceivePSSessionQueryForSessionFailed", ErrorCategory.InvalidOperation, info));
+            return (null, Guid.Empty, "");
+        }
+        // A disconnected session first: one of that name may also be connected to another client.
+        WsmanShell? shell = shells
+            .Where(s => Name is { } n ? string.Equals(s.Name, n, StringComparison.OrdinalIgnoreCase) : Guid.TryParse(s.ShellId, out Guid id) && id == InstanceId)
+            .OrderBy(s => string.Equals(s.State, "Disconnected", StringComparison.OrdinalIgnoreCase) ? 0 : 1)
+            .FirstOrDefault();
+        if (shell is null)
+        {
+            string what = Name is { } n ? $"named {n}" : $"with InstanceId {InstanceId}";
+            WriteError(new ErrorRecord(new ArgumentException($"The remote computer {info.ComputerName} has no session {what} for this user."),
+                "ReceivePSSessionCannotFindSession", ErrorCategory.ObjectNotFound, Name ?? (object)InstanceId));
+            return (null, Guid.Empty, "");
+        }
+        var connection = new WinRSConnectionInfo(info.ComputerName, info.UseSsl, info.Port, info.ApplicationName, shell.ResourceUri ?? configuration, option)
+        {
+            Credential = Credential,
+            AuthenticationMechanism = Authentication,
+            CertificateThumbprint = CertificateThumbprint ?? "",
+        };
+        return (connection, Guid.Parse(shell.ShellId), shell.Name ?? "");
+    }
+
+    private void Receive(WinRSConnectionInfo info, Guid shellId, string name)
+    {
+        RemoteSessions.Native.PSSession? session = null;
+        try
+        {
+            IReadOnlyList<Guid> commands = WsmanShell.Commands(info.ComputerName, shellId.ToString().ToUpperInvariant(), info.SessionOptions(), info.NativeCredential());
+            using PsrpTransport transport = PsrpTransport.ConnectWsman(info.ComputerName, info.ConfigurationName, shellId.ToString(), info.SessionOptions(), info.NativeCredential());
+            session = RunspaceSessions.Temporary.ConnectPSSession(transport, name.Length > 0 ? name : null);
+            foreach (Guid command in commands)
+            {
+                using PSPipeline pipeline = session.Attach(command);
+                foreach (PSStreamItem item in pipeline.ReadAll())
+                {
+                    using (item) Write(item, info.ComputerName, shellId);
+                }
+            }
+            session.Disconnect();
+        }
+        catch (RemoteSessionsException e)
+        {
+            WriteError(new ErrorRecord(new RuntimeException($"Receiving the output of session {name} on {info.ComputerName} failed: {e.Message}", e),
+                "ReceivePSSessionFailed", ErrorCategory.OpenError, name));
+        }
+        finally
+        {
+            if (session is not null)
+            {
+                // A disconnected session is only let go: the server keeps it for the next client.
+                RunspaceSessions.Temporary.RemovePSSession(session);
+                session.Dispose();
+            }
+        }
+    }
+
+    private void Write(PSStreamItem item, string computer, Guid runspaceId)
+    {
+        object? value = PSSerializer.Deserialize(Clixml(item.Value));
+        switch (item.Stream)
+        {
+            case PSStream.Output:
+                var shown = PSObject.AsPSObject(value ?? new object());
+                shown.Properties.Add(new PSNoteProperty("PSComputerName", computer));
+                shown.Properties.Add(new PSNoteProperty("RunspaceId", runspaceId));
+                shown.Properties.Add(new PSNoteProperty("PSShowComputerName", true));
+                WriteObject(value is null ? null : shown);
+                break;
+            case PSStream.Error when value is PSObject record:
+                WriteError(new RemotingErrorRecord(Rehydrated(record), new OriginInfo(computer, runspaceId)));
+                break;
+            case PSStream.Warning:
+                WriteWarning(item.Text);
+                break;
+            case PSStream.Verbose:
+                WriteVerbose(item.Text);
+                break;
+            case PSStream.Debug:
+                WriteDebug(item.Text);
+                break;
+            case PSStream.Information when Unwrap(value) is InformationRecord information:
+                WriteInformation(information);
+                break;
+            default:
+                WriteObject(value);
+                break;
+        }
+    }
+
+    // An error record as PSSerializer gives it back (a property bag of type
+    // Deserialized.System.Management.Automation.ErrorRecord) made a live ErrorRecord again: the
+    // exception's message and type name, the FullyQualifiedErrorId, category and target.
+    private static ErrorRecord Rehydrated(PSObject record)
+    {
+        object? Property(PSObject o, string name) => o.Properties[name]?.Value;
+        string message = (Property(record, "Exception") as PSObject is { } ex ? Property(ex, "Message") as string : null)
+            ?? record.ToString();
+        string id = Property(record, "FullyQualifiedErrorId") as string ?? "RemoteError";
+        var category = ErrorCategory.NotSpecified;
+        if (Property(record, "CategoryInfo") is PSObject info && Property(info, "Category") is { } c)
+            _ = Enum.TryParse(c.ToString(), ignoreCase: true, out category);
+        var restored = new ErrorRecord(new RuntimeException(message), id, category, Property(record, "TargetObject"));
+        if (Property(record, "ErrorDetails") is PSObject details && Property(details, "Message") is string text && text.Length > 0)
+            restored.ErrorDetails = new ErrorDetails(text);
+        return restored;
+    }
+
+    private static object? Unwrap(object? value) => value is PSObject p ? p.BaseObject : value;
+
+    private static string Clixml(PSValue value) =>
+        "<Objs Version=\"1.1.0.1\" xmlns=\"http://schemas.microsoft.com/powershell/2004/04\">" + value.ToClixml() + "</Objs>";
+
+    private string Preference(string variable, string fallback) =>
+        GetVariableValue(variable) is { } v && LanguagePrimitives.ConvertTo<string>(v) is { Length: > 0 } text ? text : fallback;
+}
+
+/// <summary>Where Receive-PSSession sends the output (Windows' Microsoft.PowerShell.Commands.OutTarget, which pwsh
+/// compiles out off Windows).</summary>
+public enum OutTarget
+{
+    /// <summary>Host, here.</summary>
+    Default = 0,
+    /// <summary>The pipeline.</summary>
+    Host = 1,
+    /// <summary>A job (not available here).</summary>
+    Job = 2,
+}
