@@ -84,4 +84,15 @@ internal static class EngineInternals
         if (!CanSetSessionIdentity) throw new NotSupportedException("This PowerShell's engine cannot show a server's session: RemoteSessions supports pwsh 7.6.");
         InstanceId!.GetSetMethod(true)!.Invoke(runspace, [id]);
     }
+
+    /// <summary>Shows a session as Broken (Availability None), so the engine lets it be removed without
+    /// reaching its server. Throws NotSupportedException on an engine without the members.</summary>
+    internal static void ShowBroken(System.Management.Automation.Runspaces.Runspace runspace)
+    {
+        if (!CanShowDisconnected || !RemoteRunspaceType!.IsInstanceOfType(runspace))
+            throw new NotSupportedException("This PowerShell's engine cannot show a session as broken: RemoteSessions supports pwsh 7.6.");
+        SetRunspaceState!.Invoke(runspace, [System.Management.Automation.Runspaces.RunspaceState.Broken, null]);
+        Availability!.SetValue(runspace, System.Management.Automation.Runspaces.RunspaceAvailability.None);
+        RaiseRunspaceStateEvents!.Invoke(runspace, []);
+    }
 }

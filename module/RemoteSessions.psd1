@@ -26,6 +26,7 @@
         'Connect-PSSession'
         'Get-PSSession'
         'Receive-PSSession'
+        'Remove-PSSession'
     )
     AliasesToExport      = @('ncms', 'gcms', 'rcms', 'ncso', 'gcim', 'icim', 'ncim', 'scim', 'rcim', 'gcls', 'gcai')
     FunctionsToExport    = @()

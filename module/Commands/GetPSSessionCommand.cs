@@ -125,7 +125,7 @@ public sealed class GetPSSessionCommand : PSCmdlet
             LocalSessions();
             return;
         }
-        var option = SessionOption ?? GetVariableValue("PSSessionOption") as PSSessionOption;
+        var option = NewPSSessionOptionCommand.Effective(this, SessionOption);
         string configuration = ConfigurationName ?? "";
         IEnumerable<WinRSConnectionInfo> targets = ComputerName is { } computers
             ? computers.Select(c => new WinRSConnectionInfo(c, UseSSL, Port, ApplicationName ?? "wsman", configuration, option))

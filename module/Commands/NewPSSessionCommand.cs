@@ -153,7 +153,7 @@ public sealed class NewPSSessionCommand : PSCmdlet
     // As Windows' PSRemotingBaseCmdlet: the effective session option's idle timeout (from -SessionOption
     // or $PSSessionOption, whatever the transport) must be the server default or at least a minute.
     protected override void BeginProcessing() =>
-        NewPSSessionOptionCommand.CheckIdleTimeout(SessionOption ?? GetVariableValue("PSSessionOption") as PSSessionOption);
+        NewPSSessionOptionCommand.CheckIdleTimeout(NewPSSessionOptionCommand.Effective(this, SessionOption));
 
     protected override void ProcessRecord()
     {
@@ -230,7 +230,7 @@ public sealed class NewPSSessionCommand : PSCmdlet
 
     private WinRSConnectionInfo WsmanInfo(string computer, bool useSsl, int port, string applicationName)
     {
-        var option = SessionOption ?? GetVariableValue("PSSessionOption") as PSSessionOption;
+        var option = NewPSSessionOptionCommand.Effective(this, SessionOption);
         var info = new WinRSConnectionInfo(computer, useSsl, port, applicationName,
             ConfigurationName ?? Preference("PSSessionConfigurationName", WinRSConnectionInfo.DefaultConfigurationName), option)
         {

@@ -123,6 +123,14 @@ public sealed class NewPSSessionOptionCommand : PSCmdlet
         $"The specified IdleTimeout session option {idleTimeoutMs / 1000} (seconds) is not a valid period.  " +
         $"Specify an IdleTimeout value that is greater than or equal to the minimum allowed {MinimumIdleTimeoutMs / 1000} (seconds).");
 
+    /// <summary>
+    /// The effective session option of a remoting cmdlet, as Windows' PSRemotingBaseCmdlet takes it: the
+    /// -SessionOption given, else <c>$PSSessionOption</c> (converted: assigned from New-PSSessionOption it
+    /// holds the option wrapped in a PSObject), else null (the defaults).
+    /// </summary>
+    internal static PSSessionOption? Effective(PSCmdlet cmdlet, PSSessionOption? given) =>
+        given ?? (LanguagePrimitives.TryConvertTo(cmdlet.GetVariableValue("PSSessionOption"), out PSSessionOption? preference) ? preference : null);
+
     /// <summary>Throws <see cref="InvalidIdleTimeout"/> for an option whose idle timeout is set but under a minute.</summary>
     internal static void CheckIdleTimeout(PSSessionOption? option)
     {

@@ -148,7 +148,7 @@ public sealed class ReceivePSSessionCommand : PSCmdlet
     // -ComputerName/-ConnectionUri with -Name or -InstanceId: the session is looked up on the server.
     private (WinRSConnectionInfo?, Guid, string) FromServer()
     {
-        var option = SessionOption ?? GetVariableValue("PSSessionOption") as PSSessionOption;
+        var option = NewPSSessionOptionCommand.Effective(this, SessionOption);
         string configuration = ConfigurationName ?? Preference("PSSessionConfigurationName", WinRSConnectionInfo.DefaultConfigurationName);
         WinRSConnectionInfo info = ComputerName is { } computer
             ? new WinRSConnectionInfo(computer, UseSSL, Port, ApplicationName ?? Preference("PSSessionApplicationName", "wsman"), configuration, option)

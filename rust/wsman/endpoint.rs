@@ -94,7 +94,7 @@ impl Endpoint {
                         ErrorKind::InvalidArgument,
                         format!(
                             "Basic authentication to {computer} over HTTP would send the password unencrypted. \
-                             Use -UseSsl, or allow it with New-CimSessionOption -NoEncryption."
+                             Use -UseSsl, or allow it with New-CimSessionOption -NoEncryption (CIM sessions) or New-PSSessionOption -NoEncryption (PSSessions)."
                         ),
                     ));
                 }
