@@ -7,7 +7,7 @@ BeforeAll {
     . (Join-Path $PSScriptRoot 'TestPeers.ps1')
     Import-Module (Get-ModuleManifest) -Force
     $script:Endpoint = Start-WsmanEndpoint
-    $script:Port = $script:Endpoint.HttpPort
+    $script:Port = $script:Endpoint.Port
     $script:Credential = $script:Endpoint.Credential
     $script:Option = New-PSSessionOption -NoEncryption
     $script:Remote = @{ ComputerName = '127.0.0.1'; Port = $script:Port; Credential = $script:Credential; Authentication = 'Basic'; SessionOption = $script:Option }
