@@ -95,4 +95,21 @@ internal static class EngineInternals
         Availability!.SetValue(runspace, System.Management.Automation.Runspaces.RunspaceAvailability.None);
         RaiseRunspaceStateEvents!.Invoke(runspace, []);
     }
+
+    // Runspace.DisconnectedOn and ExpiresOn (internal setters), which PSSession's DisconnectedOn and
+    // ExpiresOn show; the engine sets them when it disconnects a session itself.
+    private static readonly PropertyInfo? DisconnectedOn = typeof(System.Management.Automation.Runspaces.Runspace).GetProperty("DisconnectedOn");
+    private static readonly PropertyInfo? ExpiresOn = typeof(System.Management.Automation.Runspaces.Runspace).GetProperty("ExpiresOn");
+
+    /// <summary>Whether this engine has the setters <see cref="ShowDisconnectTimes"/> needs.</summary>
+    internal static bool CanShowDisconnectTimes => DisconnectedOn?.GetSetMethod(true) is not null && ExpiresOn?.GetSetMethod(true) is not null;
+
+    /// <summary>Shows when a session was disconnected and when the server will end it (both null once
+    /// it is connected again); nothing on another engine.</summary>
+    internal static void ShowDisconnectTimes(System.Management.Automation.Runspaces.Runspace runspace, DateTime? disconnectedOn, DateTime? expiresOn)
+    {
+        if (!CanShowDisconnectTimes) return;
+        DisconnectedOn!.GetSetMethod(true)!.Invoke(runspace, [disconnectedOn]);
+        ExpiresOn!.GetSetMethod(true)!.Invoke(runspace, [expiresOn]);
+    }
 }

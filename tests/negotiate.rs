@@ -487,6 +487,20 @@ fn credssp_target_apart(path: &str, mechanism: CredSsp, outer: TlsPolicy) -> Tar
     Target::new(format!("http://127.0.0.1:{}{path}", peers().port).parse().unwrap(), outer, Some(Arc::new(mechanism) as Arc<dyn Mechanism>)).unwrap()
 }
 
+/// The server's event lines that contain `text`, once there is one: the server logs an event before
+/// it answers, but its log reaches this process on another thread, so a line may come just after the
+/// reply. Waits at most about 5 s (a bound on waiting, not a timing assertion); empty when none came.
+fn event_seen(text: &str) -> Vec<String> {
+    for _ in 0..100 {
+        let lines = events_with(text);
+        if !lines.is_empty() {
+            return lines;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    Vec::new()
+}
+
 fn events_with(text: &str) -> Vec<String> {
     peers().events.lock().unwrap().iter().filter(|l| l.contains(text)).cloned().collect()
 }
@@ -495,12 +509,12 @@ fn events_with(text: &str) -> Vec<String> {
 fn credssp_delegates_the_password_and_seals_every_message() {
     let t = credssp_target("/wsman/credssp-ntlm", credssp(NTLM_USER, NTLM_PASSWORD, SKIP_CHECKS));
     three_sealed_exchanges(&t, "CredSSP NTLM RSESS\\ann");
-    assert!(!events_with("credssp delegated RSESS\\ann (password matches) over NTLM").is_empty(), "{:#?}", peers().events.lock().unwrap());
-    assert!(!events_with("sealed CredSSP request").is_empty());
+    assert!(!event_seen("credssp delegated RSESS\\ann (password matches) over NTLM").is_empty(), "{:#?}", peers().events.lock().unwrap());
+    assert!(!event_seen("sealed CredSSP request").is_empty());
     // With a Kerberos credential SPNEGO chooses Kerberos: the proof goes once the server's AP-REP came.
     let t = credssp_target("/wsman/credssp-kerberos", credssp(KERBEROS_USER, KERBEROS_PASSWORD, SKIP_CHECKS));
     three_sealed_exchanges(&t, "CredSSP Kerberos ann@RSESS.TEST");
-    assert!(!events_with("credssp delegated ann@RSESS.TEST (password matches) over Kerberos").is_empty(), "{:#?}", peers().events.lock().unwrap());
+    assert!(!event_seen("credssp delegated ann@RSESS.TEST (password matches) over Kerberos").is_empty(), "{:#?}", peers().events.lock().unwrap());
 }
 
 #[test]
@@ -532,7 +546,7 @@ fn credssp_messages_larger_than_a_record_go_in_several_parts() {
         let r = http::post(&t, big.clone(), Duration::from_secs(20), None).unwrap();
         assert!(text(&r).contains(&format!("<wsmid:ProtocolVersion>{}</wsmid:ProtocolVersion>", big.len())), "{}", text(&r));
     }
-    assert!(!events_with("(multipart/x-multi-encrypted)").is_empty(), "{:#?}", peers().events.lock().unwrap());
+    assert!(!event_seen("(multipart/x-multi-encrypted)").is_empty(), "{:#?}", peers().events.lock().unwrap());
     assert_eq!(violations(), Vec::<String>::new());
 }
 
@@ -566,7 +580,7 @@ fn wsman_sessions_authenticate_with_credssp() {
 fn credssp_speaks_the_older_proof_to_a_version_3_server() {
     let t = credssp_target_apart("/wsman/credssp-v3", credssp(NTLM_USER, NTLM_PASSWORD, SKIP_CHECKS), TlsPolicy { verify_chain: true, verify_name: true });
     three_sealed_exchanges(&t, "CredSSP NTLM RSESS\\ann");
-    assert!(!events_with("credssp proof checked (version 3)").is_empty(), "{:#?}", peers().events.lock().unwrap());
+    assert!(!event_seen("credssp proof checked (version 3)").is_empty(), "{:#?}", peers().events.lock().unwrap());
 }
 
 #[test]
@@ -590,6 +604,6 @@ fn credssp_seals_with_the_trailer_length_of_tls_1_2_and_1_3() {
     let t = credssp_target_apart("/wsman/credssp-tls12", credssp(NTLM_USER, NTLM_PASSWORD, SKIP_CHECKS), TlsPolicy { verify_chain: false, verify_name: true });
     three_sealed_exchanges(&t, "CredSSP NTLM RSESS\\ann");
     three_sealed_exchanges(&credssp_target("/wsman/credssp-ntlm", credssp(NTLM_USER, NTLM_PASSWORD, SKIP_CHECKS)), "CredSSP NTLM RSESS\\ann");
-    assert!(!events_with("credssp tls Tls12").is_empty(), "{:#?}", peers().events.lock().unwrap());
-    assert!(!events_with("credssp tls Tls13").is_empty(), "{:#?}", peers().events.lock().unwrap());
+    assert!(!event_seen("credssp tls Tls12").is_empty(), "{:#?}", peers().events.lock().unwrap());
+    assert!(!event_seen("credssp tls Tls13").is_empty(), "{:#?}", peers().events.lock().unwrap());
 }

@@ -89,6 +89,11 @@ public sealed class DisconnectPSSessionCommand : PSCmdlet
             {
                 using RemoteSessions.Native.PSSession native = SessionSelection.NativeOf(session);
                 native.Disconnect(IdleTimeoutSec > 0 ? (uint)Math.Min((long)IdleTimeoutSec * 1000, uint.MaxValue) : 0);
+                // The session's IdleTimeout (ms) is the one given, else the one it was opened with.
+                if (IdleTimeoutSec > 0) session.Runspace.ConnectionInfo.IdleTimeout = (int)Math.Min((long)IdleTimeoutSec * 1000, int.MaxValue);
+                int idleMs = session.Runspace.ConnectionInfo.IdleTimeout;
+                DateTime now = DateTime.Now;
+                EngineInternals.ShowDisconnectTimes(session.Runspace, now, idleMs > 0 ? now.AddMilliseconds(idleMs) : null);
                 EngineInternals.ShowDisconnected(session.Runspace, disconnected: true);
                 WriteObject(session);
             }
@@ -146,6 +151,7 @@ public sealed class ConnectPSSessionCommand : PSCmdlet
             {
                 using RemoteSessions.Native.PSSession native = SessionSelection.NativeOf(session);
                 native.Reconnect();
+                EngineInternals.ShowDisconnectTimes(session.Runspace, null, null);
                 EngineInternals.ShowDisconnected(session.Runspace, disconnected: false);
                 WriteObject(session);
             }

@@ -32,6 +32,8 @@ public sealed class WinRSConnectionInfo : RunspaceConnectionInfo
         ApplicationName = applicationName;
         ConfigurationName = configurationName;
         Option = option ?? new PSSessionOption();
+        // PSSession.IdleTimeout shows it (ms; -1: the server's default).
+        IdleTimeout = IdleTimeoutMs(Option) is > 0 and var ms ? (int)Math.Min(ms, int.MaxValue) : -1;
     }
 
     public bool UseSsl { get; }
@@ -68,6 +70,7 @@ public sealed class WinRSConnectionInfo : RunspaceConnectionInfo
 
     public override RunspaceConnectionInfo Clone() => new WinRSConnectionInfo(ComputerName, UseSsl, Port, ApplicationName, ConfigurationName, Option)
     {
+        IdleTimeout = IdleTimeout,
         Credential = Credential,
         AuthenticationMechanism = AuthenticationMechanism,
         CertificateThumbprint = CertificateThumbprint,

@@ -1,7 +1,7 @@
 //! A PowerShell session's packets over a WinRS shell (MS-PSRP 3.1.5.3 over MS-WSMV 3.1.4): a
 //! [`PacketTransport`] whose client side speaks OutOfProc packets, like the process and ssh
 //! transports, and whose wire is WS-Management. So PowerShell's engine (through the module's custom
-//! connection) and this library's own client ([`super::Session`]) run over WS-Management unchanged.
+//! connection) and this library's own client ([`super::ClientSession`]) run over WS-Management unchanged.
 //!
 //! How each client packet travels:
 //! - the pool's first `Data` (SESSION_CAPABILITY, INIT_RUNSPACEPOOL) is the shell's `creationXml`
@@ -244,6 +244,10 @@ impl Shared {
     fn start_loop(self: &Arc<Self>, channel: Uuid) {
         let (generation, cancel) = {
             let mut state = self.state();
+            // A pipeline created while the shell was being disconnected gets its loop on reconnect.
+            if state.phase != Phase::Open {
+                return;
+            }
             state.loops += 1;
             (state.generation, state.cancel.clone())
         };
@@ -269,7 +273,12 @@ impl Shared {
             }
             let request = self.shell().receive("stdout", command.as_deref(), &shell::receive_options());
             let outcome = self.endpoint.post_envelope(request.xml, self.endpoint.wait(), Some(cancel)).map(shell::read_receive);
-            let current = self.state().generation == generation;
+            // A loop of an older generation (disconnect, close), or one whose shell is no longer open,
+            // ends quietly on a fault: the server refuses Receives of a disconnected or deleted shell.
+            let current = {
+                let state = self.state();
+                state.generation == generation && state.phase == Phase::Open
+            };
             match outcome {
                 Ok(Ok(received)) => {
                     let data = received.data("stdout");
@@ -370,7 +379,12 @@ impl Shared {
                 self.push(outofproc::ack(Ack::Signal, channel));
             }
             ClientPacket::Close(channel) if channel.is_nil() => {
-                let phase = self.state().phase;
+                let phase = {
+                    let mut state = self.state();
+                    // The Receives the server ends as it deletes the shell are no failure.
+                    state.generation += 1;
+                    state.phase
+                };
                 if phase == Phase::Open || phase == Phase::Disconnected {
                     let request = self.shell().delete();
                     self.post(request, None, |t| shell::read_empty(t, crate::wsman::envelope::ACTION_DELETE))?;
@@ -458,7 +472,11 @@ impl PacketTransport for WinrsTransport {
     /// Deletes the shell unless the session was disconnected (a disconnected shell stays on the
     /// server until its idle timeout, to be connected to again), then ends the transport.
     fn close(&self) {
-        let phase = self.shared.state().phase;
+        let phase = {
+            let mut state = self.shared.state();
+            state.generation += 1;
+            state.phase
+        };
         if phase == Phase::Open {
             let request = self.shared.shell().delete();
             let _ = self.shared.endpoint.post_envelope(request.xml, CLOSE_WAIT.min(self.shared.endpoint.wait()), None);
