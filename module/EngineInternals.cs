@@ -79,4 +79,19 @@ internal static class EngineInternals
         if (!CanSetSessionIdentity) throw new NotSupportedException("This PowerShell's engine cannot show a server's session: RemoteSessions supports pwsh 7.6.");
         InstanceId!.GetSetMethod(true)!.Invoke(runspace, [id]);
     }
+
+    // RemoteRunspace.ShouldCloseOnPop (internal): the engine's Enter-PSSession -ComputerName sets it on the
+    // temporary session it opens, so that the host closes the session at Exit-PSSession.
+    private static readonly PropertyInfo? ShouldCloseOnPop = RemoteRunspaceType?.GetProperty("ShouldCloseOnPop", Internal);
+
+    /// <summary>
+    /// Marks a remote runspace so that the host closes it when Exit-PSSession pops it, as the engine marks
+    /// Enter-PSSession's temporary sessions. Throws NotSupportedException on an engine without the member.
+    /// </summary>
+    internal static void CloseOnPop(System.Management.Automation.Runspaces.Runspace runspace)
+    {
+        if (ShouldCloseOnPop?.PropertyType != typeof(bool) || ShouldCloseOnPop.SetMethod is null || !RemoteRunspaceType!.IsInstanceOfType(runspace))
+            throw new NotSupportedException("This PowerShell's engine cannot close a session at Exit-PSSession: RemoteSessions supports pwsh 7.6.");
+        ShouldCloseOnPop.SetValue(runspace, true);
+    }
 }
