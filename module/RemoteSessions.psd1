@@ -25,6 +25,8 @@
         'Disconnect-PSSession'
         'Connect-PSSession'
         'Get-PSSession'
+        'Invoke-Command'
+        'Enter-PSSession'
     )
     AliasesToExport      = @('ncms', 'gcms', 'rcms', 'ncso', 'gcim', 'icim', 'ncim', 'scim', 'rcim', 'gcls', 'gcai')
     FunctionsToExport    = @()
