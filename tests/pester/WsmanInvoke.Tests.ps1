@@ -25,6 +25,7 @@ BeforeAll {
         throw 'The WS-Management endpoint did not report its ports'
     }
     $port = [int] $Matches[1]
+    $httpsPort = [int] $Matches[2]
     $cred = [pscredential]::new('ann', [Net.NetworkCredential]::new('', 'Pa55-word').SecurePassword)
     $option = New-PSSessionOption -NoEncryption
     # The parameters every command here needs to reach the endpoint.
@@ -80,6 +81,25 @@ Describe 'Invoke-Command over WS-Management' {
         $out = Invoke-Command -ConnectionUri "http://127.0.0.1:$port/wsman" -Credential $cred -Authentication Basic -SessionOption $option { 6 * 7 } -HideComputerName
         $out | Should -Be 42
         $out.PSShowComputerName | Should -BeFalse
+        Get-ServerSession | Should -BeNullOrEmpty
+    }
+
+    It 'runs over HTTPS with -UseSSL' {
+        # The endpoint's certificate is self-signed.
+        $tls = New-PSSessionOption -SkipCACheck -SkipCNCheck -SkipRevocationCheck
+        $out = Invoke-Command -ComputerName localhost -UseSSL -Port $httpsPort -Credential $cred -Authentication Basic -SessionOption $tls { 'over tls' }
+        $out | Should -Be 'over tls'
+        $out.PSComputerName | Should -Be 'localhost'
+    }
+
+    It 'runs a local script file with -FilePath, by computer name and by URI' {
+        $file = Join-Path $TestDrive 'remote.ps1'
+        Set-Content -LiteralPath $file -Value 'param($a) "file $a on $env:COMPUTERNAME$PID"'
+        $byName = Invoke-Command -ComputerName 127.0.0.1 @wsman -FilePath $file -ArgumentList 1
+        $byName | Should -Match '^file 1 on '
+        $byName | Should -Not -Be "file 1 on $env:COMPUTERNAME$PID"
+        Invoke-Command -ConnectionUri "http://127.0.0.1:$port/wsman" -Credential $cred -Authentication Basic -SessionOption $option -FilePath $file -ArgumentList 2 |
+            Should -Match '^file 2 on '
         Get-ServerSession | Should -BeNullOrEmpty
     }
 
