@@ -1,5 +1,6 @@
 using System.Collections;
 using System.Management.Automation;
+using System.Management.Automation.Host;
 using System.Management.Automation.Remoting;
 using System.Management.Automation.Runspaces;
 using RemoteSessions;
@@ -169,10 +170,24 @@ public sealed class EnterPSSessionCommand : PSCmdlet, IDisposable
         // has pipeline input (-ComputerName from the pipeline), else as its parameter.
         Hashtable parameters = new(StringComparer.OrdinalIgnoreCase);
         if (!MyInvocation.ExpectingInput) parameters["Session"] = session;
-        using var enter = new EngineCommand("Enter-PSSession", parameters);
-        enter.Begin(this);
-        enter.Process(this, session);
-        enter.End();
+        try
+        {
+            using var enter = new EngineCommand("Enter-PSSession", parameters);
+            enter.Begin(this);
+            enter.Process(this, session);
+            enter.End();
+        }
+        finally
+        {
+            // Not entered (the engine refused, e.g. in a nested prompt, or the host cannot push a runspace):
+            // the temporary session ends here, as the engine closes its own.
+            if (!Entered(session))
+            {
+                try { session.Runspace.Close(); }
+                catch (Exception e) when (e is System.Management.Automation.Remoting.PSRemotingTransportException or InvalidRunspaceStateException) { }
+                session.Runspace.Dispose();
+            }
+        }
     }
 
     protected override void EndProcessing() => _engine?.End();
@@ -222,6 +237,20 @@ public sealed class EnterPSSessionCommand : PSCmdlet, IDisposable
         {
             if (e.RunspaceStateInfo.State == RunspaceState.Closed) events.GenerateEvent(id, null, [], null);
         };
+    }
+
+    // Whether the host now runs commands in the session. Cmdlet.Host is the engine's InternalHost, which
+    // throws PSNotImplementedException when the real host does not support interactive sessions.
+    private bool Entered(PSSession session)
+    {
+        try
+        {
+            return Host is IHostSupportsInteractiveSession host && host.IsRunspacePushed && host.Runspace == session.Runspace;
+        }
+        catch (PSNotImplementedException)
+        {
+            return false;
+        }
     }
 
     // The pipeline object for the engine's command: the session when one was bound from the pipeline (by

@@ -220,6 +220,40 @@ Describe 'Invoke-Command''s other parameter sets are the engine''s' {
     }
 }
 
+Describe 'Enter-PSSession -ComputerName errors' {
+    It 'writes CreateRemoteRunspaceFailed for a wrong password and opens nothing' {
+        $bad = [pscredential]::new('ann', [Net.NetworkCredential]::new('', 'wrong').SecurePassword)
+        Enter-PSSession -ComputerName 127.0.0.1 -Port $port -Credential $bad -Authentication Basic -SessionOption $option -ErrorVariable ev -ErrorAction SilentlyContinue
+        $ev.Count | Should -Be 1
+        $ev[0].FullyQualifiedErrorId | Should -Be 'CreateRemoteRunspaceFailed,Microsoft.PowerShell.Commands.EnterPSSessionCommand'
+        $ev[0].TargetObject | Should -Be '127.0.0.1'
+        Get-PSSession | Should -BeNullOrEmpty
+    }
+
+    It 'fails as the engine''s does in a host without interactive sessions, and closes the session it opened' {
+        $ps = [powershell]::Create()
+        try {
+            $null = $ps.AddScript({
+                param($manifest, $wsman)
+                Import-Module $manifest
+                try { Enter-PSSession -ComputerName 127.0.0.1 @wsman } catch { $_.FullyQualifiedErrorId }
+                @(Get-PSSession).Count
+            }).AddArgument((Get-ModuleManifest)).AddArgument($wsman)
+            $out = $ps.Invoke()
+        } finally {
+            $ps.Dispose()
+        }
+        # The engine's own Enter-PSSession -Session in such a host: NotImplemented (PSNotImplementedException
+        # from the engine's InternalHost.PushRunspace), after which it closes the temporary session. That
+        # Close, right after the open, often fails in the transport (a Receive answered "plugin operation is
+        # shutting down" is raised as an error: New-PSSession -ComputerName then $s.Runspace.Close() at once fails
+        # the same way), and then the error is the Close's own.
+        $out[0] | Should -Match '^(NotImplemented|System\.Management\.Automation\.Remoting\.PSRemoting\w+Exception),Microsoft\.PowerShell\.Commands\.EnterPSSessionCommand$'
+        $out[1] | Should -Be 0
+        Wait-Until { (Get-ServerSession).Count -eq 0 } | Should -BeTrue
+    }
+}
+
 Describe 'Enter-PSSession -ComputerName in pwsh''s console host' {
     BeforeAll {
         $work = (New-Item -ItemType Directory -Path (Join-Path ([IO.Path]::GetTempPath()) "rsess-wsenter-$([guid]::NewGuid().ToString('N'))")).FullName
