@@ -363,7 +363,12 @@ public sealed class InvokeCommandCommand : PSCmdlet, IDisposable
                 CloseWhenFinished(job, _temporary.ToArray());
                 _handedOver = true;
             }
+            return;
         }
+        // All output is in: the temporary sessions close now, as the engine's own do at the end of the
+        // command (Dispose closes them too when the command is stopped or fails).
+        _handedOver = true;
+        Close(_temporary);
     }
 
     public void Dispose()
@@ -467,9 +472,9 @@ public sealed class InvokeCommandCommand : PSCmdlet, IDisposable
             {
                 s.Runspace.Close();
             }
-            catch (Exception e) when (e is PSRemotingTransportException or InvalidRunspaceStateException or InvalidOperationException)
+            catch (Exception e) when (e is RuntimeException or InvalidRunspaceStateException or InvalidOperationException)
             {
-                // Broken already: nothing left to close.
+                // Broken already, or the transport reported the close as failed: the session ends either way.
             }
             s.Runspace.Dispose();
         })).ToArray());
