@@ -299,7 +299,9 @@ Describe 'Enter-PSSession -ComputerName in pwsh''s console host' {
         Send-Line $pane 'Exit-PSSession'
         # Nothing left in Get-PSSession, nor in the event queue the module used to take the session out.
         Send-Line $pane "'local-' + 'pid:' + `$PID + '-sessions:' + @(Get-PSSession).Count + '-events:' + @(Get-Event).Count"
-        $local = Wait-Screen $pane '(?m)^local-pid:(\d+)-sessions:(\d+)-events:(\d+)$'
+        # (No end anchor: under load the transport can print a late Receive fault of the closed shell
+        # across this line; the values are what matters here.)
+        $local = Wait-Screen $pane '(?m)^local-pid:(\d+)-sessions:(\d+)-events:(\d+)'
         [int] $local.Groups[1].Value | Should -Not -Be $remote
         [int] $local.Groups[2].Value | Should -Be 0
         [int] $local.Groups[3].Value | Should -Be 0
