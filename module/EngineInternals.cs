@@ -112,4 +112,19 @@ internal static class EngineInternals
         DisconnectedOn!.GetSetMethod(true)!.Invoke(runspace, [disconnectedOn]);
         ExpiresOn!.GetSetMethod(true)!.Invoke(runspace, [expiresOn]);
     }
+
+    // RemoteRunspace.ShouldCloseOnPop (internal): the engine's Enter-PSSession -ComputerName sets it on the
+    // temporary session it opens, so that the host closes the session at Exit-PSSession.
+    private static readonly PropertyInfo? ShouldCloseOnPop = RemoteRunspaceType?.GetProperty("ShouldCloseOnPop", Internal);
+
+    /// <summary>
+    /// Marks a remote runspace so that the host closes it when Exit-PSSession pops it, as the engine marks
+    /// Enter-PSSession's temporary sessions. Throws NotSupportedException on an engine without the member.
+    /// </summary>
+    internal static void CloseOnPop(System.Management.Automation.Runspaces.Runspace runspace)
+    {
+        if (ShouldCloseOnPop?.PropertyType != typeof(bool) || ShouldCloseOnPop.SetMethod is null || !RemoteRunspaceType!.IsInstanceOfType(runspace))
+            throw new NotSupportedException("This PowerShell's engine cannot close a session at Exit-PSSession: RemoteSessions supports pwsh 7.6.");
+        ShouldCloseOnPop.SetValue(runspace, true);
+    }
 }

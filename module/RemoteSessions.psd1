@@ -27,6 +27,8 @@
         'Get-PSSession'
         'Receive-PSSession'
         'Remove-PSSession'
+        'Invoke-Command'
+        'Enter-PSSession'
     )
     AliasesToExport      = @('ncms', 'gcms', 'rcms', 'ncso', 'gcim', 'icim', 'ncim', 'scim', 'rcim', 'gcls', 'gcai')
     FunctionsToExport    = @()

@@ -211,7 +211,7 @@ public sealed class NewPSSessionCommand : PSCmdlet
 
     // Registers the session in the Rust registry of this runspace's scope and keeps its state there
     // current; once PowerShell closes it (Remove-PSSession, runspace closing) it leaves the registry.
-    private static void Track(RunspaceSessions owner, PSSession session, PsrpTransport? transport)
+    internal static void Track(RunspaceSessions owner, PSSession session, PsrpTransport? transport)
     {
         NativePSSession native = owner.Scope.RegisterPSSession(session.Id, session.InstanceId, session.Name, session.ComputerName, session.Transport, transport);
         session.Runspace.StateChanged += (_, e) =>
@@ -228,35 +228,35 @@ public sealed class NewPSSessionCommand : PSCmdlet
         };
     }
 
+    private WsmanConnection.Parameters Common => new(ConfigurationName, Credential, Authentication, CertificateThumbprint, SessionOption);
+
     private WinRSConnectionInfo WsmanInfo(string computer, bool useSsl, int port, string applicationName)
     {
-        var option = NewPSSessionOptionCommand.Effective(this, SessionOption);
-        var info = new WinRSConnectionInfo(computer, useSsl, port, applicationName,
-            ConfigurationName ?? Preference("PSSessionConfigurationName", WinRSConnectionInfo.DefaultConfigurationName), option)
-        {
-            Credential = Credential,
-            AuthenticationMechanism = Authentication,
-            CertificateThumbprint = CertificateThumbprint ?? "",
-        };
+        var info = WsmanConnection.Info(this, Common, computer, useSsl, port, applicationName);
         if (Name is { } names && _shellNamed < names.Length) info.ShellName = names[_shellNamed++];
         return info;
     }
 
     private int _shellNamed;
 
-    // -ConnectionUri: http or https, the host, the port (the scheme's default when the URL has none) and
-    // the path as the application name. Anything else is refused before a connection is tried.
+    // -ConnectionUri: http or https only (WsmanConnection.FromUri); anything else is refused before a
+    // connection is tried.
     private WinRSConnectionInfo FromUri(Uri uri)
     {
-        if (!uri.IsAbsoluteUri || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
-            throw Terminate(new ArgumentException($"The connection URI '{uri}' is not an http or https URL, e.g. https://srv1:5986/wsman."),
-                "InvalidConnectionUri", ErrorCategory.InvalidArgument, uri);
-        string path = uri.AbsolutePath.Trim('/');
-        return WsmanInfo(uri.IdnHost, uri.Scheme == Uri.UriSchemeHttps, uri.IsDefaultPort ? 0 : uri.Port, path.Length > 0 ? path + uri.Query : "wsman");
+        WinRSConnectionInfo info;
+        try
+        {
+            info = WsmanConnection.FromUri(this, Common, uri);
+        }
+        catch (ArgumentException e)
+        {
+            throw Terminate(e, "InvalidConnectionUri", ErrorCategory.InvalidArgument, uri);
+        }
+        if (Name is { } names && _shellNamed < names.Length) info.ShellName = names[_shellNamed++];
+        return info;
     }
 
-    private string Preference(string variable, string fallback) =>
-        GetVariableValue(variable) is { } v && LanguagePrimitives.ConvertTo<string>(v) is { Length: > 0 } text ? text : fallback;
+    private string Preference(string variable, string fallback) => WsmanConnection.Preference(this, variable, fallback);
 
     private ProcessConnectionInfo LocalInfo()
     {
