@@ -504,6 +504,20 @@ internal sealed class EngineCommand : IDisposable
 
     internal void Begin(PSCmdlet proxy) => _pipeline.Begin(proxy);
 
+    /// <summary>
+    /// What the proxy's current record got from the pipeline, for <see cref="Process"/>: an object whose
+    /// properties are the parameters bound from it (those not in <paramref name="commandLine"/>), so the
+    /// engine's command binds them by property name; null without pipeline input.
+    /// </summary>
+    internal static PSObject? PipelineObject(PSCmdlet proxy, Hashtable commandLine)
+    {
+        if (!proxy.MyInvocation.ExpectingInput) return null;
+        var input = new PSObject();
+        foreach (var (name, value) in proxy.MyInvocation.BoundParameters)
+            if (!commandLine.ContainsKey(name)) input.Properties.Add(new PSNoteProperty(name, value));
+        return input;
+    }
+
     /// <summary>One ProcessRecord of the proxy: its pipeline object when it has pipeline input, else none (the engine's command uses its own bound parameters).</summary>
     internal void Process(PSCmdlet proxy, object? input)
     {

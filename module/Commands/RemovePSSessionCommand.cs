@@ -62,17 +62,27 @@ public sealed class RemovePSSessionCommand : PSCmdlet
     [ValidateNotNullOrEmpty]
     public string[]? VMName { get; set; }
 
+    private EngineCommand? _engine;
+    private System.Collections.Hashtable? _commandLine;
+
+    protected override void BeginProcessing()
+    {
+        _commandLine = EngineCommand.Bound(this);
+        _engine = new EngineCommand("Remove-PSSession", _commandLine);
+        _engine.Begin(this);
+    }
+
     protected override void ProcessRecord()
     {
         if (!MyInvocation.BoundParameters.ContainsKey("WhatIf"))
             foreach (PSSession session in Targets().Where(s => s.Runspace.RunspaceStateInfo.State == RunspaceState.Disconnected && s.Runspace.ConnectionInfo is WinRSConnectionInfo))
                 Reconnect(session);
-        var engine = ScriptBlock.Create("param($p) Microsoft.PowerShell.Core\\Remove-PSSession @p");
-        SteppablePipeline pipeline = engine.GetSteppablePipeline(CommandOrigin.Internal, [new Dictionary<string, object>(MyInvocation.BoundParameters, StringComparer.OrdinalIgnoreCase)]);
-        pipeline.Begin(this);
-        pipeline.Process();
-        pipeline.End();
+        _engine!.Process(this, EngineCommand.PipelineObject(this, _commandLine!));
     }
+
+    protected override void EndProcessing() => _engine?.End();
+
+    protected override void StopProcessing() => _engine?.Dispose();
 
     // The sessions of this runspace the parameters name (misses are the engine's to report).
     private IEnumerable<PSSession> Targets()
