@@ -205,7 +205,8 @@ typedef struct rsess_shell_list rsess_shell_list;
 // An owned list of strings.
 typedef struct rsess_string_list rsess_string_list;
 
-// A connection to a PowerShell server that carries PSRP packets (a local server process, or ssh).
+// A connection to a PowerShell server that carries PSRP packets: a local server process, ssh, or a
+// WinRS shell over WS-Management.
 // Thread-safe: one thread may send while another receives and a third closes.
 typedef struct rsess_transport rsess_transport;
 
@@ -923,12 +924,14 @@ rsess_result rsess_string_list_get(const rsess_string_list *l, size_t index, cha
 // Frees a string list. NULL and stale handles are ignored.
 void rsess_string_list_free(rsess_string_list *l);
 
-// Opens a PowerShell session over `transport` (from `rsess_transport_process_new` or
-// `rsess_transport_ssh_new`, which must not have been used for anything else): a runspace pool of one
+// Opens a PowerShell session over `transport` (from `rsess_transport_process_new`,
+// `rsess_transport_ssh_new` or `rsess_transport_wsman_new`, which must not have been used for anything
+// else): a runspace pool of one
 // runspace, as New-PSSession opens, waiting up to `timeout_ms` milliseconds (negative = no limit) for
-// the server. The session is registered in `scope` (NULL = default scope) with the next free Id, a new
-// InstanceId, `name` (NULL = `Runspace<Id>`), the transport's computer name (`localhost` for a
-// process) and transport name (`Process`, `SSH`). On success the session takes the transport over:
+// the server. The session is registered in `scope` (NULL = default scope) with the next free Id, its
+// runspace pool's id as InstanceId (for WS-Man also the shell's ShellId), `name` (NULL =
+// `Runspace<Id>`), the transport's computer name (`localhost` for a process) and transport name
+// (`Process`, `SSH`, `WSMan`). On success the session takes the transport over:
 // the `transport` handle is freed (a later `rsess_transport_free` of it does nothing), and removing
 // the session ends the server. Run pipelines with `rsess_pssession_invoke`; `rsess_pssession_remove`
 // closes the session.
@@ -1044,7 +1047,7 @@ rsess_result rsess_pipeline_reason(const rsess_pipeline *p,
 void rsess_pipeline_free(rsess_pipeline *p);
 
 // Registers a session that reached Opened in `scope` (NULL = default scope): PowerShell's Id, the
-// InstanceId (GUID text), Name, ComputerName and transport name (`Process`, `SSH`), and the transport
+// InstanceId (GUID text), Name, ComputerName and transport name (`Process`, `SSH`, `WSMan`), and the transport
 // carrying it (NULL if none), which removing the session closes. Returns a reference in `*out`.
 // Errors: INVALID_ARGUMENT (bad GUID, already registered), NULL_ARGUMENT, INVALID_HANDLE.
 rsess_result rsess_pssession_register(rsess_scope *scope,
@@ -1094,11 +1097,13 @@ rsess_result rsess_pssession_instance_id(const rsess_pssession *s, char **out);
 // The computer the session is connected to.
 rsess_result rsess_pssession_computer_name(const rsess_pssession *s, char **out);
 
-// The transport's name: `Process` or `SSH`.
+// The transport's name: `Process`, `SSH` or `WSMan`.
 rsess_result rsess_pssession_transport(const rsess_pssession *s, char **out);
 
-// Removes the session from `scope` (NULL = default scope): its transport is closed, so the server
-// process ends, and its state becomes Closed. Errors: NOT_FOUND when it is not registered there.
+// Removes the session from `scope` (NULL = default scope) and makes its state Closed: a session the
+// library opened closes its runspace pool, then its transport is closed (a server process ends, a
+// WinRS shell is deleted); a Disconnected one is only let go, and the server keeps it until its idle
+// timeout. Errors: NOT_FOUND when it is not registered there.
 rsess_result rsess_pssession_remove(rsess_scope *scope,
                                     const rsess_pssession *s,
                                     rsess_error **err);
@@ -1498,11 +1503,13 @@ rsess_result rsess_transport_stderr(const rsess_transport *t, char **out);
 // The server's process id (0 once it was closed).
 rsess_result rsess_transport_pid(const rsess_transport *t, uint32_t *out);
 
-// Kills the server; a blocked `rsess_transport_receive` then returns the end. Idempotent; the handle
-// stays valid until freed.
+// Ends the connection: kills a server process (or ssh); deletes a WinRS shell, unless it was
+// disconnected (then the server keeps it until its idle timeout). A blocked `rsess_transport_receive`
+// then returns the end. Idempotent; the handle stays valid until freed.
 rsess_result rsess_transport_close(const rsess_transport *t);
 
-// Frees the handle (killing the server if it still runs). NULL and stale handles are ignored.
+// Frees the handle, ending the connection first as `rsess_transport_close` does. NULL and stale handles
+// are ignored.
 void rsess_transport_free(rsess_transport *t);
 
 // Lays instance `i` out whole in `*out`: class, namespace, server, superclasses and every property

@@ -58,12 +58,14 @@ fn timeout(ms: i32) -> Option<Duration> {
     u64::try_from(ms).ok().map(Duration::from_millis)
 }
 
-/// Opens a PowerShell session over `transport` (from `rsess_transport_process_new` or
-/// `rsess_transport_ssh_new`, which must not have been used for anything else): a runspace pool of one
+/// Opens a PowerShell session over `transport` (from `rsess_transport_process_new`,
+/// `rsess_transport_ssh_new` or `rsess_transport_wsman_new`, which must not have been used for anything
+/// else): a runspace pool of one
 /// runspace, as New-PSSession opens, waiting up to `timeout_ms` milliseconds (negative = no limit) for
-/// the server. The session is registered in `scope` (NULL = default scope) with the next free Id, a new
-/// InstanceId, `name` (NULL = `Runspace<Id>`), the transport's computer name (`localhost` for a
-/// process) and transport name (`Process`, `SSH`). On success the session takes the transport over:
+/// the server. The session is registered in `scope` (NULL = default scope) with the next free Id, its
+/// runspace pool's id as InstanceId (for WS-Man also the shell's ShellId), `name` (NULL =
+/// `Runspace<Id>`), the transport's computer name (`localhost` for a process) and transport name
+/// (`Process`, `SSH`, `WSMan`). On success the session takes the transport over:
 /// the `transport` handle is freed (a later `rsess_transport_free` of it does nothing), and removing
 /// the session ends the server. Run pipelines with `rsess_pssession_invoke`; `rsess_pssession_remove`
 /// closes the session.
@@ -85,7 +87,7 @@ pub extern "C" fn rsess_pssession_open(
         let name = opt_str(name)?;
         let opened = opened_of(transport)?;
         let client = ClientSession::open(Arc::clone(&opened.transport), timeout(timeout_ms))?;
-        let session = PS_REGISTRY.register_client(scope, name, &opened.computer_name, opened.kind, opened.transport, client)?;
+        let session = PS_REGISTRY.register_client(scope, client.pool_id(), name, &opened.computer_name, opened.kind, opened.transport, client)?;
         // The session owns the transport now: its handle goes without closing it.
         drop(handles::free(transport));
         write(out, handles::insert::<rsess_pssession>(session));
@@ -118,7 +120,7 @@ pub extern "C" fn rsess_pssession_connect(
         let opened = opened_of(transport)?;
         let pool = opened.connect_to.ok_or_else(|| Failure::invalid("The transport was not made by rsess_transport_wsman_connect_new"))?;
         let client = ClientSession::connect(Arc::clone(&opened.transport), pool, timeout(timeout_ms))?;
-        let session = PS_REGISTRY.register_connected(scope, pool, name, &opened.computer_name, opened.kind, opened.transport, client)?;
+        let session = PS_REGISTRY.register_client(scope, pool, name, &opened.computer_name, opened.kind, opened.transport, client)?;
         drop(handles::free(transport));
         write(out, handles::insert::<rsess_pssession>(session));
         Ok(())

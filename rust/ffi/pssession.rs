@@ -51,7 +51,7 @@ pub(crate) fn pssession_of(s: *const rsess_pssession) -> Result<Arc<PsSession>> 
 }
 
 /// Registers a session that reached Opened in `scope` (NULL = default scope): PowerShell's Id, the
-/// InstanceId (GUID text), Name, ComputerName and transport name (`Process`, `SSH`), and the transport
+/// InstanceId (GUID text), Name, ComputerName and transport name (`Process`, `SSH`, `WSMan`), and the transport
 /// carrying it (NULL if none), which removing the session closes. Returns a reference in `*out`.
 /// Errors: INVALID_ARGUMENT (bad GUID, already registered), NULL_ARGUMENT, INVALID_HANDLE.
 #[no_mangle]
@@ -163,14 +163,16 @@ pub extern "C" fn rsess_pssession_computer_name(s: *const rsess_pssession, out: 
     info_string(s, out, |i| i.computer_name.clone())
 }
 
-/// The transport's name: `Process` or `SSH`.
+/// The transport's name: `Process`, `SSH` or `WSMan`.
 #[no_mangle]
 pub extern "C" fn rsess_pssession_transport(s: *const rsess_pssession, out: *mut *mut c_char) -> rsess_result {
     info_string(s, out, |i| i.transport.clone())
 }
 
-/// Removes the session from `scope` (NULL = default scope): its transport is closed, so the server
-/// process ends, and its state becomes Closed. Errors: NOT_FOUND when it is not registered there.
+/// Removes the session from `scope` (NULL = default scope) and makes its state Closed: a session the
+/// library opened closes its runspace pool, then its transport is closed (a server process ends, a
+/// WinRS shell is deleted); a Disconnected one is only let go, and the server keeps it until its idle
+/// timeout. Errors: NOT_FOUND when it is not registered there.
 #[no_mangle]
 pub extern "C" fn rsess_pssession_remove(scope: *mut rsess_scope, s: *const rsess_pssession, err: *mut *mut rsess_error) -> rsess_result {
     guard(err, || {

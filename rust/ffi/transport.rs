@@ -16,7 +16,8 @@ use crate::transport::{PacketTransport, ProcessTransport, SshTarget};
 use crate::wsman::endpoint::Endpoint;
 use crate::wsman::options::SessionOptions;
 
-/// A connection to a PowerShell server that carries PSRP packets (a local server process, or ssh).
+/// A connection to a PowerShell server that carries PSRP packets: a local server process, ssh, or a
+/// WinRS shell over WS-Management.
 /// Thread-safe: one thread may send while another receives and a third closes.
 pub struct rsess_transport {
     _private: [u8; 0],
@@ -252,8 +253,9 @@ pub extern "C" fn rsess_transport_pid(t: *const rsess_transport, out: *mut u32) 
     })
 }
 
-/// Kills the server; a blocked `rsess_transport_receive` then returns the end. Idempotent; the handle
-/// stays valid until freed.
+/// Ends the connection: kills a server process (or ssh); deletes a WinRS shell, unless it was
+/// disconnected (then the server keeps it until its idle timeout). A blocked `rsess_transport_receive`
+/// then returns the end. Idempotent; the handle stays valid until freed.
 #[no_mangle]
 pub extern "C" fn rsess_transport_close(t: *const rsess_transport) -> rsess_result {
     guard(std::ptr::null_mut(), || {
@@ -262,7 +264,8 @@ pub extern "C" fn rsess_transport_close(t: *const rsess_transport) -> rsess_resu
     })
 }
 
-/// Frees the handle (killing the server if it still runs). NULL and stale handles are ignored.
+/// Frees the handle, ending the connection first as `rsess_transport_close` does. NULL and stale handles
+/// are ignored.
 #[no_mangle]
 pub extern "C" fn rsess_transport_free(t: *mut rsess_transport) {
     guard_void(|| {

@@ -394,7 +394,9 @@ impl Shared {
             }
             ClientPacket::Close(channel) => {
                 let was = self.state().channels.remove(&channel);
-                if was == Some(Channel::Running { done: false }) && self.state().phase == Phase::Open {
+                // Terminate ends a running command and lets the server forget a finished one (as
+                // PowerShell's client closes every command), so later clients do not see it.
+                if matches!(was, Some(Channel::Running { .. })) && self.state().phase == Phase::Open {
                     let id = channel.hyphenated().to_string().to_uppercase();
                     let request = self.shell().signal(Some(&id), shell::SIGNAL_TERMINATE);
                     self.post(request, None, |t| shell::read_empty(t, shell::ACTION_SIGNAL))?;

@@ -4,7 +4,7 @@
 //! session closes its transport: the server process (pwsh or ssh) is killed and PowerShell's side of
 //! the session sees the end.
 //!
-//! Sessions the library opens itself ([`PsRegistry::register_client`]) also keep their
+//! Sessions the library opens or connects to itself ([`PsRegistry::register_client`]) also keep their
 //! [`ClientSession`], through which C and C# callers run pipelines; removing one closes its runspace pool
 //! first (MS-PSRP's Close), so the server ends cleanly.
 
@@ -173,17 +173,12 @@ impl PsRegistry {
         self.add(scope, info, transport, None)
     }
 
-    /// Registers a session the library opened: it takes the next Id, a new InstanceId and, when `name`
-    /// is None, PowerShell's default name `Runspace<Id>`.
-    pub fn register_client(&self, scope: ScopeId, name: Option<&str>, computer_name: &str, transport_name: &str, transport: Arc<dyn PacketTransport>, client: ClientSession) -> Result<Arc<PsSession>> {
-        self.register_connected(scope, Uuid::new_v4(), name, computer_name, transport_name, transport, client)
-    }
-
-    /// Registers a session the library connected to ([`ClientSession::connect`]) with the server
-    /// session's InstanceId `instance_id`, the next Id and `name` (None: `Runspace<Id>`).
+    /// Registers a session the library opened or connected to ([`ClientSession::open`],
+    /// [`ClientSession::connect`]) with its runspace pool's id as InstanceId (as PowerShell's PSSession
+    /// shows it, and a WinRS shell's ShellId), the next Id and `name` (None: `Runspace<Id>`).
     /// Errors: InvalidArgument when the scope has that InstanceId already.
     #[allow(clippy::too_many_arguments)]
-    pub fn register_connected(&self, scope: ScopeId, instance_id: Uuid, name: Option<&str>, computer_name: &str, transport_name: &str, transport: Arc<dyn PacketTransport>, client: ClientSession) -> Result<Arc<PsSession>> {
+    pub fn register_client(&self, scope: ScopeId, instance_id: Uuid, name: Option<&str>, computer_name: &str, transport_name: &str, transport: Arc<dyn PacketTransport>, client: ClientSession) -> Result<Arc<PsSession>> {
         let id = *lock(&self.last_id) + 1;
         let info = PsSessionInfo {
             id,
