@@ -270,6 +270,21 @@ Describe 'Disconnect-PSSession and Connect-PSSession' {
         }
     }
 
+    # BUG: Remove-PSSession of a disconnected WS-Man session throws NullReferenceException
+    # (System.NullReferenceException,Microsoft.PowerShell.Commands.RemovePSSessionCommand, terminating)
+    # and leaves the session Disconnected and the server's shell in place: the engine's Remove-PSSession
+    # calls RemoteRunspace.Connect() on a disconnected session, and its UpdatePoolDisconnectOptions()
+    # expects a WSManConnectionInfo (the module's is a WinRSConnectionInfo). Windows reconnects and closes:
+    # State Closed, the shell deleted on the server.
+    It 'removes a disconnected session and deletes its shell' -Skip:$true {
+        $s = New-PSSession @http -Name removed-while-away
+        Disconnect-PSSession $s -IdleTimeoutSec 600 | Out-Null
+        Remove-PSSession $s -ErrorAction Stop
+        $s.State | Should -Be 'Closed'
+        Get-PSSession -Name removed-while-away -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        Get-ServerShells | Should -Not -Contain 'removed-while-away|Disconnected'
+    }
+
     It 'refuses to disconnect a process session (PSSessionDisconnectFailed)' {
         $p = New-PSSession
         Disconnect-PSSession $p -ErrorVariable e -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
@@ -324,6 +339,29 @@ Get-PSSession -ComputerName 127.0.0.1 -Port $env:RSESS_TEST_PORT -Credential $c 
             Remove-Item env:RSESS_TEST_MODULE, env:RSESS_TEST_USER, env:RSESS_TEST_PASSWORD, env:RSESS_TEST_PORT
         }
         $out | Should -Be "left-behind|$($s.InstanceId)|Disconnected|None|Microsoft.PowerShell|WSMan|127.0.0.1"
+    }
+
+    # BUG: another client's session that is connected comes back as State BeforeOpen, Availability None
+    # (GetPSSessionCommand.ServerSession leaves the runspace unopened unless the shell is Disconnected).
+    # Windows shows such a session as State Disconnected, Availability Busy (about_Remote_Disconnected_Sessions).
+    It 'lists a session another pwsh has open as Disconnected and Busy, as Windows does' -Skip:$true {
+        $s = New-PSSession @http -Name in-use
+        $script = @'
+Import-Module $env:RSESS_TEST_MODULE -ErrorAction Stop
+$c = [pscredential]::new($env:RSESS_TEST_USER, (ConvertTo-SecureString $env:RSESS_TEST_PASSWORD -AsPlainText -Force))
+Get-PSSession -ComputerName 127.0.0.1 -Port $env:RSESS_TEST_PORT -Credential $c -Authentication Basic -SessionOption (New-PSSessionOption -NoEncryption) |
+    ForEach-Object { '{0}|{1}|{2}|{3}' -f $_.Name, $_.InstanceId, $_.State, $_.Availability }
+'@
+        $env:RSESS_TEST_MODULE = Get-ModuleManifest
+        $env:RSESS_TEST_USER = $ep.User
+        $env:RSESS_TEST_PASSWORD = $ep.Password
+        $env:RSESS_TEST_PORT = $ep.Port
+        try {
+            $out = & (Get-PwshPath) -NoProfile -NonInteractive -Command $script 2>&1 | ForEach-Object { "$_" }
+        } finally {
+            Remove-Item env:RSESS_TEST_MODULE, env:RSESS_TEST_USER, env:RSESS_TEST_PASSWORD, env:RSESS_TEST_PORT
+        }
+        $out | Should -Be "in-use|$($s.InstanceId)|Disconnected|Busy"
     }
 
     It 'filters by -State, -Name and -InstanceId' {
