@@ -180,7 +180,7 @@ function Start-WsmanEndpoint {
     $process = [Diagnostics.Process]::Start($psi)
     # The event log is drained into a file (a full pipe would stall the endpoint).
     $log = Join-Path ([IO.Path]::GetTempPath()) "rsess-wsman-endpoint-$($process.Id).log"
-    $logStream = [IO.FileStream]::new($log, [IO.FileMode]::Create, [IO.FileAccess]::Write, [IO.FileShare]::ReadWrite)
+    $logStream = [IO.FileStream]::new($log, [IO.FileMode]::Create, [IO.FileAccess]::Write, [IO.FileShare]::ReadWrite, 1)
     $copy = $process.StandardError.BaseStream.CopyToAsync($logStream)
     $line = $process.StandardOutput.ReadLineAsync()
     if (-not $line.Wait(60000) -or $line.Result -notmatch '^listening http=(\d+) https=(\d+)') {

@@ -97,6 +97,18 @@ Describe 'New-PSSession over WS-Management' {
         Get-ServerShells | Should -Not -Contain 'named-shell|Opened'
     }
 
+    # BUG (tests/wsman-endpoint, not the module): two Creates at once (New-PSSession opens its targets in
+    # parallel) sometimes leave one shell without output: the endpoint logs "plugin: Receive completed with
+    # 0x80540BBC The supplied shell context is not valid." for it right after both Creates, the client's
+    # Receives of that shell are never answered and New-PSSession hangs (about 1 run in 7).
+    It 'opens one session per -ComputerName, named in order by -Name' -Skip:$true {
+        $two = New-PSSession -ComputerName 127.0.0.1, localhost -Port $ep.Port -Credential $ep.Credential -Authentication Basic -SessionOption $noEncryption -Name first, second
+        $two.Name | Should -Be @('first', 'second')
+        $two.ComputerName | Should -Be @('127.0.0.1', 'localhost')
+        $two.State | Select-Object -Unique | Should -Be 'Opened'
+        (Get-ServerShells | Sort-Object) | Should -Be @('first|Opened', 'second|Opened')
+    }
+
     It 'renders as the PSSession table Windows prints' {
         New-PSSession @http -Name web | Out-Null
         $lines = (Get-PSSession -Name web | Format-Table | Out-String -Width 200).Split("`n") | ForEach-Object TrimEnd | Where-Object { $_ }
@@ -241,6 +253,40 @@ Describe 'Disconnect-PSSession and Connect-PSSession' {
         Get-ServerShells | Should -Contain 'parked|Opened'
     }
 
+    It 'disconnects and connects by -Name, -Id and -InstanceId, and again and again' {
+        $a = New-PSSession @http -Name by-name
+        $b = New-PSSession @http -Name by-id
+        (Disconnect-PSSession -Name by-name -IdleTimeoutSec 600).InstanceId | Should -Be $a.InstanceId
+        (Connect-PSSession -Name by-name).InstanceId | Should -Be $a.InstanceId
+        (Disconnect-PSSession -Id $b.Id -IdleTimeoutSec 600).InstanceId | Should -Be $b.InstanceId
+        $b.State | Should -Be 'Disconnected'
+        (Connect-PSSession -InstanceId $b.InstanceId).InstanceId | Should -Be $b.InstanceId
+        foreach ($round in 1..3) {
+            Disconnect-PSSession $a -IdleTimeoutSec 600 | Out-Null
+            Connect-PSSession $a | Out-Null
+            Invoke-Command -Session $a { "round $using:round" } | Should -Be "round $round"
+        }
+        Disconnect-PSSession -Name nothing-by-this-name -ErrorVariable e -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $e[0].FullyQualifiedErrorId | Should -BeExactly 'RemoteRunspaceNotAvailableForSpecifiedName,Microsoft.PowerShell.Commands.DisconnectPSSessionCommand'
+        Connect-PSSession -Id 98765 -ErrorVariable e -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $e[0].FullyQualifiedErrorId | Should -BeExactly 'RemoteRunspaceNotAvailableForSpecifiedSessionId,Microsoft.PowerShell.Commands.ConnectPSSessionCommand'
+        $e[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+        Disconnect-PSSession $a -WhatIf | Should -BeNullOrEmpty
+        $a.State | Should -Be 'Opened'
+    }
+
+    # BUG: a disconnected session shows no DisconnectedOn, ExpiresOn or IdleTimeout (-1): Disconnect-PSSession
+    # only flips the runspace's state. Windows sets DisconnectedOn to the time of the disconnect, ExpiresOn to
+    # that plus the idle timeout, and IdleTimeout to the one the server applies.
+    It 'shows when a disconnected session was disconnected and when it expires' -Skip:$true {
+        $s = New-PSSession @http
+        $before = Get-Date
+        Disconnect-PSSession $s -IdleTimeoutSec 600 | Out-Null
+        $s.DisconnectedOn | Should -BeGreaterOrEqual $before.AddSeconds(-1)
+        $s.ExpiresOn | Should -Be $s.DisconnectedOn.AddSeconds(600)
+        $s.IdleTimeout | Should -Be 600
+    }
+
     It 'keeps the output of an -AsJob pipeline written while disconnected' {
         $s = New-PSSession @http
         $flag = Join-Path ([IO.Path]::GetTempPath()) "rsess-wsman-flag-$([guid]::NewGuid().ToString('N'))"
@@ -379,6 +425,8 @@ Get-PSSession -ComputerName 127.0.0.1 -Port $env:RSESS_TEST_PORT -Credential $c 
         Get-PSSession @http -InstanceId ([guid]::NewGuid()) | Should -BeNullOrEmpty
         # This PowerShell's own sessions come back as they are.
         (Get-PSSession @http -Name alpha).Id | Should -Be $alpha.Id
+        (Get-PSSession @http -ConfigurationName Microsoft.PowerShell | Sort-Object Name).Name | Should -Be @('alpha', 'beta')
+        Get-PSSession @http -ConfigurationName Some.Other.Configuration | Should -BeNullOrEmpty
         $uri = "http://127.0.0.1:$($ep.Port)/wsman"
         @(Get-PSSession -ConnectionUri $uri -Credential $ep.Credential -Authentication Basic -SessionOption $noEncryption -State Disconnected).Name | Should -Be @('beta')
     }
@@ -438,7 +486,14 @@ Describe 'WS-Management sessions at the limits' {
             $s.Availability | Should -Be 'None'
             $job | Wait-Job -Timeout 60 | Out-Null
             $job.State | Should -Be 'Failed'
-            $job.ChildJobs[0].JobStateInfo.Reason | Should -Not -BeNullOrEmpty
+            $job.ChildJobs[0].JobStateInfo.Reason.Message | Should -Match '^Processing data from remote server 127\.0\.0\.1 failed with the following error message: '
+            $s.Runspace.RunspaceStateInfo.Reason.Message | Should -Match '^Processing data from remote server 127\.0\.0\.1 failed'
+            $job | Receive-Job -ErrorVariable jobErrors -ErrorAction SilentlyContinue | Should -Be 'started'
+            $jobErrors[0].FullyQualifiedErrorId | Should -BeExactly 'JobFailure'
+            $jobErrors[0].CategoryInfo.Category | Should -Be 'OperationStopped'
+            Disconnect-PSSession $s -ErrorVariable notOpened -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+            $notOpened[0].FullyQualifiedErrorId | Should -BeExactly 'CannotDisconnectSessionWhenNotOpened,Microsoft.PowerShell.Commands.DisconnectPSSessionCommand'
+            $notOpened[0].CategoryInfo.Category | Should -Be 'InvalidOperation'
             $refused = Get-InvokeRefusal $s
             $refused.Session.FullyQualifiedErrorId | Should -BeExactly 'InvokeCommandCommandInvalidSessionState,Microsoft.PowerShell.Commands.InvokeCommandCommand'
             $refused.Session.Exception.Message | Should -Match 'The session state is Broken\.$'
