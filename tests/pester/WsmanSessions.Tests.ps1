@@ -58,6 +58,26 @@ Describe 'New-PSSession over WS-Management' {
         (Get-PSSession -Name web).InstanceId | Should -Be $s.InstanceId
     }
 
+    It 'brings error and warning records back, turns a remote throw into a terminating error, and stops a running job' {
+        $s = New-PSSession @http -Name streams
+        $out = Invoke-Command -Session $s { Write-Error 'remote error'; Write-Warning 'remote warning'; 'out' } -ErrorVariable ev -WarningVariable wv 2>$null 3>$null
+        $out | Should -Be 'out'
+        $ev[0].Exception.Message | Should -Be 'remote error'
+        $ev[0].OriginInfo.PSComputerName | Should -Be '127.0.0.1'
+        $ev[0].OriginInfo.RunspaceID | Should -Be $s.InstanceId
+        $wv[0].Message | Should -Be 'remote warning'
+        { Invoke-Command -Session $s { throw 'remote failure' } -ErrorAction Stop } | Should -Throw -ExpectedMessage 'remote failure'
+        $s.State | Should -Be 'Opened'
+        $job = Invoke-Command -Session $s -AsJob { 'started'; Start-Sleep -Seconds 600 }
+        Wait-Until { $job.ChildJobs[0].Output.Count -ge 1 } -Tries 300 | Should -BeTrue
+        Stop-Job $job
+        $job.State | Should -Be 'Stopped'
+        $job | Remove-Job
+        $s.State | Should -Be 'Opened'
+        $s.Availability | Should -Be 'Available'
+        (Invoke-Command -Session $s { 1..20000 }).Count | Should -Be 20000
+    }
+
     It 'opens over HTTPS with -UseSSL and New-PSSessionOption -SkipCACheck -SkipCNCheck' {
         $s = New-PSSession -ComputerName 127.0.0.1 -Port $ep.HttpsPort -UseSSL -Credential $ep.Credential -Authentication Basic -SessionOption $skipChecks
         $s.State | Should -Be 'Opened'
