@@ -253,6 +253,8 @@ Describe 'Disconnect-PSSession and Connect-PSSession' {
         $s.State | Should -Be 'Disconnected'
         $s.Availability | Should -Be 'None'
         (Get-PSSession -Name parked).State | Should -Be 'Disconnected'
+        $row = ($s | Format-Table | Out-String -Width 200).Split("`n") | ForEach-Object TrimEnd | Where-Object { $_ } | Select-Object -Index 2
+        $row | Should -Match '^ +\d+ parked          WSMan     127\.0\.0\.1       RemoteMachine   Disconnected  Microsoft\.PowerShell          None$'
         Get-ServerShells | Should -Contain 'parked|Disconnected'
 
         # The engine's own refusal of a session that is not Opened: an error for the session, then a
