@@ -461,6 +461,20 @@ Get-PSSession -ComputerName 127.0.0.1 -Port $env:RSESS_TEST_PORT -Credential $c 
         $e[0].FullyQualifiedErrorId | Should -BeExactly 'RemotePSSessionQueryFailed,Microsoft.PowerShell.Commands.GetPSSessionCommand'
         $e[0].CategoryInfo.Category | Should -Be 'InvalidOperation'
         $e[0].Exception.Message | Should -Match "127\.0\.0\.1:$closed"
+        # Refused credentials: the same error, saying so.
+        $wrong = [pscredential]::new($ep.User, (ConvertTo-SecureString 'not-the-password' -AsPlainText -Force))
+        Get-PSSession -ComputerName 127.0.0.1 -Port $ep.Port -Credential $wrong -Authentication Basic -SessionOption $noEncryption `
+            -ErrorVariable e -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $e[0].FullyQualifiedErrorId | Should -BeExactly 'RemotePSSessionQueryFailed,Microsoft.PowerShell.Commands.GetPSSessionCommand'
+        $e[0].Exception.Message | Should -Match '401'
+    }
+
+    It 'asks over HTTPS with -UseSSL and with an https -ConnectionUri' {
+        $s = New-PSSession @http -Name over-tls
+        @(Get-PSSession -ComputerName 127.0.0.1 -Port $ep.HttpsPort -UseSSL -Credential $ep.Credential -Authentication Basic -SessionOption $skipChecks).InstanceId |
+            Should -Be @($s.InstanceId)
+        @(Get-PSSession -ConnectionUri "https://127.0.0.1:$($ep.HttpsPort)/wsman" -Credential $ep.Credential -Authentication Basic -SessionOption $skipChecks).Name |
+            Should -Be @('over-tls')
     }
 
     It 'leaves the local sets to the engine''s Get-PSSession' {
