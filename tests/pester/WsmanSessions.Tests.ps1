@@ -238,8 +238,16 @@ Describe 'New-PSSessionOption' {
         $e.Exception.Message | Should -BeExactly 'The specified IdleTimeout session option 2 (seconds) is not a valid period.  Specify an IdleTimeout value that is greater than or equal to the minimum allowed 60 (seconds).'
     }
 
-    It 'takes -IdleTimeout 60000' {
-        (New-PSSessionOption -IdleTimeout 60000).IdleTimeout | Should -Be ([timespan]::FromMinutes(1))
+    It 'takes -IdleTimeout 60000, which the session asks the server for' {
+        $o = New-PSSessionOption -IdleTimeout 60000 -NoEncryption
+        $o.IdleTimeout | Should -Be ([timespan]::FromMinutes(1))
+        $s = New-PSSession -ComputerName 127.0.0.1 -Port $ep.Port -Credential $ep.Credential -Authentication Basic -SessionOption $o -Name one-minute
+        try {
+            # The endpoint logs each shell it creates with the rsp:IdleTimeOut of the Create.
+            Wait-Until { (Get-Content $ep.Log -Raw) -match 'created \([^)]*name one-minute, idle timeout 60000 ms' } | Should -BeTrue
+        } finally {
+            Remove-PSSession $s
+        }
     }
 }
 
