@@ -1,7 +1,8 @@
 # Enter-PSSession and Exit-PSSession in pwsh's real console host, as a user types them: an interactive
 # `pwsh -NoLogo -NoProfile` runs in a detached tmux session of a tmux server of our own; the test types
-# with send-keys and reads the screen with capture-pane. Sessions over a local pwsh process and over SSH
-# (Debian's sshd, started by this file on a free 127.0.0.1 port).
+# with send-keys and reads the screen with capture-pane. Sessions over a local pwsh process, over SSH
+# (Debian's sshd, started by this file on a free 127.0.0.1 port) and over WS-Management
+# (tests/wsman-endpoint, likewise).
 BeforeAll {
     . $PSScriptRoot/TestPeers.ps1
     $sshd = Start-SshServer
@@ -94,5 +95,46 @@ Describe 'Enter-PSSession in pwsh''s console host (<Kind>)' -ForEach @(
         Send-Line $pane 'Remove-PSSession $s; exit'
         Test-ProcessExited $console.ProcessId | Should -BeTrue
         Test-ProcessExited $remote | Should -BeTrue
+    }
+}
+
+# The same over WS-Management: a session of tests/wsman-endpoint (PowerShell's own WSMan plugin behind a
+# loopback WinRS listener, started here), whose shells run in the endpoint's pwsh process.
+Describe 'Enter-PSSession in pwsh''s console host (WSMan)' {
+    BeforeAll { $ep = Start-WsmanEndpoint }
+    AfterAll { Stop-WsmanEndpoint $ep }
+
+    It 'shows the [127.0.0.1] prompt, runs typed commands in the endpoint and comes back with Exit-PSSession' {
+        $console = Start-Console 'enter-WSMan'
+        $pane = $console.Pane
+        Send-Line $pane "Import-Module '$(Get-ModuleManifest)'"
+        # The test password is typed into the console (a throwaway for this endpoint only).
+        Send-Line $pane "`$c = [pscredential]::new('$($ep.User)', (ConvertTo-SecureString '$($ep.Password)' -AsPlainText -Force))"
+        Send-Line $pane "`$s = New-PSSession -ComputerName 127.0.0.1 -Port $($ep.Port) -Credential `$c -Authentication Basic -SessionOption (New-PSSessionOption -NoEncryption) -Name console"
+        Send-Line $pane "'opened-' + `$s.State + '-' + `$s.Transport + '-' + `$s.ConfigurationName"
+        Wait-Screen $pane '(?m)^opened-(\S+)$' | ForEach-Object { $_.Groups[1].Value } | Should -Be 'Opened-WSMan-Microsoft.PowerShell'
+
+        Send-Line $pane 'Enter-PSSession -Session $s'
+        Wait-Screen $pane '(?m)^\[127\.0\.0\.1\]: PS [^\n]*> ?$' | Out-Null
+        Send-Line $pane '"remote-pid:$PID"'
+        [int] (Wait-Screen $pane '(?m)^remote-pid:(\d+)$').Groups[1].Value | Should -Be $ep.Process.Id
+        Get-Screen $pane | Should -Match '(?m)^\[127\.0\.0\.1\]: PS [^\n>]*> "remote-pid:\$PID"$'
+        Send-Line $pane '"remote-version:" + $PSVersionTable.PSVersion'
+        (Wait-Screen $pane '(?m)^remote-version:(\S+)$').Groups[1].Value | Should -Be "$($PSVersionTable.PSVersion)"
+        Send-Line $pane '"remote-host:" + [Environment]::MachineName'
+        (Wait-Screen $pane '(?m)^remote-host:(\S+)$').Groups[1].Value | Should -Be ([Environment]::MachineName)
+        Send-Line $pane '$kept = ''kept'''
+
+        Send-Line $pane 'Exit-PSSession'
+        Send-Line $pane '"local-pid:$PID"'
+        [int] (Wait-Screen $pane '(?m)^local-pid:(\d+)$').Groups[1].Value | Should -Be $console.ProcessId
+        Get-Screen $pane | Should -Match '(?m)^PS [^\n>]*> "local-pid:\$PID"$'
+
+        # The session stays open after Exit-PSSession, with what was done in it.
+        Send-Line $pane "'after-' + `$s.State + '-' + (Invoke-Command `$s { `$kept })"
+        Wait-Screen $pane '(?m)^after-[^\n]+$' | ForEach-Object Value | Should -Be 'after-Opened-kept'
+
+        Send-Line $pane 'Remove-PSSession $s; exit'
+        Test-ProcessExited $console.ProcessId | Should -BeTrue
     }
 }

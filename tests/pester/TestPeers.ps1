@@ -160,3 +160,53 @@ function Test-ProcessExited([int] $ProcessId) {
 
 # What the user sees of an error record: its details when set, else the exception's message.
 function Get-Shown($e) { if ($e.ErrorDetails) { $e.ErrorDetails.Message } else { $e.Exception.Message } }
+
+# The WS-Management (WinRS) test endpoint (tests/wsman-endpoint): PowerShell's own WSMan plugin behind a
+# loopback WinRS listener on OS-chosen HTTP and HTTPS ports, Basic authentication as $User. Extra
+# arguments go to the endpoint (--max-envelope-kb N, --min-idle-ms N). Returns Process, Port (HTTP),
+# HttpsPort, User, Password, Credential and Log (its stderr: one line per operation, for diagnosis);
+# stop it with Stop-WsmanEndpoint. It also stops at EOF on its stdin, so a test process that dies leaves
+# no orphan.
+function Start-WsmanEndpoint {
+    param([string] $User = 'ann', [string] $Password = 'Wsman-Pa55', [string[]] $Arguments = @())
+    $script = Join-Path $script:Repo 'build/wsman-endpoint/Start-Endpoint.ps1'
+    if (-not (Test-Path $script)) { $script = Join-Path $script:Repo 'tests/wsman-endpoint/Start-Endpoint.ps1' }
+    $psi = [Diagnostics.ProcessStartInfo]::new((Get-PwshPath))
+    foreach ($a in @('-NoProfile', '-NonInteractive', '-File', $script, '--user', $User, '--password', $Password) + $Arguments) { $psi.ArgumentList.Add($a) }
+    $psi.RedirectStandardInput = $true
+    $psi.RedirectStandardOutput = $true
+    $psi.RedirectStandardError = $true
+    $psi.UseShellExecute = $false
+    $process = [Diagnostics.Process]::Start($psi)
+    # The event log is drained into a file (a full pipe would stall the endpoint).
+    $log = Join-Path ([IO.Path]::GetTempPath()) "rsess-wsman-endpoint-$($process.Id).log"
+    $logStream = [IO.FileStream]::new($log, [IO.FileMode]::Create, [IO.FileAccess]::Write, [IO.FileShare]::ReadWrite, 1)
+    $copy = $process.StandardError.BaseStream.CopyToAsync($logStream)
+    $line = $process.StandardOutput.ReadLineAsync()
+    if (-not $line.Wait(60000) -or $line.Result -notmatch '^listening http=(\d+) https=(\d+)') {
+        try { $process.Kill($true) } catch { }
+        throw "The WS-Management endpoint did not report its ports ($($line.Result))`n$(Get-Content $log -Raw -ErrorAction SilentlyContinue)"
+    }
+    [pscustomobject]@{
+        Process    = $process
+        Port       = [int] $Matches[1]
+        HttpsPort  = [int] $Matches[2]
+        User       = $User
+        Password   = $Password
+        Credential = [pscredential]::new($User, [Net.NetworkCredential]::new('', $Password).SecurePassword)
+        Log        = $log
+        LogStream  = $logStream
+        LogCopy    = $copy
+    }
+}
+
+function Stop-WsmanEndpoint($Endpoint) {
+    if (-not $Endpoint) { return }
+    $p = $Endpoint.Process
+    try { $p.StandardInput.Close() } catch { }
+    if (-not $p.WaitForExit(10000)) { try { $p.Kill($true); $p.WaitForExit(5000) } catch { } }
+    try { $Endpoint.LogCopy.Wait(5000) | Out-Null } catch { }
+    $Endpoint.LogStream.Dispose()
+    $p.Dispose()
+    Remove-Item $Endpoint.Log -ErrorAction SilentlyContinue
+}

@@ -126,12 +126,24 @@ public sealed class PSSessionTests : IClassFixture<SshServerFixture>, IDisposabl
     public void Get_PSSession_remote_query_sets_are_the_engines_and_Windows_only()
     {
         _ps.Run($"$web = {Process("-Name web")}");
-        // -ComputerName asks WS-Management servers for their sessions; the engine refuses that off Windows.
+        // -ComputerName asks the WS-Management server for the user's sessions (Windows' default URL,
+        // http://<computer>:5985/wsman), whatever sessions this PowerShell has: with nothing listening
+        // there, Windows' RemotePSSessionQueryFailed as a non-terminating error, and no session.
         Assert.Empty(_ps.Run("Get-PSSession -ComputerName localhost"));
-        Assert.Contains("only supported on Windows", Assert.Single(_ps.Errors).Exception.Message);
-        // -State belongs to those remote sets only, so alone it matches no parameter set.
+        ErrorRecord query = Assert.Single(_ps.Errors);
+        Assert.Equal("RemotePSSessionQueryFailed,Microsoft.PowerShell.Commands.GetPSSessionCommand", query.FullyQualifiedErrorId);
+        Assert.Equal(ErrorCategory.InvalidOperation, query.CategoryInfo.Category);
+        Assert.Contains("http://localhost:5985/wsman", query.Exception.Message);
+        // -State belongs to those remote sets only (as in Windows' cmdlet), so alone it matches several
+        // sets, none of them the default: the binder's AmbiguousParameterSet, as the engine's cmdlet gives.
         Assert.Empty(_ps.Run("Get-PSSession -State Opened"));
-        Assert.Equal("AmbiguousParameterSet,Microsoft.PowerShell.Commands.GetPSSessionCommand", Assert.Single(_ps.Errors).FullyQualifiedErrorId);
+        ErrorRecord state = Assert.Single(_ps.Errors);
+        Assert.Equal("AmbiguousParameterSet,Microsoft.PowerShell.Commands.GetPSSessionCommand", state.FullyQualifiedErrorId);
+        Assert.IsType<ParameterBindingException>(state.Exception);
+        // The local sets are still the engine's.
+        Assert.Equal("web", _ps.Run("(Get-PSSession -Name web).Name").Single().BaseObject);
+        Assert.Empty(_ps.Run("Get-PSSession -Id 987654"));
+        Assert.Equal("RemoteRunspaceNotAvailableForSpecifiedSessionId,Microsoft.PowerShell.Commands.GetPSSessionCommand", Assert.Single(_ps.Errors).FullyQualifiedErrorId);
     }
 
     [Fact]
