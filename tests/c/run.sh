@@ -2,7 +2,8 @@
 # Builds bindings/c/example.c, bindings/c/psrp_example.c and the C tests against the committed header and the built library,
 # and runs each under valgrind (any error or leak fails). Needs `cargo build --release` first, and for
 # tests/c/wsman.c, tests/c/hostile.c and tests/c/certificate.c (with certificates from tests/client-certs.sh) the replay server (build/replay-server/rsess-replay, or $RSESS_REPLAY_SERVER; fixtures
-# in ../shared/fixtures or $RSESS_FIXTURES), which this script starts and stops; for tests/c/negotiate.c a
+# in ../shared/fixtures or $RSESS_FIXTURES), which this script starts and stops; for tests/c/winrs.c the
+# WS-Management endpoint (build/wsman-endpoint, run by pwsh), likewise; for tests/c/negotiate.c a
 # loopback Kerberos realm (tests/kdc.sh) and the Negotiate endpoint (build/negotiate-server), likewise.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -20,6 +21,7 @@ gcc "${cflags[@]}" "$repo/tests/c/hostile.c" "${ldflags[@]}" -o "$out/hostile"
 gcc "${cflags[@]}" "$repo/tests/c/hostile_input.c" "${ldflags[@]}" -o "$out/hostile_input"
 gcc "${cflags[@]}" "$repo/tests/c/negotiate.c" "${ldflags[@]}" -o "$out/negotiate"
 gcc "${cflags[@]}" "$repo/tests/c/certificate.c" "${ldflags[@]}" -o "$out/certificate"
+gcc "${cflags[@]}" "$repo/tests/c/winrs.c" "${ldflags[@]}" -o "$out/winrs"
 vg=(valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect)
 echo "--- example"
 "${vg[@]}" "$out/example"
@@ -32,6 +34,27 @@ echo "--- PowerShell session example (bindings/c/psrp_example.c)"
 "${vg[@]}" "$out/psrp_example" "$pwsh_server"
 echo "--- PowerShell session tests"
 "${vg[@]}" "$out/psrp" "$pwsh_server"
+
+echo "--- WS-Man PowerShell session tests (against tests/wsman-endpoint: PowerShell's own WSMan plugin)"
+wsman_user=ann wsman_password='Winrs-Pa55'
+# The endpoint exits when its stdin ends: the coprocess's stdin is our pipe, closed by stop_endpoint.
+coproc ENDPOINT { exec "$pwsh_server" -NoProfile -NonInteractive -File "$repo/build/wsman-endpoint/Start-Endpoint.ps1" \
+  --user "$wsman_user" --password "$wsman_password" 2>"$out/wsman-endpoint.stderr"; }
+endpoint_pid=$ENDPOINT_PID endpoint_in=${ENDPOINT[1]}
+stop_endpoint() {
+  eval "exec ${endpoint_in}>&-" 2>/dev/null || true
+  for _ in $(seq 100); do kill -0 "$endpoint_pid" 2>/dev/null || break; sleep 0.1; done
+  kill "$endpoint_pid" 2>/dev/null || true
+  wait "$endpoint_pid" 2>/dev/null || true
+}
+trap stop_endpoint EXIT
+# First line: "listening http=P https=P".
+read -r -t 60 ready <&"${ENDPOINT[0]}" || { echo "the WS-Man endpoint did not start: $(cat "$out/wsman-endpoint.stderr")"; exit 1; }
+port="${ready#listening http=}"
+port="${port%% *}"
+"${vg[@]}" "$out/winrs" "$port" "$wsman_user" "$wsman_password" "$pwsh_server"
+stop_endpoint
+trap - EXIT
 echo "--- hostile input tests"
 "${vg[@]}" "$out/hostile_input"
 
