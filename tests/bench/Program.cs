@@ -106,7 +106,9 @@ using (Runspace rs = RunspaceFactory.CreateRunspace(InitialSessionState.CreateDe
 }
 
 PsrpBench.Run(manifest, psrpServer);
-WsmanPSSessionBench.Run(manifest, psrpServer);
+// The WS-Man endpoint runs inside a pwsh; without one (the PSRP server fallback of tests/bench.sh) there is none.
+if (Path.GetFileName(psrpServer) == "pwsh") WsmanPSSessionBench.Run(manifest, psrpServer);
+else Console.WriteLine($"WS-Man PSSessions: skipped, {psrpServer} is not a pwsh to run the WinRS test endpoint in");
 PSSessionSoak.Run(manifest, psrpServer, soakRounds);
 return 0;
 

@@ -75,7 +75,14 @@ public static class WsmanPSSessionBench
         Report($"New-PSSession over WS-Man (median of {Opens})", wsmanOpen, "New-PSSession -HostName over SSH", sshOpen);
         Console.WriteLine($"  Remove-PSSession medians: WS-Man {Median(removes.WsMan):F1} ms, SSH {Median(removes.Ssh):F1} ms " +
             "(an SSH session starts a pwsh process of its own; a WS-Man one is a runspace in the endpoint's pwsh)");
-        Console.WriteLine($"  {cpu.Stop()}");
+        Console.WriteLine($"  {cpu.Stop()} (an SSH session's pwsh is charged to sshd only when reaped through it)");
+        // What an SSH open is made of: sshd running a trivial command through the user's login shell (which
+        // also starts the subsystem: `$SHELL -c pwsh -sshs`), and the pwsh alone.
+        double sshTrue = Measure.Median(5, () => TimeProcess("ssh", ["-i", sshd.KeyFile, "-p", sshd.Port.ToString(), "-o", "StrictHostKeyChecking=no",
+            "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "BatchMode=yes", "localhost", "true"]));
+        double pwshStart = Measure.Median(3, () => TimeProcess(pwsh, ["-s", "-NoLogo", "-NoProfile"]));
+        Console.WriteLine($"  of an SSH open: `ssh localhost true` to the same sshd {sshTrue:F0} ms (the login shell included), " +
+            $"{pwsh} -s alone with stdin closed {pwshStart:F0} ms (medians of 5 and 3)");
 
         // 3. Ad hoc sessions vs one session. The module has no Invoke-Command of its own; the built-in
         //    Invoke-Command -ComputerName needs PowerShell's native WSMan client, absent on Linux: probe it.
@@ -146,6 +153,19 @@ public static class WsmanPSSessionBench
             """);
         removes.Add(Convert.ToDouble(result[1].BaseObject));
         return Convert.ToDouble(result[0].BaseObject);
+    }
+
+    /// <summary>Milliseconds from starting <paramref name="file"/> to its end (its stdin closed at once).</summary>
+    private static double TimeProcess(string file, string[] args)
+    {
+        var info = new ProcessStartInfo(file, args) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+        var sw = Stopwatch.StartNew();
+        using Process p = Process.Start(info)!;
+        p.StandardInput.Close();
+        p.StandardOutput.ReadToEnd();
+        p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        return sw.Elapsed.TotalMilliseconds;
     }
 
     private static double TimeScript(Runspace rs, string script) =>
