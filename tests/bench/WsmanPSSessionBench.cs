@@ -41,7 +41,8 @@ public static class WsmanPSSessionBench
         using var endpoint = Endpoint.Start(pwsh, script);
         Console.WriteLine($"WS-Man PSSessions: New-PSSession -ComputerName 127.0.0.1 -Port {endpoint.HttpPort} -Authentication Basic " +
             $"-SessionOption (New-PSSessionOption -NoEncryption) to the WinRS test endpoint (PowerShell's WSMan plugin in {pwsh}, pid {endpoint.Pid}); " +
-            "SSH baseline: this module's New-PSSession -HostName to sshd with the same pwsh as subsystem");
+            "SSH baseline: this module's New-PSSession -HostName to sshd with the same pwsh as subsystem; " +
+            $"load average {File.ReadAllText("/proc/loadavg").Trim()}");
         using SshServer sshd = new SshServer(pwsh).Start();
         int sshdPid = int.Parse(File.ReadAllText(Path.Combine(sshd.Directory, "sshd.pid")).Trim());
 
@@ -122,7 +123,7 @@ public static class WsmanPSSessionBench
         Console.WriteLine($"  opening the {FanOut} sessions took {openAll:F0} ms; the endpoint's resident memory grew {rssPerSession} KiB per session " +
             $"(now {endpoint.ResidentKiB() / 1024} MiB); {Environment.ProcessorCount} CPUs");
         Invoke(rs, "Get-PSSession | Remove-PSSession");
-        Console.WriteLine($"  endpoint log: {endpoint.Summary()}");
+        Console.WriteLine($"  endpoint log: {endpoint.Summary()}; load average now {File.ReadAllText("/proc/loadavg").Trim()}");
     }
 
     /// <summary>Milliseconds per command of <see cref="Commands"/> Invoke-Command on <paramref name="session"/>; each call kept in <paramref name="calls"/>.</summary>
@@ -215,8 +216,8 @@ public static class WsmanPSSessionBench
     private sealed class Endpoint : IDisposable
     {
         private readonly Process _process;
-        private int _lines, _faults, _errors;
-        private string? _firstFault;
+        private int _lines, _errors, _deletes;
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _faults = new();
 
         private Endpoint(Process process) => _process = process;
 
@@ -234,10 +235,15 @@ public static class WsmanPSSessionBench
             {
                 if (a.Data is null) return;
                 Interlocked.Increment(ref e._lines);
-                if (a.Data.Contains("FAULT", StringComparison.Ordinal))
+                if (a.Data.Contains(": Delete shell", StringComparison.Ordinal)) Interlocked.Increment(ref e._deletes);
+                int fault = a.Data.IndexOf("-> FAULT ", StringComparison.Ordinal);
+                if (fault >= 0)
                 {
-                    Interlocked.Increment(ref e._faults);
-                    Interlocked.CompareExchange(ref e._firstFault, a.Data, null);
+                    // "connection N: Receive shell ID -> FAULT w:Code 0x... text": keep the operation and the code.
+                    string[] words = a.Data.Split(' ');
+                    int op = Array.IndexOf(words, "shell") - 1;
+                    string kind = (op >= 0 ? words[op] + " " : "") + string.Join(' ', a.Data[(fault + 9)..].Split(' ').Take(2));
+                    e._faults.AddOrUpdate(kind, 1, (_, n) => n + 1);
                 }
                 else if (a.Data.Contains("error", StringComparison.OrdinalIgnoreCase)) Interlocked.Increment(ref e._errors);
             };
@@ -254,7 +260,9 @@ public static class WsmanPSSessionBench
                 .Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]);
 
         public string Summary() =>
-            $"{_lines} lines, {_faults} faults, {_errors} other lines with 'error'" + (_firstFault is null ? "" : $"; first fault: {_firstFault}");
+            $"{_lines} lines, {_deletes} Delete shell requests, faults: " +
+            (_faults.IsEmpty ? "none" : string.Join(", ", _faults.OrderByDescending(f => f.Value).Select(f => $"{f.Value} × {f.Key}"))) +
+            $"; {_errors} other lines with 'error'";
 
         public void Dispose()
         {
