@@ -70,10 +70,12 @@ public static class WsmanPSSessionBench
 
         // 2. Opening (and removing) a session.
         var removes = (WsMan: new List<double>(), Ssh: new List<double>());
+        var opens = (WsMan: new List<double>(), Ssh: new List<double>());
         cpu = Cpu.Start(endpoint.Pid, sshdPid);
         (double wsmanOpen, double sshOpen) = MedianPair(Opens,
-            () => TimeOpen(rs, "@wsman", removes.WsMan), () => TimeOpen(rs, "@ssh", removes.Ssh), warmUp: 2);
+            () => TimeOpen(rs, "@wsman", opens.WsMan, removes.WsMan), () => TimeOpen(rs, "@ssh", opens.Ssh, removes.Ssh), warmUp: 2);
         Report($"New-PSSession over WS-Man (median of {Opens})", wsmanOpen, "New-PSSession -HostName over SSH", sshOpen);
+        Console.WriteLine($"  per open (warm-up included), WS-Man: {Spread(opens.WsMan)}; SSH: {Spread(opens.Ssh)}");
         Console.WriteLine($"  Remove-PSSession medians: WS-Man {Median(removes.WsMan):F1} ms, SSH {Median(removes.Ssh):F1} ms " +
             "(an SSH session starts a pwsh process of its own; a WS-Man one is a runspace in the endpoint's pwsh)");
         Console.WriteLine($"  {cpu.Stop()} (an SSH session's pwsh is charged to sshd only when reaped through it)");
@@ -142,7 +144,7 @@ public static class WsmanPSSessionBench
         return ms.Sum() / n;
     }
 
-    private static double TimeOpen(Runspace rs, string splat, List<double> removes)
+    private static double TimeOpen(Runspace rs, string splat, List<double> opens, List<double> removes)
     {
         var result = Invoke(rs, $$"""
             $sw = [Diagnostics.Stopwatch]::StartNew()
@@ -153,7 +155,8 @@ public static class WsmanPSSessionBench
             $sw.Elapsed.TotalMilliseconds
             """);
         removes.Add(Convert.ToDouble(result[1].BaseObject));
-        return Convert.ToDouble(result[0].BaseObject);
+        opens.Add(Convert.ToDouble(result[0].BaseObject));
+        return opens[^1];
     }
 
     /// <summary>Milliseconds from starting <paramref name="file"/> to its end (its stdin closed at once).</summary>
