@@ -66,7 +66,7 @@ public static class WsmanPSSessionBench
         Report($"Invoke-Command -Session {{ 1 }} over WS-Man, per command (median of {CommandRounds} rounds of {Commands})", wsmanPer,
             "the same over SSH to the same pwsh", sshPer);
         Console.WriteLine($"  per call, WS-Man: {Spread(wsmanCalls)}; SSH: {Spread(sshCalls)}");
-        Console.WriteLine($"  {cpu.Stop()}");
+        Console.WriteLine($"  {cpu.Stop()}; endpoint faults: {endpoint.FaultsSince()}");
 
         // 2. Opening (and removing) a session.
         var removes = (WsMan: new List<double>(), Ssh: new List<double>());
@@ -78,7 +78,7 @@ public static class WsmanPSSessionBench
         Console.WriteLine($"  per open (warm-up included), WS-Man: {Spread(opens.WsMan)}; SSH: {Spread(opens.Ssh)}");
         Console.WriteLine($"  Remove-PSSession medians: WS-Man {Median(removes.WsMan):F1} ms, SSH {Median(removes.Ssh):F1} ms " +
             "(an SSH session starts a pwsh process of its own; a WS-Man one is a runspace in the endpoint's pwsh)");
-        Console.WriteLine($"  {cpu.Stop()} (an SSH session's pwsh is charged to sshd only when reaped through it)");
+        Console.WriteLine($"  {cpu.Stop()} (an SSH session's pwsh is charged to sshd only when reaped through it); endpoint faults: {endpoint.FaultsSince()}");
         // What an SSH open is made of: sshd running a trivial command through the user's login shell (which
         // also starts the subsystem: `$SHELL -c pwsh -sshs`), and the pwsh alone.
         double sshTrue = Measure.Median(5, () => TimeProcess("ssh", ["-i", sshd.KeyFile, "-p", sshd.Port.ToString(), "-o", "StrictHostKeyChecking=no",
@@ -107,7 +107,7 @@ public static class WsmanPSSessionBench
         double onePer = TimeLoop(rs, "$null = Invoke-Command -Session $w { 1 }", AdHoc, oneCalls);
         Report($"{AdHoc} ad hoc commands over WS-Man, per command (one run)", adHocPer, $"{AdHoc} commands on one WS-Man session", onePer);
         Console.WriteLine($"  ad hoc = {adHocNote}; per call, ad hoc: {Spread(adHocCalls)}; on one session: {Spread(oneCalls)}");
-        Console.WriteLine($"  {cpu.Stop()}");
+        Console.WriteLine($"  {cpu.Stop()}; endpoint faults: {endpoint.FaultsSince()}");
 
         // 4. Fan-out to many sessions of the one endpoint.
         long rssBefore = endpoint.ResidentKiB();
@@ -121,7 +121,7 @@ public static class WsmanPSSessionBench
             () => TimeScript(rs, "foreach ($x in $all) { $null = Invoke-Command -Session $x { 1 } }"), warmUp: 2);
         Report($"one command to {FanOut} WS-Man sessions, Invoke-Command -Session $all -ThrottleLimit 32 (median of {FanOutRounds})", parallel,
             "one Invoke-Command -Session per session in turn", sequential);
-        Console.WriteLine($"  {cpu.Stop()}");
+        Console.WriteLine($"  {cpu.Stop()}; endpoint faults: {endpoint.FaultsSince()}");
         Console.WriteLine($"  opening the {FanOut} sessions took {openAll:F0} ms; the endpoint's resident memory grew {rssPerSession} KiB per session " +
             $"(now {endpoint.ResidentKiB() / 1024} MiB); {Environment.ProcessorCount} CPUs");
         Invoke(rs, "Get-PSSession | Remove-PSSession");
@@ -261,6 +261,17 @@ public static class WsmanPSSessionBench
         public long ResidentKiB() =>
             long.Parse(File.ReadLines($"/proc/{Pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal))
                 .Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]);
+
+        /// <summary>The faults logged since the last call, by operation and code.</summary>
+        public string FaultsSince()
+        {
+            var now = _faults.ToDictionary(f => f.Key, f => f.Value);
+            var diff = now.Select(f => (f.Key, N: f.Value - _seen.GetValueOrDefault(f.Key))).Where(f => f.N > 0).ToList();
+            _seen = now;
+            return diff.Count == 0 ? "none" : string.Join(", ", diff.Select(f => $"{f.N} × {f.Key}"));
+        }
+
+        private Dictionary<string, int> _seen = new();
 
         public string Summary() =>
             $"{_lines} lines, {_deletes} Delete shell requests, faults: " +
