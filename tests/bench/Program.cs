@@ -16,7 +16,10 @@ using System.Management.Automation.Runspaces;
 //     server processes still running);
 //  7. the library's own PSRP client from C# (PsrpBench.cs): 200 small commands on one session and the MB/s
 //     of a 50 MB output, vs PowerShell's client (Invoke-Command -Session) on the same server and transport,
-//     and vs reading the same lines raw from the transport.
+//     and vs reading the same lines raw from the transport;
+//  8. WS-Management PSSessions (WsmanPSSessionBench.cs) against the WinRS test endpoint (PowerShell's own WSMan
+//     plugin): Invoke-Command -Session latency and New-PSSession time vs SSH to the same pwsh, ad hoc sessions
+//     vs one session, fan-out of one command to 20 sessions with -ThrottleLimit 32 vs one session at a time.
 // The MB/s of the WS-Man reply parser is a cargo bench (tests/bench/wsman_parse.rs), run by tests/bench.sh.
 // Medians of several rounds; nothing here asserts, it only reports.
 using RemoteSessions.TestPeers;
@@ -25,15 +28,16 @@ using static RemoteSessions.Bench.Measure;
 
 int soakRounds = PSSessionSoak.DefaultRounds;
 bool usage = args.Length is not (2 or 3 or 4)
-    || (args.Length >= 3 && args[2] is not ("wsman" or "wsman-warm" or "negotiate" or "pssession" or "psrp"))
+    || (args.Length >= 3 && args[2] is not ("wsman" or "wsman-warm" or "negotiate" or "pssession" or "psrp" or "wsman-pssession"))
     || (args.Length == 4 && (args[2] != "pssession" || !int.TryParse(args[3], out soakRounds) || soakRounds < 1));
 if (usage)
 {
-    Console.Error.WriteLine("usage: rsess-bench <path to RemoteSessions.psd1> <PSRP server for sshd's powershell subsystem> [wsman | wsman-warm | negotiate | pssession [rounds] | psrp]");
+    Console.Error.WriteLine("usage: rsess-bench <path to RemoteSessions.psd1> <PSRP server for sshd's powershell subsystem> [wsman | wsman-warm | negotiate | pssession [rounds] | psrp | wsman-pssession]");
     Console.Error.WriteLine("       (with 'wsman' only the WS-Management figures; 'wsman-warm' only the warm Enumerate vs the raw socket, for profiling;");
     Console.Error.WriteLine("       'negotiate' only the cost of Negotiate: sealed NTLM/Kerberos vs Basic, a new connection vs a warm one;");
     Console.Error.WriteLine($"       'pssession' only the process-session soak, {PSSessionSoak.DefaultRounds} rounds unless told, against the PSRP server given;");
-    Console.Error.WriteLine("       'psrp' only the library's PSRP client vs PowerShell's on that server: 200 small commands, a 50 MB output)");
+    Console.Error.WriteLine("       'psrp' only the library's PSRP client vs PowerShell's on that server: 200 small commands, a 50 MB output;");
+    Console.Error.WriteLine("       'wsman-pssession' only WS-Man PSSessions to the WinRS test endpoint run by that pwsh, vs SSH: latency, New-PSSession, ad hoc, fan-out)");
     return 2;
 }
 string manifest = Path.GetFullPath(args[0]);
@@ -44,6 +48,7 @@ if (args.Length >= 3)
     else if (args[2] == "negotiate") NegotiateBench.Run();
     else if (args[2] == "pssession") PSSessionSoak.Run(manifest, psrpServer, soakRounds);
     else if (args[2] == "psrp") PsrpBench.Run(manifest, psrpServer);
+    else if (args[2] == "wsman-pssession") WsmanPSSessionBench.Run(manifest, psrpServer);
     else WsmanBench.RunWarm();
     return 0;
 }
@@ -101,6 +106,9 @@ using (Runspace rs = RunspaceFactory.CreateRunspace(InitialSessionState.CreateDe
 }
 
 PsrpBench.Run(manifest, psrpServer);
+// The WS-Man endpoint runs inside a pwsh; without one (the PSRP server fallback of tests/bench.sh) there is none.
+if (Path.GetFileName(psrpServer) == "pwsh") WsmanPSSessionBench.Run(manifest, psrpServer);
+else Console.WriteLine($"WS-Man PSSessions: skipped, {psrpServer} is not a pwsh to run the WinRS test endpoint in");
 PSSessionSoak.Run(manifest, psrpServer, soakRounds);
 return 0;
 
