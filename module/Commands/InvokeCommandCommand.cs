@@ -431,11 +431,8 @@ public sealed class InvokeCommandCommand : PSCmdlet, IDisposable
         if (job is not null)
         {
             // The job is Running once the command was sent (or already over: then it is all in the server's
-            // output). The pause after it works around a race of the transport: a shell disconnected within
-            // a few milliseconds of a command's start can break (a Receive the server refuses for the
-            // disconnected shell is taken for a transport error).
+            // output); the transport's disconnect waits for a command it was given to be created first.
             for (int i = 0; i < 300 && job.JobStateInfo.State is JobState.NotStarted; i++) Thread.Sleep(10);
-            Thread.Sleep(250);
             JobRepository.Remove(job);
         }
         _handedOver = true;

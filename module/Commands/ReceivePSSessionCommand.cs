@@ -236,7 +236,8 @@ public sealed class ReceivePSSessionCommand : PSCmdlet
                 WriteObject(value is null ? null : shown);
                 break;
             case PSStream.Error when value is PSObject record:
-                WriteError(new RemotingErrorRecord(Rehydrated(record), new OriginInfo(computer, runspaceId)));
+                // The remote error's own id, without this cmdlet's name, as Invoke-Command writes it.
+                WriteError(EngineInternals.KeepErrorId(new RemotingErrorRecord(Rehydrated(record), new OriginInfo(computer, runspaceId))));
                 break;
             case PSStream.Warning:
                 WriteWarning(item.Text);

@@ -107,9 +107,21 @@ public sealed class RemovePSSessionCommand : PSCmdlet
         {
             if (RunspaceSessions.Current.Scope.FindPSSessions(Lookup.InstanceId, [session.InstanceId.ToString()]).Found is [var native, ..])
             {
-                using (native) native.Reconnect();
-                EngineInternals.ShowDisconnected(session.Runspace, disconnected: false);
-                return;
+                using (native)
+                {
+                    try
+                    {
+                        native.Reconnect();
+                        EngineInternals.ShowDisconnected(session.Runspace, disconnected: false);
+                        return;
+                    }
+                    catch (RemoteSessionsException)
+                    {
+                        // Another client connected to it meanwhile (Receive-PSSession elsewhere): this
+                        // one can no longer reconnect, but a new connection can end it.
+                        RunspaceSessions.Current.Scope.RemovePSSession(native);
+                    }
+                }
             }
             var info = (WinRSConnectionInfo)session.Runspace.ConnectionInfo;
             using PsrpTransport transport = PsrpTransport.ConnectWsman(info.ComputerName, info.ConfigurationName, session.InstanceId.ToString(), info.SessionOptions(), info.NativeCredential());

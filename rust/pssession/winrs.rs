@@ -353,8 +353,14 @@ impl Shared {
                 match state {
                     Some(Channel::Opened) => {
                         let request = self.shell().command(Some(&id), "", &[shell::base64_argument(&bytes)], &[]);
-                        self.post(request, None, shell::read_command)?;
+                        let created = self.post(request, None, shell::read_command);
+                        if created.is_err() {
+                            self.state().channels.remove(&channel);
+                        }
+                        self.changed.notify_all();
+                        created?;
                         self.state().channels.insert(channel, Channel::Running { done: false });
+                        self.changed.notify_all();
                         self.start_loop(channel);
                     }
                     Some(Channel::Running { .. }) => self.send_stream(Some(&id), prompt_response, &bytes)?,
@@ -500,7 +506,13 @@ impl PacketTransport for WinrsTransport {
     fn disconnect(&self, idle_timeout_ms: Option<u32>) -> Result<()> {
         let shared = &self.shared;
         let cancel = {
-            let mut state = shared.state();
+            // A pipeline whose Command was acknowledged is created on the server first (its first
+            // `Data` follows at once), so that it runs on while the shell is away.
+            let state = shared.state();
+            let (mut state, _) = shared
+                .changed
+                .wait_timeout_while(state, LOOPS_GRACE, |s| s.phase == Phase::Open && s.channels.values().any(|c| *c == Channel::Opened))
+                .unwrap_or_else(|e| e.into_inner());
             if state.phase != Phase::Open {
                 return Err(Error::new(ErrorKind::InvalidState, "Only an open session can be disconnected"));
             }

@@ -203,10 +203,8 @@ static void a_session_keeps_state_and_is_listed(void) {
     char *instance = NULL;
     rsess_pssession_instance_id(s, &instance);
     CHECK(is_guid(instance));
-    /* BUG: a session rsess_pssession_open made has a random InstanceId, not its runspace pool's id (= the
-     * ShellId, which is what a session rsess_pssession_connect makes of the same shell gets), so the
-     * same server session has two InstanceIds.
-     * CHECK(shell_id && instance && strcasecmp(shell_id, instance) == 0); */
+    /* Its InstanceId is its runspace pool's id, the shell's ShellId (as rsess_pssession_connect gives). */
+    CHECK(shell_id && instance && strcasecmp(shell_id, instance) == 0);
     rsess_string_free(instance);
     rsess_string_free(shell_id);
 
@@ -223,10 +221,8 @@ static void a_session_keeps_state_and_is_listed(void) {
         CHECK(rsess_string_list_get(commands, i, &id) == RSESS_RESULT_OK && is_guid(id));
         rsess_string_free(id);
     }
-    /* BUG: a pipeline that ended before its handle was freed is never terminated on the server (the WinRS
-     * transport sends Signal terminate only for a command still running), so the shell keeps 2 or 3 of
-     * these 3 ended commands (racy) and they are listed here, among any that ran on while disconnected.
-     * CHECK(n == 0); */
+    /* Ended and freed pipelines are terminated on the server, which then forgets them. */
+    CHECK(n == 0);
     rsess_string_list_free(commands);
     rsess_string_list_free(commands); /* stale: ignored */
     rsess_string_free(shell_id);
@@ -381,10 +377,8 @@ static void another_client_takes_up_a_pipeline(void) {
         CHECK(drain(attached, out, sizeof out, &state) == RSESS_RESULT_OK && strcmp(out, "1,2,3") == 0 && state == RSESS_INVOCATION_COMPLETED);
         rsess_pipeline_free(attached);
         attached = NULL;
-        /* BUG: once the attached pipeline ended and its handle was freed, attaching it again succeeds and
-         * gives an empty pipeline that reads as COMPLETED (the command was never terminated on the server),
-         * instead of INVALID_STATE (taken up already) or the server's refusal.
-         * CHECK(rsess_pssession_attach(taken, command, &attached, NULL) == RSESS_RESULT_INVALID_STATE && attached == NULL); */
+        /* Once the attached pipeline ended and its handle was freed, the server has forgotten it. */
+        CHECK(rsess_pssession_attach(taken, command, &attached, NULL) != RSESS_RESULT_OK && attached == NULL);
         CHECK(run(taken, "6", out, sizeof out, &state) == RSESS_RESULT_OK && strcmp(out, "6") == 0 && state == RSESS_INVOCATION_COMPLETED);
 
         /* The connected session disconnects and reconnects as any other. */

@@ -118,11 +118,7 @@ Describe 'New-PSSession over WS-Management' {
         Get-ServerShells | Should -Not -Contain 'named-shell|Opened'
     }
 
-    # BUG (tests/wsman-endpoint, not the module): two Creates at once (New-PSSession opens its targets in
-    # parallel) sometimes leave one shell without output: the endpoint logs "plugin: Receive completed with
-    # 0x80540BBC The supplied shell context is not valid." for it right after both Creates, the client's
-    # Receives of that shell are never answered and New-PSSession hangs (about 1 run in 7).
-    It 'opens one session per -ComputerName, named in order by -Name' -Skip:$true {
+    It 'opens one session per -ComputerName, named in order by -Name' {
         $two = New-PSSession -ComputerName 127.0.0.1, localhost -Port $ep.Port -Credential $ep.Credential -Authentication Basic -SessionOption $noEncryption -Name first, second
         $two.Name | Should -Be @('first', 'second')
         $two.ComputerName | Should -Be @('127.0.0.1', 'localhost')
@@ -175,9 +171,7 @@ Describe 'New-PSSession over WS-Management' {
         Get-Shown $e[0] | Should -Match '-NoEncryption'
     }
 
-    # BUG: the hint names the CIM cmdlet: "... allow it with New-CimSessionOption -NoEncryption." for
-    # New-PSSession too, whose option comes from New-PSSessionOption.
-    It 'names New-PSSessionOption in the hint for Basic over HTTP' -Skip:$true {
+    It 'names New-PSSessionOption in the hint for Basic over HTTP' {
         New-PSSession -ComputerName 127.0.0.1 -Port $ep.Port -Credential $ep.Credential -Authentication Basic `
             -ErrorVariable e -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
         Get-Shown $e[0] | Should -Match 'New-PSSessionOption -NoEncryption'
@@ -201,12 +195,7 @@ Describe 'New-PSSession over WS-Management' {
         Get-PSSession | Should -BeNullOrEmpty
     }
 
-    # BUG: $PSSessionOption assigned from New-PSSessionOption (the usual way; the variable then holds the
-    # option wrapped in a PSObject) is ignored by New-PSSession and Get-PSSession -ComputerName:
-    # `GetVariableValue("PSSessionOption") as PSSessionOption` is null for a PSObject. Here the 30 s
-    # IdleTimeout is not refused and -NoEncryption is not applied (the open fails with "Basic
-    # authentication ... over HTTP would send the password unencrypted").
-    It 'takes $PSSessionOption set from New-PSSessionOption' -Skip:$true {
+    It 'takes $PSSessionOption set from New-PSSessionOption' {
         $PSSessionOption = New-PSSessionOption -NoEncryption
         $s = New-PSSession -ComputerName 127.0.0.1 -Port $ep.Port -Credential $ep.Credential -Authentication Basic
         $s.State | Should -Be 'Opened'
@@ -306,16 +295,13 @@ Describe 'Disconnect-PSSession and Connect-PSSession' {
         $a.State | Should -Be 'Opened'
     }
 
-    # BUG: a disconnected session shows no DisconnectedOn, ExpiresOn or IdleTimeout (-1): Disconnect-PSSession
-    # only flips the runspace's state. Windows sets DisconnectedOn to the time of the disconnect, ExpiresOn to
-    # that plus the idle timeout, and IdleTimeout to the one the server applies.
-    It 'shows when a disconnected session was disconnected and when it expires' -Skip:$true {
+    It 'shows when a disconnected session was disconnected and when it expires' {
         $s = New-PSSession @http
         $before = Get-Date
         Disconnect-PSSession $s -IdleTimeoutSec 600 | Out-Null
         $s.DisconnectedOn | Should -BeGreaterOrEqual $before.AddSeconds(-1)
         $s.ExpiresOn | Should -Be $s.DisconnectedOn.AddSeconds(600)
-        $s.IdleTimeout | Should -Be 600
+        $s.IdleTimeout | Should -Be 600000 -Because 'PSSession.IdleTimeout is the connection''s, in ms'
     }
 
     It 'keeps the output of an -AsJob pipeline written while disconnected' {
@@ -347,13 +333,7 @@ Describe 'Disconnect-PSSession and Connect-PSSession' {
         }
     }
 
-    # BUG: Remove-PSSession of a disconnected WS-Man session throws NullReferenceException
-    # (System.NullReferenceException,Microsoft.PowerShell.Commands.RemovePSSessionCommand, terminating)
-    # and leaves the session Disconnected and the server's shell in place: the engine's Remove-PSSession
-    # calls RemoteRunspace.Connect() on a disconnected session, and its UpdatePoolDisconnectOptions()
-    # expects a WSManConnectionInfo (the module's is a WinRSConnectionInfo). Windows reconnects and closes:
-    # State Closed, the shell deleted on the server.
-    It 'removes a disconnected session and deletes its shell' -Skip:$true {
+    It 'removes a disconnected session and deletes its shell' {
         $s = New-PSSession @http -Name removed-while-away
         Disconnect-PSSession $s -IdleTimeoutSec 600 | Out-Null
         Remove-PSSession $s -ErrorAction Stop
@@ -418,10 +398,7 @@ Get-PSSession -ComputerName 127.0.0.1 -Port $env:RSESS_TEST_PORT -Credential $c 
         $out | Should -Be "left-behind|$($s.InstanceId)|Disconnected|None|Microsoft.PowerShell|WSMan|127.0.0.1"
     }
 
-    # BUG: another client's session that is connected comes back as State BeforeOpen, Availability None
-    # (GetPSSessionCommand.ServerSession leaves the runspace unopened unless the shell is Disconnected).
-    # Windows shows such a session as State Disconnected, Availability Busy (about_Remote_Disconnected_Sessions).
-    It 'lists a session another pwsh has open as Disconnected and Busy, as Windows does' -Skip:$true {
+    It 'lists a session another pwsh has open as Disconnected and Busy, as Windows does' {
         $s = New-PSSession @http -Name in-use
         $script = @'
 Import-Module $env:RSESS_TEST_MODULE -ErrorAction Stop

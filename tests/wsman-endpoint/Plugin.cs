@@ -262,12 +262,20 @@ static unsafe class Plugin
 
     static object? pluginInstance;
 
+    static readonly object PluginInstanceLock = new();
+
+    // One plugin instance for the endpoint's life, made by the first Create. Two first Creates at once
+    // must not each make one: the engine finds a shell through the instance registered for the plugin
+    // context, so a shell added to the other would be "not valid" on its Receive.
     static object PluginInstance()
     {
-        if (pluginInstance is not null) return pluginInstance;
-        object instance = Activator.CreateInstance(Instance, nonPublic: true)!;
-        Call(Instance, "AddToActivePlugins", null, PluginContext, instance);
-        return pluginInstance = instance;
+        lock (PluginInstanceLock)
+        {
+            if (pluginInstance is not null) return pluginInstance;
+            object instance = Activator.CreateInstance(Instance, nonPublic: true)!;
+            Call(Instance, "AddToActivePlugins", null, PluginContext, instance);
+            return pluginInstance = instance;
+        }
     }
 
     /// <summary>

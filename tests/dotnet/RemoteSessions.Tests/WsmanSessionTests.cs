@@ -70,14 +70,10 @@ public sealed class WsmanSessionTests(WsmanEndpointFixture endpoint) : IClassFix
         Assert.NotNull(shell);
         Assert.Equal(("Connected", endpoint.User, "http://schemas.microsoft.com/powershell/Microsoft.PowerShell"), (shell.State, shell.Owner, shell.ResourceUri));
         Assert.True(Guid.TryParse(shell.ShellId, out _), shell.ShellId);
-        Assert.True(WsmanShell.Commands(Computer, shell.ShellId, Options, Credential()).Count <= 2);
-        // BUG: a pipeline that ended before it was disposed is never terminated on the server (Signal terminate
-        // goes only to a command still running), so the shell keeps ended commands (racy: some or all) and
-        // Commands lists them among any that ran on while disconnected.
-        // Assert.Empty(WsmanShell.Commands(Computer, shell.ShellId, Options, Credential()));
-        // BUG: a session OpenPSSession opened over WS-Man gets a random InstanceId, not its runspace pool's id
-        // (= the ShellId, which ConnectPSSession gives the same server session), so one session has two InstanceIds.
-        // Assert.Equal(Guid.Parse(shell.ShellId), s.InstanceId);
+        // Ended, disposed pipelines are terminated on the server, which forgets them.
+        Assert.Empty(WsmanShell.Commands(Computer, shell.ShellId, Options, Credential()));
+        // The session's InstanceId is its runspace pool's id, the ShellId (as ConnectPSSession gives).
+        Assert.Equal(Guid.Parse(shell.ShellId), s.InstanceId);
 
         // A pipeline the shell does not have: the server's refusal.
         Assert.Throws<RemoteSessionsException>(() => s.Attach(Guid.NewGuid()));
@@ -167,9 +163,8 @@ public sealed class WsmanSessionTests(WsmanEndpointFixture endpoint) : IClassFix
             Assert.Equal(["1", "2", "3"], Read(attached));
             Assert.Equal(PSInvocationState.Completed, attached.State);
         }
-        // BUG: attaching the ended, disposed pipeline again succeeds with an empty Completed pipeline
-        // (the command was never terminated on the server) instead of InvalidState or the server's refusal.
-        // Assert.Equal(ResultCode.InvalidState, Assert.Throws<RemoteSessionsException>(() => taken.Attach(pipeline)).Code);
+        // The ended, disposed pipeline was terminated: the server refuses to give it again.
+        Assert.Throws<RemoteSessionsException>(() => taken.Attach(pipeline));
         Assert.Equal(["6"], Run(taken, "6"));
 
         second.RemovePSSession(taken);
