@@ -2,6 +2,7 @@ using System.Management.Automation;
 using System.Management.Automation.Remoting;
 using System.Management.Automation.Runspaces;
 using RemoteSessions;
+using RemoteSessions.Commands;
 using RemoteSessions.Native;
 using RemoteSessions.PSSessions;
 using PSSession = System.Management.Automation.Runspaces.PSSession;
@@ -125,19 +126,11 @@ public sealed class GetPSSessionCommand : PSCmdlet
             LocalSessions();
             return;
         }
-        var option = NewPSSessionOptionCommand.Effective(this, SessionOption);
-        string configuration = ConfigurationName ?? "";
+        var common = new WsmanConnection.Parameters(ConfigurationName, Credential, Authentication, CertificateThumbprint, SessionOption);
         IEnumerable<WinRSConnectionInfo> targets = ComputerName is { } computers
-            ? computers.Select(c => new WinRSConnectionInfo(c, UseSSL, Port, ApplicationName ?? "wsman", configuration, option))
-            : ConnectionUri!.Select(u => new WinRSConnectionInfo(u.IdnHost, u.Scheme == Uri.UriSchemeHttps, u.IsDefaultPort ? 0 : u.Port,
-                u.AbsolutePath.Trim('/') is { Length: > 0 } path ? path : "wsman", configuration, option));
-        foreach (WinRSConnectionInfo info in targets)
-        {
-            info.Credential = Credential;
-            info.AuthenticationMechanism = Authentication;
-            info.CertificateThumbprint = CertificateThumbprint ?? "";
-            RemoteSessions(info);
-        }
+            ? computers.Select(c => WsmanConnection.Info(this, common, c, UseSSL, Port, ApplicationName))
+            : ConnectionUri!.Select(u => WsmanConnection.FromUri(this, common, u));
+        foreach (WinRSConnectionInfo info in targets) RemoteSessions(info);
     }
 
     // The engine's own Get-PSSession, with the parameters given: its output and its errors, as they are.

@@ -2,6 +2,7 @@ using System.Management.Automation;
 using System.Management.Automation.Remoting;
 using System.Management.Automation.Runspaces;
 using RemoteSessions;
+using RemoteSessions.Commands;
 using RemoteSessions.Native;
 using RemoteSessions.PSSessions;
 using PSSession = System.Management.Automation.Runspaces.PSSession;
@@ -148,15 +149,10 @@ public sealed class ReceivePSSessionCommand : PSCmdlet
     // -ComputerName/-ConnectionUri with -Name or -InstanceId: the session is looked up on the server.
     private (WinRSConnectionInfo?, Guid, string) FromServer()
     {
-        var option = NewPSSessionOptionCommand.Effective(this, SessionOption);
-        string configuration = ConfigurationName ?? Preference("PSSessionConfigurationName", WinRSConnectionInfo.DefaultConfigurationName);
+        var common = new WsmanConnection.Parameters(ConfigurationName, Credential, Authentication, CertificateThumbprint, SessionOption);
         WinRSConnectionInfo info = ComputerName is { } computer
-            ? new WinRSConnectionInfo(computer, UseSSL, Port, ApplicationName ?? Preference("PSSessionApplicationName", "wsman"), configuration, option)
-            : new WinRSConnectionInfo(ConnectionUri!.IdnHost, ConnectionUri.Scheme == Uri.UriSchemeHttps, ConnectionUri.IsDefaultPort ? 0 : ConnectionUri.Port,
-                ConnectionUri.AbsolutePath.Trim('/') is { Length: > 0 } path ? path : "wsman", configuration, option);
-        info.Credential = Credential;
-        info.AuthenticationMechanism = Authentication;
-        info.CertificateThumbprint = CertificateThumbprint ?? "";
+            ? WsmanConnection.Info(this, common, computer, UseSSL, Port, ApplicationName)
+            : WsmanConnection.FromUri(this, common, ConnectionUri!);
         IReadOnlyList<WsmanShell> shells;
         try
         {
@@ -180,7 +176,7 @@ public sealed class ReceivePSSessionCommand : PSCmdlet
                 "ReceivePSSessionCannotFindSession", ErrorCategory.ObjectNotFound, Name ?? (object)InstanceId));
             return (null, Guid.Empty, "");
         }
-        var connection = new WinRSConnectionInfo(info.ComputerName, info.UseSsl, info.Port, info.ApplicationName, shell.ResourceUri ?? configuration, option)
+        var connection = new WinRSConnectionInfo(info.ComputerName, info.UseSsl, info.Port, info.ApplicationName, shell.ResourceUri ?? info.ConfigurationName, info.Option)
         {
             Credential = Credential,
             AuthenticationMechanism = Authentication,
@@ -279,9 +275,6 @@ public sealed class ReceivePSSessionCommand : PSCmdlet
 
     private static string Clixml(PSValue value) =>
         "<Objs Version=\"1.1.0.1\" xmlns=\"http://schemas.microsoft.com/powershell/2004/04\">" + value.ToClixml() + "</Objs>";
-
-    private string Preference(string variable, string fallback) =>
-        GetVariableValue(variable) is { } v && LanguagePrimitives.ConvertTo<string>(v) is { Length: > 0 } text ? text : fallback;
 }
 
 /// <summary>Where Receive-PSSession sends the output (Windows' Microsoft.PowerShell.Commands.OutTarget, which pwsh

@@ -14,6 +14,7 @@ use crate::auth::{Authentication, Credential};
 use crate::registry::cim::{provider_for, CimSession, Registry};
 use crate::registry::lookup::{Lookup, ScopeId, DEFAULT_SCOPE};
 use crate::registry::ps::PsRegistry;
+use crate::wsman::endpoint::Endpoint;
 use crate::wsman::options::{Protocol, SessionOptions};
 
 /// The registry every C caller shares.
@@ -132,6 +133,15 @@ pub(crate) fn session_of(s: *const rsess_cim_session) -> Result<Arc<CimSession>>
 
 fn with_options<R>(o: *mut rsess_session_options, f: impl FnOnce(&mut SessionOptions) -> Result<R>) -> Result<R> {
     handles::with(o, f)
+}
+
+/// The WS-Management endpoint of `computer` with options `opts` and credential `cred` (NULL: the
+/// defaults, and Negotiate with the system's credential), as the WS-Man transports and shell lists
+/// take them. Errors: INVALID_HANDLE; what [`Endpoint::new`] refuses.
+pub(crate) fn endpoint_of(computer: &str, opts: *const rsess_session_options, cred: *const rsess_credential) -> Result<Endpoint> {
+    let options: SessionOptions = if opts.is_null() { SessionOptions::default() } else { handles::get(opts)? };
+    let (credential, mechanism) = if cred.is_null() { (None, Authentication::Default) } else { handles::get(cred)? };
+    Ok(Endpoint::new(computer, &options, credential.as_ref(), mechanism)?)
 }
 
 /// Makes a new, empty scope in `*out`. Free it with `rsess_scope_free`, which removes its sessions.

@@ -8,11 +8,8 @@ use super::call::{guard, guard_void, out_ptr, req_str, rsess_error, to_c, write}
 use super::handles::{self, Handle};
 use super::lists::{out_of_range, rsess_string_list};
 use super::result::{rsess_result, Failure};
-use super::session::{rsess_credential, rsess_session_options};
-use crate::auth::Authentication;
+use super::session::{endpoint_of, rsess_credential, rsess_session_options};
 use crate::pssession::winrs::{list_commands, list_shells};
-use crate::wsman::endpoint::Endpoint;
-use crate::wsman::options::SessionOptions;
 use crate::wsman::shell::ShellInfo;
 
 /// The shells listed by `rsess_shell_list_new`, in the server's order.
@@ -67,9 +64,7 @@ pub extern "C" fn rsess_shell_list_new(
     guard(err, || {
         let out = out_ptr(out)?;
         let computer = req_str(computer_name, "computer_name")?;
-        let options: SessionOptions = if opts.is_null() { SessionOptions::default() } else { handles::get(opts)? };
-        let (credential, mechanism) = if cred.is_null() { (None, Authentication::Default) } else { handles::get(cred)? };
-        let endpoint = Endpoint::new(computer, &options, credential.as_ref(), mechanism)?;
+        let endpoint = endpoint_of(computer, opts, cred)?;
         let shells = list_shells(&endpoint, None)?;
         write(out, handles::insert::<rsess_shell_list>(shells));
         Ok(())
@@ -131,9 +126,7 @@ pub extern "C" fn rsess_shell_commands_new(
         let out = out_ptr(out)?;
         let computer = req_str(computer_name, "computer_name")?;
         let shell_id = req_str(shell_id, "shell_id")?;
-        let options: SessionOptions = if opts.is_null() { SessionOptions::default() } else { handles::get(opts)? };
-        let (credential, mechanism) = if cred.is_null() { (None, Authentication::Default) } else { handles::get(cred)? };
-        let endpoint = Endpoint::new(computer, &options, credential.as_ref(), mechanism)?;
+        let endpoint = endpoint_of(computer, opts, cred)?;
         let ids: Vec<String> = list_commands(&endpoint, shell_id, None)?.into_iter().map(|id| id.hyphenated().to_string()).collect();
         write(out, handles::insert::<rsess_string_list>(ids));
         Ok(())

@@ -9,12 +9,9 @@ use std::time::Duration;
 use super::call::{guard, guard_void, opt_str, out_ptr, req_str, rsess_error, string_array, to_c, write};
 use super::handles::{self, Handle};
 use super::result::{rsess_result, Failure, Result};
-use super::session::{rsess_credential, rsess_session_options};
-use crate::auth::Authentication;
+use super::session::{endpoint_of, rsess_credential, rsess_session_options};
 use crate::pssession::winrs::{WinrsSettings, WinrsTransport};
 use crate::transport::{PacketTransport, ProcessTransport, SshTarget};
-use crate::wsman::endpoint::Endpoint;
-use crate::wsman::options::SessionOptions;
 
 /// A connection to a PowerShell server that carries PSRP packets: a local server process, ssh, or a
 /// WinRS shell over WS-Management.
@@ -140,9 +137,7 @@ pub extern "C" fn rsess_transport_wsman_new(
     guard(err, || {
         let out = out_ptr(out)?;
         let computer = req_str(computer_name, "computer_name")?;
-        let options: SessionOptions = if opts.is_null() { SessionOptions::default() } else { handles::get(opts)? };
-        let (credential, mechanism) = if cred.is_null() { (None, Authentication::Default) } else { handles::get(cred)? };
-        let endpoint = Endpoint::new(computer, &options, credential.as_ref(), mechanism)?;
+        let endpoint = endpoint_of(computer, opts, cred)?;
         let settings = WinrsSettings {
             configuration_name: opt_str(configuration_name)?.unwrap_or("Microsoft.PowerShell").to_string(),
             shell_name: opt_str(shell_name)?.map(str::to_string),
@@ -175,9 +170,7 @@ pub extern "C" fn rsess_transport_wsman_connect_new(
         let computer = req_str(computer_name, "computer_name")?;
         let shell_id = req_str(shell_id, "shell_id")?;
         let pool = uuid::Uuid::parse_str(shell_id).map_err(|_| Failure::invalid(format!("The shell id '{shell_id}' is not a GUID")))?;
-        let options: SessionOptions = if opts.is_null() { SessionOptions::default() } else { handles::get(opts)? };
-        let (credential, mechanism) = if cred.is_null() { (None, Authentication::Default) } else { handles::get(cred)? };
-        let endpoint = Endpoint::new(computer, &options, credential.as_ref(), mechanism)?;
+        let endpoint = endpoint_of(computer, opts, cred)?;
         let settings = WinrsSettings {
             configuration_name: opt_str(configuration_name)?.unwrap_or("Microsoft.PowerShell").to_string(),
             ..WinrsSettings::default()

@@ -95,7 +95,7 @@ struct State {
     /// Receive loops running.
     loops: usize,
     /// Client packets sent while disconnected, for channels that exist: carried after reconnecting.
-    held: VecDeque<ClientPacket>,
+    held: VecDeque<(ClientPacket, bool)>,
     /// Pipelines taken up from another client ([`PacketTransport::connect_pipeline`]).
     taken_up: std::collections::HashSet<Uuid>,
 }
@@ -319,7 +319,9 @@ impl Shared {
     }
 
     /// What the pool's or a pipeline's channel does with one client packet.
-    fn handle(self: &Arc<Self>, packet: ClientPacket) -> Result<()> {
+    /// What the pool's or a pipeline's channel does with one client packet; `acknowledge`: whether to queue the server's acknowledgement (false for a stop or close that was
+    /// acknowledged when it was held while disconnected).
+    fn handle(self: &Arc<Self>, packet: ClientPacket, acknowledge: bool) -> Result<()> {
         match packet {
             ClientPacket::Data { channel, prompt_response, bytes } if channel.is_nil() => {
                 let phase = self.state().phase;
@@ -339,7 +341,7 @@ impl Shared {
                     Phase::Open => self.send_stream(None, prompt_response, &bytes)?,
                     Phase::Disconnected | Phase::Closed => return Err(not_open(phase)),
                 }
-                self.push(outofproc::ack(Ack::Data, channel));
+                self.acknowledge(acknowledge, Ack::Data, channel);
             }
             ClientPacket::Data { channel, prompt_response, bytes } => {
                 let (phase, state) = {
@@ -366,7 +368,7 @@ impl Shared {
                     Some(Channel::Running { .. }) => self.send_stream(Some(&id), prompt_response, &bytes)?,
                     None => return Err(Error::new(ErrorKind::InvalidArgument, format!("Data for pipeline {channel}, whose channel is not open"))),
                 }
-                self.push(outofproc::ack(Ack::Data, channel));
+                self.acknowledge(acknowledge, Ack::Data, channel);
             }
             ClientPacket::Command(channel) => {
                 let phase = self.state().phase;
@@ -374,7 +376,7 @@ impl Shared {
                     return Err(not_open(phase));
                 }
                 self.state().channels.insert(channel, Channel::Opened);
-                self.push(outofproc::ack(Ack::Command, channel));
+                self.acknowledge(acknowledge, Ack::Command, channel);
             }
             ClientPacket::Signal(channel) => {
                 if matches!(self.state().channels.get(&channel), Some(Channel::Running { done: false })) {
@@ -382,7 +384,7 @@ impl Shared {
                     let request = self.shell().signal(Some(&id), shell::SIGNAL_PS_STOP);
                     self.post(request, None, |t| shell::read_empty(t, shell::ACTION_SIGNAL))?;
                 }
-                self.push(outofproc::ack(Ack::Signal, channel));
+                self.acknowledge(acknowledge, Ack::Signal, channel);
             }
             ClientPacket::Close(channel) if channel.is_nil() => {
                 let phase = {
@@ -395,7 +397,7 @@ impl Shared {
                     let request = self.shell().delete();
                     self.post(request, None, |t| shell::read_empty(t, crate::wsman::envelope::ACTION_DELETE))?;
                 }
-                self.push(outofproc::ack(Ack::Close, channel));
+                self.acknowledge(acknowledge, Ack::Close, channel);
                 self.end();
             }
             ClientPacket::Close(channel) => {
@@ -407,10 +409,16 @@ impl Shared {
                     let request = self.shell().signal(Some(&id), shell::SIGNAL_TERMINATE);
                     self.post(request, None, |t| shell::read_empty(t, shell::ACTION_SIGNAL))?;
                 }
-                self.push(outofproc::ack(Ack::Close, channel));
+                self.acknowledge(acknowledge, Ack::Close, channel);
             }
         }
         Ok(())
+    }
+
+    fn acknowledge(&self, acknowledge: bool, kind: Ack, channel: Uuid) {
+        if acknowledge {
+            self.push(outofproc::ack(kind, channel));
+        }
     }
 
     /// The shell is gone: the loops end, `receive` returns what is queued, then the end.
@@ -434,7 +442,8 @@ fn not_open(phase: Phase) -> Error {
 impl PacketTransport for WinrsTransport {
     /// Carries one client packet to the shell (see the module's documentation) and queues the
     /// server's acknowledgement; while disconnected, packets of existing channels wait for the
-    /// reconnect. Errors: BadReply for a line that is no OutOfProc client packet; InvalidState for a
+    /// reconnect (a stop or a pipeline's close is acknowledged at once), and the pool's close lets the
+    /// session go without ending it on the server. Errors: BadReply for a line that is no OutOfProc client packet; InvalidState for a
     /// new pipeline while disconnected; TransportBroken when the shell is closed or the server failed
     /// (the failure is also what `receive` reports).
     fn send(&self, packet: &str) -> Result<()> {
@@ -442,13 +451,32 @@ impl PacketTransport for WinrsTransport {
         {
             let mut state = self.shared.state();
             if state.phase == Phase::Disconnected && !matches!(packet, ClientPacket::Command(_)) {
-                // What a pipeline already running sends meanwhile (its input, a stop) waits for the
-                // reconnect rather than failing it.
-                state.held.push_back(packet);
+                // What a pipeline already running sends meanwhile (its input, a stop, its close) waits
+                // for the reconnect rather than failing it. A stop or close is acknowledged at once, as
+                // the server would: a client that ends (pwsh exiting stops its jobs) must not wait for a
+                // reconnect that may never come.
+                let ack = match packet {
+                    ClientPacket::Signal(channel) => Some(outofproc::ack(Ack::Signal, channel)),
+                    ClientPacket::Close(channel) if !channel.is_nil() => Some(outofproc::ack(Ack::Close, channel)),
+                    ClientPacket::Close(_) => {
+                        // The client lets a disconnected session go: the server keeps it until its
+                        // idle timeout, for another client to connect to.
+                        drop(state);
+                        self.shared.push(outofproc::ack(Ack::Close, Uuid::nil()));
+                        self.shared.end();
+                        return Ok(());
+                    }
+                    _ => None,
+                };
+                state.held.push_back((packet, ack.is_none()));
+                drop(state);
+                if let Some(line) = ack {
+                    self.shared.push(line);
+                }
                 return Ok(());
             }
         }
-        self.carry(packet)
+        self.carry(packet, true)
     }
 
     fn receive(&self, timeout: Option<Duration>) -> Result<Option<String>> {
@@ -567,8 +595,8 @@ impl PacketTransport for WinrsTransport {
         self.shared.state().phase = Phase::Open;
         self.resume();
         loop {
-            let Some(packet) = self.shared.state().held.pop_front() else { break };
-            self.carry(packet)?;
+            let Some((packet, acknowledge)) = self.shared.state().held.pop_front() else { break };
+            self.carry(packet, acknowledge)?;
         }
         Ok(())
     }
@@ -576,8 +604,8 @@ impl PacketTransport for WinrsTransport {
 
 impl WinrsTransport {
     /// Carries one client packet; a failure of the server ends the transport.
-    fn carry(&self, packet: ClientPacket) -> Result<()> {
-        match self.shared.handle(packet) {
+    fn carry(&self, packet: ClientPacket, acknowledge: bool) -> Result<()> {
+        match self.shared.handle(packet, acknowledge) {
             Err(e) if matches!(e.kind, ErrorKind::InvalidArgument | ErrorKind::InvalidState) => Err(e),
             Err(e) => Err(self.shared.fail(e)),
             Ok(()) => Ok(()),
