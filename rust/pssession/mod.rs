@@ -276,12 +276,15 @@ impl ClientSession {
                 return Err(Error::new(ErrorKind::InvalidState, format!("Pipeline {pipeline} cannot be taken up: the pool is not open or the pipeline is taken up already")));
             }
             inner.pipelines.insert(pipeline, PipelineQueue::default());
+            // Its channel is open, as one this client asked for: dropping the pipeline closes it.
             inner.open.insert(pipeline);
+            inner.asked.insert(pipeline);
         }
         if let Err(e) = self.shared.transport.connect_pipeline(pipeline) {
             let mut inner = self.shared.lock();
             inner.pipelines.remove(&pipeline);
             inner.open.remove(&pipeline);
+            inner.asked.remove(&pipeline);
             return Err(e);
         }
         Ok(Pipeline { shared: Arc::clone(&self.shared), id: pipeline })

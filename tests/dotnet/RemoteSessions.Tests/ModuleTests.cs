@@ -14,7 +14,12 @@ public sealed class ModuleTests : IDisposable
     public void Exports_cmdlets_and_aliases()
     {
         var names = _ps.Run("(Get-Module RemoteSessions).ExportedCmdlets.Keys").Select(o => (string)o.BaseObject).Order().ToArray();
-        Assert.Equal(new[] { "Get-CimAssociatedInstance", "Get-CimClass", "Get-CimInstance", "Get-CimSession", "Invoke-CimMethod", "New-CimInstance", "New-CimSession", "New-CimSessionOption", "New-PSSession", "Remove-CimInstance", "Remove-CimSession", "Set-CimInstance" }, names);
+        Assert.Equal(new[]
+        {
+            "Connect-PSSession", "Disconnect-PSSession", "Enter-PSSession", "Get-CimAssociatedInstance", "Get-CimClass", "Get-CimInstance", "Get-CimSession",
+            "Get-PSSession", "Invoke-CimMethod", "Invoke-Command", "New-CimInstance", "New-CimSession", "New-CimSessionOption", "New-PSSession", "New-PSSessionOption",
+            "Receive-PSSession", "Remove-CimInstance", "Remove-CimSession", "Remove-PSSession", "Set-CimInstance",
+        }, names);
         foreach ((string alias, string target) in new[] { ("ncms", "New-CimSession"), ("gcms", "Get-CimSession"), ("rcms", "Remove-CimSession"), ("ncso", "New-CimSessionOption"), ("gcim", "Get-CimInstance"), ("icim", "Invoke-CimMethod"), ("ncim", "New-CimInstance"), ("scim", "Set-CimInstance"), ("rcim", "Remove-CimInstance"), ("gcls", "Get-CimClass"), ("gcai", "Get-CimAssociatedInstance") })
             Assert.Equal(target, _ps.Run($"(Get-Command {alias}).ResolvedCommandName").Single().BaseObject);
     }
