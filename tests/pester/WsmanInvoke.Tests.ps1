@@ -237,6 +237,9 @@ Describe 'Enter-PSSession -ComputerName errors' {
                 param($manifest, $wsman)
                 Import-Module $manifest
                 try { Enter-PSSession -ComputerName 127.0.0.1 @wsman } catch { $_.FullyQualifiedErrorId }
+                # The session leaves Get-PSSession through an engine event, whose action runs between
+                # statements: give it a few (a bound on waiting, not a timing assertion).
+                for ($i = 0; $i -lt 100 -and @(Get-PSSession).Count; $i++) { Start-Sleep -Milliseconds 50 }
                 @(Get-PSSession).Count
             }).AddArgument((Get-ModuleManifest)).AddArgument($wsman)
             $out = $ps.Invoke()
@@ -298,7 +301,8 @@ Describe 'Enter-PSSession -ComputerName in pwsh''s console host' {
 
         Send-Line $pane 'Exit-PSSession'
         # Nothing left in Get-PSSession, nor in the event queue the module used to take the session out.
-        Send-Line $pane "'local-' + 'pid:' + `$PID + '-sessions:' + @(Get-PSSession).Count + '-events:' + @(Get-Event).Count"
+        # The session leaves Get-PSSession through an engine event whose action runs between statements.
+        Send-Line $pane "for (`$i = 0; `$i -lt 100 -and @(Get-PSSession).Count; `$i++) { Start-Sleep -Milliseconds 50 }; 'local-' + 'pid:' + `$PID + '-sessions:' + @(Get-PSSession).Count + '-events:' + @(Get-Event).Count"
         # (No end anchor: under load the transport can print a late Receive fault of the closed shell
         # across this line; the values are what matters here.)
         $local = Wait-Screen $pane '(?m)^local-pid:(\d+)-sessions:(\d+)-events:(\d+)'
