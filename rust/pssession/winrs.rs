@@ -318,9 +318,9 @@ impl Shared {
         }
     }
 
-    /// What the pool's or a pipeline's channel does with one client packet.
-    /// What the pool's or a pipeline's channel does with one client packet; `acknowledge`: whether to queue the server's acknowledgement (false for a stop or close that was
-    /// acknowledged when it was held while disconnected).
+    /// What the pool's or a pipeline's channel does with one client packet; `acknowledge`: whether to
+    /// queue the server's acknowledgement (false for a stop or close that was acknowledged when it was
+    /// held while disconnected).
     fn handle(self: &Arc<Self>, packet: ClientPacket, acknowledge: bool) -> Result<()> {
         match packet {
             ClientPacket::Data { channel, prompt_response, bytes } if channel.is_nil() => {
