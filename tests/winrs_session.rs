@@ -238,3 +238,15 @@ fn another_client_connects_to_a_disconnected_session_and_receives_what_ran_meanw
     assert_eq!(taken.ending().unwrap().0, PipelineState::Completed);
     assert_eq!(ints(&output(&session, "6")), [6], "the connected session runs new pipelines");
 }
+
+#[test]
+fn a_50_mb_output_arrives_whole() {
+    let server = Server::start(&[]);
+    let (session, _transport) = server.open("large");
+    let out = output(&session, "1..50 | ForEach-Object { [string]::new([char](64 + $_ % 26), 1MB) }");
+    assert_eq!(out.len(), 50);
+    for (i, v) in out.iter().enumerate() {
+        let expected = char::from(64 + ((i as u8 + 1) % 26));
+        assert!(matches!(v, Value::String(s) if s.len() == 1 << 20 && s.chars().all(|c| c == expected)), "item {i}");
+    }
+}

@@ -70,6 +70,23 @@ Get-PSSession @remote -InstanceId $($s.InstanceId) | Receive-PSSession | ForEach
         Remove-PSSession $s
     }
 
+    It 'a pwsh that exits ends its open sessions on the server and leaves its disconnected ones' {
+        $seen = Invoke-OtherPwsh @'
+$open = New-PSSession @remote -Name left-open
+$away = New-PSSession @remote -Name left-away
+$null = Disconnect-PSSession $away
+"ids $($open.InstanceId) $($away.InstanceId)"
+exit
+'@
+        $ids = ($seen | Where-Object { $_ -like 'ids *' }) -split ' '
+        $ids.Count | Should -Be 3
+        $server = Get-PSSession @Remote
+        $server.InstanceId | Should -Not -Contain ([guid] $ids[1])
+        ($server | Where-Object InstanceId -EQ ([guid] $ids[2])).State | Should -Be 'Disconnected'
+        $server | Where-Object InstanceId -EQ ([guid] $ids[2]) | Remove-PSSession
+        (Get-PSSession @Remote).InstanceId | Should -Not -Contain ([guid] $ids[2])
+    }
+
     It 'says clearly when the session is not there, and refuses -OutTarget Job' {
         $seen = Invoke-OtherPwsh @'
 Receive-PSSession @remote -Name nosuch -ErrorAction SilentlyContinue -ErrorVariable e
