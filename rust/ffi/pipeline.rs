@@ -16,7 +16,7 @@ use super::psvalue::{new_psvalue, psvalue_of, rsess_psvalue, rsess_stream, strea
 use super::pssession::{pssession_of, rsess_pssession};
 use super::result::{rsess_result, Failure, Result};
 use super::session::{scope_id, rsess_scope, PS_REGISTRY};
-use super::transport::{opened_of, rsess_transport};
+use super::transport::{opened_of, rsess_transport, Opened};
 use crate::psrp::clixml::Value;
 use crate::psrp::pool::PipelineState;
 use crate::psrp::request::Command;
@@ -58,6 +58,30 @@ fn timeout(ms: i32) -> Option<Duration> {
     u64::try_from(ms).ok().map(Duration::from_millis)
 }
 
+/// The body of `rsess_pssession_open` and `rsess_pssession_connect`: `start` makes the runspace pool
+/// over the transport, which is then registered in `scope` with the pool's id as InstanceId and owns
+/// the transport (its handle goes without closing it). Nothing is registered when `start` fails.
+fn start_session(
+    scope: *mut rsess_scope,
+    transport: *const rsess_transport,
+    name: *const c_char,
+    out: *mut *mut rsess_pssession,
+    err: *mut *mut rsess_error,
+    start: impl FnOnce(&Opened) -> Result<ClientSession>,
+) -> rsess_result {
+    guard(err, || {
+        let out = out_ptr(out)?;
+        let scope = scope_id(scope)?;
+        let name = opt_str(name)?;
+        let opened = opened_of(transport)?;
+        let client = start(&opened)?;
+        let session = PS_REGISTRY.register_client(scope, client.pool_id(), name, &opened.computer_name, opened.kind, Arc::clone(&opened.transport), client)?;
+        drop(handles::free(transport));
+        write(out, handles::insert::<rsess_pssession>(session));
+        Ok(())
+    })
+}
+
 /// Opens a PowerShell session over `transport` (from `rsess_transport_process_new`,
 /// `rsess_transport_ssh_new` or `rsess_transport_wsman_new`, which must not have been used for anything
 /// else): a runspace pool of one
@@ -81,18 +105,7 @@ pub extern "C" fn rsess_pssession_open(
     out: *mut *mut rsess_pssession,
     err: *mut *mut rsess_error,
 ) -> rsess_result {
-    guard(err, || {
-        let out = out_ptr(out)?;
-        let scope = scope_id(scope)?;
-        let name = opt_str(name)?;
-        let opened = opened_of(transport)?;
-        let client = ClientSession::open(Arc::clone(&opened.transport), timeout(timeout_ms))?;
-        let session = PS_REGISTRY.register_client(scope, client.pool_id(), name, &opened.computer_name, opened.kind, opened.transport, client)?;
-        // The session owns the transport now: its handle goes without closing it.
-        drop(handles::free(transport));
-        write(out, handles::insert::<rsess_pssession>(session));
-        Ok(())
-    })
+    start_session(scope, transport, name, out, err, |opened| Ok(ClientSession::open(Arc::clone(&opened.transport), timeout(timeout_ms))?))
 }
 
 /// Connects to a PowerShell session another client disconnected (`transport` from
@@ -113,17 +126,9 @@ pub extern "C" fn rsess_pssession_connect(
     out: *mut *mut rsess_pssession,
     err: *mut *mut rsess_error,
 ) -> rsess_result {
-    guard(err, || {
-        let out = out_ptr(out)?;
-        let scope = scope_id(scope)?;
-        let name = opt_str(name)?;
-        let opened = opened_of(transport)?;
+    start_session(scope, transport, name, out, err, |opened| {
         let pool = opened.connect_to.ok_or_else(|| Failure::invalid("The transport was not made by rsess_transport_wsman_connect_new"))?;
-        let client = ClientSession::connect(Arc::clone(&opened.transport), pool, timeout(timeout_ms))?;
-        let session = PS_REGISTRY.register_client(scope, pool, name, &opened.computer_name, opened.kind, opened.transport, client)?;
-        drop(handles::free(transport));
-        write(out, handles::insert::<rsess_pssession>(session));
-        Ok(())
+        Ok(ClientSession::connect(Arc::clone(&opened.transport), pool, timeout(timeout_ms))?)
     })
 }
 
