@@ -12,6 +12,7 @@ use remote_sessions::auth::{Authentication, Credential};
 use remote_sessions::psrp::clixml::Value;
 use remote_sessions::psrp::pool::PipelineState;
 use remote_sessions::psrp::request::Command;
+use remote_sessions::pssession::reconstruct::ReconstructTransport;
 use remote_sessions::pssession::winrs::{list_shells, WinrsSettings, WinrsTransport};
 use remote_sessions::pssession::{ClientSession, Item};
 use remote_sessions::transport::PacketTransport;
@@ -249,4 +250,31 @@ fn a_50_mb_output_arrives_whole() {
         let expected = char::from(64 + ((i as u8 + 1) % 26));
         assert!(matches!(v, Value::String(s) if s.len() == 1 << 20 && s.chars().all(|c| c == expected)), "item {i}");
     }
+}
+
+#[test]
+fn a_client_that_opens_a_pool_is_connected_to_a_disconnected_one_and_keeps_its_state() {
+    let server = Server::start(&[]);
+    let (first, transport) = server.open("kept");
+    assert!(output(&first, "$x = 41").is_empty());
+    transport.disconnect(Some(120_000)).unwrap();
+    let shell_id = transport.shell_id().unwrap();
+    drop(first);
+    drop(transport);
+
+    // The second client opens a pool of its own id; the wire carries a connect to the shell's pool.
+    let settings = WinrsSettings { configuration_name: "Microsoft.PowerShell".into(), ..WinrsSettings::default() };
+    let inner = Arc::new(WinrsTransport::connect_to(server.endpoint(PASSWORD), settings, &shell_id));
+    let pool = uuid::Uuid::parse_str(&shell_id).unwrap();
+    let reconstructed = Arc::new(ReconstructTransport::new(Arc::clone(&inner) as Arc<dyn PacketTransport>, pool));
+    let mut session = ClientSession::open(Arc::clone(&reconstructed) as Arc<dyn PacketTransport>, Some(WAIT)).expect("opens as a connect");
+    assert_ne!(session.pool_id(), pool, "the client keeps its own pool id");
+    assert_eq!(ints(&output(&session, "$x")), [41], "the server's runspace, with its state");
+    // It disconnects and reconnects as a session it opened would.
+    reconstructed.disconnect(Some(120_000)).unwrap();
+    reconstructed.reconnect().unwrap();
+    assert_eq!(ints(&output(&session, "$x + 2")), [43]);
+    assert_eq!(server.shell_names(), ["kept"]);
+    session.close(WAIT);
+    assert!(server.shell_names().is_empty(), "closing it deletes the shell");
 }

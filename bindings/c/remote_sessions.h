@@ -1470,6 +1470,21 @@ rsess_result rsess_transport_wsman_connect_new(const char *computer_name,
                                                rsess_transport **out,
                                                rsess_error **err);
 
+// As `rsess_transport_wsman_connect_new`, for a client that opens a runspace pool rather than
+// connecting one (PowerShell's engine; MS-PSRP 3.1.4.7 "reconstruct"): the client's opening
+// (SESSION_CAPABILITY, INIT_RUNSPACEPOOL with its own new pool id) goes to the server as
+// SESSION_CAPABILITY and CONNECT_RUNSPACEPOOL for the shell's pool; the server's answer reaches the
+// client as an opened pool; from then on the runspace pool id in each message is the client's on the
+// client's side and the shell's on the wire. Pass the transport to the client's own PSRP stack (not
+// to `rsess_pssession_connect`, which connects by itself). Errors: as `rsess_transport_wsman_connect_new`.
+rsess_result rsess_transport_wsman_reconstruct_new(const char *computer_name,
+                                                   const char *configuration_name,
+                                                   const char *shell_id,
+                                                   const rsess_session_options *opts,
+                                                   const rsess_credential *cred,
+                                                   rsess_transport **out,
+                                                   rsess_error **err);
+
 // Disconnects a WS-Management transport's shell (MS-WSMV 3.1.4.15): the server keeps it, and what
 // its pipelines write, for `idle_timeout_ms` milliseconds (0 = the shell's own idle timeout), and
 // `rsess_transport_receive` waits until `rsess_transport_reconnect`. Errors: NOT_SUPPORTED for a

@@ -10,6 +10,7 @@ use super::call::{guard, guard_void, opt_str, out_ptr, req_str, rsess_error, str
 use super::handles::{self, Handle};
 use super::result::{rsess_result, Failure, Result};
 use super::session::{endpoint_of, rsess_credential, rsess_session_options};
+use crate::pssession::reconstruct::ReconstructTransport;
 use crate::pssession::winrs::{WinrsSettings, WinrsTransport};
 use crate::transport::{PacketTransport, ProcessTransport, SshTarget};
 
@@ -167,19 +168,57 @@ pub extern "C" fn rsess_transport_wsman_connect_new(
 ) -> rsess_result {
     guard(err, || {
         let out = out_ptr(out)?;
-        let computer = req_str(computer_name, "computer_name")?;
-        let shell_id = req_str(shell_id, "shell_id")?;
-        let pool = uuid::Uuid::parse_str(shell_id).map_err(|_| Failure::invalid(format!("The shell id '{shell_id}' is not a GUID")))?;
-        let endpoint = endpoint_of(computer, opts, cred)?;
-        let settings = WinrsSettings {
-            configuration_name: opt_str(configuration_name)?.unwrap_or("Microsoft.PowerShell").to_string(),
-            ..WinrsSettings::default()
-        };
-        let transport = WinrsTransport::connect_to(endpoint, settings, &pool.hyphenated().to_string().to_uppercase());
-        let opened = Opened { transport: Arc::new(transport), computer_name: computer.to_string(), kind: "WSMan", connect_to: Some(pool) };
+        let opened = to_existing_shell(computer_name, configuration_name, shell_id, opts, cred)?;
         write(out, handles::insert::<rsess_transport>(opened));
         Ok(())
     })
+}
+
+/// As `rsess_transport_wsman_connect_new`, for a client that opens a runspace pool rather than
+/// connecting one (PowerShell's engine; MS-PSRP 3.1.4.7 "reconstruct"): the client's opening
+/// (SESSION_CAPABILITY, INIT_RUNSPACEPOOL with its own new pool id) goes to the server as
+/// SESSION_CAPABILITY and CONNECT_RUNSPACEPOOL for the shell's pool; the server's answer reaches the
+/// client as an opened pool; from then on the runspace pool id in each message is the client's on the
+/// client's side and the shell's on the wire. Pass the transport to the client's own PSRP stack (not
+/// to `rsess_pssession_connect`, which connects by itself). Errors: as `rsess_transport_wsman_connect_new`.
+#[no_mangle]
+pub extern "C" fn rsess_transport_wsman_reconstruct_new(
+    computer_name: *const c_char,
+    configuration_name: *const c_char,
+    shell_id: *const c_char,
+    opts: *const rsess_session_options,
+    cred: *const rsess_credential,
+    out: *mut *mut rsess_transport,
+    err: *mut *mut rsess_error,
+) -> rsess_result {
+    guard(err, || {
+        let out = out_ptr(out)?;
+        let opened = to_existing_shell(computer_name, configuration_name, shell_id, opts, cred)?;
+        let pool = opened.connect_to.expect("set for an existing shell");
+        let transport = Arc::new(ReconstructTransport::new(opened.transport, pool));
+        write(out, handles::insert::<rsess_transport>(Opened { transport, connect_to: None, ..opened }));
+        Ok(())
+    })
+}
+
+/// A WinRS transport that connects to the existing shell `shell_id`.
+fn to_existing_shell(
+    computer_name: *const c_char,
+    configuration_name: *const c_char,
+    shell_id: *const c_char,
+    opts: *const rsess_session_options,
+    cred: *const rsess_credential,
+) -> Result<Opened> {
+    let computer = req_str(computer_name, "computer_name")?;
+    let shell_id = req_str(shell_id, "shell_id")?;
+    let pool = uuid::Uuid::parse_str(shell_id).map_err(|_| Failure::invalid(format!("The shell id '{shell_id}' is not a GUID")))?;
+    let endpoint = endpoint_of(computer, opts, cred)?;
+    let settings = WinrsSettings {
+        configuration_name: opt_str(configuration_name)?.unwrap_or("Microsoft.PowerShell").to_string(),
+        ..WinrsSettings::default()
+    };
+    let transport = WinrsTransport::connect_to(endpoint, settings, &pool.hyphenated().to_string().to_uppercase());
+    Ok(Opened { transport: Arc::new(transport), computer_name: computer.to_string(), kind: "WSMan", connect_to: Some(pool) })
 }
 
 /// Disconnects a WS-Management transport's shell (MS-WSMV 3.1.4.15): the server keeps it, and what

@@ -9,6 +9,7 @@
 //! - [`session_key`]: the SecureString session key exchange (3.1.5.4), client side;
 //! - [`pool`]: a runspace pool and its pipelines, client side (3.1): requests in, fragments out,
 //!   fragments in, events out;
+//! - [`reconstruct`]: a client that opens pools, connected to a pool another client disconnected;
 //! - [`outofproc`]: the line framing of PSRP over a server process or ssh;
 //! - [`capture`]: recorded traffic (WinRS envelopes, OutOfProc lines) back into messages.
 
@@ -18,5 +19,6 @@ pub mod fragment;
 pub mod message;
 pub mod outofproc;
 pub mod pool;
+pub mod reconstruct;
 pub mod request;
 pub mod session_key;

@@ -7,6 +7,7 @@
 //! One reader thread per session reads the server's lines and feeds the pool; callers block on their
 //! pipeline's items. Thread-safe: a session and its pipelines may be used from any threads.
 
+pub mod reconstruct;
 pub mod winrs;
 
 use std::collections::{HashMap, HashSet, VecDeque};
