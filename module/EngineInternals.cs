@@ -85,6 +85,19 @@ internal static class EngineInternals
         InstanceId!.GetSetMethod(true)!.Invoke(runspace, [id]);
     }
 
+    /// <summary>
+    /// Puts a runspace that was never opened but shown Disconnected (a server's session, see
+    /// <see cref="SetInstanceId"/>) back in the BeforeOpen state, so that it can be opened. Throws
+    /// NotSupportedException on an engine without the members.
+    /// </summary>
+    internal static void ShowNotOpened(System.Management.Automation.Runspaces.Runspace runspace)
+    {
+        if (!CanShowDisconnected || !RemoteRunspaceType!.IsInstanceOfType(runspace))
+            throw new NotSupportedException("This PowerShell's engine cannot connect a server's session: RemoteSessions supports pwsh 7.6.");
+        SetRunspaceState!.Invoke(runspace, [System.Management.Automation.Runspaces.RunspaceState.BeforeOpen, null]);
+        RaiseRunspaceStateEvents!.Invoke(runspace, []);
+    }
+
     /// <summary>Shows a session as Broken (Availability None), so the engine lets it be removed without
     /// reaching its server. Throws NotSupportedException on an engine without the members.</summary>
     internal static void ShowBroken(System.Management.Automation.Runspaces.Runspace runspace)

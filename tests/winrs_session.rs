@@ -255,26 +255,30 @@ fn a_50_mb_output_arrives_whole() {
 #[test]
 fn a_client_that_opens_a_pool_is_connected_to_a_disconnected_one_and_keeps_its_state() {
     let server = Server::start(&[]);
-    let (first, transport) = server.open("kept");
+    let (mut first, transport) = server.open("kept");
     assert!(output(&first, "$x = 41").is_empty());
     transport.disconnect(Some(120_000)).unwrap();
     let shell_id = transport.shell_id().unwrap();
-    drop(first);
-    drop(transport);
 
     // The second client opens a pool of its own id; the wire carries a connect to the shell's pool.
     let settings = WinrsSettings { configuration_name: "Microsoft.PowerShell".into(), ..WinrsSettings::default() };
     let inner = Arc::new(WinrsTransport::connect_to(server.endpoint(PASSWORD), settings, &shell_id));
     let pool = uuid::Uuid::parse_str(&shell_id).unwrap();
     let reconstructed = Arc::new(ReconstructTransport::new(Arc::clone(&inner) as Arc<dyn PacketTransport>, pool));
-    let mut session = ClientSession::open(Arc::clone(&reconstructed) as Arc<dyn PacketTransport>, Some(WAIT)).expect("opens as a connect");
-    assert_ne!(session.pool_id(), pool, "the client keeps its own pool id");
-    assert_eq!(ints(&output(&session, "$x")), [41], "the server's runspace, with its state");
+    let mut second = ClientSession::open(Arc::clone(&reconstructed) as Arc<dyn PacketTransport>, Some(WAIT)).expect("opens as a connect");
+    assert_ne!(second.pool_id(), pool, "the client keeps its own pool id");
+    assert_eq!(ints(&output(&second, "$x")), [41], "the server's runspace, with its state");
     // It disconnects and reconnects as a session it opened would.
     reconstructed.disconnect(Some(120_000)).unwrap();
     reconstructed.reconnect().unwrap();
-    assert_eq!(ints(&output(&session, "$x + 2")), [43]);
-    assert_eq!(server.shell_names(), ["kept"]);
-    session.close(WAIT);
+    assert_eq!(ints(&output(&second, "$x + 2")), [43]);
+    reconstructed.disconnect(Some(120_000)).unwrap();
+    second.close(WAIT);
+    assert_eq!(server.shell_names(), ["kept"], "a disconnected session is only let go");
+
+    // The first client cannot Reconnect a shell another client connected to meanwhile: it connects anew.
+    transport.reconnect().unwrap();
+    assert_eq!(ints(&output(&first, "$x")), [41]);
+    first.close(WAIT);
     assert!(server.shell_names().is_empty(), "closing it deletes the shell");
 }

@@ -179,6 +179,8 @@ internal static partial class NativeMethods
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial ResultCode rsess_transport_wsman_connect_new(string computerName, string? configurationName, string shellId, SessionOptionsHandle options, CredentialHandle credential, out TransportHandle transport, out IntPtr error);
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial ResultCode rsess_transport_wsman_reconstruct_new(string computerName, string? configurationName, string shellId, SessionOptionsHandle options, CredentialHandle credential, out TransportHandle transport, out IntPtr error);
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial ResultCode rsess_shell_commands_new(string computerName, string shellId, SessionOptionsHandle options, CredentialHandle credential, out StringListHandle list, out IntPtr error);
     [LibraryImport(Library)]
     internal static partial ResultCode rsess_pssession_invoke(PSSessionHandle s, IntPtr[] commands, nuint ncommands, IntPtr[] input, nuint ninput, out PipelineHandle pipeline, out IntPtr error);

@@ -84,6 +84,22 @@ public sealed class PsrpTransport : IDisposable
     }
 
     /// <summary>
+    /// A transport to the existing PowerShell shell <paramref name="shellId"/>, as <see cref="ConnectWsman"/>,
+    /// for a PSRP client that opens a runspace pool instead of connecting one (PowerShell's engine through a
+    /// custom connection; MS-PSRP 3.1.4.7 "reconstruct"): the client's opening becomes a connect to the
+    /// shell's pool, the server's answer reaches it as an opened pool, and the runspace pool id in each
+    /// message is the client's on its side and the shell's on the wire. Nothing goes on the wire yet.
+    /// </summary>
+    /// <exception cref="RemoteSessionsException">As <see cref="ConnectWsman"/>.</exception>
+    public static PsrpTransport ReconstructWsman(string computerName, string? configurationName, string shellId, CimSessionOptions? options, CimCredential? credential)
+    {
+        using SessionOptionsHandle opts = options?.ToNative() ?? new SessionOptionsHandle();
+        using CredentialHandle cred = credential?.ToNative() ?? new CredentialHandle();
+        Native.Check(NativeMethods.rsess_transport_wsman_reconstruct_new(computerName, configurationName, shellId, opts, cred, out TransportHandle t, out IntPtr err), err);
+        return new PsrpTransport(t);
+    }
+
+    /// <summary>
     /// Disconnects a WS-Management transport's shell (MS-WSMV 3.1.4.15): the server keeps it, and its
     /// output, for <paramref name="idleTimeoutMs"/> ms (0 = the shell's own idle timeout).
     /// </summary>

@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
 using RemoteSessions;
+using RemoteSessions.Commands;
 using RemoteSessions.Native;
 using PSSession = System.Management.Automation.Runspaces.PSSession;
 
@@ -108,9 +109,12 @@ public sealed class DisconnectPSSessionCommand : PSCmdlet
 }
 
 /// <summary>
-/// Connect-PSSession (spec/cmdlet-behaviour.md §2.9) for sessions Disconnect-PSSession left in this
-/// PowerShell: the shell is reconnected, the session shows Opened and Available again, and what its
-/// commands wrote meanwhile arrives (a job started with Invoke-Command -AsJob goes on receiving).
+/// Connect-PSSession (spec/cmdlet-behaviour.md §2.9). For sessions Disconnect-PSSession left in this
+/// PowerShell, the shell is reconnected, the session shows Opened and Available again, and what its
+/// commands wrote meanwhile arrives (a job started with Invoke-Command -AsJob goes on receiving). For a
+/// session Get-PSSession -ComputerName found on the server (another client's or another PowerShell's),
+/// this PowerShell connects to its runspace pool, so the variables and state the server kept are there,
+/// and the session joins Get-PSSession; what its commands wrote meanwhile is Receive-PSSession's.
 /// </summary>
 [Cmdlet(VerbsCommunications.Connect, "PSSession", SupportsShouldProcess = true, DefaultParameterSetName = DisconnectPSSessionCommand.NameSet)]
 [OutputType(typeof(PSSession))]
@@ -140,6 +144,11 @@ public sealed class ConnectPSSessionCommand : PSCmdlet
         foreach (PSSession session in SessionSelection.Select(this, ParameterSetName, Session, Name, Id, InstanceId))
         {
             if (!ShouldProcess(session.Name, "Connect")) continue;
+            if (WsmanConnection.IsServerSession(session))
+            {
+                ConnectServerSession(session);
+                continue;
+            }
             if (session.Runspace.RunspaceStateInfo.State != RunspaceState.Disconnected)
             {
                 WriteError(new ErrorRecord(new InvalidOperationException(
@@ -161,6 +170,26 @@ public sealed class ConnectPSSessionCommand : PSCmdlet
                     $"Connecting to the disconnected session {session.Name} on {session.ComputerName} failed: {e.Message}", e),
                     "PSSessionConnectFailed", ErrorCategory.OpenError, session));
             }
+        }
+    }
+
+    // A session Get-PSSession -ComputerName found on the server (another client's, or another
+    // PowerShell's): this PowerShell connects to it and it joins Get-PSSession.
+    private void ConnectServerSession(PSSession session)
+    {
+        try
+        {
+            WriteObject(WsmanConnection.Connect(this, session));
+        }
+        catch (RuntimeException e)
+        {
+            WriteError(new ErrorRecord(new InvalidOperationException(
+                $"Connecting to the disconnected session {session.Name} on {session.ComputerName} failed: {e.Message}", e),
+                "PSSessionConnectFailed", ErrorCategory.OpenError, session));
+        }
+        catch (InvalidOperationException e)
+        {
+            WriteError(new ErrorRecord(e, "PSSessionConnectFailed", ErrorCategory.InvalidOperation, session));
         }
     }
 }

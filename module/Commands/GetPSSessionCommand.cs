@@ -167,8 +167,8 @@ public sealed class GetPSSessionCommand : PSCmdlet
             if (InstanceId is { } ids && !ids.Contains(id)) continue;
             if (Name is { } names && !names.Any(n => WildcardPattern.Get(n, WildcardOptions.IgnoreCase).IsMatch(shell.Name ?? ""))) continue;
             bool disconnected = string.Equals(shell.State, "Disconnected", StringComparison.OrdinalIgnoreCase);
-            PSSession? session = local.FirstOrDefault(s => s.InstanceId == id) ?? ServerSession(info, shell, id, uri, disconnected);
-            if (session is null || !Wanted(session.Runspace.RunspaceStateInfo.State)) continue;
+            PSSession session = local.FirstOrDefault(s => s.InstanceId == id) ?? WsmanConnection.ServerSession(Host, info, id, shell.Name, uri, disconnected);
+            if (!Wanted(session.Runspace.RunspaceStateInfo.State)) continue;
             WriteObject(session);
         }
     }
@@ -181,26 +181,4 @@ public sealed class GetPSSessionCommand : PSCmdlet
         SessionFilterState.Broken => state == RunspaceState.Broken,
         _ => true,
     };
-
-    // A session of another client (or of another PowerShell): a PSSession object with the shell's id and
-    // name, not opened and not put in the session list; Disconnected, with Availability None when the
-    // server says it is disconnected and Busy when another client is connected to it.
-    private PSSession? ServerSession(WinRSConnectionInfo info, WsmanShell shell, Guid id, string uri, bool disconnected)
-    {
-        var connection = new WinRSConnectionInfo(info.ComputerName, info.UseSsl, info.Port, info.ApplicationName, uri, info.Option)
-        {
-            Credential = info.Credential,
-            AuthenticationMechanism = info.AuthenticationMechanism,
-            CertificateThumbprint = info.CertificateThumbprint,
-            ShellName = shell.Name,
-        };
-        Runspace runspace = RunspaceFactory.CreateRunspace(connection, Host, TypeTable.LoadDefaultTypeFiles());
-        EngineInternals.SetInstanceId(runspace, id);
-        PSSession session = PSSession.Create(runspace, "WSMan", null);
-        if (shell.Name is { Length: > 0 } name) session.Name = name;
-        EngineInternals.SetConfigurationName(session, WinRSConnectionInfo.ShownConfiguration(uri));
-        // As Windows shows them: Disconnected, and Busy when another client is connected to it.
-        EngineInternals.ShowDisconnected(runspace, disconnected: true, disconnected ? RunspaceAvailability.None : RunspaceAvailability.Busy);
-        return session;
-    }
 }

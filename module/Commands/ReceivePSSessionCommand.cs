@@ -18,10 +18,9 @@ namespace Microsoft.PowerShell.Commands;
 /// session on the server (MS-PSRP's CONNECT_RUNSPACEPOOL in a WinRS Connect), takes up each of its
 /// commands and writes what they wrote — objects (deserialized with PSSerializer, with PSComputerName,
 /// RunspaceId and PSShowComputerName as Invoke-Command writes them) and their error, warning, verbose,
-/// debug and information records — then disconnects the session again, so it stays on the server for
-/// the next Connect-PSSession or Receive-PSSession. Not as on Windows: the session is not connected in
-/// this PowerShell afterwards (pwsh cannot attach its engine to a runspace pool another client opened),
-/// and -OutTarget Job is refused.
+/// debug and information records — then lets the library's connection go (disconnecting it) and, as
+/// on Windows, connects this PowerShell to the session, which joins Get-PSSession with the state the
+/// server kept. Not as on Windows: -OutTarget Job is refused.
 /// </summary>
 [Cmdlet(VerbsCommunications.Receive, "PSSession", DefaultParameterSetName = SessionSet)]
 public sealed class ReceivePSSessionCommand : PSCmdlet
@@ -125,7 +124,21 @@ public sealed class ReceivePSSessionCommand : PSCmdlet
     {
         var (connection, shellId, name) = ParameterSetName == SessionSet ? FromSession(Session!) : FromServer();
         if (connection is null) return;
-        Receive(connection, shellId, name);
+        if (!Receive(connection, shellId, name)) return;
+        // A session of the server (not one this PowerShell disconnected) is connected here afterwards.
+        PSSession? server = ParameterSetName == SessionSet
+            ? (WsmanConnection.IsServerSession(Session!) ? Session : null)
+            : WsmanConnection.ServerSession(Host, connection, shellId, name.Length > 0 ? name : null, connection.ConfigurationName, disconnected: true);
+        if (server is null) return;
+        try
+        {
+            WsmanConnection.Connect(this, server);
+        }
+        catch (Exception e) when (e is RuntimeException or InvalidOperationException)
+        {
+            WriteError(new ErrorRecord(new InvalidOperationException($"The output of session {name} was received, but connecting this PowerShell to the session failed: {e.Message}", e),
+                "ReceivePSSessionCannotConnectSession", ErrorCategory.OpenError, server));
+        }
     }
 
     // A PSSession object: one of Get-PSSession -ComputerName (another client's) or of this PowerShell.
@@ -185,7 +198,8 @@ public sealed class ReceivePSSessionCommand : PSCmdlet
         return (connection, Guid.Parse(shell.ShellId), shell.Name ?? "");
     }
 
-    private void Receive(WinRSConnectionInfo info, Guid shellId, string name)
+    // Whether the output was received (else the error is written).
+    private bool Receive(WinRSConnectionInfo info, Guid shellId, string name)
     {
         RemoteSessions.Native.PSSession? session = null;
         try
@@ -202,11 +216,13 @@ public sealed class ReceivePSSessionCommand : PSCmdlet
                 }
             }
             session.Disconnect();
+            return true;
         }
         catch (RemoteSessionsException e)
         {
             WriteError(new ErrorRecord(new RuntimeException($"Receiving the output of session {name} on {info.ComputerName} failed: {e.Message}", e),
                 "ReceivePSSessionFailed", ErrorCategory.OpenError, name));
+            return false;
         }
         finally
         {

@@ -98,4 +98,63 @@ internal static class WsmanConnection
         }
         return results;
     }
+
+    /// <summary>
+    /// A session of the server (another client's, or another PowerShell's) as Get-PSSession -ComputerName
+    /// shows one: a PSSession with the shell's id as InstanceId and the shell's name, not opened and in no
+    /// session list; Disconnected, with Availability None when the server says the shell is disconnected
+    /// and Busy when another client is connected to it. <see cref="Connect"/> connects this PowerShell to it.
+    /// </summary>
+    /// <param name="host">The host the session's runspace gets.</param>
+    /// <param name="info">How the server was reached (computer, port, credential, options).</param>
+    /// <param name="shellId">The shell's id, which is its runspace pool's id.</param>
+    /// <param name="shellName">The shell's name, or null.</param>
+    /// <param name="resourceUri">The shell's resource URI (its session configuration).</param>
+    /// <param name="disconnected">Whether the server says the shell is disconnected.</param>
+    internal static PSSession ServerSession(System.Management.Automation.Host.PSHost host, WinRSConnectionInfo info, Guid shellId, string? shellName, string resourceUri, bool disconnected)
+    {
+        var connection = new WinRSConnectionInfo(info.ComputerName, info.UseSsl, info.Port, info.ApplicationName, resourceUri, info.Option)
+        {
+            Credential = info.Credential,
+            AuthenticationMechanism = info.AuthenticationMechanism,
+            CertificateThumbprint = info.CertificateThumbprint,
+            ShellName = shellName,
+            Existing = new WinRSConnectionInfo.ExistingShell(shellId),
+        };
+        Runspace runspace = RunspaceFactory.CreateRunspace(connection, host, TypeTable.LoadDefaultTypeFiles());
+        EngineInternals.SetInstanceId(runspace, shellId);
+        PSSession session = PSSession.Create(runspace, "WSMan", null);
+        if (shellName is { Length: > 0 } name) session.Name = name;
+        EngineInternals.SetConfigurationName(session, WinRSConnectionInfo.ShownConfiguration(resourceUri));
+        EngineInternals.ShowDisconnected(runspace, disconnected: true, disconnected ? RunspaceAvailability.None : RunspaceAvailability.Busy);
+        return session;
+    }
+
+    /// <summary>Whether <paramref name="session"/> is a server's session (<see cref="ServerSession"/>) not yet connected.</summary>
+    internal static bool IsServerSession(PSSession session) =>
+        session.Runspace.ConnectionInfo is WinRSConnectionInfo { Existing: { Transport: null } } && session.Runspace.RunspaceStateInfo.State == RunspaceState.Disconnected;
+
+    /// <summary>
+    /// Connects this PowerShell to a disconnected server's session (<see cref="ServerSession"/>): its
+    /// runspace opens over a connect to the shell's runspace pool (the library's reconstruct), so it
+    /// goes on with the runspace and variables the server kept. The session, under the shell's name,
+    /// joins this runspace's Get-PSSession and is registered with the library as New-PSSession's are.
+    /// </summary>
+    /// <returns>The connected session (a new PSSession object over the same runspace).</returns>
+    /// <exception cref="InvalidOperationException">Not a disconnected server's session, or one connected to another client (Busy).</exception>
+    /// <exception cref="PSRemotingTransportException">The server refused or went away (the runspace is then Broken).</exception>
+    internal static PSSession Connect(PSCmdlet cmdlet, PSSession serverSession)
+    {
+        Runspace runspace = serverSession.Runspace;
+        if (!IsServerSession(serverSession) || runspace.RunspaceAvailability != RunspaceAvailability.None)
+            throw new InvalidOperationException($"Cannot connect PSSession \"{serverSession.Name}\", either because it is not in the Disconnected state, or it is not available for connection.");
+        var existing = ((WinRSConnectionInfo)runspace.ConnectionInfo).Existing!;
+        EngineInternals.ShowNotOpened(runspace);
+        runspace.Open();
+        PSSession session = PSSession.Create(runspace, "WSMan", cmdlet);
+        session.Name = serverSession.Name;
+        EngineInternals.SetConfigurationName(session, serverSession.ConfigurationName);
+        Microsoft.PowerShell.Commands.NewPSSessionCommand.Track(RunspaceSessions.Current, session, existing.Transport);
+        return session;
+    }
 }

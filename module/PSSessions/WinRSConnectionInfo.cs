@@ -63,6 +63,22 @@ public sealed class WinRSConnectionInfo : RunspaceConnectionInfo
     /// <summary>Told the transport once it started, so the session can be registered with it.</summary>
     internal Action<PsrpTransport>? TransportStarted { get; set; }
 
+    /// <summary>
+    /// For a session already on the server (Get-PSSession -ComputerName): the shell that opening the
+    /// runspace connects to instead of creating one, and the transport once it did. Shared by the clones
+    /// the engine makes, so the cmdlet that opens the runspace finds the transport.
+    /// </summary>
+    internal sealed class ExistingShell(Guid id)
+    {
+        /// <summary>The shell's id, which is its runspace pool's id.</summary>
+        internal Guid Id { get; } = id;
+        /// <summary>The transport opening the runspace started; null before.</summary>
+        internal PsrpTransport? Transport { get; set; }
+    }
+
+    /// <summary>The shell to connect to, for a session already on the server; null: a new shell.</summary>
+    internal ExistingShell? Existing { get; set; }
+
     public override string ComputerName { get; set; }
     public override PSCredential? Credential { get; set; }
     public override AuthenticationMechanism AuthenticationMechanism { get; set; }
@@ -76,6 +92,7 @@ public sealed class WinRSConnectionInfo : RunspaceConnectionInfo
         CertificateThumbprint = CertificateThumbprint,
         ShellName = ShellName,
         TransportStarted = TransportStarted,
+        Existing = Existing,
     };
 
     public override BaseClientSessionTransportManager CreateClientSessionTransportManager(Guid instanceId, string sessionName, PSRemotingCryptoHelper cryptoHelper) =>
@@ -85,9 +102,15 @@ public sealed class WinRSConnectionInfo : RunspaceConnectionInfo
                 ? $"Processing data from remote server {ComputerName} failed with the following error message: {m}"
                 : $"Connecting to remote server {ComputerName} failed with the following error message : {m}");
 
+    // A new shell, or for a session already on the server a connect to its shell: the engine opens a
+    // runspace pool as always and the library makes that a connect to the shell's pool (MS-PSRP's
+    // reconstruct), so the session goes on with the runspace and state the server kept.
     private PsrpTransport Open(string? shellName)
     {
-        PsrpTransport transport = PsrpTransport.OpenWsman(ComputerName, ConfigurationName, shellName, IdleTimeoutMs(Option), SessionOptions(), NativeCredential());
+        PsrpTransport transport = Existing is { } existing
+            ? PsrpTransport.ReconstructWsman(ComputerName, ConfigurationName, existing.Id.ToString(), SessionOptions(), NativeCredential())
+            : PsrpTransport.OpenWsman(ComputerName, ConfigurationName, shellName, IdleTimeoutMs(Option), SessionOptions(), NativeCredential());
+        if (Existing is { } shell) shell.Transport = transport;
         TransportStarted?.Invoke(transport);
         return transport;
     }

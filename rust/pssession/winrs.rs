@@ -29,6 +29,7 @@ use crate::cancel::Cancel;
 use crate::error::{Error, ErrorKind, Result};
 use crate::psrp::fragment::first_runspace_pool;
 use crate::psrp::outofproc::{self, Ack, ClientPacket};
+use crate::psrp::pool::RunspacePool;
 use crate::transport::PacketTransport;
 use crate::wsman::endpoint::Endpoint;
 use crate::wsman::envelope::Request;
@@ -415,6 +416,24 @@ impl Shared {
         Ok(())
     }
 
+    /// Connects this client to its disconnected shell as a new client would (see
+    /// [`PacketTransport::reconnect`]), then to the commands of its running pipelines.
+    fn connect_anew(&self) -> Result<()> {
+        let id = self.shell().shell_id.clone().ok_or_else(|| Error::new(ErrorKind::InvalidState, "The shell was never created"))?;
+        let pool = Uuid::parse_str(&id).map_err(|_| Error::new(ErrorKind::BadReply, format!("The shell id '{id}' is not a runspace pool id")))?;
+        let mut connecting = RunspacePool::new(pool);
+        connecting.connect(None, None)?;
+        let payload = connecting.data_to_send(None)?.map(|p| p.bytes).unwrap_or_default();
+        let request = self.shell().connect(&payload, &shell::powershell_options(PROTOCOL_VERSION, self.settings.no_profile));
+        self.post(request, None, shell::read_connect)?;
+        let running: Vec<Uuid> = self.state().channels.iter().filter(|(_, c)| **c == Channel::Running { done: false }).map(|(id, _)| *id).collect();
+        for channel in running {
+            let request = self.shell().connect_command(&channel.hyphenated().to_string().to_uppercase());
+            self.post(request, None, shell::read_command_connect)?;
+        }
+        Ok(())
+    }
+
     fn acknowledge(&self, acknowledge: bool, kind: Ack, channel: Uuid) {
         if acknowledge {
             self.push(outofproc::ack(kind, channel));
@@ -584,14 +603,19 @@ impl PacketTransport for WinrsTransport {
     }
 
     /// Reconnect (MS-WSMV 3.1.4.16) by this client: the Receive loops resume where they stopped.
-    /// Errors: InvalidState unless disconnected; what the Reconnect failed with (the session stays
-    /// disconnected).
+    /// When the server refuses it, as it does once another client connected to the shell and left it,
+    /// this client connects anew (MS-WSMV 3.1.4.17 with MS-PSRP's CONNECT_RUNSPACEPOOL for the shell's
+    /// pool, the answer consumed here: the client's pool is open already) and connects to each of its
+    /// running pipelines' commands. Errors: InvalidState unless disconnected; what the Connect failed
+    /// with (the session stays disconnected).
     fn reconnect(&self) -> Result<()> {
         if self.shared.state().phase != Phase::Disconnected {
             return Err(Error::new(ErrorKind::InvalidState, "Only a disconnected session can be reconnected"));
         }
         let request = self.shared.shell().reconnect(None);
-        self.shared.post(request, None, |t| shell::read_empty(t, shell::ACTION_RECONNECT))?;
+        if self.shared.post(request, None, |t| shell::read_empty(t, shell::ACTION_RECONNECT)).is_err() {
+            self.shared.connect_anew()?;
+        }
         self.shared.state().phase = Phase::Open;
         self.resume();
         loop {

@@ -1,4 +1,4 @@
-# Receive-PSSession and reconnecting from another PowerShell: a WS-Man session is disconnected in one pwsh
+# Receive-PSSession and Connect-PSSession from another PowerShell: a WS-Man session is disconnected in one pwsh
 # while its command runs on, and a second pwsh (a new process, as a user on another machine would)
 # finds it with Get-PSSession -ComputerName and receives what the command wrote meanwhile. The server is
 # tests/wsman-endpoint: PowerShell's own WSMan plugin behind a loopback WS-Management endpoint.
@@ -51,8 +51,11 @@ Get-PSSession @remote -Name nightly | ForEach-Object { "after $($_.State)" }
         $seen | Should -Contain 'computer 127.0.0.1 shown True'
         $seen | Should -Contain 'warning careful'
         $seen | Should -Contain 'error oops | Microsoft.PowerShell.Commands.WriteErrorException | RemotingErrorRecord | 127.0.0.1'
-        $seen | Should -Contain 'after Disconnected'
-        Remove-PSSession $s
+        $seen | Should -Contain 'after Opened' -Because 'as on Windows, the receiving PowerShell is connected to the session afterwards'
+        # That PowerShell ended, and with it the session: this one can only let its copy go.
+        Remove-PSSession $s -ErrorAction SilentlyContinue -ErrorVariable removing
+        $removing[0].FullyQualifiedErrorId | Should -BeLike 'RemoveSessionCannotConnectToServer*'
+        Get-PSSession | Should -BeNullOrEmpty
     }
 
     It 'receives by InstanceId, and a session piped from Get-PSSession -ComputerName' {
@@ -67,7 +70,7 @@ Get-PSSession @remote -InstanceId $($s.InstanceId) | Receive-PSSession | ForEach
 'end'
 "@
         $seen | Should -Be @('by instance id', 'end') -Because 'what was received once is not received again'
-        Remove-PSSession $s
+        Remove-PSSession $s -ErrorAction SilentlyContinue
     }
 
     It 'a pwsh that exits ends its open sessions on the server and leaves its disconnected ones' {
@@ -98,5 +101,61 @@ Receive-PSSession -ComputerName 127.0.0.1 -Port 1 -Name x -Credential $remote.Cr
         $seen | Should -Contain 'ReceivePSSessionCannotFindSession,Microsoft.PowerShell.Commands.ReceivePSSessionCommand | ObjectNotFound'
         $seen | Should -Contain 'ReceivePSSessionOutTargetJobNotSupported,Microsoft.PowerShell.Commands.ReceivePSSessionCommand | NotImplemented'
         $seen | Should -Contain 'ReceivePSSessionQueryForSessionFailed,Microsoft.PowerShell.Commands.ReceivePSSessionCommand | InvalidOperation'
+    }
+}
+
+Describe 'Connect-PSSession from another PowerShell' {
+    It 'connects to a disconnected session with the state the server kept, and it goes on as a session of its own' {
+        $s = New-PSSession @Remote -Name kept
+        Invoke-Command $s { $x = 41 }
+        $null = Disconnect-PSSession $s -IdleTimeoutSec 600
+        $seen = Invoke-OtherPwsh @'
+$listed = Get-PSSession @remote -Name kept
+$c = $listed | Connect-PSSession
+"connected $($c.Name) $($c.State) $($c.Availability) $($c.InstanceId) $($c.ConfigurationName) $($c.Transport) $($c.ComputerName)"
+"listed object $($listed.State)"
+"x $(Invoke-Command $c { $x + 1 })"
+"in Get-PSSession $(@(Get-PSSession | Where-Object InstanceId -EQ $c.InstanceId).Count)"
+"server $((Get-PSSession @remote -Name kept).State)"
+"disconnected $((Disconnect-PSSession $c).State)"
+"reconnected $((Connect-PSSession $c).State) $(Invoke-Command $c { $x })"
+$null = Disconnect-PSSession $c
+'@
+        $seen | Should -Contain "connected kept Opened Available $($s.InstanceId) Microsoft.PowerShell WSMan 127.0.0.1"
+        $seen | Should -Contain 'listed object Opened' -Because 'the object Get-PSSession wrote is the session connected'
+        $seen | Should -Contain 'x 42'
+        $seen | Should -Contain 'in Get-PSSession 1'
+        $seen | Should -Contain 'server Opened'
+        $seen | Should -Contain 'disconnected Disconnected'
+        $seen | Should -Contain 'reconnected Opened 41'
+        # The first PowerShell reconnects its own session object to the shell the other one left.
+        (Connect-PSSession $s).State | Should -Be 'Opened'
+        Invoke-Command $s { $x } | Should -Be 41
+        Remove-PSSession $s
+        Get-PSSession @Remote -Name kept | Should -BeNullOrEmpty
+    }
+
+    It 'refuses a session connected to another client, and one the server no longer has' {
+        $s = New-PSSession @Remote -Name busy
+        $seen = Invoke-OtherPwsh @'
+$busy = Get-PSSession @remote -Name busy
+"listed $($busy.State) $($busy.Availability)"
+Connect-PSSession $busy -ErrorAction SilentlyContinue -ErrorVariable e
+"busy $($e[0].FullyQualifiedErrorId) | $($e[0].CategoryInfo.Category) | $($e[0].Exception.Message)"
+'@
+        $seen | Should -Contain 'listed Disconnected Busy'
+        $seen | Should -Contain 'busy PSSessionConnectFailed,Microsoft.PowerShell.Commands.ConnectPSSessionCommand | InvalidOperation | Cannot connect PSSession "busy", either because it is not in the Disconnected state, or it is not available for connection.'
+        $null = Disconnect-PSSession $s
+        $seen = Invoke-OtherPwsh @'
+$gone = Get-PSSession @remote -Name busy
+Get-PSSession @remote -Name busy | Remove-PSSession
+Connect-PSSession $gone -ErrorAction SilentlyContinue -ErrorVariable e
+"gone $($e[0].FullyQualifiedErrorId) | $($e[0].CategoryInfo.Category) | $($e[0].Exception.Message)"
+"left $(@(Get-PSSession).Count)"
+'@
+        $seen | Should -Contain 'left 0'
+        $gone = $seen | Where-Object { $_ -like 'gone *' }
+        $gone | Should -Match '^gone PSSessionConnectFailed,Microsoft.PowerShell.Commands.ConnectPSSessionCommand \| OpenError \| Connecting to the disconnected session busy on 127.0.0.1 failed: '
+        Remove-PSSession $s -ErrorAction SilentlyContinue
     }
 }
