@@ -11,7 +11,7 @@ namespace RemoteSessions.PSSessions;
 /// </summary>
 internal static class TransportErrors
 {
-    /// <summary>ERROR_ACCESS_DENIED: the server refused the credentials (HTTP 401, a WS-Man AccessDenied fault).</summary>
+    /// <summary>ERROR_ACCESS_DENIED: the server refused the credentials (HTTP 401).</summary>
     internal const int AccessDenied = 5;
 
     /// <summary>What Windows' WinRM client says of refused credentials.</summary>
