@@ -413,7 +413,8 @@ public sealed class InvokeCommandCommand : PSCmdlet, IDisposable
                 continue;
             }
             Exception e = opened.Error!;
-            var record = new ErrorRecord(e, "PSSessionStateBroken", ErrorCategory.OpenError, opened.ComputerName)
+            // Refused credentials make the id AccessDenied,PSSessionStateBroken, as the engine's.
+            var record = new ErrorRecord(e, TransportErrors.ErrorId(e, "PSSessionStateBroken"), ErrorCategory.OpenError, opened.ComputerName)
             {
                 ErrorDetails = new ErrorDetails($"[{opened.ComputerName}] {e.Message}"),
             };

@@ -193,11 +193,12 @@ public sealed class NewPSSessionCommand : PSCmdlet
             {
                 string computer = runspace.ConnectionInfo.ComputerName;
                 runspace.Dispose();
-                var record = new ErrorRecord(e, "PSSessionOpenFailed", ErrorCategory.OpenError, computer)
+                var record = new ErrorRecord(e, TransportErrors.ErrorId(e, "PSSessionOpenFailed"), ErrorCategory.OpenError, computer)
                 {
                     ErrorDetails = new ErrorDetails($"[{computer}] {e.Message}"),
                 };
-                // The id is exactly Windows' (no ",<command type>" suffix), as the engine's New-PSSession writes it.
+                // The id is exactly Windows' (no ",<command type>" suffix), as the engine's New-PSSession writes it;
+                // refused credentials make it AccessDenied,PSSessionOpenFailed.
                 WriteError(EngineInternals.KeepErrorId(record));
                 continue;
             }

@@ -88,7 +88,8 @@ internal sealed class PacketTransportManager : ClientSessionTransportManagerBase
         }
         catch (RemoteSessionsException e)
         {
-            if (!_closing) Fail(_describeFailure(e.Message, connected), TransportMethodEnum.CloseShellOperationEx);
+            // Refused credentials carry Windows' error code (5) and words, as the engine's WS-Man transport reports them.
+            if (!_closing) Fail(_describeFailure(TransportErrors.MessageOf(e), connected), TransportMethodEnum.CloseShellOperationEx, TransportErrors.CodeOf(e));
             return;
         }
         if (!_closing)
@@ -103,9 +104,10 @@ internal sealed class PacketTransportManager : ClientSessionTransportManagerBase
 
     // The engine fails an opening session and breaks an open one on an error reported for
     // CloseShellOperationEx, as its own out-of-process transport does when the server exits; CreateShellEx
-    // is only heard while CreateAsync runs.
-    private void Fail(string message, TransportMethodEnum method) =>
-        RaiseErrorHandler(new TransportErrorOccuredEventArgs(new PSRemotingTransportException(message), method));
+    // is only heard while CreateAsync runs. errorCode is the exception's ErrorCode (Windows' transport
+    // error code, 0 for none), from which the cmdlets' error ids get their prefix (TransportErrors).
+    private void Fail(string message, TransportMethodEnum method, int errorCode = 0) =>
+        RaiseErrorHandler(new TransportErrorOccuredEventArgs(new PSRemotingTransportException(message) { ErrorCode = errorCode }, method));
 
     protected override void CleanupConnection()
     {

@@ -145,11 +145,16 @@ Describe 'Invoke-Command over WS-Management' {
         $out | Should -BeNullOrEmpty
         $ev.Count | Should -Be 2
         $ev.TargetObject | Should -Be @('127.0.0.1', 'localhost')
+        # As Windows' Invoke-Command for an HTTP 401: the transport's ERROR_ACCESS_DENIED (5) prefixes the id.
         $ev | ForEach-Object {
-            $_.FullyQualifiedErrorId | Should -Be 'PSSessionStateBroken'
+            $_.FullyQualifiedErrorId | Should -BeExactly 'AccessDenied,PSSessionStateBroken'
             $_.CategoryInfo.Category | Should -Be 'OpenError'
             $_.Exception | Should -BeOfType ([System.Management.Automation.Remoting.PSRemotingTransportException])
-            $_.ErrorDetails.Message | Should -Match "^\[$([regex]::Escape($_.TargetObject))\] .*401"
+            $_.Exception.ErrorCode | Should -Be 5
+            $message = "Connecting to remote server $($_.TargetObject) failed with the following error message : Access is denied. For more information, see the about_Remote_Troubleshooting Help topic."
+            $_.Exception.Message | Should -BeExactly $message
+            $_.ErrorDetails.Message | Should -BeExactly "[$($_.TargetObject)] $message"
+            $_ | Out-String | Should -Not -Match 'wrong'
         }
         Get-PSSession | Should -BeNullOrEmpty
     }

@@ -134,17 +134,29 @@ Describe 'New-PSSession over WS-Management' {
         $lines[2] | Should -Match '^ +\d+ web             WSMan     127\.0\.0\.1       RemoteMachine   Opened        Microsoft\.PowerShell     Available$'
     }
 
-    It 'says why a wrong password cannot open a session (HTTP 401)' {
+    It 'says Access is denied for a wrong password (HTTP 401), as Windows: AccessDenied,PSSessionOpenFailed' {
         $wrong = [pscredential]::new($ep.User, (ConvertTo-SecureString 'not-the-password' -AsPlainText -Force))
         New-PSSession -ComputerName 127.0.0.1 -Port $ep.Port -Credential $wrong -Authentication Basic -SessionOption $noEncryption `
             -ErrorVariable e -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
         $e.Count | Should -Be 1
-        $e[0].FullyQualifiedErrorId | Should -BeExactly 'PSSessionOpenFailed'
+        $e[0].FullyQualifiedErrorId | Should -BeExactly 'AccessDenied,PSSessionOpenFailed'
         $e[0].CategoryInfo.Category | Should -Be 'OpenError'
         $e[0].Exception | Should -BeOfType ([System.Management.Automation.Remoting.PSRemotingTransportException])
+        $e[0].Exception.ErrorCode | Should -Be 5
+        $message = 'Connecting to remote server 127.0.0.1 failed with the following error message : Access is denied. For more information, see the about_Remote_Troubleshooting Help topic.'
+        $e[0].Exception.Message | Should -BeExactly $message
+        $e[0].ErrorDetails.Message | Should -BeExactly "[127.0.0.1] $message"
         $e[0].TargetObject | Should -Be '127.0.0.1'
-        Get-Shown $e[0] | Should -Match '401'
+        $e[0] | Out-String | Should -Not -Match 'not-the-password'
         Get-PSSession | Should -BeNullOrEmpty
+    }
+
+    It 'keeps PSSessionOpenFailed without a transport code where nothing listens' {
+        New-PSSession -ComputerName 127.0.0.1 -Port (Get-FreePort) -Credential $ep.Credential -Authentication Basic -SessionOption $noEncryption `
+            -ErrorVariable e -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $e.Count | Should -Be 1
+        $e[0].FullyQualifiedErrorId | Should -BeExactly 'PSSessionOpenFailed'
+        $e[0].Exception.ErrorCode | Should -Be 0
     }
 
     It 'refuses a certificate it cannot check without -SkipCACheck (<Case>)' -ForEach @(
