@@ -184,6 +184,7 @@ fn wrong_credentials_fail_the_open_and_leave_no_shell() {
     let transport = Arc::new(WinrsTransport::new(server.endpoint("wrong"), settings));
     let e = ClientSession::open(transport as Arc<dyn PacketTransport>, Some(WAIT)).err().expect("refused");
     assert!(e.message.contains("401"), "{}", e.message);
+    assert_eq!((e.kind, e.http_status), (ErrorKind::AccessDenied, Some(401)));
     assert!(!server.shell_names().contains(&"refused".to_string()));
 }
 

@@ -155,10 +155,10 @@ internal sealed class PacketTransportManager : ClientSessionTransportManagerBase
             {
                 transport.Send(packet);
             }
-            catch (RemoteSessionsException e) when (e.Code == ResultCode.TransportBroken)
+            catch (RemoteSessionsException e) when (e.Code is ResultCode.TransportBroken or ResultCode.AccessDenied)
             {
-                // The server is gone; the reader sees the end of its output and reports why, with
-                // what the server said, which is clearer than this write's broken pipe.
+                // The server is gone or refused the credentials; the reader sees the end of its output
+                // and reports why, with what the server said, which is clearer than this write's failure.
             }
             catch (ObjectDisposedException)
             {

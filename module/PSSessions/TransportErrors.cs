@@ -20,14 +20,7 @@ internal static class TransportErrors
     /// <summary>The Windows error code of a core failure: <see cref="AccessDenied"/> for refused
     /// credentials (not for HTTP 403, which Windows reports otherwise), else 0.</summary>
     internal static int CodeOf(RemoteSessionsException e) =>
-        (e.Code == ResultCode.AccessDenied && e.HttpStatus != 403) || (e.Code == ResultCode.TransportBroken && IsRefusedCredentials(e.Message))
-            ? AccessDenied : 0;
-
-    // The core's WinRS transport reports every failure of a session as TransportBroken, so a 401 on the
-    // way is known only by the words the core gives it (rust/wsman/endpoint.rs, rust/transport/http.rs).
-    private static bool IsRefusedCredentials(string message) =>
-        message.EndsWith(" refused the credentials (HTTP 401 Unauthorized)", StringComparison.Ordinal) ||
-        message.EndsWith(" answered HTTP 401 before authentication was complete", StringComparison.Ordinal);
+        e.Code == ResultCode.AccessDenied && e.HttpStatus != 403 ? AccessDenied : 0;
 
     /// <summary>The message Windows shows for a core failure: its own words for refused credentials,
     /// else the core's message.</summary>

@@ -183,9 +183,11 @@ impl Shared {
         read(text).map_err(Error::from)
     }
 
-    /// Ends the transport with `error` (told once by `receive`, as TransportBroken).
+    /// Ends the transport with `error`, told once by `receive` as TransportBroken, or as AccessDenied
+    /// when the server refused the credentials; its HTTP status and fault code are kept.
     fn fail(&self, error: Error) -> Error {
-        let error = Error::new(ErrorKind::TransportBroken, error.message);
+        let kind = if error.kind == ErrorKind::AccessDenied { ErrorKind::AccessDenied } else { ErrorKind::TransportBroken };
+        let error = Error { kind, ..error };
         let mut state = self.state();
         if state.phase != Phase::Closed {
             state.phase = Phase::Closed;
