@@ -1,5 +1,6 @@
 /* C tests of PowerShell sessions over WS-Management (rsess_transport_wsman_new, rsess_pssession_open,
  * _disconnect/_reconnect, rsess_shell_list_*, rsess_shell_commands_new, rsess_transport_wsman_connect_new,
+ * rsess_transport_wsman_reconstruct_new,
  * rsess_pssession_connect/_attach) against tests/wsman-endpoint, which runs PowerShell's own WSMan plugin
  * behind Basic authentication on HTTP: argv[1] its HTTP port, argv[2] and argv[3] the user and password
  * it takes, argv[4] a pwsh for process sessions (misuse). A session keeps its state and is listed by
@@ -399,13 +400,61 @@ static void another_client_takes_up_a_pipeline(void) {
     rsess_scope_free(second);
 }
 
+/* rsess_transport_wsman_reconstruct_new: a client that opens a runspace pool (here the library's own
+ * rsess_pssession_open) is connected to the pool of a disconnected shell, with its state. */
+static void an_opening_client_is_connected_to_a_disconnected_pool(void) {
+    rsess_scope *first = NULL, *second = NULL;
+    rsess_scope_new(&first);
+    rsess_scope_new(&second);
+    rsess_pssession *s = NULL;
+    char out[256];
+    rsess_invocation_state state = 99;
+    CHECK(open_wsman(first, "c-kept", password, &s, NULL) == RSESS_RESULT_OK);
+    CHECK(run(s, "$x = 41", out, sizeof out, &state) == RSESS_RESULT_OK && state == RSESS_INVOCATION_COMPLETED);
+    CHECK(rsess_pssession_disconnect(s, 120000, NULL) == RSESS_RESULT_OK);
+    CHECK(rsess_pssession_remove(first, s, NULL) == RSESS_RESULT_OK);
+    rsess_pssession_free(s);
+    rsess_scope_free(first);
+    char *shell_id = shell_field("c-kept", RSESS_SHELL_ID);
+    CHECK(is_guid(shell_id));
+
+    rsess_session_options *o = options();
+    rsess_credential *c = credential(password);
+    rsess_transport *t = NULL;
+    rsess_error *err = NULL;
+    CHECK(rsess_transport_wsman_reconstruct_new(computer, NULL, "not-a-guid", o, c, &t, &err) == RSESS_RESULT_INVALID_ARGUMENT && t == NULL);
+    rsess_error_free(err);
+    CHECK(rsess_transport_wsman_reconstruct_new(computer, NULL, NULL, o, c, &t, NULL) == RSESS_RESULT_NULL_ARGUMENT && t == NULL);
+    if (is_guid(shell_id) && rsess_transport_wsman_reconstruct_new(computer, NULL, shell_id, o, c, &t, NULL) == RSESS_RESULT_OK) {
+        /* It connects by itself: rsess_pssession_connect, which sends its own connect, refuses it. */
+        rsess_pssession *refused = NULL;
+        CHECK(rsess_pssession_connect(second, t, NULL, 60000, &refused, NULL) == RSESS_RESULT_INVALID_ARGUMENT && refused == NULL);
+        rsess_pssession *opened = NULL;
+        CHECK(rsess_pssession_open(second, t, "c-reconstructed", 60000, &opened, NULL) == RSESS_RESULT_OK);
+        rsess_transport_free(t);
+        if (opened) {
+            CHECK(run(opened, "$x + 1", out, sizeof out, &state) == RSESS_RESULT_OK && strcmp(out, "42") == 0);
+            CHECK(shell_field_is("c-kept", RSESS_SHELL_STATE, "Connected"));
+            CHECK(rsess_pssession_remove(second, opened, NULL) == RSESS_RESULT_OK);
+            CHECK(!shell_exists("c-kept"));
+            rsess_pssession_free(opened);
+        }
+    }
+    rsess_string_free(shell_id);
+    rsess_credential_free(c);
+    rsess_session_options_free(o);
+    rsess_scope_free(second);
+}
+
 static void wrong_password_registers_nothing(void) {
     rsess_scope *scope = NULL;
     rsess_scope_new(&scope);
     rsess_pssession *s = NULL;
     rsess_error *err = NULL;
     rsess_result r = open_wsman(scope, "c-refused", "wrong", &s, &err);
-    CHECK(r != RSESS_RESULT_OK && s == NULL);
+    CHECK(r == RSESS_RESULT_ACCESS_DENIED && s == NULL);
+    uint16_t refused = 0;
+    CHECK(rsess_error_http_status(err, &refused) == RSESS_RESULT_OK && refused == 401);
     char *m = NULL;
     CHECK(rsess_error_message(err, &m) == RSESS_RESULT_OK && m && strstr(m, "401") != NULL);
     if (m && strstr(m, "wrong"))
@@ -581,6 +630,7 @@ int main(int argc, char **argv) {
     a_session_keeps_state_and_is_listed();
     output_written_while_disconnected_arrives();
     another_client_takes_up_a_pipeline();
+    an_opening_client_is_connected_to_a_disconnected_pool();
     wrong_password_registers_nothing();
     misuse();
     printf("c-tests: %d passed, %d failed\n", passed, failed);

@@ -172,11 +172,35 @@ public sealed class WsmanSessionTests(WsmanEndpointFixture endpoint) : IClassFix
     }
 
     [Fact]
+    public void A_client_that_opens_a_session_is_connected_to_a_disconnected_one_with_its_state()
+    {
+        using (var first = new SessionScope())
+        {
+            using PSSession s = Open(first, "cs-kept");
+            Assert.Empty(Run(s, "$x = 41"));
+            s.Disconnect(120_000);
+            first.RemovePSSession(s);
+        }
+        string shellId = Shell("cs-kept")!.ShellId;
+        Assert.Equal(ResultCode.InvalidArgument, Assert.Throws<RemoteSessionsException>(() => PsrpTransport.ReconstructWsman(Computer, null, "not-a-guid", Options, Credential())).Code);
+
+        // The library's own open stands for a client that can only open (as PowerShell's engine).
+        using var second = new SessionScope();
+        using PsrpTransport t = PsrpTransport.ReconstructWsman(Computer, null, shellId, Options, Credential());
+        using PSSession opened = second.OpenPSSession(t, "cs-reconstructed");
+        Assert.Equal(["42"], Run(opened, "$x + 1"));
+        Assert.Equal("Connected", Shell("cs-kept")?.State);
+        second.RemovePSSession(opened);
+        Assert.Null(Shell("cs-kept"));
+    }
+
+    [Fact]
     public void Errors_come_as_result_codes()
     {
         // A wrong password: the open fails with the HTTP status, nothing is registered, no shell is left.
         using var scope = new SessionScope();
         var e = Assert.Throws<RemoteSessionsException>(() => Open(scope, "cs-refused", "wrong"));
+        Assert.Equal((ResultCode.AccessDenied, (ushort?)401), (e.Code, e.HttpStatus));
         Assert.Contains("401", e.Message);
         Assert.DoesNotContain("wrong", e.Message);
         Assert.Empty(scope.FindPSSessions(Lookup.All).Found);
