@@ -1,5 +1,7 @@
 using System.Management.Automation;
+using System.Management.Automation.Remoting;
 using System.Management.Automation.Runspaces;
+using RemoteSessions.PSSessions;
 using RemoteSessions;
 using RemoteSessions.Commands;
 using RemoteSessions.Native;
@@ -120,11 +122,45 @@ public sealed class DisconnectPSSessionCommand : PSCmdlet
 [OutputType(typeof(PSSession))]
 public sealed class ConnectPSSessionCommand : PSCmdlet
 {
+    private const string ComputerNameSet = "ComputerName";
+    private const string ComputerNameGuidSet = "ComputerNameGuid";
+    private const string UriSet = "ConnectionUri";
+    private const string UriGuidSet = "ConnectionUriGuid";
+
     [Parameter(ParameterSetName = DisconnectPSSessionCommand.SessionSet, Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     public PSSession[]? Session { get; set; }
 
+    /// <summary>Computers whose sessions (all of the user's, or those -Name or -InstanceId select) are connected.</summary>
+    [Parameter(ParameterSetName = ComputerNameSet, Mandatory = true, Position = 0)]
+    [Parameter(ParameterSetName = ComputerNameGuidSet, Mandatory = true)]
+    [Alias("Cn")]
+    [ValidateNotNullOrEmpty]
+    public string[]? ComputerName { get; set; }
+
+    [Parameter(ParameterSetName = ComputerNameSet, ValueFromPipelineByPropertyName = true)]
+    [Parameter(ParameterSetName = ComputerNameGuidSet, ValueFromPipelineByPropertyName = true)]
+    public string? ApplicationName { get; set; }
+
+    [Parameter(ParameterSetName = ComputerNameSet, ValueFromPipelineByPropertyName = true)]
+    [Parameter(ParameterSetName = ComputerNameGuidSet, ValueFromPipelineByPropertyName = true)]
+    [Parameter(ParameterSetName = UriSet, ValueFromPipelineByPropertyName = true)]
+    [Parameter(ParameterSetName = UriGuidSet, ValueFromPipelineByPropertyName = true)]
+    public string? ConfigurationName { get; set; }
+
+    [Parameter(ParameterSetName = UriSet, Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Parameter(ParameterSetName = UriGuidSet, Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Alias("URI", "CU")]
+    [ValidateNotNullOrEmpty]
+    public Uri[]? ConnectionUri { get; set; }
+
+    [Parameter(ParameterSetName = UriSet)]
+    [Parameter(ParameterSetName = UriGuidSet)]
+    public SwitchParameter AllowRedirection { get; set; }
+
     [Parameter(ParameterSetName = DisconnectPSSessionCommand.NameSet, Mandatory = true, ValueFromPipelineByPropertyName = true)]
+    [Parameter(ParameterSetName = ComputerNameSet)]
+    [Parameter(ParameterSetName = UriSet)]
     [ValidateNotNullOrEmpty]
     public string[]? Name { get; set; }
 
@@ -133,64 +169,149 @@ public sealed class ConnectPSSessionCommand : PSCmdlet
     public int[]? Id { get; set; }
 
     [Parameter(ParameterSetName = DisconnectPSSessionCommand.InstanceIdSet, Mandatory = true, ValueFromPipelineByPropertyName = true)]
+    [Parameter(ParameterSetName = ComputerNameGuidSet, Mandatory = true)]
+    [Parameter(ParameterSetName = UriGuidSet, Mandatory = true)]
     [ValidateNotNull]
     public Guid[]? InstanceId { get; set; }
+
+    [Parameter(ParameterSetName = ComputerNameSet)]
+    [Parameter(ParameterSetName = ComputerNameGuidSet)]
+    [Parameter(ParameterSetName = UriSet)]
+    [Parameter(ParameterSetName = UriGuidSet)]
+    [Credential]
+    public PSCredential? Credential { get; set; }
+
+    [Parameter(ParameterSetName = ComputerNameSet)]
+    [Parameter(ParameterSetName = ComputerNameGuidSet)]
+    [Parameter(ParameterSetName = UriSet)]
+    [Parameter(ParameterSetName = UriGuidSet)]
+    public AuthenticationMechanism Authentication { get; set; }
+
+    [Parameter(ParameterSetName = ComputerNameSet)]
+    [Parameter(ParameterSetName = ComputerNameGuidSet)]
+    [Parameter(ParameterSetName = UriSet)]
+    [Parameter(ParameterSetName = UriGuidSet)]
+    public string? CertificateThumbprint { get; set; }
+
+    [Parameter(ParameterSetName = ComputerNameSet)]
+    [Parameter(ParameterSetName = ComputerNameGuidSet)]
+    [ValidateRange(1, 65535)]
+    public int Port { get; set; }
+
+    [Parameter(ParameterSetName = ComputerNameSet)]
+    [Parameter(ParameterSetName = ComputerNameGuidSet)]
+    public SwitchParameter UseSSL { get; set; }
+
+    [Parameter(ParameterSetName = ComputerNameSet)]
+    [Parameter(ParameterSetName = ComputerNameGuidSet)]
+    [Parameter(ParameterSetName = UriSet)]
+    [Parameter(ParameterSetName = UriGuidSet)]
+    public PSSessionOption? SessionOption { get; set; }
 
     [Parameter]
     public int ThrottleLimit { get; set; }
 
     protected override void ProcessRecord()
     {
-        foreach (PSSession session in SessionSelection.Select(this, ParameterSetName, Session, Name, Id, InstanceId))
+        IEnumerable<PSSession> sessions = ParameterSetName is ComputerNameSet or ComputerNameGuidSet or UriSet or UriGuidSet
+            ? OnServers()
+            : SessionSelection.Select(this, ParameterSetName, Session, Name, Id, InstanceId);
+        foreach (PSSession session in sessions)
         {
-            if (!ShouldProcess(session.Name, "Connect")) continue;
-            if (WsmanConnection.IsServerSession(session))
-            {
-                ConnectServerSession(session);
-                continue;
-            }
-            if (session.Runspace.RunspaceStateInfo.State != RunspaceState.Disconnected)
-            {
-                WriteError(new ErrorRecord(new InvalidOperationException(
-                    $"Cannot connect PSSession \"{session.Name}\", either because it is not in the Disconnected state, or it is not available for connection."),
-                    "PSSessionConnectFailed", ErrorCategory.InvalidOperation, session));
-                continue;
-            }
-            try
-            {
-                using RemoteSessions.Native.PSSession native = SessionSelection.NativeOf(session);
-                native.Reconnect();
-                EngineInternals.ShowDisconnectTimes(session.Runspace, null, null);
-                EngineInternals.ShowDisconnected(session.Runspace, disconnected: false);
-                WriteObject(session);
-            }
-            catch (RemoteSessionsException e)
-            {
-                WriteError(new ErrorRecord(new InvalidOperationException(
-                    $"Connecting to the disconnected session {session.Name} on {session.ComputerName} failed: {e.Message}", e),
-                    "PSSessionConnectFailed", ErrorCategory.OpenError, session));
-            }
+            if (ShouldProcess(session.Name, "Connect")) Connect(session);
         }
     }
 
-    // A session Get-PSSession -ComputerName found on the server (another client's, or another
-    // PowerShell's): this PowerShell connects to it and it joins Get-PSSession.
-    private void ConnectServerSession(PSSession session)
+    // As Windows: an open session is written as it is; only a disconnected one that is available (not
+    // connected to another client) is connected.
+    private void Connect(PSSession session)
     {
+        RunspaceState state = session.Runspace.RunspaceStateInfo.State;
+        if (state == RunspaceState.Opened)
+        {
+            WriteObject(session);
+            return;
+        }
+        if (state != RunspaceState.Disconnected || session.Runspace.RunspaceAvailability != RunspaceAvailability.None)
+        {
+            WriteError(new ErrorRecord(new RuntimeException(
+                $"Cannot connect PSSession \"{session.Name}\", either because it is not in the Disconnected state, or it is not available for connection."),
+                "PSSessionConnectFailed", ErrorCategory.InvalidOperation, session));
+            return;
+        }
         try
         {
-            WriteObject(WsmanConnection.Connect(this, session));
+            if (WsmanConnection.IsServerSession(session))
+            {
+                // A session Get-PSSession -ComputerName found on the server (another client's, or another
+                // PowerShell's): this PowerShell connects to it and it joins Get-PSSession.
+                WriteObject(WsmanConnection.Connect(this, session));
+                return;
+            }
+            using RemoteSessions.Native.PSSession native = SessionSelection.NativeOf(session);
+            native.Reconnect();
+            EngineInternals.ShowDisconnectTimes(session.Runspace, null, null);
+            EngineInternals.ShowDisconnected(session.Runspace, disconnected: false);
+            WriteObject(session);
         }
-        catch (RuntimeException e)
+        catch (Exception e) when (e is RemoteSessionsException or RuntimeException or InvalidOperationException)
         {
             WriteError(new ErrorRecord(new InvalidOperationException(
                 $"Connecting to the disconnected session {session.Name} on {session.ComputerName} failed: {e.Message}", e),
                 "PSSessionConnectFailed", ErrorCategory.OpenError, session));
         }
-        catch (InvalidOperationException e)
+    }
+
+    // -ComputerName/-ConnectionUri: the user's sessions on each server, those -Name or -InstanceId select.
+    private IEnumerable<PSSession> OnServers()
+    {
+        var common = new WsmanConnection.Parameters(ConfigurationName, Credential, Authentication, CertificateThumbprint, SessionOption);
+        var targets = new List<WinRSConnectionInfo>();
+        foreach (string computer in ComputerName ?? [])
+            targets.Add(WsmanConnection.Info(this, common, computer, UseSSL, Port, ApplicationName));
+        foreach (Uri uri in ConnectionUri ?? [])
         {
-            WriteError(new ErrorRecord(e, "PSSessionConnectFailed", ErrorCategory.InvalidOperation, session));
+            try
+            {
+                targets.Add(WsmanConnection.FromUri(this, common, uri));
+            }
+            catch (ArgumentException e)
+            {
+                WriteError(new ErrorRecord(e, "InvalidConnectionUri", ErrorCategory.InvalidArgument, uri));
+            }
         }
+        var found = new List<PSSession>();
+        foreach (WinRSConnectionInfo info in targets)
+        {
+            List<PSSession> sessions;
+            try
+            {
+                sessions = WsmanConnection.SessionsOnServer(this, info, ConfigurationName);
+            }
+            catch (RemoteSessionsException e)
+            {
+                WriteError(new ErrorRecord(new RuntimeException($"Cannot get the sessions of the remote computer {info.ComputerName}: {e.Message}", e),
+                    "RemotePSSessionQueryFailed", ErrorCategory.InvalidOperation, info));
+                continue;
+            }
+            foreach (string name in Name ?? [])
+            {
+                var pattern = WildcardPattern.Get(name, WildcardOptions.IgnoreCase);
+                if (!WildcardPattern.ContainsWildcardCharacters(name) && !sessions.Any(s => pattern.IsMatch(s.Name)))
+                    WriteError(new ErrorRecord(new ArgumentException($"The remote computer {info.ComputerName} has no session named {name} for this user."),
+                        "RemoteRunspaceNotAvailableForSpecifiedName", ErrorCategory.InvalidArgument, name));
+            }
+            foreach (Guid id in InstanceId ?? [])
+            {
+                if (!sessions.Any(s => s.InstanceId == id))
+                    WriteError(new ErrorRecord(new ArgumentException($"The remote computer {info.ComputerName} has no session with InstanceId {id} for this user."),
+                        "RemoteRunspaceNotAvailableForSpecifiedRunspaceId", ErrorCategory.InvalidArgument, id));
+            }
+            found.AddRange(sessions.Where(s =>
+                (Name is null || Name.Any(n => WildcardPattern.Get(n, WildcardOptions.IgnoreCase).IsMatch(s.Name))) &&
+                (InstanceId is null || InstanceId.Contains(s.InstanceId))));
+        }
+        return found;
     }
 }
 

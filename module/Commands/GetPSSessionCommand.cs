@@ -146,10 +146,10 @@ public sealed class GetPSSessionCommand : PSCmdlet
 
     private void RemoteSessions(WinRSConnectionInfo info)
     {
-        IReadOnlyList<WsmanShell> shells;
+        List<PSSession> sessions;
         try
         {
-            shells = WsmanShell.List(info.ComputerName, info.SessionOptions(), info.NativeCredential());
+            sessions = WsmanConnection.SessionsOnServer(this, info, ConfigurationName);
         }
         catch (RemoteSessionsException e)
         {
@@ -157,17 +157,10 @@ public sealed class GetPSSessionCommand : PSCmdlet
                 "RemotePSSessionQueryFailed", ErrorCategory.InvalidOperation, info));
             return;
         }
-        var local = InvokeCommand.InvokeScript("Microsoft.PowerShell.Core\\Get-PSSession").Select(o => o.BaseObject).OfType<PSSession>().ToList();
-        foreach (WsmanShell shell in shells)
+        foreach (PSSession session in sessions)
         {
-            if (shell.ResourceUri is not { } uri || !uri.StartsWith(WinRSConnectionInfo.PowerShellUriPrefix, StringComparison.OrdinalIgnoreCase)) continue;
-            if (!Guid.TryParse(shell.ShellId, out Guid id)) continue;
-            string configuration = WinRSConnectionInfo.ShownConfiguration(uri);
-            if (ConfigurationName is { Length: > 0 } wanted && !string.Equals(WinRSConnectionInfo.ShownConfiguration(wanted), configuration, StringComparison.OrdinalIgnoreCase)) continue;
-            if (InstanceId is { } ids && !ids.Contains(id)) continue;
-            if (Name is { } names && !names.Any(n => WildcardPattern.Get(n, WildcardOptions.IgnoreCase).IsMatch(shell.Name ?? ""))) continue;
-            bool disconnected = string.Equals(shell.State, "Disconnected", StringComparison.OrdinalIgnoreCase);
-            PSSession session = local.FirstOrDefault(s => s.InstanceId == id) ?? WsmanConnection.ServerSession(Host, info, id, shell.Name, uri, disconnected);
+            if (InstanceId is { } ids && !ids.Contains(session.InstanceId)) continue;
+            if (Name is { } names && !names.Any(n => WildcardPattern.Get(n, WildcardOptions.IgnoreCase).IsMatch(session.Name ?? ""))) continue;
             if (!Wanted(session.Runspace.RunspaceStateInfo.State)) continue;
             WriteObject(session);
         }

@@ -100,6 +100,30 @@ internal static class WsmanConnection
     }
 
     /// <summary>
+    /// The user's PowerShell sessions on the server of <paramref name="info"/> (a WS-Management Enumerate
+    /// of shells; shells of other resources, such as cmd, are left out), as Get-PSSession -ComputerName
+    /// shows them: this PowerShell's own session object when it has one, else a server's session
+    /// (<see cref="ServerSession"/>). Those of another configuration than <paramref name="configurationName"/>
+    /// (when given) are left out.
+    /// </summary>
+    /// <exception cref="RemoteSessionsException">The server could not be asked (refused, unreachable, a bad reply).</exception>
+    internal static List<PSSession> SessionsOnServer(PSCmdlet cmdlet, WinRSConnectionInfo info, string? configurationName)
+    {
+        IReadOnlyList<WsmanShell> shells = WsmanShell.List(info.ComputerName, info.SessionOptions(), info.NativeCredential());
+        var local = cmdlet.InvokeCommand.InvokeScript("Microsoft.PowerShell.Core\\Get-PSSession").Select(o => o.BaseObject).OfType<PSSession>().ToList();
+        var found = new List<PSSession>();
+        foreach (WsmanShell shell in shells)
+        {
+            if (shell.ResourceUri is not { } uri || !uri.StartsWith(WinRSConnectionInfo.PowerShellUriPrefix, StringComparison.OrdinalIgnoreCase)) continue;
+            if (!Guid.TryParse(shell.ShellId, out Guid id)) continue;
+            if (configurationName is { Length: > 0 } wanted && !string.Equals(WinRSConnectionInfo.ShownConfiguration(wanted), WinRSConnectionInfo.ShownConfiguration(uri), StringComparison.OrdinalIgnoreCase)) continue;
+            bool disconnected = string.Equals(shell.State, "Disconnected", StringComparison.OrdinalIgnoreCase);
+            found.Add(local.FirstOrDefault(s => s.InstanceId == id) ?? ServerSession(cmdlet.Host, info, id, shell.Name, uri, disconnected));
+        }
+        return found;
+    }
+
+    /// <summary>
     /// A session of the server (another client's, or another PowerShell's) as Get-PSSession -ComputerName
     /// shows one: a PSSession with the shell's id as InstanceId and the shell's name, not opened and in no
     /// session list; Disconnected, with Availability None when the server says the shell is disconnected

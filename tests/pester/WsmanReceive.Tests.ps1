@@ -158,4 +158,27 @@ Connect-PSSession $gone -ErrorAction SilentlyContinue -ErrorVariable e
         $gone | Should -Match '^gone PSSessionConnectFailed,Microsoft.PowerShell.Commands.ConnectPSSessionCommand \| OpenError \| Connecting to the disconnected session busy on 127.0.0.1 failed: '
         Remove-PSSession $s -ErrorAction SilentlyContinue
     }
+
+    It 'connects by -ComputerName with -Name or -InstanceId, and says which are not there' {
+        $a = New-PSSession @Remote -Name by-computer-a
+        $b = New-PSSession @Remote -Name by-computer-b
+        Invoke-Command $a, $b { $y = $PSSenderInfo.ConnectionString.Length -gt 0 }
+        $null = Disconnect-PSSession $a, $b -IdleTimeoutSec 600
+        $seen = Invoke-OtherPwsh @"
+`$a = Connect-PSSession @remote -Name by-computer-a
+"a `$(`$a.Name) `$(`$a.State) `$(Invoke-Command `$a { `$y })"
+`$b = Connect-PSSession @remote -InstanceId $($b.InstanceId)
+"b `$(`$b.Name) `$(`$b.State)"
+"again `$((Connect-PSSession @remote -Name by-computer-*).Count)"
+Connect-PSSession @remote -Name nosuch -ErrorAction SilentlyContinue -ErrorVariable e
+"missing `$(`$e[0].FullyQualifiedErrorId) | `$(`$e[0].CategoryInfo.Category)"
+Get-PSSession | Disconnect-PSSession | Out-Null
+"@
+        $seen | Should -Contain 'a by-computer-a Opened True'
+        $seen | Should -Contain 'b by-computer-b Opened'
+        $seen | Should -Contain 'again 2' -Because 'sessions this PowerShell has open are written as they are'
+        $seen | Should -Contain 'missing RemoteRunspaceNotAvailableForSpecifiedName,Microsoft.PowerShell.Commands.ConnectPSSessionCommand | InvalidArgument'
+        Connect-PSSession $a, $b | Should -HaveCount 2
+        Remove-PSSession $a, $b
+    }
 }

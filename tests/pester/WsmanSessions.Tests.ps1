@@ -364,14 +364,17 @@ Describe 'Disconnect-PSSession and Connect-PSSession' {
         $p.State | Should -Be 'Opened'
     }
 
-    It 'refuses to connect an Opened session (PSSessionConnectFailed)' {
+    It 'writes an Opened session as it is, and refuses a closed one (PSSessionConnectFailed)' {
         $s = New-PSSession @http -Name open
+        (Connect-PSSession $s -ErrorVariable e) | Should -Be $s -Because 'as on Windows, a connected session is written again'
+        $e | Should -BeNullOrEmpty
+        Remove-PSSession $s
         Connect-PSSession $s -ErrorVariable e -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
         $e.Count | Should -Be 1
         $e[0].FullyQualifiedErrorId | Should -BeExactly 'PSSessionConnectFailed,Microsoft.PowerShell.Commands.ConnectPSSessionCommand'
         $e[0].CategoryInfo.Category | Should -Be 'InvalidOperation'
         $e[0].Exception.Message | Should -BeExactly 'Cannot connect PSSession "open", either because it is not in the Disconnected state, or it is not available for connection.'
-        $s.State | Should -Be 'Opened'
+        $s.State | Should -Be 'Closed'
     }
 
     It 'refuses -IdleTimeoutSec 10 (CannotDisconnectSessionWithInvalidIdleTimeout)' {
