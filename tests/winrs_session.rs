@@ -283,3 +283,25 @@ fn a_client_that_opens_a_pool_is_connected_to_a_disconnected_one_and_keeps_its_s
     first.close(WAIT);
     assert!(server.shell_names().is_empty(), "closing it deletes the shell");
 }
+
+#[test]
+fn a_session_whose_idle_timeout_passed_is_gone_and_reconnecting_says_so() {
+    let server = Server::start(&["--min-idle-ms", "1000"]);
+    let (_session, transport) = server.open("expiring");
+    transport.disconnect(Some(1000)).unwrap();
+    let deadline = std::time::Instant::now() + WAIT;
+    while server.shell_names().contains(&"expiring".to_string()) {
+        assert!(std::time::Instant::now() < deadline, "the server kept the shell past its idle timeout");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let e = transport.reconnect().unwrap_err();
+    assert_eq!(e.kind, ErrorKind::NotFound, "{}", e.message);
+    assert!(e.message.contains("idle timeout passed") && e.message.contains("is gone"), "{}", e.message);
+    // Another client connecting to it is told the same.
+    let settings = WinrsSettings { configuration_name: "Microsoft.PowerShell".into(), ..WinrsSettings::default() };
+    let shell_id = transport.shell_id().unwrap();
+    let second = Arc::new(WinrsTransport::connect_to(server.endpoint(PASSWORD), settings, &shell_id));
+    let pool = uuid::Uuid::parse_str(&shell_id).unwrap();
+    let e = ClientSession::connect(second as Arc<dyn PacketTransport>, pool, Some(WAIT)).err().expect("refused");
+    assert_eq!(e.kind, ErrorKind::NotFound, "{}", e.message);
+}

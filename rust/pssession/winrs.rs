@@ -33,7 +33,7 @@ use crate::psrp::pool::RunspacePool;
 use crate::transport::PacketTransport;
 use crate::wsman::endpoint::Endpoint;
 use crate::wsman::envelope::Request;
-use crate::wsman::shell::{self, SendStream, Shell, ShellCreate, ShellResult};
+use crate::wsman::shell::{self, SendStream, Shell, ShellCreate, ShellError, ShellFaultKind, ShellResult};
 
 /// The PSRP protocol version announced in the `protocolversion` option of Create (MS-PSRP
 /// 3.1.5.3.2), as PowerShell 7 announces it.
@@ -183,10 +183,28 @@ impl Shared {
         read(text).map_err(Error::from)
     }
 
-    /// Ends the transport with `error`, told once by `receive` as TransportBroken, or as AccessDenied
-    /// when the server refused the credentials; its HTTP status and fault code are kept.
+    /// As `post`, for a request to a shell that may have ended while no client was connected: the
+    /// server's "no such shell" (InvalidSelectors) is NotFound, saying that the shell and what its
+    /// pipelines wrote are gone.
+    fn post_to_shell<T>(&self, request: Request, read: impl FnOnce(String) -> ShellResult<T>) -> Result<T> {
+        let text = self.endpoint.post_envelope(request.xml, self.endpoint.wait(), None)?;
+        read(text).map_err(|e| match e {
+            ShellError::Fault(f) if f.kind == ShellFaultKind::InvalidSelectors => {
+                let id = self.shell().shell_id.clone().unwrap_or_default();
+                let message = format!(
+                    "The server no longer has the session's shell {id}: its idle timeout passed, or it was closed or removed; what its commands wrote meanwhile is gone"
+                );
+                Error { kind: ErrorKind::NotFound, message, ..f.fault.into_error() }
+            }
+            e => Error::from(e),
+        })
+    }
+
+    /// Ends the transport with `error`, told once by `receive` as TransportBroken, as AccessDenied when
+    /// the server refused the credentials, or as NotFound when the shell to connect to is gone; its
+    /// HTTP status and fault code are kept.
     fn fail(&self, error: Error) -> Error {
-        let kind = if error.kind == ErrorKind::AccessDenied { ErrorKind::AccessDenied } else { ErrorKind::TransportBroken };
+        let kind = if matches!(error.kind, ErrorKind::AccessDenied | ErrorKind::NotFound) { error.kind } else { ErrorKind::TransportBroken };
         let error = Error { kind, ..error };
         let mut state = self.state();
         if state.phase != Phase::Closed {
@@ -331,7 +349,7 @@ impl Shared {
                 match phase {
                     Phase::New if self.existing.is_some() => {
                         let request = self.shell().connect(&bytes, &shell::powershell_options(PROTOCOL_VERSION, self.settings.no_profile));
-                        let connected = self.post(request, None, shell::read_connect)?;
+                        let connected = self.post_to_shell(request, shell::read_connect)?;
                         self.state().phase = Phase::Open;
                         self.push(outofproc::data(Uuid::nil(), false, &connected.connect_response_xml));
                         self.start_loop(Uuid::nil());
@@ -427,7 +445,7 @@ impl Shared {
         connecting.connect(None, None)?;
         let payload = connecting.data_to_send(None)?.map(|p| p.bytes).unwrap_or_default();
         let request = self.shell().connect(&payload, &shell::powershell_options(PROTOCOL_VERSION, self.settings.no_profile));
-        self.post(request, None, shell::read_connect)?;
+        self.post_to_shell(request, shell::read_connect)?;
         let running: Vec<Uuid> = self.state().channels.iter().filter(|(_, c)| **c == Channel::Running { done: false }).map(|(id, _)| *id).collect();
         for channel in running {
             let request = self.shell().connect_command(&channel.hyphenated().to_string().to_uppercase());

@@ -316,6 +316,24 @@ Describe 'Disconnect-PSSession and Connect-PSSession' {
         $s.IdleTimeout | Should -Be 600000 -Because 'PSSession.IdleTimeout is the connection''s, in ms'
     }
 
+    It 'loses a disconnected session when its idle timeout (the 60 s minimum) passes, and Connect-PSSession says so' {
+        # The one test that waits out Windows' minimum idle timeout, as a user would see it.
+        $s = New-PSSession @http -Name expiring
+        Invoke-Command $s { $x = 1 }
+        Disconnect-PSSession $s -IdleTimeoutSec 60 | Out-Null
+        $s.ExpiresOn | Should -Be $s.DisconnectedOn.AddSeconds(60)
+        (Get-PSSession @http -Name expiring).State | Should -Be 'Disconnected'
+        Wait-Until { -not (Get-PSSession @http -Name expiring) } -Tries 1200 | Should -BeTrue -Because 'the server ends the shell once 60 s passed'
+        ((Get-Date) - $s.DisconnectedOn).TotalSeconds | Should -BeGreaterOrEqual 59
+        Connect-PSSession $s -ErrorVariable e -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $e[0].FullyQualifiedErrorId | Should -BeExactly 'PSSessionConnectFailed,Microsoft.PowerShell.Commands.ConnectPSSessionCommand'
+        $e[0].Exception.Message | Should -Match 'The server no longer has the session''s shell .*: its idle timeout passed, or it was closed or removed; what its commands wrote meanwhile is gone'
+        $s.State | Should -Be 'Disconnected'
+        Remove-PSSession $s -ErrorVariable r -ErrorAction SilentlyContinue
+        $r[0].FullyQualifiedErrorId | Should -BeLike 'RemoveSessionCannotConnectToServer*'
+        Get-PSSession | Where-Object InstanceId -EQ $s.InstanceId | Should -BeNullOrEmpty
+    }
+
     It 'keeps the output of an -AsJob pipeline written while disconnected' {
         $s = New-PSSession @http
         $flag = Join-Path ([IO.Path]::GetTempPath()) "rsess-wsman-flag-$([guid]::NewGuid().ToString('N'))"
