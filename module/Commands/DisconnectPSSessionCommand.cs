@@ -248,10 +248,7 @@ public sealed class ConnectPSSessionCommand : PSCmdlet
                 WriteObject(WsmanConnection.Connect(this, session));
                 return;
             }
-            using RemoteSessions.Native.PSSession native = SessionSelection.NativeOf(session);
-            native.Reconnect();
-            EngineInternals.ShowDisconnectTimes(session.Runspace, null, null);
-            EngineInternals.ShowDisconnected(session.Runspace, disconnected: false);
+            SessionSelection.Reconnect(session);
             WriteObject(session);
         }
         catch (Exception e) when (e is RemoteSessionsException or RuntimeException or InvalidOperationException)
@@ -346,6 +343,20 @@ internal static class SessionSelection
             Add(matches, matches.Count == 0, $"Remote session is not available for {instanceId}.", "RemoteRunspaceNotAvailableForSpecifiedRunspaceId", instanceId);
         }
         return found;
+    }
+
+    /// <summary>
+    /// Reconnects a session of this PowerShell that Disconnect-PSSession left: its shell is reconnected
+    /// and it shows Opened and Available again, so its jobs go on receiving. Throws RemoteSessionsException
+    /// (NotFound for a session this module did not open, or whose shell the server no longer has; what
+    /// the server refused with).
+    /// </summary>
+    internal static void Reconnect(PSSession session)
+    {
+        using RemoteSessions.Native.PSSession native = NativeOf(session);
+        native.Reconnect();
+        EngineInternals.ShowDisconnectTimes(session.Runspace, null, null);
+        EngineInternals.ShowDisconnected(session.Runspace, disconnected: false);
     }
 
     /// <summary>The library's record of a session this module opened. Throws RemoteSessionsException (NotFound) for another session.</summary>

@@ -20,7 +20,9 @@ namespace Microsoft.PowerShell.Commands;
 /// RunspaceId and PSShowComputerName as Invoke-Command writes them) and their error, warning, verbose,
 /// debug and information records — then lets the library's connection go (disconnecting it) and, as
 /// on Windows, connects this PowerShell to the session, which joins Get-PSSession with the state the
-/// server kept. Not as on Windows: -OutTarget Job is refused.
+/// server kept. For a session of this PowerShell whose commands have Invoke-Command jobs, as on Windows,
+/// a disconnected session is connected again and what the jobs receive is written, to their end. Not
+/// as on Windows: -OutTarget Job is refused.
 /// </summary>
 [Cmdlet(VerbsCommunications.Receive, "PSSession", DefaultParameterSetName = SessionSet)]
 public sealed class ReceivePSSessionCommand : PSCmdlet
@@ -142,6 +144,9 @@ public sealed class ReceivePSSessionCommand : PSCmdlet
     }
 
     // A PSSession object: one of Get-PSSession -ComputerName (another client's) or of this PowerShell.
+    // One of this PowerShell whose commands were started with Invoke-Command -Session (-AsJob or not)
+    // has their jobs: as on Windows, a disconnected one is connected again and what the jobs receive is
+    // written here. Without a job (Invoke-Command -InDisconnectedSession), the library reads the output.
     private (WinRSConnectionInfo?, Guid, string) FromSession(PSSession session)
     {
         if (session.Runspace.ConnectionInfo is not WinRSConnectionInfo info)
@@ -151,12 +156,47 @@ public sealed class ReceivePSSessionCommand : PSCmdlet
                 "ReceivePSSessionNotWSMan", ErrorCategory.InvalidOperation, session));
             return (null, Guid.Empty, "");
         }
-        if (session.Runspace.RunspaceStateInfo.State == RunspaceState.Opened)
+        List<Job> jobs = JobsOf(session);
+        if (jobs.Count == 0)
+            return session.Runspace.RunspaceStateInfo.State == RunspaceState.Opened ? (null, Guid.Empty, "") : (info, session.InstanceId, session.Name);
+        if (session.Runspace.RunspaceStateInfo.State == RunspaceState.Disconnected)
         {
-            // A session this PowerShell has open: its commands' output already comes to their jobs.
-            return (null, Guid.Empty, "");
+            try
+            {
+                SessionSelection.Reconnect(session);
+            }
+            catch (RemoteSessionsException e)
+            {
+                WriteError(new ErrorRecord(new InvalidOperationException($"Connecting to the disconnected session {session.Name} on {session.ComputerName} failed: {e.Message}", e),
+                    "ReceivePSSessionCannotConnectSession", ErrorCategory.OpenError, session));
+                return (null, Guid.Empty, "");
+            }
         }
-        return (info, session.InstanceId, session.Name);
+        foreach (Job job in jobs) ReceiveJob(job);
+        return (null, Guid.Empty, "");
+    }
+
+    // The child jobs of Invoke-Command that run in the session (PSRemotingChildJob.Runspace, a public
+    // property of the engine's internal job type), oldest first, that may still have something to give.
+    private List<Job> JobsOf(PSSession session) =>
+        JobRepository.Jobs
+            .OrderBy(j => j.Id)
+            .SelectMany(j => j.ChildJobs)
+            .Where(c => PSObject.AsPSObject(c).Properties["Runspace"]?.Value is Runspace r && r == session.Runspace)
+            .Where(c => c.HasMoreData || !IsFinished(c.JobStateInfo.State))
+            .ToList();
+
+    private static bool IsFinished(JobState state) => state is JobState.Completed or JobState.Failed or JobState.Stopped;
+
+    // What the job wrote and writes until it ends, through the engine's Receive-Job -Wait: objects, and
+    // errors and other records as they are.
+    private void ReceiveJob(Job job)
+    {
+        var engine = ScriptBlock.Create("param($j) Microsoft.PowerShell.Core\\Receive-Job -Job $j -Wait");
+        SteppablePipeline pipeline = engine.GetSteppablePipeline(CommandOrigin.Internal, [job]);
+        pipeline.Begin(this);
+        pipeline.Process();
+        pipeline.End();
     }
 
     // -ComputerName/-ConnectionUri with -Name or -InstanceId: the session is looked up on the server.

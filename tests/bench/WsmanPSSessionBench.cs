@@ -27,11 +27,10 @@ public static class WsmanPSSessionBench
     private const int Opens = 20;
     private const int AdHoc = 100;
     /// <summary>
-    /// Sessions in the fan-out. Not 100: each is a runspace in the endpoint's one pwsh, opened one after
-    /// another at the cost measured in (2); the line printed with the figure gives the endpoint's resident
-    /// memory per session, from which 100 can be judged.
+    /// Sessions in the fan-out, as many as the 100 endpoints; each is a runspace in the endpoint's
+    /// one pwsh (the line printed with the figure gives the endpoint's resident memory per session).
     /// </summary>
-    private const int FanOut = 20;
+    private const int FanOut = 100;
     private const int FanOutRounds = 7;
 
     /// <summary>Runs the figures; <paramref name="pwsh"/> runs the endpoint and is sshd's powershell subsystem.</summary>

@@ -182,3 +182,21 @@ Get-PSSession | Disconnect-PSSession | Out-Null
         Remove-PSSession $a, $b
     }
 }
+
+Describe 'Receive-PSSession in the same PowerShell' {
+    It 'writes what the jobs of its session received, connecting a disconnected session again' {
+        $s = New-PSSession @Remote -Name same
+        $j = Invoke-Command $s { 'a'; Start-Sleep -Milliseconds 1500; 'b'; 'c' } -AsJob
+        Wait-Until { $j.ChildJobs[0].Output.Count -gt 0 } | Should -BeTrue
+        $null = Disconnect-PSSession $s
+        $out = Receive-PSSession $s
+        $out | Should -Be @('a', 'b', 'c')
+        $out[0].PSComputerName | Should -Be '127.0.0.1'
+        $s.State | Should -Be 'Opened' -Because 'as on Windows, receiving connects the session'
+        Receive-PSSession $s | Should -BeNullOrEmpty -Because 'what was received is not received again'
+        # An open session's running job: its output as it comes, to its end.
+        $null = Invoke-Command $s { 1; Start-Sleep -Milliseconds 500; 2 } -AsJob
+        Receive-PSSession $s | Should -Be @(1, 2)
+        Remove-PSSession $s
+    }
+}
