@@ -4,6 +4,7 @@ using System.Management.Automation.Host;
 using System.Management.Automation.Remoting;
 using System.Management.Automation.Runspaces;
 using RemoteSessions;
+using RemoteSessions.Native;
 using RemoteSessions.Commands;
 using RemoteSessions.PSSessions;
 using PSSession = System.Management.Automation.Runspaces.PSSession;
@@ -19,7 +20,7 @@ namespace Microsoft.PowerShell.Commands;
 /// -ConnectionUri open a temporary session over the module's WinRS transport (as New-PSSession does),
 /// marked, as the engine marks its own, so that Exit-PSSession closes it, and enter it with the engine's
 /// own <c>Microsoft.PowerShell.Core\Enter-PSSession -Session</c>. Every other set is the engine's
-/// Enter-PSSession, unchanged.
+/// Enter-PSSession, except that a disconnected WS-Management session is connected first, as on Windows.
 /// </summary>
 [Cmdlet(VerbsCommon.Enter, "PSSession", DefaultParameterSetName = ComputerNameSet,
     HelpUri = "https://go.microsoft.com/fwlink/?LinkID=2096695", RemotingCapability = RemotingCapability.OwnedByCommand)]
@@ -162,6 +163,7 @@ public sealed class EnterPSSessionCommand : PSCmdlet, IDisposable
     {
         if (!IsWsman)
         {
+            if (DisconnectedTarget() is { } disconnected && !ConnectFirst(disconnected)) return;
             _engine!.Process(this, PipelineObject());
             return;
         }
@@ -256,6 +258,41 @@ public sealed class EnterPSSessionCommand : PSCmdlet, IDisposable
     // The pipeline object for the engine's command: the session when one was bound from the pipeline (by
     // value or by property name), else an object with the properties this cmdlet bound from the pipeline,
     // which the engine binds again by property name.
+    // The WS-Management session -Session, -Id, -Name or -InstanceId names, when it is disconnected: as on
+    // Windows, it is connected before it is entered (the engine cannot connect a session over the
+    // module's transport).
+    private PSSession? DisconnectedTarget()
+    {
+        IEnumerable<PSSession> Local() => InvokeCommand.InvokeScript("Microsoft.PowerShell.Core\\Get-PSSession").Select(o => o.BaseObject).OfType<PSSession>();
+        PSSession? target = ParameterSetName switch
+        {
+            "Session" => Session,
+            "Id" => Local().FirstOrDefault(s => s.Id == Id),
+            "InstanceId" => Local().FirstOrDefault(s => s.InstanceId == InstanceId),
+            "Name" => Local().FirstOrDefault(s => string.Equals(s.Name, Name, StringComparison.OrdinalIgnoreCase)),
+            _ => null,
+        };
+        return target is { Runspace: { ConnectionInfo: WinRSConnectionInfo, RunspaceStateInfo.State: RunspaceState.Disconnected } } ? target : null;
+    }
+
+    // Connects a disconnected session of this PowerShell, or one Get-PSSession -ComputerName found on the
+    // server; false (and the error written) when that fails.
+    private bool ConnectFirst(PSSession session)
+    {
+        try
+        {
+            if (WsmanConnection.IsServerSession(session)) WsmanConnection.Connect(this, session);
+            else SessionSelection.Reconnect(session);
+            return true;
+        }
+        catch (Exception e) when (e is RemoteSessionsException or RuntimeException or InvalidOperationException)
+        {
+            WriteError(new ErrorRecord(new RuntimeException($"The disconnected session {session.Name} could not be connected to be entered: {e.Message}", e),
+                "EnterPSSessionConnectSessionFailed", ErrorCategory.InvalidOperation, session));
+            return false;
+        }
+    }
+
     private object? PipelineObject()
     {
         if (!MyInvocation.ExpectingInput) return null;

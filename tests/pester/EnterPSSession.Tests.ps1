@@ -134,6 +134,17 @@ Describe 'Enter-PSSession in pwsh''s console host (WSMan)' {
         Send-Line $pane "'after-' + `$s.State + '-' + (Invoke-Command `$s { `$kept })"
         Wait-Screen $pane '(?m)^after-[^\n]+$' | ForEach-Object Value | Should -Be 'after-Opened-kept'
 
+        # A disconnected session is connected again to be entered, as on Windows.
+        Send-Line $pane "'disconnected-' + (Disconnect-PSSession `$s).State"
+        Wait-Screen $pane '(?m)^disconnected-\S+$' | ForEach-Object Value | Should -Be 'disconnected-Disconnected'
+        Send-Line $pane 'Enter-PSSession $s'
+        Wait-Screen $pane '(?m)^\[127\.0\.0\.1\]: PS [^\n]*> ?$' | Out-Null
+        Send-Line $pane '"again:$kept"'
+        Wait-Screen $pane '(?m)^again:\S+$' | ForEach-Object Value | Should -Be 'again:kept'
+        Send-Line $pane 'Exit-PSSession'
+        Send-Line $pane "'back-' + `$s.State"
+        Wait-Screen $pane '(?m)^back-\S+$' | ForEach-Object Value | Should -Be 'back-Opened'
+
         Send-Line $pane 'Remove-PSSession $s; exit'
         Test-ProcessExited $console.ProcessId | Should -BeTrue
     }
