@@ -20,9 +20,10 @@ namespace Microsoft.PowerShell.Commands;
 /// RunspaceId and PSShowComputerName as Invoke-Command writes them) and their error, warning, verbose,
 /// debug and information records — then lets the library's connection go (disconnecting it) and, as
 /// on Windows, connects this PowerShell to the session, which joins Get-PSSession with the state the
-/// server kept. For a session of this PowerShell whose commands have Invoke-Command jobs, as on Windows,
-/// a disconnected session is connected again and what the jobs receive is written, to their end. Not
-/// as on Windows: -OutTarget Job is refused.
+/// server kept. For a session of this PowerShell whose commands have Invoke-Command -AsJob jobs, as on
+/// Windows, a disconnected session is connected again and the jobs are written (-OutTarget Default or
+/// Job), or what they receive, to their end (Host). Not as on Windows: -OutTarget Job is refused for
+/// a session without such jobs.
 /// </summary>
 [Cmdlet(VerbsCommunications.Receive, "PSSession", DefaultParameterSetName = SessionSet)]
 public sealed class ReceivePSSessionCommand : PSCmdlet
@@ -114,18 +115,16 @@ public sealed class ReceivePSSessionCommand : PSCmdlet
     [ValidateNotNullOrEmpty]
     public string? JobName { get; set; }
 
-    protected override void BeginProcessing()
-    {
-        if (OutTarget == OutTarget.Job)
-            ThrowTerminatingError(new ErrorRecord(new PSNotSupportedException(
-                "Receive-PSSession -OutTarget Job is not available with RemoteSessions: the output is written to the pipeline (-OutTarget Host)."),
-                "ReceivePSSessionOutTargetJobNotSupported", ErrorCategory.NotImplemented, OutTarget));
-    }
-
     protected override void ProcessRecord()
     {
         var (connection, shellId, name) = ParameterSetName == SessionSet ? FromSession(Session!) : FromServer();
         if (connection is null) return;
+        // The library reads the output here; only the jobs of this PowerShell's sessions can be written.
+        if (OutTarget == OutTarget.Job)
+            ThrowTerminatingError(new ErrorRecord(new PSNotSupportedException(
+                "Receive-PSSession -OutTarget Job is only available with RemoteSessions for a session of this PowerShell whose commands have Invoke-Command jobs: " +
+                "the output of this session is written to the pipeline (-OutTarget Host)."),
+                "ReceivePSSessionOutTargetJobNotSupported", ErrorCategory.NotImplemented, OutTarget));
         if (!Receive(connection, shellId, name)) return;
         // A session of the server (not one this PowerShell disconnected) is connected here afterwards.
         PSSession? server = ParameterSetName == SessionSet
@@ -144,9 +143,10 @@ public sealed class ReceivePSSessionCommand : PSCmdlet
     }
 
     // A PSSession object: one of Get-PSSession -ComputerName (another client's) or of this PowerShell.
-    // One of this PowerShell whose commands were started with Invoke-Command -Session (-AsJob or not)
-    // has their jobs: as on Windows, a disconnected one is connected again and what the jobs receive is
-    // written here. Without a job (Invoke-Command -InDisconnectedSession), the library reads the output.
+    // One of this PowerShell whose commands were started with Invoke-Command -Session -AsJob has their
+    // jobs: as on Windows, a disconnected one is connected again, and the jobs are written (-OutTarget
+    // Default or Job) or what they receive is (Host). Without a job (Invoke-Command
+    // -InDisconnectedSession), the library reads the output.
     private (WinRSConnectionInfo?, Guid, string) FromSession(PSSession session)
     {
         if (session.Runspace.ConnectionInfo is not WinRSConnectionInfo info)
@@ -156,7 +156,7 @@ public sealed class ReceivePSSessionCommand : PSCmdlet
                 "ReceivePSSessionNotWSMan", ErrorCategory.InvalidOperation, session));
             return (null, Guid.Empty, "");
         }
-        List<Job> jobs = JobsOf(session);
+        List<(Job Job, List<Job> Children)> jobs = JobsOf(session);
         if (jobs.Count == 0)
             return session.Runspace.RunspaceStateInfo.State == RunspaceState.Opened ? (null, Guid.Empty, "") : (info, session.InstanceId, session.Name);
         if (session.Runspace.RunspaceStateInfo.State == RunspaceState.Disconnected)
@@ -172,18 +172,25 @@ public sealed class ReceivePSSessionCommand : PSCmdlet
                 return (null, Guid.Empty, "");
             }
         }
-        foreach (Job job in jobs) ReceiveJob(job);
+        foreach (var (job, children) in jobs)
+        {
+            if (OutTarget == OutTarget.Host) children.ForEach(ReceiveJob);
+            else WriteObject(job);
+        }
         return (null, Guid.Empty, "");
     }
 
-    // The child jobs of Invoke-Command that run in the session (PSRemotingChildJob.Runspace, a public
-    // property of the engine's internal job type), oldest first, that may still have something to give.
-    private List<Job> JobsOf(PSSession session) =>
+    // The Invoke-Command jobs with child jobs that run in the session (PSRemotingChildJob.Runspace, a
+    // public property of the engine's internal job type) and may still have something to give, oldest
+    // first, with those child jobs.
+    private List<(Job, List<Job>)> JobsOf(PSSession session) =>
         JobRepository.Jobs
             .OrderBy(j => j.Id)
-            .SelectMany(j => j.ChildJobs)
-            .Where(c => PSObject.AsPSObject(c).Properties["Runspace"]?.Value is Runspace r && r == session.Runspace)
-            .Where(c => c.HasMoreData || !IsFinished(c.JobStateInfo.State))
+            .Select(j => (j, j.ChildJobs
+                .Where(c => PSObject.AsPSObject(c).Properties["Runspace"]?.Value is Runspace r && r == session.Runspace)
+                .Where(c => c.HasMoreData || !IsFinished(c.JobStateInfo.State))
+                .ToList()))
+            .Where(pair => pair.Item2.Count > 0)
             .ToList();
 
     private static bool IsFinished(JobState state) => state is JobState.Completed or JobState.Failed or JobState.Stopped;

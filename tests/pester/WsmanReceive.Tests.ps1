@@ -90,17 +90,22 @@ exit
         (Get-PSSession @Remote).InstanceId | Should -Not -Contain ([guid] $ids[2])
     }
 
-    It 'says clearly when the session is not there, and refuses -OutTarget Job' {
+    It 'says clearly when the session is not there, and refuses -OutTarget Job for another client''s session' {
+        $s = New-PSSession @Remote -Name jobless
+        $null = Disconnect-PSSession $s
         $seen = Invoke-OtherPwsh @'
 Receive-PSSession @remote -Name nosuch -ErrorAction SilentlyContinue -ErrorVariable e
 "$($e[0].FullyQualifiedErrorId) | $($e[0].CategoryInfo.Category)"
-try { Receive-PSSession @remote -Name nosuch -OutTarget Job } catch { "$($_.FullyQualifiedErrorId) | $($_.CategoryInfo.Category)" }
+try { Receive-PSSession @remote -Name jobless -OutTarget Job } catch { "$($_.FullyQualifiedErrorId) | $($_.CategoryInfo.Category)" }
+"left $((Get-PSSession @remote -Name jobless).State)"
 Receive-PSSession -ComputerName 127.0.0.1 -Port 1 -Name x -Credential $remote.Credential -Authentication Basic -SessionOption $remote.SessionOption -ErrorAction SilentlyContinue -ErrorVariable q
 "$($q[0].FullyQualifiedErrorId) | $($q[0].CategoryInfo.Category)"
 '@
         $seen | Should -Contain 'ReceivePSSessionCannotFindSession,Microsoft.PowerShell.Commands.ReceivePSSessionCommand | ObjectNotFound'
         $seen | Should -Contain 'ReceivePSSessionOutTargetJobNotSupported,Microsoft.PowerShell.Commands.ReceivePSSessionCommand | NotImplemented'
         $seen | Should -Contain 'ReceivePSSessionQueryForSessionFailed,Microsoft.PowerShell.Commands.ReceivePSSessionCommand | InvalidOperation'
+        $seen | Should -Contain 'left Disconnected' -Because 'a refused receive leaves the session as it was'
+        Remove-PSSession $s
     }
 }
 
@@ -184,19 +189,28 @@ Get-PSSession | Disconnect-PSSession | Out-Null
 }
 
 Describe 'Receive-PSSession in the same PowerShell' {
-    It 'writes what the jobs of its session received, connecting a disconnected session again' {
+    It 'connects a disconnected session again and writes its jobs, or with -OutTarget Host what they receive' {
         $s = New-PSSession @Remote -Name same
         $j = Invoke-Command $s { 'a'; Start-Sleep -Milliseconds 1500; 'b'; 'c' } -AsJob
         Wait-Until { $j.ChildJobs[0].Output.Count -gt 0 } | Should -BeTrue
         $null = Disconnect-PSSession $s
         $out = Receive-PSSession $s
-        $out | Should -Be @('a', 'b', 'c')
+        $out.Id | Should -Be $j.Id -Because 'as on Windows, a session with a job gives the job by default'
+        $s.State | Should -Be 'Opened' -Because 'receiving connects the session'
+        Receive-Job $j -Wait | Should -Be @('a', 'b', 'c')
+
+        $k = Invoke-Command $s { 'd'; Start-Sleep -Milliseconds 1500; 'e' } -AsJob
+        Wait-Until { $k.ChildJobs[0].Output.Count -gt 0 } | Should -BeTrue
+        $null = Disconnect-PSSession $s
+        $out = Receive-PSSession $s -OutTarget Host
+        $out | Should -Be @('d', 'e')
         $out[0].PSComputerName | Should -Be '127.0.0.1'
-        $s.State | Should -Be 'Opened' -Because 'as on Windows, receiving connects the session'
-        Receive-PSSession $s | Should -BeNullOrEmpty -Because 'what was received is not received again'
-        # An open session's running job: its output as it comes, to its end.
+        $s.State | Should -Be 'Opened'
+        Receive-PSSession $s -OutTarget Host | Should -BeNullOrEmpty -Because 'what was received is not received again'
+        # An open session's running job, as it comes, to its end.
         $null = Invoke-Command $s { 1; Start-Sleep -Milliseconds 500; 2 } -AsJob
-        Receive-PSSession $s | Should -Be @(1, 2)
+        Receive-PSSession $s -OutTarget Host | Should -Be @(1, 2)
+        (Receive-PSSession $s -OutTarget Job) | Should -BeNullOrEmpty
         Remove-PSSession $s
     }
 }
