@@ -153,6 +153,30 @@ Remove-PSSession $s
         @($log -match 'authenticated NTLM RSESS\\ann ').Count | Should -BeGreaterThan 0
     }
 
+    It 'runs ad hoc commands, and reconnects from another pwsh to a session disconnected in one (<Mechanism> as <User>)' -ForEach @(
+        @{ Mechanism = 'Kerberos'; User = 'ann@RSESS.TEST'; Password = 'Ann-Krb-Pa55'; Name = 'roam-krb' }
+        @{ Mechanism = 'Negotiate'; User = 'RSESS\ann'; Password = 'Ann-Ntlm-Pa55'; Name = 'roam-ntlm' }
+    ) {
+        $from = (Get-PeerLog $front).Count
+        $at = "`$at = @{ ComputerName = '127.0.0.1'; Port = `$port; Authentication = '$Mechanism'; Credential = (Cred '$User' '$Password') }`n"
+        $first = Invoke-Child ($at + @"
+"adhoc `$(Invoke-Command @at { 6 * 7 })"
+`$s = New-PSSession @at -Name '$Name'
+Invoke-Command -Session `$s { `$x = 9 }
+"parked `$((Disconnect-PSSession `$s -IdleTimeoutSec 600).State)"
+"@)
+        $first | Should -Be @('adhoc 42', 'parked Disconnected')
+        $second = Invoke-Child ($at + @"
+"listed `$(@(Get-PSSession @at -Name '$Name' | ForEach-Object { "`$(`$_.Name):`$(`$_.State)" }) -join ',')"
+`$s = Connect-PSSession @at -Name '$Name'
+"connected `$(`$s.State) `$(Invoke-Command -Session `$s { `$x })"
+Remove-PSSession `$s
+"removed `$(@(Get-PSSession @at -Name '$Name').Count)"
+"@)
+        $second | Should -Be @("listed ${Name}:Disconnected", 'connected Opened 9', 'removed 0')
+        Get-FrontSince $from | Should -Not -Match 'VIOLATION'
+    }
+
     It 'refuses a wrong password with -Authentication <Mechanism> as <User>: AccessDenied, without the password' -ForEach @(
         @{ Mechanism = 'Negotiate'; User = 'RSESS\ann' }
         @{ Mechanism = 'Kerberos'; User = 'ann@RSESS.TEST' }
