@@ -27,7 +27,9 @@
 // one is refused.
 // With `--upstream <url> --upstream-user <user> --upstream-password <password>` the opened SOAP of every
 // request is forwarded to that WS-Management server (e.g. tests/replay-server) with Basic over HTTP, and
-// its reply (status and body) is sealed back: a Negotiate front for full CIM conversations. With
+// its reply (status and body) is sealed back: a Negotiate front for full CIM conversations, and for
+// PSSessions in front of tests/wsman-endpoint (each client connection forwards on its own, and a
+// long-polling Receive waits as long as its w:OperationTimeout: the forwarding has no time limit). With
 // `--allow-basic` as well, a request with `Authorization: Basic` is forwarded in clear text with that header
 // (the upstream server checks it), for comparisons of Basic with sealed Negotiate through the same front.
 // On a path that ends in /close every reply carries `Connection: close` and ends its connection, so each
@@ -153,7 +155,10 @@ namespace RemoteSessions.NegotiateServer
             string? Arg(string name) { int i = Array.IndexOf(args, name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : null; }
             if (Arg("--upstream") is not { } target) return;
             url = new Uri(target);
-            client = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = Timeout.InfiniteTimeSpan }) { Timeout = TimeSpan.FromMinutes(2) };
+            // No time limit of its own: a WinRS Receive waits at the upstream server for as long as the
+            // client's w:OperationTimeout says (New-PSSessionOption's default is 3 minutes), and the
+            // client bounds its own wait; a limit here would cut an idle PSSession's long poll.
+            client = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = Timeout.InfiniteTimeSpan }) { Timeout = Timeout.InfiniteTimeSpan };
             string basic = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{Arg("--upstream-user")}:{Arg("--upstream-password")}"));
             client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Basic", basic);
             AllowBasic = args.Contains("--allow-basic");
