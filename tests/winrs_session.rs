@@ -305,3 +305,39 @@ fn a_session_whose_idle_timeout_passed_is_gone_and_reconnecting_says_so() {
     let e = ClientSession::connect(second as Arc<dyn PacketTransport>, pool, Some(WAIT)).err().expect("refused");
     assert_eq!(e.kind, ErrorKind::NotFound, "{}", e.message);
 }
+
+#[test]
+fn pipelines_started_disconnected_leave_their_output_on_the_server_for_the_next_client() {
+    let server = Server::start(&[]);
+    let (mut first, transport) = server.open("unread");
+    transport.start_pipelines_disconnected().unwrap();
+    let running = first.invoke(&[Command::script("'late'; 1..3")], None).unwrap();
+    let pipeline = running.id();
+    transport.disconnect(Some(120_000)).unwrap();
+    // It ends on this side with nothing read; the server keeps its output.
+    assert!(running.next(Some(WAIT)).unwrap().is_none());
+    assert_eq!(running.ending().unwrap().0, PipelineState::Completed);
+    drop(running);
+    let shell_id = transport.shell_id().unwrap();
+
+    let settings = WinrsSettings { configuration_name: "Microsoft.PowerShell".into(), ..WinrsSettings::default() };
+    let second_transport = Arc::new(WinrsTransport::connect_to(server.endpoint(PASSWORD), settings, &shell_id));
+    let mut second = ClientSession::connect(Arc::clone(&second_transport) as Arc<dyn PacketTransport>, uuid::Uuid::parse_str(&shell_id).unwrap(), Some(WAIT)).unwrap();
+    let taken = second.attach(pipeline).unwrap();
+    let mut seen = Vec::new();
+    while let Some(item) = taken.next(Some(WAIT)).unwrap() {
+        if let Item::Output(v) = item {
+            seen.push(v);
+        }
+    }
+    assert!(matches!(&seen[0], Value::String(s) if s == "late"), "{seen:?}");
+    assert_eq!(ints(&seen[1..]), [1, 2, 3]);
+    drop(taken);
+    second_transport.disconnect(Some(120_000)).unwrap();
+    second.close(WAIT);
+
+    // The first client connects anew and goes on; later pipelines are read again.
+    transport.reconnect().unwrap();
+    assert_eq!(ints(&output(&first, "5")), [5]);
+    first.close(WAIT);
+}

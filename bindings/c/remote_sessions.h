@@ -1499,6 +1499,14 @@ rsess_result rsess_transport_disconnect(const rsess_transport *t,
 // unless disconnected; the server's refusal (e.g. the shell was deleted after its idle timeout).
 rsess_result rsess_transport_reconnect(const rsess_transport *t, rsess_error **err);
 
+// Makes the pipelines started over `t` from now on until its next disconnect run on the server
+// unread (PowerShell's `Invoke-Command -InDisconnectedSession`): their output stays on the server for
+// whichever client connects later (`rsess_pssession_attach`), and when the transport disconnects
+// they end on this side as Completed, without being stopped on the server. Errors: NOT_SUPPORTED for
+// a process or ssh transport; INVALID_STATE when the shell is disconnected or closed.
+rsess_result rsess_transport_start_pipelines_disconnected(const rsess_transport *t,
+                                                          rsess_error **err);
+
 // Sends one packet (`line` without its newline). Errors: TRANSPORT_BROKEN when the server is gone
 // (the message includes what it wrote to stderr), INVALID_ARGUMENT for a line break inside `line`.
 rsess_result rsess_transport_send(const rsess_transport *t, const char *line, rsess_error **err);

@@ -142,6 +142,7 @@ internal static partial class NativeMethods
     internal static partial ResultCode rsess_transport_wsman_new(string computerName, string? configurationName, string? shellName, uint idleTimeoutMs, SessionOptionsHandle options, CredentialHandle credential, out TransportHandle transport, out IntPtr error);
     [LibraryImport(Library)] internal static partial ResultCode rsess_transport_disconnect(TransportHandle t, uint idleTimeoutMs, out IntPtr error);
     [LibraryImport(Library)] internal static partial ResultCode rsess_transport_reconnect(TransportHandle t, out IntPtr error);
+    [LibraryImport(Library)] internal static partial ResultCode rsess_transport_start_pipelines_disconnected(TransportHandle t, out IntPtr error);
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial ResultCode rsess_transport_send(TransportHandle t, string line, out IntPtr error);
     [LibraryImport(Library)] internal static partial ResultCode rsess_transport_receive(TransportHandle t, int timeoutMs, out IntPtr line, out IntPtr error);

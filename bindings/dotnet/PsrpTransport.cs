@@ -110,6 +110,14 @@ public sealed class PsrpTransport : IDisposable
     /// <exception cref="RemoteSessionsException">NotSupported for a process or ssh transport; InvalidState unless disconnected; the server's refusal.</exception>
     public void Reconnect() => Native.Check(NativeMethods.rsess_transport_reconnect(_handle, out IntPtr err), err);
 
+    /// <summary>
+    /// Makes the pipelines started from now on until the next <see cref="Disconnect"/> run on the server
+    /// unread (PowerShell's Invoke-Command -InDisconnectedSession): their output stays on the server for the
+    /// next client, and at the disconnect they end here as Completed without being stopped there.
+    /// </summary>
+    /// <exception cref="RemoteSessionsException">NotSupported for a process or ssh transport; InvalidState when disconnected or closed.</exception>
+    public void StartPipelinesDisconnected() => Native.Check(NativeMethods.rsess_transport_start_pipelines_disconnected(_handle, out IntPtr err), err);
+
     /// <summary>Sends one packet.</summary>
     /// <param name="line">The packet's XML, without line breaks.</param>
     /// <exception cref="RemoteSessionsException">TransportBroken when the server is gone.</exception>

@@ -405,7 +405,7 @@ public sealed class InvokeCommandCommand : PSCmdlet, IDisposable
         }
         for (int i = 0; InDisconnectedSession && SessionName is not null && i < Math.Min(SessionName.Length, infos.Count); i++)
             infos[i].ShellName = SessionName[i];
-        foreach (var opened in WsmanConnection.Open(this, infos, ThrottleLimit, addToRepository: InDisconnectedSession))
+        foreach (var opened in WsmanConnection.Open(this, infos, ThrottleLimit, addToRepository: InDisconnectedSession, startPipelinesDisconnected: InDisconnectedSession))
         {
             if (opened.Session is { } session)
             {

@@ -117,67 +117,64 @@ public sealed class ReceivePSSessionCommand : PSCmdlet
 
     protected override void ProcessRecord()
     {
-        var (connection, shellId, name) = ParameterSetName == SessionSet ? FromSession(Session!) : FromServer();
-        if (connection is null) return;
-        // The library reads the output here; only the jobs of this PowerShell's sessions can be written.
-        if (OutTarget == OutTarget.Job)
-            ThrowTerminatingError(new ErrorRecord(new PSNotSupportedException(
-                "Receive-PSSession -OutTarget Job is only available with RemoteSessions for a session of this PowerShell whose commands have Invoke-Command jobs: " +
-                "the output of this session is written to the pipeline (-OutTarget Host)."),
-                "ReceivePSSessionOutTargetJobNotSupported", ErrorCategory.NotImplemented, OutTarget));
-        if (!Receive(connection, shellId, name)) return;
-        // A session of the server (not one this PowerShell disconnected) is connected here afterwards.
-        PSSession? server = ParameterSetName == SessionSet
-            ? (WsmanConnection.IsServerSession(Session!) ? Session : null)
-            : WsmanConnection.ServerSession(Host, connection, shellId, name.Length > 0 ? name : null, connection.ConfigurationName, disconnected: true);
-        if (server is null) return;
-        try
-        {
-            WsmanConnection.Connect(this, server);
-        }
-        catch (Exception e) when (e is RuntimeException or InvalidOperationException)
-        {
-            WriteError(new ErrorRecord(new InvalidOperationException($"The output of session {name} was received, but connecting this PowerShell to the session failed: {e.Message}", e),
-                "ReceivePSSessionCannotConnectSession", ErrorCategory.OpenError, server));
-        }
+        PSSession? session = ParameterSetName == SessionSet ? Session : FindOnServer();
+        if (session is not null) ReceiveFrom(session);
     }
 
-    // A PSSession object: one of Get-PSSession -ComputerName (another client's) or of this PowerShell.
+    // A PSSession object: one of Get-PSSession -ComputerName (another client's), or of this PowerShell.
     // One of this PowerShell whose commands were started with Invoke-Command -Session -AsJob has their
     // jobs: as on Windows, a disconnected one is connected again, and the jobs are written (-OutTarget
-    // Default or Job) or what they receive is (Host). Without a job (Invoke-Command
-    // -InDisconnectedSession), the library reads the output.
-    private (WinRSConnectionInfo?, Guid, string) FromSession(PSSession session)
+    // Default or Job) or what they receive is (Host). Otherwise the library reads the output of the
+    // commands that ran while it was disconnected, and this PowerShell is then connected to the session.
+    private void ReceiveFrom(PSSession session)
     {
         if (session.Runspace.ConnectionInfo is not WinRSConnectionInfo info)
         {
             WriteError(new ErrorRecord(new InvalidOperationException(
                 $"The session {session.Name} is not a WS-Management session: only those keep running commands while disconnected."),
                 "ReceivePSSessionNotWSMan", ErrorCategory.InvalidOperation, session));
-            return (null, Guid.Empty, "");
+            return;
         }
+        bool disconnected = session.Runspace.RunspaceStateInfo.State == RunspaceState.Disconnected;
         List<(Job Job, List<Job> Children)> jobs = JobsOf(session);
-        if (jobs.Count == 0)
-            return session.Runspace.RunspaceStateInfo.State == RunspaceState.Opened ? (null, Guid.Empty, "") : (info, session.InstanceId, session.Name);
-        if (session.Runspace.RunspaceStateInfo.State == RunspaceState.Disconnected)
+        if (jobs.Count > 0)
         {
-            try
+            if (disconnected && !Connect(session)) return;
+            foreach (var (job, children) in jobs)
             {
-                SessionSelection.Reconnect(session);
+                if (OutTarget == OutTarget.Host) children.ForEach(ReceiveJob);
+                else WriteObject(job);
             }
-            catch (RemoteSessionsException e)
-            {
-                WriteError(new ErrorRecord(new InvalidOperationException($"Connecting to the disconnected session {session.Name} on {session.ComputerName} failed: {e.Message}", e),
-                    "ReceivePSSessionCannotConnectSession", ErrorCategory.OpenError, session));
-                return (null, Guid.Empty, "");
-            }
+            return;
         }
-        foreach (var (job, children) in jobs)
+        // An open session of this PowerShell without jobs: its commands' output went to their callers.
+        if (!disconnected) return;
+        // The library reads the output here; only the jobs of this PowerShell's sessions can be written.
+        if (OutTarget == OutTarget.Job)
+            ThrowTerminatingError(new ErrorRecord(new PSNotSupportedException(
+                "Receive-PSSession -OutTarget Job is only available with RemoteSessions for a session of this PowerShell whose commands have Invoke-Command jobs: " +
+                "the output of this session is written to the pipeline (-OutTarget Host)."),
+                "ReceivePSSessionOutTargetJobNotSupported", ErrorCategory.NotImplemented, OutTarget));
+        if (Receive(info, session.InstanceId, session.Name)) Connect(session);
+    }
+
+    // Connects this PowerShell to the disconnected session, as Windows leaves a received session:
+    // one Get-PSSession -ComputerName found on the server joins Get-PSSession; one of this PowerShell
+    // is reconnected. False (and the error written) when that fails.
+    private bool Connect(PSSession session)
+    {
+        try
         {
-            if (OutTarget == OutTarget.Host) children.ForEach(ReceiveJob);
-            else WriteObject(job);
+            if (WsmanConnection.IsServerSession(session)) WsmanConnection.Connect(this, session);
+            else SessionSelection.Reconnect(session);
+            return true;
         }
-        return (null, Guid.Empty, "");
+        catch (Exception e) when (e is RemoteSessionsException or RuntimeException or InvalidOperationException)
+        {
+            WriteError(new ErrorRecord(new InvalidOperationException($"Connecting this PowerShell to the session {session.Name} on {session.ComputerName} failed: {e.Message}", e),
+                "ReceivePSSessionCannotConnectSession", ErrorCategory.OpenError, session));
+            return false;
+        }
     }
 
     // The Invoke-Command jobs with child jobs that run in the session (PSRemotingChildJob.Runspace, a
@@ -206,43 +203,37 @@ public sealed class ReceivePSSessionCommand : PSCmdlet
         pipeline.End();
     }
 
-    // -ComputerName/-ConnectionUri with -Name or -InstanceId: the session is looked up on the server.
-    private (WinRSConnectionInfo?, Guid, string) FromServer()
+    // -ComputerName/-ConnectionUri with -Name or -InstanceId: the session, looked up on the server (this
+    // PowerShell's own session object when it has one). As on Windows one session is taken: of two with
+    // the name, the disconnected one.
+    private PSSession? FindOnServer()
     {
         var common = new WsmanConnection.Parameters(ConfigurationName, Credential, Authentication, CertificateThumbprint, SessionOption);
         WinRSConnectionInfo info = ComputerName is { } computer
             ? WsmanConnection.Info(this, common, computer, UseSSL, Port, ApplicationName)
             : WsmanConnection.FromUri(this, common, ConnectionUri!);
-        IReadOnlyList<WsmanShell> shells;
+        List<PSSession> sessions;
         try
         {
-            shells = WsmanShell.List(info.ComputerName, info.SessionOptions(), info.NativeCredential());
+            sessions = WsmanConnection.SessionsOnServer(this, info, ConfigurationName);
         }
         catch (RemoteSessionsException e)
         {
             WriteError(new ErrorRecord(new RuntimeException($"Cannot get the sessions of the remote computer {info.ComputerName}: {e.Message}", e),
                 "ReceivePSSessionQueryForSessionFailed", ErrorCategory.InvalidOperation, info));
-            return (null, Guid.Empty, "");
+            return null;
         }
-        // A disconnected session first: one of that name may also be connected to another client.
-        WsmanShell? shell = shells
-            .Where(s => Name is { } n ? string.Equals(s.Name, n, StringComparison.OrdinalIgnoreCase) : Guid.TryParse(s.ShellId, out Guid id) && id == InstanceId)
-            .OrderBy(s => string.Equals(s.State, "Disconnected", StringComparison.OrdinalIgnoreCase) ? 0 : 1)
+        PSSession? found = sessions
+            .Where(s => Name is { } n ? string.Equals(s.Name, n, StringComparison.OrdinalIgnoreCase) : s.InstanceId == InstanceId)
+            .OrderBy(s => s.Runspace.RunspaceStateInfo.State == RunspaceState.Disconnected ? 0 : 1)
             .FirstOrDefault();
-        if (shell is null)
+        if (found is null)
         {
             string what = Name is { } n ? $"named {n}" : $"with InstanceId {InstanceId}";
             WriteError(new ErrorRecord(new ArgumentException($"The remote computer {info.ComputerName} has no session {what} for this user."),
                 "ReceivePSSessionCannotFindSession", ErrorCategory.ObjectNotFound, Name ?? (object)InstanceId));
-            return (null, Guid.Empty, "");
         }
-        var connection = new WinRSConnectionInfo(info.ComputerName, info.UseSsl, info.Port, info.ApplicationName, shell.ResourceUri ?? info.ConfigurationName, info.Option)
-        {
-            Credential = Credential,
-            AuthenticationMechanism = Authentication,
-            CertificateThumbprint = CertificateThumbprint ?? "",
-        };
-        return (connection, Guid.Parse(shell.ShellId), shell.Name ?? "");
+        return found;
     }
 
     // Whether the output was received (else the error is written).

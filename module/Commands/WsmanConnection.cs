@@ -60,7 +60,14 @@ internal static class WsmanConnection
     /// Get-PSSession -ComputerName know it) and, with <paramref name="addToRepository"/>, put in this
     /// runspace's Get-PSSession. A connection that fails gives its exception and no session.
     /// </summary>
-    internal static List<Opened> Open(PSCmdlet cmdlet, IReadOnlyList<WinRSConnectionInfo> infos, int throttleLimit, bool addToRepository)
+    /// <param name="cmdlet">The cmdlet whose host and runspace the sessions get.</param>
+    /// <param name="infos">The connections, one session each.</param>
+    /// <param name="throttleLimit">How many open at once (0: 32).</param>
+    /// <param name="addToRepository">Whether the sessions join this runspace's Get-PSSession.</param>
+    /// <param name="startPipelinesDisconnected">Invoke-Command -InDisconnectedSession: the pipelines
+    /// started in the sessions until they are disconnected run unread, their output left on the server
+    /// (<see cref="PsrpTransport.StartPipelinesDisconnected"/>).</param>
+    internal static List<Opened> Open(PSCmdlet cmdlet, IReadOnlyList<WinRSConnectionInfo> infos, int throttleLimit, bool addToRepository, bool startPipelinesDisconnected = false)
     {
         var opening = new List<(Runspace Runspace, StrongBox<PsrpTransport?> Started, Task Open)>();
         using var throttle = new SemaphoreSlim(throttleLimit > 0 ? throttleLimit : 32);
@@ -89,6 +96,17 @@ internal static class WsmanConnection
             {
                 runspace.Dispose();
                 results.Add(new Opened(computer, null, e));
+                continue;
+            }
+            // Once open: the engine may run pipelines of its own while it opens a session.
+            try
+            {
+                if (startPipelinesDisconnected) started.Value?.StartPipelinesDisconnected();
+            }
+            catch (RemoteSessionsException e)
+            {
+                runspace.Dispose();
+                results.Add(new Opened(computer, null, new PSRemotingTransportException(e.Message, e)));
                 continue;
             }
             PSSession session = PSSession.Create(runspace, "WSMan", addToRepository ? cmdlet : null);

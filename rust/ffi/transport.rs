@@ -239,6 +239,16 @@ pub extern "C" fn rsess_transport_reconnect(t: *const rsess_transport, err: *mut
     guard(err, || Ok(transport_of(t)?.reconnect()?))
 }
 
+/// Makes the pipelines started over `t` from now on until its next disconnect run on the server
+/// unread (PowerShell's `Invoke-Command -InDisconnectedSession`): their output stays on the server for
+/// whichever client connects later (`rsess_pssession_attach`), and when the transport disconnects
+/// they end on this side as Completed, without being stopped on the server. Errors: NOT_SUPPORTED for
+/// a process or ssh transport; INVALID_STATE when the shell is disconnected or closed.
+#[no_mangle]
+pub extern "C" fn rsess_transport_start_pipelines_disconnected(t: *const rsess_transport, err: *mut *mut rsess_error) -> rsess_result {
+    guard(err, || Ok(transport_of(t)?.start_pipelines_disconnected()?))
+}
+
 /// Sends one packet (`line` without its newline). Errors: TRANSPORT_BROKEN when the server is gone
 /// (the message includes what it wrote to stderr), INVALID_ARGUMENT for a line break inside `line`.
 #[no_mangle]

@@ -88,4 +88,8 @@ impl PacketTransport for ReconstructTransport {
     fn connect_pipeline(&self, pipeline: Uuid) -> Result<()> {
         self.inner.connect_pipeline(pipeline)
     }
+
+    fn start_pipelines_disconnected(&self) -> Result<()> {
+        self.inner.start_pipelines_disconnected()
+    }
 }

@@ -29,6 +29,8 @@ use crate::cancel::Cancel;
 use crate::error::{Error, ErrorKind, Result};
 use crate::psrp::fragment::first_runspace_pool;
 use crate::psrp::outofproc::{self, Ack, ClientPacket};
+use crate::psrp::fragment::Outgoing;
+use crate::psrp::message::{Destination, Message, MessageType};
 use crate::psrp::pool::RunspacePool;
 use crate::transport::PacketTransport;
 use crate::wsman::endpoint::Endpoint;
@@ -99,6 +101,10 @@ struct State {
     held: VecDeque<(ClientPacket, bool)>,
     /// Pipelines taken up from another client ([`PacketTransport::connect_pipeline`]).
     taken_up: std::collections::HashSet<Uuid>,
+    /// Whether new pipelines run unread until the next disconnect
+    /// ([`PacketTransport::start_pipelines_disconnected`]), and those that do.
+    leave_output: bool,
+    unread: std::collections::HashSet<Uuid>,
 }
 
 struct Shared {
@@ -148,6 +154,8 @@ impl WinrsTransport {
             loops: 0,
             held: VecDeque::new(),
             taken_up: std::collections::HashSet::new(),
+            leave_output: false,
+            unread: std::collections::HashSet::new(),
         };
         WinrsTransport { shared: Arc::new(Shared { endpoint, settings, existing, shell: Mutex::new(shell), state: Mutex::new(state), changed: Condvar::new() }) }
     }
@@ -382,9 +390,15 @@ impl Shared {
                         }
                         self.changed.notify_all();
                         created?;
-                        self.state().channels.insert(channel, Channel::Running { done: false });
+                        let unread = {
+                            let mut state = self.state();
+                            state.channels.insert(channel, Channel::Running { done: false });
+                            state.leave_output && state.unread.insert(channel)
+                        };
                         self.changed.notify_all();
-                        self.start_loop(channel);
+                        if !unread {
+                            self.start_loop(channel);
+                        }
                     }
                     Some(Channel::Running { .. }) => self.send_stream(Some(&id), prompt_response, &bytes)?,
                     None => return Err(Error::new(ErrorKind::InvalidArgument, format!("Data for pipeline {channel}, whose channel is not open"))),
@@ -449,7 +463,11 @@ impl Shared {
         let running: Vec<Uuid> = self.state().channels.iter().filter(|(_, c)| **c == Channel::Running { done: false }).map(|(id, _)| *id).collect();
         for channel in running {
             let request = self.shell().connect_command(&channel.hyphenated().to_string().to_uppercase());
-            self.post(request, None, shell::read_command_connect)?;
+            if self.post(request, None, shell::read_command_connect).is_err() {
+                // Another client took the pipeline up and ended it: it ends here too, with what came.
+                self.state().channels.remove(&channel);
+                self.push(outofproc::data(channel, false, &completed(pool, channel)));
+            }
         }
         Ok(())
     }
@@ -469,6 +487,21 @@ impl Shared {
         drop(state);
         self.changed.notify_all();
     }
+}
+
+/// PIPELINE_STATE Completed (MS-PSRP 2.2.2.21) for `pipeline` of `pool`, as fragments: how a pipeline
+/// left running unread on the server ends on the client's side.
+fn completed(pool: Uuid, pipeline: Uuid) -> Vec<u8> {
+    let state = Message {
+        destination: Destination::Client,
+        message_type: MessageType::PipelineState,
+        runspace_pool: pool,
+        pipeline,
+        data: br#"<Obj RefId="0"><MS><I32 N="PipelineState">4</I32></MS></Obj>"#.to_vec(),
+    };
+    let mut fragments = Outgoing::new();
+    fragments.push(state.encode());
+    fragments.take(None).ok().flatten().unwrap_or_default()
 }
 
 fn not_open(phase: Phase) -> Error {
@@ -595,9 +628,32 @@ impl PacketTransport for WinrsTransport {
         }
         // The server ends the Receives it holds; what they carry is still delivered.
         let state = shared.state();
-        let (state, _) = shared.changed.wait_timeout_while(state, LOOPS_GRACE, |s| s.loops > 0).unwrap_or_else(|e| e.into_inner());
+        let (mut state, _) = shared.changed.wait_timeout_while(state, LOOPS_GRACE, |s| s.loops > 0).unwrap_or_else(|e| e.into_inner());
+        // Pipelines that run unread end here; their channels are forgotten, so that their close stops
+        // nothing on the server, where their output waits for the next client.
+        state.leave_output = false;
+        let unread: Vec<Uuid> = state.unread.drain().collect();
+        for channel in &unread {
+            state.channels.remove(channel);
+        }
         drop(state);
         cancel.cancel();
+        if let Some(pool) = shared.shell().shell_id.as_deref().and_then(|id| Uuid::parse_str(id).ok()) {
+            for channel in unread {
+                shared.push(outofproc::data(channel, false, &completed(pool, channel)));
+            }
+        }
+        Ok(())
+    }
+
+    /// See [`PacketTransport::start_pipelines_disconnected`]. Errors: InvalidState unless the shell is
+    /// open (or not yet created).
+    fn start_pipelines_disconnected(&self) -> Result<()> {
+        let mut state = self.shared.state();
+        if !matches!(state.phase, Phase::New | Phase::Open) {
+            return Err(not_open(state.phase));
+        }
+        state.leave_output = true;
         Ok(())
     }
 
@@ -626,7 +682,8 @@ impl PacketTransport for WinrsTransport {
     /// When the server refuses it, as it does once another client connected to the shell and left it,
     /// this client connects anew (MS-WSMV 3.1.4.17 with MS-PSRP's CONNECT_RUNSPACEPOOL for the shell's
     /// pool, the answer consumed here: the client's pool is open already) and connects to each of its
-    /// running pipelines' commands. Errors: InvalidState unless disconnected; what the Connect failed
+    /// running pipelines' commands; a pipeline whose command the server no longer has (another client
+    /// took it up) ends Completed with what it had received. Errors: InvalidState unless disconnected; what the Connect failed
     /// with (the session stays disconnected).
     fn reconnect(&self) -> Result<()> {
         if self.shared.state().phase != Phase::Disconnected {

@@ -51,6 +51,14 @@ pub trait PacketTransport: Send + Sync {
         Err(Error::new(ErrorKind::NotSupported, "This transport cannot take up a pipeline of another client: its server ends with the connection"))
     }
 
+    /// Makes the pipelines started from now on until the next [`PacketTransport::disconnect`] run on the
+    /// server unread (PowerShell's `Invoke-Command -InDisconnectedSession`): their output stays on the
+    /// server for whichever client connects later, and when the session disconnects they end on this
+    /// side (Completed) without being stopped there. Errors: NotSupported as there.
+    fn start_pipelines_disconnected(&self) -> Result<()> {
+        Err(Error::new(ErrorKind::NotSupported, "This transport cannot leave a pipeline's output on the server: its server ends with the connection"))
+    }
+
     /// Resumes a session [`PacketTransport::disconnect`] left. Errors: NotSupported as there;
     /// InvalidState unless disconnected.
     fn reconnect(&self) -> Result<()> {

@@ -571,9 +571,12 @@ static void misuse(void) {
     rsess_pssession_free(s);
     s = NULL;
 
-    /* A WS-Man transport that was never opened: disconnect and reconnect are out of place. */
+    /* A WS-Man transport that was never opened: disconnect and reconnect are out of place; its
+     * pipelines may be made to start disconnected. */
     CHECK(rsess_transport_wsman_new(computer, NULL, NULL, 0, o, c, &t, NULL) == RSESS_RESULT_OK);
     CHECK(rsess_transport_reconnect(t, NULL) == RSESS_RESULT_INVALID_STATE);
+    CHECK(rsess_transport_start_pipelines_disconnected(t, NULL) == RSESS_RESULT_OK);
+    CHECK(rsess_transport_start_pipelines_disconnected(NULL, NULL) == RSESS_RESULT_NULL_ARGUMENT);
     /* pssession_connect wants a transport from rsess_transport_wsman_connect_new. */
     CHECK(rsess_pssession_connect(scope, t, NULL, 60000, &s, NULL) == RSESS_RESULT_INVALID_ARGUMENT && s == NULL);
     rsess_transport_free(t);
@@ -586,6 +589,7 @@ static void misuse(void) {
     CHECK(rsess_transport_process_new(pwsh, args, 3, &t, NULL) == RSESS_RESULT_OK);
     CHECK(rsess_transport_disconnect(t, 0, NULL) == RSESS_RESULT_NOT_SUPPORTED);
     CHECK(rsess_transport_reconnect(t, NULL) == RSESS_RESULT_NOT_SUPPORTED);
+    CHECK(rsess_transport_start_pipelines_disconnected(t, NULL) == RSESS_RESULT_NOT_SUPPORTED);
     CHECK(rsess_pssession_connect(scope, t, NULL, 60000, &s, &err) == RSESS_RESULT_INVALID_ARGUMENT && s == NULL);
     CHECK(rsess_error_code(err) == RSESS_RESULT_INVALID_ARGUMENT);
     rsess_error_free(err);

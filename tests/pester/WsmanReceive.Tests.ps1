@@ -24,6 +24,7 @@ BeforeAll {
 }
 
 AfterAll {
+    Get-Job | Remove-Job -Force
     Get-PSSession | Remove-PSSession
     if ($script:Endpoint) { Stop-WsmanEndpoint $script:Endpoint }
 }
@@ -212,5 +213,32 @@ Describe 'Receive-PSSession in the same PowerShell' {
         Receive-PSSession $s -OutTarget Host | Should -Be @(1, 2)
         (Receive-PSSession $s -OutTarget Job) | Should -BeNullOrEmpty
         Remove-PSSession $s
+    }
+
+    It 'leaves the whole output of an -InDisconnectedSession command on the server, for another PowerShell or this one' {
+        # No pause in the command: its output is written while the session is being disconnected.
+        $null = Invoke-Command @Remote -InDisconnectedSession -SessionName instant { 'late'; 1..3 }
+        $seen = Invoke-OtherPwsh @'
+"got $((Receive-PSSession @remote -Name instant) -join ',')"
+$null = Get-PSSession -Name instant | Disconnect-PSSession
+'@
+        $seen | Should -Contain 'got late,1,2,3'
+
+        $r = Invoke-Command @Remote -InDisconnectedSession -SessionName here { 'x'; 1 }
+        (Receive-PSSession @Remote -Name here) | Should -Be @('x', 1) -Because 'the session of this PowerShell is received, not a copy of it'
+        $r.State | Should -Be 'Opened' -Because 'as on Windows, receiving connects the session'
+        Invoke-Command $r { 2 } | Should -Be 2
+        Remove-PSSession $r -ErrorVariable removing
+        $removing | Should -BeNullOrEmpty
+
+        $p = Invoke-Command @Remote -InDisconnectedSession -SessionName piped { 'p' }
+        Receive-PSSession -Session $p | Should -Be 'p'
+        $p.State | Should -Be 'Opened'
+        Remove-PSSession $p -ErrorVariable removing
+        $removing | Should -BeNullOrEmpty
+        Get-PSSession @Remote | Where-Object Name -In 'here', 'piped' | Should -BeNullOrEmpty
+
+        # The instant session, left disconnected by the other PowerShell.
+        Get-PSSession @Remote -Name instant | Remove-PSSession
     }
 }
