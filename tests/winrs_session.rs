@@ -341,3 +341,56 @@ fn pipelines_started_disconnected_leave_their_output_on_the_server_for_the_next_
     assert_eq!(ints(&output(&first, "5")), [5]);
     first.close(WAIT);
 }
+
+/// A TCP proxy in front of the endpoint whose open connections can be cut, as a proxy or load balancer
+/// with an idle limit cuts a long-polling Receive.
+struct CuttingProxy {
+    port: u16,
+    open: Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
+}
+
+impl CuttingProxy {
+    fn start(target: u16) -> CuttingProxy {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let open: Arc<std::sync::Mutex<Vec<std::net::TcpStream>>> = Arc::default();
+        let held = Arc::clone(&open);
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let Ok(server) = std::net::TcpStream::connect(("127.0.0.1", target)) else { continue };
+                held.lock().unwrap().extend([client.try_clone().unwrap(), server.try_clone().unwrap()]);
+                for (mut from, mut to) in [(client.try_clone().unwrap(), server.try_clone().unwrap()), (server, client)] {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+            }
+        });
+        CuttingProxy { port, open }
+    }
+
+    /// Cuts every connection open now.
+    fn cut(&self) {
+        for s in self.open.lock().unwrap().drain(..) {
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+    }
+}
+
+#[test]
+fn a_receive_whose_connection_is_cut_is_asked_again_and_the_session_goes_on() {
+    let server = Server::start(&[]);
+    let proxy = CuttingProxy::start(server.http);
+    let options = SessionOptions { port: u32::from(proxy.port), no_encryption: true, ..SessionOptions::default() };
+    let endpoint = Endpoint::new("127.0.0.1", &options, Some(&Credential::new(USER, PASSWORD)), Authentication::Basic).unwrap();
+    let settings = WinrsSettings { configuration_name: "Microsoft.PowerShell".into(), shell_name: Some("cut".into()), idle_timeout_ms: None, no_profile: true };
+    let transport = Arc::new(WinrsTransport::new(endpoint, settings));
+    let session = ClientSession::open(Arc::clone(&transport) as Arc<dyn PacketTransport>, Some(WAIT)).unwrap();
+    assert!(output(&session, "$x = 7").is_empty());
+    // The shell's Receive waits in the server; its connection is cut under it.
+    std::thread::sleep(Duration::from_millis(300));
+    proxy.cut();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(ints(&output(&session, "$x")), [7], "{}", transport.diagnostics());
+}

@@ -45,6 +45,10 @@ pub const PROTOCOL_VERSION: &str = "2.3";
 /// (the server ends them when the shell disconnects) before it cancels them.
 const LOOPS_GRACE: Duration = Duration::from_secs(5);
 
+/// How many times in a row a Receive whose connection dropped is asked again before the session breaks
+/// (each retry may first meet another pooled connection that was cut too), waiting 100 ms more each time.
+const RECEIVE_RETRIES: u32 = 5;
+
 /// Longest wait for the Delete of a shell when the transport is closed without the pool's `Close`.
 const CLOSE_WAIT: Duration = Duration::from_secs(10);
 
@@ -296,6 +300,8 @@ impl Shared {
     /// changes (disconnect, close) or the server fails.
     fn receive_loop(&self, channel: Uuid, generation: u64, cancel: &Cancel) {
         let command = (!channel.is_nil()).then(|| channel.hyphenated().to_string().to_uppercase());
+        // Connections dropped under a waiting Receive (a proxy's or load balancer's idle limit) in a row.
+        let mut dropped = 0;
         loop {
             if self.state().generation != generation {
                 return;
@@ -310,6 +316,7 @@ impl Shared {
             };
             match outcome {
                 Ok(Ok(received)) => {
+                    dropped = 0;
                     let data = received.data("stdout");
                     if !data.is_empty() {
                         // Output that arrives as the shell disconnects is delivered, not dropped.
@@ -338,6 +345,12 @@ impl Shared {
                 Ok(Err(e)) => {
                     self.fail(Error::from(e).context("Receiving from the shell failed"));
                     return;
+                }
+                // The Receive is asked again on a new connection: the server keeps the output until a
+                // Receive takes it, so nothing is lost.
+                Err(e) if matches!(e.kind, ErrorKind::ConnectionFailed | ErrorKind::TransportBroken | ErrorKind::Io) && dropped < RECEIVE_RETRIES => {
+                    dropped += 1;
+                    std::thread::sleep(Duration::from_millis(100 * u64::from(dropped)));
                 }
                 Err(e) => {
                     self.fail(e.context("Receiving from the shell failed"));
