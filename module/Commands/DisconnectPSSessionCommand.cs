@@ -359,6 +359,17 @@ internal static class SessionSelection
         EngineInternals.ShowDisconnected(session.Runspace, disconnected: false);
     }
 
+    /// <summary>
+    /// Connects a disconnected WS-Management session: one Get-PSSession -ComputerName found on the server
+    /// (<see cref="WsmanConnection.Connect"/>, it then joins Get-PSSession) or one of this PowerShell
+    /// (<see cref="Reconnect"/>). Throws what those throw.
+    /// </summary>
+    internal static void ConnectDisconnected(PSCmdlet cmdlet, PSSession session)
+    {
+        if (WsmanConnection.IsServerSession(session)) WsmanConnection.Connect(cmdlet, session);
+        else Reconnect(session);
+    }
+
     /// <summary>The library's record of a session this module opened. Throws RemoteSessionsException (NotFound) for another session.</summary>
     internal static RemoteSessions.Native.PSSession NativeOf(PSSession session)
     {

@@ -165,8 +165,7 @@ public sealed class ReceivePSSessionCommand : PSCmdlet
     {
         try
         {
-            if (WsmanConnection.IsServerSession(session)) WsmanConnection.Connect(this, session);
-            else SessionSelection.Reconnect(session);
+            SessionSelection.ConnectDisconnected(this, session);
             return true;
         }
         catch (Exception e) when (e is RemoteSessionsException or RuntimeException or InvalidOperationException)

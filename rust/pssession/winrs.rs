@@ -27,10 +27,9 @@ use uuid::Uuid;
 
 use crate::cancel::Cancel;
 use crate::error::{Error, ErrorKind, Result};
-use crate::psrp::fragment::first_runspace_pool;
-use crate::psrp::outofproc::{self, Ack, ClientPacket};
-use crate::psrp::fragment::Outgoing;
+use crate::psrp::fragment::{first_runspace_pool, Outgoing};
 use crate::psrp::message::{Destination, Message, MessageType};
+use crate::psrp::outofproc::{self, Ack, ClientPacket};
 use crate::psrp::pool::RunspacePool;
 use crate::transport::PacketTransport;
 use crate::wsman::endpoint::Endpoint;

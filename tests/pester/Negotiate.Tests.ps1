@@ -6,31 +6,6 @@
 BeforeAll {
     . $PSScriptRoot/TestPeers.ps1
 
-    # A peer that runs until its stdin closes, once its first line matches $Ready (then in $Matches).
-    function Start-Peer([string] $Exe, [string[]] $Arguments, [string] $Ready) {
-        $psi = [Diagnostics.ProcessStartInfo]::new($Exe)
-        foreach ($a in $Arguments) { $psi.ArgumentList.Add($a) }
-        $psi.RedirectStandardInput = $true
-        $psi.RedirectStandardOutput = $true
-        $psi.RedirectStandardError = $true
-        $psi.UseShellExecute = $false
-        $p = [Diagnostics.Process]::Start($psi)
-        # Its event lines are not needed here, but must not fill the pipe.
-        $null = $p.StandardError.ReadToEndAsync()
-        $line = $p.StandardOutput.ReadLineAsync()
-        if (-not $line.Wait(60000) -or $line.Result -notmatch $Ready) {
-            try { $p.Kill($true) } catch { }
-            throw "$Exe did not start: $($line.Result)"
-        }
-        [pscustomobject]@{ Process = $p; Value = $Matches[1] }
-    }
-
-    function Stop-Peer($Peer) {
-        if (-not $Peer) { return }
-        try { $Peer.Process.StandardInput.Close() } catch { }
-        if (-not $Peer.Process.WaitForExit(10000)) { try { $Peer.Process.Kill($true) } catch { } }
-    }
-
     $kdc = Start-Peer 'bash' @((Join-Path $Repo 'tests/kdc.sh'), '0') '^ready (.+)$'
     # The realm's variables, for the children; the suite's own values come back in AfterAll.
     $saved = @{}

@@ -210,3 +210,36 @@ function Stop-WsmanEndpoint($Endpoint) {
     $p.Dispose()
     Remove-Item $Endpoint.Log -ErrorAction SilentlyContinue
 }
+
+# A peer that runs until its stdin closes, once its first line matches $Ready (then in $Matches).
+# Its stderr (one line per event) is drained into the file Log, readable while it runs.
+function Start-Peer([string] $Exe, [string[]] $Arguments, [string] $Ready) {
+    $psi = [Diagnostics.ProcessStartInfo]::new($Exe)
+    foreach ($a in $Arguments) { $psi.ArgumentList.Add($a) }
+    $psi.RedirectStandardInput = $true
+    $psi.RedirectStandardOutput = $true
+    $psi.RedirectStandardError = $true
+    $psi.UseShellExecute = $false
+    $p = [Diagnostics.Process]::Start($psi)
+    $log = Join-Path ([IO.Path]::GetTempPath()) "rsess-peer-$($p.Id).log"
+    $logStream = [IO.FileStream]::new($log, [IO.FileMode]::Create, [IO.FileAccess]::Write, [IO.FileShare]::ReadWrite, 1)
+    $copy = $p.StandardError.BaseStream.CopyToAsync($logStream)
+    $line = $p.StandardOutput.ReadLineAsync()
+    if (-not $line.Wait(60000) -or $line.Result -notmatch $Ready) {
+        try { $p.Kill($true) } catch { }
+        throw "$Exe did not start: $($line.Result)"
+    }
+    [pscustomobject]@{ Process = $p; Value = $Matches[1]; Log = $log; LogStream = $logStream; LogCopy = $copy }
+}
+
+function Stop-Peer($Peer) {
+    if (-not $Peer) { return }
+    try { $Peer.Process.StandardInput.Close() } catch { }
+    if (-not $Peer.Process.WaitForExit(10000)) { try { $Peer.Process.Kill($true) } catch { } }
+    try { $Peer.LogCopy.Wait(5000) | Out-Null } catch { }
+    if ($Peer.LogStream) { $Peer.LogStream.Dispose() }
+    Remove-Item $Peer.Log -ErrorAction SilentlyContinue
+}
+
+# The peer's event lines so far.
+function Get-PeerLog($Peer) { @(Get-Content -LiteralPath $Peer.Log -ErrorAction SilentlyContinue) }

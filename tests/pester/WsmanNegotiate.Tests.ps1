@@ -13,40 +13,8 @@
 BeforeAll {
     . $PSScriptRoot/TestPeers.ps1
 
-    # A peer that runs until its stdin closes, once its first line matches $Ready (then in $Matches).
-    # Its stderr (one line per event) is drained into the file Log, readable while it runs.
-    function Start-LoggedPeer([string] $Exe, [string[]] $Arguments, [string] $Ready) {
-        $psi = [Diagnostics.ProcessStartInfo]::new($Exe)
-        foreach ($a in $Arguments) { $psi.ArgumentList.Add($a) }
-        $psi.RedirectStandardInput = $true
-        $psi.RedirectStandardOutput = $true
-        $psi.RedirectStandardError = $true
-        $psi.UseShellExecute = $false
-        $p = [Diagnostics.Process]::Start($psi)
-        $log = Join-Path ([IO.Path]::GetTempPath()) "rsess-peer-$($p.Id).log"
-        $logStream = [IO.FileStream]::new($log, [IO.FileMode]::Create, [IO.FileAccess]::Write, [IO.FileShare]::ReadWrite, 1)
-        $copy = $p.StandardError.BaseStream.CopyToAsync($logStream)
-        $line = $p.StandardOutput.ReadLineAsync()
-        if (-not $line.Wait(60000) -or $line.Result -notmatch $Ready) {
-            try { $p.Kill($true) } catch { }
-            throw "$Exe did not start: $($line.Result)"
-        }
-        [pscustomobject]@{ Process = $p; Value = $Matches[1]; Log = $log; LogStream = $logStream; LogCopy = $copy }
-    }
 
-    function Stop-LoggedPeer($Peer) {
-        if (-not $Peer) { return }
-        try { $Peer.Process.StandardInput.Close() } catch { }
-        if (-not $Peer.Process.WaitForExit(10000)) { try { $Peer.Process.Kill($true) } catch { } }
-        try { $Peer.LogCopy.Wait(5000) | Out-Null } catch { }
-        if ($Peer.LogStream) { $Peer.LogStream.Dispose() }
-        Remove-Item $Peer.Log -ErrorAction SilentlyContinue
-    }
-
-    # The peer's event lines so far.
-    function Get-PeerLog($Peer) { @(Get-Content -LiteralPath $Peer.Log -ErrorAction SilentlyContinue) }
-
-    $kdc = Start-LoggedPeer 'bash' @((Join-Path $Repo 'tests/kdc.sh'), '0') '^ready (.+)$'
+    $kdc = Start-Peer 'bash' @((Join-Path $Repo 'tests/kdc.sh'), '0') '^ready (.+)$'
     # The realm's variables, for the children; the suite's own values come back in AfterAll.
     $saved = @{}
     foreach ($line in Get-Content (Join-Path $kdc.Value 'env')) {
@@ -55,7 +23,7 @@ BeforeAll {
         Set-Item "env:$name" $value
     }
     $ep = Start-WsmanEndpoint
-    $front = Start-LoggedPeer (Join-Path $Repo 'build/negotiate-server/rsess-negotiate') @(
+    $front = Start-Peer (Join-Path $Repo 'build/negotiate-server/rsess-negotiate') @(
         '--upstream', "http://127.0.0.1:$($ep.Port)/wsman", '--upstream-user', $ep.User, '--upstream-password', $ep.Password) '^listening http=(\d+)'
     $port = [int] $front.Value
     $manifest = Get-ModuleManifest
@@ -99,9 +67,9 @@ Remove-PSSession `$s
 }
 
 AfterAll {
-    Stop-LoggedPeer $front
+    Stop-Peer $front
     Stop-WsmanEndpoint $ep
-    Stop-LoggedPeer $kdc
+    Stop-Peer $kdc
     foreach ($name in $saved.Keys) { [Environment]::SetEnvironmentVariable($name, $saved[$name]) }
 }
 
