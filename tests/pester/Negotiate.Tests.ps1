@@ -6,14 +6,7 @@
 BeforeAll {
     . $PSScriptRoot/TestPeers.ps1
 
-    $kdc = Start-Peer 'bash' @((Join-Path $Repo 'tests/kdc.sh'), '0') '^ready (.+)$'
-    # The realm's variables, for the children; the suite's own values come back in AfterAll.
-    $saved = @{}
-    foreach ($line in Get-Content (Join-Path $kdc.Value 'env')) {
-        $name, $value = $line -split '=', 2
-        $saved[$name] = [Environment]::GetEnvironmentVariable($name)
-        Set-Item "env:$name" $value
-    }
+    $realm = Start-LoopbackRealm
     $server = Start-Peer (Join-Path $Repo 'build/negotiate-server/rsess-negotiate') @() '^listening http=(\d+)'
     $port = [int] $server.Value
     $manifest = Get-ModuleManifest
@@ -29,8 +22,7 @@ BeforeAll {
 
 AfterAll {
     Stop-Peer $server
-    Stop-Peer $kdc
-    foreach ($name in $saved.Keys) { [Environment]::SetEnvironmentVariable($name, $saved[$name]) }
+    Stop-LoopbackRealm $realm
 }
 
 Describe 'Negotiate, Kerberos and NTLM sessions' {

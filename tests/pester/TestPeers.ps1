@@ -243,3 +243,23 @@ function Stop-Peer($Peer) {
 
 # The peer's event lines so far.
 function Get-PeerLog($Peer) { @(Get-Content -LiteralPath $Peer.Log -ErrorAction SilentlyContinue) }
+
+# The loopback MIT realm of tests/kdc.sh (a KDC, Kerberos and NTLM users), its variables (KRB5_CONFIG,
+# NTLM_USER_FILE, ...) set in this process for the child pwsh processes that use it. Stop-LoopbackRealm
+# stops it and puts the variables back as they were.
+function Start-LoopbackRealm {
+    $kdc = Start-Peer 'bash' @((Join-Path $script:Repo 'tests/kdc.sh'), '0') '^ready (.+)$'
+    $saved = @{}
+    foreach ($line in Get-Content (Join-Path $kdc.Value 'env')) {
+        $name, $value = $line -split '=', 2
+        $saved[$name] = [Environment]::GetEnvironmentVariable($name)
+        Set-Item "env:$name" $value
+    }
+    [pscustomobject]@{ Kdc = $kdc; Saved = $saved }
+}
+
+function Stop-LoopbackRealm($Realm) {
+    if (-not $Realm) { return }
+    Stop-Peer $Realm.Kdc
+    foreach ($name in $Realm.Saved.Keys) { [Environment]::SetEnvironmentVariable($name, $Realm.Saved[$name]) }
+}

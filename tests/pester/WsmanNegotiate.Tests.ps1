@@ -13,15 +13,7 @@
 BeforeAll {
     . $PSScriptRoot/TestPeers.ps1
 
-
-    $kdc = Start-Peer 'bash' @((Join-Path $Repo 'tests/kdc.sh'), '0') '^ready (.+)$'
-    # The realm's variables, for the children; the suite's own values come back in AfterAll.
-    $saved = @{}
-    foreach ($line in Get-Content (Join-Path $kdc.Value 'env')) {
-        $name, $value = $line -split '=', 2
-        $saved[$name] = [Environment]::GetEnvironmentVariable($name)
-        Set-Item "env:$name" $value
-    }
+    $realm = Start-LoopbackRealm
     $ep = Start-WsmanEndpoint
     $front = Start-Peer (Join-Path $Repo 'build/negotiate-server/rsess-negotiate') @(
         '--upstream', "http://127.0.0.1:$($ep.Port)/wsman", '--upstream-user', $ep.User, '--upstream-password', $ep.Password) '^listening http=(\d+)'
@@ -69,8 +61,7 @@ Remove-PSSession `$s
 AfterAll {
     Stop-Peer $front
     Stop-WsmanEndpoint $ep
-    Stop-Peer $kdc
-    foreach ($name in $saved.Keys) { [Environment]::SetEnvironmentVariable($name, $saved[$name]) }
+    Stop-LoopbackRealm $realm
 }
 
 Describe 'PSSessions over WS-Management with Negotiate, Kerberos and NTLM, every message sealed' {

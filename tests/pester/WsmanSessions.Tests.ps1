@@ -12,6 +12,27 @@ BeforeAll {
     # What -ComputerName sessions and queries of this endpoint take: Basic over HTTP, allowed by -NoEncryption.
     $http = @{ ComputerName = '127.0.0.1'; Port = $ep.Port; Credential = $ep.Credential; Authentication = 'Basic'; SessionOption = $noEncryption }
 
+    # What Get-PSSession -ComputerName shows in a second pwsh (a client of its own), one line per
+    # session: Name|InstanceId|State|Availability|ConfigurationName|Transport|ComputerName. The password
+    # goes by environment, not command line.
+    function Get-SessionsFromOtherPwsh {
+        $script = @'
+Import-Module $env:RSESS_TEST_MODULE -ErrorAction Stop
+$c = [pscredential]::new($env:RSESS_TEST_USER, (ConvertTo-SecureString $env:RSESS_TEST_PASSWORD -AsPlainText -Force))
+Get-PSSession -ComputerName 127.0.0.1 -Port $env:RSESS_TEST_PORT -Credential $c -Authentication Basic -SessionOption (New-PSSessionOption -NoEncryption) |
+    ForEach-Object { '{0}|{1}|{2}|{3}|{4}|{5}|{6}' -f $_.Name, $_.InstanceId, $_.State, $_.Availability, $_.ConfigurationName, $_.Transport, $_.ComputerName }
+'@
+        $env:RSESS_TEST_MODULE = Get-ModuleManifest
+        $env:RSESS_TEST_USER = $ep.User
+        $env:RSESS_TEST_PASSWORD = $ep.Password
+        $env:RSESS_TEST_PORT = $ep.Port
+        try {
+            & (Get-PwshPath) -NoProfile -NonInteractive -Command $script 2>&1 | ForEach-Object { "$_" }
+        } finally {
+            Remove-Item env:RSESS_TEST_MODULE, env:RSESS_TEST_USER, env:RSESS_TEST_PASSWORD, env:RSESS_TEST_PORT
+        }
+    }
+
     # Every session of this runspace back to Opened (so it can be closed), then removed.
     function Clear-Sessions {
         Get-PSSession | Where-Object State -EQ 'Disconnected' | Connect-PSSession -ErrorAction SilentlyContinue | Out-Null
@@ -412,42 +433,13 @@ Describe 'Get-PSSession -ComputerName and -ConnectionUri' {
     It 'lists a session another pwsh disconnected, as Disconnected with its Name and InstanceId' {
         $s = New-PSSession @http -Name left-behind
         Disconnect-PSSession $s -IdleTimeoutSec 600 | Out-Null
-        # A second PowerShell process asks the server; the password goes by environment, not command line.
-        $script = @'
-Import-Module $env:RSESS_TEST_MODULE -ErrorAction Stop
-$c = [pscredential]::new($env:RSESS_TEST_USER, (ConvertTo-SecureString $env:RSESS_TEST_PASSWORD -AsPlainText -Force))
-Get-PSSession -ComputerName 127.0.0.1 -Port $env:RSESS_TEST_PORT -Credential $c -Authentication Basic -SessionOption (New-PSSessionOption -NoEncryption) |
-    ForEach-Object { '{0}|{1}|{2}|{3}|{4}|{5}|{6}' -f $_.Name, $_.InstanceId, $_.State, $_.Availability, $_.ConfigurationName, $_.Transport, $_.ComputerName }
-'@
-        $env:RSESS_TEST_MODULE = Get-ModuleManifest
-        $env:RSESS_TEST_USER = $ep.User
-        $env:RSESS_TEST_PASSWORD = $ep.Password
-        $env:RSESS_TEST_PORT = $ep.Port
-        try {
-            $out = & (Get-PwshPath) -NoProfile -NonInteractive -Command $script 2>&1 | ForEach-Object { "$_" }
-        } finally {
-            Remove-Item env:RSESS_TEST_MODULE, env:RSESS_TEST_USER, env:RSESS_TEST_PASSWORD, env:RSESS_TEST_PORT
-        }
+        $out = Get-SessionsFromOtherPwsh
         $out | Should -Be "left-behind|$($s.InstanceId)|Disconnected|None|Microsoft.PowerShell|WSMan|127.0.0.1"
     }
 
     It 'lists a session another pwsh has open as Disconnected and Busy, as Windows does' {
         $s = New-PSSession @http -Name in-use
-        $script = @'
-Import-Module $env:RSESS_TEST_MODULE -ErrorAction Stop
-$c = [pscredential]::new($env:RSESS_TEST_USER, (ConvertTo-SecureString $env:RSESS_TEST_PASSWORD -AsPlainText -Force))
-Get-PSSession -ComputerName 127.0.0.1 -Port $env:RSESS_TEST_PORT -Credential $c -Authentication Basic -SessionOption (New-PSSessionOption -NoEncryption) |
-    ForEach-Object { '{0}|{1}|{2}|{3}' -f $_.Name, $_.InstanceId, $_.State, $_.Availability }
-'@
-        $env:RSESS_TEST_MODULE = Get-ModuleManifest
-        $env:RSESS_TEST_USER = $ep.User
-        $env:RSESS_TEST_PASSWORD = $ep.Password
-        $env:RSESS_TEST_PORT = $ep.Port
-        try {
-            $out = & (Get-PwshPath) -NoProfile -NonInteractive -Command $script 2>&1 | ForEach-Object { "$_" }
-        } finally {
-            Remove-Item env:RSESS_TEST_MODULE, env:RSESS_TEST_USER, env:RSESS_TEST_PASSWORD, env:RSESS_TEST_PORT
-        }
+        $out = Get-SessionsFromOtherPwsh | ForEach-Object { ($_ -split '\|')[0..3] -join '|' }
         $out | Should -Be "in-use|$($s.InstanceId)|Disconnected|Busy"
     }
 
